@@ -1,0 +1,55 @@
+# Portalis — two commands set up everything: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+PORT ?= 5000
+DEMO_DB ?= sqlite:///$(CURDIR)/instance/demo.sqlite
+APT_PACKAGES := chromium
+PYTEST_ARGS ?=
+
+.PHONY: run test venv system-deps lint typecheck importlint docs clean
+
+$(STAMP): setup.cfg setup.py pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools>=68" wheel
+	$(PIP) install -q -e '.[dev]'
+	@for p in plugins/*/; do [ -f "$$p/pyproject.toml" ] && $(PIP) install -q -e "$$p" || true; done
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the browser and directory tests need; installed only when missing.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check platform tests bench plugins
+	$(VENV)/bin/ruff format --check platform tests bench plugins
+
+typecheck: venv
+	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.engine
+	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.runtime
+
+importlint: venv
+	$(VENV)/bin/lint-imports
+
+docs: venv
+	$(PY) -m portalis.engine.schema.docgen docs
+
+test: venv system-deps lint typecheck importlint
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+
+run: venv
+	@mkdir -p instance
+	PORTALIS_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/portalis deploy blueprints/b2c --seed
+	PORTALIS_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/portalis run --host 127.0.0.1 --port $(PORT) --demo-logins
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info instance

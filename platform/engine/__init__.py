@@ -1,0 +1,1 @@
+"""The Portalis engine: load, validate, compile, migrate, store and authorize — no web."""

@@ -1,0 +1,77 @@
+"""Errors of the record store; the runtime maps each to an HTTP status.
+
+NotFound → 404, Forbidden → 403, StaleRecord → 409, ValidationFailed → 422 (form errors),
+BadQuery → 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .problems import PortalisError
+
+#: Key of errors that belong to the whole record rather than one field.
+NON_FIELD = "__all__"
+
+
+class NotFound(PortalisError):
+    """The record does not exist *for this actor* (it may exist for others)."""
+
+    code = "not-found"
+
+
+class Forbidden(PortalisError):
+    """The actor may see the record (or entity) but not do this; `reason` says why."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StaleRecord(PortalisError):
+    """The record changed since the actor loaded it (optimistic locking)."""
+
+    code = "stale"
+
+    def __init__(self, message: str, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class BadQuery(PortalisError):
+    """A list query names an unknown or unusable field (sort, filter)."""
+
+    code = "bad-query"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMessage:
+    """One validation message: a stable code, an English template and its parameters."""
+
+    code: str
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The English message with parameters filled in."""
+        try:
+            return self.message.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return self.message
+
+
+class ValidationFailed(PortalisError):
+    """Input was refused; `errors` maps field names (or NON_FIELD) to messages."""
+
+    code = "invalid"
+
+    def __init__(self, errors: Mapping[str, list[FieldMessage]]) -> None:
+        self.errors = {k: list(v) for k, v in errors.items()}
+        summary = "; ".join(
+            f"{name}: {', '.join(m.text() for m in msgs)}" for name, msgs in self.errors.items()
+        )
+        super().__init__(summary or "invalid input")

@@ -1,0 +1,219 @@
+"""Problems: what the engine reports about a definition instead of raising tracebacks.
+
+Every problem carries a stable code, a severity, a message, a location (file, line, column,
+JSON path) and a hint. Codes are listed in `CODES` so the reference documentation can be
+generated and a test can fail when a code is used but undocumented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+JsonPath = tuple[str | int, ...]
+
+
+class Severity(StrEnum):
+    """How bad a problem is: errors block compile and deploy, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+#: Stable problem codes and what they mean. Codes never change meaning once published.
+CODES: Final[dict[str, str]] = {
+    # loading
+    "file-missing": "A file the definition needs (portal.yaml, an include, an asset) does not exist.",
+    "file-too-large": "A definition file is larger than the loader accepts.",
+    "file-encoding": "A definition file is not valid UTF-8.",
+    "file-type": "A definition file has an extension the loader does not read.",
+    "bundle-too-large": "The definition has more files or bytes than the loader accepts.",
+    "yaml-syntax": "The file is not valid YAML or JSON.",
+    "yaml-tab": "A tab character is used for indentation; YAML indents with spaces.",
+    "yaml-tag": "An explicit YAML tag (such as !!python/object) is not allowed.",
+    "yaml-bool": "yes/no/on/off are strings in Portalis; booleans are only true and false.",
+    "yaml-duplicate-key": "A mapping has the same key twice.",
+    "yaml-key-type": "A mapping key is not a string.",
+    "yaml-too-many-nodes": "The document expands to too many nodes (alias bomb or oversized file).",
+    "yaml-too-deep": "The document nests deeper than the loader accepts.",
+    "yaml-multi-document": "A definition file holds more than one YAML document.",
+    "include-bad": "An include pattern is malformed or escapes the definition folder.",
+    "include-empty": "An include pattern matches no file.",
+    "include-nested": "An included file has its own include; only portal.yaml includes.",
+    "include-duplicate": "Two files define the same top-level key or the same named item.",
+    "env-missing": "A ${NAME} reference names an environment variable that is not set.",
+    "env-syntax": "A ${...} reference is malformed.",
+    # schema
+    "schema-unknown-key": "A key is not part of definition format v1.",
+    "schema-missing-key": "A required key is missing.",
+    "schema-type": "A value has the wrong type.",
+    "schema-value": "A value is not one of the allowed values.",
+    "schema-format": "A value does not have the required form (pattern, length, range).",
+    "schema-invalid": "A value does not match the definition format.",
+    "format-version": "The format key names a version this engine does not read.",
+    # semantics
+    "ref-unknown-entity": "A reference names an entity that does not exist.",
+    "ref-unknown-field": "A reference names a field that does not exist on its entity.",
+    "ref-unknown-page": "A reference names a page that does not exist.",
+    "ref-unknown-role": "A reference names a role that is neither declared nor built in.",
+    "ref-unknown-workflow-state": "A workflow names a state its status field does not offer.",
+    "ref-unknown-field-type": "A field type is not registered.",
+    "field-option": "A field type option is missing, unknown or wrong for its type.",
+    "field-reserved": "A field uses a name reserved for system columns.",
+    "field-default": "A field default is not a valid value of the field.",
+    "role-cycle": "Role inheritance forms a cycle.",
+    "role-reserved": "A declared role redefines a built-in role.",
+    "route-syntax": "A page route is malformed.",
+    "route-duplicate": "Two pages have the same route.",
+    "route-reserved": "A page route uses a path the runtime keeps for itself (login, api, …).",
+    "route-param": "A route parameter is not usable by the page's blocks.",
+    "scope-account": "An account scope is used on an entity without a usable reference to account.",
+    "scope-parent": "A parent scope does not name a reference field.",
+    "scope-self": "A self scope is used on an entity other than user.",
+    "scope-where": "A where scope names an unknown field or an invalid value.",
+    "scope-cycle": "Parent scopes form a cycle.",
+    "grant-action": "A grant names an action that does not apply to its entity.",
+    "grant-fields": "A grant's field restriction names unknown fields.",
+    "workflow-field": "A workflow's field is not a choice field of its entity.",
+    "workflow-duplicate": "An entity has two workflows on the same field, or a transition name repeats.",
+    "workflow-unreachable": "A workflow state cannot be reached from the initial state.",
+    "workflow-require": "A transition requires a field that does not exist.",
+    "expression-syntax": "An expression is not a valid single Python expression.",
+    "expression-forbidden": "An expression uses a construct outside the allow-list.",
+    "expression-name": "An expression uses a name that is not available.",
+    "expression-too-large": "An expression is longer or larger than allowed.",
+    "block-option": "A block's options are wrong for the block.",
+    "block-route": "A detail/form block on a page needs an <id> route parameter.",
+    "navigation-unknown": "Navigation names a page that does not exist.",
+    "navigation-param": "Navigation names a page whose route needs parameters.",
+    "title-field": "An entity's title field does not exist.",
+    "table-name-too-long": "Portal slug and entity name together exceed the database identifier limit.",
+    "translation-missing": "A label lacks a translation for a declared locale.",
+    "locale-unknown": "A locale code is not known.",
+    "currency-unknown": "A currency code is not an ISO 4217 code.",
+    "regex-unsafe": "A regular expression may backtrack catastrophically.",
+    "asset-unsafe": "An asset is unsafe to serve (custom CSS with @import, expression(), ...).",
+    "seed-invalid": "Seed data references unknown keys or has invalid values.",
+    "plugin-problem": "A plugin reported a problem (plugins may also use codes of their own).",
+    "plugin-error": "A plugin's check failed with an exception; the definition is treated as invalid.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a definition, with where it is and how to fix it."""
+
+    code: str
+    message: str
+    file: str = ""
+    line: int = 0
+    col: int = 0
+    path: JsonPath = ()
+    hint: str = ""
+    severity: Severity = Severity.ERROR
+
+    @property
+    def path_text(self) -> str:
+        """The JSON path as `entities.ticket.fields[2]`."""
+        return format_path(self.path)
+
+    def format(self) -> str:
+        """`file:line:col: CODE message (path) — hint`, the form the CLI prints."""
+        where = f"{self.file or '<definition>'}:{self.line}:{self.col}"
+        text = f"{where}: {self.code} {self.message}"
+        if self.severity is Severity.WARNING:
+            text = f"{where}: warning {self.code} {self.message}"
+        if self.path:
+            text += f" ({self.path_text})"
+        if self.hint:
+            text += f" — {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly form (API, builder)."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": self.path_text,
+            "hint": self.hint,
+        }
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """Render a JSON path as dotted keys with [index] for list items."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass(slots=True)
+class Report:
+    """An ordered collection of problems; `ok` when it holds no error."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        """Append one problem."""
+        self.problems.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Append several problems."""
+        self.problems.extend(problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that block compile and deploy."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that are reported but do not block."""
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+    def sorted(self) -> list[Problem]:
+        """Problems ordered by file, line, column; stable for equal positions."""
+        return sorted(self.problems, key=lambda p: (p.file, p.line, p.col))
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+
+class PortalisError(Exception):
+    """Base of all engine errors; each carries a stable code."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class DefinitionError(PortalisError):
+    """A definition could not be loaded or compiled; `problems` says why."""
+
+    code = "definition-invalid"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0].format() if self.problems else "invalid definition"
+        more = f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(first + more)

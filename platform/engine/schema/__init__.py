@@ -1,0 +1,1 @@
+"""The JSON Schema of definition format v1 and its documentation generator."""

@@ -1,0 +1,375 @@
+"""Writes of the record store: insert, update, delete — each one transaction.
+
+Input is cleaned by the field types; fields the actor may not write are refused (422), never
+silently stored; rules, `required_when`, `visible_when` and `compute` run on the server; refs
+must point to records the actor can read; updates check `version` (stale → StaleRecord, 409);
+the post-image must still lie inside one of the actor's grants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from .db import begin_write
+from .errors import NON_FIELD, FieldMessage, Forbidden, NotFound, StaleRecord, ValidationFailed
+from .expressions import EvaluationError
+from .fields import FieldValueError
+from .model import Entity, Grant
+from .permissions import Actor
+from .records import ReadStore, Record, _int_id
+from .tables import utcnow
+
+Errors = dict[str, list[FieldMessage]]
+
+
+def _err(errors: Errors, name: str, code: str, message: str, **params: Any) -> None:
+    errors.setdefault(name, []).append(FieldMessage(code, message, params))
+
+
+class RecordStore(ReadStore):
+    """The record store: reads (from `ReadStore`) and permission-checked writes."""
+
+    @contextmanager
+    def transaction(self, conn: sa.Connection | None = None) -> Iterator[sa.Connection]:
+        """Join `conn`'s transaction, or run a new write transaction."""
+        if conn is not None:
+            yield conn
+            return
+        with begin_write(self.engine) as new:
+            yield new
+
+    def state_fields(self, entity: Entity) -> frozenset[str]:
+        """Fields owned by workflows: only transitions change them."""
+        return frozenset(w.field for w in self.model.workflow_for(entity.name))
+
+    def writable(self, entity: Entity, grants: tuple[Grant, ...] | list[Grant]) -> frozenset[str]:
+        """Fields the given grants let the actor write (never readonly/computed/state)."""
+        fields = self.policy.fields_of_grants(entity.name, grants)
+        blocked = self.state_fields(entity) | {
+            n for n, f in entity.fields.items() if f.readonly or f.compute is not None
+        }
+        return fields - blocked
+
+    # -- insert -------------------------------------------------------------------------
+    def insert(
+        self,
+        actor: Actor,
+        entity_name: str,
+        values: Mapping[str, Any],
+        *,
+        conn: sa.Connection | None = None,
+    ) -> Record:
+        """Create a record; ValidationFailed with field errors, Forbidden without a grant."""
+        entity = self.entity(entity_name)
+        grants = self.policy.grants_for(actor, entity.name, "create")
+        if not grants:
+            raise Forbidden(
+                f"not allowed to create {entity.name}",
+                self.policy.explain(actor, "create", entity.name),
+            )
+        with self.transaction(conn) as c:
+            base: dict[str, Any] = {n: f.default for n, f in entity.fields.items()}
+            for wf in self.model.workflow_for(entity.name):
+                base[wf.field] = wf.initial
+            if (
+                entity.account_field
+                and entity.account_field != "id"
+                and entity.account_field not in values
+                and actor.account is not None
+                and any(g.scope.kind == "account" for g in grants)
+            ):
+                # customers create inside their own account without choosing it
+                base[entity.account_field] = actor.account
+            merged, errors = self.prepare(
+                c, actor, entity, base, values, self.writable(entity, grants), creating=True
+            )
+            merged["created_by"] = actor.id
+            if not errors and not self.policy.matching_grants(
+                actor, "create", entity.name, merged, lookup=self.lookup(c)
+            ):
+                raise Forbidden(
+                    f"not allowed to create this {entity.name}",
+                    self.policy.explain(
+                        actor, "create", entity.name, merged, lookup=self.lookup(c)
+                    ),
+                )
+            if errors:
+                raise ValidationFailed(errors)
+            new_id = self.insert_row(c, entity, merged, created_by=actor.id)
+            return self.get(actor, entity.name, new_id, conn=c)
+
+    def insert_row(
+        self,
+        conn: sa.Connection,
+        entity: Entity,
+        values: Mapping[str, Any],
+        *,
+        created_by: int | None,
+    ) -> int:
+        """Store cleaned values as a new row (no permission checks: callers have done them)."""
+        now = utcnow()
+        row: dict[str, Any] = {
+            "created_at": now,
+            "updated_at": now,
+            "created_by": created_by,
+            "version": 1,
+        }
+        for name, field in entity.fields.items():
+            row.update(field.kind.to_storage(field, values.get(name)))
+        table = self.tables[entity.name]
+        result = conn.execute(table.insert().values(**row))
+        key = result.inserted_primary_key
+        if key is None or key[0] is None:  # pragma: no cover - every dialect returns it
+            raise RuntimeError("insert returned no id")
+        return int(key[0])
+
+    # -- update -------------------------------------------------------------------------
+    def update(
+        self,
+        actor: Actor,
+        entity_name: str,
+        record_id: Any,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        conn: sa.Connection | None = None,
+    ) -> Record:
+        """Change a record the actor may update; StaleRecord when `expected_version` is old."""
+        entity = self.entity(entity_name)
+        with self.transaction(conn) as c:
+            current, grants = self.locked(c, actor, entity, record_id, "update")
+            self.check_version(entity, current, expected_version)
+            merged, errors = self.prepare(
+                c, actor, entity, current, changes, self.writable(entity, grants), creating=False
+            )
+            if errors:
+                raise ValidationFailed(errors)
+            self.check_post_image(c, actor, entity, "update", merged)
+            self.update_row(c, entity, current, merged)
+            return self.get(actor, entity.name, current["id"], conn=c)
+
+    def locked(
+        self, conn: sa.Connection, actor: Actor, entity: Entity, record_id: Any, action: str
+    ) -> tuple[dict[str, Any], tuple[Grant, ...]]:
+        """Load and lock a row the actor may read, with the grants covering it for `action`."""
+        table = self.tables[entity.name]
+        query = sa.select(*self.columns(entity)).where(
+            table.c.id == _int_id(record_id), self.policy.row_filter(actor, entity.name, "read")
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=table)
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"{entity.name} #{record_id} not found")
+        current = self.raw_values(entity, row)
+        grants = self.policy.matching_grants(
+            actor, action, entity.name, current, lookup=self.lookup(conn)
+        )
+        if not grants:
+            raise Forbidden(
+                f"not allowed to {action} this {entity.name}",
+                self.policy.explain(actor, action, entity.name, current, lookup=self.lookup(conn)),
+            )
+        return current, grants
+
+    def check_version(
+        self, entity: Entity, current: Mapping[str, Any], expected: int | None
+    ) -> None:
+        """StaleRecord unless `expected` is None or the current version."""
+        if expected is not None and int(expected) != int(current["version"]):
+            raise StaleRecord(
+                f"{entity.name} #{current['id']} was changed by someone else",
+                int(current["version"]),
+            )
+
+    def check_post_image(
+        self,
+        conn: sa.Connection,
+        actor: Actor,
+        entity: Entity,
+        action: str,
+        merged: Mapping[str, Any],
+    ) -> None:
+        """The changed record must still lie inside one of the actor's grants."""
+        if not self.policy.matching_grants(
+            actor, action, entity.name, merged, lookup=self.lookup(conn)
+        ):
+            raise Forbidden(
+                f"this change would move the {entity.name} out of your reach",
+                self.policy.explain(actor, action, entity.name, merged, lookup=self.lookup(conn)),
+            )
+
+    def update_row(
+        self,
+        conn: sa.Connection,
+        entity: Entity,
+        current: Mapping[str, Any],
+        merged: Mapping[str, Any],
+    ) -> None:
+        """Write changed columns with version + 1, guarded by the version read."""
+        values: dict[str, Any] = {}
+        for name, field in entity.fields.items():
+            if merged.get(name) != current.get(name):
+                values.update(field.kind.to_storage(field, merged.get(name)))
+        table = self.tables[entity.name]
+        version = int(current["version"])
+        result = conn.execute(
+            table.update()
+            .where(table.c.id == current["id"], table.c.version == version)
+            .values(**values, version=version + 1, updated_at=utcnow())
+        )
+        if result.rowcount != 1:
+            raise StaleRecord(f"{entity.name} #{current['id']} was changed by someone else")
+
+    # -- delete -------------------------------------------------------------------------
+    def delete(
+        self,
+        actor: Actor,
+        entity_name: str,
+        record_id: Any,
+        *,
+        expected_version: int | None = None,
+        conn: sa.Connection | None = None,
+    ) -> None:
+        """Delete a record the actor may delete."""
+        entity = self.entity(entity_name)
+        table = self.tables[entity.name]
+        try:
+            with self.transaction(conn) as c:
+                current, _ = self.locked(c, actor, entity, record_id, "delete")
+                self.check_version(entity, current, expected_version)
+                c.execute(table.delete().where(table.c.id == current["id"]))
+        except sa.exc.IntegrityError as exc:
+            errors: Errors = {}
+            _err(errors, NON_FIELD, "in-use", "other records still refer to this one")
+            raise ValidationFailed(errors) from exc
+
+    # -- validation ---------------------------------------------------------------------
+    def prepare(
+        self,
+        conn: sa.Connection,
+        actor: Actor,
+        entity: Entity,
+        current: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        writable: frozenset[str],
+        *,
+        creating: bool,
+    ) -> tuple[dict[str, Any], Errors]:
+        """Clean `changes` over `current`; run visibility, required, compute, rules, refs."""
+        errors: Errors = {}
+        merged = dict(current)
+        changed: set[str] = set()
+        for name, raw in changes.items():
+            field = entity.fields.get(name)
+            if field is None:
+                _err(errors, name, "unknown-field", "unknown field")
+            elif name not in writable:
+                _err(errors, name, "not-writable", "you may not change this field")
+            else:
+                try:
+                    merged[name] = field.kind.clean(field, raw)
+                    changed.add(name)
+                except FieldValueError as exc:
+                    _err(errors, name, exc.code, exc.template, **exc.params)
+        self._apply_rules(actor, entity, merged, errors)
+        for name in changed:
+            field = entity.fields[name]
+            if field.type == "ref" and merged.get(name) is not None and name not in errors:
+                target = field.config.to if field.config is not None else None
+                if target and not self._readable(conn, actor, target, merged[name]):
+                    _err(errors, name, "not-found", "the selected record does not exist")
+            if field.unique and merged.get(name) is not None and name not in errors:
+                if self._taken(conn, entity, name, merged[name], merged.get("id")):
+                    _err(errors, name, "unique", "this value is already used")
+        return merged, errors
+
+    def _apply_rules(
+        self, actor: Actor, entity: Entity, merged: dict[str, Any], errors: Errors
+    ) -> None:
+        for name, field in entity.fields.items():
+            try:
+                if field.visible_when is not None and not field.visible_when.test(
+                    record=merged, actor=actor
+                ):
+                    merged[name] = None  # hidden fields keep no value
+                    continue
+                needed = field.required or (
+                    field.required_when is not None
+                    and bool(field.required_when.test(record=merged, actor=actor))
+                )
+                if needed and field.kind.is_empty(merged.get(name)) and name not in errors:
+                    _err(errors, name, "required", "this field is required")
+            except EvaluationError as exc:
+                _err(
+                    errors,
+                    name,
+                    "expression-failed",
+                    "could not be checked: {error}",
+                    error=str(exc),
+                )
+        for name, field in entity.fields.items():
+            if field.compute is None:
+                continue
+            try:
+                merged[name] = field.kind.clean(
+                    field, field.compute.evaluate(record=merged, actor=actor)
+                )
+            except (EvaluationError, FieldValueError) as exc:
+                _err(
+                    errors,
+                    name,
+                    "expression-failed",
+                    "could not be computed: {error}",
+                    error=str(exc),
+                )
+        for rule in entity.rules:
+            try:
+                ok = rule.check.test(record=merged, actor=actor)
+            except EvaluationError as exc:
+                _err(
+                    errors,
+                    NON_FIELD,
+                    "expression-failed",
+                    "a rule could not be checked: {error}",
+                    error=str(exc),
+                )
+                continue
+            if not ok:
+                _err(
+                    errors,
+                    NON_FIELD,
+                    "rule",
+                    rule.message.get(self.model.default_locale, self.model.default_locale),
+                    entity=entity.name,
+                    rule=rule.index,
+                )
+
+    def _readable(
+        self, conn: sa.Connection, actor: Actor, entity_name: str, record_id: Any
+    ) -> bool:
+        table = self.tables[entity_name]
+        try:
+            rid = _int_id(record_id)
+        except NotFound:
+            return False
+        query = sa.select(table.c.id).where(
+            table.c.id == rid, self.policy.row_filter(actor, entity_name, "read")
+        )
+        return conn.execute(query).first() is not None
+
+    def _taken(
+        self, conn: sa.Connection, entity: Entity, name: str, value: Any, own_id: Any
+    ) -> bool:
+        field = entity.fields[name]
+        table = self.tables[entity.name]
+        column = field.columns[0]
+        stored = field.kind.to_storage(field, value)[column]
+        query = sa.select(table.c.id).where(table.c[column] == stored)
+        if own_id is not None:
+            query = query.where(table.c.id != own_id)
+        return conn.execute(query.limit(1)).first() is not None

@@ -1,0 +1,139 @@
+"""Validator: schema pass → semantic passes → compile → plugin pass, as one `Report`.
+
+A `Checker` holds what is worth building once per plugin manager (field-type registry,
+composed schema, JSON Schema validator, expression functions) and checks any number of
+definitions, drafts included. No input produces a traceback: unexpected failures of a pass
+become problems.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from .builtins import merged_entities
+from .bundle import Bundle, read_bundle
+from .compiler import compile_model
+from .loader import RawPortal, load
+from .model import PortalModel
+from .plugins import expression_functions, field_types
+from .problems import DefinitionError, Problem, Report
+from .schema.check import field_problems, make_validator, schema_problems
+from .schema.compose import build_schema, split_field_schemas
+from .semantics import Ctx, check_entities, check_roles, check_workflows
+from .semantics_pages import (
+    check_auth,
+    check_navigation,
+    check_pages,
+    check_seed_and_networks,
+    check_theme_and_locales,
+    check_translations,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The outcome of checking a definition: the model (None when invalid) and problems."""
+
+    raw: RawPortal
+    model: PortalModel | None
+    report: Report
+
+    def unwrap(self) -> PortalModel:
+        """The model, or DefinitionError with the errors."""
+        if self.model is None or not self.report.ok:
+            raise DefinitionError(self.report.errors or [Problem("schema-invalid", "invalid")])
+        return self.model
+
+
+class Checker:
+    """Checks and compiles definitions for one plugin manager."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.registry = field_types(pm)
+        self.functions = expression_functions(pm)
+        block_schemas: dict[str, Any] = {}
+        for result in pm.hook.portalis_block_types():
+            for block in result:
+                schema = getattr(block, "options_schema", None)
+                if schema is not None:
+                    block_schemas[block.name] = schema
+        self.schema = build_schema(self.registry, block_schemas)
+        fast, per_type = split_field_schemas(self.schema)
+        self._validator = make_validator(fast)
+        self._field_validators = {name: make_validator(s) for name, s in per_type.items()}
+
+    def check_dir(
+        self, directory: str | os.PathLike[str], env: Mapping[str, str] | None = None
+    ) -> Checked:
+        """Read, load and check a definition folder."""
+        bundle, problems = read_bundle(directory)
+        checked = self.check_bundle(bundle, env)
+        checked.report.problems[:0] = problems
+        return checked
+
+    def check_bundle(self, bundle: Bundle, env: Mapping[str, str] | None = None) -> Checked:
+        """Load and check a bundle. `env` substitutes `${NAME}` (None: leave references)."""
+        raw, report = load(bundle, env)
+        if not report.ok:
+            return Checked(raw, None, report)
+        model = self.check(raw, report)
+        return Checked(raw, model, report)
+
+    def check(self, raw: RawPortal, report: Report) -> PortalModel | None:
+        """Check loaded data, adding problems to `report`; the model when valid."""
+        try:
+            report.extend(schema_problems(self._validator, raw.data, raw.source))
+            report.extend(field_problems(self._field_validators, raw.data, raw.source))
+        except RecursionError:
+            report.add(raw.source.problem("yaml-too-deep", "the definition nests too deeply", ()))
+        if not report.ok:
+            return None
+        ctx = Ctx(
+            data=raw.data,
+            entities=merged_entities(raw.data.get("entities") or {}),
+            source=raw.source,
+            registry=self.registry,
+            bundle=raw.bundle,
+        )
+        model: PortalModel | None = None
+        for check in (
+            check_roles,
+            check_entities,
+            check_workflows,
+            check_pages,
+            check_navigation,
+            check_auth,
+            check_theme_and_locales,
+            check_seed_and_networks,
+            check_translations,
+        ):
+            check(ctx)
+        if not any(p.severity.value == "error" for p in ctx.problems):
+            model = compile_model(ctx, self.functions, raw.bundle.sha256)
+        report.extend(ctx.problems)
+        report.extend(self._plugin_problems(raw, model))
+        return model if report.ok else None
+
+    def _plugin_problems(self, raw: RawPortal, model: PortalModel | None) -> list[Problem]:
+        problems: list[Problem] = []
+        for impl in self.pm.hook.portalis_validate.get_hookimpls():
+            try:
+                result = impl.function(raw=raw, model=model)
+            except Exception as exc:  # a failing plugin check must fail closed, not crash
+                problems.append(
+                    raw.source.problem(
+                        "plugin-error",
+                        f"plugin {impl.plugin_name} failed: {exc.__class__.__name__}: {exc}",
+                        (),
+                    )
+                )
+                continue
+            if isinstance(result, list | tuple):
+                problems.extend(p for p in result if isinstance(p, Problem))
+        return problems

@@ -1,0 +1,1 @@
+"""The Portalis runtime: serves compiled portals over HTTP with Flask."""

@@ -1,0 +1,80 @@
+"""Runtime settings from the environment (DESIGN §5 names)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def instance_path(env: Mapping[str, str] | None = None) -> Path:
+    """The instance folder (default ./instance): SQLite file, secret key, uploads."""
+    env = os.environ if env is None else env
+    return Path(env.get("PORTALIS_INSTANCE_PATH", "instance")).resolve()
+
+
+def default_database_url(env: Mapping[str, str] | None = None) -> str:
+    """PORTALIS_DATABASE_URL, else a SQLite file in the instance folder."""
+    env = os.environ if env is None else env
+    url = env.get("PORTALIS_DATABASE_URL")
+    if url:
+        return url
+    path = instance_path(env)
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'portalis.sqlite'}"
+
+
+def _secret_key(path: Path, env: Mapping[str, str]) -> str:
+    if env.get("PORTALIS_SECRET_KEY"):
+        return env["PORTALIS_SECRET_KEY"]
+    path.mkdir(parents=True, exist_ok=True)
+    key_file = path / "secret_key"
+    if not key_file.exists():
+        # generated once and kept, so sessions survive restarts and all workers agree
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the runtime reads from its environment."""
+
+    database_url: str
+    secret_key: str
+    instance_path: Path
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    mail_from: str = "portal@localhost"
+    disabled_plugins: tuple[str, ...] = ()
+    version_check_seconds: float = 1.0
+    max_upload_bytes: int = 100 * 1024 * 1024
+    testing: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from environment variables (`overrides` win)."""
+        env = dict(os.environ if env is None else env)
+        path = instance_path(env)
+        values: dict[str, object] = {
+            "database_url": default_database_url(env),
+            "secret_key": _secret_key(path, env),
+            "instance_path": path,
+            "redis_url": env.get("PORTALIS_REDIS_URL") or None,
+            "smtp_url": env.get("PORTALIS_SMTP_URL") or None,
+            "trusted_proxies": tuple(
+                p.strip() for p in env.get("PORTALIS_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
+            "mail_from": env.get("PORTALIS_MAIL_FROM", "portal@localhost"),
+            "disabled_plugins": tuple(
+                p.strip() for p in env.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p.strip()
+            ),
+            "env": env,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

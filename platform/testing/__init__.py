@@ -1,0 +1,1 @@
+"""Test support for Portalis and for authors of plugins and blueprints."""

@@ -1,0 +1,52 @@
+"""Helpers to deploy definitions and act as their users in tests (no HTTP needed)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from portalis.engine.bundle import Bundle, read_bundle
+from portalis.engine.permissions import Actor
+from portalis.engine.portal import CompiledPortal
+from portalis.engine.users import find_user
+from portalis.engine.validator import Checker
+from portalis.engine.versions import deploy
+
+#: The repository's blueprints folder (for tests inside this repository).
+BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
+
+
+def deploy_dir(
+    engine: sa.Engine,
+    checker: Checker,
+    directory: str | os.PathLike[str] | Bundle,
+    *,
+    seed: bool = True,
+    env: Mapping[str, str] | None = None,
+    allow_destructive: bool = False,
+) -> CompiledPortal:
+    """Deploy a definition folder (or bundle) and return the live compiled portal."""
+    if isinstance(directory, Bundle):
+        bundle = directory
+    else:
+        bundle, _ = read_bundle(directory)
+    result = deploy(
+        engine, checker, bundle, env if env is not None else {}, seed=seed,
+        allow_destructive=allow_destructive,
+    )  # fmt: skip
+    return result.portal
+
+
+def actor_for(engine: sa.Engine, portal: CompiledPortal, email: str) -> Actor:
+    """The actor of a (seeded) user, as the runtime would build it after login."""
+    with engine.connect() as conn:
+        row = find_user(conn, portal, email)
+    if row is None:
+        raise LookupError(f"no user {email!r}")
+    return Actor.for_user(
+        portal.model, int(row["id"]), row["account"], row["roles"] or (),
+        email=row["email"], name=row["name"],
+    )  # fmt: skip

@@ -1,0 +1,174 @@
+"""Definition checks of the built-in field types, including the regex safety check."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from portalis.engine.fields import CheckContext
+from portalis.engine.fieldtypes import builtin_field_types
+from portalis.engine.fieldtypes.regexsafety import unsafe_reason
+from portalis.engine.problems import CODES, JsonPath, Problem
+
+TYPES = {t.name: t for t in builtin_field_types()}
+FIELD_PATH: JsonPath = ("entities", "ticket", "fields", "x")
+
+
+def _problem(code: str, message: str, path: JsonPath, hint: str = "") -> Problem:
+    return Problem(code, message, path=tuple(path), hint=hint)
+
+
+def check(type_name: str, options: dict[str, Any]) -> list[Problem]:
+    ctx = CheckContext(
+        entity="ticket",
+        path=FIELD_PATH,
+        entities={"ticket": {}, "message": {}, "account": {}, "user": {}},
+        currency="EUR",
+        problem=_problem,
+    )
+    problems = list(TYPES[type_name].check(options, ctx))
+    for problem in problems:
+        assert problem.code in CODES
+        assert problem.path[: len(FIELD_PATH)] == FIELD_PATH
+    return problems
+
+
+def codes(problems: list[Problem]) -> list[str]:
+    return [p.code for p in problems]
+
+
+def test_ref_unknown_entity_suggests_the_closest_name() -> None:
+    (problem,) = check("ref", {"to": "tickte"})
+    assert problem.code == "ref-unknown-entity"
+    assert problem.path == (*FIELD_PATH, "to")
+    assert "'tickte'" in problem.message
+    assert problem.hint == "did you mean 'ticket'?"
+
+
+def test_ref_unknown_entity_without_close_match_lists_entities() -> None:
+    (problem,) = check("ref", {"to": "zzz"})
+    assert problem.hint == "entities: account, message, ticket, user"
+
+
+@pytest.mark.parametrize("target", ["ticket", "account", "user", "message"])
+def test_ref_known_entities(target: str) -> None:
+    assert check("ref", {"to": target, "on_delete": "cascade"}) == []
+
+
+def test_unknown_currency() -> None:
+    (problem,) = check("money", {"currency": "XYZ"})
+    assert problem.code == "currency-unknown"
+    assert problem.path == (*FIELD_PATH, "currency")
+    assert check("money", {"currency": "CHF"}) == []
+    assert check("money", {}) == []  # the portal currency is checked with the portal
+
+
+def test_duplicate_choice() -> None:
+    problems = check("choice", {"options": ["low", "high", {"value": "low", "label": "Low"}]})
+    assert codes(problems) == ["field-option"]
+    assert problems[0].path == (*FIELD_PATH, "options", 2)
+    assert "'low'" in problems[0].message
+
+
+def test_choice_values_that_could_never_be_entered() -> None:
+    assert codes(check("choice", {"options": [" low", "ok"]})) == ["field-option"]
+    assert codes(check("choice", {"options": ["a\x00"]})) == ["field-option"]
+    assert check("choice", {"options": ["low", "in progress"]}) == []
+
+
+def test_tags_allowed_values() -> None:
+    assert codes(check("tags", {"options": ["a", "a"]})) == ["field-option"]
+    assert codes(check("tags", {"options": ["a,b"]})) == ["field-option"]
+    assert codes(check("tags", {"options": ['say "x"']})) == ["field-option"]
+    assert check("tags", {"options": ["red", "green"]}) == []
+    assert check("tags", {}) == []
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(a+)+",
+        "(a*)*",
+        "(a|a)*",
+        "(.*a){12}",
+        r"^(\w+\s?)*$",
+        r"(\d|1)+",
+        "(x+x+)+y",
+        "(foo|foo)*",
+        r"^([a-z0-9]+-?)+$",
+        r"(\w+|\d+)*",
+        "(?i)([A-Z][a-z]+ ?)+",
+        "(a?)+",
+        "(.*?,)*x",
+        "((ab)*)+",
+    ],
+)
+def test_unsafe_regex(pattern: str) -> None:
+    (problem,) = check("string", {"pattern": pattern})
+    assert problem.code == "regex-unsafe"
+    assert problem.path == (*FIELD_PATH, "pattern")
+    assert problem.hint
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[A-Z]{2}[0-9]{6}",
+        r"^[a-z]+(-[a-z]+)*$",
+        r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$",
+        r"^([A-Z][a-z]+ ?)+$",
+        r"(\s*,\s*\w+)*",
+        r"^(\d+\.)+\d+$",
+        r"(\d{3}-){2}\d{4}",
+        "(https?|ftp)://[^ ]+",
+        "(a|b)*c",
+        "(a++)+",
+        "(?>a+)+",
+        r"[\w.+-]+@[\w-]+\.[a-z]{2,}",
+        r"\+?[0-9 ]{5,20}",
+        "(?P<year>[0-9]{4})-(?P=year)",
+    ],
+)
+def test_safe_regex(pattern: str) -> None:
+    assert check("string", {"pattern": pattern}) == []
+
+
+def test_invalid_regex() -> None:
+    (problem,) = check("string", {"pattern": "([a-z]"})
+    assert problem.code == "field-option"
+    assert "not a valid regular expression" in problem.message
+
+
+def test_unsafe_reason_raises_re_error_for_invalid_patterns() -> None:
+    with pytest.raises(re.error):
+        unsafe_reason("(")
+
+
+def test_string_length_range() -> None:
+    assert codes(check("string", {"min_length": 5, "max_length": 3})) == ["field-option"]
+    assert check("string", {"min_length": 3, "max_length": 3}) == []
+
+
+def test_number_ranges() -> None:
+    assert codes(check("int", {"min": 5, "max": 1})) == ["field-option"]
+    assert check("int", {"min": 1, "max": 5}) == []
+    assert codes(check("decimal", {"places": 5, "precision": 3})) == ["field-option"]
+    assert codes(check("decimal", {"min": 1.5, "max": 1})) == ["field-option"]
+    assert codes(check("money", {"min": 10, "max": 1})) == ["field-option"]
+
+
+def test_date_options() -> None:
+    assert codes(check("date", {"min": "2026-02-30"})) == ["field-option"]
+    assert codes(check("date", {"min": "2026-02-01", "max": "2026-01-01"})) == ["field-option"]
+    assert check("date", {"min": "2026-01-01", "max": "2026-12-31"}) == []
+
+
+@pytest.mark.parametrize("name", sorted(TYPES))
+def test_check_never_crashes_on_schema_invalid_options(name: str) -> None:
+    """The schema pass reports wrong option types; check must still not raise."""
+    junk: dict[str, Any] = {key: object() for key in TYPES[name].options_schema}
+    check(name, junk)
+    check(name, {key: [1, {"value": 2}] for key in TYPES[name].options_schema})
+    check(name, {})

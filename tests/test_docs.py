@@ -1,0 +1,145 @@
+"""The generated reference is current and documents every problem code, hook and field type."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+from portalis.engine import problems
+from portalis.engine.plugins import field_types, make_plugin_manager
+from portalis.engine.schema import docgen
+from portalis.engine.schema.refdoc import field_type_anchor
+
+ROOT = Path(__file__).resolve().parent.parent
+PLATFORM = ROOT / "platform"
+DOCS = ROOT / "docs"
+REFERENCE = DOCS / docgen.REFERENCE_NAME
+PLUGINS = DOCS / docgen.PLUGINS_NAME
+#: The built-in field types (entry-point plugins are not part of the reference).
+FIELD_TYPES = field_types(make_plugin_manager(load_entrypoints=False))
+
+
+# Calls that make a definition problem, and where their code is: `Problem(code, …)`,
+# `source.problem(code, …)`, `ctx.add(code, …)`; `ExpressionError(…, code=…)` becomes a
+# problem when the compiler catches it.
+CODE_FIRST = {"Problem", "problem"}
+CODE_KEYWORD_ONLY = {"ExpressionError"}
+# Method names too common to treat as problem wrappers whatever their receiver.
+GENERIC_METHODS = {"add", "append", "extend", "update", "get", "pop"}
+
+
+def _callee(func: ast.expr) -> tuple[str, bool]:
+    """(name, called as an attribute) of a call's target."""
+    if isinstance(func, ast.Name):
+        return func.id, False
+    if isinstance(func, ast.Attribute):
+        return func.attr, True
+    return "", False
+
+
+def _receiver(func: ast.expr) -> str:
+    if not isinstance(func, ast.Attribute):
+        return ""
+    owner = func.value
+    return owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+
+
+def _code_argument(call: ast.Call, wrappers: dict[str, tuple[int, bool]]) -> ast.expr | None:
+    """The expression passed as the problem code, if `call` makes a problem."""
+    keyword = next((kw.value for kw in call.keywords if kw.arg == "code"), None)
+    name, via_attribute = _callee(call.func)
+    if name in CODE_KEYWORD_ONLY:
+        return keyword
+    index: int | None = None
+    if name in CODE_FIRST or (name == "add" and _receiver(call.func) == "ctx"):
+        index = 0
+    elif name in wrappers and not (via_attribute and name in GENERIC_METHODS):
+        position, is_method = wrappers[name]
+        index = position - 1 if is_method and via_attribute else position
+    if index is None:
+        return None
+    return call.args[index] if 0 <= index < len(call.args) else keyword
+
+
+def _problem_wrappers(trees: list[ast.Module]) -> dict[str, tuple[int, bool]]:
+    """Functions that pass their `code` parameter on to a problem: name → (index, method)."""
+    wrappers: dict[str, tuple[int, bool]] = {}
+    changed = True
+    while changed:  # wrappers of wrappers
+        changed = False
+        for tree in trees:
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+                if "code" not in params or node.name in wrappers:
+                    continue
+                passes_code = any(
+                    isinstance(call, ast.Call)
+                    and isinstance(arg := _code_argument(call, wrappers), ast.Name)
+                    and arg.id == "code"
+                    for call in ast.walk(node)
+                )
+                if passes_code:
+                    is_method = bool(params) and params[0] in ("self", "cls")
+                    wrappers[node.name] = (params.index("code"), is_method)
+                    changed = True
+    return wrappers
+
+
+def used_problem_codes() -> dict[str, list[str]]:
+    """Literal problem codes used under platform/, with where they occur."""
+    paths = sorted(PLATFORM.rglob("*.py"))
+    trees = [ast.parse(p.read_text(encoding="utf-8"), filename=str(p)) for p in paths]
+    wrappers = _problem_wrappers(trees)
+    used: dict[str, list[str]] = {}
+    for path, tree in zip(paths, trees):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            arg = _code_argument(node, wrappers)
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                used.setdefault(arg.value, []).append(where)
+    return used
+
+
+def test_generated_docs_are_current() -> None:
+    stale = docgen.check(DOCS)
+    assert not stale, (
+        "generated documentation is out of date: "
+        + ", ".join(str(p) for p in stale)
+        + f"; regenerate with: {docgen.REGENERATE}"
+    )
+
+
+def test_every_problem_code_documented() -> None:
+    used = used_problem_codes()
+    assert used, "found no problem codes; has the scan stopped matching the code?"
+    missing = {code: where for code, where in sorted(used.items()) if code not in problems.CODES}
+    assert not missing, f"problem codes used but not in problems.CODES: {missing}"
+    reference = REFERENCE.read_text(encoding="utf-8")
+    undocumented = [code for code in problems.CODES if f"`{code}`" not in reference]
+    assert not undocumented, f"codes missing from {REFERENCE.name}: {undocumented}"
+
+
+def test_every_hook_documented() -> None:
+    hooks = docgen.hookspec_functions()
+    assert hooks, "found no hookspecs"
+    text = PLUGINS.read_text(encoding="utf-8")
+    for func in hooks:
+        doc = inspect.getdoc(func) or ""
+        assert "When" in doc, f"{func.__name__}: the docstring must say when the hook runs"
+        assert f"## `{func.__name__}`" in text, f"{func.__name__} is missing from plugins.md"
+
+
+@pytest.mark.parametrize("name", FIELD_TYPES.names())
+def test_every_field_type_documented(name: str) -> None:
+    ftype = FIELD_TYPES[name]
+    assert ftype.description.strip(), f"field type {name} has no description"
+    reference = REFERENCE.read_text(encoding="utf-8")
+    assert f"### Field type: `{name}`" in reference
+    assert f"(#{field_type_anchor(name)})" in reference
