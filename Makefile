@@ -29,9 +29,11 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+LINT_PATHS := platform tests bench $(wildcard plugins)
+
 lint: venv
-	$(VENV)/bin/ruff check platform tests bench plugins
-	$(VENV)/bin/ruff format --check platform tests bench plugins
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 typecheck: venv
 	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.engine
