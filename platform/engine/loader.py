@@ -223,7 +223,8 @@ def _merge(data: dict[str, Any], source: SourceMap, sub: Parsed, rel: str, repor
                 )
             )
             continue
-        if key not in data:
+        if key not in data or data[key] is None:
+            # an empty section (`entities:` with nothing under it) is filled by includes
             data[key] = value
             _copy_positions(source, sub, kpath, kpath)
             continue

@@ -1,0 +1,1 @@
+"""The Portalis builder: edits definition bundles in the browser."""
