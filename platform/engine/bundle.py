@@ -79,6 +79,9 @@ def read_bundle(directory: str | os.PathLike[str]) -> tuple[Bundle, list[Problem
             Problem(
                 "file-missing",
                 f"definition folder {str(base)!r} does not exist",
+                file=str(base),
+                line=1,
+                col=1,
                 hint="pass the folder that holds portal.yaml",
             )
         ]

@@ -41,7 +41,7 @@ from .model import (
     frozen_map,
 )
 from .problems import JsonPath
-from .semantics import Ctx, account_field
+from .semantics import Ctx, account_field, role_closures
 from .tables import table_name
 
 Functions = Mapping[str, Callable[..., Any]]
@@ -114,14 +114,9 @@ class _Compiler:
             roles[name] = Role(
                 name, Label.of(humanize(name)), closure=frozenset({name}), builtin=True
             )
+        closures = role_closures(declared)
         for name, spec in declared.items():
-            closure = {name}
-            stack = list(spec.get("inherits") or [])
-            while stack:
-                parent = stack.pop()
-                if parent not in closure:
-                    closure.add(parent)
-                    stack.extend((declared.get(parent) or {}).get("inherits") or [])
+            closure = closures[name]
             roles[name] = Role(
                 name,
                 Label.of(spec.get("label"), humanize(name)),

@@ -61,6 +61,7 @@ CODES: Final[dict[str, str]] = {
     "ref-unknown-workflow-state": "A workflow names a state its status field does not offer.",
     "ref-unknown-field-type": "A field type is not registered.",
     "field-option": "A field type option is missing, unknown or wrong for its type.",
+    "field-capability": "A field is used where its type cannot serve (filter, sort, search).",
     "field-reserved": "A field uses a name reserved for system columns.",
     "field-default": "A field default is not a valid value of the field.",
     "role-cycle": "Role inheritance forms a cycle.",

@@ -7,12 +7,12 @@ never raises. Pages, blocks, navigation and assets are checked in `semantics_pag
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .bundle import Bundle
-from .fields import CheckContext, FieldTypeRegistry
+from .fields import CheckContext, FieldTypeRegistry, FieldValueError
 from .loader import SourceMap
 from .model import BUILTIN_ROLES, SYSTEM_COLUMNS, Field, Label
 from .problems import JsonPath, Problem, Severity
@@ -88,8 +88,8 @@ def check_roles(ctx: Ctx) -> None:
                     ("roles", name, "inherits", i),
                     suggest(parent, ctx.roles),
                 )
-    for name in roles:
-        if _in_cycle(name, roles):
+    for name in sorted(role_cycles(roles)):
+        if name in roles:
             ctx.add(
                 "role-cycle",
                 f"role {name!r} inherits itself",
@@ -98,18 +98,61 @@ def check_roles(ctx: Ctx) -> None:
             )
 
 
-def _in_cycle(start: str, roles: dict[str, Any]) -> bool:
-    stack = list((roles.get(start) or {}).get("inherits") or [])
-    seen: set[str] = set()
-    while stack:
-        current = stack.pop()
-        if current == start:
-            return True
-        if current in seen:
+def role_cycles(roles: dict[str, Any]) -> set[str]:
+    """Roles that inherit themselves, found in one depth-first pass (linear in the roles)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cyclic: set[str] = set()
+    for start in roles:
+        if state.get(start):
             continue
-        seen.add(current)
-        stack.extend((roles.get(current) or {}).get("inherits") or [])
-    return False
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(_parents(roles, start)))]
+        state[start] = 1
+        while stack:
+            node, parents = stack[-1]
+            parent = next(parents, None)
+            if parent is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(parent) == 1:
+                path = [n for n, _ in stack]
+                cyclic.update(path[path.index(parent) :])
+            elif not state.get(parent) and parent in roles:
+                state[parent] = 1
+                stack.append((parent, iter(_parents(roles, parent))))
+    return cyclic
+
+
+def _parents(roles: dict[str, Any], name: str) -> list[str]:
+    spec = roles.get(name) or {}
+    return [p for p in spec.get("inherits") or [] if isinstance(p, str)]
+
+
+def role_closures(roles: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Each role with everything it inherits, memoized (cycles are reported elsewhere)."""
+    memo: dict[str, frozenset[str]] = {}
+    for start in roles:
+        # iterative post-order: long inheritance chains cannot exhaust the stack
+        stack: list[tuple[str, bool]] = [(start, False)]
+        visiting: set[str] = set()
+        while stack:
+            node, expanded = stack.pop()
+            if node in memo:
+                continue
+            if expanded:
+                closure = {node}
+                for parent in _parents(roles, node):
+                    closure |= memo.get(parent, {parent})
+                memo[node] = frozenset(closure)
+                visiting.discard(node)
+                continue
+            if node in visiting:
+                continue
+            visiting.add(node)
+            stack.append((node, True))
+            stack.extend(
+                (p, False) for p in _parents(roles, node) if p not in memo and p not in visiting
+            )
+    return memo
 
 
 def check_role_refs(ctx: Ctx, roles: Iterable[str], path: JsonPath) -> None:
@@ -235,7 +278,7 @@ def _check_field_ref(
     ftype = ctx.registry.get(str(fields[fname].get("type")))
     if ftype is not None and need and not getattr(ftype, need):
         ctx.add(
-            "ref-unknown-field",
+            "field-capability",
             f"field {fname!r} ({ftype.name}) is not {need}",
             path,
             f"{need} fields: "
@@ -329,29 +372,65 @@ def check_scope(ctx: Ctx, entity_name: str, scope: Any, path: JsonPath) -> None:
             )
     elif isinstance(scope, dict) and "where" in scope:
         for fname, value in scope["where"].items():
+            vpath: JsonPath = (*path, "where", fname)
             if fname not in fields and fname not in ("id", "created_by"):
                 ctx.add(
                     "scope-where",
                     f"{entity_name} has no field {fname!r}",
-                    (*path, "where", fname),
+                    vpath,
                     suggest(fname, fields),
                     key=True,
                 )
-            if (
-                isinstance(value, str)
-                and value.startswith("$")
-                and value
-                not in (
-                    "$actor.id",
-                    "$actor.account",
-                )
-            ):
-                ctx.add(
-                    "scope-where",
-                    f"unknown actor value {value!r}",
-                    (*path, "where", fname),
-                    "use $actor.id or $actor.account",
-                )
+            elif isinstance(value, str) and value.startswith("$"):
+                _check_where_actor_value(ctx, entity_name, fname, value, vpath)
+            elif fname in fields:
+                _check_where_literal(ctx, fname, fields[fname], value, vpath)
+
+
+def _check_where_actor_value(ctx: Ctx, entity: str, fname: str, value: str, path: JsonPath) -> None:
+    """`$actor.id` compares with users, `$actor.account` with accounts."""
+    targets = {"$actor.id": "user", "$actor.account": "account"}
+    if value not in targets:
+        ctx.add(
+            "scope-where", f"unknown actor value {value!r}", path, "use $actor.id or $actor.account"
+        )
+        return
+    wanted = targets[value]
+    spec = ctx.fields_of(entity).get(fname) or {}
+    ok = (
+        (fname == "created_by" and wanted == "user")
+        or (fname == "id" and entity == wanted)
+        or (spec.get("type") == "ref" and spec.get("to") == wanted)
+    )
+    if not ok:
+        ctx.add(
+            "scope-where",
+            f"{fname!r} never equals {value} (it does not refer to a {wanted})",
+            path,
+            f"compare {value} with a ref to {wanted}",
+        )
+
+
+def _check_where_literal(
+    ctx: Ctx, fname: str, spec: dict[str, Any], value: Any, path: JsonPath
+) -> None:
+    """A literal must be a valid value of the field, or the grant silently matches nothing."""
+    ftype = ctx.registry.get(str(spec.get("type")))
+    if ftype is None or value is None:
+        return
+    options = {k: v for k, v in spec.items() if k in ftype.options_schema}
+    try:
+        config = ftype.make_config(options, currency="EUR")
+        ftype.clean(Field(fname, ftype.name, Label.of(fname), ftype, config), value)
+    except FieldValueError as exc:
+        ctx.add(
+            "scope-where",
+            f"{value!r} is not a valid {fname}: {exc}",
+            path,
+            "this grant would match no record",
+        )
+    except Exception:  # invalid options are reported by the field's own checks
+        return
 
 
 def _check_parent_cycles(ctx: Ctx, entity_name: str, base: JsonPath) -> None:

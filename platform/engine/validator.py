@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from .builtins import merged_entities
-from .bundle import Bundle, read_bundle
+from .bundle import ROOT_NAMES, Bundle, read_bundle
 from .compiler import compile_model
 from .loader import RawPortal, load
 from .model import PortalModel
@@ -24,6 +25,7 @@ from .plugins import expression_functions, field_types
 from .problems import DefinitionError, Problem, Report
 from .schema.check import field_problems, make_validator, schema_problems
 from .schema.compose import build_schema, split_field_schemas
+from .seed_check import check_seed_files
 from .semantics import Ctx, check_entities, check_roles, check_workflows
 from .semantics_pages import (
     check_auth,
@@ -73,6 +75,10 @@ class Checker:
     ) -> Checked:
         """Read, load and check a definition folder."""
         bundle, problems = read_bundle(directory)
+        unreadable_root = any(p.file in ROOT_NAMES for p in problems)
+        if not Path(directory).is_dir() or unreadable_root:
+            # the folder or its portal.yaml could not be read: that is the one problem
+            return Checked(load(Bundle.of({}), env)[0], None, Report(problems))
         checked = self.check_bundle(bundle, env)
         checked.report.problems[:0] = problems
         return checked
@@ -111,6 +117,7 @@ class Checker:
             check_auth,
             check_theme_and_locales,
             check_seed_and_networks,
+            check_seed_files,
             check_translations,
         ):
             check(ctx)

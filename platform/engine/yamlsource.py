@@ -112,6 +112,20 @@ def parse_text(
     except yaml.MarkedYAMLError as exc:
         out.problems.append(_syntax_problem(exc, file, text))
         return out
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        out.problems.append(
+            Problem(
+                "yaml-syntax",
+                f"control character {exc.character!r} is not allowed in YAML",
+                file=file,
+                line=line,
+                col=col,
+                hint="remove the invisible character (often pasted from a PDF or a word processor)",
+            )
+        )
+        return out
     except yaml.YAMLError as exc:
         out.problems.append(Problem("yaml-syntax", str(exc), file=file, line=1, col=1))
         return out

@@ -144,10 +144,9 @@ def test_round_trip_every_type(engine: sa.Engine) -> None:
     assert all(v is None for v in cleaned[-1].values())
 
 
-def test_exact_decimals_on_postgresql(engine: sa.Engine) -> None:
+def test_exact_decimals_on_postgresql(postgres_url_fixture: str) -> None:
     """NUMERIC keeps all 18 digits on PostgreSQL (SQLite stores REAL, ~15 digits)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no exact decimal storage")
+    engine = create_engine(postgres_url_fixture)
     fields = [make_field("d", "decimal"), make_field("m", "money")]
     metadata = sa.MetaData()
     _, table = build_tables(metadata, fields)
@@ -156,6 +155,7 @@ def test_exact_decimals_on_postgresql(engine: sa.Engine) -> None:
         metadata.create_all(conn)
         conn.execute(table.insert().values(id=1, **storage_of(fields, values)))
         row = conn.execute(sa.select(table)).mappings().one()
+    engine.dispose()
     for field in fields:
         assert str(field.kind.from_storage(field, row)) == str(values[field.name])
 

@@ -355,6 +355,19 @@ def _garbage(tmp: Path) -> list[Path]:
     return out
 
 
+def test_garbage_folders_give_problems_and_only_bundle_level_ones_lack_a_line(
+    tmp_path: Path,
+) -> None:
+    for folder in _garbage(tmp_path):
+        checked = checker().check_dir(folder, {})
+        problems = checked.report.problems
+        assert problems and not checked.report.ok and checked.model is None, folder.name
+        for problem in problems:
+            assert problem.code in CODES, problem.format()
+            if problem.line < 1:
+                assert problem.code in BUNDLE_LEVEL, f"{folder.name}: {problem.format()}"
+
+
 def test_validate_cli_never_prints_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PORTALIS_DISABLED_PLUGINS"}
     folders = _garbage(tmp_path)

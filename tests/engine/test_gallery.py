@@ -27,10 +27,12 @@ from typing import Any
 import pytest
 import yaml
 
+from portalis.engine.bundle import Bundle, read_bundle
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import CODES, Problem, Severity
 from portalis.engine.validator import Checker
 
+ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path(__file__).parent / "gallery"
 CASES = sorted(p for p in GALLERY.iterdir() if (p / "expect.yaml").is_file())
 EXPECT_KEYS = {
@@ -122,6 +124,27 @@ def test_gallery_case(checker: Checker, case: Path, expect: dict[str, Any]) -> N
             if p.code == unwanted["code"] and p.path_text == unwanted.get("path", p.path_text)
         ]
         assert not extra, f"unexpected {unwanted}:\n{listing(extra)}"
+
+
+def test_empty_section_in_portal_yaml_merges_with_included_files(checker: Checker) -> None:
+    """`entities:` left empty in portal.yaml (regression: was reported as include-duplicate)."""
+    bundle, _ = read_bundle(ROOT / "blueprints" / "b2c")
+    files = dict(bundle.files)
+    files["portal.yaml"] += "\nentities:\n  # the entities live in entities/*.yaml\n"
+    checked = checker.check_bundle(Bundle.of(files), {})
+    assert checked.report.ok, listing(checked.report.problems)
+
+
+def test_gallery_reports_each_problem_once(checker: Checker) -> None:
+    duplicates = []
+    for case in CASES:
+        expect = read_expect(case)
+        seen: set[str] = set()
+        for problem in checker.check_dir(case, expect.get("env") or {}).report.problems:
+            if problem.format() in seen:
+                duplicates.append(f"{case.name}: {problem.format()}")
+            seen.add(problem.format())
+    assert not duplicates, "\n".join(duplicates)
 
 
 CLI_CASES = ["unknown-key-lable", "yaml-tab-indentation", "grant-unknown-role"]

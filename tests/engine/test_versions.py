@@ -142,6 +142,8 @@ def test_renamed_field_keeps_data(db_engine, portalis_checker) -> None:
         ),
     ]:
         bundle = edit(bundle, path, old, new)
+    seed = bundle.files["seed/demo.yaml"].replace("subject:", "title:")
+    bundle = with_file(bundle, "seed/demo.yaml", seed)
     _, plan = prepare(db_engine, portalis_checker, bundle, {})
     assert [op.kind for op in plan.ops] == ["rename_column"]
     deploy(db_engine, portalis_checker, bundle, {})
