@@ -296,7 +296,7 @@ class ReadStore:
             col = table.c[entity.fields[group_by].columns[0]]
             query = sa.select(col, value).where(where).group_by(col).order_by(col)
         else:
-            query = sa.select(sa.null(), value).where(where)
+            query = sa.select(sa.null(), value).select_from(table).where(where)
         with self._read(None) as c:
             return [(row[0], row[1]) for row in c.execute(query)]
 

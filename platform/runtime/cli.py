@@ -36,6 +36,9 @@ from portalis.engine.versions import (
     rollback,
 )
 
+from .cli_serve import register_serve_commands
+from .runtime_tables import ensure_runtime_tables
+from .sessions import end_user_sessions
 from .settings import default_database_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -320,8 +323,10 @@ def users_disable(portal: str, email: str, database_url: str | None) -> None:
     """Disable a user of PORTAL (their sessions end)."""
     engine = open_engine(database_url)
     compiled = load_live(engine, checker(), portal, os.environ)
+    ensure_runtime_tables(engine)
     with begin_write(engine) as conn:
-        set_active(conn, compiled, email, False)
+        uid = set_active(conn, compiled, email, False)
+        end_user_sessions(conn, portal, uid)
     click.echo(f"disabled {email}")
 
 
@@ -349,6 +354,9 @@ def _bundle(directory: str) -> tuple[Any, list[Problem]]:
     if any(p.severity is Severity.ERROR for p in problems):
         raise DefinitionError(problems)
     return bundle, problems
+
+
+register_serve_commands(cli)
 
 
 def main() -> None:

@@ -50,6 +50,9 @@ class Settings:
     smtp_url: str | None = None
     trusted_proxies: tuple[str, ...] = ()
     mail_from: str = "portal@localhost"
+    #: Public base URL (https://portal.example.com) used in e-mailed links; without it links
+    #: use the request's host, which a forged Host header could change.
+    base_url: str | None = None
     disabled_plugins: tuple[str, ...] = ()
     version_check_seconds: float = 1.0
     max_upload_bytes: int = 100 * 1024 * 1024
@@ -71,6 +74,7 @@ class Settings:
                 p.strip() for p in env.get("PORTALIS_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             "mail_from": env.get("PORTALIS_MAIL_FROM", "portal@localhost"),
+            "base_url": env.get("PORTALIS_BASE_URL") or None,
             "disabled_plugins": tuple(
                 p.strip() for p in env.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p.strip()
             ),

@@ -18,6 +18,7 @@ from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.validator import Checker
 
 from .databases import postgres_available, postgres_database, sqlite_database
+from .smtp import SmtpServer, running_smtp_server, smtp_unavailable
 
 
 def in_ci() -> bool:
@@ -82,3 +83,11 @@ def db_engine(database_url: str) -> Iterator[sa.Engine]:
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps the messages it receives."""
+    require_service(smtp_unavailable())
+    with running_smtp_server() as server:
+        yield server

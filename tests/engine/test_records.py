@@ -57,6 +57,9 @@ def test_accounts_only_see_their_own_tickets(world) -> None:
         "high": 1,
         "normal": 1,
     }
+    # an all-rows scope has no WHERE: the count must still select from the table
+    assert store.aggregate(p["sam"], "ticket") == [(None, 4)]
+    assert store.aggregate(p["nina"], "ticket") == [(None, 2)]
 
 
 def test_asvs_8_2_2_idor_get_update_transition(world) -> None:

@@ -1,0 +1,171 @@
+"""The application factory: `create_app(settings)` serves every published portal.
+
+One Flask rule carries every portal mount (`/<portal>/...`, or `/...` under a portal's own
+domain); each request is matched against the portal's per-version Werkzeug map.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pluggy
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_login import LoginManager
+from werkzeug.exceptions import HTTPException
+
+from portalis.engine.db import create_engine
+from portalis.engine.plugins import make_plugin_manager
+from portalis.engine.validator import Checker
+
+from . import default_plugins
+from .blocks.base import BlockRegistry
+from .context import AppState, load_user, state
+from .dispatch import portal_view
+from .i18n import I18n
+from .registry import PortalRegistry
+from .runtime_tables import ensure_runtime_tables
+from .security import apply_headers
+from .settings import Settings
+from .templating import configure_jinja
+
+log = logging.getLogger("portalis.runtime")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pm: pluggy.PluginManager | None = None,
+    engine: sa.Engine | None = None,
+) -> Flask:
+    """Build the Flask application for the given settings (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        "portalis.runtime",
+        static_folder="static",
+        static_url_path="/_static",
+        template_folder="templates",
+        instance_path=str(settings.instance_path),
+    )
+    https = settings.env.get("PORTALIS_HTTPS", "").lower() in ("1", "true", "yes")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="__Host-portalis" if https else "portalis",
+        SESSION_COOKIE_SECURE=https,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=24),
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1_000_000,
+        TESTING=settings.testing,
+        PORTALIS_HTTPS=https,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    engine = engine or create_engine(settings.database_url)
+    ensure_runtime_tables(engine)
+    pm = pm or make_plugin_manager(
+        extra=default_plugins.plugins(), disabled=settings.disabled_plugins
+    )
+    checker = Checker(pm)
+    blocks = BlockRegistry([b for result in pm.hook.portalis_block_types() for b in result])
+    registry = PortalRegistry(
+        engine, checker, settings.env, check_seconds=settings.version_check_seconds
+    )
+    app.extensions["portalis"] = AppState(settings, engine, pm, checker, registry, blocks, I18n())
+    configure_jinja(app)
+
+    login_manager = LoginManager()
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # server-side records and timeouts do this job
+    login_manager.user_loader(load_user)
+
+    app.add_url_rule("/_health", "health", health)
+    app.add_url_rule("/_ready", "ready", ready)
+    app.add_url_rule("/", "index", index)
+    methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
+    app.add_url_rule("/<path:path>", "portal", portal_view, methods=methods)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
+    app.after_request(after_request)
+    return app
+
+
+def health() -> Response:
+    """Liveness: the process answers."""
+    return jsonify(status="ok")
+
+
+def ready() -> Response | tuple[Response, int, dict[str, str]]:
+    """Readiness: the database answers."""
+    try:
+        with state().engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return jsonify(status="unavailable"), 503, {"Retry-After": "5"}
+    return jsonify(status="ok", portals=state().registry.slugs())
+
+
+def index() -> Any:
+    """The root: a portal served under this host, or the list of portals."""
+    portal = state().registry.for_host(request.host)
+    if portal is not None:
+        return portal_view("")
+    slugs = state().registry.slugs()
+    return render_template("index.html", portals=slugs)
+
+
+def http_error(exc: HTTPException) -> Any:
+    """Generic error pages (JSON problem details for API paths), never a stack trace."""
+    code = exc.code or 500
+    if _wants_problem():
+        body = {"type": "about:blank", "title": exc.name, "status": code, "code": _slug(exc.name)}
+        detail = getattr(exc, "portalis_detail", None)
+        if detail is not None:
+            body.update(detail)
+        response = jsonify(body)
+        response.status_code = code
+        response.mimetype = "application/problem+json"
+        for key, value in exc.get_headers() or []:
+            if key.lower() not in ("content-type",):
+                response.headers[key] = value
+        return response
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return render_template("error.html", code=code, name=exc.name), code, headers
+
+
+def unexpected_error(exc: Exception) -> Any:
+    """Log and answer 503 when the database is down, else a generic 500 — never a trace."""
+    if isinstance(exc, HTTPException):
+        return http_error(exc)
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        log.warning("database unavailable: %s", exc)
+        code, name, headers = 503, "Service Unavailable", {"Retry-After": "5"}
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        code, name, headers = 500, "Internal Server Error", {}
+    if _wants_problem():
+        response = jsonify(type="about:blank", title=name, status=code, code=_slug(name))
+        response.status_code = code
+        response.mimetype = "application/problem+json"
+        response.headers.update(headers)
+        return response
+    return render_template("error.html", code=code, name=name), code, headers
+
+
+def _wants_problem() -> bool:
+    """API paths (and clients asking for problem+json) get RFC 9457 problem details."""
+    return "/api/" in request.path or request.accept_mimetypes.best == "application/problem+json"
+
+
+def _slug(name: str | None) -> str:
+    return (name or "error").lower().replace(" ", "-")
+
+
+def after_request(response: Response) -> Response:
+    """Security headers on every response."""
+    portal = g.get("portal")
+    origins = portal.compiled.model.embed_origins if portal is not None else ()
+    https = bool(current_app.config.get("PORTALIS_HTTPS")) or request.is_secure
+    return apply_headers(response, https=https, frame_origins=origins)

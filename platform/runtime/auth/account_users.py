@@ -1,0 +1,218 @@
+"""/account/users: account administrators manage the people of their own account.
+
+The list comes from the record store with the administrator's actor (so the definition's
+`user` grants decide what they see) and is further limited to their own account. They may
+invite people with the non-staff roles they hold or inherit, resend invitations, and disable
+or enable users of their account (not themselves); disabling ends the user's sessions.
+Everyone else gets 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, g, request
+
+from portalis.engine.db import begin_write
+from portalis.engine.errors import NotFound, ValidationFailed
+from portalis.engine.permissions import Actor
+
+from ..context import state
+from ..registry import RuntimePortal
+from ..sessions import end_user_sessions
+from ..templating import gettext as _
+from ..templating import label
+from . import tokens
+from .common import (
+    Errors,
+    ViewResult,
+    check_email,
+    check_name,
+    form_value,
+    login_redirect,
+    render,
+    see_other,
+    update_user,
+    users_table,
+)
+from .invitations import create_invitation, renew_invitation, send_invitation
+
+#: The role that may manage the users of its own account.
+ACCOUNT_ADMIN_ROLE = "account_admin"
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One row of the user list."""
+
+    id: int
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    status: str  # active | invited | disabled
+    last_login_at: datetime | None
+
+
+def invitable_roles(portal: RuntimePortal, actor: Actor) -> list[tuple[str, str]]:
+    """(role, label) pairs the actor may give: roles they hold or inherit, never staff."""
+    roles = portal.compiled.model.roles
+    names = sorted(
+        (r for r in actor.roles if r in roles and not roles[r].builtin and not roles[r].staff),
+        key=lambda r: (len(roles[r].closure), r),  # least privileged first: the default
+    )
+    return [(r, label(roles[r].label, r)) for r in names]
+
+
+def _members(portal: RuntimePortal, actor: Actor, page: int) -> tuple[list[Member], Any]:
+    listing = portal.store.list(actor, "user", sort="name", page=page, page_size=PAGE_SIZE)
+    ids = [r.id for r in listing.records]
+    table = users_table(portal)
+    with state().engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                table.c.id,
+                table.c.roles,
+                table.c.is_active,
+                table.c.password_hash.is_not(None).label("has_password"),
+                table.c.last_login_at,
+            ).where(table.c.id.in_(ids), table.c.account == actor.account)
+        ).mappings()
+        auth = {int(r["id"]): r for r in rows}
+    members = []
+    for record in listing.records:
+        info = auth.get(record.id)
+        if info is None:  # visible by grant but not in the administrator's account
+            continue
+        status = "active" if info["is_active"] else "disabled"
+        if not info["is_active"] and not info["has_password"]:
+            status = "invited"
+        members.append(
+            Member(
+                record.id,
+                str(record.get("name") or ""),
+                str(record.get("email") or ""),
+                tuple(info["roles"] or ()),
+                status,
+                info["last_login_at"],
+            )
+        )
+    return members, listing
+
+
+def _page(portal: RuntimePortal, actor: Actor, status: int = 200, **context: Any) -> ViewResult:
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    members, listing = _members(portal, actor, page)
+    context.setdefault("form", {})
+    return render(
+        "auth/account_users.html",
+        status,
+        members=members,
+        listing=listing,
+        roles=invitable_roles(portal, actor),
+        role_labels={n: label(r.label, n) for n, r in portal.compiled.model.roles.items()},
+        **context,
+    )
+
+
+def _target(portal: RuntimePortal, actor: Actor) -> dict[str, Any]:
+    """The user a management action names: visible to the actor and in their account."""
+    try:
+        user_id = int(request.form.get("user", ""))
+        portal.store.get(actor, "user", user_id)
+    except (ValueError, NotFound):
+        abort(404)
+    with state().engine.connect() as conn:
+        table = users_table(portal)
+        row = conn.execute(sa.select(table).where(table.c.id == user_id)).mappings().first()
+    if row is None or row["account"] != actor.account:
+        abort(404)
+    return dict(row)
+
+
+def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    errors: Errors = {}
+    typed = form_value("email", limit=320)
+    email = check_email(portal.compiled.model, typed, errors)
+    name = check_name(form_value("name"), errors)
+    role = request.form.get("role", "")
+    if role not in dict(invitable_roles(portal, actor)):
+        errors["role"] = [_("Choose a role.")]
+    form = {"email": typed, "name": name, "role": role}
+    if not errors:
+        try:
+            with begin_write(state().engine) as conn:
+                _uid, link = create_invitation(
+                    conn, portal, email=email, name=name, role=role,
+                    account=actor.account, locale=None,
+                )  # fmt: skip
+        except ValidationFailed as exc:
+            for field, messages in exc.errors.items():
+                unique = any(m.code == "unique" for m in messages)
+                text = [_("A user with this e-mail address already exists.")] if unique else []
+                errors[field if field in form else "email"] = text or [m.text() for m in messages]
+    if errors:
+        return _page(portal, actor, 422, form=form, errors=errors, open_invite=True)
+    locale = _locale_of(portal)
+    if send_invitation(portal, to=email, name=name, inviter=actor.name, link=link, locale=locale):
+        flash(_("Invitation sent to %(email)s.", email=email), "success")
+    else:
+        flash(_("%(email)s was added, but the invitation e-mail could not be sent.", email=email),
+              "warning")  # fmt: skip
+    return see_other("/account/users")
+
+
+def _locale_of(portal: RuntimePortal) -> str:
+    # the invitee's language is unknown: write in the administrator's current language
+    current = str(g.get("locale") or "")
+    locales = portal.compiled.model.locales
+    return current if current in locales else portal.compiled.model.default_locale
+
+
+def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    """GET: the account's users and the invitation form. POST: invite, resend, disable, enable."""
+    if not actor.is_authenticated:
+        return login_redirect()
+    if ACCOUNT_ADMIN_ROLE not in actor.roles or actor.account is None:
+        abort(403)
+    if request.method == "GET":
+        return _page(portal, actor)
+    action = request.form.get("action", "")
+    if action == "invite":
+        return _invite(portal, actor)
+    if action not in ("disable", "enable", "resend"):
+        abort(400)
+    row = _target(portal, actor)
+    uid = int(row["id"])
+    if action == "resend":
+        if row["is_active"] or row["password_hash"]:
+            abort(400)
+        with begin_write(state().engine) as conn:
+            link = renew_invitation(conn, portal, uid)
+        send_invitation(
+            portal, to=row["email"], name=row["name"], inviter=actor.name, link=link,
+            locale=row["locale"] or _locale_of(portal),
+        )  # fmt: skip
+        flash(_("A new invitation was sent to %(email)s.", email=row["email"]), "success")
+        return see_other("/account/users")
+    if action == "enable" and not row["password_hash"]:
+        abort(400)  # an invitee becomes active by accepting the invitation
+    if uid == actor.id:
+        flash(_("You cannot disable or enable your own account."), "error")
+        return _page(portal, actor, 400)
+    with begin_write(state().engine) as conn:
+        update_user(conn, portal, uid, is_active=action == "enable")
+        if action == "disable":
+            end_user_sessions(conn, portal.slug, uid)
+            tokens.revoke(conn, portal.slug, uid, [tokens.INVITE, tokens.RESET, tokens.EMAIL])
+    if action == "disable":
+        flash(_("%(name)s can no longer sign in.", name=row["name"]), "success")
+    else:
+        flash(_("%(name)s can sign in again.", name=row["name"]), "success")
+    return see_other("/account/users")

@@ -1,0 +1,174 @@
+"""Helpers the auth views share: form input, field errors, users, links and mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, g, redirect, render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portalis.engine.fields import FieldValueError
+from portalis.engine.model import PasswordPolicy, PortalModel
+from portalis.engine.tables import utcnow
+
+from .. import mail
+from ..context import PortalUser, state
+from ..registry import RuntimePortal
+from ..security import client_ip
+from ..templating import gettext as _
+from ..urls import portal_url
+
+#: Field name → messages shown next to that field.
+Errors = dict[str, list[str]]
+#: A view's result: a response, or (body, status[, headers]).
+ViewResult = Response | tuple[str, int] | tuple[str, int, dict[str, str]]
+#: Longest name a user may give themselves (the built-in field's limit).
+NAME_MAX = 200
+
+
+def add_error(errors: Errors, field: str, message: str) -> None:
+    """Attach `message` to `field`."""
+    errors.setdefault(field, []).append(message)
+
+
+def form_value(name: str, *, strip: bool = True, limit: int = 1000) -> str:
+    """A text form field (stripped and bounded); passwords use `form_secret`."""
+    value = request.form.get(name, "")
+    value = value.strip() if strip else value
+    return value[:limit]
+
+
+def form_secret(name: str) -> str:
+    """A password field exactly as typed: never stripped or truncated."""
+    return request.form.get(name, "")
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """Render an auth template with the errors mapping every form template expects."""
+    context.setdefault("errors", {})
+    return render_template(template, **context), status
+
+
+def see_other(path: str, **query: object) -> Response:
+    """A 303 redirect to a portal path (after a successful POST)."""
+    return redirect(portal_url(path, **query), 303)
+
+
+def login_redirect() -> Response:
+    """Send an anonymous visitor to the login page, coming back here afterwards."""
+    return redirect(portal_url("/login", next=request.full_path.rstrip("?")))
+
+
+def password_policy(portal: RuntimePortal) -> PasswordPolicy:
+    """The portal's password policy; 404 when the portal has no password provider."""
+    policy = portal.compiled.model.auth.password
+    if policy is None:
+        abort(404)
+    return policy
+
+
+def users_table(portal: RuntimePortal) -> sa.Table:
+    """The portal's built-in user table (with its authentication columns)."""
+    return portal.compiled.tables["user"]
+
+
+def user_row(conn: sa.Connection, portal: RuntimePortal, user_id: int) -> dict[str, Any] | None:
+    """One user row with its authentication columns."""
+    table = users_table(portal)
+    row = conn.execute(sa.select(table).where(table.c.id == user_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def update_user(conn: sa.Connection, portal: RuntimePortal, user_id: int, **values: Any) -> None:
+    """Update columns of a user row, bumping `updated_at` and the locking version."""
+    table = users_table(portal)
+    conn.execute(
+        table.update()
+        .where(table.c.id == user_id)
+        .values(**values, updated_at=utcnow(), version=table.c.version + 1)
+    )
+
+
+def clean_email(model: PortalModel, raw: str) -> str:
+    """A normalized e-mail address (lower-cased); FieldValueError when malformed or empty."""
+    field = model.entities["user"].fields["email"]
+    value = field.kind.clean(field, raw.strip())
+    if not value:
+        raise FieldValueError("required", "required")
+    return str(value).lower()
+
+
+def check_email(model: PortalModel, raw: str, errors: Errors, field: str = "email") -> str:
+    """`clean_email`, recording a field error instead of raising ("" when invalid)."""
+    if not raw.strip():
+        add_error(errors, field, _("Enter your e-mail address."))
+        return ""
+    try:
+        return clean_email(model, raw)
+    except FieldValueError:
+        add_error(errors, field, _("Enter an e-mail address like name@example.com."))
+        return ""
+
+
+def check_name(raw: str, errors: Errors, field: str = "name") -> str:
+    """A required display name of at most NAME_MAX characters."""
+    if not raw:
+        add_error(errors, field, _("Enter a name."))
+    elif len(raw) > NAME_MAX:
+        add_error(errors, field, _("Use at most %(max)s characters.", max=NAME_MAX))
+    return raw
+
+
+def request_ip() -> str:
+    """The client address (X-Forwarded-For only from trusted proxies)."""
+    return client_ip(
+        request.remote_addr,
+        request.headers.get("X-Forwarded-For"),
+        state().settings.trusted_proxies,
+    )
+
+
+def user_agent() -> str:
+    """The client's User-Agent header (bounded)."""
+    return (request.headers.get("User-Agent") or "")[:300]
+
+
+def absolute_url(path: str) -> str:
+    """A link for e-mails: PORTALIS_BASE_URL when configured, else this request's host.
+
+    Configure PORTALIS_BASE_URL (or a portal domain) in production: the Host header is
+    client-controlled, and a forged host must not end up in password-reset links.
+    """
+    portal = g.get("portal")
+    base = (state().settings.base_url or "").rstrip("/")
+    if not base and portal is not None and request.host.lower() in portal.compiled.model.domains:
+        base = f"{request.scheme}://{request.host}"
+    if not base:
+        base = request.host_url.rstrip("/")
+    return base + portal_url(path)
+
+
+def mail_locale(portal: RuntimePortal, row: dict[str, Any] | None) -> str:
+    """The language of a mail to a user: their profile locale, else this request's."""
+    locales = portal.compiled.model.locales
+    preferred = (row or {}).get("locale")
+    if preferred in locales:
+        return str(preferred)
+    current = g.get("locale")
+    return str(current) if current in locales else portal.compiled.model.default_locale
+
+
+def send(portal: RuntimePortal, template: str, *, to: str, locale: str, **context: Any) -> bool:
+    """Render and send mail `template` with the portal title in the context."""
+    title = portal.compiled.model.title.get(locale, portal.compiled.model.default_locale)
+    return mail.deliver(
+        state().settings, template, to=to, locale=locale, portal_title=title, **context
+    )
+
+
+def current_secret() -> str | None:
+    """The secret of this request's session (to spare it when ending the others)."""
+    user = current_user._get_current_object()
+    return user.secret if isinstance(user, PortalUser) else None

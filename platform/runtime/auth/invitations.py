@@ -1,0 +1,128 @@
+"""Invitations: an account administrator invites a person; the link lets them set a password.
+
+An invited user exists from the start — inactive and without a password — so the address is
+reserved and the administrator sees them as "invited". The link works once, for 7 days; the
+administrator can send a fresh one. Accepting sets name and password, activates the user and
+signs them in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, redirect, request
+
+from portalis.engine.db import begin_write
+from portalis.engine.permissions import Actor
+from portalis.engine.users import create_user
+
+from ..context import sign_in, state
+from ..registry import RuntimePortal
+from ..templating import gettext as _
+from ..urls import portal_url
+from . import policy as pw
+from . import tokens
+from .common import (
+    ViewResult,
+    absolute_url,
+    check_name,
+    form_secret,
+    form_value,
+    password_policy,
+    render,
+    request_ip,
+    send,
+    update_user,
+    user_agent,
+    user_row,
+    users_table,
+)
+
+
+def create_invitation(
+    conn: sa.Connection,
+    portal: RuntimePortal,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    account: int | None,
+    locale: str | None,
+) -> tuple[int, str]:
+    """Create the inactive user and an invitation token; returns (user id, link)."""
+    uid = create_user(
+        conn,
+        portal.compiled,
+        email=email,
+        name=name,
+        password=None,
+        roles=[role],
+        account=account,
+        locale=locale,
+    )
+    update_user(conn, portal, uid, is_active=False)
+    return uid, absolute_url(f"/invite/{tokens.issue(conn, portal.slug, tokens.INVITE, uid)}")
+
+
+def renew_invitation(conn: sa.Connection, portal: RuntimePortal, user_id: int) -> str:
+    """Revoke earlier invitation links of a user and issue a new one; returns the link."""
+    tokens.revoke(conn, portal.slug, user_id, [tokens.INVITE])
+    return absolute_url(f"/invite/{tokens.issue(conn, portal.slug, tokens.INVITE, user_id)}")
+
+
+def send_invitation(
+    portal: RuntimePortal, *, to: str, name: str, inviter: str, link: str, locale: str
+) -> bool:
+    """Mail an invitation link (False when the mail server refused it)."""
+    days = tokens.LIFETIMES[tokens.INVITE].days
+    return send(
+        portal, "invite", to=to, locale=locale, name=name, inviter=inviter, link=link, days=days
+    )
+
+
+def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
+    """GET: the form to accept an invitation. POST: set name and password, sign in."""
+    policy = password_policy(portal)
+    engine = state().engine
+    with engine.connect() as conn:
+        info = tokens.peek(conn, portal.slug, [tokens.INVITE], token)
+        row = user_row(conn, portal, info.user_id) if info is not None else None
+    if info is None or row is None:
+        return render("auth/link_invalid.html", 404, kind="invite")
+    form: dict[str, Any] = {"name": row["name"], "email": row["email"]}
+    if request.method == "GET":
+        return render("auth/invite.html", form=form, policy=policy, token=token)
+    errors: dict[str, list[str]] = {}
+    name = check_name(form_value("name"), errors)
+    form["name"] = name
+    password = form_secret("password")
+    with begin_write(engine) as conn:
+        errors.update(
+            pw.validate_new_password(
+                conn,
+                portal.slug,
+                policy,
+                password,
+                form_secret("password_confirm"),
+                user_id=info.user_id,
+                current_hash=row["password_hash"],
+                context=(row["email"], name),
+            )
+        )
+        if errors:
+            return render(
+                "auth/invite.html", 422, form=form, policy=policy, token=token, errors=errors
+            )
+        if tokens.consume(conn, portal.slug, [tokens.INVITE], token) is None:
+            return render("auth/link_invalid.html", 404, kind="invite")
+        table = users_table(portal)
+        pw.store_password(
+            conn, table, portal.slug, info.user_id, password, policy, name=name, is_active=True
+        )
+        fresh = user_row(conn, portal, info.user_id)
+    if fresh is None:  # pragma: no cover - the row was read above in this request
+        return render("auth/link_invalid.html", 404, kind="invite")
+    sign_in(portal, fresh, ip=request_ip(), user_agent=user_agent())
+    flash(_("Welcome, %(name)s! Your account is ready.", name=name), "success")
+    return redirect(portal_url("/"), 303)

@@ -1,0 +1,160 @@
+"""Sign-in and sign-out, and the forced password change after `max_age_days`.
+
+Every failed sign-in looks the same — unknown address, wrong password, disabled account —
+with the same status and body, and the same Argon2 work (a dummy hash is verified for
+unknown addresses), so the form reveals nothing about which accounts exist (ASVS 6.3.8).
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import abort, flash, g, redirect, request
+from werkzeug.wrappers import Response
+
+from portalis.engine.db import begin_write
+from portalis.engine.model import PortalModel
+from portalis.engine.passwords import hash_password, needs_rehash, verify_password
+from portalis.engine.permissions import Actor
+from portalis.engine.tables import utcnow
+from portalis.engine.users import find_user, normalize_email
+
+from ..context import sign_in, sign_out, state
+from ..registry import RuntimePortal
+from ..security import safe_next
+from ..templating import gettext as _
+from ..urls import portal_url
+from . import throttle, tokens
+from .common import ViewResult, form_secret, form_value, render, request_ip, update_user, user_agent
+
+#: Endpoints a user whose password expired may still use (everything else redirects).
+PASSWORD_CHANGE_EXEMPT = frozenset(
+    {
+        "sys:password",
+        "sys:logout",
+        "sys:login",
+        "sys:verify",
+        "sys:reset_request",
+        "sys:reset",
+        "sys:theme_css",
+        "sys:logo",
+    }
+)
+#: The longest e-mail input looked at (longer input cannot be an address anyway).
+EMAIL_INPUT_MAX = 320
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # verified for unknown addresses so they cost the same Argon2 work as known ones
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def password_change_required(row: dict[str, Any] | None, model: PortalModel) -> bool:
+    """True when the user's password is older than the policy's `max_age_days`.
+
+    A user without a password (SSO only, pending invitation) never has to change it; a
+    password without a recorded date is treated as expired.
+    """
+    policy = model.auth.password
+    if row is None or policy is None or not policy.max_age_days or not row.get("password_hash"):
+        return False
+    changed = row.get("password_changed_at")
+    if changed is None:
+        return True
+    if changed.tzinfo is None:  # SQLite returns naive UTC
+        changed = changed.replace(tzinfo=utcnow().tzinfo)
+    return bool(changed + timedelta(days=policy.max_age_days) <= utcnow())
+
+
+def password_change_redirect(
+    portal: RuntimePortal, endpoint: str, row: dict[str, Any] | None
+) -> Response | None:
+    """The dispatcher hook: a redirect to /profile/password while the password is expired.
+
+    API endpoints answer 403 instead (a client cannot follow the change form).
+    """
+    if endpoint in PASSWORD_CHANGE_EXEMPT:
+        return None
+    if not password_change_required(row, portal.compiled.model):
+        return None
+    if endpoint.startswith("api:"):
+        abort(403)
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(portal_url("/profile/password", next=target))
+
+
+def _failure(email: str, next_url: str, status: int = 422, **headers: str) -> ViewResult:
+    # one body for every failure: the same message, the typed address and the same form
+    errors = {"password": [_("The e-mail address or password is incorrect.")]}
+    if status == 429:
+        errors = {"password": [_("Too many sign-in attempts. Please wait a moment and try again.")]}
+    body, code = render("auth/login.html", status, email=email, next=next_url, errors=errors)
+    return body, code, dict(headers)
+
+
+def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    """GET: the sign-in form. POST (`email`, `password`, `next`): sign in and redirect."""
+    model = portal.compiled.model
+    policy = model.auth.password
+    next_url = request.values.get("next", "")[:2000]
+    if request.method == "GET":
+        if actor.is_authenticated:
+            return redirect(safe_next(next_url, g.portal_prefix))
+        return render("auth/login.html", email="", next=next_url, enabled=policy is not None)
+    if policy is None:
+        abort(404)
+    typed = form_value("email", limit=EMAIL_INPUT_MAX)
+    email = normalize_email(typed)
+    password = form_secret("password")
+    ip = request_ip()
+    engine = state().engine
+    with engine.connect() as conn:
+        verdict = throttle.check(conn, portal.slug, email, ip, lockout_after=policy.lockout_after)
+    if not verdict.allowed:
+        return _failure(typed, next_url, 429, **{"Retry-After": str(verdict.retry_after)})
+    with engine.connect() as conn:
+        row = find_user(conn, portal.compiled, email) if email else None
+    if row is None:
+        verify_password(_dummy_hash(), password)
+        ok = False
+    else:
+        ok = verify_password(row["password_hash"], password)
+    with begin_write(engine) as conn:
+        throttle.record(conn, portal.slug, email, ip, success=ok and bool(row and row["is_active"]))
+        pending = (
+            ok
+            and row is not None
+            and not row["is_active"]
+            and tokens.has_open(conn, portal.slug, int(row["id"]), tokens.VERIFY)
+        )
+        if ok and row is not None and row["is_active"]:
+            values: dict[str, Any] = {"last_login_at": utcnow()}
+            if needs_rehash(row["password_hash"]):
+                values["password_hash"] = hash_password(password)
+            update_user(conn, portal, int(row["id"]), **values)
+            row.update(values)
+    if pending:
+        # only someone who knows the password learns that the address is unconfirmed
+        errors = {
+            "email": [_("Please confirm your e-mail address first: open the link we sent you.")]
+        }
+        return render("auth/login.html", 403, email=typed, next=next_url, errors=errors)
+    if not ok or row is None or not row["is_active"]:
+        return _failure(typed, next_url)
+    sign_in(portal, row, ip=ip, user_agent=user_agent())
+    target = safe_next(next_url, g.portal_prefix)
+    if password_change_required(row, model):
+        flash(_("Your password has expired. Please choose a new one to continue."), "warning")
+        return redirect(portal_url("/profile/password", next=target), 303)
+    return redirect(target, 303)
+
+
+def logout_view(portal: RuntimePortal, actor: Actor) -> Response:
+    """POST only: end the session server-side and go to the portal's home page."""
+    sign_out()
+    flash(_("You have been signed out."), "success")
+    return redirect(portal_url("/"), 303)

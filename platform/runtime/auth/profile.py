@@ -1,0 +1,194 @@
+"""The signed-in user's profile: name and language, e-mail change, password change.
+
+Changing the e-mail address or the password needs the current password (fresh
+re-authentication, ASVS 7.5.1), throttled like sign-in. A new address takes effect only when
+the link mailed to it is opened. A new password follows the policy and history and ends every
+other session of the user; the current one stays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from flask import flash, g, redirect, request
+
+from portalis.engine.db import begin_write
+from portalis.engine.passwords import verify_password
+from portalis.engine.permissions import Actor
+from portalis.engine.users import find_user
+
+from ..context import current_user_row, state
+from ..registry import RuntimePortal
+from ..security import safe_next
+from ..sessions import end_user_sessions
+from ..templating import gettext as _
+from ..urls import portal_url
+from . import policy as pw
+from . import throttle, tokens
+from .common import (
+    Errors,
+    ViewResult,
+    absolute_url,
+    check_email,
+    check_name,
+    current_secret,
+    form_secret,
+    form_value,
+    login_redirect,
+    mail_locale,
+    password_policy,
+    render,
+    request_ip,
+    see_other,
+    send,
+    update_user,
+    users_table,
+)
+from .login import password_change_required
+
+
+def reauthenticate(
+    portal: RuntimePortal, row: dict[str, Any], password: str
+) -> tuple[str, int] | None:
+    """None when `password` is the user's current one, else (field message, HTTP status)."""
+    policy = password_policy(portal)
+    ip = request_ip()
+    with state().engine.connect() as conn:
+        verdict = throttle.check(
+            conn, portal.slug, row["email"], ip, lockout_after=policy.lockout_after
+        )
+    if not verdict.allowed:
+        return _("Too many attempts. Please wait a moment and try again."), 429
+    ok = verify_password(row["password_hash"], password)
+    with begin_write(state().engine) as conn:
+        throttle.record(conn, portal.slug, row["email"], ip, success=ok)
+    return None if ok else (_("Your current password is not correct."), 422)
+
+
+def locale_choices(portal: RuntimePortal) -> list[tuple[str, str]]:
+    """The portal's locales, each named in its own language."""
+    choices = []
+    for code in portal.compiled.model.locales:
+        try:
+            name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            name = code
+        choices.append((code, (name or code)[:1].upper() + (name or code)[1:]))
+    return choices
+
+
+def _profile_page(
+    portal: RuntimePortal, row: dict[str, Any], status: int = 200, **context: Any
+) -> ViewResult:
+    context.setdefault("form", {"name": row["name"], "locale": row["locale"] or ""})
+    return render("auth/profile.html", status, user=row, locales=locale_choices(portal), **context)
+
+
+def _save_details(portal: RuntimePortal, row: dict[str, Any]) -> ViewResult:
+    errors: Errors = {}
+    name = check_name(form_value("name"), errors)
+    locale = form_value("locale", limit=20)
+    if locale and locale not in portal.compiled.model.locales:
+        errors["locale"] = [_("Choose one of the listed languages.")]
+    if errors:
+        form = {"name": name, "locale": locale}
+        return _profile_page(portal, row, 422, form=form, errors=errors)
+    with begin_write(state().engine) as conn:
+        update_user(conn, portal, int(row["id"]), name=name, locale=locale or None)
+    flash(_("Your profile has been saved."), "success")
+    return see_other("/profile")
+
+
+def _change_email(portal: RuntimePortal, row: dict[str, Any]) -> ViewResult:
+    errors: Errors = {}
+    typed = form_value("new_email", limit=320)
+    new_email = check_email(portal.compiled.model, typed, errors, field="new_email")
+    if new_email and new_email == row["email"]:
+        errors["new_email"] = [_("This is already your e-mail address.")]
+    problem = reauthenticate(portal, row, form_secret("current_password"))
+    if problem is not None:
+        errors["current_password"] = [problem[0]]
+    if errors:
+        email_form = {"new_email": typed}
+        status = problem[1] if problem else 422
+        return _profile_page(portal, row, status, email_form=email_form, errors=errors)
+    uid = int(row["id"])
+    with begin_write(state().engine) as conn:
+        taken = find_user(conn, portal.compiled, new_email) is not None
+        if not taken:
+            tokens.revoke(conn, portal.slug, uid, [tokens.EMAIL])
+            token = tokens.issue(conn, portal.slug, tokens.EMAIL, uid, payload=new_email)
+    locale = mail_locale(portal, row)
+    if taken:  # tell the owner of that address, not the requester (no enumeration)
+        send(portal, "email_taken", to=new_email, locale=locale, name=row["name"],
+             reset=absolute_url("/reset"))  # fmt: skip
+    else:
+        send(portal, "email_change", to=new_email, locale=locale, name=row["name"],
+             link=absolute_url(f"/verify/{token}"))  # fmt: skip
+    flash(
+        _("We sent a confirmation link to %(email)s. Your address changes when you open it.",
+          email=new_email),
+        "success",
+    )  # fmt: skip
+    return see_other("/profile")
+
+
+def profile_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    """GET: the profile. POST `action=details` (name, locale) or `action=email`."""
+    row = current_user_row()
+    if not actor.is_authenticated or row is None:
+        return login_redirect()
+    if request.method == "GET":
+        return _profile_page(portal, row)
+    action = request.form.get("action", "details")
+    if action == "email":
+        password_policy(portal)
+        return _change_email(portal, row)
+    return _save_details(portal, row)
+
+
+def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    """GET: the change-password form. POST: check, store, end the other sessions."""
+    policy = password_policy(portal)
+    row = current_user_row()
+    if not actor.is_authenticated or row is None:
+        return login_redirect()
+    next_url = request.values.get("next", "")[:2000]
+    expired = password_change_required(row, portal.compiled.model)
+    context: dict[str, Any] = {"policy": policy, "next": next_url, "expired": expired}
+    if request.method == "GET":
+        return render("auth/password.html", **context)
+    password = form_secret("password")
+    errors: Errors = {}
+    problem = reauthenticate(portal, row, form_secret("current_password"))
+    if problem is not None:
+        errors["current_password"] = [problem[0]]
+    uid = int(row["id"])
+    with begin_write(state().engine) as conn:
+        errors.update(
+            pw.validate_new_password(
+                conn,
+                portal.slug,
+                policy,
+                password,
+                form_secret("password_confirm"),
+                user_id=uid,
+                current_hash=row["password_hash"],
+                context=(row["email"], row["name"]),
+            )
+            if problem is None
+            else {}
+        )
+        if not errors:
+            pw.store_password(conn, users_table(portal), portal.slug, uid, password, policy)
+            tokens.revoke(conn, portal.slug, uid, [tokens.RESET])
+            end_user_sessions(conn, portal.slug, uid, keep=current_secret())
+    if errors:
+        status = problem[1] if problem else 422
+        return render("auth/password.html", status, errors=errors, **context)
+    send(portal, "password_changed", to=row["email"], locale=mail_locale(portal, row),
+         name=row["name"], reset=absolute_url("/reset"))  # fmt: skip
+    flash(_("Your password has been changed. Other sessions were signed out."), "success")
+    target = safe_next(next_url, g.portal_prefix) if next_url else portal_url("/profile")
+    return redirect(target, 303)

@@ -1,0 +1,119 @@
+"""Password reset by e-mail: request a link, then set a new password with it.
+
+The request form answers the same for every address (ASVS 6.3.8). A link works once, for an
+hour, and at most RESET_LIMIT links are mailed per account and hour. Setting the password
+applies the policy and history, ends every session of the user and revokes other reset
+links — and does not sign the user in: they sign in again, through two-factor authentication
+where the portal requires it (ASVS 6.4.3).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import flash, redirect, request
+
+from portalis.engine.db import begin_write
+from portalis.engine.permissions import Actor
+from portalis.engine.users import find_user
+
+from ..context import state
+from ..registry import RuntimePortal
+from ..sessions import end_user_sessions
+from ..templating import gettext as _
+from ..urls import portal_url
+from . import policy as pw
+from . import tokens
+from .common import (
+    Errors,
+    ViewResult,
+    absolute_url,
+    check_email,
+    form_secret,
+    form_value,
+    mail_locale,
+    password_policy,
+    render,
+    send,
+    user_row,
+    users_table,
+)
+
+#: Reset mails per account within RESET_PERIOD (more requests are answered but not mailed).
+RESET_LIMIT = 3
+RESET_PERIOD = timedelta(hours=1)
+
+
+def reset_request_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    """GET: ask for the e-mail address. POST: mail a reset link if the account exists."""
+    password_policy(portal)
+    if request.method == "GET":
+        return render("auth/reset_request.html", email="")
+    errors: Errors = {}
+    typed = form_value("email", limit=320)
+    email = check_email(portal.compiled.model, typed, errors)
+    if errors:
+        return render("auth/reset_request.html", 422, email=typed, errors=errors)
+    link = row = None
+    with begin_write(state().engine) as conn:
+        row = find_user(conn, portal.compiled, email)
+        if row is not None and row["is_active"] and row["password_hash"]:
+            uid = int(row["id"])
+            if (
+                tokens.issued_since(conn, portal.slug, uid, tokens.RESET, RESET_PERIOD)
+                < RESET_LIMIT
+            ):
+                link = absolute_url(f"/reset/{tokens.issue(conn, portal.slug, tokens.RESET, uid)}")
+    if link is not None and row is not None:
+        send(
+            portal,
+            "reset",
+            to=row["email"],
+            locale=mail_locale(portal, row),
+            name=row["name"],
+            link=link,
+            minutes=int(tokens.LIFETIMES[tokens.RESET].total_seconds() // 60),
+        )
+    return render("auth/check_inbox.html", kind="reset")
+
+
+def reset_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
+    """GET: the new-password form for a valid link. POST: set the password."""
+    policy = password_policy(portal)
+    engine = state().engine
+    with engine.connect() as conn:
+        info = tokens.peek(conn, portal.slug, [tokens.RESET], token)
+        row = user_row(conn, portal, info.user_id) if info is not None else None
+    if info is None or row is None or not row["is_active"]:
+        return render("auth/link_invalid.html", 404, kind="reset")
+    if request.method == "GET":
+        return render("auth/reset.html", policy=policy, token=token)
+    password = form_secret("password")
+    with begin_write(engine) as conn:
+        errors = pw.validate_new_password(
+            conn,
+            portal.slug,
+            policy,
+            password,
+            form_secret("password_confirm"),
+            user_id=info.user_id,
+            current_hash=row["password_hash"],
+            context=(row["email"], row["name"]),
+        )
+        if errors:
+            return render("auth/reset.html", 422, policy=policy, token=token, errors=errors)
+        if tokens.consume(conn, portal.slug, [tokens.RESET], token) is None:
+            return render("auth/link_invalid.html", 404, kind="reset")
+        pw.store_password(conn, users_table(portal), portal.slug, info.user_id, password, policy)
+        tokens.revoke(conn, portal.slug, info.user_id, [tokens.RESET])
+        end_user_sessions(conn, portal.slug, info.user_id)
+    send(
+        portal,
+        "password_changed",
+        to=row["email"],
+        locale=mail_locale(portal, row),
+        name=row["name"],
+        reset=absolute_url("/reset"),
+    )
+    flash(_("Your password has been changed. Please sign in with your new password."), "success")
+    return redirect(portal_url("/login"), 303)

@@ -1,0 +1,28 @@
+"""The auth endpoints of every portal: `sys:*` endpoint → view (see `routing.SYSTEM_ROUTES`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .account_users import account_users_view
+from .invitations import invite_view
+from .login import login_view, logout_view
+from .profile import password_view, profile_view
+from .registration import register_view, verify_view
+from .reset import reset_request_view, reset_view
+from .session_list import sessions_view
+
+VIEWS: dict[str, Callable[..., Any]] = {
+    "sys:login": login_view,
+    "sys:logout": logout_view,
+    "sys:register": register_view,
+    "sys:verify": verify_view,
+    "sys:reset_request": reset_request_view,
+    "sys:reset": reset_view,
+    "sys:invite": invite_view,
+    "sys:profile": profile_view,
+    "sys:password": password_view,
+    "sys:sessions": sessions_view,
+    "sys:account_users": account_users_view,
+}

@@ -1,0 +1,1 @@
+"""Page blocks: the protocol (`base`) and the built-in block types (`builtin`)."""

@@ -1,0 +1,148 @@
+"""Request context: the application state, the current portal, actor and locale.
+
+Flask-Login keeps `"<portal>|<session secret>"` as the user id; the loader checks the secret
+against the server-side session records, so logout, disabling a user and the idle/absolute
+timeouts end sessions everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+import sqlalchemy as sa
+from flask import current_app, g, session
+from flask_login import UserMixin, current_user, login_user, logout_user
+
+from portalis.engine.permissions import Actor
+from portalis.engine.validator import Checker
+
+from .blocks.base import BlockRegistry
+from .i18n import I18n
+from .registry import PortalRegistry, RuntimePortal
+from .sessions import check_session, close_session, open_session
+from .settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    """Per-application state (kept in `app.extensions["portalis"]`, never module-global)."""
+
+    settings: Settings
+    engine: sa.Engine
+    pm: pluggy.PluginManager
+    checker: Checker
+    registry: PortalRegistry
+    blocks: BlockRegistry
+    i18n: I18n
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def state() -> AppState:
+    """The current application's state."""
+    result: AppState = current_app.extensions["portalis"]
+    return result
+
+
+def current_portal() -> RuntimePortal:
+    """The portal this request is for (set by the dispatcher)."""
+    portal: RuntimePortal = g.portal
+    return portal
+
+
+def current_actor() -> Actor:
+    """The actor of this request (anonymous when not signed in)."""
+    actor: Actor | None = g.get("actor")
+    if actor is None:
+        actor = load_actor()
+        g.actor = actor
+    return actor
+
+
+class PortalUser(UserMixin):  # type: ignore[misc]
+    """The Flask-Login user: one signed-in user of one portal, with their actor."""
+
+    def __init__(self, portal: str, secret: str, actor: Actor, row: dict[str, Any]) -> None:
+        self.portal = portal
+        self.secret = secret
+        self.actor = actor
+        self.row = row
+
+    def get_id(self) -> str:
+        return f"{self.portal}|{self.secret}"
+
+
+def load_user(user_id: str) -> PortalUser | None:
+    """Flask-Login user loader: validate the session record for the current portal."""
+    portal = g.get("portal")
+    if portal is None or "|" not in user_id:
+        return None
+    slug, secret = user_id.split("|", 1)
+    if slug != portal.slug:
+        return None
+    model = portal.compiled.model
+    table = portal.compiled.tables["user"]
+    with state().engine.begin() as conn:
+        uid = check_session(conn, slug, secret, idle_minutes=model.auth.idle_minutes)
+        if uid is None:
+            return None
+        row = conn.execute(sa.select(table).where(table.c.id == uid)).mappings().first()
+    if row is None or not row["is_active"]:
+        return None
+    actor = Actor.for_user(
+        model,
+        int(row["id"]),
+        row["account"],
+        row["roles"] or (),
+        email=row["email"],
+        name=row["name"],
+        locale=row["locale"],
+    )
+    return PortalUser(slug, secret, actor, dict(row))
+
+
+def load_actor() -> Actor:
+    """The signed-in user's actor, or an anonymous one."""
+    user = current_user
+    if getattr(user, "is_authenticated", False) and isinstance(
+        user._get_current_object(), PortalUser
+    ):
+        return user.actor  # type: ignore[no-any-return]
+    return Actor.anonymous()
+
+
+def current_user_row() -> dict[str, Any] | None:
+    """The signed-in user's row (including authentication columns), if any."""
+    user = current_user._get_current_object()
+    return user.row if isinstance(user, PortalUser) else None
+
+
+def sign_in(portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_agent: str) -> None:
+    """Start a fresh server-side session (new secret: no session fixation)."""
+    model = portal.compiled.model
+    session.clear()
+    with state().engine.begin() as conn:
+        secret = open_session(
+            conn,
+            portal.slug,
+            int(user_row["id"]),
+            absolute_hours=model.auth.absolute_hours,
+            ip=ip,
+            user_agent=user_agent,
+        )
+    actor = Actor.for_user(model, int(user_row["id"]), user_row["account"], user_row["roles"] or ())
+    login_user(PortalUser(portal.slug, secret, actor, user_row))
+    session.permanent = True
+    g.actor = actor
+
+
+def sign_out() -> None:
+    """End the current session server-side and clear the cookie session."""
+    user = current_user._get_current_object()
+    if isinstance(user, PortalUser):
+        with state().engine.begin() as conn:
+            close_session(conn, user.secret)
+    logout_user()
+    session.clear()
+    g.actor = Actor.anonymous()

@@ -1,0 +1,230 @@
+"""Data views outside pages: file downloads, CSV export, autocomplete, record actions.
+
+Each goes through the record store with the actor, like pages do: a record, file or entity the
+actor may not read answers 404. Record actions are POSTs to `/_act/<entity>/<id>/<action>`
+where `action` is `delete` or `transition` (with the transition's `name` in the form); both
+need the record's `version`, so a stale page gets 409 with a reload prompt.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from flask import Response, abort, flash, g, jsonify, redirect, request, stream_with_context
+
+from portalis.engine import errors, workflow
+from portalis.engine.model import Entity, ListBlock
+from portalis.engine.permissions import Actor
+from portalis.engine.records import Record
+
+from .blocks.form import conflict_response, translate_errors
+from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, visible_columns
+from .display import Formatter, page_for
+from .files import content_disposition, download
+from .pages import page_allowed, page_entity
+from .registry import RuntimePortal
+from .templating import gettext, label
+from .urls import page_url, portal_url
+from .widgets import read_field
+
+#: Most rows one CSV export holds; rows are fetched and written this many at a time.
+EXPORT_MAX_ROWS = 50_000
+EXPORT_CHUNK = 200
+AUTOCOMPLETE_MAX = 20
+#: Cells starting with these are formulas to spreadsheets; they get a leading quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# -- files ----------------------------------------------------------------------------------
+def file_view(portal: RuntimePortal, actor: Actor, file_id: str) -> Response:
+    """GET /_files/<id>: a file held by a record field the actor may read, else 404."""
+    return download(portal, actor, file_id)
+
+
+# -- autocomplete ---------------------------------------------------------------------------
+def autocomplete_view(portal: RuntimePortal, actor: Actor, entity: str) -> Response:
+    """GET /_ac/<entity>?q=: `[{id, title}]` of readable records matching `q`."""
+    store = portal.store
+    if entity not in portal.compiled.model.entities:
+        abort(404)
+    if not store.policy.grants_for(actor, entity, "read"):
+        abort(404)
+    text = (request.args.get("q") or "")[:100]
+    try:
+        limit = max(1, min(int(request.args.get("limit", 10)), AUTOCOMPLETE_MAX))
+    except ValueError:
+        limit = 10
+    try:
+        pairs = store.autocomplete(actor, entity, text, limit=limit)
+    except errors.BadQuery:
+        pairs = []
+    response = jsonify([{"id": rid, "title": title} for rid, title in pairs])
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- export ---------------------------------------------------------------------------------
+def csv_cell(value: str) -> str:
+    """A cell that spreadsheets will not run as a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_line(cells: Sequence[str]) -> str:
+    """One CSV line (RFC 4180 quoting, CRLF)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([csv_cell(c) for c in cells])
+    return buffer.getvalue()
+
+
+def export_view(portal: RuntimePortal, actor: Actor, page: str, block: int) -> Response:
+    """GET /_export/<page>/<block>.csv: the list block's rows for the actor, streamed."""
+    model = portal.compiled.model
+    store = portal.store
+    target = model.pages.get(page)
+    if target is None or not page_allowed(target, actor) or not 0 <= block < len(target.blocks):
+        abort(404)
+    blk = target.blocks[block]
+    cfg = blk.config
+    if not isinstance(cfg, ListBlock) or not cfg.export:
+        abort(404)
+    if not store.policy.grants_for(actor, cfg.entity, "read"):
+        abort(404)
+    parent_id = None
+    if target.has_id:
+        owner = page_entity(model, target)
+        if owner is None:
+            abort(404)
+        try:
+            parent_id = store.get(actor, owner, request.args.get("id")).id
+        except errors.NotFound:
+            abort(404)
+    elif cfg.parent:
+        abort(404)
+    query = parse_query(
+        cfg, request.args, param_prefix(target, blk), readable_filters(store, actor, cfg)
+    )
+    try:
+        first = fetch(store, actor, cfg, query, parent_id, page=1, size=EXPORT_CHUNK, count=False)
+    except errors.BadQuery:
+        abort(400)
+    entity = store.entity(cfg.entity)
+    columns = visible_columns(store, actor, cfg)
+    locale = str(g.get("locale") or model.default_locale)
+
+    def next_chunk(number: int) -> Sequence[Record]:
+        chunk = fetch(
+            store, actor, cfg, query, parent_id, page=number, size=EXPORT_CHUNK, count=False
+        )
+        return chunk.records
+
+    rows = _rows(portal, actor, locale, entity, columns, first.records, first.has_next, next_chunk)
+    response = Response(stream_with_context(rows), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = content_disposition(f"{page}.csv")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _rows(
+    portal: RuntimePortal,
+    actor: Actor,
+    locale: str,
+    entity: Entity,
+    columns: list[str],
+    first: Sequence[Record],
+    more: bool,
+    next_chunk: Callable[[int], Sequence[Record]],
+) -> Iterator[str]:
+    """The CSV text: a header, then rows chunk by chunk (look-ups batched per chunk)."""
+    fmt = Formatter(portal, actor, locale)
+    yield csv_line([fmt.column_label(entity, c) for c in columns])
+    chunk, number, written = first, 1, 0
+    while chunk:
+        fmt = Formatter(portal, actor, locale)
+        fmt.prepare(entity, columns, chunk)
+        for record in chunk:
+            if written >= EXPORT_MAX_ROWS:
+                return
+            yield csv_line([fmt.text(entity, c, record) for c in columns])
+            written += 1
+        if not more or len(chunk) < EXPORT_CHUNK:
+            return
+        number += 1
+        chunk = next_chunk(number)
+
+
+# -- record actions -------------------------------------------------------------------------
+def action_view(portal: RuntimePortal, actor: Actor, entity: str, id: int, action: str) -> Any:
+    """POST /_act/<entity>/<id>/delete | transition: act, then go back with a flash."""
+    model = portal.compiled.model
+    store = portal.store
+    if entity not in model.entities or action not in ("delete", "transition"):
+        abort(404)
+    target = store.entity(entity)
+    try:
+        version = int(str(request.form.get("version")))
+    except ValueError:
+        abort(400)
+    back = _record_url(portal, actor, entity, id, request.form.get("_page"))
+    try:
+        if action == "delete":
+            store.delete(actor, entity, id, expected_version=version)
+            flash(gettext("%(item)s deleted.", item=label(target.label, entity)), "success")
+            listing = page_for(portal, actor, "list", entity)
+            return redirect(page_url(listing.name) if listing else portal_url("/"), 303)
+        name = str(request.form.get("name") or "")
+        _, transition = workflow.find(store, target, name)
+        values = {}
+        for req in transition.require:
+            if req in target.fields:
+                try:
+                    values[req] = read_field(target.fields[req], request.form)
+                except ValueError as exc:
+                    flash(f"{label(target.fields[req].label, req)}: {gettext(str(exc))}", "error")
+                    return redirect(back, 303)
+        workflow.transition(store, actor, entity, id, name, expected_version=version, values=values)
+        flash(gettext("%(action)s: done.", action=label(transition.label, name)), "success")
+        return redirect(back, 303)
+    except errors.NotFound:
+        abort(404)
+    except errors.Forbidden:
+        abort(403)
+    except errors.StaleRecord:
+        return conflict_response(back)
+    except errors.ValidationFailed as exc:
+        for field, messages in translate_errors(exc.errors, str(g.get("locale") or "en")).items():
+            name = (
+                label(target.fields[field].label, field)
+                if field in target.fields
+                else gettext("Error")
+            )
+            for message in messages:
+                flash(f"{name}: {message}", "error")
+        return redirect(back, 303)
+
+
+def _record_url(
+    portal: RuntimePortal, actor: Actor, entity: str, record_id: int, page: str | None
+) -> str:
+    """The page the action came from when it shows this record, else the entity's page."""
+    model = portal.compiled.model
+    chosen = model.pages.get(page or "")
+    if (
+        chosen is None
+        or not chosen.has_id
+        or page_entity(model, chosen) != entity
+        or not page_allowed(chosen, actor)
+    ):
+        chosen = page_for(portal, actor, "detail", entity)
+    return page_url(chosen.name, record_id) if chosen is not None else portal_url("/")
+
+
+VIEWS: dict[str, Callable[..., Any]] = {
+    "sys:file": file_view,
+    "sys:autocomplete": autocomplete_view,
+    "sys:export": export_view,
+    "sys:action": action_view,
+}

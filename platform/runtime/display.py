@@ -1,0 +1,302 @@
+"""Display formatting of field values per type and locale: HTML for pages, plain text for CSV.
+
+A `Formatter` serves one actor, entity view and locale. `prepare` batches every look-up a set
+of records needs — one `store.titles` call per reference column, the authors' names with
+`names_only`, one query for file names — so a page costs the same number of queries whatever
+its size. Values the actor may not read are absent from records and show as empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale, dates
+from markupsafe import Markup, escape
+
+from portalis.engine.fieldtypes import ChoiceConfig, Money
+from portalis.engine.model import DetailBlock, Entity, Field, FormBlock, ListBlock, Page
+from portalis.engine.permissions import Actor
+from portalis.engine.records import Record
+
+from .context import state
+from .files import file_names
+from .i18n import format_date, format_money, format_number
+from .pages import page_allowed
+from .registry import RuntimePortal
+from .urls import page_url, portal_url
+
+
+def N_(message: str) -> str:
+    """Mark a UI string for translation where it is defined; it is translated when shown."""
+    return message
+
+
+#: System columns a list may show, with their (translatable) headings.
+SYSTEM_LABELS: Mapping[str, str] = {
+    "id": N_("ID"),
+    "created_at": N_("Created"),
+    "updated_at": N_("Updated"),
+    "created_by": N_("Created by"),
+}
+#: List cells show at most this many characters of long text.
+SHORT_TEXT = 140
+_CLASS_SAFE = re.compile(r"[^a-z0-9_-]+")
+
+
+def css_token(value: object) -> str:
+    """`value` reduced to characters that are safe inside a class name."""
+    return _CLASS_SAFE.sub("-", str(value).lower()).strip("-")[:40]
+
+
+# -- pages that show records ----------------------------------------------------------------
+def _find_page(portal: RuntimePortal, key: str, entity: str) -> tuple[str, ...]:
+    """Names of pages of one kind for `entity`, computed once per portal version."""
+    cache_key = ("pages", key, entity)
+    found = portal.cache.get(cache_key)
+    if found is None:
+        names = []
+        for page in portal.compiled.model.pages.values():
+            for block in page.blocks:
+                cfg = block.config
+                if key == "detail" and isinstance(cfg, DetailBlock) and page.has_id:
+                    hit = cfg.entity == entity
+                elif key == "edit" and isinstance(cfg, FormBlock) and page.has_id:
+                    hit = cfg.entity == entity and cfg.mode == "edit"
+                elif key == "list" and isinstance(cfg, ListBlock) and not page.has_id:
+                    hit = cfg.entity == entity and cfg.parent is None
+                elif key == "create" and isinstance(cfg, FormBlock) and not page.has_id:
+                    hit = cfg.entity == entity and cfg.mode == "create" and cfg.parent is None
+                else:
+                    hit = False
+                if hit:
+                    names.append(page.name)
+                    break
+        found = tuple(names)
+        portal.cache[cache_key] = found
+    return tuple(found)
+
+
+def page_for(portal: RuntimePortal, actor: Actor, key: str, entity: str) -> Page | None:
+    """The first `detail`, `edit`, `list` or `create` page of `entity` the actor may open."""
+    pages = portal.compiled.model.pages
+    for name in _find_page(portal, key, entity):
+        if page_allowed(pages[name], actor):
+            return pages[name]
+    return None
+
+
+# -- the formatter ------------------------------------------------------------------------
+class Formatter:
+    """Formats values of one entity for one actor and locale."""
+
+    def __init__(self, portal: RuntimePortal, actor: Actor, locale: str) -> None:
+        self.portal = portal
+        self.actor = actor
+        self.locale = locale
+        self.model = portal.compiled.model
+        self.titles: dict[str, dict[int, str]] = {}
+        self.files: dict[str, str] = {}
+        self.links: dict[str, str | None] = {}
+
+    def gettext(self, message: str, **params: Any) -> str:
+        """A UI string in the formatter's locale."""
+        return state().i18n.gettext(self.locale, message, **params)
+
+    def label(self, value: Any, fallback: str = "") -> str:
+        """A definition label in the formatter's locale."""
+        if value is None:
+            return fallback
+        return str(value.get(self.locale, self.model.default_locale) or fallback)
+
+    def column_label(self, entity: Entity, name: str) -> str:
+        """The heading of a column: the field's label, or a system column's name."""
+        field = entity.fields.get(name)
+        if field is not None:
+            return self.label(field.label, name)
+        return self.gettext(SYSTEM_LABELS.get(name, name))
+
+    # -- batching ---------------------------------------------------------------------------
+    def prepare(self, entity: Entity, names: Iterable[str], records: Sequence[Record]) -> None:
+        """Load titles of referenced records and names of files for `records` (batched)."""
+        store = self.portal.store
+        file_ids: set[str] = set()
+        for name in names:
+            if name == "created_by":
+                ids = [r.get("created_by") for r in records]
+                self.titles[name] = store.titles(self.actor, "user", ids, names_only=True)
+                continue
+            field = entity.fields.get(name)
+            if field is None:
+                continue
+            if field.type == "ref":
+                target = getattr(field.config, "to", "")
+                ids = [r.get(name) for r in records if r.get(name) is not None]
+                self.titles[name] = store.titles(self.actor, target, ids) if ids else {}
+                page = page_for(self.portal, self.actor, "detail", target)
+                self.links[name] = page.name if page is not None else None
+            elif field.type == "file":
+                file_ids.update(str(r.get(name)) for r in records if r.get(name))
+        self.prepare_files(file_ids)
+
+    def prepare_files(self, ids: Iterable[str]) -> None:
+        """Load the display names of the given file ids (one query; none when empty)."""
+        wanted = {i for i in ids if i and i not in self.files}
+        if wanted:
+            self.files.update(file_names(self.portal.store.engine, self.portal.slug, wanted))
+
+    # -- HTML -------------------------------------------------------------------------------
+    def html(
+        self, entity: Entity, name: str, record: Record, *, link: bool = True, short: bool = False
+    ) -> Markup:
+        """The value of column `name` of `record` as HTML (empty when absent or masked)."""
+        if name not in record:
+            return Markup("")
+        value = record.get(name)
+        if name in SYSTEM_LABELS:
+            return self._system_html(name, value, link=link)
+        field = entity.fields.get(name)
+        if field is None or value is None:
+            return Markup("")
+        return self.value_html(field, value, link=link, short=short)
+
+    def _system_html(self, name: str, value: Any, *, link: bool) -> Markup:
+        if value is None:
+            return Markup("")
+        if name == "id":
+            return escape(f"#{value}")
+        if name == "created_by":
+            return escape(self.titles.get(name, {}).get(int(value), ""))
+        return self._time_html(value)
+
+    def _time_html(self, value: Any) -> Markup:
+        if isinstance(value, datetime):
+            value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            return Markup('<time datetime="{}">{}</time>').format(
+                value.isoformat(timespec="seconds"), self.datetime_text(value)
+            )
+        if isinstance(value, date):
+            return Markup('<time datetime="{}">{}</time>').format(
+                value.isoformat(), format_date(value, self.locale)
+            )
+        return escape(str(value))
+
+    def datetime_text(self, value: datetime) -> str:
+        """A timestamp as the locale writes it: medium date, short time (UTC)."""
+        locale = Locale.parse(self.locale.replace("-", "_")) if self.locale else Locale("en")
+        pattern = str(dates.get_datetime_format("medium", locale=locale))
+        day = format_date(value.astimezone(UTC).date(), self.locale)
+        time = str(dates.format_time(value, "short", tzinfo=UTC, locale=locale))
+        return pattern.replace("{1}", day).replace("{0}", time)
+
+    def value_html(
+        self, field: Field, value: Any, *, link: bool = True, short: bool = False
+    ) -> Markup:
+        """One field value as HTML, by field type."""
+        kind = field.type
+        if kind == "choice":
+            return Markup('<span class="badge badge-{}">{}</span>').format(
+                css_token(value), self.choice_label(field, value)
+            )
+        if kind == "tags":
+            return Markup("").join(
+                Markup('<span class="tag">{}</span>').format(self._tag_label(field, t))
+                for t in value
+            )
+        if kind == "bool":
+            return escape(self.gettext("Yes") if value else self.gettext("No"))
+        if kind == "money" and isinstance(value, Money):
+            return escape(format_money(value.amount, value.currency, self.locale))
+        if kind in ("int", "decimal"):
+            return escape(format_number(value, self.locale))
+        if kind in ("date", "datetime"):
+            return self._time_html(value)
+        if kind == "ref":
+            return self._ref_html(field, value, link=link)
+        if kind == "file":
+            name = self.files.get(str(value)) or self.gettext("File")
+            if not link:
+                return escape(name)
+            return Markup('<a href="{}" download>{}</a>').format(
+                portal_url(f"/_files/{value}"), name
+            )
+        if kind == "json":
+            return Markup("<code>{}</code>").format(_json_text(value))
+        if link and kind == "email":
+            return Markup('<a href="mailto:{}">{}</a>').format(value, value)
+        if link and kind == "url":
+            return Markup('<a href="{}" rel="noopener noreferrer nofollow">{}</a>').format(
+                value, value
+            )
+        if link and kind == "phone":
+            return Markup('<a href="tel:{}">{}</a>').format(re.sub(r"[^0-9+]", "", value), value)
+        text = str(value)
+        if short and len(text) > SHORT_TEXT:
+            text = text[: SHORT_TEXT - 1].rstrip() + "…"
+        return escape(text)
+
+    def _ref_html(self, field: Field, value: Any, *, link: bool) -> Markup:
+        title = self.titles.get(field.name, {}).get(int(value))
+        if title is None:
+            return escape(f"#{value}")
+        page = self.links.get(field.name)
+        if link and page:
+            return Markup('<a href="{}">{}</a>').format(page_url(page, int(value)), title)
+        return escape(title)
+
+    def choice_label(self, field: Field, value: Any) -> str:
+        """The translated label of a choice value."""
+        config = field.config
+        if isinstance(config, ChoiceConfig):
+            return self.label(config.label_for(str(value)), str(value))
+        return str(value)
+
+    def _tag_label(self, field: Field, tag: str) -> str:
+        for choice in getattr(field.config, "choices", ()):
+            if choice.value == tag:
+                return self.label(choice.label, tag)
+        return tag
+
+    # -- plain text -------------------------------------------------------------------------
+    def text(self, entity: Entity, name: str, record: Record) -> str:
+        """The value of column `name` as plain text (CSV): ISO dates, amount + currency."""
+        if name not in record or record.get(name) is None:
+            return ""
+        value = record.get(name)
+        if name == "created_by":
+            return self.titles.get(name, {}).get(int(value), "")
+        field = entity.fields.get(name)
+        if field is None:
+            return _iso(value)
+        kind = field.type
+        if kind == "choice":
+            return self.choice_label(field, value)
+        if kind == "tags":
+            return ", ".join(self._tag_label(field, t) for t in value)
+        if kind == "bool":
+            return self.gettext("Yes") if value else self.gettext("No")
+        if kind == "money" and isinstance(value, Money):
+            return str(value)
+        if kind == "ref":
+            return self.titles.get(name, {}).get(int(value), f"#{value}")
+        if kind == "file":
+            return self.files.get(str(value), "")
+        if kind == "json":
+            return _json_text(value)
+        return _iso(value)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)

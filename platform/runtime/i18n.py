@@ -1,0 +1,112 @@
+"""Translations and locale-aware formatting (Babel).
+
+UI strings come from the catalogs under `translations/` (English, German, French, Spanish);
+definition labels carry their own texts. The locale is the user's profile locale, then the
+browser's `Accept-Language`, then the portal's default — always one of the portal's locales.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, dates, numbers
+from babel.support import NullTranslations, Translations
+from werkzeug.datastructures import LanguageAccept
+
+#: Locales the UI catalogs cover.
+UI_LOCALES = ("en", "de", "fr", "es")
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+
+class I18n:
+    """UI catalogs, loaded once per application."""
+
+    def __init__(self, directory: Path = TRANSLATIONS_DIR) -> None:
+        self._catalogs: dict[str, NullTranslations] = {}
+        for locale in UI_LOCALES:
+            loaded = Translations.load(str(directory), [locale], domain="messages")
+            self._catalogs[locale] = loaded
+
+    def catalog(self, locale: str) -> NullTranslations:
+        """The catalog for `locale` (English/identity for unknown locales)."""
+        return self._catalogs.get(locale.split("-")[0], self._catalogs["en"])
+
+    def gettext(self, locale: str, message: str, **params: Any) -> str:
+        """Translate `message` and fill `%(name)s` parameters."""
+        text = self.catalog(locale).gettext(message)
+        return text % params if params else text
+
+    def ngettext(self, locale: str, singular: str, plural: str, n: int, **params: Any) -> str:
+        """Translate with plural forms; `num` is available as a parameter."""
+        text = self.catalog(locale).ngettext(singular, plural, n)
+        return text % {"num": n, **params}
+
+
+def select_locale(
+    portal_locales: Iterable[str], user_locale: str | None, accept: LanguageAccept | None
+) -> str:
+    """Profile locale, then Accept-Language, then the portal default."""
+    available = list(portal_locales)
+    if user_locale and user_locale in available:
+        return user_locale
+    if accept is not None:
+        best = accept.best_match(available)
+        if best:
+            return best
+        for value, _quality in accept:
+            base = value.split("-")[0].lower()
+            if base in available:
+                return base
+    return available[0]
+
+
+def _babel_locale(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale.replace("-", "_"))
+    except (ValueError, TypeError):
+        return Locale.parse("en")
+
+
+def format_date(value: date | None, locale: str, fmt: str = "medium") -> str:
+    """A date in the locale's style (`24.11.2026`, `Nov 24, 2026`)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return dates.format_date(value, format=fmt, locale=_babel_locale(locale))
+
+
+def format_datetime(
+    value: datetime | None, locale: str, tz: str = "UTC", fmt: str = "medium"
+) -> str:
+    """A timestamp in the locale's style and the given time zone."""
+    if value is None:
+        return ""
+    return dates.format_datetime(
+        value, format=fmt, tzinfo=dates.get_timezone(tz), locale=_babel_locale(locale)
+    )
+
+
+def format_number(value: int | float | Decimal | None, locale: str) -> str:
+    """A number with the locale's separators."""
+    if value is None:
+        return ""
+    return numbers.format_decimal(value, locale=_babel_locale(locale))
+
+
+def format_money(amount: Decimal | None, currency: str, locale: str) -> str:
+    """An amount with its currency in the locale's style (`129,00 €`, `€129.00`)."""
+    if amount is None:
+        return ""
+    return numbers.format_currency(amount, currency, locale=_babel_locale(locale))
+
+
+def format_relative(value: datetime | None, now: datetime, locale: str) -> str:
+    """`3 hours ago` in the locale's words."""
+    if value is None:
+        return ""
+    return dates.format_timedelta(value - now, add_direction=True, locale=_babel_locale(locale))

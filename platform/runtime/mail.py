@@ -1,0 +1,163 @@
+"""Outgoing mail: render a message from `templates/mail/` in the recipient's locale and send it.
+
+`PORTALIS_SMTP_URL` names the server: `smtp://host:port` (plain, `?starttls=true` upgrades the
+connection) or `smtps://user:password@host:port` (TLS from the start); user and password are
+URL-encoded. Without a URL the message — link included — is logged at WARNING, so a local
+`make run` can still reset passwords and accept invitations.
+
+Each mail is two templates: `mail/<template>.txt` (whose top-level `{% set subject = _(...) %}` is
+the subject) and `mail/<template>.html`. Both are rendered with the request's locale switched to the
+recipient's, so subject and body come from the UI catalog through `_()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app, g
+
+from .settings import Settings
+
+log = logging.getLogger("portalis.mail")
+
+#: Seconds to wait for the SMTP server (connect and each command).
+SMTP_TIMEOUT = 10.0
+_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+_TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Where and how to deliver: parsed from `PORTALIS_SMTP_URL`."""
+
+    host: str
+    port: int
+    implicit_tls: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """A rendered message for one recipient."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    locale: str
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """`smtp://host:port`, `smtp://host?starttls=true`, `smtps://user:pass@host:port`."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError("PORTALIS_SMTP_URL must look like smtp://host:port or smtps://host:port")
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError as exc:  # a port that is not a number
+        raise ValueError(f"bad port in PORTALIS_SMTP_URL: {exc}") from exc
+    query = parse_qs(parts.query)
+    starttls = scheme == "smtp" and query.get("starttls", [""])[0].lower() in _TRUE
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port,
+        implicit_tls=scheme == "smtps",
+        starttls=starttls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def build_message(mail: Mail, sender: str) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML as the preferred part."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.to
+    message["Subject"] = " ".join(mail.subject.split())  # never a header line break
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    # after the bodies: setting content moves Content-* headers into the parts
+    message["Content-Language"] = mail.locale
+    return message
+
+
+def send_mail(settings: Settings, mail: Mail) -> bool:
+    """Deliver `mail`; True when the server accepted it (or it was logged without a server).
+
+    Failures are logged, never raised: a request must not fail because mail is down.
+    """
+    if not settings.smtp_url:
+        log.warning(
+            "PORTALIS_SMTP_URL is not set; mail to %s not sent:\nSubject: %s\n\n%s",
+            mail.to,
+            mail.subject,
+            mail.text,
+        )
+        return True
+    try:
+        config = parse_smtp_url(settings.smtp_url)
+    except ValueError:
+        log.exception("cannot send mail to %s", mail.to)
+        return False
+    message = build_message(mail, settings.mail_from)
+    try:
+        _deliver(config, message)
+    except (OSError, smtplib.SMTPException):
+        log.exception("sending mail to %s through %s:%s failed", mail.to, config.host, config.port)
+        return False
+    log.info("mail %r sent to %s", mail.subject, mail.to)
+    return True
+
+
+def _deliver(config: SmtpConfig, message: EmailMessage) -> None:
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if config.implicit_tls:
+        client = smtplib.SMTP_SSL(config.host, config.port, timeout=SMTP_TIMEOUT, context=context)
+    else:
+        client = smtplib.SMTP(config.host, config.port, timeout=SMTP_TIMEOUT)
+    with client:
+        if config.starttls:
+            client.starttls(context=context)
+        if config.username:
+            client.login(config.username, config.password or "")
+        client.send_message(message)
+
+
+def render_mail(template: str, *, to: str, locale: str, **context: Any) -> Mail:
+    """Render `mail/<template>.txt` and `.html` in `locale` (needs an app and request context)."""
+    env = current_app.jinja_env
+    previous = g.get("locale")
+    g.locale = locale
+    try:
+        values = dict(context, recipient=to)
+        current_app.update_template_context(values)
+        text_module = env.get_template(f"mail/{template}.txt").make_module(values)
+        html = env.get_template(f"mail/{template}.html").render(values)
+    finally:
+        if previous is None:
+            g.pop("locale", None)
+        else:
+            g.locale = previous
+    subject = str(getattr(text_module, "subject", "")).strip()
+    return Mail(
+        to=to, subject=subject, text=str(text_module).strip() + "\n", html=html, locale=locale
+    )
+
+
+def deliver(settings: Settings, template: str, *, to: str, locale: str, **context: Any) -> bool:
+    """Render and send one mail; see `render_mail` and `send_mail`."""
+    return send_mail(settings, render_mail(template, to=to, locale=locale, **context))

@@ -1,0 +1,129 @@
+"""The registry of served portals: compiled once per live version, swapped atomically.
+
+Each worker process keeps its own registry and checks the database's live-version pointers
+at most once per `check_seconds`; a newly published version is compiled and swapped in
+without a restart. A version that fails to compile here keeps the previous one serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from werkzeug.routing import Map
+
+from portalis.engine.errors import NotFound
+from portalis.engine.portal import CompiledPortal
+from portalis.engine.store import RecordStore
+from portalis.engine.validator import Checker
+from portalis.engine.versions import live_versions, load_live
+
+from .routing import build_map
+
+log = logging.getLogger("portalis.runtime")
+
+
+@dataclass(slots=True)
+class RuntimePortal:
+    """A compiled portal ready to serve: store, URL map and version-bound caches."""
+
+    compiled: CompiledPortal
+    store: RecordStore
+    url_map: Map
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        """The portal's slug."""
+        return self.compiled.slug
+
+    @property
+    def version(self) -> int | None:
+        """The live version number this object serves."""
+        return self.compiled.version
+
+
+class PortalRegistry:
+    """Compiled portals by slug and by host name, refreshed from the database."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        checker: Checker,
+        env: Mapping[str, str],
+        *,
+        check_seconds: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        self.checker = checker
+        self.env = env
+        self.check_seconds = check_seconds
+        self._portals: dict[str, RuntimePortal] = {}
+        self._hosts: dict[str, str] = {}
+        self._checked = 0.0
+        self._lock = threading.Lock()
+        self.compiles = 0  # how many versions this process compiled (asserted in tests)
+
+    def get(self, slug: str) -> RuntimePortal | None:
+        """The portal served under `slug`, refreshing first when the check is due."""
+        self.refresh()
+        return self._portals.get(slug)
+
+    def for_host(self, host: str) -> RuntimePortal | None:
+        """The portal that declares `host` among its domains."""
+        self.refresh()
+        slug = self._hosts.get(host.lower())
+        return self._portals.get(slug) if slug else None
+
+    def slugs(self) -> list[str]:
+        """Slugs of every served portal."""
+        self.refresh()
+        return sorted(self._portals)
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Pick up newly published versions (at most once per `check_seconds`)."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_seconds:
+            return
+        with self._lock:
+            if not force and now - self._checked < self.check_seconds:
+                return
+            self._checked = now
+            try:
+                live = live_versions(self.engine)
+            except sa.exc.SQLAlchemyError:
+                log.warning("cannot read live versions; serving what is loaded", exc_info=True)
+                return
+            portals = dict(self._portals)
+            for slug, number in live.items():
+                current = portals.get(slug)
+                if current is not None and current.version == number:
+                    continue
+                try:
+                    portals[slug] = self._build(slug)
+                except Exception:  # a broken version must not take the running one down
+                    log.exception("portal %s version %s failed to load", slug, number)
+            for slug in set(portals) - set(live):
+                portals.pop(slug)
+            hosts = {d.lower(): s for s, p in portals.items() for d in p.compiled.model.domains}
+            # one assignment each: readers see either the old or the new mapping
+            self._portals = portals
+            self._hosts = hosts
+
+    def _build(self, slug: str) -> RuntimePortal:
+        compiled = load_live(self.engine, self.checker, slug, self.env)
+        self.compiles += 1
+        log.info("serving %s version %s", slug, compiled.version)
+        return RuntimePortal(compiled, compiled.store(self.engine), build_map(compiled.model))
+
+    def require(self, slug: str) -> RuntimePortal:
+        """The portal or NotFound."""
+        portal = self.get(slug)
+        if portal is None:
+            raise NotFound(f"no portal {slug!r}")
+        return portal

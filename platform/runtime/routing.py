@@ -1,0 +1,53 @@
+"""Per-version URL maps: one Werkzeug `Map` built from a portal's pages plus system routes.
+
+Flask forbids adding rules after the first request, so pages are never Flask rules: the one
+Flask rule of the portal mount hands the rest of the path to this map.
+"""
+
+from __future__ import annotations
+
+from werkzeug.routing import Map, Rule
+
+from portalis.engine.model import PortalModel
+
+#: System routes of every portal: (path, endpoint, methods). Pages may not use these paths.
+SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/login", "sys:login", ("GET", "POST")),
+    ("/logout", "sys:logout", ("POST",)),
+    ("/register", "sys:register", ("GET", "POST")),
+    ("/reset", "sys:reset_request", ("GET", "POST")),
+    ("/reset/<token>", "sys:reset", ("GET", "POST")),
+    ("/verify/<token>", "sys:verify", ("GET",)),
+    ("/invite/<token>", "sys:invite", ("GET", "POST")),
+    ("/profile", "sys:profile", ("GET", "POST")),
+    ("/profile/password", "sys:password", ("GET", "POST")),
+    ("/profile/sessions", "sys:sessions", ("GET", "POST")),
+    ("/account/users", "sys:account_users", ("GET", "POST")),
+    ("/_files/<file_id>", "sys:file", ("GET",)),
+    ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
+    ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
+    ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
+    ("/_theme.css", "sys:theme_css", ("GET",)),
+    ("/_logo.svg", "sys:logo", ("GET",)),
+    ("/api/v1/openapi.json", "api:openapi", ("GET",)),
+    ("/api/v1/<entity>", "api:collection", ("GET", "POST")),
+    ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE")),
+)
+
+
+def page_rule(route: str) -> str:
+    """Definition route syntax → Werkzeug rule (`<id>` is an integer)."""
+    return route.replace("<id>", "<int:id>")
+
+
+def build_map(model: PortalModel) -> Map:
+    """The URL map of one compiled version."""
+    rules = [
+        Rule(path, endpoint=endpoint, methods=list(methods))
+        for path, endpoint, methods in SYSTEM_ROUTES
+    ]
+    for page in model.pages.values():
+        rules.append(
+            Rule(page_rule(page.route), endpoint=f"page:{page.name}", methods=["GET", "POST"])
+        )
+    return Map(rules, strict_slashes=False, merge_slashes=False)

@@ -1,0 +1,147 @@
+"""Server-side session records: logout, disabling a user and timeouts really end sessions.
+
+The browser holds a random secret (inside Flask's signed cookie); the database holds its
+SHA-256, the user, and the idle and absolute deadlines. Every worker sees the same records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from portalis.engine.tables import utcnow
+
+from .runtime_tables import sessions
+
+#: last_seen is written at most this often (keeps reads cheap on busy pages).
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything stored is UTC
+    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A session as its owner sees it in the session list."""
+
+    id: str
+    created_at: datetime
+    last_seen: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+def open_session(
+    conn: sa.Connection,
+    portal: str,
+    user_id: int,
+    *,
+    absolute_hours: int,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> str:
+    """Start a session; returns the secret for the cookie (never stored in clear)."""
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    conn.execute(
+        sessions.insert().values(
+            id=_digest(secret),
+            portal=portal,
+            user_id=user_id,
+            created_at=now,
+            last_seen=now,
+            expires_at=now + timedelta(hours=absolute_hours),
+            ip=(ip or "")[:64],
+            user_agent=(user_agent or "")[:300],
+            revoked=False,
+        )
+    )
+    return secret
+
+
+def check_session(
+    conn: sa.Connection, portal: str, secret: str, *, idle_minutes: int
+) -> int | None:
+    """The user id of a live session, or None (unknown, revoked, idle or expired)."""
+    row = (
+        conn.execute(
+            sa.select(sessions).where(sessions.c.id == _digest(secret), sessions.c.portal == portal)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["revoked"]:
+        return None
+    now = utcnow()
+    if _aware(row["expires_at"]) <= now:
+        return None
+    last_seen = _aware(row["last_seen"])
+    if last_seen + timedelta(minutes=idle_minutes) <= now:
+        return None
+    if now - last_seen >= TOUCH_INTERVAL:
+        conn.execute(sessions.update().where(sessions.c.id == row["id"]).values(last_seen=now))
+    return int(row["user_id"])
+
+
+def close_session(conn: sa.Connection, secret: str) -> None:
+    """End one session (logout)."""
+    conn.execute(sessions.update().where(sessions.c.id == _digest(secret)).values(revoked=True))
+
+
+def end_user_sessions(
+    conn: sa.Connection, portal: str, user_id: int, *, keep: str | None = None
+) -> int:
+    """End every session of a user (disable, password change); `keep` spares one secret."""
+    query = sessions.update().where(
+        sessions.c.portal == portal, sessions.c.user_id == user_id, sessions.c.revoked.is_(False)
+    )
+    if keep is not None:
+        query = query.where(sessions.c.id != _digest(keep))
+    return int(conn.execute(query.values(revoked=True)).rowcount or 0)
+
+
+def user_sessions(conn: sa.Connection, portal: str, user_id: int) -> list[SessionInfo]:
+    """Live sessions of a user, newest first."""
+    now = utcnow()
+    rows = conn.execute(
+        sa.select(sessions)
+        .where(
+            sessions.c.portal == portal,
+            sessions.c.user_id == user_id,
+            sessions.c.revoked.is_(False),
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.last_seen.desc())
+    ).mappings()
+    return [
+        SessionInfo(
+            r["id"][:16], _aware(r["created_at"]), _aware(r["last_seen"]), r["ip"], r["user_agent"]
+        )
+        for r in rows
+    ]
+
+
+def revoke_by_prefix(conn: sa.Connection, portal: str, user_id: int, prefix: str) -> bool:
+    """Revoke one of the user's own sessions by the id prefix shown in the session list."""
+    if len(prefix) < 16:
+        return False
+    result = conn.execute(
+        sessions.update()
+        .where(
+            sessions.c.portal == portal,
+            sessions.c.user_id == user_id,
+            sessions.c.id.startswith(prefix, autoescape=True),
+        )
+        .values(revoked=True)
+    )
+    return bool(result.rowcount)

@@ -1,0 +1,211 @@
+"""Web test helpers: an app on a deployed definition, and signing in without the login form.
+
+`portal_app` deploys a definition folder and builds a testing app on the same database;
+`login_as` opens a real server-side session for a user and puts it (with a CSRF token) into
+the test client's cookie session, exactly as the login view would. `WebPortal` and
+`PortalClient` bundle both for tests; `count_selects` counts the queries of a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+from werkzeug.test import TestResponse
+
+from portalis.engine.db import create_engine
+from portalis.engine.permissions import Actor
+from portalis.engine.plugins import make_plugin_manager
+from portalis.engine.portal import CompiledPortal
+from portalis.engine.store import RecordStore
+from portalis.engine.users import find_user
+from portalis.engine.validator import Checker
+from portalis.runtime.app import create_app
+from portalis.runtime.context import AppState
+from portalis.runtime.sessions import open_session
+from portalis.runtime.settings import Settings
+
+from .portals import BLUEPRINTS, actor_for, deploy_dir
+
+
+def portal_app(
+    database_url: str,
+    instance_path: str | os.PathLike[str],
+    definition: str | os.PathLike[str] = BLUEPRINTS / "b2c",
+    *,
+    seed: bool = True,
+) -> tuple[Flask, CompiledPortal]:
+    """Deploy `definition` on `database_url` and create a testing app serving it.
+
+    The app re-reads live versions on every request (`version_check_seconds=0`). Dispose of
+    `app.extensions["portalis"].engine` when done (the `close_app` helper does).
+    """
+    engine = create_engine(database_url)
+    try:
+        checker = Checker(make_plugin_manager(load_entrypoints=False))
+        compiled = deploy_dir(engine, checker, Path(definition), seed=seed)
+    finally:
+        engine.dispose()
+    settings = Settings.from_env(
+        {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(instance_path)},
+        testing=True,
+        version_check_seconds=0,
+    )
+    return create_app(settings), compiled
+
+
+def app_state(app: Flask) -> AppState:
+    """The Portalis state of an app."""
+    result: AppState = app.extensions["portalis"]
+    return result
+
+
+def close_app(app: Flask) -> None:
+    """Release the app's database connections."""
+    app_state(app).engine.dispose()
+
+
+def login_as(client: FlaskClient, app: Flask, portal_slug: str, email: str) -> str:
+    """Sign `email` in on `client` for `portal_slug`; returns the session's CSRF token."""
+    st = app_state(app)
+    with app.app_context():
+        portal = st.registry.require(portal_slug)
+        with st.engine.begin() as conn:
+            row = find_user(conn, portal.compiled, email)
+            if row is None:
+                raise LookupError(f"no user {email!r} in {portal_slug}")
+            secret = open_session(
+                conn,
+                portal_slug,
+                int(row["id"]),
+                absolute_hours=portal.compiled.model.auth.absolute_hours,
+                ip="127.0.0.1",
+                user_agent="portalis-tests",
+            )
+    token = secrets.token_urlsafe(32)
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess["_user_id"] = f"{portal_slug}|{secret}"
+        sess["_fresh"] = True
+        sess["_csrf"] = token
+    return token
+
+
+def record_id(app: Flask, portal_slug: str, entity: str, **where: object) -> int:
+    """The id of the first record of `entity` whose columns equal `where` (no permissions)."""
+    st = app_state(app)
+    with app.app_context():
+        portal = st.registry.require(portal_slug)
+        table = portal.compiled.tables[entity]
+        query = sa.select(table.c.id).where(*(table.c[k] == v for k, v in where.items()))
+        with st.engine.connect() as conn:
+            value = conn.execute(query.order_by(table.c.id).limit(1)).scalar()
+    if value is None:
+        raise LookupError(f"no {entity} with {where}")
+    return int(value)
+
+
+@contextmanager
+def count_selects(engine: sa.Engine) -> Iterator[list[str]]:
+    """Collect the SELECT statements `engine` runs inside the block."""
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+class PortalClient:
+    """A test browser for one portal: portal-relative paths, CSRF added to every POST."""
+
+    def __init__(self, app: Flask, slug: str) -> None:
+        self.app = app
+        self.slug = slug
+        self.client = app.test_client()
+        self.csrf = ""
+
+    def login(self, email: str) -> PortalClient:
+        """Sign in as `email` (a real server-side session)."""
+        self.csrf = login_as(self.client, self.app, self.slug, email)
+        return self
+
+    def url(self, path: str) -> str:
+        """`/<slug><path>`."""
+        return f"/{self.slug}{path}"
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        """GET a portal path."""
+        return self.client.get(self.url(path), **kwargs)
+
+    def post(self, path: str, data: Mapping[str, Any] | None = None, **kwargs: Any) -> TestResponse:
+        """POST a form (multipart when it holds files) with the session's CSRF token."""
+        form = {"csrf_token": self.csrf, **(data or {})}
+        return self.client.post(self.url(path), data=form, **kwargs)
+
+
+@dataclass
+class WebPortal:
+    """A deployed definition served by a testing app (see `portal_app`)."""
+
+    app: Flask
+    compiled: CompiledPortal
+
+    @classmethod
+    def deploy(
+        cls,
+        database_url: str,
+        instance_path: str | os.PathLike[str],
+        definition: str | os.PathLike[str] = BLUEPRINTS / "b2c",
+        *,
+        seed: bool = True,
+    ) -> WebPortal:
+        """Deploy `definition` and serve it."""
+        app, compiled = portal_app(database_url, instance_path, definition, seed=seed)
+        return cls(app, compiled)
+
+    @property
+    def slug(self) -> str:
+        """The portal's slug."""
+        return self.compiled.slug
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The app's engine."""
+        return app_state(self.app).engine
+
+    @property
+    def store(self) -> RecordStore:
+        """A record store on the app's engine (for arranging data without HTTP)."""
+        return self.compiled.store(self.engine)
+
+    def actor(self, email: str) -> Actor:
+        """The actor of a user."""
+        return actor_for(self.engine, self.compiled, email)
+
+    def client(self, email: str | None = None) -> PortalClient:
+        """A new browser, signed in as `email` when given."""
+        browser = PortalClient(self.app, self.slug)
+        return browser.login(email) if email else browser
+
+    def record_id(self, entity: str, **where: object) -> int:
+        """The id of the first `entity` record whose columns equal `where`."""
+        return record_id(self.app, self.slug, entity, **where)
+
+    def close(self) -> None:
+        """Release database connections."""
+        close_app(self.app)

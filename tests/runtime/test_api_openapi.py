@@ -1,0 +1,115 @@
+"""The OpenAPI document: derived from the model, per actor, cached per (version, role set)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from test_api_support import API, CSRF, Harness, extended_b2c, serve
+
+from portalis.engine.validator import Checker
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
+    with serve(database_url, tmp_path, portalis_checker, extended_b2c(tmp_path)) as harness:
+        yield harness
+
+
+def document(api: Harness, email: str | None) -> dict[str, Any]:
+    response = api.client(email).get(f"{API}/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_openapi_per_actor(api: Harness) -> None:
+    nina = document(api, "nina@globex.test")
+    assert nina["openapi"].startswith("3.1")
+    assert nina["servers"] == [{"url": API}]
+    schemas = nina["components"]["schemas"]
+    ticket = schemas["ticket"]["properties"]
+    assert "assignee" not in ticket
+    assert {"id", "subject", "status", "account", "version", "created_at"} <= set(ticket)
+    update = schemas["ticket.update"]["properties"]
+    assert set(update) == {"subject", "body", "tags", "due", "attachment", "version"}
+    create = schemas["ticket.create"]
+    assert "assignee" not in create["properties"] and "status" not in create["properties"]
+    assert create["required"] == ["subject"]  # account is filled in for customers
+    assert create["additionalProperties"] is False
+    paths = nina["paths"]
+    assert set(paths["/ticket"]) == {"get", "post"}
+    # the extended blueprint lets customers delete their own tickets; messages stay read/create
+    assert set(paths["/ticket/{id}"]) == {"parameters", "get", "patch", "delete"}
+    assert set(paths["/message/{id}"]) == {"parameters", "get"}
+    assert "/note" not in paths and "note" not in schemas  # agents only
+    sort = next(p for p in paths["/ticket"]["get"]["parameters"] if p.get("name") == "sort")
+    assert "assignee" not in sort["schema"]["enum"] and "-updated_at" in sort["schema"]["enum"]
+    filters = {p.get("name") for p in paths["/ticket"]["get"]["parameters"]}
+    assert {"priority", "status"} <= filters and "assignee" not in filters
+
+    sam = document(api, "sam@support.test")
+    assert "assignee" in sam["components"]["schemas"]["ticket"]["properties"]
+    assert "post" not in sam["paths"]["/ticket"]  # agents do not create tickets
+    assert "assignee" in sam["components"]["schemas"]["ticket.update"]["properties"]
+    assert "/note" in sam["paths"] and "delete" in sam["paths"]["/message/{id}"]
+
+    anonymous = document(api, None)
+    assert anonymous["paths"] == {}
+    assert set(anonymous["components"]["schemas"]) == {"Problem", "ValidationProblem"}
+
+
+def test_openapi_schemas_describe_real_responses(api: Harness) -> None:
+    for email in ("ben@acme.test", "sam@support.test"):
+        doc = document(api, email)
+        schemas = doc["components"]["schemas"]
+        for schema in schemas.values():
+            Draft202012Validator.check_schema(schema)
+        client = api.client(email)
+        for path in doc["paths"]:
+            if "{id}" in path:
+                continue
+            entity = path.strip("/")
+            page = client.get(f"{API}{path}").get_json()
+            page_schema = {**schemas[f"{entity}.page"], "properties": {
+                **schemas[f"{entity}.page"]["properties"], "items": {"type": "array"}}}  # fmt: skip
+            Draft202012Validator(page_schema).validate(page)
+            for item in page["items"]:
+                Draft202012Validator(schemas[entity]).validate(item)
+
+
+def test_openapi_write_schemas_accept_what_the_api_accepts(api: Harness) -> None:
+    doc = document(api, "ben@acme.test")
+    create = Draft202012Validator(doc["components"]["schemas"]["ticket.create"])
+    body = {"subject": "From the schema", "priority": "low", "tags": ["a"], "due": None}
+    create.validate(body)
+    assert not create.is_valid({"subject": "x", "status": "closed"})
+    response = api.client("ben@acme.test").post(f"{API}/ticket", json=body, headers=CSRF)
+    assert response.status_code == 201
+
+
+def test_openapi_cached_per_role_set(api: Harness) -> None:
+    runtime = api.runtime_portal()
+    keys = lambda: {k for k in runtime.cache if isinstance(k, tuple) and k[0] == "api:openapi"}  # noqa: E731
+    document(api, "ben@acme.test")
+    document(api, "ben@acme.test")
+    assert len(keys()) == 1
+    same = document(api, "ben@acme.test")
+    document(api, "anna@acme.test")  # account_admin: another role set
+    document(api, None)
+    assert len(keys()) == 3
+    assert all(k[1] == runtime.version for k in keys())
+    assert document(api, "ben@acme.test") == same
+
+
+def test_openapi_conditional_get(api: Harness) -> None:
+    client = api.client("ben@acme.test")
+    first = client.get(f"{API}/openapi.json")
+    etag = first.headers["ETag"]
+    again = client.get(f"{API}/openapi.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert "private" in first.headers["Cache-Control"]

@@ -1,0 +1,182 @@
+"""Account administrators: the user list, invitations, disabling users (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
+
+from portalis.engine.users import set_active
+from portalis.engine.validator import Checker
+from portalis.runtime.sessions import end_user_sessions
+from portalis.testing.smtp import SmtpServer
+
+PORTALIS = str(Path(sys.executable).parent / "portalis")
+
+
+@pytest.fixture
+def auth(
+    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
+) -> Iterator[AuthHarness]:
+    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
+        yield harness
+
+
+def admin(auth: AuthHarness) -> FlaskClient:
+    client = auth.client()
+    assert auth.login(client, "anna@acme.test").status_code == 303
+    return client
+
+
+def test_account_admin_sees_only_their_account(auth: AuthHarness) -> None:
+    response = admin(auth).get(url("/account/users"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "anna@acme.test" in html and "ben@acme.test" in html
+    assert "nina@globex.test" not in html and "sam@support.test" not in html
+    assert 'value="disable"' in html  # for ben, never for anna herself
+    assert html.count('value="disable"') == 1
+
+
+def test_other_roles_get_403(auth: AuthHarness) -> None:
+    for email in ("ben@acme.test", "sam@support.test"):
+        client = auth.client()
+        auth.login(client, email)
+        assert client.get(url("/account/users")).status_code == 403, email
+        forged = auth.post(client, "/account/users", action="invite", email="x@y.test", name="X")
+        assert forged.status_code == 403
+    anonymous = auth.client().get(url("/account/users"))
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith(url("/login?next="))
+
+
+def test_invitation_flow(auth: AuthHarness) -> None:
+    client = admin(auth)
+    page = client.get(url("/account/users")).get_data(as_text=True)
+    assert 'value="customer"' in page and 'value="account_admin"' in page
+    assert 'value="agent"' not in page  # staff roles are never offered
+    response = auth.post(
+        client, "/account/users", action="invite", email="Carla@Acme.test", name="Carla",
+        role="customer",
+    )  # fmt: skip
+    assert response.status_code == 303
+    invited = auth.user("carla@acme.test")
+    assert not invited["is_active"] and invited["password_hash"] is None
+    assert invited["account"] == auth.user("anna@acme.test")["account"]
+    assert invited["roles"] == ["customer"]
+    assert "Invited" in client.get(url("/account/users")).get_data(as_text=True)
+
+    mail = auth.smtp.wait_for(to="carla@acme.test")
+    assert mail.language == "de"  # the invitee's language is unknown: anna's is used
+    title = "Acme Kundenservice"
+    assert mail.subject == auth.gettext("de", "You are invited to %(portal)s", portal=title)
+    assert "Anna Berg" in mail.text and "7" in mail.text
+    path = link_in(mail, "/invite/")
+    assert auth.login(auth.client(), "carla@acme.test", "").status_code == 422
+
+    guest = auth.client()
+    form = guest.get(path)
+    assert form.status_code == 200 and "carla@acme.test" in form.get_data(as_text=True)
+    short = guest.post(path, data={"csrf_token": auth.csrf(guest), "name": "Carla Diaz",
+                                   "password": "short", "password_confirm": "short"})  # fmt: skip
+    assert short.status_code == 422
+    accepted = guest.post(
+        path,
+        data={
+            "csrf_token": auth.csrf(guest),
+            "name": "Carla Diaz",
+            "password": NEW_PASSWORD,
+            "password_confirm": NEW_PASSWORD,
+        },
+    )
+    assert accepted.status_code == 303 and accepted.headers["Location"] == url("/")
+    assert auth.signed_in(guest)
+    row = auth.user("carla@acme.test")
+    assert row["is_active"] and row["name"] == "Carla Diaz"
+    assert auth.client().get(path).status_code == 404  # single use
+    assert auth.login(auth.client(), "carla@acme.test", NEW_PASSWORD).status_code == 303
+
+
+def test_invitation_checks(auth: AuthHarness) -> None:
+    client = admin(auth)
+    staff = auth.post(client, "/account/users", action="invite", email="x@acme.test", name="X",
+                      role="agent")  # fmt: skip
+    assert staff.status_code == 422 and 'id="role-error"' in staff.get_data(as_text=True)
+    taken = auth.post(client, "/account/users", action="invite", email="nina@globex.test",
+                      name="N", role="customer")  # fmt: skip
+    assert taken.status_code == 422
+    assert "already exists" in taken.get_data(as_text=True)
+    bad = auth.post(client, "/account/users", action="invite", email="nope", name="",
+                    role="customer")  # fmt: skip
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="email-error"' in html and 'id="name-error"' in html
+    assert auth.count("user") == 4
+    assert auth.smtp.messages == []
+
+
+def test_resend_invitation(auth: AuthHarness) -> None:
+    client = admin(auth)
+    auth.post(client, "/account/users", action="invite", email="dan@acme.test", name="Dan",
+              role="customer")  # fmt: skip
+    first = link_in(auth.smtp.wait_for(to="dan@acme.test"), "/invite/")
+    uid = str(auth.user("dan@acme.test")["id"])
+    assert auth.post(client, "/account/users", action="resend", user=uid).status_code == 303
+    second = link_in(auth.smtp.wait_for(to="dan@acme.test", count=2), "/invite/")
+    assert first != second
+    assert auth.client().get(first).status_code == 404
+    assert auth.client().get(second).status_code == 200
+
+
+def test_asvs_7_4_2_disable_ends_sessions(auth: AuthHarness) -> None:
+    ben = auth.client("192.0.2.7")
+    auth.login(ben, "ben@acme.test")
+    assert auth.signed_in(ben)
+    client = admin(auth)
+    uid = str(auth.user("ben@acme.test")["id"])
+    response = auth.post(client, "/account/users", action="disable", user=uid)
+    assert response.status_code == 303
+    assert not auth.user("ben@acme.test")["is_active"]
+    assert all(row["revoked"] for row in auth.session_rows("ben@acme.test"))
+    assert not auth.signed_in(ben)
+    assert auth.login(auth.client(), "ben@acme.test").status_code == 422
+    assert "Disabled" in client.get(url("/account/users")).get_data(as_text=True)
+    assert auth.post(client, "/account/users", action="enable", user=uid).status_code == 303
+    assert auth.login(auth.client(), "ben@acme.test").status_code == 303
+
+
+def test_admin_limits(auth: AuthHarness) -> None:
+    client = admin(auth)
+    own = str(auth.user("anna@acme.test")["id"])
+    assert auth.post(client, "/account/users", action="disable", user=own).status_code == 400
+    assert auth.user("anna@acme.test")["is_active"]
+    other = str(auth.user("nina@globex.test")["id"])
+    assert auth.post(client, "/account/users", action="disable", user=other).status_code == 404
+    assert auth.user("nina@globex.test")["is_active"]
+    assert auth.post(client, "/account/users", action="drop", user=other).status_code == 400
+
+
+def test_asvs_7_4_2_disable_by_engine_and_cli_ends_sessions(
+    auth: AuthHarness, database_url: str
+) -> None:
+    ben, nina = auth.client(), auth.client()
+    auth.login(ben, "ben@acme.test")
+    auth.login(nina, "nina@globex.test")
+    with auth.engine.begin() as conn:  # what `portalis users disable` and admin tools do
+        uid = set_active(conn, auth.portal, "ben@acme.test", False)
+        end_user_sessions(conn, SLUG, uid)
+    assert not auth.signed_in(ben)
+    result = subprocess.run(
+        [PORTALIS, "users", "disable", SLUG, "nina@globex.test"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PORTALIS_DATABASE_URL": database_url, "HOME": "/tmp"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not auth.signed_in(nina)
+    assert auth.login(auth.client(), "nina@globex.test").status_code == 422
