@@ -53,5 +53,28 @@ run: venv
 	PORTALIS_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/portalis deploy blueprints/b2c --seed
 	PORTALIS_DATABASE_URL=$(DEMO_DB) $(VENV)/bin/portalis run --host 127.0.0.1 --port $(PORT) --demo-logins
 
+# Translation catalogs of the UI (babel.cfg): extract the strings into messages.pot, merge them into
+# the en/de/fr/es catalogs (new locales are initialised), compile the .mo files (package data).
+# New msgids arrive untranslated — translate them in each messages.po and run the target again.
+I18N_DIR := platform/runtime/translations
+I18N_LOCALES := en de fr es
+I18N_KEYWORDS := -k _ -k gettext -k ngettext:1,2 -k N_ -k FieldValueError:2 -k FieldMessage:2 -k _err:4 -k UploadRejected:2
+
+.PHONY: i18n
+i18n: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords $(I18N_KEYWORDS) \
+	  --add-comments=Translators: --add-location=file --sort-by-file --project=Portalis \
+	  --copyright-holder="Portalis contributors" -o $(I18N_DIR)/messages.pot platform
+	@for l in $(I18N_LOCALES); do \
+	  if [ -f $(I18N_DIR)/$$l/LC_MESSAGES/messages.po ]; then \
+	    $(VENV)/bin/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -D messages -l $$l \
+	      --no-fuzzy-matching --ignore-obsolete || exit 1; \
+	  else \
+	    $(VENV)/bin/pybabel init -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -D messages -l $$l \
+	      || exit 1; \
+	  fi; \
+	done
+	$(VENV)/bin/pybabel compile -d $(I18N_DIR) -D messages --statistics
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info instance

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from .bundle import Bundle
 from .model import PortalModel
 from .permissions import Policy
-from .store import RecordStore
+from .store import FileGuard, RecordStore
 from .tables import TableSet, build_tables
 
 
@@ -28,9 +28,9 @@ class CompiledPortal:
         """The portal's slug."""
         return self.model.slug
 
-    def store(self, engine: sa.Engine) -> RecordStore:
+    def store(self, engine: sa.Engine, file_guard: FileGuard | None = None) -> RecordStore:
         """A record store over `engine` (cheap: holds references only)."""
-        return RecordStore(self.model, self.tables, self.policy, engine)
+        return RecordStore(self.model, self.tables, self.policy, engine, file_guard)
 
 
 def compile_portal(

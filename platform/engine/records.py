@@ -94,10 +94,23 @@ class ReadStore:
             raise NotFound(f"no entity {name!r}")
         return entity
 
-    def columns(self, entity: Entity) -> list[sa.ColumnElement[Any]]:
-        """Selectable columns (never the user table's authentication columns)."""
+    def columns(
+        self, entity: Entity, fields: Sequence[str] | None = None
+    ) -> list[sa.ColumnElement[Any]]:
+        """Selectable columns (never the user table's authentication columns).
+
+        With `fields`, only the system columns and those fields' columns (a list page needs
+        its six columns, not every column of a wide entity).
+        """
         table = self.tables[entity.name]
-        return [c for c in table.c if c.name not in USER_AUTH_COLUMNS]
+        if fields is None:
+            return [c for c in table.c if c.name not in USER_AUTH_COLUMNS]
+        wanted = set(SYSTEM_COLUMNS)
+        for name in fields:
+            field = entity.fields.get(name)
+            if field is not None:
+                wanted.update(field.columns)
+        return [c for c in table.c if c.name in wanted]
 
     def to_values(
         self, entity: Entity, row: Mapping[Any, Any], mask: frozenset[str]
@@ -105,7 +118,7 @@ class ReadStore:
         """System columns plus the masked fields of a row, as Python values."""
         values = {name: row[name] for name in SYSTEM_COLUMNS}
         for name, field in entity.fields.items():
-            if name in mask:
+            if name in mask and field.columns[0] in row:
                 values[name] = field.kind.from_storage(field, row)
         return values
 
@@ -146,8 +159,12 @@ class ReadStore:
         count: bool = True,
         count_limit: int = COUNT_LIMIT,
         conn: sa.Connection | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Page:
-        """A page of records the actor may read, filtered, searched and sorted."""
+        """A page of records the actor may read, filtered, searched and sorted.
+
+        `fields` limits the fields loaded (default: every field the actor may read).
+        """
         entity = self.entity(entity_name)
         page = max(1, int(page))
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
@@ -158,7 +175,10 @@ class ReadStore:
         order = self.order_by(actor, entity, sort)
         flags = self._flags(actor, entity)
         query = (
-            sa.select(*self.columns(entity), *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)))
+            sa.select(
+                *self.columns(entity, fields),
+                *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
+            )
             .where(where)
             .order_by(*order, table.c.id)
             .limit(page_size + 1)
@@ -169,7 +189,8 @@ class ReadStore:
             total, exact = (0, True)
             if count:
                 total, exact = self._count(c, table, where, count_limit)
-        records = tuple(self._record(actor, entity, row, flags) for row in rows[:page_size])
+        mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
+        records = tuple(self._record(actor, entity, row, flags, mask) for row in rows[:page_size])
         if not count:
             total = (page - 1) * page_size + len(records)
         return Page(records, total, exact, page, page_size, len(rows) > page_size)
@@ -396,11 +417,12 @@ class ReadStore:
         entity: Entity,
         row: Mapping[Any, Any],
         flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
+        mask: frozenset[str] | None = None,
     ) -> Record:
         if flags:
             grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
             mask = self.policy.fields_of_grants(entity.name, grants)
-        else:
+        elif mask is None:
             mask = self.policy.field_mask(actor, entity.name, "read")
         return Record(entity.name, self.to_values(entity, row, mask))
 

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 
+from .expressions import EvaluationError
 from .fields import FieldValueError
 from .loader import SourceMap, match_files
 from .model import Entity
@@ -124,6 +125,14 @@ class _Seeder:
             values.setdefault(wf.field, wf.initial)
             if values[wf.field] is None:
                 values[wf.field] = wf.initial
+        for name, fld in entity.fields.items():
+            if fld.compute is None or not ok:
+                continue
+            try:  # stored computed fields hold their value from the start
+                values[name] = fld.kind.clean(fld, fld.compute.evaluate(record=values))
+            except (EvaluationError, FieldValueError) as exc:
+                self.fail("seed-invalid", f"{name} could not be computed: {exc}", path)
+                ok = False
         return values if ok else None
 
     def created_by(self, item: Mapping[str, Any], path: JsonPath) -> int | None:

@@ -9,15 +9,13 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 
+from .css import unsafe_css
 from .loader import match_files
 from .model import RESERVED_ROUTE_SEGMENTS, SYSTEM_COLUMNS
 from .problems import JsonPath, Severity
 from .semantics import Ctx, _check_field_ref, check_role_refs, suggest
 
 _SEGMENT = re.compile(r"^([A-Za-z0-9._~-]+|<id>)$")
-_CSS_FORBIDDEN = re.compile(
-    r"(@import|expression\s*\(|javascript:|behavior\s*:|-moz-binding|</style)", re.IGNORECASE
-)
 _LABEL_KEYS = frozenset({"label", "plural_label", "title", "description", "message", "help"})
 
 
@@ -248,10 +246,10 @@ def check_theme_and_locales(ctx: Ctx) -> None:
                 f"theme {key} {asset!r} is not in the definition folder",
                 ("theme", key),
             )
-        elif key == "css" and (m := _CSS_FORBIDDEN.search(ctx.bundle.files[asset])):
+        elif key == "css" and (found := unsafe_css(ctx.bundle.files[asset])):
             ctx.add(
                 "asset-unsafe",
-                f"custom CSS contains {m.group(0)!r}",
+                f"custom CSS contains {found!r}",
                 ("theme", key),
                 "remove @import, expression(), javascript: and </style from the CSS",
             )

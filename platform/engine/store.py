@@ -8,7 +8,7 @@ the post-image must still lie inside one of the actor's grants.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,10 +18,10 @@ from .db import begin_write
 from .errors import NON_FIELD, FieldMessage, Forbidden, NotFound, StaleRecord, ValidationFailed
 from .expressions import EvaluationError
 from .fields import FieldValueError
-from .model import Entity, Grant
-from .permissions import Actor
+from .model import Entity, Grant, PortalModel
+from .permissions import Actor, Policy
 from .records import ReadStore, Record, _int_id
-from .tables import utcnow
+from .tables import TableSet, utcnow
 
 Errors = dict[str, list[FieldMessage]]
 
@@ -30,8 +30,28 @@ def _err(errors: Errors, name: str, code: str, message: str, **params: Any) -> N
     errors.setdefault(name, []).append(FieldMessage(code, message, params))
 
 
+#: Decides whether `actor` may attach the stored file `file_id` (the runtime knows uploads).
+FileGuard = Callable[[sa.Connection, Actor, str], bool]
+
+
 class RecordStore(ReadStore):
-    """The record store: reads (from `ReadStore`) and permission-checked writes."""
+    """The record store: reads (from `ReadStore`) and permission-checked writes.
+
+    `file_guard` decides which file ids an actor may put into file fields (the runtime allows
+    the actor's own uploads); without one, new file values are refused — attaching is only
+    possible where the uploads are known.
+    """
+
+    def __init__(
+        self,
+        model: PortalModel,
+        tables: TableSet,
+        policy: Policy,
+        engine: sa.Engine,
+        file_guard: FileGuard | None = None,
+    ) -> None:
+        super().__init__(model, tables, policy, engine)
+        self.file_guard = file_guard
 
     @contextmanager
     def transaction(self, conn: sa.Connection | None = None) -> Iterator[sa.Connection]:
@@ -121,7 +141,8 @@ class RecordStore(ReadStore):
         for name, field in entity.fields.items():
             row.update(field.kind.to_storage(field, values.get(name)))
         table = self.tables[entity.name]
-        result = conn.execute(table.insert().values(**row))
+        with unique_errors(entity):
+            result = conn.execute(table.insert().values(**row))
         key = result.inserted_primary_key
         if key is None or key[0] is None:  # pragma: no cover - every dialect returns it
             raise RuntimeError("insert returned no id")
@@ -217,11 +238,12 @@ class RecordStore(ReadStore):
                 values.update(field.kind.to_storage(field, merged.get(name)))
         table = self.tables[entity.name]
         version = int(current["version"])
-        result = conn.execute(
-            table.update()
-            .where(table.c.id == current["id"], table.c.version == version)
-            .values(**values, version=version + 1, updated_at=utcnow())
-        )
+        with unique_errors(entity):
+            result = conn.execute(
+                table.update()
+                .where(table.c.id == current["id"], table.c.version == version)
+                .values(**values, version=version + 1, updated_at=utcnow())
+            )
         if result.rowcount != 1:
             raise StaleRecord(f"{entity.name} #{current['id']} was changed by someone else")
 
@@ -286,6 +308,15 @@ class RecordStore(ReadStore):
             if field.unique and merged.get(name) is not None and name not in errors:
                 if self._taken(conn, entity, name, merged[name], merged.get("id")):
                     _err(errors, name, "unique", "this value is already used")
+            if (
+                field.type == "file"
+                and merged.get(name) is not None
+                and merged.get(name) != current.get(name)
+                and name not in errors
+                and (self.file_guard is None or not self.file_guard(conn, actor, str(merged[name])))
+            ):
+                # only files this actor uploaded may be attached: an id alone is no permission
+                _err(errors, name, "not-found", "the file does not exist")
         return merged, errors
 
     def _apply_rules(
@@ -373,3 +404,22 @@ class RecordStore(ReadStore):
         if own_id is not None:
             query = query.where(table.c.id != own_id)
         return conn.execute(query.limit(1)).first() is not None
+
+
+@contextmanager
+def unique_errors(entity: Entity) -> Iterator[None]:
+    """Turn a unique index refusing a value (a concurrent writer won the race) into a
+    field error (422) instead of a database error."""
+    try:
+        yield
+    except sa.exc.IntegrityError as exc:
+        text = str(exc.orig).lower()
+        if "unique" not in text and "duplicate" not in text:
+            raise
+        errors: Errors = {}
+        for name, field in entity.fields.items():
+            if field.unique and any(column.lower() in text for column in field.columns):
+                _err(errors, name, "unique", "this value is already used")
+        if not errors:
+            _err(errors, NON_FIELD, "unique", "this record conflicts with an existing one")
+        raise ValidationFailed(errors) from exc

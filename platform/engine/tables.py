@@ -95,9 +95,14 @@ def build_tables(model: PortalModel) -> TableSet:
         if entity.name == "user":
             columns.extend(_user_auth_columns())
         table = sa.Table(names[entity.name], metadata, *columns)
+        unique = {f.columns[0] for f in entity.fields.values() if f.unique}
         for column_name in sorted(indexed.get(entity.name, set()) | _ref_columns(entity)):
             if column_name in table.c and not table.c[column_name].primary_key:
-                sa.Index(_index_name(table.name, column_name), table.c[column_name])
+                sa.Index(
+                    _index_name(table.name, column_name),
+                    table.c[column_name],
+                    unique=column_name in unique,
+                )
         sa.Index(_index_name(table.name, "updated_at"), table.c.updated_at)
         sa.Index(_index_name(table.name, "created_by"), table.c.created_by)
         tables[entity.name] = table

@@ -16,6 +16,7 @@ from .errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
 from .fields import FieldValueError
 from .passwords import hash_password
 from .portal import CompiledPortal
+from .store import unique_errors
 from .tables import utcnow
 
 MIN_PASSWORD = 8
@@ -109,7 +110,8 @@ def create_user(
         password_hash=hash_password(password) if password else None,
         password_changed_at=now if password else None,
     )
-    inserted = conn.execute(table.insert().values(**row)).inserted_primary_key
+    with unique_errors(entity):
+        inserted = conn.execute(table.insert().values(**row)).inserted_primary_key
     if inserted is None:  # pragma: no cover - every dialect returns the key
         raise ValidationFailed({NON_FIELD: [FieldMessage("insert", "could not create user")]})
     return int(inserted[0])

@@ -131,7 +131,9 @@ class Checker:
         problems: list[Problem] = []
         for impl in self.pm.hook.portalis_validate.get_hookimpls():
             try:
-                result = impl.function(raw=raw, model=model)
+                given = {"raw": raw, "model": model}
+                # pluggy lets implementations take a subset of the hook's arguments
+                result = impl.function(**{name: given[name] for name in impl.argnames})
             except Exception as exc:  # a failing plugin check must fail closed, not crash
                 problems.append(
                     raw.source.problem(

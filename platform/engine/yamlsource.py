@@ -322,7 +322,7 @@ class _Builder:
                     f"environment variable {name} is not set",
                     node,
                     path,
-                    f"export {name}=... before deploying; secrets never live in definition files",
+                    f"set {name} for the CLI and every server process; secrets never live in definition files",
                 )
                 return ""
             return self.env[name]

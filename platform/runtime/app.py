@@ -13,10 +13,11 @@ from typing import Any
 import pluggy
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
-from flask_login import LoginManager
+from flask_login import AnonymousUserMixin, LoginManager
 from werkzeug.exceptions import HTTPException
 
 from portalis.engine.db import create_engine
+from portalis.engine.permissions import Actor
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.validator import Checker
 
@@ -142,6 +143,10 @@ def unexpected_error(exc: Exception) -> Any:
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         log.warning("database unavailable: %s", exc)
         code, name, headers = 503, "Service Unavailable", {"Retry-After": "5"}
+        # the error page must not ask the database who is signed in (Flask-Login's
+        # template context would load the user again)
+        g.actor = Actor.anonymous()
+        g._login_user = AnonymousUserMixin()
     else:
         log.exception("unhandled error on %s %s", request.method, request.path)
         code, name, headers = 500, "Internal Server Error", {}

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from flask import current_app, g, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
+from portalis.engine.db import begin_write
 from portalis.engine.permissions import Actor
 from portalis.engine.validator import Checker
 
 from .blocks.base import BlockRegistry
 from .i18n import I18n
 from .registry import PortalRegistry, RuntimePortal
-from .sessions import check_session, close_session, open_session
+from .sessions import close_session, open_session, session_state, touch
 from .settings import Settings
 
 
@@ -83,13 +84,18 @@ def load_user(user_id: str) -> PortalUser | None:
         return None
     model = portal.compiled.model
     table = portal.compiled.tables["user"]
-    with state().engine.begin() as conn:
-        uid = check_session(conn, slug, secret, idle_minutes=model.auth.idle_minutes)
-        if uid is None:
+    engine = state().engine
+    with engine.connect() as conn:
+        found = session_state(conn, slug, secret, idle_minutes=model.auth.idle_minutes)
+        if found is None:
             return None
+        uid, due = found
         row = conn.execute(sa.select(table).where(table.c.id == uid)).mappings().first()
     if row is None or not row["is_active"]:
         return None
+    if due:
+        with begin_write(engine) as conn:
+            touch(conn, secret)
     actor = Actor.for_user(
         model,
         int(row["id"]),
@@ -122,7 +128,7 @@ def sign_in(portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_ag
     """Start a fresh server-side session (new secret: no session fixation)."""
     model = portal.compiled.model
     session.clear()
-    with state().engine.begin() as conn:
+    with begin_write(state().engine) as conn:
         secret = open_session(
             conn,
             portal.slug,
@@ -141,7 +147,7 @@ def sign_out() -> None:
     """End the current session server-side and clear the cookie session."""
     user = current_user._get_current_object()
     if isinstance(user, PortalUser):
-        with state().engine.begin() as conn:
+        with begin_write(state().engine) as conn:
             close_session(conn, user.secret)
     logout_user()
     session.clear()

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import abort, g, redirect, request
+from flask import abort, g, redirect, request, session
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
@@ -42,6 +43,8 @@ PUBLIC_ENDPOINTS = frozenset(
 
 def portal_view(path: str = "") -> Any:
     """Serve one request of a portal."""
+    if _has_nul(request.args) or (request.method != "GET" and _has_nul(request.form)):
+        abort(400, description="NUL characters are not allowed")
     registry = state().registry
     portal = registry.for_host(request.host)
     if portal is not None:
@@ -68,11 +71,13 @@ def portal_view(path: str = "") -> Any:
     g.endpoint = endpoint
     actor = current_actor()
     row = current_user_row()
-    g.locale = select_locale(
-        portal.compiled.model.locales,
-        (row or {}).get("locale") or request.args.get("lang"),
-        request.accept_languages,
-    )
+    locales = portal.compiled.model.locales
+    requested = request.args.get("lang")
+    if requested in locales:
+        # the language switcher: an explicit choice holds for the rest of the session
+        session["lang"] = requested
+    chosen = session.get("lang") if session.get("lang") in locales else None
+    g.locale = select_locale(locales, chosen or (row or {}).get("locale"), request.accept_languages)
     kind, _, name = endpoint.partition(":")
     if request.method != "GET" and kind != "api" and not csrf_valid(request):
         abort(400, description="missing or invalid CSRF token")
@@ -85,3 +90,8 @@ def portal_view(path: str = "") -> Any:
     if view is None:
         abort(404)
     return view(portal, actor, **args)
+
+
+def _has_nul(values: MultiDict[str, str]) -> bool:
+    """True when a query or form value (or name) contains a NUL character."""
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))

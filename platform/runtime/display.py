@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale, dates
@@ -174,24 +175,22 @@ class Formatter:
         return self._time_html(value)
 
     def _time_html(self, value: Any) -> Markup:
+        # list pages format many timestamps: plain f-strings over escaped parts, and the
+        # formatting itself is memoized (pure: the same value and locale give the same text)
         if isinstance(value, datetime):
             value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-            return Markup('<time datetime="{}">{}</time>').format(
-                value.isoformat(timespec="seconds"), self.datetime_text(value)
-            )
+            iso = value.isoformat(timespec="seconds")
+            return Markup(f'<time datetime="{iso}">{escape(self.datetime_text(value))}</time>')
         if isinstance(value, date):
-            return Markup('<time datetime="{}">{}</time>').format(
-                value.isoformat(), format_date(value, self.locale)
-            )
+            text = format_date(value, self.locale)
+            return Markup(f'<time datetime="{value.isoformat()}">{escape(text)}</time>')
         return escape(str(value))
 
     def datetime_text(self, value: datetime) -> str:
         """A timestamp as the locale writes it: medium date, short time (UTC)."""
-        locale = Locale.parse(self.locale.replace("-", "_")) if self.locale else Locale("en")
-        pattern = str(dates.get_datetime_format("medium", locale=locale))
-        day = format_date(value.astimezone(UTC).date(), self.locale)
-        time = str(dates.format_time(value, "short", tzinfo=UTC, locale=locale))
-        return pattern.replace("{1}", day).replace("{0}", time)
+        return datetime_text(
+            value.astimezone(UTC).replace(second=0, microsecond=0), self.locale or "en"
+        )
 
     def value_html(
         self, field: Field, value: Any, *, link: bool = True, short: bool = False
@@ -199,9 +198,8 @@ class Formatter:
         """One field value as HTML, by field type."""
         kind = field.type
         if kind == "choice":
-            return Markup('<span class="badge badge-{}">{}</span>').format(
-                css_token(value), self.choice_label(field, value)
-            )
+            label = escape(self.choice_label(field, value))
+            return Markup(f'<span class="badge badge-{escape(css_token(value))}">{label}</span>')
         if kind == "tags":
             return Markup("").join(
                 Markup('<span class="tag">{}</span>').format(self._tag_label(field, t))
@@ -300,3 +298,13 @@ def _iso(value: Any) -> str:
 
 def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+@lru_cache(maxsize=8192)
+def datetime_text(value: datetime, locale_code: str) -> str:
+    """A UTC timestamp (to the minute) in the locale's medium date and short time."""
+    locale = Locale.parse(locale_code.replace("-", "_"))
+    pattern = str(dates.get_datetime_format("medium", locale=locale))
+    day = format_date(value.date(), locale_code)
+    time = str(dates.format_time(value, "short", tzinfo=UTC, locale=locale))
+    return pattern.replace("{1}", day).replace("{0}", time)

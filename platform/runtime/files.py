@@ -28,11 +28,13 @@ import filetype
 import sqlalchemy as sa
 from flask import Response, abort, send_file
 
+from portalis.engine.db import begin_write
 from portalis.engine.fieldtypes import FileConfig
 from portalis.engine.permissions import Actor
 from portalis.engine.store import RecordStore
 from portalis.engine.tables import utcnow
 
+from .attachments import FILE_ID, attachable
 from .context import state
 from .registry import RuntimePortal
 from .runtime_tables import files
@@ -40,7 +42,6 @@ from .runtime_tables import files
 log = logging.getLogger("portalis.runtime.files")
 
 #: File ids: what `FileType.clean` accepts; checked before any filesystem access.
-FILE_ID: Final = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CHUNK: Final = 64 * 1024
 #: Extensions whose content must be UTF-8 text without NUL bytes (no magic number to sniff).
 TEXT_EXTENSIONS: Final = frozenset(
@@ -163,7 +164,7 @@ def save_upload(
         tmp.unlink(missing_ok=True)
         raise
     try:
-        with state().engine.begin() as conn:
+        with begin_write(state().engine) as conn:
             conn.execute(
                 files.insert().values(
                     id=file_id,
@@ -264,15 +265,8 @@ def file_names(engine: sa.Engine, portal: str, ids: Iterable[str]) -> dict[str, 
 
 def owned_by(engine: sa.Engine, portal: str, file_id: str, actor: Actor) -> bool:
     """True when `actor` uploaded `file_id` in `portal` (only such files may be attached)."""
-    if actor.id is None or FILE_ID.fullmatch(file_id) is None:
-        return False
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(files.c.id).where(
-                files.c.id == file_id, files.c.portal == portal, files.c.created_by == actor.id
-            )
-        ).first()
-    return row is not None
+        return attachable(conn, actor, file_id, portal=portal)
 
 
 def file_readable(store: RecordStore, actor: Actor, file_id: str) -> bool:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, dates, numbers
+from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.support import NullTranslations, Translations
 from werkzeug.datastructures import LanguageAccept
 
@@ -54,20 +55,21 @@ def select_locale(
     if user_locale and user_locale in available:
         return user_locale
     if accept is not None:
-        best = accept.best_match(available)
-        if best:
-            return best
+        # in the browser's order of preference: es-MX before en;q=0.1 means Spanish
         for value, _quality in accept:
+            if value in available:
+                return value
             base = value.split("-")[0].lower()
             if base in available:
                 return base
     return available[0]
 
 
+@lru_cache(maxsize=64)
 def _babel_locale(locale: str) -> Locale:
     try:
         return Locale.parse(locale.replace("-", "_"))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return Locale.parse("en")
 
 
@@ -77,7 +79,13 @@ def format_date(value: date | None, locale: str, fmt: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return dates.format_date(value, format=fmt, locale=_babel_locale(locale))
+    return _format_date(value, locale, fmt)
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, locale: str, fmt: str) -> str:
+    # pure and hot on list pages: the same date in the same locale is formatted once
+    return str(dates.format_date(value, format=fmt, locale=_babel_locale(locale)))
 
 
 def format_datetime(

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from portalis.engine.store import RecordStore
 from portalis.engine.validator import Checker
 from portalis.engine.versions import live_versions, load_live
 
+from .attachments import attachable
 from .routing import build_map
 
 log = logging.getLogger("portalis.runtime")
@@ -119,7 +121,10 @@ class PortalRegistry:
         compiled = load_live(self.engine, self.checker, slug, self.env)
         self.compiles += 1
         log.info("serving %s version %s", slug, compiled.version)
-        return RuntimePortal(compiled, compiled.store(self.engine), build_map(compiled.model))
+        guard = partial(attachable, portal=slug)
+        return RuntimePortal(
+            compiled, compiled.store(self.engine, guard), build_map(compiled.model)
+        )
 
     def require(self, slug: str) -> RuntimePortal:
         """The portal or NotFound."""

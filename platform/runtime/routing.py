@@ -17,7 +17,7 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/register", "sys:register", ("GET", "POST")),
     ("/reset", "sys:reset_request", ("GET", "POST")),
     ("/reset/<token>", "sys:reset", ("GET", "POST")),
-    ("/verify/<token>", "sys:verify", ("GET",)),
+    ("/verify/<token>", "sys:verify", ("GET", "POST")),
     ("/invite/<token>", "sys:invite", ("GET", "POST")),
     ("/profile", "sys:profile", ("GET", "POST")),
     ("/profile/password", "sys:password", ("GET", "POST")),

@@ -69,28 +69,43 @@ def open_session(
     return secret
 
 
+def session_state(
+    conn: sa.Connection, portal: str, secret: str, *, idle_minutes: int
+) -> tuple[int, bool] | None:
+    """(user id, activity worth recording) of a live session; None when it is unknown,
+    revoked, idle or expired.
+
+    Read-only: refreshing `last_seen` is a separate short write (`touch`), so a request never
+    upgrades a read transaction into a write one (SQLite refuses that at once under
+    concurrent writers instead of waiting for the lock).
+    """
+    row = conn.execute(
+        sa.select(
+            sessions.c.user_id, sessions.c.revoked, sessions.c.expires_at, sessions.c.last_seen
+        ).where(sessions.c.id == _digest(secret), sessions.c.portal == portal)
+    ).first()
+    if row is None or row.revoked:
+        return None
+    now = utcnow()
+    last_seen = _aware(row.last_seen)
+    if _aware(row.expires_at) <= now or last_seen + timedelta(minutes=idle_minutes) <= now:
+        return None
+    return int(row.user_id), now - last_seen >= TOUCH_INTERVAL
+
+
 def check_session(
     conn: sa.Connection, portal: str, secret: str, *, idle_minutes: int
 ) -> int | None:
-    """The user id of a live session, or None (unknown, revoked, idle or expired)."""
-    row = (
-        conn.execute(
-            sa.select(sessions).where(sessions.c.id == _digest(secret), sessions.c.portal == portal)
-        )
-        .mappings()
-        .first()
+    """The user id of a live session, or None (see `session_state`)."""
+    found = session_state(conn, portal, secret, idle_minutes=idle_minutes)
+    return None if found is None else found[0]
+
+
+def touch(conn: sa.Connection, secret: str) -> None:
+    """Record activity on a session (keeps it from idling out)."""
+    conn.execute(
+        sessions.update().where(sessions.c.id == _digest(secret)).values(last_seen=utcnow())
     )
-    if row is None or row["revoked"]:
-        return None
-    now = utcnow()
-    if _aware(row["expires_at"]) <= now:
-        return None
-    last_seen = _aware(row["last_seen"])
-    if last_seen + timedelta(minutes=idle_minutes) <= now:
-        return None
-    if now - last_seen >= TOUCH_INTERVAL:
-        conn.execute(sessions.update().where(sessions.c.id == row["id"]).values(last_seen=now))
-    return int(row["user_id"])
 
 
 def close_session(conn: sa.Connection, secret: str) -> None:

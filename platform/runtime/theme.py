@@ -13,22 +13,29 @@ from typing import Any
 
 from flask import Response, abort
 
+from portalis.engine.css import unsafe_css
 from portalis.engine.model import Theme
 from portalis.engine.permissions import Actor
 
 from .registry import RuntimePortal
 
-_UNSAFE = re.compile(
-    r"(@import|expression\s*\(|javascript:|behavior\s*:|-moz-binding|</style|url\s*\(\s*['\"]?\s*(?!data:image/)[a-z]+:)",
-    re.IGNORECASE,
-)
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
 def sanitize_css(css: str) -> str:
     """Drop every rule line that carries a dangerous construct (defence in depth)."""
-    return "\n".join(
-        "/* removed by Portalis */" if _UNSAFE.search(line) else line for line in css.splitlines()
+    if unsafe_css(css, serving=True) is None:
+        return css
+    # a construct may span lines (comments, escapes): drop every line that is unsafe alone,
+    # then refuse the whole sheet if the rest still is
+    kept = "\n".join(
+        "/* removed by Portalis */" if unsafe_css(line, serving=True) else line
+        for line in css.splitlines()
+    )
+    return (
+        kept
+        if unsafe_css(kept, serving=True) is None
+        else "/* custom CSS removed by Portalis: unsafe */"
     )
 
 

@@ -28,7 +28,7 @@ from portalis.engine.permissions import Actor
 from portalis.engine.store import RecordStore
 
 from .context import state
-from .display import Formatter
+from .display import N_, Formatter
 from .urls import portal_url
 
 #: A reference input is a <select> when the actor can read at most this many targets.
@@ -344,7 +344,7 @@ def read_field(field_: Field, form: Mapping[str, Any], name: str | None = None) 
         try:
             return json.loads(text)
         except (ValueError, RecursionError) as exc:
-            raise ValueError("must be valid JSON") from exc
+            raise ValueError(N_("must be valid JSON")) from exc
     return raw
 
 
@@ -363,5 +363,5 @@ def resolve_ref(store: RecordStore, actor: Actor, target: str, raw: Any) -> Any:
     if len(matches) == 1:
         return matches[0][0]
     if not matches:
-        raise ValueError("no matching record was found")
-    raise ValueError("several records match; type more of the name or pick a suggestion")
+        raise ValueError(N_("no matching record was found"))
+    raise ValueError(N_("several records match; type more of the name or pick a suggestion"))

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from portalis.engine import workflow
+from portalis.engine import users, workflow
+from portalis.engine.db import begin_write
 from portalis.engine.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
@@ -246,3 +247,30 @@ def test_list_query_count_is_constant(world) -> None:
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
     assert small == large == 2
+
+
+def test_unique_index_holds_when_the_precheck_races(world, monkeypatch) -> None:
+    portal, store, _, _ = world
+    # a concurrent transaction has not committed yet when the pre-check runs: simulate it
+    monkeypatch.setattr(users, "find_user", lambda conn, portal, email: None)
+    with pytest.raises(ValidationFailed) as taken:
+        with begin_write(store.engine) as conn:
+            users.create_user(
+                conn, portal, email="ben@acme.test", name="Ben 2", password=None, roles=["customer"]
+            )
+    assert taken.value.errors["email"][0].code == "unique"
+
+
+def test_file_ids_are_no_permission(world) -> None:
+    _, store, p, t = world
+    mine = t["Cannot download my contract"]
+    with pytest.raises(ValidationFailed) as refused:
+        store.update(p["ben"], "ticket", mine, {"attachment": "someone-elses-file-id-0123"})
+    assert refused.value.errors["attachment"][0].code == "not-found"
+    allowed = store.model, store.tables, store.policy
+    guarded = type(store)(
+        *allowed, store.engine, file_guard=lambda conn, actor, fid: fid.startswith("own")
+    )
+    assert guarded.update(p["ben"], "ticket", mine, {"attachment": "own-upload-0123456789"})[
+        "attachment"
+    ]

@@ -30,6 +30,8 @@ def auth(
 def admin(auth: AuthHarness) -> FlaskClient:
     client = auth.client()
     assert auth.login(client, "anna@acme.test").status_code == 303
+    # anna's profile language is German; the texts asserted below are the English ones
+    client.get("/acme-support/?lang=en")
     return client
 
 
@@ -72,9 +74,10 @@ def test_invitation_flow(auth: AuthHarness) -> None:
     assert "Invited" in client.get(url("/account/users")).get_data(as_text=True)
 
     mail = auth.smtp.wait_for(to="carla@acme.test")
-    assert mail.language == "de"  # the invitee's language is unknown: anna's is used
-    title = "Acme Kundenservice"
-    assert mail.subject == auth.gettext("de", "You are invited to %(portal)s", portal=title)
+    # the invitee's language is unknown: the inviting admin's current language is used
+    assert mail.language == "en"
+    title = "Acme Support"
+    assert mail.subject == auth.gettext("en", "You are invited to %(portal)s", portal=title)
     assert "Anna Berg" in mail.text and "7" in mail.text
     path = link_in(mail, "/invite/")
     assert auth.login(auth.client(), "carla@acme.test", "").status_code == 422

@@ -169,6 +169,9 @@ def test_asvs_3_7_2_redirect_corpus(auth: AuthHarness) -> None:
     client = auth.client()
     for target in REDIRECT_CORPUS:
         response = auth.login(client, "ben@acme.test", next=target)
+        if "\x00" in target:  # requests carrying NUL characters are refused outright
+            assert response.status_code == 400, target
+            continue
         assert response.status_code == 303, target
         assert response.headers["Location"] == HOME, target
     # the query-string form of next (from a page redirect) is treated the same

@@ -76,7 +76,8 @@ def test_asvs_7_5_1_reauth_for_email_and_password_change(auth: AuthHarness) -> N
     assert auth.user("ben@acme.test")["email"] == "ben@acme.test"  # not before confirming
     mail = auth.smtp.wait_for(to="ben@new.test")
     path = link_in(mail, "/verify/")
-    assert client.get(path).status_code == 303
+    assert client.get(path).status_code == 200  # the confirmation page
+    assert client.post(path, data={"csrf_token": auth.csrf(client)}).status_code == 303
     assert auth.user("ben@new.test")["name"] == "Ben Ortiz"
     notice = auth.smtp.wait_for(to="ben@acme.test")  # the old address is told
     assert "ben@new.test" in notice.text

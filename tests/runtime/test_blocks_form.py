@@ -151,6 +151,7 @@ def test_edit_form_only_writable_inputs(web: WebPortal) -> None:
 def test_edit_saves_and_stale_version_409(web: WebPortal) -> None:
     t1 = web.record_id("ticket", subject=INVOICE)
     anna = web.client("anna@acme.test")
+    anna.get("/?lang=en")  # anna reads German by profile; the 409 text is checked in English
     data = {
         "_block": "0",
         "version": "1",

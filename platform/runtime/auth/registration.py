@@ -150,7 +150,17 @@ def register_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
 
 
 def verify_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
-    """Open a mailed link: confirm a registration, or switch to a new e-mail address."""
+    """Open a mailed link: confirm a registration, or switch to a new e-mail address.
+
+    GET only shows the confirmation (mail scanners prefetch links: a GET changes nothing);
+    the button POSTs back and the token is used then.
+    """
+    if request.method == "GET":
+        with state().engine.connect() as conn:
+            info = tokens.peek(conn, portal.slug, [tokens.VERIFY, tokens.EMAIL], token)
+        if info is None:
+            return render("auth/link_invalid.html", 404, kind="verify")
+        return render("auth/verify.html", 200, purpose=info.purpose, new_email=info.payload or "")
     with begin_write(state().engine) as conn:
         info = tokens.consume(conn, portal.slug, [tokens.VERIFY, tokens.EMAIL], token)
         row = user_row(conn, portal, info.user_id) if info is not None else None

@@ -138,7 +138,17 @@ def fetch(
         page_size=size or query.size,
         parent=(cfg.parent, parent_id) if cfg.parent and parent_id is not None else None,
         count=count,
+        fields=list_fields(store, cfg),
     )
+
+
+def list_fields(store: RecordStore, cfg: ListBlock) -> list[str]:
+    """Fields a list page loads: its columns and the entity's title field (row links)."""
+    entity = store.model.entities[cfg.entity]
+    wanted = [c for c in cfg.columns if c in entity.fields]
+    if entity.title_field and entity.title_field not in wanted:
+        wanted.append(entity.title_field)
+    return wanted
 
 
 @dataclass(slots=True)
