@@ -327,22 +327,12 @@ def _walk_labels(ctx: Ctx, node: Any, path: JsonPath, locales: list[str]) -> Non
     if isinstance(node, dict):
         for key, value in node.items():
             child = (*path, key)
-            if (
-                key in _LABEL_KEYS
-                and isinstance(value, dict)
-                and value
+            texts = (
+                isinstance(value, dict)
+                and bool(value)
                 and all(isinstance(v, str) for v in value.values())
-            ):
-                missing = [loc for loc in locales if loc not in value]
-                if missing:
-                    ctx.add(
-                        "translation-missing",
-                        f"no {', '.join(missing)} text",
-                        child,
-                        "the default locale's text is shown instead",
-                        severity=Severity.WARNING,
-                    )
-            elif isinstance(key, str) and key == "markdown" and isinstance(value, dict):
+            )
+            if texts and (key in _LABEL_KEYS or key == "markdown"):
                 missing = [loc for loc in locales if loc not in value]
                 if missing:
                     ctx.add(

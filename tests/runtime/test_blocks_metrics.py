@@ -37,10 +37,10 @@ def test_kpis_are_actor_scoped(web: WebPortal) -> None:
     sam = web.client("sam@support.test").get("/dashboard")
     assert sam.status_code == 200
     values = kpis(sam.text)
-    assert values["Open tickets"] == "4"
+    assert values["All tickets"] == "4"
     assert values["Tickets by status"] == "4"
     anna = kpis(web.client("anna@acme.test").get("/dashboard").text)  # account admin, de
-    assert anna["Offene Tickets"] == "2"
+    assert anna["Alle Tickets"] == "2"
     assert anna["Tickets nach Priorität"] == "2"
     assert web.client("nina@globex.test").get("/dashboard").status_code == 403
 
