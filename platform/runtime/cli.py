@@ -21,6 +21,7 @@ from portalis.engine.bundle import read_bundle
 from portalis.engine.db import begin_write, create_engine
 from portalis.engine.errors import NotFound, ValidationFailed
 from portalis.engine.migrations import DestructiveChangeRefused, Plan
+from portalis.engine.model import PasswordPolicy
 from portalis.engine.platform_tables import seed_keys
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import DefinitionError, PortalisError, Problem, Severity
@@ -36,6 +37,7 @@ from portalis.engine.versions import (
     rollback,
 )
 
+from .auth.policy import check_password
 from .cli_serve import register_serve_commands
 from .runtime_tables import ensure_runtime_tables
 from .sessions import end_user_sessions
@@ -282,7 +284,14 @@ def users_create(
     """Create a user of PORTAL."""
     engine = open_engine(database_url)
     compiled = load_live(engine, checker(), portal, os.environ)
-    min_length = compiled.model.auth.password.min_length if compiled.model.auth.password else 12
+    policy = compiled.model.auth.password or PasswordPolicy()
+    issues = check_password(password, policy, context=(email, name))
+    if issues:
+        # the same rules as the web flows: length, the common-password list, no e-mail or name
+        for issue in issues:
+            click.echo(f"password: {issue.code} {issue.params or ''}".rstrip(), err=True)
+        sys.exit(1)
+    min_length = policy.min_length
     with begin_write(engine) as conn:
         account_id = _account_id(conn, portal, account)
         uid = create_user(

@@ -85,6 +85,11 @@ def test_cli_users(database_url: str, definition: Path) -> None:
         "--role", "customer", url=database_url, stdin="short\nshort\n",
     )  # fmt: skip
     assert short.returncode == 1 and "password" in short.stderr
+    common = run(
+        "users", "create", "acme-support", "--email", "y@acme.test", "--name", "Y",
+        "--role", "customer", url=database_url, stdin="1qaz2wsx3edc\n1qaz2wsx3edc\n",
+    )  # fmt: skip
+    assert common.returncode == 1 and "common" in common.stderr
     listed = run("users", "list", "acme-support", url=database_url)
     assert "zoe@acme.test" in listed.stdout
     assert (
