@@ -124,10 +124,23 @@ def check_block(
             _check_page_link(ctx, redirect, (*path, "redirect"), need_id=False)
     parent = options.get("parent")
     if parent is not None and kind in ("list", "form"):
-        _check_parent_option(ctx, entity, parent, has_id, (*path, "parent"))
+        _check_parent_option(ctx, entity, parent, has_id, (*path, "parent"), _page_entity(page))
 
 
-def _check_parent_option(ctx: Ctx, entity: str, parent: str, has_id: bool, path: JsonPath) -> None:
+def _page_entity(page: dict[str, Any]) -> str | None:
+    """The entity whose record a page with <id> shows (its detail block, or edit form)."""
+    for block in page.get("blocks") or []:
+        kind, options = next(iter(block.items()))
+        if isinstance(options, dict) and (
+            kind == "detail" or (kind == "form" and options.get("mode") == "edit")
+        ):
+            return str(options.get("entity"))
+    return None
+
+
+def _check_parent_option(
+    ctx: Ctx, entity: str, parent: str, has_id: bool, path: JsonPath, shown: str | None
+) -> None:
     spec = ctx.fields_of(entity).get(parent)
     if spec is None or spec.get("type") != "ref":
         refs = [n for n, f in ctx.fields_of(entity).items() if f.get("type") == "ref"]
@@ -139,6 +152,13 @@ def _check_parent_option(ctx: Ctx, entity: str, parent: str, has_id: bool, path:
         )
     elif not has_id:
         ctx.add("block-route", "a block with parent: belongs on a page whose route has <id>", path)
+    elif shown is not None and spec.get("to") != shown:
+        ctx.add(
+            "block-option",
+            f"parent {parent!r} refers to {spec.get('to')}, but this page shows a {shown}",
+            path,
+            f"use the ref field of {entity} that points to {shown}",
+        )
 
 
 def _check_page_link(ctx: Ctx, page: str, path: JsonPath, *, need_id: bool) -> None:

@@ -105,7 +105,13 @@ def ready() -> Response | tuple[Response, int, dict[str, str]]:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
         return jsonify(status="unavailable"), 503, {"Retry-After": "5"}
-    return jsonify(status="ok", portals=state().registry.slugs())
+    registry = state().registry
+    slugs = registry.slugs()
+    if registry.failed:
+        # still serving (previous versions), but an operator must look: name what failed
+        failed = {slug: version for slug, version in sorted(registry.failed.items())}
+        return jsonify(status="degraded", portals=slugs, failed=failed)
+    return jsonify(status="ok", portals=slugs)
 
 
 def index() -> Any:

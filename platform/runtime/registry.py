@@ -28,6 +28,8 @@ from .attachments import attachable
 from .routing import build_map
 
 log = logging.getLogger("portalis.runtime")
+#: How long a version that failed to load waits before this process tries it again.
+RETRY_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -70,6 +72,9 @@ class PortalRegistry:
         self._checked = 0.0
         self._lock = threading.Lock()
         self.compiles = 0  # how many versions this process compiled (asserted in tests)
+        #: slug → live version this process could not load (it keeps serving the previous one)
+        self.failed: dict[str, int] = {}
+        self._failed_at: dict[str, float] = {}
 
     def get(self, slug: str) -> RuntimePortal | None:
         """The portal served under `slug`, refreshing first when the check is due."""
@@ -106,10 +111,15 @@ class PortalRegistry:
                 current = portals.get(slug)
                 if current is not None and current.version == number:
                     continue
+                if self.failed.get(slug) == number and now - self._failed_at[slug] < RETRY_SECONDS:
+                    continue  # a version that failed to compile is retried rarely, not per request
                 try:
                     portals[slug] = self._build(slug)
+                    self.failed.pop(slug, None)
                 except Exception:  # a broken version must not take the running one down
                     log.exception("portal %s version %s failed to load", slug, number)
+                    self.failed[slug] = number
+                    self._failed_at[slug] = now
             for slug in set(portals) - set(live):
                 portals.pop(slug)
             hosts = {d.lower(): s for s, p in portals.items() for d in p.compiled.model.domains}

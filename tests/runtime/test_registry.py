@@ -102,6 +102,9 @@ def test_broken_new_version_keeps_serving_the_old_one(
         registry.refresh(force=True)
         assert registry.get("acme-support").version == 1
     assert client.get("/acme-support/").status_code == 200
+    ready = client.get("/_ready")
+    assert ready.status_code == 200 and ready.json["status"] == "degraded"
+    assert ready.json["failed"] == {"acme-support": 2}
 
 
 @pytest.mark.parametrize("path", ["/_health", "/_ready"])
