@@ -24,7 +24,7 @@ from .blocks.form import conflict_response, translate_errors
 from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, visible_columns
 from .display import Formatter, page_for
 from .files import content_disposition, download
-from .pages import page_allowed, page_entity
+from .pages import page_allowed, page_entity, page_record
 from .registry import RuntimePortal
 from .templating import gettext, label
 from .urls import page_url, portal_url
@@ -92,17 +92,10 @@ def export_view(portal: RuntimePortal, actor: Actor, page: str, block: int) -> R
         abort(404)
     if not store.policy.grants_for(actor, cfg.entity, "read"):
         abort(404)
-    parent_id = None
-    if target.has_id:
-        owner = page_entity(model, target)
-        if owner is None:
-            abort(404)
-        try:
-            parent_id = store.get(actor, owner, request.args.get("id")).id
-        except errors.NotFound:
-            abort(404)
-    elif cfg.parent:
+    shown = page_record(portal, actor, target, request.args.get("id"))
+    if shown is None and cfg.parent:
         abort(404)
+    parent_id = shown.id if shown is not None else None
     query = parse_query(
         cfg, request.args, param_prefix(target, blk), readable_filters(store, actor, cfg)
     )

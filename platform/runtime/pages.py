@@ -16,6 +16,7 @@ from markupsafe import Markup
 from portalis.engine.errors import NotFound
 from portalis.engine.model import DetailBlock, FormBlock, ListBlock, Page, PortalModel
 from portalis.engine.permissions import Actor
+from portalis.engine.records import Record
 
 from .blocks.base import BlockContext
 from .context import state
@@ -41,6 +42,19 @@ def page_entity(model: PortalModel, page: Page) -> str | None:
     return None
 
 
+def page_record(portal: RuntimePortal, actor: Actor, page: Page, record_id: Any) -> Record | None:
+    """The record a page with <id> shows, read as `actor` (404 when unseen); None otherwise."""
+    if not page.has_id:
+        return None
+    entity = page_entity(portal.compiled.model, page)
+    if entity is None:
+        abort(404)
+    try:
+        return portal.store.get(actor, entity, record_id)
+    except NotFound:
+        abort(404)
+
+
 def page_allowed(page: Page, actor: Actor) -> bool:
     """True when one of the actor's roles may open the page."""
     return bool(page.roles & actor.roles)
@@ -54,15 +68,7 @@ def page_view(portal: RuntimePortal, actor: Actor, name: str, args: Mapping[str,
         if not actor.is_authenticated:
             return redirect(portal_url("/login", next=request.full_path.rstrip("?")))
         abort(403)
-    record = None
-    if page.has_id:
-        entity = page_entity(model, page)
-        if entity is None:
-            abort(404)
-        try:
-            record = portal.store.get(actor, entity, args["id"])
-        except NotFound:
-            abort(404)
+    record = page_record(portal, actor, page, args.get("id"))
     contexts = [
         BlockContext(portal, page, block, actor, g.locale, record, request.args)
         for block in page.blocks

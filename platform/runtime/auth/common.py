@@ -19,6 +19,7 @@ from ..registry import RuntimePortal
 from ..security import client_ip
 from ..templating import gettext as _
 from ..urls import portal_url
+from . import tokens
 
 #: Field name → messages shown next to that field.
 Errors = dict[str, list[str]]
@@ -79,6 +80,16 @@ def user_row(conn: sa.Connection, portal: RuntimePortal, user_id: int) -> dict[s
     table = users_table(portal)
     row = conn.execute(sa.select(table).where(table.c.id == user_id)).mappings().first()
     return dict(row) if row is not None else None
+
+
+def link_holder(
+    portal: RuntimePortal, purposes: list[str], token: str
+) -> tuple[tokens.TokenInfo, dict[str, Any]] | None:
+    """The live token of a mailed link (not consumed) and its user's row, or None."""
+    with state().engine.connect() as conn:
+        info = tokens.peek(conn, portal.slug, purposes, token)
+        row = user_row(conn, portal, info.user_id) if info is not None else None
+    return None if info is None or row is None else (info, row)
 
 
 def update_user(conn: sa.Connection, portal: RuntimePortal, user_id: int, **values: Any) -> None:

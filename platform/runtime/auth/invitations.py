@@ -29,6 +29,7 @@ from .common import (
     check_name,
     form_secret,
     form_value,
+    link_holder,
     password_policy,
     render,
     request_ip,
@@ -85,11 +86,10 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     """GET: the form to accept an invitation. POST: set name and password, sign in."""
     policy = password_policy(portal)
     engine = state().engine
-    with engine.connect() as conn:
-        info = tokens.peek(conn, portal.slug, [tokens.INVITE], token)
-        row = user_row(conn, portal, info.user_id) if info is not None else None
-    if info is None or row is None:
+    holder = link_holder(portal, [tokens.INVITE], token)
+    if holder is None:
         return render("auth/link_invalid.html", 404, kind="invite")
+    info, row = holder
     form: dict[str, Any] = {"name": row["name"], "email": row["email"]}
     if request.method == "GET":
         return render("auth/invite.html", form=form, policy=policy, token=token)

@@ -31,11 +31,11 @@ from .common import (
     check_email,
     form_secret,
     form_value,
+    link_holder,
     mail_locale,
     password_policy,
     render,
     send,
-    user_row,
     users_table,
 )
 
@@ -81,11 +81,10 @@ def reset_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     """GET: the new-password form for a valid link. POST: set the password."""
     policy = password_policy(portal)
     engine = state().engine
-    with engine.connect() as conn:
-        info = tokens.peek(conn, portal.slug, [tokens.RESET], token)
-        row = user_row(conn, portal, info.user_id) if info is not None else None
-    if info is None or row is None or not row["is_active"]:
+    holder = link_holder(portal, [tokens.RESET], token)
+    if holder is None or not holder[1]["is_active"]:
         return render("auth/link_invalid.html", 404, kind="reset")
+    info, row = holder
     if request.method == "GET":
         return render("auth/reset.html", policy=policy, token=token)
     password = form_secret("password")
