@@ -101,7 +101,12 @@ def populate(engine: sa.Engine, portal: CompiledPortal, tickets: int, accounts: 
 # -- the two apps ----------------------------------------------------------------------
 def portalis_client(url: str, instance: Path, user_id: int) -> Any:
     settings = Settings.from_env(
-        {"PORTALIS_DATABASE_URL": url, "PORTALIS_INSTANCE_PATH": str(instance)}, testing=False
+        {
+            "PORTALIS_DATABASE_URL": url,
+            "PORTALIS_INSTANCE_PATH": str(instance),
+            "PORTALIS_WORKER": "off",  # measure the page, not a polling worker thread
+        },
+        testing=False,
     )
     app = create_app(settings)
     client = app.test_client()

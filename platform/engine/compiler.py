@@ -7,11 +7,12 @@ the model is then not returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from .expressions import Expression, ExpressionError, compile_expression
+from .compiler_flow import FlowCompiler
+from .expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
 from .fields import FieldValueError
 from .model import (
     BUILTIN_ROLES,
@@ -36,7 +37,6 @@ from .model import (
     Rule,
     Scope,
     Theme,
-    Transition,
     Workflow,
     frozen_map,
 )
@@ -57,14 +57,19 @@ class _Compiler:
         self.ctx = ctx
         self.functions = functions
         self.currency = str(ctx.data.get("currency") or "EUR")
+        self.flow = FlowCompiler(ctx, self.expression)
 
     def expression(
-        self, source: str | None, path: JsonPath, entity: str | None
+        self,
+        source: str | None,
+        path: JsonPath,
+        entity: str | None,
+        names: Iterable[str] = DEFAULT_NAMES,
     ) -> Expression | None:
         if source is None:
             return None
         try:
-            expr = compile_expression(source, functions=self.functions)
+            expr = compile_expression(source, functions=self.functions, names=names)
         except ExpressionError as exc:
             problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
             where = self._position_in_file(problem.file, problem.line, source, exc)
@@ -188,8 +193,14 @@ class _Compiler:
             ),
             compute=self.expression(spec.get("compute"), (*path, "compute"), entity),
             builtin=name in (self.ctx.entities[entity].get("__builtin_fields__") or ()),
+            stored=bool(spec.get("stored", True)),
+            rollup=self.flow.rollup(spec),
         )
-        if spec.get("default") is not None:
+        default = spec.get("default")
+        if isinstance(default, dict) and set(default) == {"expr"}:
+            expr = self.expression(str(default["expr"]), (*path, "default", "expr"), entity)
+            return replace(field, default_expr=expr)
+        if default is not None:
             try:
                 default = kind.clean(field, spec["default"])
             except FieldValueError as exc:
@@ -230,24 +241,18 @@ class _Compiler:
         entity = spec["entity"]
         options = self.ctx.fields_of(entity)[spec["field"]].get("options") or []
         states = tuple(o if isinstance(o, str) else str(o["value"]) for o in options)
-        transitions = {}
-        for i, tr in enumerate(spec["transitions"]):
-            when = self.expression(
-                tr.get("when"), ("workflows", name, "transitions", i, "when"), entity
-            )
-            sources = tr["from"] if isinstance(tr["from"], list) else [tr["from"]]
-            transitions[tr["name"]] = Transition(
-                name=tr["name"],
-                label=Label.of(tr.get("label"), humanize(tr["name"])),
-                sources=frozenset(sources),
-                target=tr["to"],
-                roles=frozenset(tr["roles"]),
-                when=when,
-                when_source=tr.get("when"),
-                require=tuple(tr.get("require") or ()),
-            )
+        transitions = {
+            tr["name"]: self.flow.transition(name, i, tr, entity)
+            for i, tr in enumerate(spec["transitions"])
+        }
         return Workflow(
-            name, entity, spec["field"], spec["initial"], states, frozen_map(transitions)
+            name,
+            entity,
+            spec["field"],
+            spec["initial"],
+            states,
+            frozen_map(transitions),
+            self.flow.timers(name, spec, entity),
         )
 
     # -- pages --------------------------------------------------------------------------
@@ -285,6 +290,7 @@ class _Compiler:
                 entity=options["entity"],
                 fields=tuple(options.get("fields") or ()),
                 actions=tuple(options.get("actions") or ("transitions", "edit")),
+                history_roles=frozenset((options.get("history") or {}).get("roles") or ()),
             )
         if kind == "form":
             return FormBlock(
@@ -368,6 +374,8 @@ class _Compiler:
             embed_origins=tuple((data.get("embed") or {}).get("allowed_origins") or ()),
             description=Label.of(data["description"]) if "description" in data else None,
             sha256=sha256,
+            automations=frozen_map(self.flow.automations()),
+            notifications=frozen_map(self.flow.notifications()),
         )
 
 

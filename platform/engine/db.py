@@ -41,6 +41,9 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # a server that swallows packets must not stall a request or a worker forever
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
     return sa.create_engine(url, **kwargs)
 
 

@@ -25,7 +25,18 @@ SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "version")
 
 #: First path segments the runtime keeps for its own routes (login, API, files, …).
 RESERVED_ROUTE_SEGMENTS = frozenset(
-    {"login", "logout", "register", "reset", "verify", "invite", "profile", "account", "api"}
+    {
+        "login",
+        "logout",
+        "register",
+        "reset",
+        "verify",
+        "invite",
+        "profile",
+        "account",
+        "api",
+        "notifications",
+    }
 )
 
 ScopeKind = Literal["all", "account", "own", "self", "parent", "where"]
@@ -64,6 +75,35 @@ class Label:
 
 
 @dataclass(frozen=True, slots=True)
+class Value:
+    """A value in an action or default: a literal, or an expression evaluated when needed."""
+
+    literal: Any = None
+    expr: Expression | None = None
+    source: str | None = None
+
+    def resolve(self, **names: Any) -> Any:
+        """The literal, or the expression's result for `names` (EvaluationError on failure)."""
+        if self.expr is None:
+            return self.literal
+        return self.expr.evaluate(**names)
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """An aggregate over child records: `aggregate` of `entity.field` where `via` = this id.
+
+    `where` pairs (field, value) narrow the children counted. `field` is None for `count`.
+    """
+
+    aggregate: Literal["sum", "count", "min", "max"]
+    entity: str
+    via: str
+    field: str | None = None
+    where: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Field:
     """One field of an entity. `kind` is the registered field type; `config` its options."""
 
@@ -83,6 +123,16 @@ class Field:
     required_when: Expression | None = None
     compute: Expression | None = None
     builtin: bool = False
+    #: False for a virtual computed field: computed on read, no column
+    stored: bool = True
+    #: `default: {expr: ...}`: evaluated when a record is created (instead of `default`)
+    default_expr: Expression | None = None
+    rollup: Rollup | None = None
+
+    @property
+    def derived(self) -> bool:
+        """True when the value is computed (compute or rollup), never written by users."""
+        return self.compute is not None or self.rollup is not None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -136,6 +186,8 @@ class Grant:
 
     def describe(self) -> str:
         """`grant #2 of ticket: customer/account`."""
+        if self.index < 0:
+            return f"the system grant of {self.entity}"
         return (
             f"grant #{self.index + 1} of {self.entity}: "
             f"{','.join(sorted(self.roles))}/{self.scope.describe()}"
@@ -188,6 +240,38 @@ class Role:
     builtin: bool = False
 
 
+ActionKind = Literal["set", "notify", "create", "webhook"]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action of a transition, timer or automation.
+
+    `set`: `values` (field → Value) on the record; `create`: a record of `entity` with `values`;
+    `notify`: notification `template` to the recipients `to`; `webhook`: POST to `url`.
+    """
+
+    kind: ActionKind
+    values: Mapping[str, Value] = field(default_factory=frozen_map)
+    entity: str | None = None
+    template: str | None = None
+    to: tuple[str, ...] = ()
+    url: str | None = None
+    secret: str | None = None
+    event: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Approvals:
+    """Parallel approval: `count` different users holding one of `roles` must approve."""
+
+    roles: frozenset[str]
+    count: int
+
+
+CommentMode = Literal["required", "optional", "none"]
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """A workflow transition from any of `sources` to `target`."""
@@ -200,6 +284,26 @@ class Transition:
     when: Expression | None = None
     when_source: str | None = None
     require: tuple[str, ...] = ()
+    comment: CommentMode = "optional"
+    allow_self_approval: bool = True
+    assignee_field: str | None = None
+    approvals: Approvals | None = None
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """`after_seconds` after a record entered `state` (and is still there): take `transition`
+    or run `actions`, if `when` holds at that moment."""
+
+    name: str
+    state: str
+    after: str
+    after_seconds: int
+    when: Expression | None = None
+    when_source: str | None = None
+    transition: str | None = None
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +316,7 @@ class Workflow:
     initial: str
     states: tuple[str, ...]
     transitions: Mapping[str, Transition]
+    timers: tuple[Timer, ...] = ()
 
     def available_from(self, state: str) -> tuple[Transition, ...]:
         """Transitions whose sources include `state`."""
@@ -241,6 +346,8 @@ class DetailBlock:
     entity: str
     fields: tuple[str, ...] = ()
     actions: tuple[str, ...] = ("transitions", "edit")
+    #: roles that see the history panel (changes, transitions, comments)
+    history_roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +461,59 @@ class Theme:
     radius: str | None = None
 
 
+AutomationTrigger = Literal["create", "update", "delete", "transition", "schedule"]
+
+
+@dataclass(frozen=True, slots=True)
+class Automation:
+    """When `trigger` fires on `entity` (for `transition`: the transition named `transition`;
+    for `schedule`: at the times of `cron`) and `when` holds, run `actions`.
+
+    Expressions see `record`, `actor` and `before` (the record before an update; None otherwise).
+    A scheduled automation over an entity runs its actions for each record (at most `limit`)
+    for which `when` holds; without an entity it runs once.
+    """
+
+    name: str
+    label: Label
+    trigger: AutomationTrigger
+    actions: tuple[Action, ...]
+    entity: str | None = None
+    transition: str | None = None
+    cron: str | None = None
+    when: Expression | None = None
+    when_source: str | None = None
+    enabled: bool = True
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationTemplate:
+    """A notification: subject and body templates per locale (Jinja, sandboxed, compiled once).
+
+    `subject`/`body` map a locale (or `*`) to a compiled template; `link` names a page.
+    """
+
+    name: str
+    label: Label
+    subject: Mapping[str, Any]
+    body: Mapping[str, Any]
+    link: str | None = None
+    email: bool = True
+    in_app: bool = True
+
+    def pick(self, locale: str, default_locale: str) -> tuple[Any, Any]:
+        """The (subject, body) templates for `locale`, falling back like labels do."""
+
+        def one(texts: Mapping[str, Any]) -> Any:
+            for key in (locale, locale.split("-")[0], "*", default_locale):
+                if key in texts:
+                    return texts[key]
+            return next(iter(texts.values()))
+
+        return one(self.subject), one(self.body)
+
+
 @dataclass(frozen=True, slots=True)
 class PortalModel:
     """A whole compiled definition."""
@@ -374,6 +534,8 @@ class PortalModel:
     embed_origins: tuple[str, ...] = ()
     description: Label | None = None
     sha256: str = ""
+    automations: Mapping[str, Automation] = field(default_factory=frozen_map)
+    notifications: Mapping[str, NotificationTemplate] = field(default_factory=frozen_map)
 
     @property
     def default_locale(self) -> str:

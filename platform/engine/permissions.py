@@ -9,7 +9,7 @@ record; a property test keeps the two in agreement. Every decision carries a rea
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -21,6 +21,9 @@ from .tables import TableSet
 ParentLookup = Callable[[str, Any], Mapping[str, Any] | None]
 #: Columns every actor may see on a readable record.
 SYSTEM_READABLE = frozenset({"id", "created_at", "updated_at", "created_by", "version"})
+#: The role of the system actor (automations, timers, workflow actions): it holds a grant of
+#: every action with scope `all` on every entity. Definitions may not declare it.
+SYSTEM_ROLE = "system"
 #: Parent chains are bounded (the validator refuses cycles; this guards depth).
 MAX_PARENT_DEPTH = 8
 
@@ -39,6 +42,10 @@ class Actor:
     email: str = ""
     name: str = ""
     locale: str | None = None
+    #: the client address of the request that acts (audit log only; never in expressions)
+    ip: str | None = None
+    #: for the system actor: the user whose action caused this write, if any
+    on_behalf_of: int | None = None
     __portalis_expose__: ClassVar[frozenset[str]] = frozenset(
         {"id", "account", "roles", "email", "name"}
     )
@@ -47,6 +54,23 @@ class Actor:
     def is_authenticated(self) -> bool:
         """True for signed-in users."""
         return self.id is not None
+
+    @property
+    def is_system(self) -> bool:
+        """True for the system actor of automations, timers and workflow actions."""
+        return SYSTEM_ROLE in self.roles
+
+    @classmethod
+    def system(cls, on_behalf_of: int | None = None, *, ip: str | None = None) -> Actor:
+        """The system actor: allowed everything, acting for `on_behalf_of` when a user's
+        action caused the write (audit entries name that user)."""
+        return cls(
+            None, None, frozenset({SYSTEM_ROLE}), name="system", ip=ip, on_behalf_of=on_behalf_of
+        )
+
+    def with_ip(self, ip: str | None) -> Actor:
+        """The same actor acting from `ip`."""
+        return replace(self, ip=ip)
 
     @classmethod
     def anonymous(cls) -> Actor:
@@ -93,7 +117,10 @@ class Policy:
         self.tables = tables
         index: dict[tuple[str, str], list[Grant]] = {}
         for entity in model.entities.values():
-            for grant in entity.grants:
+            system = Grant(
+                -1, entity.name, frozenset({SYSTEM_ROLE}), frozenset(ACTIONS), Scope("all")
+            )
+            for grant in (*entity.grants, system):
                 for action in grant.actions:
                     index.setdefault((entity.name, action), []).append(grant)
         self._grants = {key: tuple(value) for key, value in index.items()}

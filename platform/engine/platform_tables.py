@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .system_tables import system_metadata
+
 platform_metadata = sa.MetaData()
 
 portals = sa.Table(
@@ -42,5 +44,7 @@ seed_keys = sa.Table(
 
 
 def ensure_platform_tables(bind: sa.Engine | sa.Connection) -> None:
-    """Create the platform tables that do not exist yet."""
+    """Create the platform tables (and the outbox, audit and notification tables) that do
+    not exist yet."""
     platform_metadata.create_all(bind, checkfirst=True)
+    system_metadata.create_all(bind, checkfirst=True)

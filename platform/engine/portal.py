@@ -28,9 +28,14 @@ class CompiledPortal:
         """The portal's slug."""
         return self.model.slug
 
-    def store(self, engine: sa.Engine, file_guard: FileGuard | None = None) -> RecordStore:
-        """A record store over `engine` (cheap: holds references only)."""
-        return RecordStore(self.model, self.tables, self.policy, engine, file_guard)
+    def store(
+        self, engine: sa.Engine, file_guard: FileGuard | None = None, base_url: str = ""
+    ) -> RecordStore:
+        """A record store over `engine` (cheap: holds references only); `base_url` makes
+        links in notifications absolute."""
+        return RecordStore(
+            self.model, self.tables, self.policy, engine, file_guard, base_url=base_url
+        )
 
 
 def compile_portal(

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
 from .fields import FieldValueError
@@ -100,10 +101,11 @@ class ReadStore:
         """Selectable columns (never the user table's authentication columns).
 
         With `fields`, only the system columns and those fields' columns (a list page needs
-        its six columns, not every column of a wide entity).
+        its six columns, not every column of a wide entity). A virtual field among them needs
+        every column: its expression may read any field.
         """
         table = self.tables[entity.name]
-        if fields is None:
+        if fields is None or any(not queryable(entity, n) for n in fields if n in entity.fields):
             return [c for c in table.c if c.name not in USER_AUTH_COLUMNS]
         wanted = set(SYSTEM_COLUMNS)
         for name in fields:
@@ -190,7 +192,9 @@ class ReadStore:
             if count:
                 total, exact = self._count(c, table, where, count_limit)
         mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
-        records = tuple(self._record(actor, entity, row, flags, mask) for row in rows[:page_size])
+        records = tuple(
+            self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+        )
         if not count:
             total = (page - 1) * page_size + len(records)
         return Page(records, total, exact, page, page_size, len(rows) > page_size)
@@ -265,25 +269,46 @@ class ReadStore:
         if not wanted:
             return {}
         table = self.tables[entity.name]
-        title_col = table.c[entity.title_field] if entity.title_field else table.c.id
+        title = entity.title_field
+        if title and not queryable(entity, title):
+            return self._computed_titles(actor, entity, wanted, names_only)
+        title_col = table.c[title] if title else table.c.id
         query = sa.select(table.c.id, title_col.label("title")).where(table.c.id.in_(wanted))
         if not names_only:
             query = query.where(self.policy.row_filter(actor, entity.name, "read"))
         with self._read(None) as c:
             return {row.id: str(row.title) for row in c.execute(query)}
 
+    def _computed_titles(
+        self, actor: Actor, entity: Entity, ids: builtins.list[int], names_only: bool
+    ) -> dict[int, str]:
+        """Titles from a virtual title field (computed per record)."""
+        table = self.tables[entity.name]
+        query = sa.select(*self.columns(entity)).where(table.c.id.in_(ids))
+        if not names_only:
+            query = query.where(self.policy.row_filter(actor, entity.name, "read"))
+        with self._read(None) as c:
+            rows = c.execute(query).mappings().all()
+        out = {}
+        for row in rows:
+            values = self.raw_values(entity, row)
+            values.update(compute_virtual(entity, values, actor))
+            out[int(row["id"])] = entity.title_of(values)
+        return out
+
     def autocomplete(
         self, actor: Actor, entity_name: str, text: str, *, limit: int = 20
     ) -> builtins.list[tuple[int, str]]:
         """(id, title) pairs of readable records matching `text`, for ref pickers."""
         entity = self.entity(entity_name)
+        title = entity.title_field
         page = self.list(
             actor,
             entity_name,
             search=text or None,
             page_size=min(limit, 50),
             count=False,
-            sort=entity.title_field or "id",
+            sort=title if title and queryable(entity, title) else "id",
         )
         return [(r.id, entity.title_of(r.values)) for r in page.records]
 
@@ -302,7 +327,7 @@ class ReadStore:
         mask = self.policy.field_mask(actor, entity.name, "read")
         where = self.policy.row_filter(actor, entity.name, "read")
         if function == "sum":
-            if field is None or field not in mask:
+            if field is None or field not in mask or not queryable(entity, field):
                 raise BadQuery(f"cannot sum {field!r}")
             value: sa.ColumnElement[Any] = sa.func.coalesce(
                 sa.func.sum(table.c[entity.fields[field].columns[0]]), 0
@@ -312,7 +337,7 @@ class ReadStore:
         else:
             raise BadQuery(f"unknown aggregate {function!r}")
         if group_by is not None:
-            if group_by not in mask:
+            if group_by not in mask or not queryable(entity, group_by):
                 raise BadQuery(f"cannot group by {group_by!r}")
             col = table.c[entity.fields[group_by].columns[0]]
             query = sa.select(col, value).where(where).group_by(col).order_by(col)
@@ -340,7 +365,7 @@ class ReadStore:
         parts: builtins.list[sa.ColumnElement[bool]] = [row_filter]
         for name, raw in (filters or {}).items():
             field = entity.fields.get(name)
-            if field is None or name not in mask or not field.kind.filterable:
+            if field is None or name not in mask or not field.kind.filterable or not field.stored:
                 raise BadQuery(f"cannot filter by {name!r}")
             try:
                 value = field.kind.clean(field, raw)
@@ -370,7 +395,9 @@ class ReadStore:
         search_fields: Sequence[str] | None,
         mask: frozenset[str],
     ) -> sa.ColumnElement[bool]:
-        names = [n for n in (search_fields or entity.search_fields) if n in mask]
+        names = [
+            n for n in (search_fields or entity.search_fields) if n in mask and queryable(entity, n)
+        ]
         columns = [
             c for n in names for c in entity.fields[n].kind.search_columns(entity.fields[n], table)
         ]
@@ -398,7 +425,7 @@ class ReadStore:
         else:
             field = entity.fields.get(name)
             mask = self.policy.field_mask(actor, entity.name, "read")
-            if field is None or name not in mask or not field.kind.sortable:
+            if field is None or name not in mask or not field.kind.sortable or not field.stored:
                 raise BadQuery(f"cannot sort by {name!r}")
             column = field.kind.sort_column(field, table)
         return [column.desc() if descending else column.asc()]
@@ -418,13 +445,22 @@ class ReadStore:
         row: Mapping[Any, Any],
         flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
         mask: frozenset[str] | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Record:
         if flags:
             grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
             mask = self.policy.fields_of_grants(entity.name, grants)
         elif mask is None:
             mask = self.policy.field_mask(actor, entity.name, "read")
-        return Record(entity.name, self.to_values(entity, row, mask))
+        values = self.to_values(entity, row, mask)
+        wanted = [
+            n for n in virtual_fields(entity) if n in mask and (fields is None or n in fields)
+        ]
+        if wanted:
+            # computed from every stored field, as the reading actor sees them evaluated
+            computed = compute_virtual(entity, self.raw_values(entity, row), actor)
+            values.update({n: computed[n] for n in wanted if n in computed})
+        return Record(entity.name, values)
 
     def _count(
         self, conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool], limit: int

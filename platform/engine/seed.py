@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 
+from .computed import apply_defaults
+from .errors import FieldMessage
 from .expressions import EvaluationError
 from .fields import FieldValueError
 from .loader import SourceMap, match_files
@@ -25,6 +27,7 @@ from .passwords import hash_password
 from .platform_tables import seed_keys
 from .portal import CompiledPortal
 from .problems import DefinitionError, JsonPath, Problem
+from .rollup_sql import empty_value
 from .schema.check import schema_problems
 from .schema.compose import seed_schema
 from .store import RecordStore
@@ -116,8 +119,16 @@ class _Seeder:
                 self.fail("seed-invalid", f"{name}: {exc}", (*path, name))
                 ok = False
         for name, fld in entity.fields.items():
+            if fld.rollup is not None:
+                values[name] = empty_value(fld)  # recomputed after seeding
             if name not in values and fld.default is not None:
                 values[name] = fld.default
+        errors: dict[str, list[FieldMessage]] = {}
+        apply_defaults(entity, values, item.keys(), None, errors)
+        for name, messages in errors.items():
+            self.fail("seed-invalid", f"{name}: {messages[0].text()}", (*path, name))
+            ok = False
+        for name, fld in entity.fields.items():
             if fld.required and fld.kind.is_empty(values.get(name)) and ok:
                 self.fail("seed-invalid", f"{entity.name} needs {name!r}", path)
                 ok = False
@@ -126,7 +137,7 @@ class _Seeder:
             if values[wf.field] is None:
                 values[wf.field] = wf.initial
         for name, fld in entity.fields.items():
-            if fld.compute is None or not ok:
+            if fld.compute is None or not fld.stored or not ok:
                 continue
             try:  # stored computed fields hold their value from the start
                 values[name] = fld.kind.clean(fld, fld.compute.evaluate(record=values))

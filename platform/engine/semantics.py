@@ -15,6 +15,7 @@ from .bundle import Bundle
 from .fields import CheckContext, FieldTypeRegistry, FieldValueError
 from .loader import SourceMap
 from .model import BUILTIN_ROLES, SYSTEM_COLUMNS, Field, Label
+from .permissions import SYSTEM_ROLE
 from .problems import JsonPath, Problem, Severity
 from .tables import MAX_IDENTIFIER, table_name
 
@@ -72,12 +73,12 @@ def check_roles(ctx: Ctx) -> None:
     """Role names, inheritance targets and cycles."""
     roles = ctx.data.get("roles") or {}
     for name, role in roles.items():
-        if name in BUILTIN_ROLES:
+        if name in (*BUILTIN_ROLES, SYSTEM_ROLE):
             ctx.add(
                 "role-reserved",
                 f"{name!r} is a built-in role",
                 ("roles", name),
-                "anonymous and authenticated exist in every portal; pick another name",
+                "anonymous, authenticated and system exist in every portal; pick another name",
                 key=True,
             )
         for i, parent in enumerate(role.get("inherits") or []):

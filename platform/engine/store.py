@@ -4,6 +4,10 @@ Input is cleaned by the field types; fields the actor may not write are refused 
 silently stored; rules, `required_when`, `visible_when` and `compute` run on the server; refs
 must point to records the actor can read; updates check `version` (stale → StaleRecord, 409);
 the post-image must still lie inside one of the actor's grants.
+
+New records start with literal defaults, the workflow's initial state, empty rollups (0 for
+sums and counts) and `default: {expr: ...}` evaluated for what the input leaves out. Virtual
+fields have no column and are never written; rollups are kept by `rollups` after each write.
 """
 
 from __future__ import annotations
@@ -14,16 +18,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import effects
+from .computed import Errors, apply_defaults, compute_fields
 from .db import begin_write
+from .effects import Listener
 from .errors import NON_FIELD, FieldMessage, Forbidden, NotFound, StaleRecord, ValidationFailed
+from .events import WriteEvent
 from .expressions import EvaluationError
 from .fields import FieldValueError
 from .model import Entity, Grant, PortalModel
 from .permissions import Actor, Policy
 from .records import ReadStore, Record, _int_id
+from .rollup_sql import empty_value
 from .tables import TableSet, utcnow
-
-Errors = dict[str, list[FieldMessage]]
 
 
 def _err(errors: Errors, name: str, code: str, message: str, **params: Any) -> None:
@@ -49,9 +56,19 @@ class RecordStore(ReadStore):
         policy: Policy,
         engine: sa.Engine,
         file_guard: FileGuard | None = None,
+        listeners: tuple[Listener, ...] | None = None,
+        base_url: str = "",
     ) -> None:
         super().__init__(model, tables, policy, engine)
         self.file_guard = file_guard
+        #: where the portal is served (`https://portal.example.com`), for links in e-mail
+        self.base_url = base_url.rstrip("/")
+        #: what runs after each write, in its transaction (see `effects`)
+        self.listeners = effects.LISTENERS if listeners is None else listeners
+
+    def emit(self, conn: sa.Connection, event: WriteEvent) -> None:
+        """Tell the listeners about a write (same transaction: a failure undoes the write)."""
+        effects.after_write(self, conn, event)
 
     @contextmanager
     def transaction(self, conn: sa.Connection | None = None) -> Iterator[sa.Connection]:
@@ -69,9 +86,10 @@ class RecordStore(ReadStore):
     def writable(self, entity: Entity, grants: tuple[Grant, ...] | list[Grant]) -> frozenset[str]:
         """Fields the given grants let the actor write (never readonly/computed/state)."""
         fields = self.policy.fields_of_grants(entity.name, grants)
-        blocked = self.state_fields(entity) | {
-            n for n, f in entity.fields.items() if f.readonly or f.compute is not None
-        }
+        blocked = self.state_fields(entity) | {n for n, f in entity.fields.items() if f.derived}
+        if not any(g.index < 0 for g in grants):
+            # readonly means: not by people; automations and workflow actions may set it
+            blocked |= {n for n, f in entity.fields.items() if f.readonly}
         return fields - blocked
 
     # -- insert -------------------------------------------------------------------------
@@ -82,8 +100,13 @@ class RecordStore(ReadStore):
         values: Mapping[str, Any],
         *,
         conn: sa.Connection | None = None,
+        via: str | None = None,
+        depth: int = 0,
     ) -> Record:
-        """Create a record; ValidationFailed with field errors, Forbidden without a grant."""
+        """Create a record; ValidationFailed with field errors, Forbidden without a grant.
+
+        `via`/`depth` describe writes made by automations and workflow actions (see `events`).
+        """
         entity = self.entity(entity_name)
         grants = self.policy.grants_for(actor, entity.name, "create")
         if not grants:
@@ -92,9 +115,7 @@ class RecordStore(ReadStore):
                 self.policy.explain(actor, "create", entity.name),
             )
         with self.transaction(conn) as c:
-            base: dict[str, Any] = {n: f.default for n, f in entity.fields.items()}
-            for wf in self.model.workflow_for(entity.name):
-                base[wf.field] = wf.initial
+            base = self.starting_values(entity)
             if (
                 entity.account_field
                 and entity.account_field != "id"
@@ -107,7 +128,8 @@ class RecordStore(ReadStore):
             merged, errors = self.prepare(
                 c, actor, entity, base, values, self.writable(entity, grants), creating=True
             )
-            merged["created_by"] = actor.id
+            author = actor.on_behalf_of if actor.is_system else actor.id
+            merged["created_by"] = author
             if not errors and not self.policy.matching_grants(
                 actor, "create", entity.name, merged, lookup=self.lookup(c)
             ):
@@ -119,8 +141,30 @@ class RecordStore(ReadStore):
                 )
             if errors:
                 raise ValidationFailed(errors)
-            new_id = self.insert_row(c, entity, merged, created_by=actor.id)
+            new_id = self.insert_row(c, entity, merged, created_by=author)
+            after = self.load_raw(c, entity, new_id)
+            self.emit(c, WriteEvent("create", entity, actor, None, after, via=via, depth=depth))
             return self.get(actor, entity.name, new_id, conn=c)
+
+    def starting_values(self, entity: Entity) -> dict[str, Any]:
+        """A new record before input: literal defaults, initial states, empty rollups."""
+        base: dict[str, Any] = {n: f.default for n, f in entity.fields.items()}
+        for wf in self.model.workflow_for(entity.name):
+            base[wf.field] = wf.initial
+        for name, field in entity.fields.items():
+            if field.rollup is not None:
+                base[name] = empty_value(field)
+        return base
+
+    def initial_values(
+        self, actor: Actor, entity_name: str, given: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What a new record's form shows first: `starting_values`, then `given`, then the
+        expression defaults of the other fields (one that fails stays empty)."""
+        entity = self.entity(entity_name)
+        values = {**self.starting_values(entity), **(given or {})}
+        apply_defaults(entity, values, given or {}, actor)
+        return values
 
     def insert_row(
         self,
@@ -139,7 +183,8 @@ class RecordStore(ReadStore):
             "version": 1,
         }
         for name, field in entity.fields.items():
-            row.update(field.kind.to_storage(field, values.get(name)))
+            if field.stored:  # a virtual field has no column
+                row.update(field.kind.to_storage(field, values.get(name)))
         table = self.tables[entity.name]
         with unique_errors(entity):
             result = conn.execute(table.insert().values(**row))
@@ -158,6 +203,8 @@ class RecordStore(ReadStore):
         *,
         expected_version: int | None = None,
         conn: sa.Connection | None = None,
+        via: str | None = None,
+        depth: int = 0,
     ) -> Record:
         """Change a record the actor may update; StaleRecord when `expected_version` is old."""
         entity = self.entity(entity_name)
@@ -171,6 +218,8 @@ class RecordStore(ReadStore):
                 raise ValidationFailed(errors)
             self.check_post_image(c, actor, entity, "update", merged)
             self.update_row(c, entity, current, merged)
+            after = self.load_raw(c, entity, current["id"])
+            self.emit(c, WriteEvent("update", entity, actor, current, after, via=via, depth=depth))
             return self.get(actor, entity.name, current["id"], conn=c)
 
     def locked(
@@ -182,7 +231,9 @@ class RecordStore(ReadStore):
             table.c.id == _int_id(record_id), self.policy.row_filter(actor, entity.name, "read")
         )
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=table)
+            # NO KEY UPDATE unless deleting: the key stays, so children being inserted
+            # meanwhile (KEY SHARE on this row through their foreign key) need not wait
+            query = query.with_for_update(of=table, key_share=action != "delete")
         row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"{entity.name} #{record_id} not found")
@@ -196,6 +247,16 @@ class RecordStore(ReadStore):
                 self.policy.explain(actor, action, entity.name, current, lookup=self.lookup(conn)),
             )
         return current, grants
+
+    def load_raw(self, conn: sa.Connection, entity: Entity, record_id: Any) -> dict[str, Any]:
+        """A row's raw values, without permission checks (for events after a write)."""
+        table = self.tables[entity.name]
+        row = (
+            conn.execute(sa.select(*self.columns(entity)).where(table.c.id == int(record_id)))
+            .mappings()
+            .one()
+        )
+        return self.raw_values(entity, row)
 
     def check_version(
         self, entity: Entity, current: Mapping[str, Any], expected: int | None
@@ -234,7 +295,7 @@ class RecordStore(ReadStore):
         """Write changed columns with version + 1, guarded by the version read."""
         values: dict[str, Any] = {}
         for name, field in entity.fields.items():
-            if merged.get(name) != current.get(name):
+            if field.stored and merged.get(name) != current.get(name):
                 values.update(field.kind.to_storage(field, merged.get(name)))
         table = self.tables[entity.name]
         version = int(current["version"])
@@ -265,6 +326,7 @@ class RecordStore(ReadStore):
                 current, _ = self.locked(c, actor, entity, record_id, "delete")
                 self.check_version(entity, current, expected_version)
                 c.execute(table.delete().where(table.c.id == current["id"]))
+                self.emit(c, WriteEvent("delete", entity, actor, current, None))
         except sa.exc.IntegrityError as exc:
             errors: Errors = {}
             _err(errors, NON_FIELD, "in-use", "other records still refer to this one")
@@ -282,7 +344,10 @@ class RecordStore(ReadStore):
         *,
         creating: bool,
     ) -> tuple[dict[str, Any], Errors]:
-        """Clean `changes` over `current`; run visibility, required, compute, rules, refs."""
+        """Clean `changes` over `current`; run visibility, required, compute, rules, refs.
+
+        When `creating`, expression defaults fill the fields `changes` does not give.
+        """
         errors: Errors = {}
         merged = dict(current)
         changed: set[str] = set()
@@ -298,6 +363,8 @@ class RecordStore(ReadStore):
                     changed.add(name)
                 except FieldValueError as exc:
                     _err(errors, name, exc.code, exc.template, **exc.params)
+        if creating:
+            apply_defaults(entity, merged, changes, actor, errors)
         self._apply_rules(actor, entity, merged, errors)
         for name in changed:
             field = entity.fields[name]
@@ -343,21 +410,7 @@ class RecordStore(ReadStore):
                     "could not be checked: {error}",
                     error=str(exc),
                 )
-        for name, field in entity.fields.items():
-            if field.compute is None:
-                continue
-            try:
-                merged[name] = field.kind.clean(
-                    field, field.compute.evaluate(record=merged, actor=actor)
-                )
-            except (EvaluationError, FieldValueError) as exc:
-                _err(
-                    errors,
-                    name,
-                    "expression-failed",
-                    "could not be computed: {error}",
-                    error=str(exc),
-                )
+        compute_fields(entity, merged, actor, errors)
         for rule in entity.rules:
             try:
                 ok = rule.check.test(record=merged, actor=actor)

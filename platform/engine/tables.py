@@ -3,7 +3,8 @@
 Portals are isolated by a table-name prefix (`p_<slug>__<entity>`). Every table has the system
 columns `id`, `created_at`, `updated_at`, `created_by` and `version` (optimistic locking).
 The built-in `user` table also holds the authentication columns, which are never fields and
-therefore never leave the record store.
+therefore never leave the record store. Virtual fields (`compute` with `stored: false`) have
+no column.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def build_tables(model: PortalModel) -> TableSet:
             sa.Column("version", sa.Integer, nullable=False, default=1),
         ]
         for field in entity.fields.values():
-            columns.extend(field.kind.columns(field, ctx))
+            if field.stored:  # a virtual field is computed on read and has no column
+                columns.extend(field.kind.columns(field, ctx))
         if entity.name == "user":
             columns.extend(_user_auth_columns())
         table = sa.Table(names[entity.name], metadata, *columns)

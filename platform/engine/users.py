@@ -103,6 +103,8 @@ def create_user(
     now = utcnow()
     row: dict[str, Any] = {"created_at": now, "updated_at": now, "version": 1}
     for key, field in entity.fields.items():
+        if not field.stored:  # virtual: computed on read, no column
+            continue
         row.update(field.kind.to_storage(field, values.get(key, field.default)))
     row.update(
         roles=role_list,

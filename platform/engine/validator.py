@@ -27,6 +27,8 @@ from .schema.check import field_problems, make_validator, schema_problems
 from .schema.compose import build_schema, split_field_schemas
 from .seed_check import check_seed_files
 from .semantics import Ctx, check_entities, check_roles, check_workflows
+from .semantics_derived import check_derived_fields
+from .semantics_flow import check_flow
 from .semantics_pages import (
     check_auth,
     check_navigation,
@@ -112,6 +114,8 @@ class Checker:
             check_roles,
             check_entities,
             check_workflows,
+            check_derived_fields,
+            check_flow,
             check_pages,
             check_navigation,
             check_auth,

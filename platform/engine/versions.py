@@ -3,6 +3,10 @@
 Schema changes, the version row, the live pointer and seed data are written in one
 transaction, so a failure anywhere leaves the previous version live and the database as it
 was. Deploying the same bundle again creates no new version.
+
+Rollup fields that are new in the deployed version (or whose rollup changed), and rollups
+over seeded records, are recomputed for every parent in the same transaction, so existing
+records show correct totals from the first request.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from .migrations import Plan, apply, plan
 from .model import PortalModel
 from .platform_tables import ensure_platform_tables, portals, versions
 from .portal import CompiledPortal, compile_portal, renames
+from .problems import PortalisError
+from .rollups import dependency_order, recompute_all
 from .seed import SeedStats, load_seed
 from .tables import utcnow
 from .validator import Checker
@@ -89,6 +95,7 @@ def deploy(
     progress(f"planned {len(schema_plan.ops)} schema change(s)")
     with engine.connect() as conn:
         current = _version_by_sha(conn, slug, bundle.sha256)
+    previous = _live_model(engine, checker, slug, env, compiled.model)
     outcome: dict[str, Any] = {}
 
     def publish(conn: sa.Connection) -> None:
@@ -108,10 +115,13 @@ def deploy(
             )
         _set_live(conn, slug, number)
         outcome["number"] = number
+        seeded: frozenset[str] = frozenset()
         if seed:
             progress("loading seed data")
             live_portal = compile_portal(compiled.model, bundle, number)
             outcome["seed"] = load_seed(conn, live_portal, engine)
+            seeded = frozenset(outcome["seed"].created)
+        refresh_rollups(conn, compiled, engine, previous, seeded, progress)
 
     progress("applying")
     apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
@@ -139,13 +149,77 @@ def rollback(
     """Make stored version `number` live again, replanning the schema back to it."""
     bundle = get_bundle(engine, slug, number)
     compiled, schema_plan = prepare(engine, checker, bundle, env)
+    previous = _live_model(engine, checker, slug, env, compiled.model)
 
     def publish(conn: sa.Connection) -> None:
         _set_live(conn, slug, number)
+        refresh_rollups(conn, compiled, engine, previous, frozenset(), progress)
 
     progress(f"rolling back to version {number}: {len(schema_plan.ops)} schema change(s)")
     apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
     return DeployResult(compile_portal(compiled.model, bundle, number), number, False, schema_plan)
+
+
+def refresh_rollups(
+    conn: sa.Connection,
+    compiled: CompiledPortal,
+    engine: sa.Engine,
+    previous: PortalModel | None,
+    seeded: frozenset[str],
+    progress: Progress = _quiet,
+) -> int:
+    """Recompute, on every parent, the rollups that are new or changed since `previous`
+    (the model that was live; None: all of them) and those over or on `seeded` entities,
+    plus every rollup reading them, children first. Returns the parents changed."""
+    model = compiled.model
+    wanted = []
+    for entity in model.entities.values():
+        for field in entity.fields.values():
+            rollup = field.rollup
+            if rollup is None:
+                continue
+            before = previous.entities.get(entity.name) if previous is not None else None
+            old = before.fields.get(field.name) if before is not None else None
+            if (
+                old is None
+                or old.rollup != rollup
+                or old.type != field.type
+                or old.config != field.config
+                or rollup.entity in seeded
+                or entity.name in seeded
+            ):
+                wanted.append((entity.name, field.name))
+    if not wanted:
+        return 0
+    store = compiled.store(engine)
+    changed = 0
+    for entity_name, field_name in dependency_order(model, wanted):
+        changed += recompute_all(store, conn, entity_name, field_name)
+    progress(f"recomputed rollups: {changed} record(s) updated")
+    return changed
+
+
+def _live_model(
+    engine: sa.Engine,
+    checker: Checker,
+    slug: str,
+    env: Mapping[str, str] | None,
+    new: PortalModel,
+) -> PortalModel | None:
+    """The model of the live version (to tell new rollups from old ones); None when there
+    is none or it no longer compiles. Skipped when `new` has no rollups."""
+    if not any(f.rollup for e in new.entities.values() for f in e.fields.values()):
+        return None
+    ensure_platform_tables(engine)
+    with engine.connect() as conn:
+        number = _live(conn, slug)
+    if number is None:
+        return None
+    try:
+        bundle = get_bundle(engine, slug, number)
+        return checker.check_bundle(bundle, env if env is not None else os.environ).model
+    except PortalisError:
+        return None
 
 
 def list_versions(engine: sa.Engine, slug: str) -> list[VersionInfo]:

@@ -15,7 +15,12 @@ Decisions (asserted by tests/runtime/test_api*.py):
   silently dropped); `version` may be sent in a PATCH body instead of `If-Match`;
 - stale version → 409; bad sort/filter names → 400; field errors → 422 with `errors`;
 - POST with `Idempotency-Key`: a replay returns the first response (`Idempotent-Replayed:
-  true`), the key with another body → 422, a concurrent duplicate → 409.
+  true`), the key with another body → 422, a concurrent duplicate → 409;
+- workflows: `GET /<entity>/<id>/transitions` lists the record's transitions with whether the
+  actor may take each now and why not; `POST /<entity>/<id>/transitions/<name>` with
+  `{version, comment, values}` takes one (or records an approval towards its quorum) — an
+  unknown transition → 404, an unavailable one → 403 `transition-unavailable` with the
+  reason, a stale version → 409, a missing comment or required field → 422.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import sqlalchemy as sa
 from flask import Response, current_app, request, session
 from werkzeug.exceptions import HTTPException
 
+from portalis.engine import workflow
 from portalis.engine.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
 from portalis.engine.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.permissions import Actor
@@ -47,6 +53,7 @@ from .api_input import (
     list_query,
 )
 from .api_schema import openapi_document
+from .api_workflow import progress_json, reason_params, transition_input, transition_json
 from .problem import ApiProblem, from_engine_error, not_found, problem_response, unauthorized
 from .registry import RuntimePortal
 from .security import CSRF_HEADER, csrf_token, csrf_valid
@@ -55,6 +62,7 @@ from .urls import portal_url
 log = logging.getLogger("portalis.runtime.api")
 
 API_PREFIX: Final = "/api/v1"
+#: The routes of the transition endpoints (their place is `routing.SYSTEM_ROUTES`).
 _STORE_ERRORS = (NotFound, Forbidden, StaleRecord, BadQuery, ValidationFailed)
 
 ApiView = Callable[..., Response]
@@ -164,10 +172,76 @@ def item_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Resp
     return record_response(target, store.get(actor, target.name, id))
 
 
+@api_view
+def transitions_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Response:
+    """`GET /<entity>/<id>/transitions`: every transition of the record's workflows, whether
+    the actor may take it now and why not, with its comment mode, required fields and
+    approval progress."""
+    target = readable_entity(portal, actor, entity)
+    items = workflow.available(portal.store, actor, target.name, id)
+    record = portal.store.get(actor, target.name, id)
+    states = {
+        wf.name: record[wf.field]
+        for wf in portal.compiled.model.workflow_for(target.name)
+        if wf.field in record
+    }
+    body = {
+        "record": {"id": record.id, "version": record.version, "states": states},
+        "transitions": [transition_json(item) for item in items],
+    }
+    response = json_response(body)
+    response.set_etag(str(record.version))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@api_view
+def transition_view(
+    portal: RuntimePortal, actor: Actor, entity: str, id: int, name: str
+) -> Response:
+    """`POST /<entity>/<id>/transitions/<name>` with `{version, comment, values}`: take (or
+    approve) the transition. 200 with `applied` (False: an approval short of the quorum),
+    the approval progress and the record; 403 with the reason when it is not available."""
+    target = readable_entity(portal, actor, entity)
+    require_csrf()
+    body = request_json()
+    expected = expected_version(request.headers.get("If-Match"), body)
+    comment, values = transition_input(body)
+    refuse_system_fields(values)
+    try:
+        outcome = workflow.take(
+            portal.store, actor, target.name, id, name, expected_version=expected,
+            values=values, comment=comment,
+        )  # fmt: skip
+    except workflow.TransitionUnavailable as exc:
+        if not actor.is_authenticated:
+            raise unauthorized() from exc
+        item = exc.availability
+        raise ApiProblem(
+            403,
+            "transition-unavailable",
+            item.reason,
+            reason=item.code,
+            details=reason_params(item),
+        ) from exc
+    result: dict[str, Any] = {
+        "transition": name,
+        "applied": outcome.applied,
+        "approvals": progress_json(outcome.progress),
+        "record": record_json(target, outcome.record) if outcome.record is not None else None,
+    }
+    response = json_response(result)
+    if outcome.record is not None:
+        response.set_etag(str(outcome.record.version))
+    return response
+
+
 VIEWS: dict[str, Callable[..., Any]] = {
     "api:openapi": openapi_view,
     "api:collection": collection_view,
     "api:item": item_view,
+    "api:transitions": transitions_view,
+    "api:transition": transition_view,
 }
 
 

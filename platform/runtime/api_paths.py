@@ -109,6 +109,78 @@ def entity_paths(
     return {f"/{name}": collection, f"/{name}/{{id}}": item}
 
 
+def transition_paths(
+    store: RecordStore, actor: Actor, entity: Entity, locale: str
+) -> dict[str, dict[str, Any]]:
+    """`/<entity>/{id}/transitions` (GET) and `/<entity>/{id}/transitions/{transition}`
+    (POST, with transition grants) for an entity with workflows."""
+    workflows = store.model.workflow_for(entity.name)
+    if not workflows:
+        return {}
+    name = entity.name
+    label = entity.label.get(locale, locale)
+    read_security: list[dict[str, list[str]]] = (
+        [{"session": []}] if actor.is_authenticated else [{}]
+    )
+    out: dict[str, dict[str, Any]] = {
+        f"/{name}/{{id}}/transitions": {
+            "parameters": [{"$ref": "#/components/parameters/id"}],
+            "get": {
+                "operationId": f"transitions_{name}",
+                "summary": f"Transitions of a {label}",
+                "description": "Every transition of the record's workflows: whether you may "
+                "take it now and, if not, why (`reason`, `code`, `details`); its comment mode, "
+                "required fields and approval progress.",
+                "tags": [name],
+                "security": read_security,
+                "responses": {
+                    "200": _json(
+                        f"The transitions of the {label}",
+                        {"$ref": "#/components/schemas/TransitionList"},
+                        etag=True,
+                    ),
+                    **_errors("401", "404"),
+                },
+            },
+        }
+    }
+    if not store.policy.grants_for(actor, name, "transition"):
+        return out
+    names = sorted({tr.name for wf in workflows for tr in wf.transitions.values()})
+    out[f"/{name}/{{id}}/transitions/{{transition}}"] = {
+        "parameters": [
+            {"$ref": "#/components/parameters/id"},
+            {
+                "name": "transition",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": names},
+            },
+        ],
+        "post": {
+            "operationId": f"transition_{name}",
+            "summary": f"Take a transition of a {label}",
+            "description": "Takes the transition, or records your approval when it needs "
+            "several (`applied: false` until the quorum is reached). Send the `version` you "
+            "saw (or If-Match): a stale one gives 409. 403 `transition-unavailable` says why "
+            "the transition is not available to you now.",
+            "tags": [name],
+            "security": [{"session": [], "csrf": []}],
+            "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
+            "requestBody": _body(f"{name}.transition"),
+            "responses": {
+                "200": _json(
+                    "Applied, or your approval recorded",
+                    {"$ref": f"#/components/schemas/{name}.transition_result"},
+                    etag=True,
+                ),
+                **_errors("400", "401", "403", "404", "409", "413", "415", "422"),
+            },
+        },
+    }
+    return out
+
+
 def _list_parameters(store: RecordStore, actor: Actor, entity: Entity) -> list[dict[str, Any]]:
     readable = store.policy.field_mask(actor, entity.name, "read")
     sortable = [*SYSTEM_COLUMNS] + [

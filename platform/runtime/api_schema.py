@@ -15,7 +15,8 @@ from portalis.engine.model import Entity, Field
 from portalis.engine.permissions import Actor
 from portalis.engine.store import RecordStore
 
-from .api_paths import component_parameters, component_responses, entity_paths
+from .api_paths import component_parameters, component_responses, entity_paths, transition_paths
+from .api_workflow import TRANSITION_SCHEMAS, transition_schemas
 from .security import CSRF_HEADER
 
 OPENAPI_VERSION: Final = "3.1.0"
@@ -97,6 +98,11 @@ def openapi_document(
             continue
         schemas.update(entity_schemas(store, actor, entity, locale))
         paths.update(entity_paths(store, actor, entity, locale))
+        workflow_paths = transition_paths(store, actor, entity, locale)
+        if workflow_paths:
+            paths.update(workflow_paths)
+            schemas.update(TRANSITION_SCHEMAS)
+            schemas.update(transition_schemas(store, entity, locale, field_schema))
     info: dict[str, Any] = {
         "title": f"{model.title.get(locale, locale)} API",
         "version": str(version if version is not None else 0),
@@ -209,6 +215,7 @@ def _create_required(
         if name in fields
         and field.required
         and field.default is None
+        and field.default_expr is None
         and field.visible_when is None
         and name not in state
         and name != auto_account

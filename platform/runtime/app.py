@@ -21,7 +21,7 @@ from portalis.engine.permissions import Actor
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.validator import Checker
 
-from . import default_plugins
+from . import default_plugins, notifications
 from .blocks.base import BlockRegistry
 from .context import AppState, load_user, state
 from .dispatch import portal_view
@@ -31,6 +31,7 @@ from .runtime_tables import ensure_runtime_tables
 from .security import apply_headers
 from .settings import Settings
 from .templating import configure_jinja
+from .worker import start_embedded_worker
 
 log = logging.getLogger("portalis.runtime")
 
@@ -72,10 +73,12 @@ def create_app(
     checker = Checker(pm)
     blocks = BlockRegistry([b for result in pm.hook.portalis_block_types() for b in result])
     registry = PortalRegistry(
-        engine, checker, settings.env, check_seconds=settings.version_check_seconds
-    )
+        engine, checker, settings.env, check_seconds=settings.version_check_seconds,
+        base_url=settings.base_url,
+    )  # fmt: skip
     app.extensions["portalis"] = AppState(settings, engine, pm, checker, registry, blocks, I18n())
     configure_jinja(app)
+    notifications.init_app(app)
 
     login_manager = LoginManager()
     login_manager.init_app(app)
@@ -90,6 +93,7 @@ def create_app(
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(after_request)
+    start_embedded_worker(app)
     return app
 
 

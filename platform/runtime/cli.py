@@ -1,4 +1,5 @@
-"""The `portalis` command: validate, plan, deploy, versions, rollback, diff, export, users, run.
+"""The `portalis` command: validate, plan, deploy, versions, rollback, diff, export, users, run,
+serve, worker, jobs.
 
 Exit codes: 0 ok, 1 problems found, 2 usage error. Problems print as
 `file:line:col: CODE message (path) — hint`.
@@ -9,24 +10,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import sqlalchemy as sa
 
 from portalis.engine.bundle import read_bundle
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.errors import NotFound, ValidationFailed
-from portalis.engine.migrations import DestructiveChangeRefused, Plan
+from portalis.engine.db import begin_write
+from portalis.engine.errors import NotFound
+from portalis.engine.migrations import Plan
 from portalis.engine.model import PasswordPolicy
 from portalis.engine.platform_tables import seed_keys
-from portalis.engine.plugins import make_plugin_manager
-from portalis.engine.problems import DefinitionError, PortalisError, Problem, Severity
+from portalis.engine.problems import DefinitionError, Problem, Severity
 from portalis.engine.users import create_user, list_users, set_active
-from portalis.engine.validator import Checker
 from portalis.engine.versions import (
     deploy,
     diff,
@@ -38,77 +35,12 @@ from portalis.engine.versions import (
 )
 
 from .auth.policy import check_password
+from .cli_audit import register_audit_commands
+from .cli_common import checker, database_option, handle_errors, open_engine, print_problems
+from .cli_jobs import register_job_commands
 from .cli_serve import register_serve_commands
 from .runtime_tables import ensure_runtime_tables
 from .sessions import end_user_sessions
-from .settings import default_database_url
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def database_option(func: F) -> F:
-    """`--database-url`, defaulting to PORTALIS_DATABASE_URL or the instance SQLite file."""
-    return click.option(
-        "--database-url",
-        envvar="PORTALIS_DATABASE_URL",
-        default=None,
-        help="SQLAlchemy URL (default: PORTALIS_DATABASE_URL, else instance/portalis.sqlite).",
-    )(func)
-
-
-def open_engine(url: str | None) -> sa.Engine:
-    """An engine for the given (or default) database URL."""
-    return create_engine(url or default_database_url())
-
-
-def checker() -> Checker:
-    """A checker with every installed plugin (PORTALIS_DISABLED_PLUGINS honoured)."""
-    disabled = [p for p in os.environ.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p]
-    return Checker(make_plugin_manager(disabled=disabled))
-
-
-def print_problems(problems: Iterable[Problem]) -> tuple[int, int]:
-    """Print problems sorted by location; returns (errors, warnings)."""
-    errors = warnings = 0
-    for problem in sorted(problems, key=lambda p: (p.file, p.line, p.col)):
-        click.echo(problem.format(), err=problem.severity is Severity.ERROR)
-        if problem.severity is Severity.ERROR:
-            errors += 1
-        else:
-            warnings += 1
-    return errors, warnings
-
-
-def handle_errors(func: F) -> F:
-    """Turn engine errors into printed problems and exit code 1 (never a traceback)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DefinitionError as exc:
-            errors, warnings = print_problems(exc.problems)
-            click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
-            sys.exit(1)
-        except DestructiveChangeRefused as exc:
-            click.echo("refused: the plan has destructive steps:", err=True)
-            for op in exc.ops:
-                click.echo("  " + op.describe(), err=True)
-            click.echo("re-run with --allow-destructive to apply them", err=True)
-            sys.exit(1)
-        except ValidationFailed as exc:
-            for name, messages in exc.errors.items():
-                for message in messages:
-                    click.echo(f"{name}: {message.text()}", err=True)
-            sys.exit(1)
-        except (NotFound, PortalisError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except sa.exc.OperationalError as exc:
-            click.echo(f"error: database unavailable: {exc.orig}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def print_plan(plan: Plan) -> None:
@@ -366,6 +298,8 @@ def _bundle(directory: str) -> tuple[Any, list[Problem]]:
 
 
 register_serve_commands(cli)
+register_job_commands(cli)
+register_audit_commands(cli)
 
 
 def main() -> None:

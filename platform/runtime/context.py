@@ -7,12 +7,13 @@ timeouts end sessions everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 import sqlalchemy as sa
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from portalis.engine.db import begin_write
@@ -22,6 +23,7 @@ from portalis.engine.validator import Checker
 from .blocks.base import BlockRegistry
 from .i18n import I18n
 from .registry import PortalRegistry, RuntimePortal
+from .security import client_ip
 from .sessions import close_session, open_session, session_state, touch
 from .settings import Settings
 
@@ -56,9 +58,19 @@ def current_actor() -> Actor:
     """The actor of this request (anonymous when not signed in)."""
     actor: Actor | None = g.get("actor")
     if actor is None:
-        actor = load_actor()
+        # the client address travels with the actor into the audit log of every write
+        actor = load_actor().with_ip(request_client_ip())
         g.actor = actor
     return actor
+
+
+def request_client_ip() -> str:
+    """This request's client address (X-Forwarded-For only from trusted proxies)."""
+    return client_ip(
+        request.remote_addr,
+        request.headers.get("X-Forwarded-For"),
+        state().settings.trusted_proxies,
+    )
 
 
 class PortalUser(UserMixin):  # type: ignore[misc]
@@ -140,15 +152,20 @@ def sign_in(portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_ag
     actor = Actor.for_user(model, int(user_row["id"]), user_row["account"], user_row["roles"] or ())
     login_user(PortalUser(portal.slug, secret, actor, user_row))
     session.permanent = True
-    g.actor = actor
+    g.actor = actor.with_ip(ip)
 
 
-def sign_out() -> None:
-    """End the current session server-side and clear the cookie session."""
+def sign_out(record: Callable[[sa.Connection], None] | None = None) -> None:
+    """End the current session server-side and clear the cookie session.
+
+    `record` runs in the transaction that ends the session (the audit entry of a logout).
+    """
     user = current_user._get_current_object()
     if isinstance(user, PortalUser):
         with begin_write(state().engine) as conn:
             close_session(conn, user.secret)
+            if record is not None:
+                record(conn)
     logout_user()
     session.clear()
-    g.actor = Actor.anonymous()
+    g.actor = Actor.anonymous().with_ip(request_client_ip())

@@ -2,15 +2,16 @@
 
 Each goes through the record store with the actor, like pages do: a record, file or entity the
 actor may not read answers 404. Record actions are POSTs to `/_act/<entity>/<id>/<action>`
-where `action` is `delete` or `transition` (with the transition's `name` in the form); both
-need the record's `version`, so a stale page gets 409 with a reload prompt.
+where `action` is `delete` or `transition` (with the transition's `name`, its `comment` and
+required fields in the form); both need the record's `version`, so a stale page gets 409 with
+a reload prompt (for a transition, showing the comment the user typed).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from flask import Response, abort, flash, g, jsonify, redirect, request, stream_with_context
@@ -27,8 +28,15 @@ from .files import content_disposition, download
 from .pages import page_allowed, page_entity, page_record
 from .registry import RuntimePortal
 from .templating import gettext, label
+from .transition_form import (
+    done_message,
+    error_lines,
+    read_submission,
+    reason_text,
+    transition_conflict,
+    transition_name,
+)
 from .urls import page_url, portal_url
-from .widgets import read_field
 
 #: Most rows one CSV export holds; rows are fetched and written this many at a time.
 EXPORT_MAX_ROWS = 50_000
@@ -157,30 +165,15 @@ def action_view(portal: RuntimePortal, actor: Actor, entity: str, id: int, actio
     if entity not in model.entities or action not in ("delete", "transition"):
         abort(404)
     target = store.entity(entity)
+    back = _record_url(portal, actor, entity, id, request.form.get("_page"))
+    if action == "transition":
+        return _transition(portal, actor, target, id, back)
     try:
         version = int(str(request.form.get("version")))
     except ValueError:
         abort(400)
-    back = _record_url(portal, actor, entity, id, request.form.get("_page"))
     try:
-        if action == "delete":
-            store.delete(actor, entity, id, expected_version=version)
-            flash(gettext("%(item)s deleted.", item=label(target.label, entity)), "success")
-            listing = page_for(portal, actor, "list", entity)
-            return redirect(page_url(listing.name) if listing else portal_url("/"), 303)
-        name = str(request.form.get("name") or "")
-        _, transition = workflow.find(store, target, name)
-        values = {}
-        for req in transition.require:
-            if req in target.fields:
-                try:
-                    values[req] = read_field(target.fields[req], request.form)
-                except ValueError as exc:
-                    flash(f"{label(target.fields[req].label, req)}: {gettext(str(exc))}", "error")
-                    return redirect(back, 303)
-        workflow.transition(store, actor, entity, id, name, expected_version=version, values=values)
-        flash(gettext("%(action)s: done.", action=label(transition.label, name)), "success")
-        return redirect(back, 303)
+        store.delete(actor, entity, id, expected_version=version)
     except errors.NotFound:
         abort(404)
     except errors.Forbidden:
@@ -188,15 +181,55 @@ def action_view(portal: RuntimePortal, actor: Actor, entity: str, id: int, actio
     except errors.StaleRecord:
         return conflict_response(back)
     except errors.ValidationFailed as exc:
-        for field, messages in translate_errors(exc.errors, str(g.get("locale") or "en")).items():
-            name = (
-                label(target.fields[field].label, field)
-                if field in target.fields
-                else gettext("Error")
-            )
-            for message in messages:
-                flash(f"{name}: {message}", "error")
+        _flash_errors(target, translate_errors(exc.errors, str(g.get("locale") or "en")))
         return redirect(back, 303)
+    flash(gettext("%(item)s deleted.", item=label(target.label, entity)), "success")
+    listing = page_for(portal, actor, "list", entity)
+    return redirect(page_url(listing.name) if listing else portal_url("/"), 303)
+
+
+def _transition(portal: RuntimePortal, actor: Actor, target: Entity, id: int, back: str) -> Any:
+    """Take the form's transition (with its comment and required fields) and go back with a
+    flash; a transition the actor could take in principle but not now (already approved,
+    condition false, not the assignee) goes back with the reason instead of a 403 page."""
+    store = portal.store
+    try:
+        _, tr = workflow.find(store, target, transition_name(request.form))
+    except errors.NotFound:
+        abort(404)
+    sub = read_submission(target, tr, request.form)
+    if sub.errors:
+        _flash_errors(target, sub.errors)
+        return redirect(back, 303)
+    try:
+        outcome = workflow.take(
+            store, actor, target.name, id, tr.name, expected_version=sub.version,
+            values=sub.values, comment=sub.comment,
+        )  # fmt: skip
+    except errors.NotFound:
+        abort(404)
+    except workflow.TransitionUnavailable as exc:
+        if not exc.availability.eligible:
+            abort(403)
+        flash(f"{label(tr.label, tr.name)}: {reason_text(exc.availability, target)}", "error")
+        return redirect(back, 303)
+    except errors.Forbidden:
+        abort(403)
+    except errors.StaleRecord:
+        return transition_conflict(back, target, tr, sub)
+    except errors.ValidationFailed as exc:
+        _flash_errors(target, translate_errors(exc.errors, str(g.get("locale") or "en")))
+        return redirect(back, 303)
+    flash(done_message(outcome), "success")
+    if outcome.record is None:  # the new state put the record out of the actor's reach
+        listing = page_for(portal, actor, "list", target.name)
+        return redirect(page_url(listing.name) if listing else portal_url("/"), 303)
+    return redirect(back, 303)
+
+
+def _flash_errors(target: Entity, messages: Mapping[str, list[str]]) -> None:
+    for line in error_lines(target, messages):
+        flash(line, "error")
 
 
 def _record_url(

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from . import api, auth, dataviews, pages, theme
+from . import api, auth, dataviews, notifications, pages, theme
 from .context import current_actor, current_user_row, state
 from .i18n import select_locale
 from .security import csrf_valid
@@ -24,7 +24,13 @@ from .security import csrf_valid
 View = Callable[..., Any]
 
 #: Every non-page endpoint and its view; a test asserts each map endpoint is classified here.
-VIEWS: Mapping[str, View] = {**auth.VIEWS, **dataviews.VIEWS, **theme.VIEWS, **api.VIEWS}
+VIEWS: Mapping[str, View] = {
+    **auth.VIEWS,
+    **dataviews.VIEWS,
+    **theme.VIEWS,
+    **api.VIEWS,
+    **notifications.VIEWS,
+}
 #: Endpoints anyone may call (the others check the actor themselves or are pages with roles).
 PUBLIC_ENDPOINTS = frozenset(
     {

@@ -1,4 +1,11 @@
-"""Outgoing mail: render a message from `templates/mail/` in the recipient's locale and send it.
+"""Outgoing mail: render a message from `templates/mail/` in the recipient's locale, queue it in
+the outbox, and let the worker send it.
+
+A request never waits for the mail server (R4): `deliver` renders the message (templates need
+the request context) and enqueues a `mail` job; `mail_handler` sends it from the worker and
+raises `RetryLater` on SMTP or network failure, so mail is retried with backoff and ends up
+in the dead letters (`portalis jobs list --status dead`) instead of being lost. Modules that
+write data and mail together use `enqueue_mail` inside their own transaction.
 
 `PORTALIS_SMTP_URL` names the server: `smtp://host:port` (plain, `?starttls=true` upgrades the
 connection) or `smtps://user:password@host:port` (TLS from the start); user and password are
@@ -15,13 +22,19 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, g
+
+from portalis.engine import jobs
+from portalis.engine.db import begin_write
+from portalis.engine.jobs import Job, PermanentFailure, RetryLater
+from portalis.engine.worker import Handler
 
 from .settings import Settings
 
@@ -31,6 +44,8 @@ log = logging.getLogger("portalis.mail")
 SMTP_TIMEOUT = 10.0
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _TRUE = ("1", "true", "yes", "on")
+#: The outbox job kind of a mail.
+MAIL_JOB = "mail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +110,66 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
 
 
 def send_mail(settings: Settings, mail: Mail) -> bool:
-    """Deliver `mail`; True when the server accepted it (or it was logged without a server).
+    """Deliver `mail` now; True when the server accepted it (or it was logged without a server).
 
-    Failures are logged, never raised: a request must not fail because mail is down.
+    Failures are logged, never raised (see `mail_handler` for the worker's variant).
     """
+    try:
+        _send(settings, mail)
+    except ValueError:
+        log.exception("cannot send mail to %s", mail.to)
+        return False
+    except (OSError, smtplib.SMTPException):
+        log.exception("sending mail to %s through %s failed", mail.to, _server(settings))
+        return False
+    return True
+
+
+def mail_handler(settings: Settings) -> Handler:
+    """The worker's handler for `mail` jobs: send through `settings`' SMTP server.
+
+    A recipient the server refuses permanently (5xx) fails the job for good; everything else
+    (server down, timeouts, 4xx, a misconfigured URL an operator will fix) is retried.
+    """
+
+    def handle_mail(job: Job) -> None:
+        mail = mail_from_payload(job.payload)
+        try:
+            _send(settings, mail)
+        except ValueError as exc:
+            raise RetryLater(f"PORTALIS_SMTP_URL is invalid: {exc}") from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            text = f"{_server(settings)} refused {mail.to}: {exc.recipients}"
+            if codes and all(code >= 500 for code in codes):
+                raise PermanentFailure(text) from exc
+            raise RetryLater(text) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            text = f"sending through {_server(settings)} failed: {type(exc).__name__}: {exc}"
+            raise RetryLater(text) from exc
+
+    return handle_mail
+
+
+def mail_from_payload(payload: dict[str, object]) -> Mail:
+    """The `Mail` a `mail` job carries (PermanentFailure when the payload is not one)."""
+    try:
+        return Mail(**{name: str(payload[name]) for name in Mail.__dataclass_fields__})
+    except KeyError as exc:
+        raise PermanentFailure(f"mail job without {exc.args[0]!r}") from exc
+
+
+def enqueue_mail(conn: sa.Connection, *, portal: str | None, mail: Mail) -> int | None:
+    """Queue `mail` inside the caller's transaction: it is sent only if that commits.
+
+    The bodies (which may hold one-time links) are dropped from the stored job once sent.
+    """
+    payload = {**asdict(mail), jobs.REDACT_KEY: ["text", "html"]}
+    return jobs.enqueue(conn, kind=MAIL_JOB, payload=payload, portal=portal)
+
+
+def _send(settings: Settings, mail: Mail) -> None:
+    # raises ValueError (bad URL), OSError or smtplib.SMTPException
     if not settings.smtp_url:
         log.warning(
             "PORTALIS_SMTP_URL is not set; mail to %s not sent:\nSubject: %s\n\n%s",
@@ -106,20 +177,18 @@ def send_mail(settings: Settings, mail: Mail) -> bool:
             mail.subject,
             mail.text,
         )
-        return True
-    try:
-        config = parse_smtp_url(settings.smtp_url)
-    except ValueError:
-        log.exception("cannot send mail to %s", mail.to)
-        return False
-    message = build_message(mail, settings.mail_from)
-    try:
-        _deliver(config, message)
-    except (OSError, smtplib.SMTPException):
-        log.exception("sending mail to %s through %s:%s failed", mail.to, config.host, config.port)
-        return False
+        return
+    config = parse_smtp_url(settings.smtp_url)
+    _deliver(config, build_message(mail, settings.mail_from))
     log.info("mail %r sent to %s", mail.subject, mail.to)
-    return True
+
+
+def _server(settings: Settings) -> str:
+    try:
+        config = parse_smtp_url(settings.smtp_url or "")
+    except ValueError:
+        return "the mail server"
+    return f"{config.host}:{config.port}"
 
 
 def _deliver(config: SmtpConfig, message: EmailMessage) -> None:
@@ -159,5 +228,17 @@ def render_mail(template: str, *, to: str, locale: str, **context: Any) -> Mail:
 
 
 def deliver(settings: Settings, template: str, *, to: str, locale: str, **context: Any) -> bool:
-    """Render and send one mail; see `render_mail` and `send_mail`."""
-    return send_mail(settings, render_mail(template, to=to, locale=locale, **context))
+    """Render mail `template` (see `render_mail`) and queue it for the worker, in a short
+    transaction of its own; True once queued, False (logged) when the database refused.
+
+    The request does not wait for the mail server; `settings` stays for callers that pass it.
+    """
+    mail = render_mail(template, to=to, locale=locale, **context)
+    portal = getattr(g.get("portal"), "slug", None)
+    try:
+        with begin_write(current_app.extensions["portalis"].engine) as conn:
+            enqueue_mail(conn, portal=portal, mail=mail)
+    except sa.exc.SQLAlchemyError:
+        log.exception("cannot queue mail %r to %s", mail.subject, mail.to)
+        return False
+    return True

@@ -62,11 +62,14 @@ class PortalRegistry:
         env: Mapping[str, str],
         *,
         check_seconds: float = 1.0,
+        base_url: str | None = None,
     ) -> None:
         self.engine = engine
         self.checker = checker
         self.env = env
         self.check_seconds = check_seconds
+        #: where portals are served (PORTALIS_BASE_URL): links in notifications are absolute
+        self.base_url = (base_url or env.get("PORTALIS_BASE_URL") or "").rstrip("/")
         self._portals: dict[str, RuntimePortal] = {}
         self._hosts: dict[str, str] = {}
         self._checked = 0.0
@@ -132,9 +135,8 @@ class PortalRegistry:
         self.compiles += 1
         log.info("serving %s version %s", slug, compiled.version)
         guard = partial(attachable, portal=slug)
-        return RuntimePortal(
-            compiled, compiled.store(self.engine, guard), build_map(compiled.model)
-        )
+        store = compiled.store(self.engine, guard, base_url=self.base_url)
+        return RuntimePortal(compiled, store, build_map(compiled.model))
 
     def require(self, slug: str) -> RuntimePortal:
         """The portal or NotFound."""

@@ -23,6 +23,10 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/profile/password", "sys:password", ("GET", "POST")),
     ("/profile/sessions", "sys:sessions", ("GET", "POST")),
     ("/account/users", "sys:account_users", ("GET", "POST")),
+    ("/notifications", "sys:notifications", ("GET",)),
+    ("/notifications/<int:id>/read", "sys:notification_read", ("POST",)),
+    ("/notifications/read-all", "sys:notifications_read_all", ("POST",)),
+    ("/notifications/preferences", "sys:notification_prefs", ("POST",)),
     ("/_files/<file_id>", "sys:file", ("GET",)),
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
@@ -32,6 +36,8 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/api/v1/openapi.json", "api:openapi", ("GET",)),
     ("/api/v1/<entity>", "api:collection", ("GET", "POST")),
     ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE")),
+    ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET",)),
+    ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST",)),
 )
 
 

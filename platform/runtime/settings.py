@@ -1,4 +1,19 @@
-"""Runtime settings from the environment (DESIGN §5 names)."""
+"""Runtime settings from the environment (DESIGN §5 names).
+
+`PORTALIS_WORKER` says who runs the outbox jobs (mail, webhooks, timers):
+
+- `embedded` (default): a background thread in each application process — nothing else to
+  run, fine for a single host or a few gunicorn workers;
+- `external`: separate `portalis worker` processes (on PostgreSQL several share the queue);
+  the application only enqueues;
+- `off`: nobody in this process runs jobs (they wait in the outbox, e.g. for maintenance).
+
+`PORTALIS_OUTBOUND_ALLOW` lists what outbound requests (webhooks) may reach besides https to
+public addresses: networks, addresses and exact host names, comma or space separated
+(`hooks.internal.example, 10.20.0.0/16`). Listed hosts and addresses may be private or
+loopback and may use plain http; everything else is refused (SECURITY A.34,
+`portalis.engine.outbound`). A bad entry stops the start with an error naming it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +22,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from portalis.engine.outbound import OutboundPolicy
+
+#: Accepted values of PORTALIS_WORKER (see the module docstring).
+WORKER_MODES = ("embedded", "external", "off")
 
 
 def instance_path(env: Mapping[str, str] | None = None) -> Path:
@@ -57,6 +77,10 @@ class Settings:
     version_check_seconds: float = 1.0
     max_upload_bytes: int = 100 * 1024 * 1024
     testing: bool = False
+    #: Who runs outbox jobs: `embedded`, `external` or `off` (PORTALIS_WORKER).
+    worker: str = "embedded"
+    #: Outbound allow-list (PORTALIS_OUTBOUND_ALLOW; see the module docstring).
+    outbound_allow: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -78,7 +102,18 @@ class Settings:
             "disabled_plugins": tuple(
                 p.strip() for p in env.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p.strip()
             ),
+            "worker": env.get("PORTALIS_WORKER", "").strip().lower() or "embedded",
+            "outbound_allow": env.get("PORTALIS_OUTBOUND_ALLOW", "").strip() or None,
             "env": env,
         }
         values.update(overrides)
+        if values["worker"] not in WORKER_MODES:
+            raise ValueError(
+                f"PORTALIS_WORKER must be one of {', '.join(WORKER_MODES)}, not {values['worker']!r}"
+            )
+        allow = values["outbound_allow"]
+        try:
+            OutboundPolicy.parse(allow if isinstance(allow, str) else None)
+        except ValueError as exc:
+            raise ValueError(f"PORTALIS_OUTBOUND_ALLOW: {exc}") from None
         return cls(**values)  # type: ignore[arg-type]

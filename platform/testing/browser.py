@@ -40,6 +40,7 @@ from portalis.engine.portal import CompiledPortal
 from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
+from portalis.runtime.worker import stop_embedded_worker
 
 from .portals import BLUEPRINTS, deploy_dir
 from .pytest_plugin import require_service
@@ -120,6 +121,7 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+        stop_embedded_worker(self.app)  # it would poll a database about to be deleted
         self.app.extensions["portalis"].engine.dispose()
 
 

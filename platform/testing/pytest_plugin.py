@@ -1,7 +1,8 @@
 """Pytest fixtures for Portalis, its plugins and blueprints.
 
-`database_url` runs a test on SQLite and on PostgreSQL. A test that needs a missing service
-skips with a reason; with `CI=true` such a skip fails the run instead.
+`database_url` runs a test on SQLite and on PostgreSQL; `run_jobs` runs the outbox's due jobs.
+A test that needs a missing service skips with a reason; with `CI=true` such a skip fails the
+run instead.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import pytest
 import sqlalchemy as sa
 
 from portalis.engine.db import create_engine
+from portalis.engine.platform_tables import ensure_platform_tables
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.validator import Checker
 
 from .databases import postgres_available, postgres_database, sqlite_database
+from .jobs import run_jobs_fixture  # noqa: F401 - registers the `run_jobs` fixture
 from .smtp import SmtpServer, running_smtp_server, smtp_unavailable
+from .webhooks import WebhookReceiver, webhook_receiver
 
 
 def in_ci() -> bool:
@@ -83,6 +87,20 @@ def db_engine(database_url: str) -> Iterator[sa.Engine]:
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def platform_engine(db_engine: sa.Engine) -> sa.Engine:
+    """`db_engine` with Portalis' own tables (versions, outbox, audit, notifications) created."""
+    ensure_platform_tables(db_engine)
+    return db_engine
+
+
+@pytest.fixture
+def webhook_hooks() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1 recording every delivery (see `testing.webhooks`)."""
+    with webhook_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

@@ -184,6 +184,8 @@ SHOTS = (
     ("ticket-detail", "ben@acme.test", "/tickets/{t1}"),
     ("new-ticket", "ben@acme.test", "/tickets/new"),
     ("dashboard", "sam@support.test", "/dashboard"),
+    ("ticket-agent", "sam@support.test", "/tickets/{t1}"),  # transitions and history panel
+    ("notifications", "sam@support.test", "/notifications"),
 )
 
 

@@ -94,6 +94,24 @@ def check(files: dict[str, str], env: dict[str, str] | None = None) -> Checked:
     return checked
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML with definition booleans: only true/false (`on:` of automations stays a key)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse like the definition loader does (YAML 1.2 booleans)."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 # ------------------------------------------------------------------ (a) random portal.yaml
 
 YAMLISH = st.text(
@@ -255,7 +273,7 @@ def test_mutated_blueprint_never_raises(data: st.DataObject) -> None:
     mutated = dict(files)
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         name = data.draw(st.sampled_from(definitions), label="file")
-        doc = yaml.safe_load(mutated[name])
+        doc = load_yaml(mutated[name])
         doc = mutate(doc, data)
         mutated[name] = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
     check(mutated)
@@ -283,7 +301,7 @@ def test_swapped_names_in_blueprint_never_raise(data: st.DataObject) -> None:
     mutated = dict(files)
     for _ in range(data.draw(st.integers(1, 2), label="swaps")):
         file = data.draw(st.sampled_from(definitions), label="file")
-        doc = yaml.safe_load(mutated[file])
+        doc = load_yaml(mutated[file])
         leaves = [
             p
             for p in node_paths(doc)
@@ -303,7 +321,7 @@ def test_swapped_names_in_blueprint_never_raise(data: st.DataObject) -> None:
 def test_unmutated_blueprint_round_trip_is_valid() -> None:
     """The baseline of the mutation test: b2c re-dumped by safe_dump is still valid."""
     files = {
-        name: yaml.safe_dump(yaml.safe_load(text), allow_unicode=True, sort_keys=False)
+        name: yaml.safe_dump(load_yaml(text), allow_unicode=True, sort_keys=False)
         if name.endswith(".yaml")
         else text
         for name, text in b2c_files().items()

@@ -193,7 +193,12 @@ def test_workflow_transitions(world) -> None:
         store, p["nina"], "ticket", address, "close", expected_version=done.version
     )
     assert closed["status"] == "closed"
-    assert workflow.transition(store, p["nina"], "ticket", address, "reopen")["status"] == "open"
+    with pytest.raises(ValidationFailed):  # reopening asks why
+        workflow.transition(store, p["nina"], "ticket", address, "reopen")
+    reopened = workflow.transition(
+        store, p["nina"], "ticket", address, "reopen", comment="Still broken"
+    )
+    assert reopened["status"] == "open"
 
 
 def test_users_visibility_and_auth_columns_never_leave(world) -> None:

@@ -1,5 +1,9 @@
 """Shared set-up of the auth tests: a served b2c portal, a real SMTP server, browser-like
-clients that sign in through the login form. This module holds no tests."""
+clients that sign in through the login form. This module holds no tests.
+
+Mail leaves through the outbox: `auth.smtp` runs the queued jobs (`run_jobs`) before every
+look at the server, so tests read the mailbox as a user would after the worker ran.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.runtime_tables import login_attempts, sessions, tokens
 from portalis.runtime.settings import Settings
+from portalis.testing.jobs import run_jobs
 from portalis.testing.portals import BLUEPRINTS, deploy_dir
 from portalis.testing.smtp import ReceivedMail, SmtpServer
 
@@ -44,14 +49,48 @@ def url(path: str) -> str:
     return f"/{SLUG}{path}"
 
 
+class Mailbox:
+    """The SMTP server as seen after the worker ran: every look first sends queued mail."""
+
+    def __init__(self, app: Flask, server: SmtpServer) -> None:
+        self.app = app
+        self.server = server
+
+    def wait_for(self, *, to: str, count: int = 1, timeout: float = 10.0) -> ReceivedMail:
+        """See `SmtpServer.wait_for`."""
+        run_jobs(self.app)
+        return self.server.wait_for(to=to, count=count, timeout=timeout)
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        """See `SmtpServer.to`."""
+        run_jobs(self.app)
+        return self.server.to(address)
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        """Everything delivered so far."""
+        run_jobs(self.app)
+        return list(self.server.messages)
+
+    def clear(self) -> None:
+        """Send what is queued, then forget every received message."""
+        run_jobs(self.app)
+        self.server.clear()
+
+
 @dataclass
 class AuthHarness:
-    """A served portal with mail going to `smtp`."""
+    """A served portal with mail going to `smtp_server` (read it through `smtp`)."""
 
     app: Flask
     engine: sa.Engine
     portal: CompiledPortal
-    smtp: SmtpServer
+    smtp_server: SmtpServer
+
+    @property
+    def smtp(self) -> Mailbox:
+        """The mailbox, with queued mail sent first."""
+        return Mailbox(self.app, self.smtp_server)
 
     def client(self, ip: str = "127.0.0.1", **environ: str) -> FlaskClient:
         """A new browser (cookie jar) connecting from `ip`."""

@@ -149,17 +149,25 @@ def test_placeholder_check_sees_mistakes() -> None:
     assert _placeholders("höchstens {max Zeichen") != _placeholders("at most {max} characters")
 
 
+def _key(v: object) -> object:
+    """Plural ids and strings come back from .mo files as lists; make them hashable."""
+    return tuple(v) if isinstance(v, list) else v
+
+
 # -- (b) compiled catalogs are current ----------------------------------------------------------
 @pytest.mark.parametrize("locale", UI_LOCALES)
 def test_compiled_catalog_matches_po(locale: str) -> None:
     po = _read_po(_po_path(locale), locale)
+    # as babel's write_mo compiles them: empty plural forms fall back to the msgids
     expected = {
-        m.id: m.string
+        m.id: tuple(s or m.id[min(i, 1)] for i, s in enumerate(m.string))
+        if isinstance(m.id, tuple)
+        else m.string
         for m in _messages(po)
-        if not m.fuzzy and all(m.string if isinstance(m.string, tuple) else (m.string,))
+        if m.string and not m.fuzzy
     }
     with _po_path(locale).with_suffix(".mo").open("rb") as f:
-        compiled = {m.id: m.string for m in _messages(read_mo(f))}
+        compiled = {_key(m.id): _key(m.string) for m in _messages(read_mo(f))}
     stale = {k for k in expected.keys() | compiled.keys() if expected.get(k) != compiled.get(k)}
     assert not stale, f"{locale}: messages.mo is out of date ({HINT}):\n  {_show(stale)}"
 

@@ -27,6 +27,8 @@ from argon2 import PasswordHasher
 
 from portalis.engine import passwords
 from portalis.engine.model import Entity, FormBlock, ListBlock, MetricsBlock, Page
+from portalis.engine.system_tables import notifications as notification_table
+from portalis.engine.tables import utcnow
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.pages import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files
@@ -52,8 +54,14 @@ NOT_DATA_PATHS = {
     "api:openapi": "schema document without records",
 }
 #: Endpoints with URL arguments that the walk visits by their own rules (below).
-WALKED_WITH_ARGUMENTS = {"sys:file", "sys:autocomplete", "sys:export", "sys:action"}
-WALKED_API = {"api:collection", "api:item"}
+WALKED_WITH_ARGUMENTS = {
+    "sys:file",
+    "sys:autocomplete",
+    "sys:export",
+    "sys:action",
+    "sys:notification_read",
+}
+WALKED_API = {"api:collection", "api:item", "api:transitions", "api:transition"}
 
 
 @dataclass
@@ -71,6 +79,8 @@ class World:
     attachments: dict[int, tuple[str, bytes]]
     accounts: dict[str, int]
     failures: list[str] = field(default_factory=list)
+    #: e-mail → id of an unread in-app notification of that user
+    notifications: dict[str, int] = field(default_factory=dict)
 
     def check(self, ok: bool, message: str) -> None:
         if not ok:
@@ -153,6 +163,10 @@ def snapshot(web: WebPortal) -> dict[str, list[dict[str, Any]]]:
             out[name] = [
                 dict(r._mapping) for r in conn.execute(sa.select(table).order_by(table.c.id))
             ]
+        out["portalis_notification"] = [
+            dict(r._mapping)
+            for r in conn.execute(sa.select(notification_table).order_by(notification_table.c.id))
+        ]
         out["portalis_file"] = [
             dict(r._mapping) for r in conn.execute(sa.select(files).order_by(files.c.id))
         ]
@@ -190,8 +204,16 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         ):
             _, file_id = upload(web.client(email), subject)
             attachments[accounts[account]] = (file_id, PDF)
+        notes = {}
+        with web.engine.begin() as conn:
+            for email in ("ben@acme.test", "anna@acme.test", "nina@globex.test", AGENT):
+                insert = notification_table.insert().values(
+                    portal=web.slug, user_id=web.actor(email).id, kind="walk",
+                    subject=f"Walk {email}", body="", link="/tickets", created_at=utcnow(),
+                )  # fmt: skip
+                notes[email] = int(conn.execute(insert).inserted_primary_key[0])
         owner, titles, versions = observe(web)
-        yield World(web, owner, titles, versions, attachments, accounts)
+        yield World(web, owner, titles, versions, attachments, accounts, notifications=notes)
     finally:
         web.close()
 
@@ -401,6 +423,23 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
             client.url(api), headers={**headers, "If-Match": f'"{version}"'}
         )
         world.check(response.status_code == 404, f"{who}: DELETE {api} → {response.status_code}")
+        # the workflow API: availability and taking a transition
+        response = client.get(f"{api}/transitions")
+        world.check(
+            response.status_code == 404, f"{who}: GET {api}/transitions → {response.status_code}"
+        )
+        no_leak(f"GET {api}/transitions", response.text)
+        for workflow in model.workflow_for(entity):
+            for name in workflow.transitions:
+                response = client.client.post(
+                    client.url(f"{api}/transitions/{name}"),
+                    json={"version": int(version), "comment": "idor"},
+                    headers=headers,
+                )
+                world.check(
+                    response.status_code == 404,
+                    f"{who}: POST {api}/transitions/{name} → {response.status_code}",
+                )
 
     # API lists: plain, searched, and filtered by every ref field pointing at foreign records
     for name, entity in model.entities.items():
@@ -450,6 +489,15 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     response.status_code in (403, 404, 422),
                     f"{who}: POST {base} {body} → {response.status_code}",
                 )
+
+
+def walk_notifications(world: World, email: str) -> None:
+    """Another user's notification id answers 404 and stays unread."""
+    client = world.web.client(email)
+    for other, nid in world.notifications.items():
+        if other != email:
+            status = client.post(f"/notifications/{nid}/read").status_code
+            world.check(status == 404, f"{email}: POST /notifications/{nid}/read → {status}")
 
 
 def walk_as_agent(world: World) -> None:
@@ -510,6 +558,7 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
     assert {acc for acc in world.owner.values() if acc is not None} == set(world.accounts.values())
     for email, account in ATTACKERS:
         walk_as_attacker(world, email, world.accounts[account])
+        walk_notifications(world, email)
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
     walk_as_agent(world)
     assert not world.failures, "\n".join(world.failures)

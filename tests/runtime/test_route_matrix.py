@@ -43,6 +43,7 @@ USERS = {
 TICKET_OF = {"anonymous": "t1", "customer": "t2", "account_admin": "t1", "agent": "t1"}
 SUBJECTS = {"t1": "Invoice 2026-114 is wrong", "t2": "Cannot download my contract"}
 LOGIN, HOME = "login", "home"
+INBOX, PREFS = f"303 → /{SLUG}/notifications", f"303 → /{SLUG}/notifications#preferences"
 #: (endpoint, method) → expected answer for (anonymous, customer, account_admin, agent):
 #: a status code, LOGIN (redirect to this portal's login page) or HOME (redirect to its start).
 SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int | str]] = {
@@ -68,6 +69,12 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:openapi", "GET"): (200, 200, 200, 200),
     ("api:collection", "GET"): (401, 200, 200, 200),
     ("api:item", "GET"): (401, 200, 200, 200),
+    ("api:transitions", "GET"): (401, 200, 200, 200),
+    ("api:transition", "POST"): (401, 415, 415, 415),  # a form post, not JSON
+    ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
+    ("sys:notification_read", "POST"): (LOGIN, 404, 404, 404),  # <id> is a ticket id: not theirs
+    ("sys:notifications_read_all", "POST"): (LOGIN, INBOX, INBOX, INBOX),
+    ("sys:notification_prefs", "POST"): (LOGIN, PREFS, PREFS, PREFS),
 }
 #: Values for the URL arguments of system rules.
 ARGUMENTS = {
@@ -76,6 +83,7 @@ ARGUMENTS = {
     "page": "tickets",
     "block": "0",
     "action": "delete",
+    "name": "start",
 }
 SECRETS = (
     "Invoice 2026-114",

@@ -44,7 +44,13 @@ def web(sqlite_url: str, tmp_path: Path) -> Iterator[WebPortal]:
 
 
 def fill(rule: str, ticket: int) -> str:
-    values = {"id": str(ticket), "token": "x" * 43, "file_id": "A" * 32, "entity": "ticket"}
+    values = {
+        "id": str(ticket),
+        "token": "x" * 43,
+        "file_id": "A" * 32,
+        "entity": "ticket",
+        "name": "start",
+    }
     values.update({"page": "tickets", "block": "0", "action": "delete"})
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 

@@ -102,6 +102,44 @@ definition is compiled (an AST allow-list, then RestrictedPython). They can use 
 record's values, e.g. `record['status']`), `actor`, `today()`, `now()`, `days_since(…)` and
 functions plugins register (`portalis_expression_functions`). Mistakes are reported as
 `expression-syntax`, `expression-forbidden`, `expression-name` or `expression-too-large`.
+Automations also see `before`, the record as it was before an `on: update` change (None for
+any other trigger: `automation-before`). Wherever a [value](#value) is expected — in `set`
+and `create` actions, and as a field's `default` — `{{expr: "..."}}` is an expression evaluated
+when the value is needed, e.g. `default: {{expr: "today()"}}`.
+
+**Workflows and actions.** A [workflow](#workflow) is a state machine over a choice field:
+records change state only through its [transitions](#transition), never by a `set`
+(`action-field-state`). A transition may require a comment, be reserved to the user named by
+an `assignee_field`, forbid self-approval, wait for several [approvals](#transition), and run
+[actions](#action). [Timers](#timer) act when a record has stayed in a state for a while:
+take a transition (which must start from that state) or run actions. Actions — `set`,
+`create`, `notify`, `webhook` — run in the transaction of the change that triggered them: if
+one fails, nothing of the change persists. E-mail and webhooks are queued in an outbox and
+sent by `portalis worker` after the commit, with retries.
+
+**Automations.** An [automation](#automation) runs its actions when a record of its `entity`
+is created, updated, deleted, or takes a transition (`on: transition:<name>`), or on a
+schedule (`on: {{schedule: "0 8 * * 1"}}`: five-field cron, UTC). A scheduled automation over
+an entity runs for every record its `when` selects (at most `limit`); without an entity it
+runs once, and has no record to `set` or to notify about (`automation-no-record`). Nobody acts
+in a schedule, so `actor` receives nothing there (`automation-no-actor`).
+
+**Notifications.** A [notification](#notification) is a sandboxed Jinja template for the
+subject and the body, per locale; each recipient gets it in their language, in the portal's
+bell and (unless they turned it off) by e-mail. Recipients are `creator`, `actor`,
+`role:<role>` or a ref field to `user` of the record (`assignee`). Templates see `record`,
+`recipient`, `actor`, `portal` and `link` (the URL of the `link:` page for the record); a
+field the record does not have is a warning (`template-field`), and so is a notification no
+action sends (`notification-unused`).
+
+**Derived fields.** A [field](#field) with `compute:` is computed on every write and stored;
+with `stored: false` as well it is *virtual*: computed when read, without a column, so it can
+be shown but not filtered, sorted, searched, aggregated or used in a scope
+(`virtual-not-queryable`). A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
+the child records that point to it through their `via` ref field (`of: child.field`,
+optionally narrowed by `where:`), kept exact in the same transaction as every child write.
+Computed and rolled-up fields are never written by forms, the API or actions
+(`action-field-derived`).
 """.splitlines()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..fields import FieldType, FieldTypeRegistry
 from ..problems import CODES
 from .compose import field_type_def
+from .refexamples import example_lines
 
 Schema = Mapping[str, Any]
 
@@ -250,7 +251,7 @@ class SchemaDoc:
         branches = self._branches(node)
         if branches:
             lines += ["Keys that depend on the type:", "", *branches, ""]
-        return lines
+        return [*lines, *example_lines(name)]
 
     def _alternative_line(self, alt: Schema) -> str:
         if "properties" in alt:

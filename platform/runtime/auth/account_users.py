@@ -29,6 +29,7 @@ from . import tokens
 from .common import (
     Errors,
     ViewResult,
+    audit_auth,
     check_email,
     check_name,
     form_value,
@@ -148,10 +149,12 @@ def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if not errors:
         try:
             with begin_write(state().engine) as conn:
-                _uid, link = create_invitation(
+                uid, link = create_invitation(
                     conn, portal, email=email, name=name, role=role,
                     account=actor.account, locale=None,
                 )  # fmt: skip
+                audit_auth(conn, portal, "invitation", user_id=actor.id,
+                           email=actor.email or None, user=uid, user_email=email, role=role)  # fmt: skip
         except ValidationFailed as exc:
             for field, messages in exc.errors.items():
                 unique = any(m.code == "unique" for m in messages)
@@ -208,6 +211,8 @@ def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         return _page(portal, actor, 400)
     with begin_write(state().engine) as conn:
         update_user(conn, portal, uid, is_active=action == "enable")
+        audit_auth(conn, portal, f"user_{action}d", user_id=actor.id, email=actor.email or None,
+                   user=uid, user_email=row["email"])  # fmt: skip
         if action == "disable":
             end_user_sessions(conn, portal.slug, uid)
             tokens.revoke(conn, portal.slug, uid, [tokens.INVITE, tokens.RESET, tokens.EMAIL])

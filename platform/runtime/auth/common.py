@@ -9,14 +9,14 @@ from flask import abort, g, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portalis.engine import audit
 from portalis.engine.fields import FieldValueError
 from portalis.engine.model import PasswordPolicy, PortalModel
 from portalis.engine.tables import utcnow
 
 from .. import mail
-from ..context import PortalUser, state
+from ..context import PortalUser, request_client_ip, state
 from ..registry import RuntimePortal
-from ..security import client_ip
 from ..templating import gettext as _
 from ..urls import portal_url
 from . import tokens
@@ -134,10 +134,28 @@ def check_name(raw: str, errors: Errors, field: str = "name") -> str:
 
 def request_ip() -> str:
     """The client address (X-Forwarded-For only from trusted proxies)."""
-    return client_ip(
-        request.remote_addr,
-        request.headers.get("X-Forwarded-For"),
-        state().settings.trusted_proxies,
+    return request_client_ip()
+
+
+def audit_auth(
+    conn: sa.Connection,
+    portal: RuntimePortal,
+    action: str,
+    *,
+    user_id: int | None,
+    email: str | None,
+    **detail: Any,
+) -> None:
+    """Record a sign-in event of this request (client address included) in the audit log,
+    inside `conn`'s transaction. `detail` must never hold a secret."""
+    audit.record_auth(
+        conn,
+        portal=portal.slug,
+        action=action,
+        actor_id=user_id,
+        email=email,
+        ip=request_ip(),
+        detail=detail or None,
     )
 
 

@@ -26,6 +26,7 @@ from . import tokens
 from .common import (
     ViewResult,
     absolute_url,
+    audit_auth,
     check_name,
     form_secret,
     form_value,
@@ -121,6 +122,7 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
             conn, table, portal.slug, info.user_id, password, policy, name=name, is_active=True
         )
         fresh = user_row(conn, portal, info.user_id)
+        audit_auth(conn, portal, "invitation_accepted", user_id=info.user_id, email=row["email"])
     if fresh is None:  # pragma: no cover - the row was read above in this request
         return render("auth/link_invalid.html", 404, kind="invite")
     sign_in(portal, fresh, ip=request_ip(), user_agent=user_agent())

@@ -28,7 +28,16 @@ from ..security import safe_next
 from ..templating import gettext as _
 from ..urls import portal_url
 from . import throttle, tokens
-from .common import ViewResult, form_secret, form_value, render, request_ip, update_user, user_agent
+from .common import (
+    ViewResult,
+    audit_auth,
+    form_secret,
+    form_value,
+    render,
+    request_ip,
+    update_user,
+    user_agent,
+)
 
 #: Endpoints a user whose password expired may still use (everything else redirects).
 PASSWORD_CHANGE_EXEMPT = frozenset(
@@ -96,6 +105,15 @@ def _failure(email: str, next_url: str, status: int = 422, **headers: str) -> Vi
     return body, code, dict(headers)
 
 
+def _failure_reason(row: dict[str, Any] | None, ok: bool, pending: bool) -> str:
+    """Why a sign-in failed, for the audit log only (the user sees one message for all)."""
+    if row is None:
+        return "unknown_user"
+    if not ok:
+        return "bad_password"
+    return "unverified" if pending else "disabled"
+
+
 def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     """GET: the sign-in form. POST (`email`, `password`, `next`): sign in and redirect."""
     model = portal.compiled.model
@@ -115,6 +133,8 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     with engine.connect() as conn:
         verdict = throttle.check(conn, portal.slug, email, ip, lockout_after=policy.lockout_after)
     if not verdict.allowed:
+        # refused attempts are not audited: hammering must not grow an append-only log
+        # (the lockout itself was recorded when it began)
         return _failure(typed, next_url, 429, **{"Retry-After": str(verdict.retry_after)})
     with engine.connect() as conn:
         row = find_user(conn, portal.compiled, email) if email else None
@@ -137,6 +157,17 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
                 values["password_hash"] = hash_password(password)
             update_user(conn, portal, int(row["id"]), **values)
             row.update(values)
+            audit_auth(conn, portal, "login", user_id=int(row["id"]), email=row["email"],
+                       provider="password")  # fmt: skip
+        else:
+            reason = _failure_reason(row, ok, pending)
+            audit_auth(conn, portal, "login_failed", user_id=None, email=email or None,
+                       provider="password", reason=reason)  # fmt: skip
+            after = throttle.check(conn, portal.slug, email, ip, lockout_after=policy.lockout_after)
+            if not after.allowed:  # this failure started a lockout
+                audit_auth(conn, portal, "lockout", user_id=None, email=email or None,
+                           provider="password", reason=after.reason,
+                           retry_after=after.retry_after)  # fmt: skip
     if pending:
         # only someone who knows the password learns that the address is unconfirmed
         errors = {
@@ -155,6 +186,8 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
 
 def logout_view(portal: RuntimePortal, actor: Actor) -> Response:
     """POST only: end the session server-side and go to the portal's home page."""
-    sign_out()
+    sign_out(
+        lambda conn: audit_auth(conn, portal, "logout", user_id=actor.id, email=actor.email or None)
+    )
     flash(_("You have been signed out."), "success")
     return redirect(portal_url("/"), 303)

@@ -30,6 +30,7 @@ from .common import (
     Errors,
     ViewResult,
     absolute_url,
+    audit_auth,
     check_email,
     check_name,
     current_secret,
@@ -184,6 +185,7 @@ def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
             pw.store_password(conn, users_table(portal), portal.slug, uid, password, policy)
             tokens.revoke(conn, portal.slug, uid, [tokens.RESET])
             end_user_sessions(conn, portal.slug, uid, keep=current_secret())
+            audit_auth(conn, portal, "password_change", user_id=uid, email=row["email"])
     if errors:
         status = problem[1] if problem else 422
         return render("auth/password.html", status, errors=errors, **context)

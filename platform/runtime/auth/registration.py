@@ -35,6 +35,7 @@ from .common import (
     Errors,
     ViewResult,
     absolute_url,
+    audit_auth,
     check_email,
     check_name,
     form_secret,
@@ -108,6 +109,7 @@ def _register(
         policy = portal.compiled.model.auth.password
         pw.remember(conn, slug, uid, password_hash, policy.history if policy else 0)
         token = tokens.issue(conn, slug, tokens.VERIFY, uid)
+        audit_auth(conn, portal, "registration", user_id=uid, email=email, provider="password")
     return "verify", {"name": name, "link": absolute_url(f"/verify/{token}")}, None
 
 
@@ -168,12 +170,15 @@ def verify_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
             return render("auth/link_invalid.html", 404, kind="verify")
         if info.purpose == tokens.VERIFY:
             update_user(conn, portal, info.user_id, is_active=True)
+            audit_auth(conn, portal, "email_verified", user_id=info.user_id, email=row["email"])
             flash(_("Your e-mail address is confirmed. You can sign in now."), "success")
             return redirect(portal_url("/login"), 303)
         new_email = info.payload or ""
         if not new_email or find_user(conn, portal.compiled, new_email) is not None:
             return render("auth/link_invalid.html", 409, kind="email_taken")
         update_user(conn, portal, info.user_id, email=new_email)
+        audit_auth(conn, portal, "email_change", user_id=info.user_id, email=new_email,
+                   previous=row["email"])  # fmt: skip
     send(
         portal,
         "email_changed",

@@ -28,6 +28,7 @@ from .common import (
     Errors,
     ViewResult,
     absolute_url,
+    audit_auth,
     check_email,
     form_secret,
     form_value,
@@ -106,6 +107,7 @@ def reset_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
         pw.store_password(conn, users_table(portal), portal.slug, info.user_id, password, policy)
         tokens.revoke(conn, portal.slug, info.user_id, [tokens.RESET])
         end_user_sessions(conn, portal.slug, info.user_id)
+        audit_auth(conn, portal, "password_reset", user_id=info.user_id, email=row["email"])
     send(
         portal,
         "password_changed",

@@ -16,7 +16,7 @@ from ..context import sign_out, state
 from ..registry import RuntimePortal
 from ..sessions import end_user_sessions, revoke_by_prefix, user_sessions
 from ..templating import gettext as _
-from .common import ViewResult, current_secret, login_redirect, render, see_other
+from .common import ViewResult, audit_auth, current_secret, login_redirect, render, see_other
 
 #: (pattern, name) pairs, most specific first: a readable name for a User-Agent.
 _BROWSERS = (
@@ -57,20 +57,29 @@ def sessions_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         return login_redirect()
     secret = current_secret()
     current = session_prefix(secret)
+    email = actor.email or None
     if request.method == "POST":
         action = request.form.get("action", "")
         target = request.form.get("session", "")
         if action == "revoke_others":
             with begin_write(state().engine) as conn:
                 count = end_user_sessions(conn, portal.slug, actor.id, keep=secret)
+                audit_auth(conn, portal, "session_revoked", user_id=actor.id, email=email,
+                           scope="others", count=count)  # fmt: skip
             flash(_("Signed out %(n)s other session(s).", n=count), "success")
         elif action == "revoke" and target == current:
-            sign_out()
+            sign_out(
+                lambda conn: audit_auth(conn, portal, "session_revoked", user_id=actor.id,
+                                        email=email, scope="current", session=current)
+            )  # fmt: skip
             flash(_("You have been signed out."), "success")
             return see_other("/login")
         elif action == "revoke":
             with begin_write(state().engine) as conn:
                 ended = revoke_by_prefix(conn, portal.slug, actor.id, target[:16])
+                if ended:
+                    audit_auth(conn, portal, "session_revoked", user_id=actor.id, email=email,
+                               scope="one", session=target[:16])  # fmt: skip
             if ended:
                 flash(_("The session has been signed out."), "success")
             else:

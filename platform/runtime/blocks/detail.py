@@ -2,30 +2,48 @@
 
 Buttons appear only when the action would be allowed: `edit` (a link to the entity's edit
 page when the actor may update this record), `delete` (a confirmed POST) and one button per
-available workflow transition (with a small form for its `require`d fields). Every action
-form carries the record's version, so a stale page gets 409 instead of overwriting.
+available workflow transition, with a small form for its comment (`required` when the
+transition requires one) and its `require`d fields, and its approval progress ("1 of 2
+approvals"). Transitions the actor could take in principle but not now — a false condition,
+someone else's assignment, their own record, an approval already given — are shown disabled
+with the reason. Transition forms post to the page itself (`handle_post`), so a refused form
+comes back with what was typed; every action form carries the record's version, so a stale
+page gets 409 instead of overwriting. The history panel follows for the roles the block
+names (`history: {roles: [...]}`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 
 from portalis.engine import workflow
+from portalis.engine.errors import NON_FIELD, Forbidden, NotFound, StaleRecord, ValidationFailed
 from portalis.engine.expressions import EvaluationError
 from portalis.engine.model import DetailBlock, Entity, Field
 from portalis.engine.permissions import Actor
 from portalis.engine.records import Record
 from portalis.engine.store import RecordStore
+from portalis.engine.workflow import COMMENT_KEY
 
 from ..display import Formatter, page_for
 from ..templating import label
+from ..transition_form import (
+    done_message,
+    progress_text,
+    read_submission,
+    reason_text,
+    transition_conflict,
+    transition_name,
+    translated,
+)
 from ..urls import page_url, portal_url
 from ..widgets import WidgetFactory
 from .base import BlockContext, BlockType
+from .history import render_history
 
 
 def field_visible(field: Field, record: Record, actor: Actor) -> bool:
@@ -98,7 +116,9 @@ class DetailBlockType(BlockType):
                 transitions=self.transitions(ctx, entity, record, fmt)
                 if "transitions" in cfg.actions
                 else [],
-                transition_url=portal_url(f"/_act/{entity.name}/{record.id}/transition"),
+                transition_url=page_url(ctx.page.name, record.id),
+                comment_max=workflow.MAX_COMMENT_LENGTH,
+                history=render_history(ctx, entity, record),
             )
         )
 
@@ -123,26 +143,99 @@ class DetailBlockType(BlockType):
     def transitions(
         self, ctx: BlockContext, entity: Entity, record: Record, fmt: Formatter
     ) -> list[dict[str, Any]]:
-        """Available transitions, each with widgets for its required fields."""
+        """The transitions to show: available ones with their comment box and required
+        fields, and those the actor could take in principle but not now (condition false,
+        not the assignee, already approved, …) disabled with the reason."""
         if not ctx.portal.compiled.model.workflow_for(entity.name):
             return []
         factory = WidgetFactory(fmt, f"b{ctx.block.index}")
+        draft = ctx.form if ctx.errors is not None and ctx.form is not None else None
+        drafted = transition_name(draft) if draft is not None else ""
+        errors = ctx.errors or {}
         out = []
         for item in workflow.available(ctx.store, ctx.actor, entity.name, record.id):
-            if not item.allowed:
+            if not item.allowed and not item.eligible:
                 continue
             tr = item.transition
-            widgets = [
-                factory.widget(
-                    entity.fields[name],
-                    value=record.get(name),
-                    name=name,
-                    required=True,
-                )
-                for name in tr.require
-                if name in entity.fields
-            ]
-            for w in widgets:
-                w.id = f"b{ctx.block.index}-{tr.name}-{w.name}"
-            out.append({"name": tr.name, "label": label(tr.label, tr.name), "widgets": widgets})
+            mine = draft if drafted == tr.name else None
+            progress = item.progress
+            entry: dict[str, Any] = {
+                "name": tr.name,
+                "label": label(tr.label, tr.name),
+                "allowed": item.allowed,
+                "reason": None if item.allowed else reason_text(item, entity),
+                "progress": progress_text(progress) if progress is not None else None,
+                "approved": progress is not None and progress.mine,
+                "comment": tr.comment,
+                "comment_id": f"b{ctx.block.index}-{tr.name}-comment",
+                "comment_value": str(mine.get(COMMENT_KEY) or "") if mine is not None else "",
+                "comment_errors": errors.get(COMMENT_KEY, []) if mine is not None else [],
+                "form_errors": errors.get(NON_FIELD, []) if mine is not None else [],
+                "open": mine is not None,
+                "widgets": [],
+            }
+            if item.allowed:
+                widgets = [
+                    factory.widget(
+                        entity.fields[name],
+                        value=record.get(name),
+                        form=mine,
+                        errors=errors.get(name) if mine is not None else None,
+                        name=name,
+                        required=True,
+                    )
+                    for name in tr.require
+                    if name in entity.fields
+                ]
+                for w in widgets:
+                    w.id = f"b{ctx.block.index}-{tr.name}-{w.name}"
+                entry["widgets"] = widgets
+            out.append(entry)
         return out
+
+    # -- POST -------------------------------------------------------------------------------
+    def handle_post(self, ctx: BlockContext) -> Response | None:
+        """A transition form of this block: take it and go back to the record; a refused
+        form (missing comment or field) re-renders the page with what was typed and the
+        errors; a stale version answers 409 showing the comment."""
+        cfg: DetailBlock = ctx.block.config
+        record = ctx.record
+        form = ctx.form or {}
+        if record is None or record.entity != cfg.entity or "transitions" not in cfg.actions:
+            abort(404)
+        store = ctx.store
+        entity = store.entity(cfg.entity)
+        try:
+            _, tr = workflow.find(store, entity, transition_name(form))
+        except NotFound:
+            abort(404)
+        sub = read_submission(entity, tr, form)
+        here = page_url(ctx.page.name, record.id)
+        if sub.errors:
+            ctx.errors = sub.errors
+            return None
+        try:
+            outcome = workflow.take(
+                store, ctx.actor, entity.name, record.id, tr.name,
+                expected_version=sub.version, values=sub.values, comment=sub.comment,
+            )  # fmt: skip
+        except NotFound:
+            abort(404)
+        except workflow.TransitionUnavailable as exc:
+            if not exc.availability.eligible:
+                abort(403)
+            flash(f"{label(tr.label, tr.name)}: {reason_text(exc.availability, entity)}", "error")
+            return cast(Response, redirect(here, 303))
+        except Forbidden:
+            abort(403)
+        except StaleRecord:
+            return transition_conflict(here, entity, tr, sub)
+        except ValidationFailed as exc:
+            ctx.errors = translated(exc.errors, ctx.locale)
+            return None
+        flash(done_message(outcome), "success")
+        if outcome.record is None:  # the new state put the record out of the actor's reach
+            listing = page_for(ctx.portal, ctx.actor, "list", entity.name)
+            target = page_url(listing.name) if listing else portal_url("/")
+            return cast(Response, redirect(target, 303))
+        return cast(Response, redirect(here, 303))

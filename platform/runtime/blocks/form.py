@@ -5,16 +5,24 @@ record let through); the others of the block are shown read-only. A failed submi
 re-renders with the input kept and errors next to their fields (422); success redirects
 (303) with a flash message. Uploads go through `files` (413 past the size limit); edits carry
 the record's version, and a stale one answers 409 with a reload prompt.
+
+A new record's inputs start with the field defaults, expression defaults evaluated for the
+actor included. Fields with `visible_when`/`required_when` are mirrored in the browser: they
+are always rendered (hidden and disabled while invisible), and `static/form-conditions.js`
+asks the block (a POST with `_probe`, no write) how the conditions stand for the input so
+far — the server's own expressions decide, so the form never disagrees with the store.
+Rule messages (`check`) are shown in the reader's locale.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template
+from flask import Response, abort, flash, g, redirect, render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
@@ -26,7 +34,9 @@ from portalis.engine.errors import (
     StaleRecord,
     ValidationFailed,
 )
-from portalis.engine.model import Entity, Field, FormBlock, Grant
+from portalis.engine.expressions import EvaluationError
+from portalis.engine.fields import FieldValueError
+from portalis.engine.model import Entity, Field, FormBlock, Grant, PortalModel
 from portalis.engine.permissions import Actor
 from portalis.engine.records import Record
 from portalis.engine.store import RecordStore
@@ -61,6 +71,21 @@ class FormPlan:
     inputs: list[Field] = field(default_factory=list)
     readonly: list[str] = field(default_factory=list)
     parent: tuple[str, int] | None = None
+    #: inputs with visible_when/required_when (mirrored in the browser)
+    conditional: set[str] = field(default_factory=set)
+
+    def states(self, values: Mapping[str, Any], actor: Actor) -> dict[str, dict[str, bool]]:
+        """`{field: {visible, required}}` of the conditional inputs for `values`."""
+        probe = Record(self.entity.name, values)
+        out = {}
+        for f in self.inputs:
+            if f.name in self.conditional:
+                visible = field_visible(f, probe, actor)
+                out[f.name] = {
+                    "visible": visible,
+                    "required": visible and field_required(f, probe, actor),
+                }
+        return out
 
 
 def record_grants(
@@ -89,9 +114,42 @@ def conflict_response(reload_url: str) -> Response:
     return Response(html, status=409, mimetype="text/html")
 
 
-def translate_errors(errors: Mapping[str, list[FieldMessage]], locale: str) -> dict[str, list[str]]:
-    """ValidationFailed errors as translated texts per field."""
-    return {name: [message_text(locale, m) for m in msgs] for name, msgs in errors.items()}
+def field_required(f: Field, record: Record, actor: Actor) -> bool:
+    """True when the field is required, or its `required_when` holds for `record`."""
+    if f.required or f.required_when is None:
+        return f.required
+    try:
+        return bool(f.required_when.test(record=dict(record.values), actor=actor))
+    except EvaluationError:
+        return False
+
+
+def translate_errors(
+    errors: Mapping[str, list[FieldMessage]], locale: str, model: PortalModel | None = None
+) -> dict[str, list[str]]:
+    """ValidationFailed errors as translated texts per field.
+
+    A failed rule (`check`) speaks with its own localized `message` from the definition (of
+    the entity named in its parameters: a parent's rule when a rollup refused the write).
+    """
+    if model is None and g.get("portal") is not None:
+        model = g.portal.compiled.model
+    return {
+        name: [_rule_text(model, locale, m) or message_text(locale, m) for m in msgs]
+        for name, msgs in errors.items()
+    }
+
+
+def _rule_text(model: PortalModel | None, locale: str, message: FieldMessage) -> str | None:
+    if model is None or message.code != "rule":
+        return None
+    entity = model.entities.get(str(message.params.get("entity")))
+    index = message.params.get("rule")
+    rules = entity.rules if entity is not None else ()
+    for rule in rules:
+        if rule.index == index:
+            return rule.message.get(locale, model.default_locale)
+    return None
 
 
 class FormBlockType(BlockType):
@@ -118,26 +176,58 @@ class FormBlockType(BlockType):
             grants = store.policy.grants_for(ctx.actor, entity.name, "create")
             if not grants:
                 return None
-            values = {n: f.default for n, f in entity.fields.items()}
-            for wf in ctx.portal.compiled.model.workflow_for(entity.name):
-                values[wf.field] = wf.initial
+            given: dict[str, Any] = {}
+            if cfg.parent:
+                if ctx.record is None:
+                    return None
+                given[cfg.parent] = ctx.record.id
+            # the defaults the store would use, expression defaults evaluated for this actor
+            values = store.initial_values(ctx.actor, entity.name, given)
         plan = FormPlan(entity, cfg.mode, record, values)
-        if cfg.parent and cfg.mode == "create":
-            if ctx.record is None:
-                return None
+        if cfg.parent and cfg.mode == "create" and ctx.record is not None:
             plan.parent = (cfg.parent, ctx.record.id)
-            values[cfg.parent] = ctx.record.id
         writable = store.writable(entity, grants)
         probe = Record(entity.name, values)
         for name in cfg.fields:
             f = entity.fields.get(name)
-            if f is None or name == cfg.parent or not field_visible(f, probe, ctx.actor):
+            if f is None or name == cfg.parent:
                 continue
             if name in writable:
                 plan.inputs.append(f)
-            elif record is not None and name in record:
+                if f.visible_when is not None or f.required_when is not None:
+                    plan.conditional.add(name)
+            elif record is not None and name in record and field_visible(f, probe, ctx.actor):
                 plan.readonly.append(name)
-        return plan if plan.inputs else None
+        states = plan.states(values, ctx.actor)
+        if all(not states.get(f.name, {"visible": True})["visible"] for f in plan.inputs):
+            return None  # nothing to fill in, and nothing could make a field appear
+        return plan
+
+    def current_values(
+        self, ctx: BlockContext, plan: FormPlan, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The record as the submitted input would make it (for the conditions only:
+        input that does not clean counts as empty, files keep their current value)."""
+        values = dict(plan.values)
+        for f in plan.inputs:
+            if f.type == "file":
+                continue
+            try:
+                raw = read_field(f, form)
+                if f.type == "ref" and isinstance(raw, str):
+                    raw = resolve_ref(ctx.store, ctx.actor, getattr(f.config, "to", ""), raw)
+                values[f.name] = f.kind.clean(f, raw)
+            except (ValueError, FieldValueError):
+                values[f.name] = None
+        return values
+
+    def probe(self, ctx: BlockContext, plan: FormPlan, form: Mapping[str, Any]) -> Response:
+        """200 JSON `{"fields": {name: {visible, required}}}` for the input so far."""
+        states = plan.states(self.current_values(ctx, plan, form), ctx.actor)
+        body = json.dumps({"fields": states}, separators=(",", ":"))
+        response = Response(body, mimetype="application/json")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     # -- GET ------------------------------------------------------------------------------
     def render(self, ctx: BlockContext) -> Markup:
@@ -150,12 +240,23 @@ class FormBlockType(BlockType):
         submitted = ctx.form if errors else None
         fmt = Formatter(ctx.portal, ctx.actor, ctx.locale)
         factory = WidgetFactory(fmt, f"b{ctx.block.index}")
-        widgets = [
-            factory.widget(
-                f, value=plan.values.get(f.name), form=submitted, errors=errors.get(f.name)
+        # after a failed submission the conditions follow what was submitted
+        current = self.current_values(ctx, plan, submitted) if submitted else plan.values
+        states = plan.states(current, ctx.actor)
+        widgets = []
+        for f in plan.inputs:
+            state = states.get(f.name)
+            w = factory.widget(
+                f,
+                value=plan.values.get(f.name),
+                form=submitted,
+                errors=errors.get(f.name),
+                required=state["required"] if state is not None else None,
             )
-            for f in plan.inputs
-        ]
+            if state is not None and not state["visible"]:
+                w.attrs["disabled"] = "disabled"
+            widgets.append(w)
+        hidden = {name for name, state in states.items() if not state["visible"]}
         readonly = []
         if plan.record is not None and plan.readonly:
             fmt.prepare(plan.entity, plan.readonly, [plan.record])
@@ -163,7 +264,7 @@ class FormBlockType(BlockType):
                 (fmt.column_label(plan.entity, n), fmt.html(plan.entity, n, plan.record))
                 for n in plan.readonly
             ]
-        shown = {f.name for f in plan.inputs}
+        shown = {f.name for f in plan.inputs} - hidden
         top = list(errors.get(NON_FIELD, []))
         for name, msgs in errors.items():
             if name != NON_FIELD and name not in shown:
@@ -183,6 +284,8 @@ class FormBlockType(BlockType):
                 plan=plan,
                 entity=plan.entity,
                 widgets=widgets,
+                conditional=plan.conditional,
+                hidden=hidden,
                 readonly=readonly,
                 form_errors=top,
                 multipart=any(f.type == "file" for f in plan.inputs),
@@ -198,6 +301,8 @@ class FormBlockType(BlockType):
         if plan is None:
             abort(403)
         form: MultiDict[str, Any] = MultiDict(ctx.form or {})
+        if form.get("_probe"):
+            return self.probe(ctx, plan, form)
         raw, errors = self.read(ctx, plan, form)
         ctx.form = form
         if errors:
@@ -240,6 +345,8 @@ class FormBlockType(BlockType):
         raw: dict[str, Any] = {}
         errors: Errors = {}
         for f in plan.inputs:
+            if f.name in plan.conditional and f.type != "file" and f.name not in form:
+                continue  # hidden in the browser (disabled): the store decides its value
             try:
                 if f.type == "file":
                     self.read_file(ctx, plan, f, form, raw)

@@ -75,7 +75,10 @@ def readable_filters(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[s
     return [
         n
         for n in cfg.filters
-        if n in mask and n in entity.fields and entity.fields[n].kind.filterable
+        if n in mask
+        and n in entity.fields
+        and entity.fields[n].kind.filterable
+        and entity.fields[n].stored
     ]
 
 
@@ -246,7 +249,7 @@ class ListBlockType(BlockType):
         """A column heading with its sort link (only for sortable, readable columns)."""
         field_ = entity.fields.get(name)
         sortable = (name in SYSTEM_COLUMNS and name != "created_by") or (
-            field_ is not None and field_.kind.sortable
+            field_ is not None and field_.kind.sortable and field_.stored
         )
         current = query.sort.lstrip("-") == name
         descending = query.sort.startswith("-")

@@ -1,0 +1,180 @@
+"""Examples shown in the definition reference, next to the section of the object they use.
+
+Every example is a YAML fragment with top-level keys, and together they make one consistent
+support-and-billing portal: a test merges them into a definition that must validate without a
+single problem, so the reference never shows an example the validator would refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A captioned YAML fragment of a definition."""
+
+    caption: str
+    yaml: str
+
+
+FIELD_DERIVED: Final = Example(
+    "Derived values: rollups over child records, a stored computed field, a virtual field and "
+    "an expression default.",
+    """\
+entities:
+  invoice:
+    title_field: number
+    fields:
+      number: {type: string, required: true, unique: true, max_length: 20}
+      account: {type: ref, to: account, required: true}
+      issued: {type: date, default: {expr: "today()"}}     # evaluated when the record is created
+      total: {type: money, rollup: sum, of: invoice_line.amount, via: invoice}
+      lines: {type: int, rollup: count, of: invoice_line, via: invoice}
+      disputed_lines: {type: int, rollup: count, of: invoice_line, via: invoice, where: {disputed: true}}
+      age_days: {type: int, compute: "days_since(record['issued'])", stored: false}   # virtual
+  invoice_line:
+    fields:
+      invoice: {type: ref, to: invoice, required: true}
+      description: {type: string, required: true, max_length: 200}
+      quantity: {type: int, default: 1, min: 1}
+      price: {type: money, required: true}
+      amount: {type: money, compute: "(record['quantity'] or 0) * (record['price'] or 0)"}
+      disputed: {type: bool, default: false}
+""",
+)
+
+TRANSITIONS: Final = Example(
+    "Transitions with an assignee, a required comment, actions and a four-eyes approval.",
+    """\
+workflows:
+  ticket_flow:
+    entity: ticket
+    field: status
+    initial: open
+    transitions:
+      - {name: start, from: open, to: in_progress, roles: [agent], assignee_field: assignee}
+      - name: resolve
+        from: in_progress
+        to: resolved
+        roles: [agent]
+        require: [resolution]
+        comment: required                 # kept in the record's history
+        actions:
+          - set: {resolved_on: {expr: "today()"}}
+          - notify: {template: ticket_resolved, to: [creator]}
+      - name: refund
+        from: resolved
+        to: refunded
+        roles: [agent]
+        allow_self_approval: false        # whoever opened the ticket may not approve its refund
+        approvals: {roles: [manager], count: 2}
+""",
+)
+
+TIMERS: Final = Example(
+    "Timers of the ticket workflow: an SLA escalation, and an automatic close.",
+    """\
+workflows:
+  ticket_flow:
+    timers:
+      - name: urgent_sla                  # an urgent ticket nobody started within 4 hours
+        state: open
+        after: 4h
+        when: "record['priority'] == 'urgent'"
+        actions:
+          - set: {escalated: true}
+          - notify: {template: ticket_escalated, to: ["role:agent"]}
+      - name: auto_close                  # resolved tickets close after two weeks
+        state: resolved
+        after: 2w
+        transition: close
+""",
+)
+
+ACTIONS: Final = Example(
+    "All four actions, run in order when a ticket's disputed amount grows past 1000.",
+    """\
+automations:
+  big_dispute:
+    entity: ticket
+    on: update
+    when: "(record['amount'] or 0) > 1000 and (before['amount'] or 0) <= 1000"
+    actions:
+      - set: {priority: urgent}
+      - create:
+          entity: message
+          values: {ticket: {expr: "record['id']"}, text: "A specialist will call you today."}
+      - notify: {template: ticket_escalated, to: [assignee, "role:agent"]}
+      - webhook: {url: "${CRM_WEBHOOK_URL}", secret: "${CRM_WEBHOOK_SECRET}", event: dispute.big}
+""",
+)
+
+AUTOMATIONS: Final = Example(
+    "Automations on a record event, on a transition and on a schedule.",
+    """\
+automations:
+  welcome:
+    entity: ticket
+    on: create
+    actions:
+      - create: {entity: message, values: {ticket: {expr: "record['id']"}, text: "Thanks, we are on it."}}
+  closed_survey:
+    entity: ticket
+    on: transition:close
+    actions:
+      - notify: {template: ticket_closed, to: [creator]}
+  weekly_reminder:
+    entity: ticket
+    on: {schedule: "0 8 * * 1"}           # Mondays at 08:00 UTC
+    when: "record['status'] == 'open' and days_since(record['updated_at']) >= 7"
+    limit: 500
+    actions:
+      - notify: {template: ticket_waiting, to: [assignee, "role:agent"]}
+""",
+)
+
+NOTIFICATIONS: Final = Example(
+    "Notification templates, translated; `{{ link }}` is the URL of the record's page.",
+    """\
+notifications:
+  ticket_resolved:
+    label: {en: A ticket of mine was resolved, de: Ein Ticket von mir wurde gelöst}
+    link: ticket
+    subject: {en: "Resolved: {{ record.subject }}", de: "Gelöst: {{ record.subject }}"}
+    body:
+      en: |
+        Hello {{ recipient.name }},
+        {{ actor.name }} resolved your ticket "{{ record.subject }}".
+        {{ link }}
+      de: |
+        Hallo {{ recipient.name }},
+        {{ actor.name }} hat Ihr Ticket „{{ record.subject }}“ gelöst.
+        {{ link }}
+  ticket_escalated:
+    link: ticket
+    subject: "Escalated: {{ record.subject }}"
+    body: "{{ record.subject }} needs attention: {{ link }}"
+    email: false                          # in the portal's bell only
+""",
+)
+
+#: Examples by the `$defs` section they illustrate, in the order they are shown.
+EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
+    "field": (FIELD_DERIVED,),
+    "transition": (TRANSITIONS,),
+    "action": (ACTIONS,),
+    "timer": (TIMERS,),
+    "automation": (AUTOMATIONS,),
+    "notification": (NOTIFICATIONS,),
+}
+
+
+def example_lines(section: str) -> list[str]:
+    """The Markdown of the examples of one section ([] when it has none)."""
+    lines: list[str] = []
+    for example in EXAMPLES.get(section, ()):
+        lines += [f"Example — {example.caption}", "", "```yaml", *example.yaml.splitlines()]
+        lines += ["```", ""]
+    return lines

@@ -1,0 +1,148 @@
+"""Tables of the living portal: outbox jobs, audit log, approvals, notifications, schedules.
+
+They are shared by all portals (rows carry the portal slug) and created with the platform
+tables. Every time column is timezone-aware UTC; SQLite hands them back naive, so readers
+normalise with `aware`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+#: Metadata of these tables; `platform_tables.ensure_platform_tables` creates them too.
+system_metadata = sa.MetaData()
+
+_TZ = sa.DateTime(timezone=True)
+
+#: The outbox: side effects (mail, webhooks, timers, scheduled automations) written in the
+#: same transaction as the change that caused them, run later by `portalis worker`.
+jobs = sa.Table(
+    "portalis_job",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    # pending → running → done | pending (retry) | dead (attempts exhausted or discarded)
+    sa.Column("status", sa.String(12), nullable=False, default="pending"),
+    sa.Column("run_at", _TZ, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer, nullable=False, default=8),
+    sa.Column("locked_by", sa.String(80), nullable=True),
+    sa.Column("locked_until", _TZ, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    # a job with a key exists once (e.g. one timer per record and state entry)
+    sa.Column("key", sa.String(200), nullable=True, unique=True),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Column("updated_at", _TZ, nullable=False),
+    sa.Column("finished_at", _TZ, nullable=True),
+    sa.Index("ix_portalis_job_due", "status", "run_at"),
+)
+
+#: The audit log: append-only (the code has no update or delete path; on PostgreSQL a
+#: trigger refuses both).
+audit = sa.Table(
+    "portalis_audit",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("at", _TZ, nullable=False),
+    sa.Column("actor_id", sa.Integer, nullable=True),
+    sa.Column("actor_email", sa.String(254), nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+    # create | update | delete | transition | approve | login | login_failed | logout |
+    # lockout | password_change | ... (auth events use the same table)
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=True),
+    sa.Column("record_id", sa.Integer, nullable=True),
+    # field → [old, new] in storage form (JSON-safe); secrets never appear
+    sa.Column("changes", sa.JSON, nullable=True),
+    # workflow, transition, from, to, comment, provider, reason, via (automation/timer) …
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Index("ix_portalis_audit_record", "portal", "entity", "record_id", "id"),
+    sa.Index("ix_portalis_audit_at", "portal", "at"),
+)
+
+#: Approvals given towards a quorum transition. `round` is the audit id of the event that put
+#: the record into its current state: approvals of an earlier stay never count again.
+approvals = sa.Table(
+    "portalis_approval",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("transition", sa.String(40), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("actor_id", sa.Integer, nullable=False),
+    sa.Column("at", _TZ, nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.UniqueConstraint(
+        "portal", "entity", "record_id", "transition", "round", "actor_id",
+        name="uq_portalis_approval_once",
+    ),
+)  # fmt: skip
+
+#: In-app notifications (the bell). Rendered in the recipient's language when sent.
+notifications = sa.Table(
+    "portalis_notification",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(60), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("link", sa.String(500), nullable=True),
+    sa.Column("entity", sa.String(40), nullable=True),
+    sa.Column("record_id", sa.Integer, nullable=True),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Column("read_at", _TZ, nullable=True),
+    sa.Index("ix_portalis_notification_user", "portal", "user_id", "read_at"),
+)
+
+#: Per-user notification preferences; no row means the default (e-mail on).
+notification_prefs = sa.Table(
+    "portalis_notification_pref",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(60), primary_key=True),
+    sa.Column("email", sa.Boolean, nullable=False),
+)
+
+#: Next run of each scheduled automation; workers claim a due run by a guarded UPDATE.
+schedules = sa.Table(
+    "portalis_schedule",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("automation", sa.String(60), primary_key=True),
+    sa.Column("cron", sa.String(120), nullable=False),
+    sa.Column("next_run_at", _TZ, nullable=False),
+    sa.Column("last_run_at", _TZ, nullable=True),
+)
+
+
+# Append-only on PostgreSQL even for someone with SQL access through the application's role.
+_AUDIT_GUARD = sa.DDL(  # type: ignore[no-untyped-call]
+    """
+    CREATE OR REPLACE FUNCTION portalis_audit_append_only() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'portalis_audit is append-only (%% refused)', TG_OP;
+    END;
+    $$ LANGUAGE plpgsql;
+    CREATE TRIGGER portalis_audit_append_only
+        BEFORE UPDATE OR DELETE ON portalis_audit
+        FOR EACH ROW EXECUTE FUNCTION portalis_audit_append_only();
+    """
+)
+sa.event.listen(audit, "after_create", _AUDIT_GUARD.execute_if(dialect="postgresql"))
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """`value` as an aware UTC datetime (SQLite returns naive UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
