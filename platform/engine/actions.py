@@ -147,7 +147,8 @@ def run_actions(
     """Run all actions for a record that is already written (automations, timers): `set`
     becomes one update by the system actor; returns the record as it is afterwards."""
     names = {"record": record, "actor": actor, "before": before}
-    changes = set_changes(actions, names, where)
+    # values the record already holds are no change: no empty update, audit entry or version
+    changes = {k: v for k, v in set_changes(actions, names, where).items() if record.get(k) != v}
     current = record
     if changes:
         store.update(

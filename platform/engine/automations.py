@@ -33,16 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import actions, jobs, notify, webhooks
+from . import actions, notify, webhooks
 from .audit import json_safe
 from .errors import NON_FIELD, FieldMessage, Forbidden, StaleRecord, ValidationFailed
 from .events import WriteEvent
 from .expressions import EvaluationError
-from .inbox import email_off
 from .model import Action, Automation, Entity
 from .permissions import Actor
 from .problems import PortalisError
-from .system_tables import notifications
 from .tables import utcnow
 
 if TYPE_CHECKING:
@@ -328,32 +326,16 @@ def _notify_unbound(
     users = _staff_members(store, conn, frozenset(roles))
     if not users:
         return 0
-    muted = email_off(conn, model.slug, spec.name, [u.id for u in users])
-    route = notify.link_route(model, spec, {})
     title = model.title.get(model.default_locale, model.default_locale)
-    for user in users:
-        locale = notify.recipient_locale(model, user.locale)
-        subject, body = notify.render(
-            spec, locale, model.default_locale,
-            {"record": {}, "recipient": {"name": user.name, "email": user.email},
-             "actor": {"name": title, "email": ""},
-             "portal": {"title": model.title.get(locale, model.default_locale), "slug": model.slug},
-             "link": notify.absolute_link(store, route)},
-        )  # fmt: skip
-        if spec.in_app:
-            conn.execute(
-                notifications.insert().values(
-                    portal=model.slug, user_id=user.id, kind=spec.name, subject=subject,
-                    body=body, link=route, entity=None, record_id=None, created_at=utcnow(),
-                )
-            )  # fmt: skip
-        if spec.email and user.id not in muted and user.email:
-            jobs.enqueue(
-                conn, kind=notify.MAIL_JOB, portal=model.slug,
-                payload={"to": user.email, "subject": subject, "text": body, "locale": locale,
-                         "html": notify.mail_html(subject, body, locale)},
-            )  # fmt: skip
-    return len(users)
+    return notify.deliver(
+        store,
+        conn,
+        spec,
+        users,
+        acting={"name": title, "email": ""},
+        record=lambda user: {},
+        route=notify.link_route(model, spec, {}),
+    )
 
 
 def _staff_members(

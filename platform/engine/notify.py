@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -124,18 +124,45 @@ def send(
     users = recipients(store, conn, to=to, entity=entity, record=record, actor=actor)
     if not users:
         return 0
-    muted = email_off(conn, model.slug, template, [u.id for u in users])
     acting = _acting_user(store, conn, actor)
-    route = link_route(model, spec, record)
     lookup = store.lookup(conn)
+    return deliver(
+        store,
+        conn,
+        spec,
+        users,
+        acting=acting,
+        record=lambda user: _readable_record(store, entity, record, user.actor(model), lookup),
+        route=link_route(model, spec, record),
+        entity=entity.name,
+        record_id=record.get("id"),
+    )
+
+
+def deliver(
+    store: RecordStore,
+    conn: sa.Connection,
+    spec: NotificationTemplate,
+    users: Sequence[Recipient],
+    *,
+    acting: Mapping[str, str],
+    record: Callable[[Recipient], Mapping[str, Any]],
+    route: str | None,
+    entity: str | None = None,
+    record_id: int | None = None,
+) -> int:
+    """Render `spec` for each user (in their language, with the record as `record(user)`
+    shows it to them), write the in-app rows and queue the mails their preferences allow;
+    returns how many users were notified."""
+    model = store.model
+    muted = email_off(conn, model.slug, spec.name, [u.id for u in users])
     notified = 0
     for user in users:
         locale = recipient_locale(model, user.locale)
-        visible = _readable_record(store, entity, record, user.actor(model), lookup)
         subject, body = render(
             spec, locale, model.default_locale,
             {
-                "record": visible,
+                "record": record(user),
                 "recipient": {"name": user.name, "email": user.email},
                 "actor": acting,
                 "portal": {"title": model.title.get(locale, model.default_locale),
@@ -146,8 +173,8 @@ def send(
         if spec.in_app:
             conn.execute(
                 notifications.insert().values(
-                    portal=model.slug, user_id=user.id, kind=template, subject=subject,
-                    body=body, link=route, entity=entity.name, record_id=record.get("id"),
+                    portal=model.slug, user_id=user.id, kind=spec.name, subject=subject,
+                    body=body, link=route, entity=entity, record_id=record_id,
                     created_at=utcnow(), read_at=None,
                 )
             )  # fmt: skip
