@@ -28,6 +28,7 @@ import ast
 import builtins
 import datetime as dt
 import keyword
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,6 +49,8 @@ __all__ = [
     "ExpressionError",
     "compile_expression",
 ]
+
+log = logging.getLogger("portalis.expressions")
 
 #: The names every expression may use unless the caller declares others.
 DEFAULT_NAMES: Final = ("record", "actor")
@@ -220,6 +223,9 @@ class Expression:
             message, code = _describe(exc), "expression-failed"
         # Raised outside the handler so the original exception is neither cause nor context:
         # it may hold objects (AttributeError.obj, frames) the caller must never see.
+        # The caller turns it into a form error or a refused transition; the log keeps a line
+        # for whoever maintains the definition.
+        log.warning("expression failed (%s): %s — %s", code, self.source, message)
         raise EvaluationError(message, code=code, source=self.source)
 
     def test(self, **kwargs: Any) -> bool:

@@ -390,3 +390,11 @@ def test_budgets_are_per_evaluation() -> None:
     with pytest.raises(EvaluationError) as failure:
         expression.evaluate(record={"items": list(range(20_000))})
     assert failure.value.code == "expression-budget"
+
+
+def test_failing_evaluation_logs_a_line(caplog: pytest.LogCaptureFixture) -> None:
+    expr = compile_expression("record['amount'] / record['count'] > 1")
+    with caplog.at_level("WARNING", logger="portalis.expressions"):
+        with pytest.raises(EvaluationError):
+            expr.evaluate(record={"amount": 1, "count": 0})
+    assert any("record['amount'] / record['count']" in r.getMessage() for r in caplog.records)
