@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +14,7 @@ from portalis.engine.errors import Forbidden, StaleRecord
 from portalis.engine.system_tables import approvals
 from portalis.engine.system_tables import audit as audit_table
 from portalis.engine.validator import Checker
+from portalis.testing.concurrency import race
 
 ROUNDS = 4
 
@@ -25,21 +22,6 @@ ROUNDS = 4
 @pytest.fixture
 def world(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> World:
     return expense_world(db_engine, portalis_checker, tmp_path / "expenses")
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run `calls` at once on threads (released together); each result or the exception."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        start.wait(timeout=10)
-        try:
-            return call()
-        except Exception as exc:  # the outcome under test
-            return exc
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def transitions_of(world: World, expense: int) -> int:

@@ -4,13 +4,9 @@ currencies, parent rules that refuse (and roll back) the child write, deploys an
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +18,7 @@ from portalis.engine.errors import NON_FIELD, ValidationFailed
 from portalis.engine.fieldtypes import Money
 from portalis.engine.system_tables import audit as audit_table
 from portalis.engine.validator import Checker
+from portalis.testing.concurrency import race
 
 
 def eur(amount: str) -> Money:
@@ -31,21 +28,6 @@ def eur(amount: str) -> Money:
 @pytest.fixture
 def world(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> Shop:
     return shop(db_engine, portalis_checker, tmp_path / "shop")
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run `calls` at once on threads (released together); each result or the exception."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        start.wait(timeout=30)
-        try:
-            return call()
-        except Exception as exc:  # the outcome under test
-            return exc
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_new_parent_starts_empty(world: Shop) -> None:
