@@ -15,6 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .fields import FieldType
+    from .guards import RequestGuard
     from .loader import RawPortal
     from .model import PortalModel
     from .problems import Problem
@@ -79,5 +80,23 @@ def portalis_auth_provider_types() -> list[Any]:
     When: once, when the runtime builds its auth registry. Result: a list of provider type
     objects with `name`, `options_schema` and the runtime protocol of `portalis.runtime.auth`.
     Not firstresult.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_request_guards() -> list[RequestGuard]:
+    """Request guards that may refuse portal requests (IP allow-lists, maintenance, …).
+
+    When: once, when the runtime application starts; the guards are kept in a tuple and
+    called for every portal request (no hook call per request), in registration order.
+    Result: a list of callables `guard(request: GuardRequest) -> bool` (see
+    `portalis.engine.guards`); the request carries the compiled portal model, the client
+    address (`X-Forwarded-For` honoured only from trusted proxies), the actor (anonymous
+    when not signed in), the portal-relative path and the method. True lets the request
+    through; False refuses it with 403 (an HTML error page, or problem+json for API paths)
+    carrying no portal data. A guard must be fast and must not do I/O; an exception raised
+    by a guard fails the request (500), never lets it through. Not firstresult: every
+    plugin's guards are collected and every guard must allow the request.
     """
     raise NotImplementedError

@@ -9,6 +9,7 @@ import pluggy
 
 from . import fieldtypes, hookspecs
 from .fields import FieldTypeRegistry
+from .guards import RequestGuard
 
 hookimpl = hookspecs.hookimpl
 ENTRY_POINT_GROUP = "portalis.plugins"
@@ -61,3 +62,10 @@ def expression_functions(pm: pluggy.PluginManager) -> Mapping[str, Callable[...,
     for result in reversed(pm.hook.portalis_expression_functions()):
         merged.update(result)
     return merged
+
+
+def request_guards(pm: pluggy.PluginManager) -> tuple[RequestGuard, ...]:
+    """Every plugin's request guards, in registration order (collect once, at start-up)."""
+    return tuple(
+        guard for result in reversed(pm.hook.portalis_request_guards()) for guard in result
+    )

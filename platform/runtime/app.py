@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from portalis.engine.db import create_engine
 from portalis.engine.permissions import Actor
-from portalis.engine.plugins import make_plugin_manager
+from portalis.engine.plugins import make_plugin_manager, request_guards
 from portalis.engine.validator import Checker
 
 from . import default_plugins, notifications
@@ -76,7 +76,9 @@ def create_app(
         engine, checker, settings.env, check_seconds=settings.version_check_seconds,
         base_url=settings.base_url,
     )  # fmt: skip
-    app.extensions["portalis"] = AppState(settings, engine, pm, checker, registry, blocks, I18n())
+    app.extensions["portalis"] = AppState(
+        settings, engine, pm, checker, registry, blocks, I18n(), guards=request_guards(pm)
+    )
     configure_jinja(app)
     notifications.init_app(app)
 

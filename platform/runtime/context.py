@@ -17,6 +17,7 @@ from flask import current_app, g, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from portalis.engine.db import begin_write
+from portalis.engine.guards import RequestGuard
 from portalis.engine.permissions import Actor
 from portalis.engine.validator import Checker
 
@@ -40,6 +41,8 @@ class AppState:
     blocks: BlockRegistry
     i18n: I18n
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the plugins' request guards, collected once at start-up (called on every portal request)
+    guards: tuple[RequestGuard, ...] = ()
 
 
 def state() -> AppState:

@@ -3,25 +3,33 @@
 It finds the portal (by host name or first path segment), matches the rest of the path in the
 portal's per-version Werkzeug map, loads the actor and locale, checks CSRF on cookie-based
 state changes, and calls the endpoint's view. Endpoints are classified: pages (`page:`),
-system views (`sys:`) and API views (`api:`); an unclassified endpoint is a 404.
+system views (`sys:`) and API views (`api:`); an unclassified endpoint is a 404. Before any
+of that, the plugins' request guards (collected at start-up) may refuse the request: 403.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import abort, g, redirect, request, session
+from flask_login import AnonymousUserMixin
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from portalis.engine.guards import GuardRequest
+from portalis.engine.permissions import Actor
+
 from . import api, auth, dataviews, notifications, pages, theme
-from .context import current_actor, current_user_row, state
+from .context import current_actor, current_user_row, request_client_ip, state
 from .i18n import select_locale
+from .registry import RuntimePortal
 from .security import csrf_valid
 
 View = Callable[..., Any]
+log = logging.getLogger("portalis.runtime")
 
 #: Every non-page endpoint and its view; a test asserts each map endpoint is classified here.
 VIEWS: Mapping[str, View] = {
@@ -63,6 +71,9 @@ def portal_view(path: str = "") -> Any:
         prefix, rest = f"/{slug}", "/" + remainder
     g.portal = portal
     g.portal_prefix = prefix
+    if not _guards_allow(portal, rest):
+        _forget_portal()
+        abort(403)
     adapter = portal.url_map.bind(
         request.host, script_name=prefix or "/", url_scheme=request.scheme
     )
@@ -96,6 +107,32 @@ def portal_view(path: str = "") -> Any:
     if view is None:
         abort(404)
     return view(portal, actor, **args)
+
+
+def _guards_allow(portal: RuntimePortal, path: str) -> bool:
+    """True when every request guard lets this request through (before URL matching, so a
+    refused client learns nothing about the portal's paths)."""
+    guards = state().guards
+    if not guards:
+        return True
+    actor = current_actor()
+    ip = actor.ip if actor.ip is not None else request_client_ip()
+    ask = GuardRequest(portal.compiled.model, ip, actor, path, request.method)
+    for guard in guards:
+        if not guard(ask):
+            name = getattr(guard, "__qualname__", type(guard).__qualname__)
+            log.info("request guard %s refused %s %s from %r", name, portal.slug, path, ip)
+            return False
+    return True
+
+
+def _forget_portal() -> None:
+    """Drop the portal and the user from the request so a refusal page shows neither
+    (no navigation, user name or notification count)."""
+    g.pop("portal", None)
+    g.pop("portal_prefix", None)
+    g.actor = Actor.anonymous()
+    g._login_user = AnonymousUserMixin()
 
 
 def _has_nul(values: MultiDict[str, str]) -> bool:

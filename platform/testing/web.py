@@ -43,11 +43,14 @@ def portal_app(
     definition: str | os.PathLike[str] = BLUEPRINTS / "b2c",
     *,
     seed: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[Flask, CompiledPortal]:
     """Deploy `definition` on `database_url` and create a testing app serving it.
 
-    The app re-reads live versions on every request (`version_check_seconds=0`). Dispose of
-    `app.extensions["portalis"].engine` when done (the `close_app` helper does).
+    The app re-reads live versions on every request (`version_check_seconds=0`); `env` adds
+    settings variables (e.g. `PORTALIS_TRUSTED_PROXIES`). The app loads the installed
+    entry-point plugins. Dispose of `app.extensions["portalis"].engine` when done (the
+    `close_app` helper does).
     """
     engine = create_engine(database_url)
     try:
@@ -56,7 +59,11 @@ def portal_app(
     finally:
         engine.dispose()
     settings = Settings.from_env(
-        {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(instance_path)},
+        {
+            **(env or {}),
+            "PORTALIS_DATABASE_URL": database_url,
+            "PORTALIS_INSTANCE_PATH": str(instance_path),
+        },
         testing=True,
         version_check_seconds=0,
     )
@@ -173,9 +180,10 @@ class WebPortal:
         definition: str | os.PathLike[str] = BLUEPRINTS / "b2c",
         *,
         seed: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> WebPortal:
-        """Deploy `definition` and serve it."""
-        app, compiled = portal_app(database_url, instance_path, definition, seed=seed)
+        """Deploy `definition` and serve it (`env`: extra settings variables)."""
+        app, compiled = portal_app(database_url, instance_path, definition, seed=seed, env=env)
         return cls(app, compiled)
 
     @property
