@@ -6,16 +6,17 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 DEMO_DB ?= sqlite:///$(CURDIR)/instance/demo.sqlite
-APT_PACKAGES := chromium
+APT_PACKAGES := chromium slapd ldap-utils xmlsec1
 PYTEST_ARGS ?=
 
 .PHONY: run test venv system-deps lint typecheck importlint docs clean
 
-$(STAMP): setup.cfg setup.py pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools>=68" wheel
 	$(PIP) install -q -e '.[dev]'
-	@for p in plugins/*/; do [ -f "$$p/pyproject.toml" ] && $(PIP) install -q -e "$$p" || true; done
+	@# every first-party plugin, with what its own tests need (its `test` extra)
+	@for p in plugins/*/; do if [ -f "$$p/pyproject.toml" ]; then $(PIP) install -q -e "$${p%/}[test]" || exit 1; fi; done
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -38,6 +39,8 @@ lint: venv
 typecheck: venv
 	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.engine
 	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.runtime
+	@# the first-party plugins, strict (each is its own distribution under plugins/)
+	$(VENV)/bin/mypy --strict $(dir $(wildcard plugins/*/src/portalis_*/__init__.py))
 
 importlint: venv
 	$(VENV)/bin/lint-imports
@@ -64,7 +67,7 @@ I18N_KEYWORDS := -k _ -k gettext -k ngettext:1,2 -k N_ -k FieldValueError:2 -k F
 i18n: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords $(I18N_KEYWORDS) \
 	  --add-comments=Translators: --add-location=file --sort-by-file --project=Portalis \
-	  --copyright-holder="Portalis contributors" -o $(I18N_DIR)/messages.pot platform
+	  --copyright-holder="Portalis contributors" -o $(I18N_DIR)/messages.pot platform plugins
 	@for l in $(I18N_LOCALES); do \
 	  if [ -f $(I18N_DIR)/$$l/LC_MESSAGES/messages.po ]; then \
 	    $(VENV)/bin/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -D messages -l $$l \

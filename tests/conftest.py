@@ -1,4 +1,9 @@
-"""Shared fixtures: the Portalis pytest plugin provides `database_url` and friends."""
+"""Shared fixtures of the repository's tests.
+
+The Portalis pytest plugin (`database_url`, `portalis_portal`, `login_as`, …) is registered by
+the `pytest11` entry point of the installed `portalis` distribution, not here: naming it in
+`pytest_plugins` too would register it twice.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ import pytest
 from argon2 import PasswordHasher
 
 from portalis.engine import passwords
-
-pytest_plugins = ["portalis.testing.pytest_plugin"]
 
 
 @pytest.fixture(autouse=True, scope="session")

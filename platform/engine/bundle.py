@@ -17,7 +17,7 @@ from .problems import Problem
 
 #: File endings a bundle carries. Binary assets are not part of a definition.
 TEXT_SUFFIXES = frozenset(
-    {".yaml", ".yml", ".json", ".css", ".svg", ".md", ".txt", ".html", ".csv", ".po"}
+    {".yaml", ".yml", ".json", ".css", ".svg", ".md", ".txt", ".html", ".csv", ".po", ".xml"}
 )
 MAX_FILE_BYTES = 1_000_000
 MAX_FILES = 500

@@ -348,8 +348,10 @@ class _Compiler:
             two_factor_roles=frozenset((spec.get("two_factor") or {}).get("required_for") or ()),
             ip_portal=tuple(ip.get("portal") or ()),
             ip_roles=frozen_map({k: tuple(v) for k, v in (ip.get("roles") or {}).items()}),
+            ip_builder=tuple(ip.get("builder") or ()),
             idle_minutes=int(sessions.get("idle_minutes", 60)),
             absolute_hours=int(sessions.get("absolute_hours", 12)),
+            admin_roles=frozenset(spec.get("admin_roles") or ()),
         )
 
     def portal(self, sha256: str) -> PortalModel:

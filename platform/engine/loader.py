@@ -34,6 +34,8 @@ class SourceMap:
     positions: dict[JsonPath, Pos] = field(default_factory=dict)
     key_positions: dict[JsonPath, Pos] = field(default_factory=dict)
     root_file: str = "portal.yaml"
+    #: paths of values written as exactly one `${NAME}` reference (secrets must be)
+    env_paths: set[JsonPath] = field(default_factory=set)
 
     def locate(self, path: JsonPath, *, key: bool = False) -> Pos:
         """The position of the node at `path` (or of its key), else of its nearest ancestor."""
@@ -115,6 +117,7 @@ def load(bundle: Bundle, env: Mapping[str, str] | None = None) -> tuple[RawPorta
     data = parsed.data
     source.positions.update(parsed.positions)
     source.key_positions.update(parsed.key_positions)
+    source.env_paths |= parsed.env_paths
 
     includes = data.get("include") or []
     if isinstance(includes, str):
@@ -134,6 +137,7 @@ def load(bundle: Bundle, env: Mapping[str, str] | None = None) -> tuple[RawPorta
             sub = parse_text(bundle.files[rel], rel, env)
             report.extend(sub.problems)
             env_refs |= sub.env_refs
+            source.env_paths |= sub.env_paths
             if sub.data is None:
                 continue
             if not isinstance(sub.data, dict):

@@ -36,6 +36,8 @@ RESERVED_ROUTE_SEGMENTS = frozenset(
         "account",
         "api",
         "notifications",
+        "auth",
+        "admin",
     }
 )
 
@@ -443,8 +445,16 @@ class AuthConfig:
     two_factor_roles: frozenset[str] = frozenset()
     ip_portal: tuple[str, ...] = ()
     ip_roles: Mapping[str, tuple[str, ...]] = field(default_factory=frozen_map)
+    #: networks allowed into the admin area (`/admin`, the builder); empty: no extra limit
+    ip_builder: tuple[str, ...] = ()
     idle_minutes: int = 60
     absolute_hours: int = 12
+    #: roles that may use the portal's admin area (/admin)
+    admin_roles: frozenset[str] = frozenset()
+
+    def provider(self, name: str) -> AuthProvider | None:
+        """The provider entry named `name`, or None."""
+        return next((p for p in self.providers if p.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pluggy
+import sqlalchemy as sa
 
 from . import fieldtypes, hookspecs
 from .fields import FieldTypeRegistry
@@ -69,3 +70,8 @@ def request_guards(pm: pluggy.PluginManager) -> tuple[RequestGuard, ...]:
     return tuple(
         guard for result in reversed(pm.hook.portalis_request_guards()) for guard in result
     )
+
+
+def plugin_tables(pm: pluggy.PluginManager) -> list[sa.MetaData]:
+    """The `MetaData` of every plugin's own tables (`portalis_runtime_tables`)."""
+    return [metadata for result in pm.hook.portalis_runtime_tables() for metadata in result]

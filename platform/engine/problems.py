@@ -50,6 +50,7 @@ CODES: Final[dict[str, str]] = {
     "schema-missing-key": "A required key is missing.",
     "schema-type": "A value has the wrong type.",
     "schema-value": "A value is not one of the allowed values.",
+    "secret-literal": "A secret (client secret, bind password, private key) is written into the definition instead of a ${ENV} reference.",
     "schema-format": "A value does not have the required form (pattern, length, range).",
     "schema-invalid": "A value does not match the definition format.",
     "format-version": "The format key names a version this engine does not read.",

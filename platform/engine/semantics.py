@@ -30,6 +30,8 @@ class Ctx:
     registry: FieldTypeRegistry
     bundle: Bundle
     problems: list[Problem] = field(default_factory=list)
+    #: provider options the loaded provider plugins declare secret (must be `${ENV}`)
+    secret_options: frozenset[str] = frozenset()
 
     @property
     def roles(self) -> set[str]:

@@ -215,44 +215,6 @@ def check_navigation(ctx: Ctx) -> None:
             )
 
 
-def check_auth(ctx: Ctx) -> None:
-    """Roles named in auth settings exist."""
-    auth = ctx.data.get("auth") or {}
-    check_role_refs(
-        ctx,
-        (auth.get("two_factor") or {}).get("required_for") or [],
-        ("auth", "two_factor", "required_for"),
-    )
-    for role in (auth.get("ip_allowlist") or {}).get("roles") or {}:
-        if role not in ctx.roles:
-            ctx.add(
-                "ref-unknown-role",
-                f"unknown role {role!r}",
-                ("auth", "ip_allowlist", "roles", role),
-                suggest(role, ctx.roles),
-                key=True,
-            )
-    names: set[str] = set()
-    for i, provider in enumerate(auth.get("providers") or []):
-        pname = provider.get("name") or provider.get("type")
-        if pname in names:
-            ctx.add(
-                "schema-value",
-                f"two providers are named {pname!r}",
-                ("auth", "providers", i),
-                "give each provider a distinct name:",
-            )
-        names.add(str(pname))
-        for key, role in (provider.get("role_map") or {}).items():
-            if role not in ctx.roles:
-                ctx.add(
-                    "ref-unknown-role",
-                    f"unknown role {role!r}",
-                    ("auth", "providers", i, "role_map", key),
-                    suggest(role, ctx.roles),
-                )
-
-
 def check_theme_and_locales(ctx: Ctx) -> None:
     """Theme assets exist and are safe; locales and currency are known."""
     theme = ctx.data.get("theme") or {}

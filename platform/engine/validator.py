@@ -27,10 +27,10 @@ from .schema.check import field_problems, make_validator, schema_problems
 from .schema.compose import build_schema, split_field_schemas
 from .seed_check import check_seed_files
 from .semantics import Ctx, check_entities, check_roles, check_workflows
+from .semantics_auth import check_auth
 from .semantics_derived import check_derived_fields
 from .semantics_flow import check_flow
 from .semantics_pages import (
-    check_auth,
     check_navigation,
     check_pages,
     check_seed_and_networks,
@@ -67,7 +67,17 @@ class Checker:
                 schema = getattr(block, "options_schema", None)
                 if schema is not None:
                     block_schemas[block.name] = schema
-        self.schema = build_schema(self.registry, block_schemas)
+        provider_schemas: dict[str, Any] = {}
+        secrets: set[str] = set()
+        for result in pm.hook.portalis_auth_provider_types():
+            for ptype in result:
+                schema = getattr(ptype, "options_schema", None)
+                if schema:
+                    provider_schemas[ptype.name] = schema
+                secrets.update(getattr(ptype, "secret_options", ()) or ())
+        #: options every provider type declares secret (plus the built-in list)
+        self.secret_options = frozenset(secrets)
+        self.schema = build_schema(self.registry, block_schemas, provider_schemas)
         fast, per_type = split_field_schemas(self.schema)
         self._validator = make_validator(fast)
         self._field_validators = {name: make_validator(s) for name, s in per_type.items()}
@@ -108,6 +118,7 @@ class Checker:
             source=raw.source,
             registry=self.registry,
             bundle=raw.bundle,
+            secret_options=self.secret_options,
         )
         model: PortalModel | None = None
         for check in (

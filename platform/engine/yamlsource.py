@@ -96,6 +96,8 @@ class Parsed:
     key_positions: dict[JsonPath, Pos] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     env_refs: set[str] = field(default_factory=set)
+    #: paths of scalars that are exactly one `${NAME}` reference (secrets must be)
+    env_paths: set[JsonPath] = field(default_factory=set)
 
 
 class _TooMany(Exception):
@@ -301,6 +303,8 @@ class _Builder:
     def substitute(self, text: str, node: yaml.ScalarNode, path: JsonPath) -> str:
         if "${" not in text:
             return text
+        if _ENV.fullmatch(text.strip()):
+            self.out.env_paths.add(tuple(path))
 
         def repl(match: re.Match[str]) -> str:
             name = match.group(1)

@@ -14,19 +14,23 @@ import pluggy
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin, LoginManager
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
 from portalis.engine.db import create_engine
 from portalis.engine.permissions import Actor
-from portalis.engine.plugins import make_plugin_manager, request_guards
+from portalis.engine.plugins import make_plugin_manager, plugin_tables, request_guards
 from portalis.engine.validator import Checker
 
 from . import default_plugins, notifications
+from .auth.providers import ProviderTypes
 from .blocks.base import BlockRegistry
 from .context import AppState, load_user, state
 from .dispatch import portal_view
 from .i18n import I18n
+from .plugin_routes import collect_routes
 from .registry import PortalRegistry
+from .routing import SYSTEM_ROUTES
 from .runtime_tables import ensure_runtime_tables
 from .security import apply_headers
 from .settings import Settings
@@ -66,19 +70,31 @@ def create_app(
         TEMPLATES_AUTO_RELOAD=False,
     )
     engine = engine or create_engine(settings.database_url)
-    ensure_runtime_tables(engine)
     pm = pm or make_plugin_manager(
         extra=default_plugins.plugins(), disabled=settings.disabled_plugins
     )
+    ensure_runtime_tables(engine, plugin_tables(pm))
     checker = Checker(pm)
     blocks = BlockRegistry([b for result in pm.hook.portalis_block_types() for b in result])
+    guards = request_guards(pm)
+    factors = tuple(
+        factor for result in reversed(pm.hook.portalis_second_factors()) for factor in result
+    )
     registry = PortalRegistry(
         engine, checker, settings.env, check_seconds=settings.version_check_seconds,
-        base_url=settings.base_url,
+        base_url=settings.base_url, provider_types=ProviderTypes.from_plugins(pm),
+        routes=collect_routes(pm, (path for path, _, _ in SYSTEM_ROUTES)),
+        enforced=frozenset(s for g in guards for s in getattr(g, "enforces", ())),
+        second_factors=bool(factors),
     )  # fmt: skip
     app.extensions["portalis"] = AppState(
-        settings, engine, pm, checker, registry, blocks, I18n(), guards=request_guards(pm)
+        settings, engine, pm, checker, registry, blocks, I18n(), guards=guards
     )
+    app.extensions["portalis"].extra["second_factors"] = factors
+    folders = [folder for result in pm.hook.portalis_template_folders() for folder in result]
+    if folders:
+        # the runtime's own templates first: a plugin cannot replace layout.html or a core page
+        app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])  # type: ignore[list-item]
     configure_jinja(app)
     notifications.init_app(app)
 

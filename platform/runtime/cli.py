@@ -1,5 +1,5 @@
 """The `portalis` command: validate, plan, deploy, versions, rollback, diff, export, users, run,
-serve, worker, jobs.
+serve, worker, jobs, audit, plugins, sessions.
 
 Exit codes: 0 ok, 1 problems found, 2 usage error. Problems print as
 `file:line:col: CODE message (path) — hint`.
@@ -38,7 +38,9 @@ from .auth.policy import check_password
 from .cli_audit import register_audit_commands
 from .cli_common import checker, database_option, handle_errors, open_engine, print_problems
 from .cli_jobs import register_job_commands
+from .cli_plugins import register_plugin_commands
 from .cli_serve import register_serve_commands
+from .cli_sessions import register_session_commands
 from .runtime_tables import ensure_runtime_tables
 from .sessions import end_user_sessions
 
@@ -300,6 +302,8 @@ def _bundle(directory: str) -> tuple[Any, list[Problem]]:
 register_serve_commands(cli)
 register_job_commands(cli)
 register_audit_commands(cli)
+register_plugin_commands(cli)
+register_session_commands(cli)
 
 
 def main() -> None:

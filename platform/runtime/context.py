@@ -7,6 +7,7 @@ timeouts end sessions everywhere.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,7 +156,22 @@ def sign_in(portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_ag
     actor = Actor.for_user(model, int(user_row["id"]), user_row["account"], user_row["roles"] or ())
     login_user(PortalUser(portal.slug, secret, actor, user_row))
     session.permanent = True
+    # when the user last proved who they are (step-up before sensitive changes reads it)
+    session["auth_at"] = time.time()
     g.actor = actor.with_ip(ip)
+
+
+def rotate_session(
+    portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_agent: str
+) -> None:
+    """After a step-up: a new session id for the same user, the old one ended (no
+    fixation of a session whose privileges just grew)."""
+    user = current_user._get_current_object()
+    old = user.secret if isinstance(user, PortalUser) else None
+    sign_in(portal, user_row, ip=ip, user_agent=user_agent)
+    if old is not None:
+        with begin_write(state().engine) as conn:
+            close_session(conn, old)
 
 
 def sign_out(record: Callable[[sa.Connection], None] | None = None) -> None:

@@ -22,7 +22,7 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.guards import GuardRequest
 from portalis.engine.permissions import Actor
 
-from . import api, auth, dataviews, notifications, pages, theme
+from . import admin, api, auth, dataviews, notifications, pages, theme
 from .context import current_actor, current_user_row, request_client_ip, state
 from .i18n import select_locale
 from .registry import RuntimePortal
@@ -38,6 +38,7 @@ VIEWS: Mapping[str, View] = {
     **theme.VIEWS,
     **api.VIEWS,
     **notifications.VIEWS,
+    **admin.VIEWS,
 }
 #: Endpoints anyone may call (the others check the actor themselves or are pages with roles).
 PUBLIC_ENDPOINTS = frozenset(
@@ -50,6 +51,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "sys:invite",
         "sys:theme_css",
         "sys:logo",
+        "sys:two_factor",
+        "sys:auth",
         "api:openapi",
     }
 )
@@ -96,7 +99,12 @@ def portal_view(path: str = "") -> Any:
     chosen = session.get("lang") if session.get("lang") in locales else None
     g.locale = select_locale(locales, chosen or (row or {}).get("locale"), request.accept_languages)
     kind, _, name = endpoint.partition(":")
-    if request.method != "GET" and kind != "api" and not csrf_valid(request):
+    if (
+        request.method != "GET"
+        and kind != "api"
+        and not auth.csrf_exempt(portal, endpoint, args)
+        and not csrf_valid(request)
+    ):
         abort(400, description="missing or invalid CSRF token")
     forced = auth.password_change_redirect(portal, endpoint, row)
     if forced is not None:
@@ -105,8 +113,26 @@ def portal_view(path: str = "") -> Any:
         return pages.page_view(portal, actor, name, args)
     view = VIEWS.get(endpoint)
     if view is None:
-        abort(404)
+        return _plugin_view(portal, actor, endpoint, args)
     return view(portal, actor, **args)
+
+
+def _plugin_view(
+    portal: RuntimePortal, actor: Actor, endpoint: str, args: Mapping[str, Any]
+) -> Any:
+    """A plugin route's view, after its `access` check."""
+    route = state().registry.route(endpoint)
+    if route is None:
+        abort(404)
+    if route.access == "user" and not actor.is_authenticated:
+        return auth.login_redirect()
+    if (
+        route.access == "pending"
+        and not actor.is_authenticated
+        and auth.pending_user(portal) is None
+    ):
+        return auth.login_redirect()
+    return route.view(portal, actor, **args)
 
 
 def _guards_allow(portal: RuntimePortal, path: str) -> bool:

@@ -25,6 +25,8 @@ from portalis.engine.validator import Checker
 from portalis.engine.versions import live_versions, load_live
 
 from .attachments import attachable
+from .auth.providers import BindContext, Provider, ProviderTypes
+from .plugin_routes import PortalRoute
 from .routing import build_map
 
 log = logging.getLogger("portalis.runtime")
@@ -40,6 +42,8 @@ class RuntimePortal:
     store: RecordStore
     url_map: Map
     cache: dict[Any, Any] = field(default_factory=dict)
+    #: the auth providers of this version by entry name, bound once when it was loaded
+    providers: Mapping[str, Provider] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -63,8 +67,19 @@ class PortalRegistry:
         *,
         check_seconds: float = 1.0,
         base_url: str | None = None,
+        provider_types: ProviderTypes | None = None,
+        routes: tuple[PortalRoute, ...] = (),
+        enforced: frozenset[str] = frozenset(),
+        second_factors: bool = False,
     ) -> None:
         self.engine = engine
+        self.provider_types = provider_types or ProviderTypes([])
+        self.routes = routes
+        self._routes_by_endpoint = {route.endpoint: route for route in routes}
+        #: definition settings the loaded request guards enforce (`enforces` attributes)
+        self.enforced = enforced
+        #: whether a second-factor plugin is loaded
+        self.second_factors = second_factors
         self.checker = checker
         self.env = env
         self.check_seconds = check_seconds
@@ -78,6 +93,10 @@ class PortalRegistry:
         #: slug → live version this process could not load (it keeps serving the previous one)
         self.failed: dict[str, int] = {}
         self._failed_at: dict[str, float] = {}
+
+    def route(self, endpoint: str) -> PortalRoute | None:
+        """The plugin route with this endpoint, if any."""
+        return self._routes_by_endpoint.get(endpoint)
 
     def get(self, slug: str) -> RuntimePortal | None:
         """The portal served under `slug`, refreshing first when the check is due."""
@@ -135,8 +154,52 @@ class PortalRegistry:
         self.compiles += 1
         log.info("serving %s version %s", slug, compiled.version)
         guard = partial(attachable, portal=slug)
+        self._check_enforced(compiled)
         store = compiled.store(self.engine, guard, base_url=self.base_url)
-        return RuntimePortal(compiled, store, build_map(compiled.model))
+        providers = self._bind_providers(compiled)
+        return RuntimePortal(
+            compiled, store, build_map(compiled.model, self.routes), providers=providers
+        )
+
+    def _check_enforced(self, compiled: CompiledPortal) -> None:
+        """Security settings need the plugin that enforces them; without it the version is
+        not served (fail closed) and the log says which plugin is missing."""
+        auth = compiled.model.auth
+        if (auth.ip_portal or auth.ip_roles or auth.ip_builder) and (
+            "auth.ip_allowlist" not in self.enforced
+        ):
+            raise LookupError(
+                "auth.ip_allowlist is set but no loaded request guard enforces it "
+                "(install portalis-ip-allowlist, or check PORTALIS_DISABLED_PLUGINS)"
+            )
+        if auth.two_factor_roles and not self.second_factors:
+            raise LookupError(
+                "auth.two_factor.required_for is set but no second-factor plugin is loaded "
+                "(install portalis-totp, or check PORTALIS_DISABLED_PLUGINS)"
+            )
+
+    def _bind_providers(self, compiled: CompiledPortal) -> dict[str, Provider]:
+        """Bind every provider entry; a type no plugin provides keeps the version from
+        loading (a portal must never silently lose a login method or its checks)."""
+        ctx = BindContext(
+            slug=compiled.slug,
+            model=compiled.model,
+            engine=self.engine,
+            env=self.env,
+            base_url=self.base_url,
+            files=compiled.bundle.files,
+        )
+        bound: dict[str, Provider] = {}
+        for entry in compiled.model.auth.providers:
+            ptype = self.provider_types.get(entry.type)
+            if ptype is None:
+                raise LookupError(
+                    f"auth provider {entry.name!r} has type {entry.type!r}, which no installed "
+                    f"plugin provides (install portalis-{entry.type}, or check "
+                    "PORTALIS_DISABLED_PLUGINS)"
+                )
+            bound[entry.name] = ptype.bind(entry, ctx)
+        return bound
 
     def require(self, slug: str) -> RuntimePortal:
         """The portal or NotFound."""

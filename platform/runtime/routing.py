@@ -6,9 +6,13 @@ Flask rule of the portal mount hands the rest of the path to this map.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from werkzeug.routing import Map, Rule
 
 from portalis.engine.model import PortalModel
+
+from .plugin_routes import PortalRoute
 
 #: System routes of every portal: (path, endpoint, methods). Pages may not use these paths.
 SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -23,6 +27,12 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/profile/password", "sys:password", ("GET", "POST")),
     ("/profile/sessions", "sys:sessions", ("GET", "POST")),
     ("/account/users", "sys:account_users", ("GET", "POST")),
+    ("/login/two-factor", "sys:two_factor", ("GET", "POST")),
+    ("/profile/confirm", "sys:confirm", ("GET", "POST")),
+    ("/auth/<provider>/<step>", "sys:auth", ("GET", "POST")),
+    ("/admin/users", "sys:admin_users", ("GET", "POST")),
+    ("/admin/auth", "sys:admin_auth", ("GET",)),
+    ("/admin/auth/<provider>/test", "sys:admin_auth_test", ("POST",)),
     ("/notifications", "sys:notifications", ("GET",)),
     ("/notifications/<int:id>/read", "sys:notification_read", ("POST",)),
     ("/notifications/read-all", "sys:notifications_read_all", ("POST",)),
@@ -46,12 +56,13 @@ def page_rule(route: str) -> str:
     return route.replace("<id>", "<int:id>")
 
 
-def build_map(model: PortalModel) -> Map:
-    """The URL map of one compiled version."""
+def build_map(model: PortalModel, extra: Iterable[PortalRoute] = ()) -> Map:
+    """The URL map of one compiled version (plugin routes from `extra` included)."""
     rules = [
         Rule(path, endpoint=endpoint, methods=list(methods))
         for path, endpoint, methods in SYSTEM_ROUTES
     ]
+    rules.extend(Rule(r.rule, endpoint=r.endpoint, methods=list(r.methods)) for r in extra)
     for page in model.pages.values():
         rules.append(
             Rule(page_rule(page.route), endpoint=f"page:{page.name}", methods=["GET", "POST"])

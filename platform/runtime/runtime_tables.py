@@ -3,6 +3,8 @@ password history. Created alongside the platform tables; rows always carry the p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from portalis.engine.platform_tables import ensure_platform_tables
@@ -73,8 +75,42 @@ password_history = sa.Table(
     sa.Index("ix_portalis_password_history_user", "portal", "user_id"),
 )
 
+#: External identities (OIDC, SAML, LDAP) bound to users by (issuer, subject), never by
+#: e-mail alone (ASVS 6.8.1).
+identities = sa.Table(
+    "portalis_auth_identities",
+    runtime_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("issuer", sa.String(500), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("portal", "issuer", "subject", name="uq_portalis_auth_identity"),
+    sa.Index("ix_portalis_auth_identities_user", "portal", "user_id"),
+)
 
-def ensure_runtime_tables(bind: sa.Engine | sa.Connection) -> None:
-    """Create platform and runtime tables that do not exist yet."""
+#: Identity-provider answers parked between a cross-site POST (which carries no session
+#: cookie under SameSite=Lax) and the same-site GET that finishes the flow in the session
+#: that started it; single use, short-lived.
+parked = sa.Table(
+    "portalis_auth_parked",
+    runtime_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # sha256 of the ticket
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def ensure_runtime_tables(
+    bind: sa.Engine | sa.Connection, extra: Iterable[sa.MetaData] = ()
+) -> None:
+    """Create platform, runtime and plugin tables (`extra`) that do not exist yet."""
     ensure_platform_tables(bind)
     runtime_metadata.create_all(bind, checkfirst=True)
+    for metadata in extra:
+        metadata.create_all(bind, checkfirst=True)

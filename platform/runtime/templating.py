@@ -6,12 +6,13 @@ after warm-up compiles nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, request
 from markupsafe import Markup
 
-from portalis.engine.model import Label
+from portalis.engine.model import AuthProvider, Label
 
 from .context import current_actor, state
 from .i18n import format_date, format_datetime, format_money, format_number
@@ -40,6 +41,17 @@ def label(value: Label | None, fallback: str = "") -> str:
     portal = g.get("portal")
     default = portal.compiled.model.default_locale if portal is not None else "en"
     return value.get(_locale(), default) or fallback
+
+
+def provider_label(entry: AuthProvider) -> str:
+    """An auth provider entry's `label` in the request's locale, else its name."""
+    raw = entry.options.get("label")
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, Mapping):
+        default = str(raw.get("en") or next(iter(raw.values()), entry.name))
+        return str(raw.get(_locale(), default))
+    return entry.name
 
 
 def csrf_input() -> Markup:
@@ -89,6 +101,7 @@ def configure_jinja(app: Flask) -> None:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         label=label,
+        provider_label=provider_label,
         csrf_input=csrf_input,
         purl=portal_url,
         page_url=page_url,

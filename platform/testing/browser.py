@@ -1,9 +1,12 @@
 """Browser tests for plugin and blueprint authors: a live server and a headless Chromium.
 
-Import the fixtures you need into your `conftest.py`::
+`portalis_browser` (one session-wide Chromium per test process — Playwright's sync API allows
+only one instance per process, so never start a second one with `chromium()` in a test) comes
+with the `portalis.testing` pytest plugin. Import the live-server fixtures you need into your
+`conftest.py`::
 
     from portalis.testing.browser import (  # noqa: F401
-        portalis_browser, portalis_definition, portalis_live_server,
+        portalis_definition, portalis_live_server,
     )
 
 `portalis_live_server` deploys `portalis_definition` (default: the b2c blueprint, seeded) into
@@ -43,7 +46,7 @@ from portalis.runtime.settings import Settings
 from portalis.runtime.worker import stop_embedded_worker
 
 from .portals import BLUEPRINTS, deploy_dir
-from .pytest_plugin import require_service
+from .services import require_service
 
 try:  # Playwright is a test dependency; without it the browser fixtures skip (fail in CI)
     from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -104,12 +107,14 @@ class LiveServer:
     def login(self, page: Page, email: str, password: str, *, next_path: str = "/") -> None:
         """Sign in through the portal's login page and wait until the browser is signed in."""
         page.goto(self.url("/login"))
-        page.fill("input[name=email]", email)
-        page.fill("input[name=password]", password)
+        # the e-mail + password form (the page may also show directory forms and SSO buttons)
+        form = page.locator("form:has(input[name=email])")
+        form.locator("input[name=email]").fill(email)
+        form.locator("input[name=password]").fill(password)
         with page.expect_response(
             lambda r: r.request.method == "POST" and r.url.endswith("/login")
         ) as answer:
-            page.click("form[action$='/login'] button[type=submit]")
+            form.locator("button[type=submit]").click()
         if answer.value.status != 303:
             raise AssertionError(f"signing in as {email} failed: HTTP {answer.value.status}")
         page.wait_for_load_state()
@@ -141,7 +146,7 @@ def live_server(
         engine = create_engine(url)
         try:
             checker = Checker(make_plugin_manager(load_entrypoints=False))
-            compiled = deploy_dir(engine, checker, Path(definition), seed=seed)
+            compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
         finally:
             engine.dispose()
         settings = Settings.from_env(
@@ -178,6 +183,14 @@ def chromium(**launch_options: Any) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshots: `PORTALIS_SCREENSHOTS` when set (to look
+    at them, e.g. for the docs), else the test's temporary folder."""
+    folder = Path(os.environ.get("PORTALIS_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @contextmanager
@@ -226,4 +239,5 @@ __all__ = [
     "portalis_browser",
     "portalis_definition",
     "portalis_live_server",
+    "screenshot_dir",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +18,26 @@ from portalis.engine.versions import deploy
 
 #: The repository's blueprints folder (for tests inside this repository).
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
+#: Where `b2c_with` adds auth settings and provider entries to the b2c blueprint.
+_B2C_AUTH_END = "  sessions: {idle_minutes: 60, absolute_hours: 12}\n"
+_B2C_PASSWORD_END = (
+    "      policy: {min_length: 12, max_age_days: 365, history: 5, lockout_after: 10}\n"
+)
+
+
+def b2c_with(folder: Path, *, auth: str = "", providers: str = "") -> Path:
+    """A copy of the b2c blueprint in `folder` with `auth` (YAML lines indented by two
+    spaces, e.g. `"  two_factor: {required_for: [agent]}\n"`) added to its `auth:` section
+    and `providers` (list items indented by four) after its password provider."""
+    shutil.copytree(BLUEPRINTS / "b2c", folder)
+    root = folder / "portal.yaml"
+    text = root.read_text(encoding="utf-8")
+    if _B2C_AUTH_END not in text or _B2C_PASSWORD_END not in text:
+        raise AssertionError("the b2c blueprint's auth section changed: update b2c_with")
+    text = text.replace(_B2C_AUTH_END, _B2C_AUTH_END + auth)
+    text = text.replace(_B2C_PASSWORD_END, _B2C_PASSWORD_END + providers)
+    root.write_text(text, encoding="utf-8")
+    return folder
 
 
 def deploy_dir(

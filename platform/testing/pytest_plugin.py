@@ -1,13 +1,43 @@
 """Pytest fixtures for Portalis, its plugins and blueprints.
 
-`database_url` runs a test on SQLite and on PostgreSQL; `run_jobs` runs the outbox's due jobs.
-A test that needs a missing service skips with a reason; with `CI=true` such a skip fails the
-run instead.
+Installing `portalis` registers this module as a pytest plugin (entry point `portalis` in
+the group `pytest11`): tests of a plugin distribution get the fixtures without a conftest.
+Do not name it again in `pytest_plugins` (it would be registered twice).
+
+Databases and services:
+
+- `database_url` — a fresh, empty database; every test using it runs once on SQLite and once
+  on PostgreSQL. `sqlite_url` and `postgres_url_fixture` give one of them only; `db_engine`
+  is an engine on `database_url`, `platform_engine` the same with Portalis' own tables.
+- `portalis_checker` — a definition checker with the built-in plugins only.
+- `run_jobs` — runs the outbox's due jobs now (see `portalis.testing.jobs`).
+- `smtp_server`, `webhook_hooks` — a real SMTP server and a webhook receiver on 127.0.0.1.
+
+A served portal (see `portalis.testing.portal_fixtures`):
+
+- `portalis_definition_dir` — the definition to serve: the b2c blueprint unless your conftest
+  overrides the fixture (return your own folder, e.g. a copy in `tmp_path` with your
+  provider entry in `auth:`).
+- `portalis_env` — settings variables and `${ENV}` values (default `{}`); put
+  `PORTALIS_DISABLED_PLUGINS` here to serve without a plugin.
+- `portalis_portal` — a `portalis.testing.web.WebPortal`: the definition deployed with its
+  seed data on `database_url` (both databases) and served by a testing app that loads every
+  installed plugin, as a server would; closed at teardown.
+- `portalis_app` — its Flask app (`portalis_app.extensions["portalis"]` is the app state).
+- `login_as` — `login_as(email) -> PortalClient`: a browser signed in as a seeded user
+  through a real server-side session; `.get(path)` / `.post(path, data)` take portal-relative
+  paths and add the CSRF token.
+
+Browser tests: `portalis_browser` — one headless Chromium per test process (Playwright's sync
+API allows one instance per process, so use this fixture rather than starting your own);
+`portalis.testing.browser` has `live_server` and `new_page`.
+
+A test that needs a missing service skips with a reason (`require_service`); with `CI=true`
+such a skip fails the run instead.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,25 +49,20 @@ from portalis.engine.platform_tables import ensure_platform_tables
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.validator import Checker
 
+from .browser import portalis_browser  # noqa: F401 - one Chromium per test process
 from .databases import postgres_available, postgres_database, sqlite_database
 from .jobs import run_jobs_fixture  # noqa: F401 - registers the `run_jobs` fixture
+from .portal_fixtures import (  # noqa: F401 - registers the served-portal fixtures
+    login_as_fixture,
+    portalis_app,
+    portalis_definition_dir,
+    portalis_env,
+    portalis_portal,
+)
+from .services import in_ci as in_ci  # re-exported: plugin tests import them from here
+from .services import require_service as require_service
 from .smtp import SmtpServer, running_smtp_server, smtp_unavailable
 from .webhooks import WebhookReceiver, webhook_receiver
-
-
-def in_ci() -> bool:
-    """True when running under CI (`CI=true`), where missing services are failures."""
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require_service(reason: str | None) -> None:
-    """Skip (locally) or fail (in CI) when `reason` says a service is missing."""
-    if reason is None:
-        return
-    if in_ci():
-        pytest.fail(f"required service missing in CI: {reason}")
-    pytest.skip(reason)
-
 
 _pg_state: dict[str, str | None] = {}
 

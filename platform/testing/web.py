@@ -55,7 +55,7 @@ def portal_app(
     engine = create_engine(database_url)
     try:
         checker = Checker(make_plugin_manager(load_entrypoints=False))
-        compiled = deploy_dir(engine, checker, Path(definition), seed=seed)
+        compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
     finally:
         engine.dispose()
     settings = Settings.from_env(

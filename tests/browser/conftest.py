@@ -1,7 +1,7 @@
-"""Browser tests: the reusable fixtures of `portalis.testing.browser` (live server, Chromium)."""
+"""Browser tests: the live server of `portalis.testing.browser` (the `portalis_browser`
+fixture, one Chromium per test process, comes from the `portalis.testing` pytest plugin)."""
 
 from portalis.testing.browser import (  # noqa: F401 - fixtures used by the tests here
-    portalis_browser,
     portalis_definition,
     portalis_live_server,
 )

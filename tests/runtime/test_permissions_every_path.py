@@ -52,6 +52,8 @@ NOT_DATA_PATHS = {
     "sys:theme_css": "static theme asset of the portal",
     "sys:logo": "static theme asset of the portal",
     "api:openapi": "schema document without records",
+    "sys:auth": "sign-in flow steps of a provider: the argument names a provider, no record",
+    "sys:admin_auth_test": "an administrator's test sign-in of a provider, no record",
 }
 #: Endpoints with URL arguments that the walk visits by their own rules (below).
 WALKED_WITH_ARGUMENTS = {

@@ -22,8 +22,11 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import TestResponse
 
 from portalis.engine import passwords
+from portalis.engine.plugins import make_plugin_manager
+from portalis.runtime import default_plugins
 from portalis.runtime.dispatch import PUBLIC_ENDPOINTS, VIEWS
 from portalis.runtime.pages import page_allowed
+from portalis.runtime.plugin_routes import collect_routes
 from portalis.runtime.routing import SYSTEM_ROUTES
 from portalis.testing.databases import sqlite_database
 from portalis.testing.web import PortalClient, WebPortal
@@ -43,6 +46,7 @@ USERS = {
 TICKET_OF = {"anonymous": "t1", "customer": "t2", "account_admin": "t1", "agent": "t1"}
 SUBJECTS = {"t1": "Invoice 2026-114 is wrong", "t2": "Cannot download my contract"}
 LOGIN, HOME = "login", "home"
+STEP_UP = f"303 → /{SLUG}/profile/confirm?next=%%2F{SLUG}%%2Fprofile%%2F%s"
 INBOX, PREFS = f"303 → /{SLUG}/notifications", f"303 → /{SLUG}/notifications#preferences"
 #: (endpoint, method) → expected answer for (anonymous, customer, account_admin, agent):
 #: a status code, LOGIN (redirect to this portal's login page) or HOME (redirect to its start).
@@ -75,7 +79,37 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:notification_read", "POST"): (LOGIN, 404, 404, 404),  # <id> is a ticket id: not theirs
     ("sys:notifications_read_all", "POST"): (LOGIN, INBOX, INBOX, INBOX),
     ("sys:notification_prefs", "POST"): (LOGIN, PREFS, PREFS, PREFS),
+    # no pending login (first factor passed) in any of these browsers
+    ("sys:two_factor", "GET"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("sys:two_factor", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("sys:confirm", "GET"): (LOGIN, 200, 200, 200),
+    ("sys:confirm", "POST"): (LOGIN, 422, 422, 422),  # no password typed
+    # b2c has only the password provider, which runs no redirect flow
+    ("sys:auth", "GET"): (404, 404, 404, 404),
+    ("sys:auth", "POST"): (404, 404, 404, 404),
+    # the TOTP plugin's pages (installed with the first-party plugins)
+    # (a signed-in user must confirm it is them first: the step-up page)
+    ("totp:enrol", "GET"): (LOGIN, *[STEP_UP % "two-factor"] * 3),
+    ("totp:enrol", "POST"): (LOGIN, *[STEP_UP % "two-factor"] * 3),
+    ("totp:continue", "POST"): (LOGIN, *[f"303 → /{SLUG}/profile/two-factor"] * 3),
+    ("totp:disable", "GET"): (LOGIN, *[STEP_UP % "two-factor%2Fdisable"] * 3),
+    ("totp:disable", "POST"): (LOGIN, *[STEP_UP % "two-factor%2Fdisable"] * 3),
+    ("totp:recovery", "GET"): (LOGIN, *[STEP_UP % "two-factor%2Frecovery"] * 3),
+    ("totp:recovery", "POST"): (LOGIN, *[STEP_UP % "two-factor%2Frecovery"] * 3),
+    # the admin area: b2c has admin_roles [agent]
+    ("sys:admin_users", "GET"): (LOGIN, 403, 403, 200),
+    ("sys:admin_users", "POST"): (LOGIN, 403, 403, 400),  # no action, no user
+    ("sys:admin_auth", "GET"): (LOGIN, 403, 403, 200),
+    # the password provider has no test form (its form is the core's login form)
+    ("sys:admin_auth_test", "POST"): (LOGIN, 403, 403, 404),
 }
+#: Routes of the installed plugins (the app loads them through their entry points).
+_PLUGIN_ROUTES = collect_routes(
+    make_plugin_manager(extra=default_plugins.plugins()),
+    (path for path, _, _ in SYSTEM_ROUTES),
+)
+PLUGIN_ENDPOINTS = {route.endpoint: route.access for route in _PLUGIN_ROUTES}
+PLUGIN_METHODS = {route.endpoint: route.methods for route in _PLUGIN_ROUTES}
 #: Values for the URL arguments of system rules.
 ARGUMENTS = {
     "token": "x" * 43,
@@ -84,6 +118,8 @@ ARGUMENTS = {
     "block": "0",
     "action": "delete",
     "name": "start",
+    "provider": "password",
+    "step": "callback",
 }
 SECRETS = (
     "Invoice 2026-114",
@@ -216,6 +252,9 @@ def test_every_route_is_classified(served: Served) -> None:
         if kind == "page":
             if name not in model.pages or not model.pages[name].roles:
                 unclassified.append(f"{rule.rule} ({endpoint}): page without declared roles")
+        elif endpoint in PLUGIN_ENDPOINTS:
+            # a plugin route declares who may call it; the dispatcher checks it
+            assert PLUGIN_ENDPOINTS[endpoint] in ("public", "user", "pending"), endpoint
         elif endpoint not in PUBLIC_ENDPOINTS and endpoint not in VIEWS:
             unclassified.append(f"{rule.rule} ({endpoint})")
     assert not unclassified, f"unclassified endpoints: {unclassified}"
@@ -243,5 +282,6 @@ def test_every_route_is_classified(served: Served) -> None:
 def test_matrix_covers_every_system_route() -> None:
     """Each expectation names a real (endpoint, method) of the system routes."""
     declared = {(e, m) for _, e, methods in SYSTEM_ROUTES for m in methods}
+    declared |= {(e, m) for e, methods in PLUGIN_METHODS.items() for m in methods}
     stale = set(SYSTEM_MATRIX) - declared
     assert not stale, f"SYSTEM_MATRIX names routes that do not exist: {stale}"

@@ -50,6 +50,8 @@ def fill(rule: str, ticket: int) -> str:
         "file_id": "A" * 32,
         "entity": "ticket",
         "name": "start",
+        "provider": "password",
+        "step": "callback",
     }
     values.update({"page": "tickets", "block": "0", "action": "delete"})
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)

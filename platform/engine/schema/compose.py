@@ -41,9 +41,12 @@ def field_type_def(name: str) -> str:
 
 
 def build_schema(
-    registry: FieldTypeRegistry, block_schemas: Mapping[str, Mapping[str, Any]] | None = None
+    registry: FieldTypeRegistry,
+    block_schemas: Mapping[str, Mapping[str, Any]] | None = None,
+    provider_schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The base schema with field-type options (and plugin block options) composed in."""
+    """The base schema with field-type options, plugin block options and plugin auth
+    provider types composed in (the built-in provider types keep their base definitions)."""
     schema = base_schema()
     defs = schema["$defs"]
     field = defs["field"]
@@ -71,6 +74,26 @@ def build_schema(
             continue
         defs[f"block_{name}"] = copy.deepcopy(dict(options))
         block["properties"][name] = {"$ref": f"#/$defs/block_{name}"}
+    provider = defs["provider"]
+    for name, options in (provider_schemas or {}).items():
+        if name in provider["properties"]["type"]["enum"]:
+            continue
+        entry = copy.deepcopy(dict(options))
+        entry.setdefault("type", "object")
+        props = entry.setdefault("properties", {})
+        # every entry carries these; a plugin schema only names its own options
+        props.setdefault("type", {"const": name})
+        props.setdefault("name", {"$ref": "#/$defs/name"})
+        props.setdefault("label", {"$ref": "#/$defs/label"})
+        entry.setdefault("additionalProperties", False)
+        defs[f"provider_{name}"] = entry
+        provider["properties"]["type"]["enum"].append(name)
+        provider["allOf"].append(
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {"$ref": f"#/$defs/provider_{name}"},
+            }
+        )
     return schema
 
 

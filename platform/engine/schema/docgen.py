@@ -231,10 +231,12 @@ def plugin_reference(module: ModuleType = hookspecs) -> str:
 
 {_GENERATED}
 
-Field types, blocks, auth providers, expression functions and extra definition checks come
-from plugins. A plugin is a module (or object) with functions named after the hooks below and
-decorated with `hookimpl`; the built-in features are registered the same way, as default
-plugins. Install a plugin as a distribution that declares an entry point in the group
+Field types, blocks, expression functions, definition checks, sign-in providers, second
+factors, portal routes with their templates and tables, and request guards come from plugins.
+A plugin is a module (or object) with functions named after the hooks below and decorated
+with `hookimpl`; the built-in features are registered the same way, as default plugins. The
+[guide for plugin authors](guide-plugin-authors.md) builds complete plugins and tests them.
+Install a plugin as a distribution that declares an entry point in the group
 `{ENTRY_POINT_GROUP}`:
 
 ```toml
@@ -265,7 +267,10 @@ def portalis_field_types() -> list[FieldType]:
 Implementations are checked against these specifications when the plugin manager is built: a
 misspelled hook name or an unknown argument is rejected at start-up
 (`pluggy.PluginValidationError`) instead of being silently never called. An implementation may
-accept fewer arguments than the specification, never others.
+accept fewer arguments than the specification, never others. `portalis plugins` lists what a
+server would load — every plugin with its distribution, version and hooks — and reports such
+mistakes; `PORTALIS_DISABLED_PLUGINS=name,…` (entry-point names, or module names of the
+built-in plugins) starts the CLI and the server without those plugins.
 
 ## Hooks
 

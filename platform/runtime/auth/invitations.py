@@ -11,16 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, request
+from flask import flash, request
 
 from portalis.engine.db import begin_write
 from portalis.engine.permissions import Actor
 from portalis.engine.users import create_user
 
-from ..context import sign_in, state
+from ..context import state
 from ..registry import RuntimePortal
 from ..templating import gettext as _
-from ..urls import portal_url
 from . import policy as pw
 from . import tokens
 from .common import (
@@ -33,13 +32,12 @@ from .common import (
     link_holder,
     password_policy,
     render,
-    request_ip,
     send,
     update_user,
-    user_agent,
     user_row,
     users_table,
 )
+from .second_factor import complete_sign_in
 
 
 def create_invitation(
@@ -125,6 +123,6 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
         audit_auth(conn, portal, "invitation_accepted", user_id=info.user_id, email=row["email"])
     if fresh is None:  # pragma: no cover - the row was read above in this request
         return render("auth/link_invalid.html", 404, kind="invite")
-    sign_in(portal, fresh, ip=request_ip(), user_agent=user_agent())
     flash(_("Welcome, %(name)s! Your account is ready.", name=name), "success")
-    return redirect(portal_url("/"), 303)
+    # a role that requires a second factor enrols it before the first session starts
+    return complete_sign_in(portal, fresh, provider="invitation", next_url="")

@@ -22,7 +22,7 @@ from portalis.engine.permissions import Actor
 from portalis.engine.tables import utcnow
 from portalis.engine.users import find_user, normalize_email
 
-from ..context import sign_in, sign_out, state
+from ..context import sign_out, state
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..templating import gettext as _
@@ -36,8 +36,10 @@ from .common import (
     render,
     request_ip,
     update_user,
-    user_agent,
 )
+from .external import finish_login
+from .providers import LoginRefused
+from .second_factor import complete_sign_in
 
 #: Endpoints a user whose password expired may still use (everything else redirects).
 PASSWORD_CHANGE_EXEMPT = frozenset(
@@ -50,6 +52,8 @@ PASSWORD_CHANGE_EXEMPT = frozenset(
         "sys:reset",
         "sys:theme_css",
         "sys:logo",
+        "sys:two_factor",
+        "sys:confirm",
     }
 )
 #: The longest e-mail input looked at (longer input cannot be an address anyway).
@@ -115,14 +119,26 @@ def _failure_reason(row: dict[str, Any] | None, ok: bool, pending: bool) -> str:
 
 
 def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
-    """GET: the sign-in form. POST (`email`, `password`, `next`): sign in and redirect."""
-    model = portal.compiled.model
-    policy = model.auth.password
+    """GET: the sign-in page (password form, directory forms, SSO buttons). POST: sign in
+    with the form of `provider` (default: the password provider) and redirect."""
     next_url = request.values.get("next", "")[:2000]
     if request.method == "GET":
         if actor.is_authenticated:
             return redirect(safe_next(next_url, g.portal_prefix))
-        return render("auth/login.html", email="", next=next_url, enabled=policy is not None)
+        return render("auth/login.html", email="", next=next_url)
+    name = request.form.get("provider", "")
+    if name:
+        bound = portal.providers.get(name)
+        if bound is None or bound.kind != "form" or bound.entry.type == "password":
+            abort(404)
+        return directory_login(portal, bound, next_url)
+    return password_login(portal, next_url)
+
+
+def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
+    """The e-mail + password form of the built-in password provider."""
+    model = portal.compiled.model
+    policy = model.auth.password
     if policy is None:
         abort(404)
     typed = form_value("email", limit=EMAIL_INPUT_MAX)
@@ -152,13 +168,8 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
             and tokens.has_open(conn, portal.slug, int(row["id"]), tokens.VERIFY)
         )
         if ok and row is not None and row["is_active"]:
-            values: dict[str, Any] = {"last_login_at": utcnow()}
             if needs_rehash(row["password_hash"]):
-                values["password_hash"] = hash_password(password)
-            update_user(conn, portal, int(row["id"]), **values)
-            row.update(values)
-            audit_auth(conn, portal, "login", user_id=int(row["id"]), email=row["email"],
-                       provider="password")  # fmt: skip
+                update_user(conn, portal, int(row["id"]), password_hash=hash_password(password))
         else:
             reason = _failure_reason(row, ok, pending)
             audit_auth(conn, portal, "login_failed", user_id=None, email=email or None,
@@ -176,12 +187,55 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         return render("auth/login.html", 403, email=typed, next=next_url, errors=errors)
     if not ok or row is None or not row["is_active"]:
         return _failure(typed, next_url)
-    sign_in(portal, row, ip=ip, user_agent=user_agent())
     target = safe_next(next_url, g.portal_prefix)
     if password_change_required(row, model):
         flash(_("Your password has expired. Please choose a new one to continue."), "warning")
-        return redirect(portal_url("/profile/password", next=target), 303)
-    return redirect(target, 303)
+        target = portal_url("/profile/password", next=target)
+    return complete_sign_in(portal, row, provider="password", next_url=target)
+
+
+def directory_login(portal: RuntimePortal, bound: Any, next_url: str) -> ViewResult:
+    """A user-name + password form of a form provider (LDAP, …): throttled like the
+    password form, the same answer for every failure, then the core's identity mapping."""
+    entry = bound.entry
+    typed = form_value("username", limit=EMAIL_INPUT_MAX)
+    password = form_secret("password")
+    key = f"{entry.name}:{typed.lower()}"
+    ip = request_ip()
+    lockout_after = (
+        portal.compiled.model.auth.password.lockout_after
+        if portal.compiled.model.auth.password
+        else 10
+    )
+    engine = state().engine
+    with engine.connect() as conn:
+        verdict = throttle.check(conn, portal.slug, key, ip, lockout_after=lockout_after)
+    if not verdict.allowed:
+        return _directory_failure(
+            entry.name, typed, next_url, 429, **{"Retry-After": str(verdict.retry_after)}
+        )
+    try:
+        identity = bound.authenticate(typed, password)
+    except LoginRefused as refused:
+        with begin_write(engine) as conn:
+            throttle.record(conn, portal.slug, key, ip, success=False)
+            audit_auth(conn, portal, "login_failed", user_id=None, email=None,
+                       provider=entry.name, reason=refused.reason, username=typed[:200])  # fmt: skip
+        return _directory_failure(entry.name, typed, next_url)
+    with begin_write(engine) as conn:
+        throttle.record(conn, portal.slug, key, ip, success=True)
+    return finish_login(portal, entry, identity, next_url)
+
+
+def _directory_failure(
+    provider: str, username: str, next_url: str, status: int = 422, **headers: str
+) -> ViewResult:
+    message = _("The user name or password is incorrect.")
+    if status == 429:
+        message = _("Too many sign-in attempts. Please wait a moment and try again.")
+    body, code = render("auth/login.html", status, email="", next=next_url,
+                        errors={f"{provider}:password": [message]}, typed={provider: username})  # fmt: skip
+    return body, code, dict(headers)
 
 
 def logout_view(portal: RuntimePortal, actor: Actor) -> Response:

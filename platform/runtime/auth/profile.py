@@ -1,4 +1,5 @@
-"""The signed-in user's profile: name and language, e-mail change, password change.
+"""The signed-in user's profile: name and language, e-mail change, password change, and
+the sign-in methods (linked identities, linking another provider, the second factor).
 
 Changing the e-mail address or the password needs the current password (fresh
 re-authentication, ASVS 7.5.1), throttled like sign-in. A new address takes effect only when
@@ -23,6 +24,7 @@ from ..registry import RuntimePortal
 from ..security import safe_next
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
+from ..templating import provider_label
 from ..urls import portal_url
 from . import policy as pw
 from . import throttle, tokens
@@ -46,7 +48,9 @@ from .common import (
     update_user,
     users_table,
 )
+from .identities import user_identities
 from .login import password_change_required
+from .second_factor import factors
 
 
 def reauthenticate(
@@ -79,10 +83,30 @@ def locale_choices(portal: RuntimePortal) -> list[tuple[str, str]]:
     return choices
 
 
+def sign_in_methods(portal: RuntimePortal, user_id: int) -> dict[str, Any]:
+    """The profile's "Sign-in methods": linked identities (with their provider's label),
+    the redirect providers not linked yet, and the first second factor's page."""
+    with state().engine.connect() as conn:
+        linked = user_identities(conn, portal.slug, user_id)
+    for item in linked:
+        bound = portal.providers.get(str(item["provider"]))
+        item["label"] = provider_label(bound.entry) if bound is not None else item["provider"]
+    names = {str(i["provider"]) for i in linked}
+    linkable = [
+        {"name": name, "label": provider_label(bound.entry)}
+        for name, bound in portal.providers.items()
+        if bound.kind == "redirect" and name not in names
+    ]
+    installed = factors()
+    factor = {"path": installed[0].enrol_path} if installed else None
+    return {"identities": linked, "linkable": linkable, "factor": factor}
+
+
 def _profile_page(
     portal: RuntimePortal, row: dict[str, Any], status: int = 200, **context: Any
 ) -> ViewResult:
     context.setdefault("form", {"name": row["name"], "locale": row["locale"] or ""})
+    context.update(sign_in_methods(portal, int(row["id"])))
     return render("auth/profile.html", status, user=row, locales=locale_choices(portal), **context)
 
 

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .account_users import account_users_view
+from .flow_views import auth_view
 from .invitations import invite_view
 from .login import login_view, logout_view
 from .profile import password_view, profile_view
 from .registration import register_view, verify_view
 from .reset import reset_request_view, reset_view
+from .second_factor import confirm_view, two_factor_view
 from .session_list import sessions_view
 
 VIEWS: dict[str, Callable[..., Any]] = {
@@ -25,4 +27,7 @@ VIEWS: dict[str, Callable[..., Any]] = {
     "sys:password": password_view,
     "sys:sessions": sessions_view,
     "sys:account_users": account_users_view,
+    "sys:two_factor": two_factor_view,
+    "sys:confirm": confirm_view,
+    "sys:auth": auth_view,
 }

@@ -1,5 +1,3 @@
-"""The Portalis test fixtures this plugin's tests use (`database_url`: SQLite and PostgreSQL)."""
-
-from __future__ import annotations
-
-from portalis.testing.pytest_plugin import database_url  # noqa: F401 - the fixture
+"""This plugin's tests use the Portalis pytest plugin's fixtures (`database_url`: SQLite and
+PostgreSQL), which the installed `portalis` distribution registers through its `pytest11`
+entry point: nothing to import here."""

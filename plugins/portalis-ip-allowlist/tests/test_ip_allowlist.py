@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from portalis_ip_allowlist import Allowlist, IpAllowlistGuard, parse_ip
 
-from portalis.testing.portals import BLUEPRINTS
+from portalis.testing.portals import b2c_with
 from portalis.testing.web import PortalClient, WebPortal, app_state
 
 OUTSIDE = "203.0.113.9"
@@ -21,14 +20,7 @@ Serve = Callable[..., WebPortal]
 
 def definition(tmp_path: Path, allowlist: str) -> Path:
     """The b2c blueprint with `allowlist` (YAML flow mapping) as its `auth.ip_allowlist`."""
-    folder = tmp_path / "portal"
-    shutil.copytree(BLUEPRINTS / "b2c", folder)
-    root = folder / "portal.yaml"
-    text = root.read_text(encoding="utf-8")
-    marker = "  sessions: {idle_minutes: 60, absolute_hours: 12}\n"
-    assert marker in text
-    root.write_text(text.replace(marker, f"{marker}  ip_allowlist: {allowlist}\n"), "utf-8")
-    return folder
+    return b2c_with(tmp_path / "portal", auth=f"  ip_allowlist: {allowlist}\n")
 
 
 @pytest.fixture

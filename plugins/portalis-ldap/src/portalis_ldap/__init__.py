@@ -1,0 +1,24 @@
+"""portalis-ldap: sign in against an LDAP directory or Active Directory (`type: ldap`).
+
+Registered through the `portalis.plugins` entry point `ldap`. The plugin only verifies
+credentials and reads what the directory says about the user; the core maps the identity to
+a user, account and roles (`portalis.runtime.auth.external`), asks the second factor and
+starts the session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portalis.engine.plugins import hookimpl
+
+from .options import LdapOptions, parse_options
+from .provider import LdapProvider, LdapProviderType
+
+__all__ = ["LdapOptions", "LdapProvider", "LdapProviderType", "parse_options"]
+
+
+@hookimpl
+def portalis_auth_provider_types() -> list[Any]:
+    """The `ldap` provider type."""
+    return [LdapProviderType()]

@@ -1,0 +1,25 @@
+"""portalis-oidc: OpenID Connect single sign-on for Portalis portals.
+
+Registers the auth provider type `oidc` (a redirect provider): authorization code flow with
+PKCE (S256), `state` and `nonce`, client_secret_basic at the token endpoint, ID tokens
+verified against the provider's published keys (asymmetric algorithms only), discovery and
+keys fetched through the platform's outbound (SSRF) policy. The verified identity goes to the
+core, which binds it by (issuer, subject), provisions, maps accounts and roles, asks the
+second factor and starts the session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portalis.engine.plugins import hookimpl
+
+from .provider import BoundOidc, OidcProviderType
+
+__all__ = ["BoundOidc", "OidcProviderType", "portalis_auth_provider_types"]
+
+
+@hookimpl
+def portalis_auth_provider_types() -> list[Any]:
+    """The `oidc` provider type."""
+    return [OidcProviderType()]
