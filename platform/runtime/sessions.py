@@ -93,14 +93,6 @@ def session_state(
     return int(row.user_id), now - last_seen >= TOUCH_INTERVAL
 
 
-def check_session(
-    conn: sa.Connection, portal: str, secret: str, *, idle_minutes: int
-) -> int | None:
-    """The user id of a live session, or None (see `session_state`)."""
-    found = session_state(conn, portal, secret, idle_minutes=idle_minutes)
-    return None if found is None else found[0]
-
-
 def touch(conn: sa.Connection, secret: str) -> None:
     """Record activity on a session (keeps it from idling out)."""
     conn.execute(

@@ -223,7 +223,7 @@ def apply_mapping(
         )
     row = user_row(conn, portal, uid)
     assert row is not None
-    if list(row["roles"] or ()) != list(mapping.roles) and mapping.action != "create":
+    if set(row["roles"] or ()) != set(mapping.roles) and mapping.action != "create":
         update_user(conn, portal, uid, roles=list(mapping.roles))
         audit_auth(conn, portal, "roles_synced", user_id=uid, email=row["email"],
                    provider=entry.name, before=list(row["roles"] or ()),

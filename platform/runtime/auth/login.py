@@ -16,7 +16,7 @@ from flask import abort, flash, g, redirect, request
 from werkzeug.wrappers import Response
 
 from portalis.engine.db import begin_write
-from portalis.engine.model import PortalModel
+from portalis.engine.model import PasswordPolicy, PortalModel
 from portalis.engine.passwords import hash_password, needs_rehash, verify_password
 from portalis.engine.permissions import Actor
 from portalis.engine.tables import utcnow
@@ -202,11 +202,8 @@ def directory_login(portal: RuntimePortal, bound: Any, next_url: str) -> ViewRes
     password = form_secret("password")
     key = f"{entry.name}:{typed.lower()}"
     ip = request_ip()
-    lockout_after = (
-        portal.compiled.model.auth.password.lockout_after
-        if portal.compiled.model.auth.password
-        else 10
-    )
+    # the password policy's lockout threshold, or the policy default without a password form
+    lockout_after = (portal.compiled.model.auth.password or PasswordPolicy()).lockout_after
     engine = state().engine
     with engine.connect() as conn:
         verdict = throttle.check(conn, portal.slug, key, ip, lockout_after=lockout_after)

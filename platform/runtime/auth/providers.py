@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pluggy
 import sqlalchemy as sa
@@ -77,11 +77,8 @@ class BindContext:
     #: (e.g. SAML IdP metadata) are read from the deployed bundle through this mapping of
     #: bundle-relative path → text
     files: Mapping[str, str]
-    #: the application's plugin manager
-    pm: pluggy.PluginManager | None = None
 
 
-@runtime_checkable
 class Provider(Protocol):
     """A provider bound to one entry of one portal version.
 
@@ -155,7 +152,3 @@ class ProviderTypes:
     def get(self, name: str) -> Any | None:
         """The type named `name`, or None."""
         return self._types.get(name)
-
-    def names(self) -> list[str]:
-        """Registered type names, sorted."""
-        return sorted(self._types)

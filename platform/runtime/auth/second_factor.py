@@ -118,14 +118,8 @@ def complete_sign_in(
     required = requires_second_factor(portal, row)
     if not enrolled and not required:
         return _start_session(portal, row, provider=provider, next_url=next_url, factor=None)
-    if not factors():
-        # fail closed: a definition that requires 2FA is never served without it
-        with begin_write(state().engine) as conn:
-            audit_auth(conn, portal, "login_failed", user_id=uid, email=row["email"],
-                       provider=provider, reason="second_factor_unavailable")  # fmt: skip
-        errors = {"password": [_("Two-factor sign-in is required but not available. "
-                                 "Please contact your administrator.")]}  # fmt: skip
-        return render("auth/login.html", 403, email="", next=next_url, errors=errors)
+    # a factor is loaded here: a portal that requires one is not served without
+    # (`PortalRegistry._check_enforced`), and nobody enrols in a factor that is not loaded
     session.clear()  # nothing of the anonymous session carries over
     session[_PENDING] = {
         "portal": portal.slug,
