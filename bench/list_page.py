@@ -40,7 +40,7 @@ from portalis.runtime.app import create_app
 from portalis.runtime.sessions import check_session, open_session
 from portalis.runtime.settings import Settings
 from portalis.testing.databases import postgres_available, postgres_database
-from portalis.testing.portals import BLUEPRINTS, deploy_dir
+from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
 
 SLUG = "acme-support"
 
@@ -107,7 +107,9 @@ def portalis_client(url: str, instance: Path, user_id: int) -> Any:
             "PORTALIS_WORKER": "off",  # measure the page, not a polling worker thread
         },
         testing=False,
+        loopback_hosts=True,  # the test client asks for Host: localhost
     )
+    migrate_db(url)  # as `portalis deploy` does: apps create no tables
     app = create_app(settings)
     client = app.test_client()
     with app.app_context(), create_engine(url).begin() as conn:

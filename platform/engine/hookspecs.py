@@ -137,9 +137,10 @@ def portalis_template_folders() -> list[str]:
 def portalis_runtime_tables() -> list[Any]:
     """SQLAlchemy `MetaData` with the tables this plugin keeps (not per portal).
 
-    When: once, when the runtime application starts (`create_all`, existing tables are left
-    alone) and when the `portalis` command prepares a database. Tables must carry a `portal`
-    column when their rows belong to one portal. Not firstresult.
+    When: when `portalis migrate` (or `deploy`) prepares a database (`create_all` under a
+    database lock, existing tables are left alone); a serving application only checks that
+    they exist (503 until they do). Tables must carry a `portal` column when their rows
+    belong to one portal. Not firstresult.
     """
     raise NotImplementedError
 

@@ -2,6 +2,11 @@
 
 One Flask rule carries every portal mount (`/<portal>/...`, or `/...` under a portal's own
 domain); each request is matched against the portal's per-version Werkzeug map.
+
+The app creates no tables (`portalis deploy` / `portalis migrate` do, under a database lock):
+several workers starting at once must not race on `CREATE TABLE`. Until the tables exist,
+pages answer 503 and `/_ready` names what is missing. Requests for a Host the configuration
+does not name get 400 (`hosts`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_login import AnonymousUserMixin, LoginManager
 from jinja2 import ChoiceLoader, FileSystemLoader
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError, ServiceUnavailable
 
 from portalis.engine.db import create_engine
 from portalis.engine.permissions import Actor
@@ -27,11 +32,12 @@ from .auth.providers import ProviderTypes
 from .blocks.base import BlockRegistry
 from .context import AppState, load_user, state
 from .dispatch import portal_view
+from .hosts import ANY_HOST_PATHS, PortalisFlask
 from .i18n import I18n
 from .plugin_routes import collect_routes
 from .registry import PortalRegistry
 from .routing import SYSTEM_ROUTES
-from .runtime_tables import ensure_runtime_tables
+from .runtime_tables import SchemaCheck
 from .security import apply_headers
 from .settings import Settings
 from .templating import configure_jinja
@@ -48,7 +54,7 @@ def create_app(
 ) -> Flask:
     """Build the Flask application for the given settings (default: from the environment)."""
     settings = settings or Settings.from_env()
-    app = Flask(
+    app = PortalisFlask(
         "portalis.runtime",
         static_folder="static",
         static_url_path="/_static",
@@ -73,7 +79,12 @@ def create_app(
     pm = pm or make_plugin_manager(
         extra=default_plugins.plugins(), disabled=settings.disabled_plugins
     )
-    ensure_runtime_tables(engine, plugin_tables(pm))
+    schema = SchemaCheck(engine, plugin_tables(pm), settings.version_check_seconds)
+    if schema.missing():
+        log.warning(
+            "the database lacks %s: run `portalis migrate` (pages answer 503 until then)",
+            ", ".join(schema.missing()),
+        )
     checker = Checker(pm)
     blocks = BlockRegistry([b for result in pm.hook.portalis_block_types() for b in result])
     guards = request_guards(pm)
@@ -91,6 +102,8 @@ def create_app(
         settings, engine, pm, checker, registry, blocks, I18n(), guards=guards
     )
     app.extensions["portalis"].extra["second_factors"] = factors
+    app.extensions["portalis"].extra["schema"] = schema
+    app.before_request(require_schema)
     folders = [folder for result in pm.hook.portalis_template_folders() for folder in result]
     if folders:
         # the runtime's own templates first: a plugin cannot replace layout.html or a core page
@@ -121,12 +134,16 @@ def health() -> Response:
 
 
 def ready() -> Response | tuple[Response, int, dict[str, str]]:
-    """Readiness: the database answers."""
+    """Readiness: the database answers and has every table this process needs."""
     try:
         with state().engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
         return jsonify(status="unavailable"), 503, {"Retry-After": "5"}
+    missing = _schema().missing()
+    if missing:
+        body = jsonify(status="unmigrated", missing=missing, reason="run portalis migrate")
+        return body, 503, {"Retry-After": "5"}
     registry = state().registry
     slugs = registry.slugs()
     if registry.failed:
@@ -134,6 +151,22 @@ def ready() -> Response | tuple[Response, int, dict[str, str]]:
         failed = {slug: version for slug, version in sorted(registry.failed.items())}
         return jsonify(status="degraded", portals=slugs, failed=failed)
     return jsonify(status="ok", portals=slugs)
+
+
+def _schema() -> SchemaCheck:
+    check: SchemaCheck = state().extra["schema"]
+    return check
+
+
+def require_schema() -> None:
+    """Pages answer 503 while the database lacks tables (`portalis migrate` creates them);
+    the process keeps running and recovers once they exist."""
+    if request.path in ANY_HOST_PATHS or request.path.startswith("/_static/"):
+        return
+    if _schema().missing():
+        raise ServiceUnavailable(
+            "The database is not migrated: run portalis migrate.", retry_after=5
+        )
 
 
 def index() -> Any:
@@ -148,6 +181,9 @@ def index() -> Any:
 def http_error(exc: HTTPException) -> Any:
     """Generic error pages (JSON problem details for API paths), never a stack trace."""
     code = exc.code or 500
+    if isinstance(exc, SecurityError):
+        # a Host the configuration does not name: no page (nothing may link to that host)
+        return Response(f"{code} {exc.name}\n", code, mimetype="text/plain")
     if _wants_problem():
         body = {"type": "about:blank", "title": exc.name, "status": code, "code": _slug(exc.name)}
         detail = getattr(exc, "portalis_detail", None)

@@ -1,5 +1,5 @@
-"""The `portalis` command: validate, plan, deploy, versions, rollback, diff, export, users, run,
-serve, worker, jobs, audit, plugins, sessions.
+"""The `portalis` command: validate, plan, deploy, migrate, versions, rollback, diff, export,
+users, run, serve, worker, jobs, audit, plugins, sessions.
 
 Exit codes: 0 ok, 1 problems found, 2 usage error. Problems print as
 `file:line:col: CODE message (path) — hint`.
@@ -36,12 +36,18 @@ from portalis.engine.versions import (
 
 from .auth.policy import check_password
 from .cli_audit import register_audit_commands
-from .cli_common import checker, database_option, handle_errors, open_engine, print_problems
+from .cli_common import (
+    checker,
+    database_option,
+    handle_errors,
+    migrate_database,
+    open_engine,
+    print_problems,
+)
 from .cli_jobs import register_job_commands
 from .cli_plugins import register_plugin_commands
 from .cli_serve import register_serve_commands
 from .cli_sessions import register_session_commands
-from .runtime_tables import ensure_runtime_tables
 from .sessions import end_user_sessions
 
 
@@ -102,6 +108,7 @@ def deploy_command(
     """Validate, migrate and publish DIRECTORY as the portal's live version."""
     bundle, _ = _bundle(directory)
     engine = open_engine(database_url)
+    _migrate(engine, quiet=True)
     result = deploy(
         engine,
         checker(),
@@ -121,6 +128,31 @@ def deploy_command(
             ", ".join(f"{n} {k}" for k, n in sorted(result.seed.created.items())) or "nothing new"
         )
         click.echo(f"seed: created {created}; {result.seed.skipped} already present")
+
+
+@cli.command(name="migrate")
+@database_option
+@handle_errors
+def migrate_command(database_url: str | None) -> None:
+    """Create the platform, runtime and plugin tables servers need (safe to repeat).
+
+    `deploy` runs this step too; run it after installing a plugin that brings tables. Serving
+    processes never create tables: until this has run they answer 503 and `/_ready` names
+    what is missing.
+    """
+    engine = open_engine(database_url)
+    try:
+        _migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def _migrate(engine: sa.Engine, *, quiet: bool = False) -> None:
+    created = migrate_database(engine)
+    if created:
+        click.echo(f"… created {len(created)} table(s): {', '.join(created)}", err=True)
+    elif not quiet:
+        click.echo("… platform tables are up to date", err=True)
 
 
 @cli.command()
@@ -266,7 +298,7 @@ def users_disable(portal: str, email: str, database_url: str | None) -> None:
     """Disable a user of PORTAL (their sessions end)."""
     engine = open_engine(database_url)
     compiled = load_live(engine, checker(), portal, os.environ)
-    ensure_runtime_tables(engine)
+    migrate_database(engine)
     with begin_write(engine) as conn:
         uid = set_active(conn, compiled, email, False)
         end_user_sessions(conn, portal, uid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from portalis.engine.db import create_engine
 from portalis.engine.errors import NotFound, ValidationFailed
 from portalis.engine.migrations import DestructiveChangeRefused
-from portalis.engine.plugins import make_plugin_manager
+from portalis.engine.plugins import make_plugin_manager, plugin_tables
 from portalis.engine.problems import DefinitionError, PortalisError, Problem, Severity
 from portalis.engine.validator import Checker
 
+from . import default_plugins
+from .runtime_tables import migrate
 from .settings import default_database_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +45,16 @@ def checker() -> Checker:
     """A checker with every installed plugin (PORTALIS_DISABLED_PLUGINS honoured)."""
     disabled = [p for p in os.environ.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p]
     return Checker(make_plugin_manager(disabled=disabled))
+
+
+def migrate_database(engine: sa.Engine, env: Mapping[str, str] | None = None) -> list[str]:
+    """`portalis migrate`: create the platform, runtime and plugin tables a server needs,
+    with the plugins a server would load (PORTALIS_DISABLED_PLUGINS honoured), under a
+    database lock; returns the names of the tables it created."""
+    env = os.environ if env is None else env
+    disabled = [p.strip() for p in env.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p.strip()]
+    pm = make_plugin_manager(extra=default_plugins.plugins(), disabled=disabled)
+    return migrate(engine, plugin_tables(pm))
 
 
 def print_problems(problems: Iterable[Problem]) -> tuple[int, int]:

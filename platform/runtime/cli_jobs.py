@@ -20,17 +20,16 @@ import sqlalchemy as sa
 
 from portalis.engine import jobs
 from portalis.engine.jobs import Job
-from portalis.engine.platform_tables import ensure_platform_tables
 from portalis.engine.worker import Worker
 
-from .cli_common import database_option, handle_errors, open_engine
+from .cli_common import database_option, handle_errors, migrate_database, open_engine
 from .settings import Settings
 from .worker import build_handlers, living_ticks, standalone_registry
 
 
 def _engine(database_url: str | None) -> sa.Engine:
     engine = open_engine(database_url)
-    ensure_platform_tables(engine)
+    migrate_database(engine)  # under the database lock: several workers may start at once
     return engine
 
 

@@ -22,8 +22,7 @@ from portalis.engine.tables import utcnow
 from portalis.engine.users import find_user
 from portalis.engine.versions import load_live
 
-from .cli_common import checker, database_option, handle_errors, open_engine
-from .runtime_tables import ensure_runtime_tables
+from .cli_common import checker, database_option, handle_errors, migrate_database, open_engine
 from .sessions import SessionInfo, end_user_sessions, user_sessions
 
 
@@ -68,7 +67,7 @@ def register_session_commands(cli: click.Group) -> None:
         """List the live sessions of EMAIL in PORTAL, most recently active first."""
         engine = open_engine(database_url)
         try:
-            ensure_runtime_tables(engine)
+            migrate_database(engine)
             compiled, row = _user(engine, portal, email)
             with engine.connect() as conn:
                 found = live_sessions(conn, compiled, int(row["id"]))
@@ -87,7 +86,7 @@ def register_session_commands(cli: click.Group) -> None:
         """End every session of EMAIL in PORTAL (audited)."""
         engine = open_engine(database_url)
         try:
-            ensure_runtime_tables(engine)
+            migrate_database(engine)
             compiled, row = _user(engine, portal, email)
             uid = int(row["id"])
             with begin_write(engine) as conn:

@@ -88,6 +88,9 @@ class PortalRegistry:
         self._portals: dict[str, RuntimePortal] = {}
         self._hosts: dict[str, str] = {}
         self._checked = 0.0
+        #: set once the first refresh completed: until then callers wait for it rather than
+        #: answer with no portals while another thread (the embedded worker) compiles them
+        self._loaded = False
         self._lock = threading.Lock()
         self.compiles = 0  # how many versions this process compiled (asserted in tests)
         #: slug → live version this process could not load (it keeps serving the previous one)
@@ -109,6 +112,11 @@ class PortalRegistry:
         slug = self._hosts.get(host.lower())
         return self._portals.get(slug) if slug else None
 
+    def hosts(self) -> list[str]:
+        """Every host name a served portal declares in `domains:` (trusted Host names)."""
+        self.refresh()
+        return list(self._hosts)
+
     def slugs(self) -> list[str]:
         """Slugs of every served portal."""
         self.refresh()
@@ -117,10 +125,10 @@ class PortalRegistry:
     def refresh(self, *, force: bool = False) -> None:
         """Pick up newly published versions (at most once per `check_seconds`)."""
         now = time.monotonic()
-        if not force and now - self._checked < self.check_seconds:
+        if not force and self._loaded and now - self._checked < self.check_seconds:
             return
         with self._lock:
-            if not force and now - self._checked < self.check_seconds:
+            if not force and self._loaded and time.monotonic() - self._checked < self.check_seconds:
                 return
             self._checked = now
             try:
@@ -148,6 +156,7 @@ class PortalRegistry:
             # one assignment each: readers see either the old or the new mapping
             self._portals = portals
             self._hosts = hosts
+            self._loaded = True
 
     def _build(self, slug: str) -> RuntimePortal:
         compiled = load_live(self.engine, self.checker, slug, self.env)

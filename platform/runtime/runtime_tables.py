@@ -1,13 +1,23 @@
 """Runtime tables shared by all portals: sessions, login throttling, one-time tokens, files,
-password history. Created alongside the platform tables; rows always carry the portal slug."""
+password history. Created alongside the platform tables; rows always carry the portal slug.
+
+`migrate` creates every platform, runtime and plugin table that is missing, under a database
+lock, and is run by `portalis deploy` and `portalis migrate` — never by a serving process:
+several gunicorn workers creating the same tables at once race (PostgreSQL refuses the second
+`CREATE TABLE` of a type with a unique violation and the worker fails to boot). A serving
+process asks `missing_tables` instead and answers 503 until the database is migrated.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from portalis.engine.platform_tables import ensure_platform_tables
+from portalis.engine.db import begin_write
+from portalis.engine.platform_tables import ensure_platform_tables, platform_metadata
+from portalis.engine.system_tables import system_metadata
 
 runtime_metadata = sa.MetaData()
 
@@ -114,3 +124,69 @@ def ensure_runtime_tables(
     runtime_metadata.create_all(bind, checkfirst=True)
     for metadata in extra:
         metadata.create_all(bind, checkfirst=True)
+
+
+#: Key of the PostgreSQL advisory lock `migrate` holds ("portalis" in ASCII, as a bigint).
+MIGRATE_LOCK_KEY = 0x706F7274616C6973
+
+
+def _all_metadata(extra: Iterable[sa.MetaData]) -> list[sa.MetaData]:
+    return [platform_metadata, system_metadata, runtime_metadata, *extra]
+
+
+def missing_tables(bind: sa.Engine | sa.Connection, extra: Iterable[sa.MetaData] = ()) -> list[str]:
+    """Names of the platform, runtime and plugin (`extra`) tables the database lacks."""
+    present = set(sa.inspect(bind).get_table_names())
+    return sorted(
+        name for metadata in _all_metadata(extra) for name in metadata.tables if name not in present
+    )
+
+
+def migrate(engine: sa.Engine, extra: Iterable[sa.MetaData] = ()) -> list[str]:
+    """Create the missing platform, runtime and plugin tables under a database lock; returns
+    the names it created (empty when the database was up to date).
+
+    On PostgreSQL a transaction-scoped advisory lock serialises concurrent runs (DDL is
+    transactional there, so a second run sees the first one's tables); on SQLite the write
+    transaction (`BEGIN IMMEDIATE`) holds the database's write lock.
+    """
+    metadata = _all_metadata(extra)
+    with begin_write(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK_KEY})
+        missing = missing_tables(conn, metadata[3:])
+        for each in metadata:
+            each.create_all(conn, checkfirst=True)
+    return missing
+
+
+class SchemaCheck:
+    """What a serving process knows about its tables: `missing()` names the tables still
+    to be created by `portalis migrate` (asked again at most every `recheck_seconds` until
+    none is missing, so a process recovers without a restart once the migration ran)."""
+
+    def __init__(
+        self, engine: sa.Engine, extra: Iterable[sa.MetaData] = (), recheck_seconds: float = 2.0
+    ) -> None:
+        self.engine = engine
+        self.extra = tuple(extra)
+        self.recheck_seconds = recheck_seconds
+        self._missing: list[str] = []
+        self._checked: float | None = None
+        self._complete = False
+
+    def missing(self) -> list[str]:
+        """Tables the database lacks ([] once all exist; the last answer while the database
+        cannot be asked — an unreachable database is reported elsewhere)."""
+        if self._complete:
+            return []
+        now = time.monotonic()
+        if self._checked is not None and now - self._checked < self.recheck_seconds:
+            return self._missing
+        try:
+            found = missing_tables(self.engine, self.extra)
+        except sa.exc.SQLAlchemyError:
+            return self._missing
+        self._missing, self._checked = found, now
+        self._complete = not found
+        return found

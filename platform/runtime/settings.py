@@ -70,13 +70,18 @@ class Settings:
     smtp_url: str | None = None
     trusted_proxies: tuple[str, ...] = ()
     mail_from: str = "portal@localhost"
-    #: Public base URL (https://portal.example.com) used in e-mailed links; without it links
-    #: use the request's host, which a forged Host header could change.
+    #: Public base URL (https://portal.example.com, PORTALIS_BASE_URL): e-mailed links are
+    #: built from it (or from a portal's `domains:`), never from the request's Host header,
+    #: and its host name is one the server answers for. `portalis serve` requires it.
     base_url: str | None = None
     disabled_plugins: tuple[str, ...] = ()
     version_check_seconds: float = 1.0
     max_upload_bytes: int = 100 * 1024 * 1024
     testing: bool = False
+    #: Trust loopback Host names (localhost, 127.0.0.1) and build links from them when no
+    #: base URL is configured: set by `portalis run` bound on loopback (and implied by
+    #: `testing`, whose test client sends `Host: localhost`).
+    loopback_hosts: bool = False
     #: Who runs outbox jobs: `embedded`, `external` or `off` (PORTALIS_WORKER).
     worker: str = "embedded"
     #: Outbound allow-list (PORTALIS_OUTBOUND_ALLOW; see the module docstring).
@@ -117,3 +122,8 @@ class Settings:
         except ValueError as exc:
             raise ValueError(f"PORTALIS_OUTBOUND_ALLOW: {exc}") from None
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def trusts_loopback(self) -> bool:
+        """Whether loopback Host names are served (the dev server on loopback, tests)."""
+        return self.loopback_hosts or self.testing

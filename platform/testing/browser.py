@@ -45,7 +45,7 @@ from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
 from portalis.runtime.worker import stop_embedded_worker
 
-from .portals import BLUEPRINTS, deploy_dir
+from .portals import BLUEPRINTS, deploy_dir, migrate_db
 from .services import require_service
 
 try:  # Playwright is a test dependency; without it the browser fixtures skip (fail in CI)
@@ -147,6 +147,7 @@ def live_server(
         try:
             checker = Checker(make_plugin_manager(load_entrypoints=False))
             compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
+            migrate_db(engine, env)  # as `portalis deploy` does
         finally:
             engine.dispose()
         settings = Settings.from_env(
@@ -156,6 +157,7 @@ def live_server(
                 **(env or {}),
             },
             version_check_seconds=0,
+            loopback_hosts=True,  # a dev server on 127.0.0.1: links use that host
         )
         app = create_app(settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)

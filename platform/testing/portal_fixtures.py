@@ -23,7 +23,7 @@ from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, deploy_dir
+from .portals import BLUEPRINTS, deploy_dir, migrate_db
 from .web import PortalClient, WebPortal
 
 #: `login_as(email)`: a test browser of the served portal, signed in as that user.
@@ -59,6 +59,7 @@ def serve_definition(
     engine = create_engine(database_url)
     try:
         compiled = deploy_dir(engine, Checker(pm), Path(definition), seed=seed, env=values)
+        migrate_db(engine, values)  # as `portalis deploy` does
     finally:
         engine.dispose()
     return WebPortal(create_app(settings, pm=pm), compiled)

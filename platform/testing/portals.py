@@ -10,11 +10,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from portalis.engine.bundle import Bundle, read_bundle
+from portalis.engine.db import create_engine
 from portalis.engine.permissions import Actor
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.users import find_user
 from portalis.engine.validator import Checker
 from portalis.engine.versions import deploy
+from portalis.runtime.cli_common import migrate_database
 
 #: The repository's blueprints folder (for tests inside this repository).
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
@@ -59,6 +61,18 @@ def deploy_dir(
         allow_destructive=allow_destructive,
     )  # fmt: skip
     return result.portal
+
+
+def migrate_db(target: str | sa.Engine, env: Mapping[str, str] | None = None) -> list[str]:
+    """`portalis migrate` on a database URL or engine: the platform, runtime and plugin
+    tables a server needs (serving apps never create them). Returns the created names."""
+    if isinstance(target, sa.Engine):
+        return migrate_database(target, env if env is not None else {})
+    engine = create_engine(target)
+    try:
+        return migrate_database(engine, env if env is not None else {})
+    finally:
+        engine.dispose()
 
 
 def actor_for(engine: sa.Engine, portal: CompiledPortal, email: str) -> Actor:

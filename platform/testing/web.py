@@ -34,7 +34,7 @@ from portalis.runtime.context import AppState
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, actor_for, deploy_dir
+from .portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
 
 
 def portal_app(
@@ -56,6 +56,7 @@ def portal_app(
     try:
         checker = Checker(make_plugin_manager(load_entrypoints=False))
         compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
+        migrate_db(engine, env)  # as `portalis deploy` does
     finally:
         engine.dispose()
     settings = Settings.from_env(

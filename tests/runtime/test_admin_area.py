@@ -33,7 +33,7 @@ from portalis.runtime.app import create_app
 from portalis.runtime.auth.providers import BindContext, ExternalIdentity, LoginRefused
 from portalis.runtime.runtime_tables import identities, sessions
 from portalis.runtime.settings import Settings
-from portalis.testing.portals import b2c_with, deploy_dir
+from portalis.testing.portals import b2c_with, deploy_dir, migrate_db
 from portalis.testing.web import PortalClient, WebPortal, count_selects
 
 SLUG = "acme-support"
@@ -194,6 +194,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
         engine.dispose()
     env = {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(tmp_path / "i")}
     settings = Settings.from_env(env, testing=True, version_check_seconds=0)
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     web = WebPortal(create_app(settings, pm=pm), compiled)
     try:
         yield Served(web, factor)

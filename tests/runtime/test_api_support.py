@@ -28,7 +28,7 @@ from portalis.runtime.app import create_app
 from portalis.runtime.registry import RuntimePortal
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
-from portalis.testing.portals import BLUEPRINTS, deploy_dir
+from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
 
 SLUG = "acme-support"
 API = f"/{SLUG}/api/v1"
@@ -145,6 +145,7 @@ def serve(
         testing=True,
         version_check_seconds=0,
     )
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     app = create_app(settings)
     try:
         yield Harness(app, engine, portal)

@@ -29,7 +29,7 @@ from portalis.runtime.app import create_app
 from portalis.runtime.runtime_tables import login_attempts, sessions, tokens
 from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs
-from portalis.testing.portals import BLUEPRINTS, deploy_dir
+from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
 from portalis.testing.smtp import ReceivedMail, SmtpServer
 
 SLUG = "acme-support"
@@ -230,6 +230,7 @@ def serve(
         testing=True,
         version_check_seconds=0,
     )
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     app = create_app(settings)
     try:
         yield AuthHarness(app, engine, portal, smtp)

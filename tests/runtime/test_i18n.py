@@ -41,7 +41,7 @@ from portalis.runtime.i18n import (
     select_locale,
 )
 from portalis.runtime.settings import Settings
-from portalis.testing.portals import BLUEPRINTS, deploy_dir
+from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
 
 ROOT = Path(__file__).resolve().parents[2]
 POT = TRANSLATIONS_DIR / "messages.pot"
@@ -300,6 +300,7 @@ def b2c_app(
         testing=True,
         version_check_seconds=0,
     )
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     app = create_app(settings)
     try:
         yield app

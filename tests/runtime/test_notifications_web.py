@@ -26,7 +26,7 @@ from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs
-from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
+from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
 from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import PortalClient, app_state, count_selects
 
@@ -187,6 +187,7 @@ def web(
         version_check_seconds=0,
         base_url=BASE + "/",
     )
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     app = create_app(settings)
     try:
         yield Web(app, portal, engine)

@@ -12,7 +12,7 @@ from portalis.engine.versions import deploy
 from portalis.runtime.app import create_app
 from portalis.runtime.context import state
 from portalis.runtime.settings import Settings
-from portalis.testing.portals import BLUEPRINTS
+from portalis.testing.portals import BLUEPRINTS, migrate_db
 
 
 def b2c() -> Bundle:
@@ -26,6 +26,7 @@ def make_app(url: str, tmp_path: Path, seconds: float):
         testing=True,
         version_check_seconds=seconds,
     )
+    migrate_db(url)  # as `portalis deploy` does: apps create no tables
     return create_app(settings)
 
 

@@ -34,6 +34,7 @@ from portalis.runtime.cli import cli
 from portalis.runtime.settings import Settings
 from portalis.runtime.worker import start_embedded_worker, stop_embedded_worker
 from portalis.testing.jobs import run_jobs
+from portalis.testing.portals import migrate_db
 from portalis.testing.smtp import HOST, SmtpServer, free_port
 from portalis.testing.webhooks import LOOPBACK_ALLOW, Reply, WebhookReceiver
 
@@ -302,6 +303,7 @@ def mail_app(database_url: str, tmp_path: Path, smtp_url: str, **env: str) -> Fl
          "PORTALIS_SMTP_URL": smtp_url, **LOOPBACK_ENV, **env},
         testing=True,
     )  # fmt: skip
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     return create_app(settings)
 
 
@@ -447,6 +449,7 @@ def test_create_app_starts_the_embedded_worker_outside_tests(
         {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(tmp_path),
          **LOOPBACK_ENV}
     )  # fmt: skip
+    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
     app = create_app(settings)
     engine = app.extensions["portalis"].engine
     try:

@@ -21,6 +21,7 @@ from test_runtime_support import deploy
 
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
+from portalis.testing.portals import migrate_db
 from portalis.testing.web import WebPortal
 
 
@@ -176,6 +177,7 @@ def test_ready_with_unreachable_database_url(sqlite_url: str, tmp_path: Path) ->
         testing=True,
         version_check_seconds=0,
     )
+    migrate_db(sqlite_url)  # as `portalis deploy` does: apps create no tables
     fresh = create_app(settings)  # an empty database: ready, serving no portal yet
     try:
         assert fresh.test_client().get("/_ready").json == {"status": "ok", "portals": []}

@@ -16,6 +16,7 @@ from portalis.engine.tables import utcnow
 
 from .. import mail
 from ..context import PortalUser, request_client_ip, state
+from ..hosts import link_base
 from ..registry import RuntimePortal
 from ..templating import gettext as _
 from ..urls import portal_url
@@ -165,18 +166,15 @@ def user_agent() -> str:
 
 
 def absolute_url(path: str) -> str:
-    """A link for e-mails: PORTALIS_BASE_URL when configured, else this request's host.
+    """A link for e-mails, from configuration only: the portal's domain the request came in
+    on, else PORTALIS_BASE_URL, else (dev server on loopback, tests) the loopback host.
 
-    Configure PORTALIS_BASE_URL (or a portal domain) in production: the Host header is
-    client-controlled, and a forged host must not end up in password-reset links.
+    The Host header is client-controlled: a forged host must never end up in a
+    password-reset link (see `portalis.runtime.hosts`).
     """
     portal = g.get("portal")
-    base = (state().settings.base_url or "").rstrip("/")
-    if not base and portal is not None and request.host.lower() in portal.compiled.model.domains:
-        base = f"{request.scheme}://{request.host}"
-    if not base:
-        base = request.host_url.rstrip("/")
-    return base + portal_url(path)
+    domains = portal.compiled.model.domains if portal is not None else ()
+    return link_base(request, domains) + portal_url(path)
 
 
 def mail_locale(portal: RuntimePortal, row: dict[str, Any] | None) -> str:
