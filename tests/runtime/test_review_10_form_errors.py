@@ -143,3 +143,61 @@ def test_review_10_out_of_scope_value_is_a_field_error_and_keeps_input(
         )
     assert refused.value.fields == ("account",)
     assert web.store.count(sam, "ticket") == before
+
+
+DESK = """\
+format: portalis/v1
+portal: desk
+title: Desk
+locales: [en, de]
+roles:
+  clerk: {label: Clerk}
+entities:
+  booking:
+    fields:
+      name: {type: string, required: true}
+      kind: {type: choice, options: [single, group], default: single}
+    permissions:
+      - {roles: [clerk], actions: [read], scope: all}
+      - {roles: [clerk], actions: [create], scope: {where: {kind: single}}}
+pages:
+  home:
+    route: /
+    roles: [anonymous, authenticated]
+    blocks:
+      - markdown: "# Desk"
+  new_booking:
+    route: /bookings/new
+    roles: [clerk]
+    blocks:
+      - form: {entity: booking, fields: [name, kind]}
+seed: [seed.yaml]
+"""
+DESK_SEED = """\
+users:
+  - {email: cleo@desk.test, name: Cleo Clerk, password: "lantern orbit 7 meadow", roles: [clerk],
+     locale: de}
+"""
+
+
+def test_review_10_where_scope_value_is_a_field_error(database_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "portal.yaml").write_text(DESK, encoding="utf-8")
+    (folder / "seed.yaml").write_text(DESK_SEED, encoding="utf-8")
+    web = WebPortal.deploy(database_url, tmp_path / "instance", folder)
+    try:
+        cleo = web.client("cleo@desk.test")
+        response = cleo.post(
+            "/bookings/new", {"_block": "0", "name": "Chess club", "kind": "group"}
+        )
+        assert response.status_code == 422
+        error = re.search(r'<p class="field-error" id="b0-kind-error">([^<]*)</p>', response.text)
+        assert error and html.unescape(error.group(1)) == (
+            "Mit diesem Wert können Sie keinen Datensatz anlegen."
+        )
+        assert 'name="name" value="Chess club"' in response.text
+        assert '<option value="group" selected>' in response.text
+        assert web.store.count(web.actor("cleo@desk.test"), "booking")[0] == 0
+    finally:
+        web.close()
