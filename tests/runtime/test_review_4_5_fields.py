@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from test_api_support import API, CSRF, Harness, assert_problem, serve
 
-from portalis.engine.bundle import read_bundle
+from portalis.engine.bundle import Bundle, read_bundle
+from portalis.engine.db import create_engine
+from portalis.engine.migrations import plan, plan_and_apply
+from portalis.engine.tables import build_tables
 from portalis.engine.validator import Checker
 from portalis.testing.portals import BLUEPRINTS
 
@@ -192,3 +196,45 @@ def test_review_5_deleted_id_is_never_reused(web: Harness) -> None:
     assert ben.delete(f"{API}/reading/{first}", headers=CSRF).status_code == 204
     second = post_reading(web, {"code": "ab", "reading": "2"}).get_json()["id"]
     assert second > first
+
+
+def test_review_5_old_sqlite_tables_plan_quietly(
+    sqlite_url: str, portalis_checker: Checker
+) -> None:
+    """Tables created before AUTOINCREMENT: `plan` reports no change for them (SQLite cannot
+    add it in place); a migration that rebuilds a table adds it then."""
+    bundle, _ = read_bundle(BLUEPRINTS / "b2c")
+    model = portalis_checker.check_bundle(bundle, {}).model
+    assert model is not None
+    tables = build_tables(model)
+    engine = create_engine(sqlite_url)
+    try:
+        metadata = tables["ticket"].metadata
+        for table in metadata.tables.values():
+            table.dialect_options["sqlite"]["autoincrement"] = False  # the old layout
+        metadata.create_all(engine)
+        for table in metadata.tables.values():
+            table.dialect_options["sqlite"]["autoincrement"] = True
+        with engine.connect() as conn:
+            ddl = conn.execute(
+                sa.text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                {"n": tables["ticket"].name},
+            ).scalar_one()
+        assert "AUTOINCREMENT" not in ddl
+        assert not plan(engine, tables).ops
+        # a longer subject rebuilds the ticket table on SQLite: with AUTOINCREMENT this time
+        files = dict(bundle.files)
+        files["entities/ticket.yaml"] = files["entities/ticket.yaml"].replace(
+            "max_length: 200", "max_length: 300", 1
+        )
+        wider = portalis_checker.check_bundle(Bundle.of(files), {}).model
+        assert wider is not None
+        plan_and_apply(engine, build_tables(wider))
+        with engine.connect() as conn:
+            ddl = conn.execute(
+                sa.text("SELECT sql FROM sqlite_master WHERE name = :n"),
+                {"n": tables["ticket"].name},
+            ).scalar_one()
+        assert "AUTOINCREMENT" in ddl and "VARCHAR(300)" in ddl
+    finally:
+        engine.dispose()
