@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .problems import PortalisError
 
@@ -83,8 +83,34 @@ class ValidationFailed(PortalisError):
     code = "invalid"
 
     def __init__(self, errors: Mapping[str, list[FieldMessage]]) -> None:
-        self.errors = {k: list(v) for k, v in errors.items()}
+        # The summary (logs, the CLI) keeps every detail; `errors` is what people are shown.
         summary = "; ".join(
-            f"{name}: {', '.join(m.text() for m in msgs)}" for name, msgs in self.errors.items()
+            f"{name}: {', '.join(m.text() for m in msgs)}" for name, msgs in errors.items()
         )
+        self.errors = {k: [public_message(m) for m in v] for k, v in errors.items()}
         super().__init__(summary or "invalid input")
+
+
+#: Expression-failure templates ("...: {error}") and what people are shown instead.
+_WITHOUT_DETAIL: Final[Mapping[str, str]] = {
+    m.message + ": {error}": m.message
+    for m in (
+        FieldMessage("expression-failed", "could not be computed"),
+        FieldMessage("expression-failed", "the default could not be computed"),
+        FieldMessage("expression-failed", "a rule of {entity} could not be checked"),
+        FieldMessage("expression-failed", "{entity} #{id}, {field} could not be computed"),
+    )
+}
+
+
+def public_message(message: FieldMessage) -> FieldMessage:
+    """`message` without the text of the Python exception behind an expression failure.
+
+    "could not be checked: TypeError: '>=' not supported ..." tells a customer nothing and
+    the definition's maintainer finds it in the log (`Expression.evaluate` writes a line).
+    """
+    if message.code != "expression-failed" or "error" not in message.params:
+        return message
+    params = {k: v for k, v in message.params.items() if k != "error"}
+    template = _WITHOUT_DETAIL.get(message.message) or message.message.replace(": {error}", "")
+    return FieldMessage(message.code, template, params)

@@ -129,7 +129,8 @@ CODES: Final[dict[str, str]] = {
     "translation-missing": "A label lacks a translation for a declared locale.",
     "locale-unknown": "A locale code is not known.",
     "currency-unknown": "A currency code is not an ISO 4217 code.",
-    "regex-unsafe": "A regular expression may backtrack catastrophically.",
+    "pattern-unsupported": "A pattern uses a construct the linear-time matcher (RE2) lacks, "
+    "such as backreferences or lookaround.",
     "asset-unsafe": "An asset is unsafe to serve (custom CSS with @import, expression(), ...).",
     "seed-invalid": "Seed data references unknown keys or has invalid values.",
     "plugin-problem": "A plugin reported a problem (plugins may also use codes of their own).",

@@ -12,6 +12,7 @@ fields have no column and are never written; rollups are kept by `rollups` after
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,8 @@ from .permissions import Actor, Policy
 from .records import ReadStore, Record, _int_id
 from .rollup_sql import empty_value
 from .tables import TableSet, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def _err(errors: Errors, name: str, code: str, message: str, **params: Any) -> None:
@@ -412,39 +415,46 @@ class RecordStore(ReadStore):
     def _apply_rules(
         self, actor: Actor, entity: Entity, merged: dict[str, Any], errors: Errors
     ) -> None:
+        # Fields that failed to clean hold their old value (or None): an expression reading
+        # one would judge a value nobody entered. The field error refuses the write anyway.
+        failed = frozenset(errors)
         for name, field in entity.fields.items():
             try:
-                if field.visible_when is not None and not field.visible_when.test(
-                    record=merged, actor=actor
+                if (
+                    field.visible_when is not None
+                    and not field.visible_when.record_keys & failed
+                    and not field.visible_when.test(record=merged, actor=actor)
                 ):
                     merged[name] = None  # hidden fields keep no value
                     continue
                 needed = field.required or (
                     field.required_when is not None
+                    and not field.required_when.record_keys & failed
                     and bool(field.required_when.test(record=merged, actor=actor))
                 )
                 if needed and field.kind.is_empty(merged.get(name)) and name not in errors:
                     _err(errors, name, "required", "this field is required")
             except EvaluationError as exc:
-                _err(
-                    errors,
-                    name,
-                    "expression-failed",
-                    "could not be checked: {error}",
-                    error=str(exc),
-                )
+                # The message stays generic; the log line is for the definition's maintainer.
+                log.warning("%s.%s: a condition could not be checked: %s", entity.name, name, exc)
+                _err(errors, name, "expression-failed", "could not be checked")
         compute_fields(entity, merged, actor, errors)
+        for name, field in entity.fields.items():
+            if field.compute is not None and field.compute.record_keys & failed:
+                # Computed from a refused value: the refused field's error says it all.
+                kept = [m for m in errors.get(name, []) if m.code != "expression-failed"]
+                if kept:
+                    errors[name] = kept
+                else:
+                    errors.pop(name, None)
         for rule in entity.rules:
+            if rule.check.record_keys & failed:
+                continue
             try:
                 ok = rule.check.test(record=merged, actor=actor)
             except EvaluationError as exc:
-                _err(
-                    errors,
-                    NON_FIELD,
-                    "expression-failed",
-                    "a rule could not be checked: {error}",
-                    error=str(exc),
-                )
+                log.warning("%s: rule %d could not be checked: %s", entity.name, rule.index, exc)
+                _err(errors, NON_FIELD, "expression-failed", "a rule could not be checked")
                 continue
             if not ok:
                 _err(
