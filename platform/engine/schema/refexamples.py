@@ -160,6 +160,10 @@ notifications:
 """,
 )
 
+#: The line before each example's fence: tests/test_docs_examples.py validates the example inside
+#: the starter blueprint plus what the examples together presuppose (its `reference` context).
+TEST_NOTE: Final = "<!-- docs-test: with reference -->"
+
 #: Examples by the `$defs` section they illustrate, in the order they are shown.
 EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "field": (FIELD_DERIVED,),
@@ -193,6 +197,7 @@ def example_lines(section: str) -> list[str]:
     """The Markdown of the examples of one section ([] when it has none)."""
     lines: list[str] = []
     for example in EXAMPLES.get(section, ()):
-        lines += [f"Example — {example.caption}", "", "```yaml", *example.yaml.splitlines()]
+        lines += [f"Example — {example.caption}", "", TEST_NOTE, "```yaml"]
+        lines += example.yaml.splitlines()
         lines += ["```", ""]
     return lines
