@@ -1,6 +1,6 @@
 """Errors of the record store; the runtime maps each to an HTTP status.
 
-NotFound → 404, Forbidden → 403, StaleRecord → 409, ValidationFailed → 422 (form errors),
+NotFound → 404, Forbidden → 403 (OutOfScope: a form shows it next to the fields), StaleRecord → 409, ValidationFailed → 422 (form errors),
 BadQuery → 400.
 """
 
@@ -30,6 +30,19 @@ class Forbidden(PortalisError):
     def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class OutOfScope(Forbidden):
+    """The written record would lie outside every grant of the actor for the action.
+
+    `fields` are the submitted fields the scopes of those grants decide on (the account
+    chosen, a `where` field, a parent reference): the values that put the record out of
+    reach. They name the actor's own input only, never what lies beyond the grants.
+    """
+
+    def __init__(self, message: str, reason: str = "", fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message, reason)
+        self.fields = fields
 
 
 class StaleRecord(PortalisError):

@@ -113,6 +113,9 @@ CODES: Final[dict[str, str]] = {
     "expression default.",
     "virtual-not-queryable": "A virtual field (stored: false) is used where the database must "
     "read it (filter, sort, search, scope, metric, rollup) or is unique, indexed or required.",
+    "computed-reads-hidden": "A computed field is readable under a grant that hides a field its "
+    "expression reads (an error for stored fields, which would show it; a warning for virtual "
+    "ones, computed without it).",
     "expression-syntax": "An expression is not a valid single Python expression.",
     "expression-forbidden": "An expression uses a construct outside the allow-list.",
     "expression-name": "An expression uses a name that is not available.",

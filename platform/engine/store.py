@@ -12,7 +12,7 @@ fields have no column and are never written; rollups are kept by `rollups` after
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +22,15 @@ from . import effects
 from .computed import Errors, apply_defaults, compute_fields
 from .db import begin_write
 from .effects import Listener
-from .errors import NON_FIELD, FieldMessage, Forbidden, NotFound, StaleRecord, ValidationFailed
+from .errors import (
+    NON_FIELD,
+    FieldMessage,
+    Forbidden,
+    NotFound,
+    OutOfScope,
+    StaleRecord,
+    ValidationFailed,
+)
 from .events import WriteEvent
 from .expressions import EvaluationError
 from .fields import FieldValueError
@@ -35,6 +43,17 @@ from .tables import TableSet, utcnow
 
 def _err(errors: Errors, name: str, code: str, message: str, **params: Any) -> None:
     errors.setdefault(name, []).append(FieldMessage(code, message, params))
+
+
+def _scope_inputs(grants: Iterable[Grant], given: Iterable[str]) -> tuple[str, ...]:
+    """The given fields the grants' scopes decide on: why a write lies out of scope."""
+    decided: list[str] = []
+    for grant in grants:
+        scope = grant.scope
+        names = [n for n, _ in scope.where] if scope.kind == "where" else [scope.field or ""]
+        decided.extend(n for n in names if n and n not in decided)
+    wanted = set(given)
+    return tuple(n for n in decided if n in wanted)
 
 
 #: Decides whether `actor` may attach the stored file `file_id` (the runtime knows uploads).
@@ -133,11 +152,12 @@ class RecordStore(ReadStore):
             if not errors and not self.policy.matching_grants(
                 actor, "create", entity.name, merged, lookup=self.lookup(c)
             ):
-                raise Forbidden(
+                raise OutOfScope(
                     f"not allowed to create this {entity.name}",
                     self.policy.explain(
                         actor, "create", entity.name, merged, lookup=self.lookup(c)
                     ),
+                    _scope_inputs(grants, values),
                 )
             if errors:
                 raise ValidationFailed(errors)
@@ -216,7 +236,7 @@ class RecordStore(ReadStore):
             )
             if errors:
                 raise ValidationFailed(errors)
-            self.check_post_image(c, actor, entity, "update", merged)
+            self.check_post_image(c, actor, entity, "update", merged, changes)
             self.update_row(c, entity, current, merged)
             after = self.load_raw(c, entity, current["id"])
             self.emit(c, WriteEvent("update", entity, actor, current, after, via=via, depth=depth))
@@ -275,14 +295,17 @@ class RecordStore(ReadStore):
         entity: Entity,
         action: str,
         merged: Mapping[str, Any],
+        changed: Iterable[str] = (),
     ) -> None:
-        """The changed record must still lie inside one of the actor's grants."""
+        """The changed record must still lie inside one of the actor's grants (OutOfScope
+        names the `changed` fields those grants decide on)."""
         if not self.policy.matching_grants(
             actor, action, entity.name, merged, lookup=self.lookup(conn)
         ):
-            raise Forbidden(
+            raise OutOfScope(
                 f"this change would move the {entity.name} out of your reach",
                 self.policy.explain(actor, action, entity.name, merged, lookup=self.lookup(conn)),
+                _scope_inputs(self.policy.grants_for(actor, entity.name, action), changed),
             )
 
     def update_row(
