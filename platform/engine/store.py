@@ -33,7 +33,7 @@ from .errors import (
     ValidationFailed,
 )
 from .events import WriteEvent
-from .expressions import EvaluationError
+from .expressions import EvaluationError, Expression
 from .fields import FieldValueError
 from .model import Entity, Grant, PortalModel
 from .permissions import Actor, Policy
@@ -57,6 +57,11 @@ def _scope_inputs(grants: Iterable[Grant], given: Iterable[str]) -> tuple[str, .
         decided.extend(n for n in names if n and n not in decided)
     wanted = set(given)
     return tuple(n for n in decided if n in wanted)
+
+
+def _reads(expr: Expression, fields: frozenset[str]) -> bool:
+    """True when `expr` may read one of `fields` (a whole-record read may read any)."""
+    return bool(fields) and (expr.whole_record or bool(expr.record_keys & fields))
 
 
 #: Decides whether `actor` may attach the stored file `file_id` (the runtime knows uploads).
@@ -422,14 +427,14 @@ class RecordStore(ReadStore):
             try:
                 if (
                     field.visible_when is not None
-                    and not field.visible_when.record_keys & failed
+                    and not _reads(field.visible_when, failed)
                     and not field.visible_when.test(record=merged, actor=actor)
                 ):
                     merged[name] = None  # hidden fields keep no value
                     continue
                 needed = field.required or (
                     field.required_when is not None
-                    and not field.required_when.record_keys & failed
+                    and not _reads(field.required_when, failed)
                     and bool(field.required_when.test(record=merged, actor=actor))
                 )
                 if needed and field.kind.is_empty(merged.get(name)) and name not in errors:
@@ -440,7 +445,7 @@ class RecordStore(ReadStore):
                 _err(errors, name, "expression-failed", "could not be checked")
         compute_fields(entity, merged, actor, errors)
         for name, field in entity.fields.items():
-            if field.compute is not None and field.compute.record_keys & failed:
+            if field.compute is not None and _reads(field.compute, failed):
                 # Computed from a refused value: the refused field's error says it all.
                 kept = [m for m in errors.get(name, []) if m.code != "expression-failed"]
                 if kept:
@@ -448,7 +453,7 @@ class RecordStore(ReadStore):
                 else:
                     errors.pop(name, None)
         for rule in entity.rules:
-            if rule.check.record_keys & failed:
+            if _reads(rule.check, failed):
                 continue
             try:
                 ok = rule.check.test(record=merged, actor=actor)
