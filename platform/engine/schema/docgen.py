@@ -4,8 +4,8 @@
 
 writes `OUTDIR/definition-reference.md` (definition format v1, from the composed schema, the
 built-in field types and the problem codes), `OUTDIR/plugins.md` (every hook of
-`portalis.engine.hookspecs`) and the composed `portal.schema.json` next to this module (for
-editors). `--check` writes nothing and exits 1 listing the files that are out of date.
+`portalis.engine.hookspecs`, then the public facades `portalis.api` and `portalis.web`) and
+the composed `portal.schema.json` next to this module (for editors). `--check` writes nothing and exits 1 listing the files that are out of date.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .. import hookspecs
 from ..fields import FieldTypeRegistry
 from ..plugins import ENTRY_POINT_GROUP, field_types, make_plugin_manager
 from .compose import build_schema
+from .facadedoc import facade_reference
 from .refdoc import SchemaDoc, field_types_part, problem_codes_part, table
 
 #: The composed schema committed for editors (yaml-language-server), next to this module.
@@ -250,8 +251,7 @@ acme = "acme_portalis.plugin"
 ```python
 import sqlalchemy as sa
 
-from portalis.engine.fields import FieldType
-from portalis.engine.plugins import hookimpl
+from portalis.api import FieldType, hookimpl
 
 
 class Iban(FieldType):
@@ -285,6 +285,7 @@ built-in plugins) starts the CLI and the server without those plugins.
     lines.append("")
     for func in hooks:
         lines += _hook_section(func)
+    lines += facade_reference()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
