@@ -1,0 +1,128 @@
+"""Caching of personal responses, HEAD, the user's language through the API, invitations of
+known addresses and password-reset requests that do the same work for every address
+(SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from test_auth_support import SLUG, AuthHarness, link_in, serve, url
+
+from portalis.engine.system_tables import jobs
+from portalis.engine.validator import Checker
+from portalis.testing.smtp import SmtpServer
+
+API = f"/{SLUG}/api/v1"
+
+
+@pytest.fixture
+def auth(
+    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
+) -> Iterator[AuthHarness]:
+    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
+        yield harness
+
+
+def signed_in(auth: AuthHarness, email: str) -> FlaskClient:
+    client = auth.client()
+    assert auth.login(client, email).status_code == 303
+    return client
+
+
+def ticket_id(auth: AuthHarness, subject_start: str) -> int:
+    table = auth.portal.tables["ticket"]
+    with auth.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(table.c.id).where(table.c.subject.like(f"{subject_start}%"))
+            ).scalar_one()
+        )
+
+
+def personal_paths(auth: AuthHarness, email: str) -> list[str]:
+    """Pages, system views, API reads and error pages a signed-in user gets."""
+    me = auth.user(email)["id"]
+    ticket = ticket_id(auth, "Invoice 2026-114")
+    return [
+        url("/"),
+        url("/tickets"),
+        url(f"/tickets/{ticket}"),
+        url(f"/tickets/{ticket}/edit"),
+        url("/tickets/new"),
+        url("/dashboard"),
+        url("/profile"),
+        url("/profile/sessions"),
+        url("/notifications"),
+        url("/account/users"),
+        url("/tickets/999999"),  # 404 page (shows the user's name in the navigation)
+        f"{API}/ticket",
+        f"{API}/ticket/{ticket}",
+        f"{API}/user/{me}",
+        f"{API}/openapi.json",
+        f"{API}/ticket/999999",
+    ]
+
+
+# -- Cache-Control ------------------------------------------------------------------------
+def test_review_5_signed_in_responses_are_not_stored(auth: AuthHarness) -> None:
+    client = signed_in(auth, "anna@acme.test")
+    for path in personal_paths(auth, "anna@acme.test"):
+        response = client.get(path)
+        assert response.status_code in (200, 404), (path, response.status_code)
+        policy = response.headers.get("Cache-Control", "")
+        directives = {d.strip() for d in policy.split(",")}
+        # never kept by a shared cache; kept by the browser only when revalidated each time
+        assert "no-store" in directives or {"private", "no-cache"} <= directives, (path, policy)
+    # state changes and their redirects, too
+    saved = auth.post(client, "/profile", action="details", name="Anna Berg", locale="de")
+    assert saved.status_code == 303 and saved.headers["Cache-Control"] == "no-store"
+
+
+def test_review_5_static_assets_stay_cacheable(auth: AuthHarness) -> None:
+    client = signed_in(auth, "anna@acme.test")
+    for path in ("/_static/portalis.css", url("/_theme.css"), url("/_logo.svg")):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" not in response.headers.get("Cache-Control", ""), path
+    assert "max-age=300" in client.get(url("/_theme.css")).headers["Cache-Control"]
+
+
+# -- HEAD -----------------------------------------------------------------------------------
+def test_review_5_head_answers_like_get(auth: AuthHarness) -> None:
+    anonymous = auth.client()
+    client = signed_in(auth, "anna@acme.test")
+    cases = [(anonymous, p) for p in (url("/"), url("/login"), url("/reset"), url("/tickets"))]
+    cases += [(client, p) for p in personal_paths(auth, "anna@acme.test")]
+    cases += [(client, "/_static/portalis.css"), (client, url("/_theme.css"))]
+    for who, path in cases:
+        got = who.get(path)
+        head = who.head(path)
+        assert head.status_code == got.status_code, (path, head.status_code, got.status_code)
+        assert head.data == b"", path
+        for name in ("Content-Type", "Cache-Control", "Location", "Content-Security-Policy"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+
+
+def test_review_5_head_never_changes_state(auth: AuthHarness) -> None:
+    client = signed_in(auth, "anna@acme.test")
+    before = auth.user("anna@acme.test")
+    # a HEAD carrying a form never reaches the POST branch of a view
+    for path, data in (
+        ("/profile", {"action": "details", "name": "Changed", "locale": "fr"}),
+        ("/reset", {"email": "ben@acme.test"}),
+        ("/account/users", {"action": "invite", "email": "x@acme.test", "name": "X",
+                            "role": "customer"}),
+    ):  # fmt: skip
+        response = client.open(
+            url(path), method="HEAD", data={"csrf_token": auth.csrf(client), **data}
+        )
+        assert response.status_code == 200, path
+    after = auth.user("anna@acme.test")
+    assert (after["name"], after["locale"]) == (before["name"], before["locale"])
+    assert auth.count("user") == 4
+    with auth.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one() == 0
