@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from test_auth_support import SLUG, AuthHarness, link_in, serve, url
+from test_auth_support import SLUG, AuthHarness, serve, url
 
+from portalis.engine.errors import ValidationFailed
 from portalis.engine.system_tables import jobs
+from portalis.engine.users import create_user
 from portalis.engine.validator import Checker
 from portalis.testing.smtp import SmtpServer
 
@@ -126,3 +128,34 @@ def test_review_5_head_never_changes_state(auth: AuthHarness) -> None:
     assert auth.count("user") == 4
     with auth.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one() == 0
+
+
+# -- the user's language --------------------------------------------------------------------
+def test_review_5_api_refuses_a_locale_the_profile_refuses(auth: AuthHarness) -> None:
+    client = signed_in(auth, "ben@acme.test")
+    me = auth.user("ben@acme.test")["id"]
+    headers = {"X-CSRF-Token": auth.csrf(client)}
+    for wrong in ("xx", "pt", "en-US", "<b>"):
+        form = auth.post(client, "/profile", action="details", name="Ben", locale=wrong)
+        assert form.status_code == 422, wrong
+        response = client.patch(f"{API}/user/{me}", json={"locale": wrong}, headers=headers)
+        assert response.status_code == 422, (wrong, response.get_json())
+        assert response.mimetype == "application/problem+json"
+        errors = response.get_json()["errors"]
+        assert [m["code"] for m in errors["locale"]] == ["choice"], errors
+        assert auth.user("ben@acme.test")["locale"] != wrong
+    for right, stored in (("fr", "fr"), ("", None)):
+        response = client.patch(f"{API}/user/{me}", json={"locale": right}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        assert auth.user("ben@acme.test")["locale"] == stored
+
+
+def test_review_5_engine_refuses_unknown_user_locales(auth: AuthHarness) -> None:
+    with auth.engine.begin() as conn, pytest.raises(ValidationFailed) as caught:
+        create_user(conn, auth.portal, email="lea@acme.test", name="Lea", password=None,
+                    roles=["customer"], locale="xx")  # fmt: skip
+    assert [m.code for m in caught.value.errors["locale"]] == ["choice"]
+    with auth.engine.begin() as conn:
+        create_user(conn, auth.portal, email="lea@acme.test", name="Lea", password=None,
+                    roles=["customer"], locale="es")  # fmt: skip
+    assert auth.user("lea@acme.test")["locale"] == "es"
