@@ -4,18 +4,20 @@ known addresses and password-reset requests that do the same work for every addr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from test_auth_support import SLUG, AuthHarness, serve, url
+from test_auth_support import SLUG, AuthHarness, link_in, serve, url
 
 from portalis.engine.errors import ValidationFailed
 from portalis.engine.system_tables import jobs
 from portalis.engine.users import create_user
 from portalis.engine.validator import Checker
+from portalis.runtime.runtime_tables import tokens
 from portalis.testing.smtp import SmtpServer
 
 API = f"/{SLUG}/api/v1"
@@ -159,3 +161,99 @@ def test_review_5_engine_refuses_unknown_user_locales(auth: AuthHarness) -> None
         create_user(conn, auth.portal, email="lea@acme.test", name="Lea", password=None,
                     roles=["customer"], locale="es")  # fmt: skip
     assert auth.user("lea@acme.test")["locale"] == "es"
+
+
+# -- password-reset requests ----------------------------------------------------------------
+def queued(auth: AuthHarness) -> list[tuple[str, str]]:
+    """(kind, status) of every outbox job, oldest first."""
+    with auth.engine.connect() as conn:
+        rows = conn.execute(sa.select(jobs.c.kind, jobs.c.status).order_by(jobs.c.id)).all()
+    return [(str(kind), str(status)) for kind, status in rows]
+
+
+def issued_tokens(auth: AuthHarness) -> int:
+    with auth.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(tokens)).scalar_one())
+
+
+def test_review_5_reset_request_does_the_same_work_for_every_address(auth: AuthHarness) -> None:
+    auth.update_user("nina@globex.test", is_active=False)
+    answers = {}
+    for email in ("ben@acme.test", "bert@acme.test", "nina@globex.test"):
+        answers[email] = auth.post(auth.client(), "/reset", email=email)
+        # the request only queues one job: no token, no mail yet, whoever the address is
+        assert queued(auth)[-1] == ("reset_request", "pending"), email
+        assert issued_tokens(auth) == 0
+    assert len(queued(auth)) == 3
+    assert len({(a.status_code, a.data) for a in answers.values()}) == 1
+    assert answers["ben@acme.test"].status_code == 200
+    # the job decides: a link for the active user, nothing for an unknown or disabled address
+    mail = auth.smtp.wait_for(to="ben@acme.test")
+    assert auth.client().get(link_in(mail, "/reset/")).status_code == 200
+    assert auth.smtp.to("bert@acme.test") == [] and auth.smtp.to("nina@globex.test") == []
+    assert issued_tokens(auth) == 1
+    kinds = queued(auth)
+    assert kinds.count(("reset_request", "done")) == 3 and kinds.count(("mail", "done")) == 1
+    # a done job keeps neither the address nor the message
+    with auth.engine.connect() as conn:
+        payloads = conn.execute(
+            sa.select(jobs.c.payload).where(jobs.c.kind == "reset_request")
+        ).scalars()
+        assert all(set(p) == {"locale", "_redact"} for p in payloads)
+
+
+# -- invitations ----------------------------------------------------------------------------
+def invite(auth: AuthHarness, client: FlaskClient, email: str) -> tuple[int, str, str]:
+    """(status, Location, the flash shown next) of an invitation of `email`."""
+    response = auth.post(client, "/account/users", action="invite", email=email, name="Someone",
+                         role="customer")  # fmt: skip
+    shown = client.get(url("/account/users")).get_data(as_text=True)
+    notices = re.findall(r'<div class="notice[^"]*" role="status">[^<]*</div>', shown)
+    assert len(notices) == 1, notices
+    return (
+        response.status_code,
+        response.headers.get("Location", ""),
+        notices[0].replace(email, "*"),
+    )
+
+
+def test_review_5_invitation_answers_the_same_for_known_addresses(auth: AuthHarness) -> None:
+    client = signed_in(auth, "anna@acme.test")
+    client.get(url("/?lang=en"))
+    before = {e: auth.user(e) for e in ("nina@globex.test", "sam@support.test", "ben@acme.test")}
+    fresh = invite(auth, client, "carla@acme.test")
+    assert fresh[0] == 303
+    for email, row in before.items():  # another account, staff, the admin's own account
+        assert invite(auth, client, email) == fresh, email
+        assert auth.user(email) == row  # never moved, renamed, disabled or given roles
+    # the new address is invited; the known ones get a notice, never an invitation link
+    assert "/invite/" in auth.smtp.wait_for(to="carla@acme.test").text
+    for email in before:
+        notice = auth.smtp.wait_for(to=email)
+        assert "/invite/" not in notice.text and "Nothing was changed" in notice.text, email
+        assert url("/reset") in notice.text
+    assert auth.count("user") == 5
+    with auth.engine.connect() as conn:
+        done = conn.execute(sa.select(jobs.c.kind).order_by(jobs.c.id)).scalars().all()
+    assert done == ["mail"] * 4  # one queued mail per invitation, whoever the address is
+
+
+def test_review_5_invitation_never_reserves_an_address_silently(auth: AuthHarness) -> None:
+    client = signed_in(auth, "anna@acme.test")
+    auth.app.config["PROPAGATE_EXCEPTIONS"] = False
+    # the outbox refuses the mail: the invited user must not stay behind, unannounced
+    with auth.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE portalis_job RENAME TO portalis_job_away"))
+    try:
+        response = auth.post(client, "/account/users", action="invite", email="ceo@globex.test",
+                             name="Someone", role="customer")  # fmt: skip
+    finally:
+        with auth.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE portalis_job_away RENAME TO portalis_job"))
+    assert response.status_code >= 500
+    assert auth.count("user") == 4
+    # with the outbox back, the invitation and its mail are written together
+    assert invite(auth, client, "ceo@globex.test")[0] == 303
+    row = auth.user("ceo@globex.test")
+    assert not row["is_active"] and row["password_hash"] is None
+    assert "/invite/" in auth.smtp.wait_for(to="ceo@globex.test").text
