@@ -4,6 +4,7 @@ known addresses and password-reset requests that do the same work for every addr
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,10 @@ from portalis.engine.users import create_user
 from portalis.engine.validator import Checker
 from portalis.runtime.runtime_tables import tokens
 from portalis.testing.smtp import SmtpServer
+from portalis.testing.web import WebPortal
 
 API = f"/{SLUG}/api/v1"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 @pytest.fixture
@@ -109,6 +112,30 @@ def test_review_5_head_answers_like_get(auth: AuthHarness) -> None:
         assert head.data == b"", path
         for name in ("Content-Type", "Cache-Control", "Location", "Content-Security-Policy"):
             assert head.headers.get(name) == got.headers.get(name), (path, name)
+
+
+def test_review_5_head_on_files_answers_like_get(database_url: str, tmp_path: Path) -> None:
+    web = WebPortal.deploy(database_url, tmp_path / "instance")
+    try:
+        anna = web.client("anna@acme.test")
+        created = anna.post(
+            "/tickets/new",
+            {"_block": "0", "subject": "With file", "attachment": (io.BytesIO(PDF), "a.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert created.status_code == 303
+        page = anna.get(created.headers["Location"].split(f"/{SLUG}", 1)[1]).text
+        found = re.search(rf'href="/{SLUG}/_files/([A-Za-z0-9_-]+)" download>', page)
+        assert found, page
+        path = f"/_files/{found.group(1)}"
+        got = anna.get(path)
+        head = anna.client.head(anna.url(path))
+        assert got.status_code == head.status_code == 200
+        assert got.data == PDF and head.data == b""
+        for name in ("Content-Type", "Content-Disposition", "Cache-Control", "Content-Length"):
+            assert head.headers.get(name) == got.headers.get(name), name
+    finally:
+        web.close()
 
 
 def test_review_5_head_never_changes_state(auth: AuthHarness) -> None:

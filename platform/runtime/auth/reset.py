@@ -109,9 +109,8 @@ def reset_handler(registry: PortalRegistry) -> Handler:
             if row is None or not row["is_active"] or not row["password_hash"]:
                 return
             uid = int(row["id"])
-            if tokens.issued_since(conn, portal.slug, uid, tokens.RESET, RESET_PERIOD) >= (
-                RESET_LIMIT
-            ):
+            recent = tokens.issued_since(conn, portal.slug, uid, tokens.RESET, RESET_PERIOD)
+            if recent >= RESET_LIMIT:
                 return
             token = tokens.issue(conn, portal.slug, tokens.RESET, uid)
             linked = replace(
