@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import effects
+from .builtins import user_locale_error
 from .computed import Errors, apply_defaults, compute_fields
 from .db import begin_write
 from .effects import Listener
@@ -394,6 +395,10 @@ class RecordStore(ReadStore):
                     changed.add(name)
                 except FieldValueError as exc:
                     _err(errors, name, exc.code, exc.template, **exc.params)
+        if entity.name == "user" and "locale" in changed and "locale" not in errors:
+            wrong = user_locale_error(self.model.locales, merged.get("locale"))
+            if wrong is not None:
+                errors["locale"] = [wrong]
         if creating:
             apply_defaults(entity, merged, changes, actor, errors)
         self._apply_rules(actor, entity, merged, errors)
