@@ -77,6 +77,8 @@ class _Compiler:
                 problem = replace(problem, line=where[0], col=where[1])
             self.ctx.problems.append(problem)
             return None
+        pos = self.ctx.source.locate(path)
+        expr = replace(expr, origin=f"{pos.file}:{pos.line}:{pos.col}")  # for runtime errors
         if entity is not None:
             known = set(self.ctx.fields_of(entity)) | set(SYSTEM_COLUMNS)
             for key in sorted(expr.record_keys - known):

@@ -26,6 +26,7 @@ from .problems import DefinitionError, Problem, Report
 from .schema.check import field_problems, make_validator, schema_problems
 from .schema.compose import build_schema, split_field_schemas
 from .seed_check import check_seed_files
+from .seed_plan import check_seed
 from .semantics import Ctx, check_entities, check_roles, check_workflows
 from .semantics_auth import check_auth
 from .semantics_derived import check_derived_fields
@@ -138,6 +139,9 @@ class Checker:
             check(ctx)
         if not any(p.severity.value == "error" for p in ctx.problems):
             model = compile_model(ctx, self.functions, raw.bundle.sha256)
+        if model is not None and model.seed:
+            # what `deploy --seed` checks on an empty database, short of writing rows
+            ctx.problems.extend(check_seed(model, raw.bundle))
         report.extend(ctx.problems)
         report.extend(self._plugin_problems(raw, model))
         return model if report.ok else None
