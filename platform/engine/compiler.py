@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from .compiler_flow import FlowCompiler
+from .expression_types import type_errors
 from .expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
 from .fields import FieldValueError
 from .model import (
@@ -87,7 +88,22 @@ class _Compiler:
                     f"expression reads record[{key!r}], which {entity} does not have",
                     path,
                 )
+            self._type_problems(source, path, entity)
         return expr
+
+    def _type_problems(self, source: str, path: JsonPath, entity: str) -> None:
+        """Operations the field types do not support (arithmetic on money), located."""
+        types = {
+            name: str(spec.get("type"))
+            for name, spec in self.ctx.fields_of(entity).items()
+            if isinstance(spec, dict)
+        }
+        for exc in type_errors(source, types):
+            problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
+            where = self._position_in_file(problem.file, problem.line, source, exc)
+            if where is not None:
+                problem = replace(problem, line=where[0], col=where[1])
+            self.ctx.problems.append(problem)
 
     def _position_in_file(
         self, file: str, line: int, source: str, exc: ExpressionError

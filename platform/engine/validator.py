@@ -31,6 +31,7 @@ from .semantics import Ctx, check_entities, check_roles, check_workflows
 from .semantics_auth import check_auth
 from .semantics_derived import check_derived_fields
 from .semantics_flow import check_flow
+from .semantics_lint import lint
 from .semantics_pages import (
     check_navigation,
     check_pages,
@@ -139,6 +140,8 @@ class Checker:
             check(ctx)
         if not any(p.severity.value == "error" for p in ctx.problems):
             model = compile_model(ctx, self.functions, raw.bundle.sha256)
+        if model is not None:
+            lint(ctx, model)
         if model is not None and model.seed:
             # what `deploy --seed` checks on an empty database, short of writing rows
             ctx.problems.extend(check_seed(model, raw.bundle))

@@ -4,9 +4,10 @@ Schema changes, the version row, the live pointer and seed data are written in o
 transaction, so a failure anywhere leaves the previous version live and the database as it
 was. Deploying the same bundle again creates no new version.
 
-Rollup fields that are new in the deployed version (or whose rollup changed), and rollups
-over seeded records, are recomputed for every parent in the same transaction, so existing
-records show correct totals from the first request.
+Rollup and stored computed fields that are new in the deployed version (or whose definition
+changed), and those over seeded records, are recomputed for every row in the same transaction,
+so existing records show correct totals from the first request; a deploy with seed data
+recomputes every derived value (and so repairs any that went wrong).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .model import PortalModel
 from .platform_tables import ensure_platform_tables, portals, versions
 from .portal import CompiledPortal, compile_portal, renames
 from .problems import PortalisError
-from .rollups import dependency_order, recompute_all
+from .rollup_repair import derived_order, repair
 from .seed import SeedStats, load_seed
 from .tables import utcnow
 from .validator import Checker
@@ -121,7 +122,7 @@ def deploy(
             live_portal = compile_portal(compiled.model, bundle, number)
             outcome["seed"] = load_seed(conn, live_portal, engine)
             seeded = frozenset(outcome["seed"].created)
-        refresh_rollups(conn, compiled, engine, previous, seeded, progress)
+        refresh_rollups(conn, compiled, engine, previous, seeded, progress, everything=seed)
 
     progress("applying")
     apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
@@ -167,35 +168,44 @@ def refresh_rollups(
     previous: PortalModel | None,
     seeded: frozenset[str],
     progress: Progress = _quiet,
+    *,
+    everything: bool = False,
 ) -> int:
-    """Recompute, on every parent, the rollups that are new or changed since `previous`
-    (the model that was live; None: all of them) and those over or on `seeded` entities,
-    plus every rollup reading them, children first. Returns the parents changed."""
+    """Recompute, on every row, the rollups and stored computed fields that are new or
+    changed since `previous` (the model that was live; None: all of them) and those over or
+    on `seeded` entities, plus every derived field reading them, each after what it reads.
+    `everything` (a deploy with seed data) repairs every derived field of every row.
+    Returns the number of row updates."""
     model = compiled.model
-    wanted = []
+    wanted: list[tuple[str, str]] = []
     for entity in model.entities.values():
         for field in entity.fields.values():
-            rollup = field.rollup
-            if rollup is None:
+            if field.rollup is None and (field.compute is None or not field.stored):
                 continue
             before = previous.entities.get(entity.name) if previous is not None else None
             old = before.fields.get(field.name) if before is not None else None
+            rollup = field.rollup
             if (
                 old is None
                 or old.rollup != rollup
                 or old.type != field.type
                 or old.config != field.config
-                or rollup.entity in seeded
+                or old.stored != field.stored
+                or (old.compute is None) != (field.compute is None)
+                or (
+                    old.compute is not None
+                    and field.compute is not None
+                    and old.compute.source != field.compute.source
+                )
+                or (rollup is not None and rollup.entity in seeded)
                 or entity.name in seeded
             ):
                 wanted.append((entity.name, field.name))
-    if not wanted:
+    order = derived_order(model, None if everything else wanted)
+    if not order:
         return 0
-    store = compiled.store(engine)
-    changed = 0
-    for entity_name, field_name in dependency_order(model, wanted):
-        changed += recompute_all(store, conn, entity_name, field_name)
-    progress(f"recomputed rollups: {changed} record(s) updated")
+    changed = repair(compiled.store(engine), conn, order)
+    progress(f"recomputed rollups and stored computed fields: {changed} record(s) updated")
     return changed
 
 
@@ -208,7 +218,11 @@ def _live_model(
 ) -> PortalModel | None:
     """The model of the live version (to tell new rollups from old ones); None when there
     is none or it no longer compiles. Skipped when `new` has no rollups."""
-    if not any(f.rollup for e in new.entities.values() for f in e.fields.values()):
+    if not any(
+        f.rollup or (f.compute is not None and f.stored)
+        for e in new.entities.values()
+        for f in e.fields.values()
+    ):
         return None
     ensure_platform_tables(engine)
     with engine.connect() as conn:
