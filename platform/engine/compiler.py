@@ -72,11 +72,7 @@ class _Compiler:
         try:
             expr = compile_expression(source, functions=self.functions, names=names)
         except ExpressionError as exc:
-            problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
-            where = self._position_in_file(problem.file, problem.line, source, exc)
-            if where is not None:
-                problem = replace(problem, line=where[0], col=where[1])
-            self.ctx.problems.append(problem)
+            self._add_located(exc, source, path)
             return None
         pos = self.ctx.source.locate(path)
         expr = replace(expr, origin=f"{pos.file}:{pos.line}:{pos.col}")  # for runtime errors
@@ -88,22 +84,18 @@ class _Compiler:
                     f"expression reads record[{key!r}], which {entity} does not have",
                     path,
                 )
-            self._type_problems(source, path, entity)
+            fields = self.ctx.fields_of(entity).items()
+            types = {n: str(f.get("type")) for n, f in fields if isinstance(f, dict)}
+            for wrong in type_errors(source, types):  # arithmetic on money, ...
+                self._add_located(wrong, source, path)
         return expr
 
-    def _type_problems(self, source: str, path: JsonPath, entity: str) -> None:
-        """Operations the field types do not support (arithmetic on money), located."""
-        types = {
-            name: str(spec.get("type"))
-            for name, spec in self.ctx.fields_of(entity).items()
-            if isinstance(spec, dict)
-        }
-        for exc in type_errors(source, types):
-            problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
-            where = self._position_in_file(problem.file, problem.line, source, exc)
-            if where is not None:
-                problem = replace(problem, line=where[0], col=where[1])
-            self.ctx.problems.append(problem)
+    def _add_located(self, exc: ExpressionError, source: str, path: JsonPath) -> None:
+        problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
+        where = self._position_in_file(problem.file, problem.line, source, exc)
+        if where is not None:
+            problem = replace(problem, line=where[0], col=where[1])
+        self.ctx.problems.append(problem)
 
     def _position_in_file(
         self, file: str, line: int, source: str, exc: ExpressionError

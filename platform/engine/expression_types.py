@@ -7,7 +7,7 @@ with `TypeError: cannot multiply int by Money`.
 
 The checks are table-driven: `OPERATORS` says which operators each value type supports, so
 money arithmetic is switched on by adding its operators there (and its result types to
-`RESULTS`). An unknown type (a function's result, a subscript of a list, ...) is never an
+`RESULTS`). Ordering comparisons (`<`, `>=`, ...) are checked the same way. An unknown type (a function's result, a subscript of a list, ...) is never an
 error: the checker only speaks when it is sure.
 """
 
@@ -32,11 +32,12 @@ FIELD_VALUE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 _ARITHMETIC: Final = frozenset({"+", "-", "*", "/", "//", "%", "**", "unary -", "unary +"})
+_ORDER: Final = frozenset({"<", "<=", ">", ">="})
 #: The operators each value type supports; a type not listed is not checked.
 OPERATORS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
-        "number": _ARITHMETIC,
-        "money": frozenset(),  # Money has no arithmetic yet
+        "number": _ARITHMETIC | _ORDER,
+        "money": frozenset(),  # Money has no arithmetic and no order yet (== works)
     }
 )
 #: (left type, operator, right type) → result type; a missing entry gives an unknown type.
@@ -57,6 +58,9 @@ _BINARY: Final[Mapping[type[ast.operator], str]] = MappingProxyType(
 )
 _UNARY: Final[Mapping[type[ast.unaryop], str]] = MappingProxyType(
     {ast.USub: "unary -", ast.UAdd: "unary +"}
+)
+_COMPARE: Final[Mapping[type[ast.cmpop], str]] = MappingProxyType(
+    {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 )
 
 
@@ -121,13 +125,16 @@ def type_errors(source: str, field_types: Mapping[str, str]) -> Iterator[Express
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             op = _BINARY[type(node.op)]
-            operands = (types.of(node.left), types.of(node.right))
+            operands: tuple[str | None, ...] = (types.of(node.left), types.of(node.right))
         elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
             op = _UNARY[type(node.op)]
             operands = (types.of(node.operand), None)
+        elif isinstance(node, ast.Compare) and any(type(o) in _COMPARE for o in node.ops):
+            op = next(_COMPARE[type(o)] for o in node.ops if type(o) in _COMPARE)
+            operands = (types.of(node.left), *(types.of(c) for c in node.comparators))
         else:
             continue
-        for kind in operands:
+        for kind in operands:  # the first operand type that refuses `op` is the problem
             if kind is not None and kind in OPERATORS and op not in OPERATORS[kind]:
                 yield types.locate.error(
                     node,
@@ -141,7 +148,7 @@ def type_errors(source: str, field_types: Mapping[str, str]) -> Iterator[Express
 def _hint(kind: str) -> str:
     if kind == "money":
         return (
-            "money values cannot be used in arithmetic yet: use a decimal field for amounts "
-            "you compute, or a rollup to add money up"
+            "money values cannot be used in arithmetic or compared by size yet: use a decimal "
+            "field for amounts you compute, or a rollup to add money up"
         )
     return f"use {kind} values only with {', '.join(sorted(OPERATORS[kind])) or 'no operators'}"

@@ -206,7 +206,9 @@ def _clean(
         if fld.type == "ref" and raw is not None and fld.config is not None:
             to = str(fld.config.to)
             target = (to, str(raw).strip().lower() if to == "user" else str(raw))
-            if target in index or exists(target):
+            if target == row.row_key:
+                row.fail(f"the row refers to itself in {name}", (name,))
+            elif target in index or exists(target):
                 row.refs[name] = target
             else:
                 what = "user" if to == "user" else f"{to} with key"
@@ -349,7 +351,7 @@ def _rules(
 
 
 def _failed(exc: EvaluationError) -> FieldMessage:
-    where = f" ({exc.origin})" if getattr(exc, "origin", "") else ""
+    where = f" ({exc.origin})" if exc.origin else ""
     return FieldMessage("expression-failed", f"an expression failed{where}: {exc}")
 
 
@@ -378,26 +380,3 @@ class UniqueValues:
                 )
                 ok = False
         return ok
-
-
-def check_seed(model: PortalModel, bundle: Bundle) -> list[Problem]:
-    """Validate-time seed check: the plan finished with placeholder ids, as on an empty
-    database (the problems `deploy --seed` would report there)."""
-    plan = plan_seed(model, bundle)
-    ids: dict[RowKey, int] = {}
-    counters: dict[str, int] = {}
-    failed: dict[RowKey, SeedRow] = {row.row_key: row for row in plan.cyclic}
-    system = Actor.system()
-    unique = UniqueValues()
-    for row in plan.rows:
-        cause = blocked_by(row, failed)
-        if cause is not None:
-            cause.dependents += 1
-            failed[row.row_key] = cause
-            continue
-        values = finish(model, row, ids, system)
-        if values is None or not unique.take(model, row, values):
-            failed[row.row_key] = row
-            continue
-        counters[row.entity] = ids[row.row_key] = counters.get(row.entity, 0) + 1
-    return plan.collected()

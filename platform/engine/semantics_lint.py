@@ -137,7 +137,7 @@ def _account_may_be_empty(
                 "such a record belongs to no account",
                 path,
                 f"make {entity.name}.{name} required, or give it "
-                f"`default: {{expr: \"actor.account\"}}`",
+                f'`default: {{expr: "actor.account"}}`',
                 severity=Severity.WARNING,
             )
         )

@@ -185,18 +185,12 @@ def refresh_rollups(
             before = previous.entities.get(entity.name) if previous is not None else None
             old = before.fields.get(field.name) if before is not None else None
             rollup = field.rollup
+            compute = field.compute.source if field.compute is not None else None
             if (
                 old is None
-                or old.rollup != rollup
-                or old.type != field.type
-                or old.config != field.config
-                or old.stored != field.stored
-                or (old.compute is None) != (field.compute is None)
-                or (
-                    old.compute is not None
-                    and field.compute is not None
-                    and old.compute.source != field.compute.source
-                )
+                or (old.rollup, old.type, old.config, old.stored)
+                != (rollup, field.type, field.config, field.stored)
+                or (old.compute.source if old.compute is not None else None) != compute
                 or (rollup is not None and rollup.entity in seeded)
                 or entity.name in seeded
             ):
@@ -231,7 +225,8 @@ def _live_model(
         return None
     try:
         bundle = get_bundle(engine, slug, number)
-        return checker.check_bundle(bundle, env if env is not None else os.environ).model
+        environ = env if env is not None else os.environ
+        return checker.check_bundle(bundle, environ, seeds=False).model
     except PortalisError:
         return None
 
@@ -301,7 +296,8 @@ def load_live(
     if number is None:
         raise NotFound(f"portal {slug!r} has no live version")
     bundle = get_bundle(engine, slug, number)
-    model = checker.check_bundle(bundle, env if env is not None else os.environ).unwrap()
+    environ = env if env is not None else os.environ
+    model = checker.check_bundle(bundle, environ, seeds=False).unwrap()
     return compile_portal(model, bundle, number)
 
 
@@ -332,7 +328,7 @@ def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> Vers
         chunks.extend(difflib.unified_diff(old, new, f"v{a}/{path}", f"v{b}/{path}"))
     env = {name: "" for name in _env_names(checker, left) | _env_names(checker, right)}
     env.update(os.environ)
-    models = [checker.check_bundle(bundle, env).model for bundle in (left, right)]
+    models = [checker.check_bundle(bundle, env, seeds=False).model for bundle in (left, right)]
     summary: tuple[str, ...] = ()
     if models[0] is not None and models[1] is not None:
         summary = tuple(model_changes(models[0], models[1]))
@@ -340,7 +336,7 @@ def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> Vers
 
 
 def _env_names(checker: Checker, bundle: Bundle) -> set[str]:
-    return set(checker.check_bundle(bundle, None).raw.env_refs)
+    return set(checker.check_bundle(bundle, None, seeds=False).raw.env_refs)
 
 
 def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
