@@ -113,6 +113,9 @@ CODES: Final[dict[str, str]] = {
     "expression default.",
     "virtual-not-queryable": "A virtual field (stored: false) is used where the database must "
     "read it (filter, sort, search, scope, metric, rollup) or is unique, indexed or required.",
+    "computed-reads-hidden": "A computed field is readable under a grant that hides a field its "
+    "expression reads (an error for stored fields, which would show it; a warning for virtual "
+    "ones, computed without it).",
     "expression-syntax": "An expression is not a valid single Python expression.",
     "expression-forbidden": "An expression uses a construct outside the allow-list.",
     "expression-name": "An expression uses a name that is not available.",
@@ -132,7 +135,8 @@ CODES: Final[dict[str, str]] = {
     "translation-missing": "A label lacks a translation for a declared locale.",
     "locale-unknown": "A locale code is not known.",
     "currency-unknown": "A currency code is not an ISO 4217 code.",
-    "regex-unsafe": "A regular expression may backtrack catastrophically.",
+    "pattern-unsupported": "A pattern uses a construct the linear-time matcher (RE2) lacks, "
+    "such as backreferences or lookaround.",
     "asset-unsafe": "An asset is unsafe to serve (custom CSS with @import, expression(), ...).",
     "seed-invalid": "Seed data references unknown keys or has invalid values, misses a "
     "required field, breaks a rule, or an expression fails on a seed row (checked by validate "

@@ -29,6 +29,7 @@ from .seed_check import check_seed, check_seed_files
 from .semantics import Ctx, check_entities, check_roles, check_workflows
 from .semantics_auth import check_auth
 from .semantics_derived import check_derived_fields
+from .semantics_exposure import check_computed_exposure
 from .semantics_flow import check_flow
 from .semantics_lint import lint
 from .semantics_pages import (
@@ -145,6 +146,10 @@ class Checker:
             check(ctx)
         if not any(p.severity.value == "error" for p in ctx.problems):
             model = compile_model(ctx, self.functions, raw.bundle.sha256)
+        if model is not None:
+            check_computed_exposure(ctx, model)
+            if any(p.severity.value == "error" for p in ctx.problems):
+                model = None
         if model is not None:
             lint(ctx, model)
         if model is not None and model.seed and seeds:
