@@ -229,6 +229,8 @@ class Expression:
     _code: CodeType = field(repr=False, compare=False)
     _functions: Mapping[str, Callable[..., Any]] = field(repr=False, compare=False)
     _declared: frozenset[str] = field(repr=False, compare=False)
+    #: where the expression is written: `file:line:col` (set by the compiler), for errors
+    origin: str = field(default="", compare=False)
 
     def evaluate(
         self, *, record: Mapping[str, Any] | None = None, actor: Any = None, **extra: Any
@@ -260,8 +262,14 @@ class Expression:
         # it may hold objects (AttributeError.obj, frames) the caller must never see.
         # The caller turns it into a form error or a refused transition; the log keeps a line
         # for whoever maintains the definition.
-        log.warning("expression failed (%s): %s — %s", code, self.source, message)
-        raise EvaluationError(message, code=code, source=self.source)
+        log.warning(
+            "%s: expression failed (%s): %s — %s",
+            self.origin or "<expression>",
+            code,
+            self.source,
+            message,
+        )
+        raise EvaluationError(message, code=code, source=self.source, origin=self.origin)
 
     def test(self, **kwargs: Any) -> bool:
         """Evaluate (same arguments as `evaluate`) and coerce the value to a bool."""
@@ -270,7 +278,7 @@ class Expression:
             return bool(value)
         except Exception as exc:
             message = _describe(exc)
-        raise EvaluationError(message, source=self.source)
+        raise EvaluationError(message, source=self.source, origin=self.origin)
 
 
 def compile_expression(

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse 44"  # ben@acme.test, a customer of Acme
 ACCOUNTS_READ = "      - {roles: [agent], actions: [read], scope: all}\n  user:"
-NEW_TICKET = "fields: [subject, body, priority, tags, due, attachment], redirect: ticket}"
+NEW_TICKET = "fields: [subject, body, priority, amount, tags, due, attachment], redirect: ticket}"
 
 
 @pytest.fixture

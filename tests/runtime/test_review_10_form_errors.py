@@ -22,7 +22,7 @@ from portalis.testing.web import WebPortal
 #: b2c as a portal with an account directory: customers may read every account, and the new
 #: ticket form lets them choose the account (their create grant still covers only their own)
 ACCOUNTS_READ = "      - {roles: [agent], actions: [read], scope: all}\n  user:"
-NEW_TICKET = "fields: [subject, body, priority, tags, due, attachment], redirect: ticket}"
+NEW_TICKET = "fields: [subject, body, priority, amount, tags, due, attachment], redirect: ticket}"
 
 
 @pytest.fixture
