@@ -39,6 +39,8 @@ lint: venv
 typecheck: venv
 	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.engine
 	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.runtime
+	@# the public facades plugins import (strict, like the engine)
+	cd _typecheck && ../$(VENV)/bin/mypy --strict -p portalis.api -p portalis.web
 	@# the first-party plugins, strict (each is its own distribution under plugins/)
 	$(VENV)/bin/mypy --strict $(dir $(wildcard plugins/*/src/portalis_*/__init__.py))
 

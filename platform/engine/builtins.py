@@ -7,7 +7,10 @@ built-in ones, its grants after the built-in grants; labels and other keys overr
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
+
+from .errors import FieldMessage
 
 BUILTIN_ROLE_LABELS: dict[str, dict[str, str]] = {
     "anonymous": {"en": "Visitor", "de": "Besucher", "fr": "Visiteur", "es": "Visitante"},
@@ -89,6 +92,14 @@ BUILTIN_ENTITIES: dict[str, dict[str, Any]] = {
         ],
     },
 }
+
+
+def user_locale_error(locales: Sequence[str], value: object) -> FieldMessage | None:
+    """The rule for the built-in `user.locale`: empty (the browser's language) or one of the
+    portal's locales — the same for the profile form, the API, forms and the CLI."""
+    if value is None or value == "" or value in locales:
+        return None
+    return FieldMessage("choice", "must be one of: {choices}", {"choices": ", ".join(locales)})
 
 
 def merged_entities(declared: dict[str, Any]) -> dict[str, Any]:

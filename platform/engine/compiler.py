@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from .compiler_flow import FlowCompiler
+from .expression_types import type_errors
 from .expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
 from .fields import FieldValueError
 from .model import (
@@ -71,12 +72,10 @@ class _Compiler:
         try:
             expr = compile_expression(source, functions=self.functions, names=names)
         except ExpressionError as exc:
-            problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
-            where = self._position_in_file(problem.file, problem.line, source, exc)
-            if where is not None:
-                problem = replace(problem, line=where[0], col=where[1])
-            self.ctx.problems.append(problem)
+            self._add_located(exc, source, path)
             return None
+        pos = self.ctx.source.locate(path)
+        expr = replace(expr, origin=f"{pos.file}:{pos.line}:{pos.col}")  # for runtime errors
         if entity is not None:
             known = set(self.ctx.fields_of(entity)) | set(SYSTEM_COLUMNS)
             for key in sorted(expr.record_keys - known):
@@ -85,7 +84,18 @@ class _Compiler:
                     f"expression reads record[{key!r}], which {entity} does not have",
                     path,
                 )
+            fields = self.ctx.fields_of(entity).items()
+            types = {n: str(f.get("type")) for n, f in fields if isinstance(f, dict)}
+            for wrong in type_errors(source, types):  # arithmetic on money, ...
+                self._add_located(wrong, source, path)
         return expr
+
+    def _add_located(self, exc: ExpressionError, source: str, path: JsonPath) -> None:
+        problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
+        where = self._position_in_file(problem.file, problem.line, source, exc)
+        if where is not None:
+            problem = replace(problem, line=where[0], col=where[1])
+        self.ctx.problems.append(problem)
 
     def _position_in_file(
         self, file: str, line: int, source: str, exc: ExpressionError

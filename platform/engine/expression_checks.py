@@ -78,11 +78,17 @@ class ExpressionError(PortalisError):
 
 @dataclass(frozen=True, slots=True)
 class CheckedExpression:
-    """An expression that passed the allow-list: its tree and the names and keys it uses."""
+    """An expression that passed the allow-list: its tree and the names and keys it uses.
+
+    `whole_record` is True when `record` is used other than as `record['key']` or
+    `record.get('key')` (iterated, passed to a function, indexed by a computed key): the
+    expression may then depend on every field, not only on `record_keys`.
+    """
 
     tree: ast.Expression
     names: frozenset[str]
     record_keys: frozenset[str]
+    whole_record: bool = False
 
 
 def check_expression(
@@ -98,7 +104,10 @@ def check_expression(
     checker = _Checker(locate, declared, functions)
     checker.visit(tree.body, frozenset())
     return CheckedExpression(
-        tree=tree, names=frozenset(checker.names), record_keys=frozenset(checker.record_keys)
+        tree=tree,
+        names=frozenset(checker.names),
+        record_keys=frozenset(checker.record_keys),
+        whole_record=checker.record_uses > checker.keyed_record_uses,
     )
 
 
@@ -213,6 +222,9 @@ class _Checker:
         self.functions = functions
         self.names: set[str] = set()
         self.record_keys: set[str] = set()
+        #: reads of the free name `record`, and those of them that read one constant key
+        self.record_uses = 0
+        self.keyed_record_uses = 0
 
     def visit(self, node: ast.AST, scope: frozenset[str]) -> None:
         """Check `node` and its children, or raise `ExpressionError`."""
@@ -236,6 +248,8 @@ class _Checker:
         self.check_identifier(node, name)
         if name in scope:
             return
+        if name == "record":
+            self.record_uses += 1
         if name in self.declared or name in self.functions:
             self.names.add(name)
             return
@@ -256,6 +270,7 @@ class _Checker:
             and isinstance(key.value, str)
         ):
             self.record_keys.add(key.value)
+            self.keyed_record_uses += 1
 
     def visit_Constant(self, node: ast.Constant, scope: frozenset[str]) -> None:
         value = node.value

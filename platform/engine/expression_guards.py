@@ -111,9 +111,13 @@ class EvaluationError(PortalisError):
 
     code = "expression-failed"
 
-    def __init__(self, message: str, *, code: str | None = None, source: str = "") -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, source: str = "", origin: str = ""
+    ) -> None:
         super().__init__(message, code=code)
         self.source = source
+        #: where the expression is written in the definition: `file:line:col` (or "")
+        self.origin = origin
 
 
 def _over_budget(what: str) -> EvaluationError:

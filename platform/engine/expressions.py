@@ -29,7 +29,7 @@ import builtins
 import datetime as dt
 import keyword
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import CodeType, GeneratorType, MappingProxyType, ModuleType
@@ -183,20 +183,54 @@ BUILTIN_FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
 )
 
 
+class RecordView(Mapping[str, Any]):
+    """A record as an expression sees it: read-only items, and no dump of its fields.
+
+    `str(record)` or `repr(record)` print `<record>`, so an expression shown to a reader
+    (a computed field, a message) cannot copy every field of the record into its value.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return "<record>"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return "<record>"
+
+
 @dataclass(frozen=True, slots=True)
 class Expression:
     """A compiled expression: evaluate it as often as needed, it is never compiled again.
 
     `names` are the free names it uses (declared names and functions); `record_keys` are the
-    constant keys it reads as ``record['key']`` or ``record.get('key')``, for field checks.
+    constant keys it reads as ``record['key']`` or ``record.get('key')``, for field checks;
+    `whole_record` says it also reads `record` in other ways (it may depend on any field).
     """
 
     source: str
     names: frozenset[str]
     record_keys: frozenset[str]
+    whole_record: bool
     _code: CodeType = field(repr=False, compare=False)
     _functions: Mapping[str, Callable[..., Any]] = field(repr=False, compare=False)
     _declared: frozenset[str] = field(repr=False, compare=False)
+    #: where the expression is written: `file:line:col` (set by the compiler), for errors
+    origin: str = field(default="", compare=False)
 
     def evaluate(
         self, *, record: Mapping[str, Any] | None = None, actor: Any = None, **extra: Any
@@ -206,7 +240,10 @@ class Expression:
         Every declared name is bound (to `None` when not given); values for names the
         expression did not declare are ignored. A generator result is returned as a list.
         """
-        given = {"record": record, "actor": actor, **extra}
+        given = {
+            name: RecordView(value) if isinstance(value, Mapping) else value
+            for name, value in {"record": record, "actor": actor, **extra}.items()
+        }
         namespace = guards.sandbox_namespace(
             self._functions, {name: given.get(name) for name in self._declared}
         )
@@ -225,8 +262,14 @@ class Expression:
         # it may hold objects (AttributeError.obj, frames) the caller must never see.
         # The caller turns it into a form error or a refused transition; the log keeps a line
         # for whoever maintains the definition.
-        log.warning("expression failed (%s): %s — %s", code, self.source, message)
-        raise EvaluationError(message, code=code, source=self.source)
+        log.warning(
+            "%s: expression failed (%s): %s — %s",
+            self.origin or "<expression>",
+            code,
+            self.source,
+            message,
+        )
+        raise EvaluationError(message, code=code, source=self.source, origin=self.origin)
 
     def test(self, **kwargs: Any) -> bool:
         """Evaluate (same arguments as `evaluate`) and coerce the value to a bool."""
@@ -235,7 +278,7 @@ class Expression:
             return bool(value)
         except Exception as exc:
             message = _describe(exc)
-        raise EvaluationError(message, source=self.source)
+        raise EvaluationError(message, source=self.source, origin=self.origin)
 
 
 def compile_expression(
@@ -265,6 +308,7 @@ def compile_expression(
         source=source,
         names=checked.names,
         record_keys=checked.record_keys,
+        whole_record=checked.whole_record,
         _code=result.code,
         _functions=registry,
         _declared=declared,

@@ -203,6 +203,28 @@ class Policy:
             out.update(n for n in names if grant.allows_field(n))
         return frozenset(out)
 
+    def readable_clause(
+        self, actor: Actor, entity: str, field: str, action: str = "read"
+    ) -> sa.ColumnElement[bool]:
+        """WHERE clause of the rows on which `field` is readable (within `row_filter`).
+
+        A field is readable on a row when some grant whose scope covers the row lets the field
+        through. Filters, search terms, sort keys and groups on a field are compiled as
+        `(condition AND readable_clause)`, so a hidden value never changes which rows match
+        or in which order they come (the "union of the grants' fields for that row" rule).
+        True when every grant lets the field through, false when none does.
+        """
+        grants = self.grants_for(actor, entity, action)
+        allowing = [g for g in grants if g.allows_field(field)]
+        if not allowing:
+            return sa.false()
+        if len(allowing) == len(grants):
+            return sa.true()
+        clauses = [self.scope_clause(actor, entity, g.scope) for g in allowing]
+        if any(_is_true(c) for c in clauses):
+            return sa.true()
+        return sa.or_(*clauses)
+
     def masks_differ(self, actor: Actor, entity: str, action: str) -> bool:
         """True when grants for (entity, action) restrict fields differently."""
         grants = self.grants_for(actor, entity, action)

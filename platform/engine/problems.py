@@ -113,10 +113,19 @@ CODES: Final[dict[str, str]] = {
     "expression default.",
     "virtual-not-queryable": "A virtual field (stored: false) is used where the database must "
     "read it (filter, sort, search, scope, metric, rollup) or is unique, indexed or required.",
+    "computed-reads-hidden": "A computed field is readable under a grant that hides a field its "
+    "expression reads (an error for stored fields, which would show it; a warning for virtual "
+    "ones, computed without it).",
     "expression-syntax": "An expression is not a valid single Python expression.",
     "expression-forbidden": "An expression uses a construct outside the allow-list.",
     "expression-name": "An expression uses a name that is not available.",
     "expression-too-large": "An expression is longer or larger than allowed.",
+    "expression-type": "An expression applies an operation to a field type that does not "
+    "support it (arithmetic on money).",
+    "expression-failed": "An expression failed while running (a record, a seed row); the log "
+    "line and the error name the expression's file:line:col in the definition.",
+    "expression-budget": "An expression exceeded its run-time budget (steps, sizes); logged "
+    "like expression-failed.",
     "block-option": "A block's options are wrong for the block.",
     "block-route": "A detail/form block on a page needs an <id> route parameter.",
     "navigation-unknown": "Navigation names a page that does not exist.",
@@ -126,9 +135,19 @@ CODES: Final[dict[str, str]] = {
     "translation-missing": "A label lacks a translation for a declared locale.",
     "locale-unknown": "A locale code is not known.",
     "currency-unknown": "A currency code is not an ISO 4217 code.",
-    "regex-unsafe": "A regular expression may backtrack catastrophically.",
+    "pattern-unsupported": "A pattern uses a construct the linear-time matcher (RE2) lacks, "
+    "such as backreferences or lookaround.",
     "asset-unsafe": "An asset is unsafe to serve (custom CSS with @import, expression(), ...).",
-    "seed-invalid": "Seed data references unknown keys or has invalid values.",
+    "seed-invalid": "Seed data references unknown keys or has invalid values, misses a "
+    "required field, breaks a rule, or an expression fails on a seed row (checked by validate "
+    "as deploy --seed loads it; one problem per failing row).",
+    # warnings (valid, but almost certainly wrong)
+    "grant-fields-unshown": "Warning: a create grant lets a role set fields that no create form "
+    "of that role shows, so they can be set through the API; restrict the grant with fields:.",
+    "grant-account-empty": "Warning: a create grant with scope own on an entity whose account "
+    "reference may be left empty (not required, no default from the actor's account).",
+    "compute-stale": "Warning: a stored computed field uses today() or now() and goes stale; "
+    "make it virtual (stored: false).",
     "plugin-problem": "A plugin reported a problem (plugins may also use codes of their own).",
     "plugin-error": "A plugin's check failed with an exception; the definition is treated as invalid.",
 }

@@ -272,29 +272,43 @@ class ReadStore:
         title = entity.title_field
         if title and not queryable(entity, title):
             return self._computed_titles(actor, entity, wanted, names_only)
-        title_col = table.c[title] if title else table.c.id
+        title_col: sa.ColumnElement[Any] = table.c[title] if title else table.c.id
+        if title and not names_only:
+            title_col = self._where_readable(actor, entity, title, title_col)
         query = sa.select(table.c.id, title_col.label("title")).where(table.c.id.in_(wanted))
         if not names_only:
             query = query.where(self.policy.row_filter(actor, entity.name, "read"))
         with self._read(None) as c:
-            return {row.id: str(row.title) for row in c.execute(query)}
+            return {
+                row.id: entity.title_of({title or "id": row.title, "id": row.id})
+                for row in c.execute(query)
+            }
 
     def _computed_titles(
         self, actor: Actor, entity: Entity, ids: builtins.list[int], names_only: bool
     ) -> dict[int, str]:
-        """Titles from a virtual title field (computed per record)."""
+        """Titles from a virtual title field (computed per record, as the actor reads it)."""
         table = self.tables[entity.name]
-        query = sa.select(*self.columns(entity)).where(table.c.id.in_(ids))
-        if not names_only:
-            query = query.where(self.policy.row_filter(actor, entity.name, "read"))
+        if names_only:
+            query = sa.select(*self.columns(entity)).where(table.c.id.in_(ids))
+            with self._read(None) as c:
+                rows = c.execute(query).mappings().all()
+            out = {}
+            for row in rows:
+                values = self.raw_values(entity, row)
+                values.update(compute_virtual(entity, values, actor))
+                out[int(row["id"])] = entity.title_of(values)
+            return out
+        flags = self._flags(actor, entity)
+        query = sa.select(
+            *self.columns(entity), *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags))
+        ).where(table.c.id.in_(ids), self.policy.row_filter(actor, entity.name, "read"))
         with self._read(None) as c:
             rows = c.execute(query).mappings().all()
-        out = {}
-        for row in rows:
-            values = self.raw_values(entity, row)
-            values.update(compute_virtual(entity, values, actor))
-            out[int(row["id"])] = entity.title_of(values)
-        return out
+        return {
+            int(row["id"]): entity.title_of(self._record(actor, entity, row, flags).values)
+            for row in rows
+        }
 
     def autocomplete(
         self, actor: Actor, entity_name: str, text: str, *, limit: int = 20
@@ -329,9 +343,10 @@ class ReadStore:
         if function == "sum":
             if field is None or field not in mask or not queryable(entity, field):
                 raise BadQuery(f"cannot sum {field!r}")
-            value: sa.ColumnElement[Any] = sa.func.coalesce(
-                sa.func.sum(table.c[entity.fields[field].columns[0]]), 0
+            summed = self._where_readable(
+                actor, entity, field, table.c[entity.fields[field].columns[0]]
             )
+            value: sa.ColumnElement[Any] = sa.func.coalesce(sa.func.sum(summed), 0)
         elif function == "count":
             value = sa.func.count()
         else:
@@ -339,7 +354,10 @@ class ReadStore:
         if group_by is not None:
             if group_by not in mask or not queryable(entity, group_by):
                 raise BadQuery(f"cannot group by {group_by!r}")
-            col = table.c[entity.fields[group_by].columns[0]]
+            # rows where the group field is hidden are grouped as if it were empty
+            col = self._where_readable(
+                actor, entity, group_by, table.c[entity.fields[group_by].columns[0]]
+            )
             query = sa.select(col, value).where(where).group_by(col).order_by(col)
         else:
             query = sa.select(sa.null(), value).select_from(table).where(where)
@@ -377,18 +395,19 @@ class ReadStore:
                 else field.kind.filter_clause(field, table, value)
             )
             if clause is not None:
-                parts.append(clause)
+                parts.append(self._readable_and(actor, entity, name, clause))
         if parent is not None:
             ref, parent_id = parent
             if ref not in entity.fields or entity.fields[ref].type != "ref":
                 raise BadQuery(f"{ref!r} is not a reference")
-            parts.append(table.c[ref] == _int_id(parent_id))
+            parts.append(self._readable_and(actor, entity, ref, table.c[ref] == _int_id(parent_id)))
         if search and search.strip():
-            parts.append(self._search(entity, table, search, search_fields, mask))
+            parts.append(self._search(actor, entity, table, search, search_fields, mask))
         return sa.and_(*parts)
 
     def _search(
         self,
+        actor: Actor,
         entity: Entity,
         table: sa.Table,
         text: str,
@@ -399,7 +418,9 @@ class ReadStore:
             n for n in (search_fields or entity.search_fields) if n in mask and queryable(entity, n)
         ]
         columns = [
-            c for n in names for c in entity.fields[n].kind.search_columns(entity.fields[n], table)
+            (n, c)
+            for n in names
+            for c in entity.fields[n].kind.search_columns(entity.fields[n], table)
         ]
         if not columns:
             return sa.false()
@@ -407,8 +428,16 @@ class ReadStore:
         clauses = []
         for term in terms:
             pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            # a term matches a field only on rows where that field is readable
             clauses.append(
-                sa.or_(*(sa.func.lower(col).like(pattern, escape="\\") for col in columns))
+                sa.or_(
+                    *(
+                        self._readable_and(
+                            actor, entity, n, sa.func.lower(col).like(pattern, escape="\\")
+                        )
+                        for n, col in columns
+                    )
+                )
             )
         return sa.and_(*clauses)
 
@@ -427,8 +456,26 @@ class ReadStore:
             mask = self.policy.field_mask(actor, entity.name, "read")
             if field is None or name not in mask or not field.kind.sortable or not field.stored:
                 raise BadQuery(f"cannot sort by {name!r}")
-            column = field.kind.sort_column(field, table)
+            # rows where the field is hidden sort as if it were empty
+            column = self._where_readable(actor, entity, name, field.kind.sort_column(field, table))
         return [column.desc() if descending else column.asc()]
+
+    # -- field readability per row ------------------------------------------------------
+    def _readable_and(
+        self, actor: Actor, entity: Entity, name: str, clause: sa.ColumnElement[bool]
+    ) -> sa.ColumnElement[bool]:
+        """`clause AND (field `name` is readable on the row)`."""
+        readable = self.policy.readable_clause(actor, entity.name, name)
+        return clause if isinstance(readable, sa.sql.elements.True_) else sa.and_(clause, readable)
+
+    def _where_readable(
+        self, actor: Actor, entity: Entity, name: str, value: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[Any]:
+        """`value` on rows where field `name` is readable, NULL elsewhere."""
+        readable = self.policy.readable_clause(actor, entity.name, name)
+        if isinstance(readable, sa.sql.elements.True_):
+            return value
+        return sa.case((readable, value), else_=sa.null())
 
     # -- internals ----------------------------------------------------------------------
     def _flags(
@@ -457,8 +504,8 @@ class ReadStore:
             n for n in virtual_fields(entity) if n in mask and (fields is None or n in fields)
         ]
         if wanted:
-            # computed from every stored field, as the reading actor sees them evaluated
-            computed = compute_virtual(entity, self.raw_values(entity, row), actor)
+            # computed from the fields this actor may read on this row, never from hidden ones
+            computed = compute_virtual(entity, values, actor)
             values.update({n: computed[n] for n in wanted if n in computed})
         return Record(entity.name, values)
 

@@ -1,4 +1,8 @@
-"""Checks of seed files at validate time, so a broken seed file fails `validate`, not deploy."""
+"""Checks of seed files at validate time, so a broken seed file fails `validate`, not deploy.
+
+`check_seed_files` runs with the other semantic checks (files, schema, names);
+`check_seed` on the compiled model runs the rows through what `deploy --seed` does.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .bundle import Bundle
 from .loader import DEFINITION_SUFFIXES, SourceMap, match_files
-from .problems import JsonPath
+from .model import PortalModel
+from .permissions import Actor
+from .problems import JsonPath, Problem
 from .schema.check import schema_problems
 from .schema.compose import seed_schema
+from .seed_plan import RowKey, SeedRow, UniqueValues, blocked_by, finish, plan_seed
 from .semantics import Ctx, suggest
 from .yamlsource import parse_text
 
@@ -84,3 +92,26 @@ def _unknown_fields(ctx: Ctx, entity: str, item: dict[str, Any], path: JsonPath,
     for name in item:
         if name not in fields and name not in _SEED_KEYS:
             add(f"{entity} has no field {name!r}", (*path, name), suggest(str(name), fields))
+
+
+def check_seed(model: PortalModel, bundle: Bundle) -> list[Problem]:
+    """Validate-time seed check: the plan finished with placeholder ids, as on an empty
+    database (the problems `deploy --seed` would report there)."""
+    plan = plan_seed(model, bundle)
+    ids: dict[RowKey, int] = {}
+    counters: dict[str, int] = {}
+    failed: dict[RowKey, SeedRow] = {row.row_key: row for row in plan.cyclic}
+    system = Actor.system()
+    unique = UniqueValues()
+    for row in plan.rows:
+        cause = blocked_by(row, failed)
+        if cause is not None:
+            cause.dependents += 1
+            failed[row.row_key] = cause
+            continue
+        values = finish(model, row, ids, system)
+        if values is None or not unique.take(model, row, values):
+            failed[row.row_key] = row
+            continue
+        counters[row.entity] = ids[row.row_key] = counters.get(row.entity, 0) + 1
+    return plan.collected()

@@ -12,19 +12,29 @@ fields have no column and are never written; rollups are kept by `rollups` after
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from . import effects
+from .builtins import user_locale_error
 from .computed import Errors, apply_defaults, compute_fields
 from .db import begin_write
 from .effects import Listener
-from .errors import NON_FIELD, FieldMessage, Forbidden, NotFound, StaleRecord, ValidationFailed
+from .errors import (
+    NON_FIELD,
+    FieldMessage,
+    Forbidden,
+    NotFound,
+    OutOfScope,
+    StaleRecord,
+    ValidationFailed,
+)
 from .events import WriteEvent
-from .expressions import EvaluationError
+from .expressions import EvaluationError, Expression
 from .fields import FieldValueError
 from .model import Entity, Grant, PortalModel
 from .permissions import Actor, Policy
@@ -32,9 +42,27 @@ from .records import ReadStore, Record, _int_id
 from .rollup_sql import empty_value
 from .tables import TableSet, utcnow
 
+log = logging.getLogger(__name__)
+
 
 def _err(errors: Errors, name: str, code: str, message: str, **params: Any) -> None:
     errors.setdefault(name, []).append(FieldMessage(code, message, params))
+
+
+def _scope_inputs(grants: Iterable[Grant], given: Iterable[str]) -> tuple[str, ...]:
+    """The given fields the grants' scopes decide on: why a write lies out of scope."""
+    decided: list[str] = []
+    for grant in grants:
+        scope = grant.scope
+        names = [n for n, _ in scope.where] if scope.kind == "where" else [scope.field or ""]
+        decided.extend(n for n in names if n and n not in decided)
+    wanted = set(given)
+    return tuple(n for n in decided if n in wanted)
+
+
+def _reads(expr: Expression, fields: frozenset[str]) -> bool:
+    """True when `expr` may read one of `fields` (a whole-record read may read any)."""
+    return bool(fields) and (expr.whole_record or bool(expr.record_keys & fields))
 
 
 #: Decides whether `actor` may attach the stored file `file_id` (the runtime knows uploads).
@@ -133,11 +161,12 @@ class RecordStore(ReadStore):
             if not errors and not self.policy.matching_grants(
                 actor, "create", entity.name, merged, lookup=self.lookup(c)
             ):
-                raise Forbidden(
+                raise OutOfScope(
                     f"not allowed to create this {entity.name}",
                     self.policy.explain(
                         actor, "create", entity.name, merged, lookup=self.lookup(c)
                     ),
+                    _scope_inputs(grants, values),
                 )
             if errors:
                 raise ValidationFailed(errors)
@@ -216,7 +245,7 @@ class RecordStore(ReadStore):
             )
             if errors:
                 raise ValidationFailed(errors)
-            self.check_post_image(c, actor, entity, "update", merged)
+            self.check_post_image(c, actor, entity, "update", merged, changes)
             self.update_row(c, entity, current, merged)
             after = self.load_raw(c, entity, current["id"])
             self.emit(c, WriteEvent("update", entity, actor, current, after, via=via, depth=depth))
@@ -275,14 +304,17 @@ class RecordStore(ReadStore):
         entity: Entity,
         action: str,
         merged: Mapping[str, Any],
+        changed: Iterable[str] = (),
     ) -> None:
-        """The changed record must still lie inside one of the actor's grants."""
+        """The changed record must still lie inside one of the actor's grants (OutOfScope
+        names the `changed` fields those grants decide on)."""
         if not self.policy.matching_grants(
             actor, action, entity.name, merged, lookup=self.lookup(conn)
         ):
-            raise Forbidden(
+            raise OutOfScope(
                 f"this change would move the {entity.name} out of your reach",
                 self.policy.explain(actor, action, entity.name, merged, lookup=self.lookup(conn)),
+                _scope_inputs(self.policy.grants_for(actor, entity.name, action), changed),
             )
 
     def update_row(
@@ -363,6 +395,10 @@ class RecordStore(ReadStore):
                     changed.add(name)
                 except FieldValueError as exc:
                     _err(errors, name, exc.code, exc.template, **exc.params)
+        if entity.name == "user" and "locale" in changed and "locale" not in errors:
+            wrong = user_locale_error(self.model.locales, merged.get("locale"))
+            if wrong is not None:
+                errors["locale"] = [wrong]
         if creating:
             apply_defaults(entity, merged, changes, actor, errors)
         self._apply_rules(actor, entity, merged, errors)
@@ -389,39 +425,46 @@ class RecordStore(ReadStore):
     def _apply_rules(
         self, actor: Actor, entity: Entity, merged: dict[str, Any], errors: Errors
     ) -> None:
+        # Fields that failed to clean hold their old value (or None): an expression reading
+        # one would judge a value nobody entered. The field error refuses the write anyway.
+        failed = frozenset(errors)
         for name, field in entity.fields.items():
             try:
-                if field.visible_when is not None and not field.visible_when.test(
-                    record=merged, actor=actor
+                if (
+                    field.visible_when is not None
+                    and not _reads(field.visible_when, failed)
+                    and not field.visible_when.test(record=merged, actor=actor)
                 ):
                     merged[name] = None  # hidden fields keep no value
                     continue
                 needed = field.required or (
                     field.required_when is not None
+                    and not _reads(field.required_when, failed)
                     and bool(field.required_when.test(record=merged, actor=actor))
                 )
                 if needed and field.kind.is_empty(merged.get(name)) and name not in errors:
                     _err(errors, name, "required", "this field is required")
             except EvaluationError as exc:
-                _err(
-                    errors,
-                    name,
-                    "expression-failed",
-                    "could not be checked: {error}",
-                    error=str(exc),
-                )
+                # The message stays generic; the log line is for the definition's maintainer.
+                log.warning("%s.%s: a condition could not be checked: %s", entity.name, name, exc)
+                _err(errors, name, "expression-failed", "could not be checked")
         compute_fields(entity, merged, actor, errors)
+        for name, field in entity.fields.items():
+            if field.compute is not None and _reads(field.compute, failed):
+                # Computed from a refused value: the refused field's error says it all.
+                kept = [m for m in errors.get(name, []) if m.code != "expression-failed"]
+                if kept:
+                    errors[name] = kept
+                else:
+                    errors.pop(name, None)
         for rule in entity.rules:
+            if _reads(rule.check, failed):
+                continue
             try:
                 ok = rule.check.test(record=merged, actor=actor)
             except EvaluationError as exc:
-                _err(
-                    errors,
-                    NON_FIELD,
-                    "expression-failed",
-                    "a rule could not be checked: {error}",
-                    error=str(exc),
-                )
+                log.warning("%s: rule %d could not be checked: %s", entity.name, rule.index, exc)
+                _err(errors, NON_FIELD, "expression-failed", "a rule could not be checked")
                 continue
             if not ok:
                 _err(

@@ -63,6 +63,7 @@ audit = sa.Table(
     sa.Column("detail", sa.JSON, nullable=True),
     sa.Index("ix_portalis_audit_record", "portal", "entity", "record_id", "id"),
     sa.Index("ix_portalis_audit_at", "portal", "at"),
+    sqlite_autoincrement=True,  # approval rounds and links name audit ids: never reuse one
 )
 
 #: Approvals given towards a quorum transition. `round` is the audit id of the event that put
@@ -83,6 +84,7 @@ approvals = sa.Table(
         "portal", "entity", "record_id", "transition", "round", "actor_id",
         name="uq_portalis_approval_once",
     ),
+    sqlite_autoincrement=True,
 )  # fmt: skip
 
 #: In-app notifications (the bell). Rendered in the recipient's language when sent.
@@ -101,6 +103,7 @@ notifications = sa.Table(
     sa.Column("created_at", _TZ, nullable=False),
     sa.Column("read_at", _TZ, nullable=True),
     sa.Index("ix_portalis_notification_user", "portal", "user_id", "read_at"),
+    sqlite_autoincrement=True,  # ids are in links: a deleted one is never handed out again
 )
 
 #: Per-user notification preferences; no row means the default (e-mail on).

@@ -96,7 +96,11 @@ def build_tables(model: PortalModel) -> TableSet:
                 columns.extend(field.kind.columns(field, ctx))
         if entity.name == "user":
             columns.extend(_user_auth_columns())
-        table = sa.Table(names[entity.name], metadata, *columns)
+        # AUTOINCREMENT on SQLite: a deleted record's id is never handed to a new record (links,
+        # audit entries and sessions keep pointing at the old one). PostgreSQL sequences never
+        # reuse ids anyway; SQLite cannot add it to an existing table, so older tables keep
+        # their layout until a migration rebuilds them.
+        table = sa.Table(names[entity.name], metadata, *columns, sqlite_autoincrement=True)
         unique = {f.columns[0] for f in entity.fields.values() if f.unique}
         for column_name in sorted(indexed.get(entity.name, set()) | _ref_columns(entity)):
             if column_name in table.c and not table.c[column_name].primary_key:

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .builtins import user_locale_error
 from .errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
 from .fields import FieldValueError
 from .passwords import hash_password
@@ -91,6 +92,9 @@ def create_user(
             values[key] = field.kind.clean(field, raw)
         except FieldValueError as exc:
             errors[key] = [FieldMessage(exc.code, exc.template, exc.params)]
+    wrong_locale = user_locale_error(model.locales, values.get("locale"))
+    if wrong_locale is not None and "locale" not in errors:
+        errors["locale"] = [wrong_locale]
     if not errors and find_user(conn, portal, values["email"]) is not None:
         errors["email"] = [FieldMessage("unique", "a user with this e-mail exists")]
     table = portal.tables["user"]

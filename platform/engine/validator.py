@@ -25,11 +25,13 @@ from .plugins import expression_functions, field_types
 from .problems import DefinitionError, Problem, Report
 from .schema.check import field_problems, make_validator, schema_problems
 from .schema.compose import build_schema, split_field_schemas
-from .seed_check import check_seed_files
+from .seed_check import check_seed, check_seed_files
 from .semantics import Ctx, check_entities, check_roles, check_workflows
 from .semantics_auth import check_auth
 from .semantics_derived import check_derived_fields
+from .semantics_exposure import check_computed_exposure
 from .semantics_flow import check_flow
+from .semantics_lint import lint
 from .semantics_pages import (
     check_navigation,
     check_pages,
@@ -95,15 +97,21 @@ class Checker:
         checked.report.problems[:0] = problems
         return checked
 
-    def check_bundle(self, bundle: Bundle, env: Mapping[str, str] | None = None) -> Checked:
-        """Load and check a bundle. `env` substitutes `${NAME}` (None: leave references)."""
+    def check_bundle(
+        self, bundle: Bundle, env: Mapping[str, str] | None = None, *, seeds: bool = True
+    ) -> Checked:
+        """Load and check a bundle. `env` substitutes `${NAME}` (None: leave references).
+
+        `seeds=False` skips running the seed rows through the model (a stored version being
+        loaded to serve: its seed data was checked when it was deployed).
+        """
         raw, report = load(bundle, env)
         if not report.ok:
             return Checked(raw, None, report)
-        model = self.check(raw, report)
+        model = self.check(raw, report, seeds=seeds)
         return Checked(raw, model, report)
 
-    def check(self, raw: RawPortal, report: Report) -> PortalModel | None:
+    def check(self, raw: RawPortal, report: Report, *, seeds: bool = True) -> PortalModel | None:
         """Check loaded data, adding problems to `report`; the model when valid."""
         try:
             report.extend(schema_problems(self._validator, raw.data, raw.source))
@@ -138,6 +146,15 @@ class Checker:
             check(ctx)
         if not any(p.severity.value == "error" for p in ctx.problems):
             model = compile_model(ctx, self.functions, raw.bundle.sha256)
+        if model is not None:
+            check_computed_exposure(ctx, model)
+            if any(p.severity.value == "error" for p in ctx.problems):
+                model = None
+        if model is not None:
+            lint(ctx, model)
+        if model is not None and model.seed and seeds:
+            # what `deploy --seed` checks on an empty database, short of writing rows
+            ctx.problems.extend(check_seed(model, raw.bundle))
         report.extend(ctx.problems)
         report.extend(self._plugin_problems(raw, model))
         return model if report.ok else None

@@ -4,9 +4,10 @@ Schema changes, the version row, the live pointer and seed data are written in o
 transaction, so a failure anywhere leaves the previous version live and the database as it
 was. Deploying the same bundle again creates no new version.
 
-Rollup fields that are new in the deployed version (or whose rollup changed), and rollups
-over seeded records, are recomputed for every parent in the same transaction, so existing
-records show correct totals from the first request.
+Rollup and stored computed fields that are new in the deployed version (or whose definition
+changed), and those over seeded records, are recomputed for every row in the same transaction,
+so existing records show correct totals from the first request; a deploy with seed data
+recomputes every derived value (and so repairs any that went wrong).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .model import PortalModel
 from .platform_tables import ensure_platform_tables, portals, versions
 from .portal import CompiledPortal, compile_portal, renames
 from .problems import PortalisError
-from .rollups import dependency_order, recompute_all
+from .rollup_repair import derived_order, repair
 from .seed import SeedStats, load_seed
 from .tables import utcnow
 from .validator import Checker
@@ -121,7 +122,7 @@ def deploy(
             live_portal = compile_portal(compiled.model, bundle, number)
             outcome["seed"] = load_seed(conn, live_portal, engine)
             seeded = frozenset(outcome["seed"].created)
-        refresh_rollups(conn, compiled, engine, previous, seeded, progress)
+        refresh_rollups(conn, compiled, engine, previous, seeded, progress, everything=seed)
 
     progress("applying")
     apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
@@ -167,35 +168,38 @@ def refresh_rollups(
     previous: PortalModel | None,
     seeded: frozenset[str],
     progress: Progress = _quiet,
+    *,
+    everything: bool = False,
 ) -> int:
-    """Recompute, on every parent, the rollups that are new or changed since `previous`
-    (the model that was live; None: all of them) and those over or on `seeded` entities,
-    plus every rollup reading them, children first. Returns the parents changed."""
+    """Recompute, on every row, the rollups and stored computed fields that are new or
+    changed since `previous` (the model that was live; None: all of them) and those over or
+    on `seeded` entities, plus every derived field reading them, each after what it reads.
+    `everything` (a deploy with seed data) repairs every derived field of every row.
+    Returns the number of row updates."""
     model = compiled.model
-    wanted = []
+    wanted: list[tuple[str, str]] = []
     for entity in model.entities.values():
         for field in entity.fields.values():
-            rollup = field.rollup
-            if rollup is None:
+            if field.rollup is None and (field.compute is None or not field.stored):
                 continue
             before = previous.entities.get(entity.name) if previous is not None else None
             old = before.fields.get(field.name) if before is not None else None
+            rollup = field.rollup
+            compute = field.compute.source if field.compute is not None else None
             if (
                 old is None
-                or old.rollup != rollup
-                or old.type != field.type
-                or old.config != field.config
-                or rollup.entity in seeded
+                or (old.rollup, old.type, old.config, old.stored)
+                != (rollup, field.type, field.config, field.stored)
+                or (old.compute.source if old.compute is not None else None) != compute
+                or (rollup is not None and rollup.entity in seeded)
                 or entity.name in seeded
             ):
                 wanted.append((entity.name, field.name))
-    if not wanted:
+    order = derived_order(model, None if everything else wanted)
+    if not order:
         return 0
-    store = compiled.store(engine)
-    changed = 0
-    for entity_name, field_name in dependency_order(model, wanted):
-        changed += recompute_all(store, conn, entity_name, field_name)
-    progress(f"recomputed rollups: {changed} record(s) updated")
+    changed = repair(compiled.store(engine), conn, order)
+    progress(f"recomputed rollups and stored computed fields: {changed} record(s) updated")
     return changed
 
 
@@ -208,7 +212,11 @@ def _live_model(
 ) -> PortalModel | None:
     """The model of the live version (to tell new rollups from old ones); None when there
     is none or it no longer compiles. Skipped when `new` has no rollups."""
-    if not any(f.rollup for e in new.entities.values() for f in e.fields.values()):
+    if not any(
+        f.rollup or (f.compute is not None and f.stored)
+        for e in new.entities.values()
+        for f in e.fields.values()
+    ):
         return None
     ensure_platform_tables(engine)
     with engine.connect() as conn:
@@ -217,7 +225,8 @@ def _live_model(
         return None
     try:
         bundle = get_bundle(engine, slug, number)
-        return checker.check_bundle(bundle, env if env is not None else os.environ).model
+        environ = env if env is not None else os.environ
+        return checker.check_bundle(bundle, environ, seeds=False).model
     except PortalisError:
         return None
 
@@ -287,7 +296,8 @@ def load_live(
     if number is None:
         raise NotFound(f"portal {slug!r} has no live version")
     bundle = get_bundle(engine, slug, number)
-    model = checker.check_bundle(bundle, env if env is not None else os.environ).unwrap()
+    environ = env if env is not None else os.environ
+    model = checker.check_bundle(bundle, environ, seeds=False).unwrap()
     return compile_portal(model, bundle, number)
 
 
@@ -318,7 +328,7 @@ def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> Vers
         chunks.extend(difflib.unified_diff(old, new, f"v{a}/{path}", f"v{b}/{path}"))
     env = {name: "" for name in _env_names(checker, left) | _env_names(checker, right)}
     env.update(os.environ)
-    models = [checker.check_bundle(bundle, env).model for bundle in (left, right)]
+    models = [checker.check_bundle(bundle, env, seeds=False).model for bundle in (left, right)]
     summary: tuple[str, ...] = ()
     if models[0] is not None and models[1] is not None:
         summary = tuple(model_changes(models[0], models[1]))
@@ -326,7 +336,7 @@ def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> Vers
 
 
 def _env_names(checker: Checker, bundle: Bundle) -> set[str]:
-    return set(checker.check_bundle(bundle, None).raw.env_refs)
+    return set(checker.check_bundle(bundle, None, seeds=False).raw.env_refs)
 
 
 def model_changes(old: PortalModel, new: PortalModel) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pluggy
 import sqlalchemy as sa
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from portalis.engine.db import begin_write
@@ -56,6 +56,20 @@ def current_portal() -> RuntimePortal:
     """The portal this request is for (set by the dispatcher)."""
     portal: RuntimePortal = g.portal
     return portal
+
+
+def request_portal() -> RuntimePortal | None:
+    """The portal of the current request, or None outside one (a CLI command, a job, a
+    request that is not addressed to a portal)."""
+    if not has_request_context():
+        return None
+    portal: RuntimePortal | None = g.get("portal")
+    return portal
+
+
+def database() -> sa.Engine:
+    """The current application's database engine (for a plugin's own tables)."""
+    return state().engine
 
 
 def current_actor() -> Actor:

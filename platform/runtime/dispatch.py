@@ -5,6 +5,7 @@ portal's per-version Werkzeug map, loads the actor and locale, checks CSRF on co
 state changes, and calls the endpoint's view. Endpoints are classified: pages (`page:`),
 system views (`sys:`) and API views (`api:`); an unclassified endpoint is a 404. Before any
 of that, the plugins' request guards (collected at start-up) may refuse the request: 403.
+`HEAD` is answered like `GET` (same view, status and headers; no body).
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ def portal_view(path: str = "") -> Any:
     except NotFound:
         abort(404)
     g.endpoint = endpoint
+    if request.method == "HEAD":
+        # Werkzeug matches HEAD wherever GET is allowed; the views then run as for GET (never
+        # a state-changing branch), and the WSGI layer drops the body of the HEAD response
+        request.method = "GET"
     actor = current_actor()
     row = current_user_row()
     locales = portal.compiled.model.locales

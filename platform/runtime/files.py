@@ -272,8 +272,8 @@ def owned_by(engine: sa.Engine, portal: str, file_id: str, actor: Actor) -> bool
 def file_readable(store: RecordStore, actor: Actor, file_id: str) -> bool:
     """True when some record the actor may read holds `file_id` in a field they may read.
 
-    Each file field is checked with the policy's scope clauses of exactly the read grants
-    that let that field through, so a masked field never opens a download.
+    Each file field is checked on the rows where the policy lets that field through
+    (`readable_clause`), so a masked field never opens a download.
     """
     policy = store.policy
     with store.engine.connect() as conn:
@@ -281,15 +281,11 @@ def file_readable(store: RecordStore, actor: Actor, file_id: str) -> bool:
             for field in entity.fields.values():
                 if field.type != "file":
                     continue
-                grants = [
-                    g
-                    for g in policy.grants_for(actor, entity.name, "read")
-                    if g.allows_field(field.name)
-                ]
-                if not grants:
+                readable = policy.readable_clause(actor, entity.name, field.name)
+                if isinstance(readable, sa.sql.elements.False_):
                     continue
+                scope = sa.and_(policy.row_filter(actor, entity.name, "read"), readable)
                 table = store.tables[entity.name]
-                scope = sa.or_(*(policy.scope_clause(actor, entity.name, g.scope) for g in grants))
                 query = sa.select(table.c.id).where(table.c[field.name] == file_id, scope)
                 if conn.execute(query.limit(1)).first() is not None:
                     return True

@@ -12,6 +12,8 @@ from flask import Request, Response, session
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+#: The caching policy of every response that did not choose its own.
+NO_STORE = "no-store"
 
 
 def csrf_token() -> str:
@@ -79,8 +81,15 @@ def content_security_policy(frame_origins: Iterable[str] = ()) -> str:
 def apply_headers(
     response: Response, *, https: bool, frame_origins: Iterable[str] = ()
 ) -> Response:
-    """Security headers every response gets."""
+    """Security headers every response gets.
+
+    A response that chose no caching policy gets `Cache-Control: no-store`: pages, API answers,
+    error pages and redirects may carry personal data or a signed-in user's name, so neither
+    the browser's nor a shared cache may keep them. Views that serve static assets (the
+    `static` files, the theme's CSS and logo) or revalidated API reads set their own policy.
+    """
     headers = response.headers
+    headers.setdefault("Cache-Control", NO_STORE)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("Content-Security-Policy", content_security_policy(frame_origins))

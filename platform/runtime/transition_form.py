@@ -19,8 +19,9 @@ from portalis.engine.errors import FieldMessage
 from portalis.engine.model import Entity, Transition
 from portalis.engine.workflow import COMMENT_KEY, Availability, Outcome, Progress
 
+from .form_errors import error_texts
 from .templating import gettext, label, ngettext
-from .widgets import message_text, read_field
+from .widgets import read_field
 
 #: Form fields of a transition form besides the transition's required fields.
 NAME_FIELD = "name"
@@ -141,8 +142,9 @@ def transition_conflict(
 
 
 def translated(errors: Mapping[str, list[FieldMessage]], locale: str) -> dict[str, list[str]]:
-    """Engine field errors as texts in `locale`, per field."""
-    return {name: [message_text(locale, m) for m in msgs] for name, msgs in errors.items()}
+    """Engine field errors as texts in `locale`, per field (a failed rule in the words of
+    the definition's `message`)."""
+    return error_texts(errors, locale)
 
 
 def error_lines(entity: Entity, errors: Mapping[str, list[str]]) -> list[str]:

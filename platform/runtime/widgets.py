@@ -258,7 +258,7 @@ class WidgetFactory:
             w.currency = str(form.get(w.name + CURRENCY_SUFFIX) or default)
         else:
             w.currency = value.currency if isinstance(value, Money) else default
-        codes = currency_codes()
+        codes = tuple(getattr(field_.config, "allowed", ())) or currency_codes()
         w.currencies = codes if w.currency in codes else (w.currency, *codes)
 
     def _ref(self, w: Widget, field_: Field, value: Any) -> None:

@@ -1,8 +1,9 @@
 """The runtime side of the outbox: the job handlers and the worker embedded in the app.
 
 `build_handlers` gives the handlers every worker needs: `mail`, `webhook`, and — given the
-registry of live portals — workflow `timer`s and scheduled `automation` runs; `living_ticks`
-gives the periodic scheduler tick that queues due scheduled automations.
+registry of live portals — workflow `timer`s, scheduled `automation` runs and password
+`reset_request`s; `living_ticks` gives the periodic scheduler tick that queues due scheduled
+automations.
 
 With `PORTALIS_WORKER=embedded` (the default) `create_app` starts one daemon thread per
 application process that runs a `Worker`; it finishes the job in hand when the interpreter
@@ -42,6 +43,8 @@ from .settings import Settings
 EMBEDDED_KEY = "embedded_worker"
 #: Seconds the embedded worker may take to finish its job at shutdown.
 STOP_TIMEOUT = 10.0
+#: The outbox job kind of a password-reset request (see `auth.reset.reset_handler`).
+RESET_JOB = "reset_request"
 
 
 def build_handlers(
@@ -61,8 +64,21 @@ def build_handlers(
         stores = _live_stores(registry)
         handlers[TIMER_JOB] = timer_handler(stores)
         handlers[AUTOMATION_JOB] = automation_handler(stores)
+        handlers[RESET_JOB] = _reset_handler(registry)
     handlers.update(extra or {})
     return handlers
+
+
+def _reset_handler(registry: PortalRegistry) -> Handler:
+    """`auth.reset.reset_handler`, imported when the first reset job runs: the sign-in views
+    stay out of a `portalis worker` process's start-up."""
+
+    def handle(job: Job) -> None:
+        from .auth.reset import reset_handler
+
+        reset_handler(registry)(job)
+
+    return handle
 
 
 def webhook_handler(policy: OutboundPolicy) -> Handler:

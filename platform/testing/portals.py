@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from portalis.engine.bundle import Bundle, read_bundle
 from portalis.engine.db import create_engine
 from portalis.engine.permissions import Actor
+from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.users import find_user
 from portalis.engine.validator import Checker
@@ -85,3 +86,9 @@ def actor_for(engine: sa.Engine, portal: CompiledPortal, email: str) -> Actor:
         portal.model, int(row["id"]), row["account"], row["roles"] or (),
         email=row["email"], name=row["name"],
     )  # fmt: skip
+
+
+def plugin_checker(*plugins: object) -> Checker:
+    """A definition checker that knows the built-in plugins and `plugins` (modules with
+    hook implementations; no entry points are loaded, so tests see exactly these)."""
+    return Checker(make_plugin_manager(extra=plugins, load_entrypoints=False))

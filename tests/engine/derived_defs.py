@@ -79,7 +79,7 @@ entities:
   invoice_line:
     fields:
       invoice: {{type: ref, to: invoice, required: true}}
-      amount: {{type: money}}
+      amount: {{type: money, currencies: [EUR, USD]}}
       quantity: {{type: int}}
       weight: {{type: decimal, places: 3}}
       day: {{type: date}}

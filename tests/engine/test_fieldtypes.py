@@ -93,6 +93,9 @@ def test_configs_are_frozen_dataclasses() -> None:
     assert hash(config)
 
 
+#: A money field that accepts several currencies.
+ANY_OF: dict[str, Any] = {"currencies": ["EUR", "USD", "JPY", "KWD"]}
+
 # -- clean: (type, options, raw, expected) ---------------------------------------------------
 VALID: list[tuple[str, dict[str, Any], Any, Any]] = [
     ("string", {}, "  hello  ", "hello"),
@@ -132,10 +135,10 @@ VALID: list[tuple[str, dict[str, Any], Any, Any]] = [
     ("money", {}, 12.5, Money(Decimal("12.50"), "EUR")),
     ("money", {}, "12.505", Money(Decimal("12.51"), "EUR")),
     ("money", {}, "EUR 12.50", Money(Decimal("12.50"), "EUR")),
-    ("money", {}, "12.50 usd", Money(Decimal("12.50"), "USD")),
-    ("money", {}, "JPY 1234.5", Money(Decimal("1235"), "JPY")),
-    ("money", {}, "1.2345 KWD", Money(Decimal("1.235"), "KWD")),
-    ("money", {}, {"amount": "3", "currency": "JPY"}, Money(Decimal("3"), "JPY")),
+    ("money", ANY_OF, "12.50 usd", Money(Decimal("12.50"), "USD")),
+    ("money", ANY_OF, "JPY 1234.5", Money(Decimal("1235"), "JPY")),
+    ("money", ANY_OF, "1.2345 KWD", Money(Decimal("1.235"), "KWD")),
+    ("money", ANY_OF, {"amount": "3", "currency": "JPY"}, Money(Decimal("3"), "JPY")),
     ("money", {}, {"amount": 5}, Money(Decimal("5.00"), "EUR")),
     ("money", {}, Money(Decimal("1.005"), "EUR"), Money(Decimal("1.01"), "EUR")),
     ("money", {"currency": "CHF"}, "7", Money(Decimal("7.00"), "CHF")),
@@ -292,7 +295,9 @@ INVALID: list[tuple[str, dict[str, Any], Any, str]] = [
     ("money", {}, 10**14, "max"),
     ("money", {}, -(10**14), "min"),
     ("money", {"min": 0}, "-1", "min"),
-    ("money", {"max": 100}, "USD 100.01", "max"),
+    ("money", {"max": 100, **ANY_OF}, "USD 100.01", "max"),
+    ("money", {}, "12 USD", "currency"),  # only the field's currency by default
+    ("money", ANY_OF, {"amount": 1, "currency": "GBP"}, "currency"),
     ("bool", {}, "maybe", "type"),
     ("bool", {}, 2, "type"),
     ("bool", {}, 1.0, "type"),
@@ -456,7 +461,7 @@ def test_flags() -> None:
 # -- to_json and json_schema --------------------------------------------------------------------
 JSON_CASES: list[tuple[str, dict[str, Any], Any, Any]] = [
     ("money", {}, "12.5", {"amount": "12.50", "currency": "EUR"}),
-    ("money", {}, "JPY 12", {"amount": "12", "currency": "JPY"}),
+    ("money", ANY_OF, "JPY 12", {"amount": "12", "currency": "JPY"}),
     ("decimal", {}, "3", "3.00"),
     ("decimal", {"places": 10}, "0", "0.0000000000"),
     ("decimal", {"places": 8}, "-0.00000001", "-0.00000001"),

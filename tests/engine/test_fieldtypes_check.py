@@ -1,15 +1,15 @@
-"""Definition checks of the built-in field types, including the regex safety check."""
+"""Definition checks of the built-in field types, including the RE2 pattern check."""
 
 from __future__ import annotations
 
-import re
+import time
 from typing import Any
 
 import pytest
 
 from portalis.engine.fields import CheckContext
 from portalis.engine.fieldtypes import builtin_field_types
-from portalis.engine.fieldtypes.regexsafety import unsafe_reason
+from portalis.engine.fieldtypes.regexsafety import PatternError, compile_pattern
 from portalis.engine.problems import CODES, JsonPath, Problem
 
 TYPES = {t.name: t for t in builtin_field_types()}
@@ -86,30 +86,66 @@ def test_tags_allowed_values() -> None:
     assert check("tags", {}) == []
 
 
+#: Shapes that backtrack catastrophically in Python's `re`; RE2 runs them in linear time.
+BACKTRACKING = [
+    "(a+)+",
+    "(a*)*",
+    "(a|a)*",
+    "(.*a){12}",
+    r"^(\w+\s?)*$",
+    r"(\d|1)+",
+    "(x+x+)+y",
+    "(foo|foo)*",
+    r"^([a-z0-9]+-?)+$",
+    r"(\w+|\d+)*",
+    "(?i)([A-Z][a-z]+ ?)+",
+    "(a?)+",
+    "(.*?,)*x",
+    "((ab)*)+",
+    "a*a*a*a*a*a*a*a*b",
+]
+
+
+@pytest.mark.parametrize("pattern", BACKTRACKING)
+def test_backtracking_shapes_are_accepted_and_run_in_linear_time(pattern: str) -> None:
+    assert check("string", {"pattern": pattern}) == []
+    compiled = compile_pattern(pattern)
+    # 10,000 characters: Python's re would not finish these in a lifetime. The bound is
+    # generous (RE2 takes milliseconds) so a loaded machine does not make it flaky.
+    started = time.monotonic()
+    for text in ("a" * 10_000 + "!", "a" * 10_000, "ab" * 5_000 + "!", "x" * 9_999 + ","):
+        compiled.fullmatch(text)
+    assert time.monotonic() - started < 5
+
+
+def test_a36_nested_quantifier_on_adversarial_input_finishes() -> None:
+    """ASVS 1.3.12 (A.36): `(a+)+$` on 30 x 'a' + '!' finishes instead of backtracking."""
+    assert not compile_pattern("(a+)+$").fullmatch("a" * 30 + "!")
+    assert compile_pattern("(a+)+$").fullmatch("a" * 30)
+
+
 @pytest.mark.parametrize(
-    "pattern",
+    ("pattern", "construct"),
     [
-        "(a+)+",
-        "(a*)*",
-        "(a|a)*",
-        "(.*a){12}",
-        r"^(\w+\s?)*$",
-        r"(\d|1)+",
-        "(x+x+)+y",
-        "(foo|foo)*",
-        r"^([a-z0-9]+-?)+$",
-        r"(\w+|\d+)*",
-        "(?i)([A-Z][a-z]+ ?)+",
-        "(a?)+",
-        "(.*?,)*x",
-        "((ab)*)+",
+        ("(?=a)a", "lookahead"),
+        ("^(?!admin).*$", "negative lookahead"),
+        ("(?<=a)b", "lookbehind"),
+        ("(?<!a)b", "negative lookbehind"),
+        ("(?>a+)+", "atomic groups"),
+        ("(a++)+", "possessive"),
+        ("(a)\\1", "backreferences"),
+        ("(?P<year>[0-9]{4})-(?P=year)", "backreferences"),
+        ("a\\Z", "\\Z"),
+        ("(?x) a b", "inline flag"),
+        ("(a{100}){100}", "repetition counts"),
     ],
 )
-def test_unsafe_regex(pattern: str) -> None:
+def test_constructs_re2_lacks_are_unsupported(pattern: str, construct: str) -> None:
     (problem,) = check("string", {"pattern": pattern})
-    assert problem.code == "regex-unsafe"
+    assert problem.code == "pattern-unsupported"
     assert problem.path == (*FIELD_PATH, "pattern")
-    assert problem.hint
+    assert construct in problem.message
+    assert "lookaround" in problem.hint
 
 
 @pytest.mark.parametrize(
@@ -124,11 +160,10 @@ def test_unsafe_regex(pattern: str) -> None:
         r"(\d{3}-){2}\d{4}",
         "(https?|ftp)://[^ ]+",
         "(a|b)*c",
-        "(a++)+",
-        "(?>a+)+",
         r"[\w.+-]+@[\w-]+\.[a-z]{2,}",
         r"\+?[0-9 ]{5,20}",
-        "(?P<year>[0-9]{4})-(?P=year)",
+        r"\p{L}+",
+        "(?P<year>[0-9]{4})-[0-9]{2}",
     ],
 )
 def test_safe_regex(pattern: str) -> None:
@@ -141,9 +176,10 @@ def test_invalid_regex() -> None:
     assert "not a valid regular expression" in problem.message
 
 
-def test_unsafe_reason_raises_re_error_for_invalid_patterns() -> None:
-    with pytest.raises(re.error):
-        unsafe_reason("(")
+def test_compile_pattern_raises_pattern_error_for_invalid_patterns() -> None:
+    with pytest.raises(PatternError) as caught:
+        compile_pattern("(")
+    assert caught.value.construct == ""
 
 
 def test_string_length_range() -> None:

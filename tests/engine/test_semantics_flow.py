@@ -229,7 +229,7 @@ def test_reference_examples_validate_together() -> None:
     checked = check(data)
     assert [p.format() for p in checked.report.problems] == []
     assert checked.model is not None
-    assert {"welcome", "closed_survey", "weekly_reminder", "big_dispute"} <= set(
+    assert {"welcome", "closed_survey", "weekly_reminder", "urgent_escalation"} <= set(
         checked.model.automations
     )
 

@@ -137,8 +137,8 @@ def test_renamed_field_keeps_data(db_engine, portalis_checker) -> None:
         ),
         (
             "pages/tickets.yaml",
-            "fields: [subject, body, priority, tags, due, attachment], redirect",
-            "fields: [title, body, priority, tags, due, attachment], redirect",
+            "fields: [subject, body, priority, amount, tags, due, attachment], redirect",
+            "fields: [title, body, priority, amount, tags, due, attachment], redirect",
         ),
     ]:
         bundle = edit(bundle, path, old, new)

@@ -43,7 +43,7 @@ entities:
         message: {en: This task is too expensive}
     permissions:
       - {roles: [lead], actions: [read, create, update, delete], scope: all}
-      - {roles: [intern], actions: [read], scope: all, fields: {except: [cost]}}
+      - {roles: [intern], actions: [read], scope: all, fields: {except: [cost, budget]}}
 pages:
   tasks:
     route: /tasks

@@ -50,11 +50,20 @@ class Money:
 
 @dataclass(frozen=True, slots=True)
 class MoneyConfig:
-    """Options of a money field: the currency plain numbers are taken in, and a range."""
+    """Options of a money field: the currency plain numbers are taken in, the currencies it
+    accepts (empty: only `currency`), and a range."""
 
     currency: str = ""
     min: Decimal | None = None
     max: Decimal | None = None
+    currencies: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The currencies values may have; empty (any known currency) only without a currency."""
+        if self.currencies:
+            return self.currencies
+        return (self.currency,) if self.currency else ()
 
 
 _DEFAULT_MONEY: Final = MoneyConfig()
@@ -81,29 +90,50 @@ class MoneyType(BuiltinType):
             "pattern": "^[A-Z]{3}$",
             "description": "ISO 4217 code of plain amounts; defaults to the portal currency.",
         },
+        "currencies": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "minItems": 1,
+            "uniqueItems": True,
+            "description": "ISO 4217 codes the field accepts (default: only its `currency`); "
+            "amounts in other currencies are refused.",
+        },
         "min": number_option("Smallest allowed amount."),
         "max": number_option("Largest allowed amount."),
     }
 
     def make_config(self, options: Mapping[str, Any], *, currency: str) -> MoneyConfig:
-        """The config; `currency` is the portal currency, used unless the field names one."""
+        """The config; `currency` is the portal currency, used unless the field names one
+        (or lists `currencies` without it: then the first of those is the default)."""
+        allowed = tuple(str(code) for code in options.get("currencies") or ())
+        default = str(options.get("currency") or currency)
+        if allowed and default not in allowed and not options.get("currency"):
+            default = allowed[0]
         return MoneyConfig(
-            currency=str(options.get("currency") or currency),
+            currency=default,
             min=option_decimal(options.get("min")),
             max=option_decimal(options.get("max")),
+            currencies=allowed,
         )
 
     def check(self, options: Mapping[str, Any], ctx: CheckContext) -> Iterator[Problem]:
-        """Refuse an unknown currency and a range that admits nothing."""
+        """Refuse unknown currencies, a default outside `currencies` and an empty range."""
         code = options.get("currency")
         if isinstance(code, str) and not known_currency(code):
-            yield option_problem(
-                ctx,
-                "currency-unknown",
-                f"{code!r} is not an ISO 4217 currency code",
-                "currency",
-                "use a three-letter code such as EUR, USD, GBP or CHF",
-            )
+            yield _unknown(ctx, code, "currency")
+        allowed = options.get("currencies")
+        if isinstance(allowed, list):
+            for other in allowed:
+                if isinstance(other, str) and not known_currency(other):
+                    yield _unknown(ctx, other, "currencies")
+            if isinstance(code, str) and code not in allowed:
+                yield option_problem(
+                    ctx,
+                    "field-option",
+                    f"currency {code} is not one of the field's currencies",
+                    "currency",
+                    "add it to currencies, or leave currency out (the first one is the default)",
+                )
         yield from check_range(options, ctx)
 
     def column_names(self, field: Field) -> tuple[str, ...]:
@@ -145,6 +175,14 @@ class MoneyType(BuiltinType):
             raise FieldValueError(
                 "currency", "{currency} is not a known currency", currency=currency[:8]
             )
+        allowed = config.allowed
+        if allowed and currency not in allowed:
+            raise FieldValueError(
+                "currency",
+                "{currency} is not accepted here; use {allowed}",
+                currency=currency,
+                allowed=", ".join(allowed),
+            )
         value = fit_decimal(
             parse_decimal(amount),
             places=currency_places(currency),
@@ -172,11 +210,27 @@ class MoneyType(BuiltinType):
             "type": "object",
             "properties": {
                 "amount": {"type": "string", "format": "decimal"},
-                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "currency": _currency_schema(config_of(field, _DEFAULT_MONEY).allowed),
             },
             "required": ["amount", "currency"],
             "additionalProperties": False,
         }
+
+
+def _currency_schema(allowed: tuple[str, ...]) -> dict[str, Any]:
+    if allowed:
+        return {"type": "string", "enum": list(allowed)}
+    return {"type": "string", "pattern": "^[A-Z]{3}$"}
+
+
+def _unknown(ctx: CheckContext, code: str, option: str) -> Problem:
+    return option_problem(
+        ctx,
+        "currency-unknown",
+        f"{code!r} is not an ISO 4217 currency code",
+        option,
+        "use a three-letter code such as EUR, USD, GBP or CHF",
+    )
 
 
 def _split(raw: Any, default_currency: str) -> tuple[Any, str]:

@@ -206,6 +206,8 @@ def _enum_problem(
         if isinstance(value, str)
         else []
     )
+    if path[-1:] == ("scope",):  # the keywords are half of it: name the mapping scopes too
+        options = [*options, "{parent: <ref field>}", "{where: {<field>: <value>}}"]
     hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(map(str, options))
     is_field_type = (
         len(path) >= 5 and path[0] == "entities" and path[2] == "fields" and path[-1] == "type"

@@ -4,8 +4,8 @@
 
 writes `OUTDIR/definition-reference.md` (definition format v1, from the composed schema, the
 built-in field types and the problem codes), `OUTDIR/plugins.md` (every hook of
-`portalis.engine.hookspecs`) and the composed `portal.schema.json` next to this module (for
-editors). `--check` writes nothing and exits 1 listing the files that are out of date.
+`portalis.engine.hookspecs`, then the public facades `portalis.api` and `portalis.web`) and
+the composed `portal.schema.json` next to this module (for editors). `--check` writes nothing and exits 1 listing the files that are out of date.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .. import hookspecs
 from ..fields import FieldTypeRegistry
 from ..plugins import ENTRY_POINT_GROUP, field_types, make_plugin_manager
 from .compose import build_schema
+from .facadedoc import facade_reference
 from .refdoc import SchemaDoc, field_types_part, problem_codes_part, table
 
 #: The composed schema committed for editors (yaml-language-server), next to this module.
@@ -68,12 +69,13 @@ Editors that use yaml-language-server complete and check `portal.yaml` against t
 **Files and `include:`.** `include:` lists more files, as relative paths or globs such as
 `entities/*.yaml`. Their top-level keys merge into `portal.yaml`; the same key or the same
 named item (an entity, a page, a role …) in two files is a problem that names both locations
-(`include-duplicate`). Only `portal.yaml` includes (`include-nested`), and a pattern must match
-at least one file (`include-empty`).
+(`include-duplicate`). Only `portal.yaml` includes (`include-nested`), and a pattern that
+matches no file is a warning (`include-empty`).
 
 **Environment variables.** `${{NAME}}` inside a string value is replaced by the environment
-variable `NAME` at deploy time, so secrets (client secrets, bind passwords, keys) never live in
-files. An unset variable is the problem `env-missing`.
+variable `NAME` wherever the definition is compiled — by `validate`, `plan` and `deploy`, and by
+every serving process when it loads a version — so secrets (client secrets, bind passwords,
+keys) never live in files. An unset variable is the problem `env-missing`.
 
 **Booleans** are only `true` and `false`. `yes`, `no`, `on` and `off` (in any case) stay strings;
 written where a boolean is expected they are reported as `yaml-bool`.
@@ -91,9 +93,9 @@ locale's text is shown instead.
 [scope](#scope) that says which rows they cover: `all`; `account` (the entity's reference to
 `account`, named by `account_field:` when there are several, equals the actor's account); `own`
 (records the actor created); `self` (on `user`: the actor's own row); `{{parent: <ref field>}}`
-(records whose referenced record the actor may access with the same action); `{{where: {{field:
-value}}}}` (a declarative filter whose values may be literals, `$actor.id` or
-`$actor.account`). Several grants for a role are OR-ed; `fields: {{only: […]}}` or
+(records whose referenced record the actor may *read* — read, whatever the grant's action);
+`{{where: {{field: value}}}}` (rows where every named field equals its value: a literal, `$actor.id`
+or `$actor.account`). Several grants for a role are OR-ed; `fields: {{only: […]}}` or
 `fields: {{except: […]}}` restrict the fields a grant covers. A record the actor may not see
 does not exist for them: pages and the API answer 404.
 
@@ -104,8 +106,9 @@ functions plugins register (`portalis_expression_functions`). Mistakes are repor
 `expression-syntax`, `expression-forbidden`, `expression-name` or `expression-too-large`.
 Automations also see `before`, the record as it was before an `on: update` change (None for
 any other trigger: `automation-before`). Wherever a [value](#value) is expected — in `set`
-and `create` actions, and as a field's `default` — `{{expr: "..."}}` is an expression evaluated
-when the value is needed, e.g. `default: {{expr: "today()"}}`.
+and `create` actions, and as a field's `default` — a literal is cleaned like input, and
+`{{expr: "..."}}` is an expression evaluated when the value is needed (a default: when a record is
+created without that field), e.g. `default: {{expr: "today()"}}`.
 
 **Workflows and actions.** A [workflow](#workflow) is a state machine over a choice field:
 records change state only through its [transitions](#transition), never by a `set`
@@ -115,7 +118,8 @@ an `assignee_field`, forbid self-approval, wait for several [approvals](#transit
 take a transition (which must start from that state) or run actions. Actions — `set`,
 `create`, `notify`, `webhook` — run in the transaction of the change that triggered them: if
 one fails, nothing of the change persists. E-mail and webhooks are queued in an outbox and
-sent by `portalis worker` after the commit, with retries.
+sent after the commit, with retries, by the worker (a thread in each app process, or
+`portalis worker` processes).
 
 **Automations.** An [automation](#automation) runs its actions when a record of its `entity`
 is created, updated, deleted, or takes a transition (`on: transition:<name>`), or on a
@@ -247,8 +251,7 @@ acme = "acme_portalis.plugin"
 ```python
 import sqlalchemy as sa
 
-from portalis.engine.fields import FieldType
-from portalis.engine.plugins import hookimpl
+from portalis.api import FieldType, hookimpl
 
 
 class Iban(FieldType):
@@ -282,6 +285,7 @@ built-in plugins) starts the CLI and the server without those plugins.
     lines.append("")
     for func in hooks:
         lines += _hook_section(func)
+    lines += facade_reference()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

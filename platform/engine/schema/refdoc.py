@@ -13,7 +13,7 @@ from typing import Any
 from ..fields import FieldType, FieldTypeRegistry
 from ..problems import CODES
 from .compose import field_type_def
-from .refexamples import example_lines
+from .refexamples import FIELD_TYPE_NOTES, example_lines
 
 Schema = Mapping[str, Any]
 
@@ -311,6 +311,8 @@ def field_type_section(doc: SchemaDoc, ftype: FieldType) -> list[str]:
         for flag in ("sortable", "filterable", "searchable")
     )
     lines = [f"### Field type: `{ftype.name}`", "", escape_text(ftype.description) or "-", ""]
+    if ftype.name in FIELD_TYPE_NOTES:
+        lines += [FIELD_TYPE_NOTES[ftype.name], ""]
     lines += [f"In lists: {flags}.", ""]
     if not ftype.options_schema:
         return [*lines, "No options beyond the [common field keys](#field).", ""]

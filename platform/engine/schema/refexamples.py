@@ -30,7 +30,7 @@ entities:
       number: {type: string, required: true, unique: true, max_length: 20}
       account: {type: ref, to: account, required: true}
       issued: {type: date, default: {expr: "today()"}}     # evaluated when the record is created
-      total: {type: money, rollup: sum, of: invoice_line.amount, via: invoice}
+      total: {type: decimal, rollup: sum, of: invoice_line.amount, via: invoice}
       lines: {type: int, rollup: count, of: invoice_line, via: invoice}
       disputed_lines: {type: int, rollup: count, of: invoice_line, via: invoice, where: {disputed: true}}
       age_days: {type: int, compute: "days_since(record['issued'])", stored: false}   # virtual
@@ -39,8 +39,8 @@ entities:
       invoice: {type: ref, to: invoice, required: true}
       description: {type: string, required: true, max_length: 200}
       quantity: {type: int, default: 1, min: 1}
-      price: {type: money, required: true}
-      amount: {type: money, compute: "(record['quantity'] or 0) * (record['price'] or 0)"}
+      price: {type: decimal, required: true}
+      amount: {type: decimal, compute: "(record['quantity'] or 0) * (record['price'] or 0)"}
       disputed: {type: bool, default: false}
 """,
 )
@@ -94,20 +94,20 @@ workflows:
 )
 
 ACTIONS: Final = Example(
-    "All four actions, run in order when a ticket's disputed amount grows past 1000.",
+    "All four actions, run in order when a ticket's priority is raised to urgent.",
     """\
 automations:
-  big_dispute:
+  urgent_escalation:
     entity: ticket
     on: update
-    when: "(record['amount'] or 0) > 1000 and (before['amount'] or 0) <= 1000"
+    when: "record['priority'] == 'urgent' and before['priority'] != 'urgent'"
     actions:
-      - set: {priority: urgent}
+      - set: {escalated: true}
       - create:
           entity: message
           values: {ticket: {expr: "record['id']"}, text: "A specialist will call you today."}
       - notify: {template: ticket_escalated, to: [assignee, "role:agent"]}
-      - webhook: {url: "${CRM_WEBHOOK_URL}", secret: "${CRM_WEBHOOK_SECRET}", event: dispute.big}
+      - webhook: {url: "${CRM_WEBHOOK_URL}", secret: "${CRM_WEBHOOK_SECRET}", event: ticket.urgent}
 """,
 )
 
@@ -160,6 +160,10 @@ notifications:
 """,
 )
 
+#: The line before each example's fence: tests/test_docs_examples.py validates the example inside
+#: the starter blueprint plus what the examples together presuppose (its `reference` context).
+TEST_NOTE: Final = "<!-- docs-test: with reference -->"
+
 #: Examples by the `$defs` section they illustrate, in the order they are shown.
 EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "field": (FIELD_DERIVED,),
@@ -171,10 +175,29 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
 }
 
 
+#: What the reference says about a built-in field type's values beyond its options: the input
+#: forms it accepts and how it answers (kept next to the examples: text of the reference only).
+FIELD_TYPE_NOTES: Final[dict[str, str]] = {
+    "money": (
+        "Input — in seed files, literal defaults, `set` and `create` values and API bodies — is "
+        'one of: a number or decimal text (`12.50`, `"12.50"`), taken in the field\'s `currency` '
+        "(else the portal's); text with the ISO 4217 code before or after the amount "
+        '(`"12.50 USD"`, `"USD 12.50"`; the code in any case, at most 64 characters in '
+        'all); or a mapping `{amount: "12.50", currency: USD}` whose `amount` is a number or '
+        "decimal text and whose `currency` may be left out (the field's currency). Amounts "
+        "written as text have no thousands separators or exponent; every amount is rounded "
+        "half-up to the currency's decimal places (JPY 0, EUR 2, KWD 3). The API answers "
+        '`{"amount": "12.50", "currency": "EUR"}` (the amount as text, so no digit is '
+        "lost); forms show an amount box and a currency list."
+    ),
+}
+
+
 def example_lines(section: str) -> list[str]:
     """The Markdown of the examples of one section ([] when it has none)."""
     lines: list[str] = []
     for example in EXAMPLES.get(section, ()):
-        lines += [f"Example — {example.caption}", "", "```yaml", *example.yaml.splitlines()]
+        lines += [f"Example — {example.caption}", "", TEST_NOTE, "```yaml"]
+        lines += example.yaml.splitlines()
         lines += ["```", ""]
     return lines

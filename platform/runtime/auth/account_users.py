@@ -4,7 +4,8 @@ The list comes from the record store with the administrator's actor (so the defi
 `user` grants decide what they see) and is further limited to their own account. They may
 invite people with the non-staff roles they hold or inherit, resend invitations, and disable
 or enable users of their account (not themselves); disabling ends the user's sessions.
-Everyone else gets 403.
+Everyone else gets 403. An invitation answers the same whether or not the address already has
+a user anywhere in the portal; a known address is never changed (its owner gets a notice).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .common import (
     update_user,
     users_table,
 )
-from .invitations import create_invitation, renew_invitation, send_invitation
+from .invitations import queue_invitation_mail, renew_invitation, send_invitation
 
 #: The role that may manage the users of its own account.
 ACCOUNT_ADMIN_ROLE = "account_admin"
@@ -146,28 +147,26 @@ def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if role not in dict(invitable_roles(portal, actor)):
         errors["role"] = [_("Choose a role.")]
     form = {"email": typed, "name": name, "role": role}
-    if not errors:
-        try:
-            with begin_write(state().engine) as conn:
-                uid, link = create_invitation(
-                    conn, portal, email=email, name=name, role=role,
-                    account=actor.account, locale=None,
-                )  # fmt: skip
-                audit_auth(conn, portal, "invitation", user_id=actor.id,
-                           email=actor.email or None, user=uid, user_email=email, role=role)  # fmt: skip
-        except ValidationFailed as exc:
-            for field, messages in exc.errors.items():
-                unique = any(m.code == "unique" for m in messages)
-                text = [_("A user with this e-mail address already exists.")] if unique else []
-                errors[field if field in form else "email"] = text or [m.text() for m in messages]
     if errors:
         return _page(portal, actor, 422, form=form, errors=errors, open_invite=True)
-    locale = _locale_of(portal)
-    if send_invitation(portal, to=email, name=name, inviter=actor.name, link=link, locale=locale):
-        flash(_("Invitation sent to %(email)s.", email=email), "success")
-    else:
-        flash(_("%(email)s was added, but the invitation e-mail could not be sent.", email=email),
-              "warning")  # fmt: skip
+    try:
+        with begin_write(state().engine) as conn:
+            uid = queue_invitation_mail(
+                conn, portal, inviter=actor.name, email=email, name=name, role=role,
+                account=actor.account, locale=_locale_of(portal),
+            )  # fmt: skip
+            # the audit log (for operators) tells a new invitation from a known address
+            action = "invitation" if uid is not None else "invitation_existing"
+            audit_auth(conn, portal, action, user_id=actor.id, email=actor.email or None,
+                       user=uid, user_email=email, role=role)  # fmt: skip
+    except ValidationFailed as exc:
+        if not any(m.code == "unique" for ms in exc.errors.values() for m in ms):
+            for field, messages in exc.errors.items():
+                errors[field if field in form else "email"] = [m.text() for m in messages]
+            return _page(portal, actor, 422, form=form, errors=errors, open_invite=True)
+        # a concurrent invitation of the same address won the race: it mails the invitee
+    # the same answer whether or not the address had a user already (no enumeration)
+    flash(_("Invitation sent to %(email)s.", email=email), "success")
     return see_other("/account/users")
 
 

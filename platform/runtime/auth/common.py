@@ -48,7 +48,9 @@ def form_secret(name: str) -> str:
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
-    """Render an auth template with the errors mapping every form template expects."""
+    """Render a template as `(body, status)`: a page template extends `layout.html` (the
+    portal's layout: navigation, theme, footer); `errors` (field → messages, which every
+    form template expects) defaults to none."""
     context.setdefault("errors", {})
     return render_template(template, **context), status
 

@@ -3,7 +3,8 @@
 An invited user exists from the start — inactive and without a password — so the address is
 reserved and the administrator sees them as "invited". The link works once, for 7 days; the
 administrator can send a fresh one. Accepting sets name and password, activates the user and
-signs them in.
+signs them in. Inviting an address that already has a user answers the same, changes nothing
+and mails its owner a notice (see `queue_invitation_mail`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from flask import flash, request
 
 from portalis.engine.db import begin_write
 from portalis.engine.permissions import Actor
-from portalis.engine.users import create_user
+from portalis.engine.users import create_user, find_user
 
 from ..context import state
+from ..mail import enqueue_mail, render_mail
 from ..registry import RuntimePortal
 from ..templating import gettext as _
 from . import policy as pw
@@ -69,6 +71,49 @@ def renew_invitation(conn: sa.Connection, portal: RuntimePortal, user_id: int) -
     """Revoke earlier invitation links of a user and issue a new one; returns the link."""
     tokens.revoke(conn, portal.slug, user_id, [tokens.INVITE])
     return absolute_url(f"/invite/{tokens.issue(conn, portal.slug, tokens.INVITE, user_id)}")
+
+
+def queue_invitation_mail(
+    conn: sa.Connection,
+    portal: RuntimePortal,
+    *,
+    inviter: str,
+    email: str,
+    name: str,
+    role: str,
+    account: int | None,
+    locale: str,
+) -> int | None:
+    """Invite `email` inside `conn`'s transaction, the same way whether the address is new or
+    known: one lookup, one queued mail, nothing else visible. Returns the new user's id.
+
+    A new address becomes an invited user of `account` with the invitation link mailed to it;
+    the mail is queued in the same transaction, so the address is never reserved without its
+    owner being told. A known address — a user of any account, or staff — is left exactly as
+    it is (never moved or changed): its owner gets a notice instead, and None is returned.
+    """
+    model = portal.compiled.model
+    existing = find_user(conn, portal.compiled, email)
+    if existing is not None:
+        notice_locale = str(existing["locale"]) if existing["locale"] in model.locales else locale
+        mail = render_mail(
+            "invite_existing", to=str(existing["email"]), locale=notice_locale,
+            portal_title=model.title.get(notice_locale, model.default_locale),
+            name=existing["name"], inviter=inviter, login=absolute_url("/login"),
+            reset=absolute_url("/reset"),
+        )  # fmt: skip
+        enqueue_mail(conn, portal=portal.slug, mail=mail)
+        return None
+    uid, link = create_invitation(
+        conn, portal, email=email, name=name, role=role, account=account, locale=None
+    )
+    mail = render_mail(
+        "invite", to=email, locale=locale,
+        portal_title=model.title.get(locale, model.default_locale), name=name, inviter=inviter,
+        link=link, days=tokens.LIFETIMES[tokens.INVITE].days,
+    )  # fmt: skip
+    enqueue_mail(conn, portal=portal.slug, mail=mail)
+    return uid
 
 
 def send_invitation(

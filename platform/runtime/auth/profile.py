@@ -14,6 +14,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from flask import flash, g, redirect, request
 
+from portalis.engine.builtins import user_locale_error
 from portalis.engine.db import begin_write
 from portalis.engine.passwords import verify_password
 from portalis.engine.permissions import Actor
@@ -114,7 +115,7 @@ def _save_details(portal: RuntimePortal, row: dict[str, Any]) -> ViewResult:
     errors: Errors = {}
     name = check_name(form_value("name"), errors)
     locale = form_value("locale", limit=20)
-    if locale and locale not in portal.compiled.model.locales:
+    if user_locale_error(portal.compiled.model.locales, locale) is not None:
         errors["locale"] = [_("Choose one of the listed languages.")]
     if errors:
         form = {"name": name, "locale": locale}

@@ -1,7 +1,11 @@
 """Password reset by e-mail: request a link, then set a new password with it.
 
-The request form answers the same for every address (ASVS 6.3.8). A link works once, for an
-hour, and at most RESET_LIMIT links are mailed per account and hour. Setting the password
+The request form answers the same for every address (ASVS 6.3.8) and does the same work for
+every address: it looks the address up, renders the mail (with a placeholder for the link) and
+queues one `reset_request` job. The job — in the worker, after the answer was sent — decides
+whether a link goes out: only for an active user with a password, within the rate limit; it
+then issues the token and queues the mail in one transaction. A link works once, for an hour,
+and at most RESET_LIMIT links are mailed per account and hour. Setting the password
 applies the policy and history, ends every session of the user and revokes other reset
 links — and does not sign the user in: they sign in again, through two-factor authentication
 where the portal requires it (ASVS 6.4.3).
@@ -9,19 +13,26 @@ where the portal requires it (ASVS 6.4.3).
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import asdict, replace
 from datetime import timedelta
 
 from flask import flash, redirect, request
 
+from portalis.engine import jobs
 from portalis.engine.db import begin_write
+from portalis.engine.jobs import Job, PermanentFailure
 from portalis.engine.permissions import Actor
 from portalis.engine.users import find_user
+from portalis.engine.worker import Handler
 
 from ..context import state
-from ..registry import RuntimePortal
+from ..mail import enqueue_mail, mail_from_payload, render_mail
+from ..registry import PortalRegistry, RuntimePortal
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
 from ..urls import portal_url
+from ..worker import RESET_JOB
 from . import policy as pw
 from . import tokens
 from .common import (
@@ -43,10 +54,13 @@ from .common import (
 #: Reset mails per account within RESET_PERIOD (more requests are answered but not mailed).
 RESET_LIMIT = 3
 RESET_PERIOD = timedelta(hours=1)
+#: What a reset job keeps once done: no address, no message.
+_REDACTED = ["to", "subject", "text", "html", "placeholder"]
 
 
 def reset_request_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
-    """GET: ask for the e-mail address. POST: mail a reset link if the account exists."""
+    """GET: ask for the e-mail address. POST: queue the request (its job mails a link when
+    the address belongs to an active user); the answer is the same for every address."""
     password_policy(portal)
     if request.method == "GET":
         return render("auth/reset_request.html", email="")
@@ -55,27 +69,59 @@ def reset_request_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     email = check_email(portal.compiled.model, typed, errors)
     if errors:
         return render("auth/reset_request.html", 422, email=typed, errors=errors)
-    link = row = None
-    with begin_write(state().engine) as conn:
+    with state().engine.connect() as conn:
         row = find_user(conn, portal.compiled, email)
-        if row is not None and row["is_active"] and row["password_hash"]:
-            uid = int(row["id"])
-            if (
-                tokens.issued_since(conn, portal.slug, uid, tokens.RESET, RESET_PERIOD)
-                < RESET_LIMIT
-            ):
-                link = absolute_url(f"/reset/{tokens.issue(conn, portal.slug, tokens.RESET, uid)}")
-    if link is not None and row is not None:
-        send(
-            portal,
-            "reset",
-            to=row["email"],
-            locale=mail_locale(portal, row),
-            name=row["name"],
-            link=link,
-            minutes=int(tokens.LIFETIMES[tokens.RESET].total_seconds() // 60),
-        )
+    # the link's token is issued by the job; the mail holds a random placeholder until then
+    placeholder = secrets.token_hex(16)
+    locale = mail_locale(portal, row)
+    model = portal.compiled.model
+    mail = render_mail(
+        "reset",
+        to=email,
+        locale=locale,
+        portal_title=model.title.get(locale, model.default_locale),
+        name=row["name"] if row is not None else "",
+        link=absolute_url(f"/reset/{placeholder}"),
+        minutes=int(tokens.LIFETIMES[tokens.RESET].total_seconds() // 60),
+    )
+    payload = {**asdict(mail), "placeholder": placeholder, jobs.REDACT_KEY: _REDACTED}
+    with begin_write(state().engine) as conn:
+        jobs.enqueue(conn, kind=RESET_JOB, payload=payload, portal=portal.slug)
     return render("auth/check_inbox.html", kind="reset")
+
+
+def reset_handler(registry: PortalRegistry) -> Handler:
+    """The worker's handler of `reset_request` jobs: mail a link when the address belongs to
+    an active user with a password and the rate limit allows; for any other address nothing
+    happens (the requester was answered the same either way)."""
+
+    def handle(job: Job) -> None:
+        portal = registry.get(job.portal or "")
+        if portal is None:  # the portal was removed since: nobody to mail
+            return
+        try:
+            mail = mail_from_payload(job.payload)
+            placeholder = str(job.payload["placeholder"])
+        except KeyError as exc:
+            raise PermanentFailure(f"reset job without {exc.args[0]!r}") from exc
+        with begin_write(registry.engine) as conn:
+            row = find_user(conn, portal.compiled, mail.to)
+            if row is None or not row["is_active"] or not row["password_hash"]:
+                return
+            uid = int(row["id"])
+            recent = tokens.issued_since(conn, portal.slug, uid, tokens.RESET, RESET_PERIOD)
+            if recent >= RESET_LIMIT:
+                return
+            token = tokens.issue(conn, portal.slug, tokens.RESET, uid)
+            linked = replace(
+                mail,
+                to=str(row["email"]),
+                text=mail.text.replace(placeholder, token),
+                html=mail.html.replace(placeholder, token),
+            )
+            enqueue_mail(conn, portal=portal.slug, mail=linked)
+
+    return handle
 
 
 def reset_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:

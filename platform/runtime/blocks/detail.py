@@ -14,6 +14,7 @@ names (`history: {roles: [...]}`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from ..display import Formatter, page_for
 from ..templating import label
 from ..transition_form import (
     done_message,
+    error_lines,
     progress_text,
     read_submission,
     reason_text,
@@ -159,10 +161,13 @@ class DetailBlockType(BlockType):
             tr = item.transition
             mine = draft if drafted == tr.name else None
             progress = item.progress
+            # a refused form stays open with what was typed, even when the transition has
+            # just become unavailable (its reason is then the form's error)
+            shown = item.allowed or mine is not None
             entry: dict[str, Any] = {
                 "name": tr.name,
                 "label": label(tr.label, tr.name),
-                "allowed": item.allowed,
+                "allowed": shown,
                 "reason": None if item.allowed else reason_text(item, entity),
                 "progress": progress_text(progress) if progress is not None else None,
                 "approved": progress is not None and progress.mine,
@@ -170,11 +175,11 @@ class DetailBlockType(BlockType):
                 "comment_id": f"b{ctx.block.index}-{tr.name}-comment",
                 "comment_value": str(mine.get(COMMENT_KEY) or "") if mine is not None else "",
                 "comment_errors": errors.get(COMMENT_KEY, []) if mine is not None else [],
-                "form_errors": errors.get(NON_FIELD, []) if mine is not None else [],
+                "form_errors": [],
                 "open": mine is not None,
                 "widgets": [],
             }
-            if item.allowed:
+            if shown:
                 widgets = [
                     factory.widget(
                         entity.fields[name],
@@ -190,7 +195,23 @@ class DetailBlockType(BlockType):
                 for w in widgets:
                     w.id = f"b{ctx.block.index}-{tr.name}-{w.name}"
                 entry["widgets"] = widgets
+            if mine is not None:
+                entry["form_errors"] = self.form_errors(entity, tr.comment, entry, errors)
             out.append(entry)
+        return out
+
+    def form_errors(
+        self, entity: Entity, comment: str, entry: dict[str, Any], errors: Mapping[str, list[str]]
+    ) -> list[str]:
+        """The errors of a refused transition form not shown next to one of its inputs:
+        the form's own, and those of fields it has no input for (`Label: message`)."""
+        covered = {w.field_name for w in entry["widgets"]}
+        if comment != "none":
+            covered.add(COMMENT_KEY)
+        out = list(errors.get(NON_FIELD, []))
+        for name, messages in errors.items():
+            if name != NON_FIELD and name not in covered:
+                out.extend(error_lines(entity, {name: messages}))
         return out
 
     # -- POST -------------------------------------------------------------------------------
@@ -224,8 +245,9 @@ class DetailBlockType(BlockType):
         except workflow.TransitionUnavailable as exc:
             if not exc.availability.eligible:
                 abort(403)
-            flash(f"{label(tr.label, tr.name)}: {reason_text(exc.availability, entity)}", "error")
-            return cast(Response, redirect(here, 303))
+            # not available any more (its condition turned false, …): say why, keep the input
+            ctx.errors = {NON_FIELD: [reason_text(exc.availability, entity)]}
+            return None
         except Forbidden:
             abort(403)
         except StaleRecord:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, g, redirect, render_template
+from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
@@ -31,6 +31,7 @@ from portalis.engine.errors import (
     FieldMessage,
     Forbidden,
     NotFound,
+    OutOfScope,
     StaleRecord,
     ValidationFailed,
 )
@@ -43,6 +44,7 @@ from portalis.engine.store import RecordStore
 
 from ..display import Formatter, page_for
 from ..files import UploadRejected, UploadTooLarge, files_root, owned_by, save_upload
+from ..form_errors import error_texts, out_of_scope_errors
 from ..pages import page_entity
 from ..templating import gettext, label
 from ..urls import page_url
@@ -132,24 +134,7 @@ def translate_errors(
     A failed rule (`check`) speaks with its own localized `message` from the definition (of
     the entity named in its parameters: a parent's rule when a rollup refused the write).
     """
-    if model is None and g.get("portal") is not None:
-        model = g.portal.compiled.model
-    return {
-        name: [_rule_text(model, locale, m) or message_text(locale, m) for m in msgs]
-        for name, msgs in errors.items()
-    }
-
-
-def _rule_text(model: PortalModel | None, locale: str, message: FieldMessage) -> str | None:
-    if model is None or message.code != "rule":
-        return None
-    entity = model.entities.get(str(message.params.get("entity")))
-    index = message.params.get("rule")
-    rules = entity.rules if entity is not None else ()
-    for rule in rules:
-        if rule.index == index:
-            return rule.message.get(locale, model.default_locale)
-    return None
+    return error_texts(errors, locale, model)
 
 
 class FormBlockType(BlockType):
@@ -328,6 +313,10 @@ class FormBlockType(BlockType):
             return conflict_response(
                 page_url(ctx.page.name, plan.record.id if plan.record else None)
             )
+        except OutOfScope as exc:  # a chosen value the grants do not cover: nothing written
+            shown = {f.name for f in plan.inputs}
+            ctx.errors = out_of_scope_errors(exc, shown, creating=plan.record is None)
+            return None
         except Forbidden:
             abort(403)
         except NotFound:

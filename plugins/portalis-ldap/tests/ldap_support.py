@@ -13,8 +13,7 @@ from typing import Any
 from portalis_ldap.testing import BASE_DN, SERVICE_DN, Directory, group_dn
 from werkzeug.test import TestResponse
 
-from portalis.engine import audit
-from portalis.engine.users import find_user
+from portalis.testing.inspection import export_audit, find_user
 from portalis.testing.portals import BLUEPRINTS
 from portalis.testing.web import PortalClient, WebPortal
 
@@ -119,5 +118,5 @@ def user(web: WebPortal, email: str) -> dict[str, Any] | None:
 
 def audit_entries(web: WebPortal, *actions: str) -> list[dict[str, Any]]:
     """The portal's audit entries (oldest first), only `actions` when given."""
-    rows = audit.export(web.engine, since=datetime(2000, 1, 1, tzinfo=UTC))
+    rows = export_audit(web.engine, since=datetime(2000, 1, 1, tzinfo=UTC))
     return [e for e in rows if not actions or e["action"] in actions]

@@ -23,8 +23,8 @@ from portalis_ldap.testing import (
     user_dn,
 )
 
-from portalis.engine.model import AuthProvider
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.api import AuthProvider
+from portalis.web import LoginRefused
 
 #: (payload, a real password tried with it): a working injection would bind with it
 PAYLOADS = [

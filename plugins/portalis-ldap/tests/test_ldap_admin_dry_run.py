@@ -8,7 +8,7 @@ import html
 from ldap_support import Serve, audit_entries, user
 from portalis_ldap.testing import USERS
 
-from portalis.runtime.runtime_tables import identities, sessions
+from portalis.testing.inspection import identities, sessions
 
 
 def test_dry_run_shows_the_mapping_and_saves_nothing(serve: Serve) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
-from portalis.engine.portal import CompiledPortal
-from portalis.engine.system_tables import audit
-from portalis.engine.users import find_user
+from portalis.api import CompiledPortal
+from portalis.testing.inspection import audit_table as audit
+from portalis.testing.inspection import find_user
 from portalis.testing.portals import BLUEPRINTS
 
 CLIENT_ID = "acme-portal"

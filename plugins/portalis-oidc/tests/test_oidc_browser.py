@@ -22,7 +22,6 @@ from oidc_portal import INITECH, LABEL, account_id, auth_events, definition, fin
 from playwright.sync_api import Browser, Page
 from werkzeug.serving import make_server
 
-from portalis.engine.users import set_active
 from portalis.testing.browser import (
     LiveServer,
     browser_unavailable,
@@ -30,6 +29,7 @@ from portalis.testing.browser import (
     new_page,
     screenshot_dir,
 )
+from portalis.testing.inspection import set_active
 from portalis.testing.pytest_plugin import require_service
 
 # oidc-provider-mock uses authlib APIs authlib has deprecated: not this plugin's concern

@@ -14,9 +14,8 @@ from portalis_oidc.metadata import ProviderMetadata
 from portalis_oidc.options import OidcOptions
 from portalis_oidc.tokens import verify_id_token
 
-from portalis.engine.model import AuthProvider
-from portalis.engine.outbound import OutboundPolicy
-from portalis.runtime.auth.providers import BindContext, LoginRefused
+from portalis.api import AuthProvider, OutboundPolicy
+from portalis.web import BindContext, LoginRefused
 
 
 class Clock:

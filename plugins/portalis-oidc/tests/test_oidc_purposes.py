@@ -11,15 +11,13 @@ from oidc_idp import LoopbackIdP
 from oidc_portal import PROVIDER
 from oidc_sso import Deployer, callback, signed_in, start
 
-from portalis.engine import audit
-from portalis.engine.users import find_user
-from portalis.runtime.runtime_tables import identities
+from portalis.testing.inspection import export_audit, find_user, identities
 from portalis.testing.web import WebPortal
 
 
 def entries(web: WebPortal, action: str) -> list[dict[str, Any]]:
     """The portal's audit entries of `action`, oldest first."""
-    rows = audit.export(web.engine, since=datetime(2000, 1, 1, tzinfo=UTC))
+    rows = export_audit(web.engine, since=datetime(2000, 1, 1, tzinfo=UTC))
     return [e for e in rows if e["action"] == action]
 
 

@@ -13,7 +13,7 @@ from oidc_idp import LoopbackIdP, query
 from oidc_portal import INITECH, PROVIDER, account_id, auth_events, find
 from oidc_sso import Deployer, callback, refused_at_start, signed_in, sso, start
 
-from portalis.engine.users import set_active
+from portalis.testing.inspection import set_active
 from portalis.testing.web import WebPortal
 
 

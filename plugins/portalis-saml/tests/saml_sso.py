@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from saml_idp import SamlIdP, form_fields
 from werkzeug.test import TestResponse
 
-from portalis.engine import audit
+from portalis.testing.inspection import export_audit
 from portalis.testing.web import PortalClient, WebPortal
 
 
@@ -69,7 +69,7 @@ def signed_in(browser: PortalClient) -> bool:
 
 def entries(web: WebPortal, since: datetime, *actions: str) -> list[dict[str, Any]]:
     """Audit entries since `since`, oldest first (only `actions` when given)."""
-    rows = audit.export(web.engine, since=since)
+    rows = export_audit(web.engine, since=since)
     return [e for e in rows if not actions or e["action"] in actions]
 
 

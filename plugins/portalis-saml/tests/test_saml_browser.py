@@ -11,8 +11,8 @@ from playwright.sync_api import Browser
 from saml_idp import SamlIdP
 from saml_support import SAML_ENTRY, saml_definition
 
-from portalis.engine.users import find_user
 from portalis.testing.browser import browser_unavailable, live_server, new_page
+from portalis.testing.inspection import find_user
 from portalis.testing.pytest_plugin import require_service
 
 #: The tests' entry without certificate and key (the live server deploys without `${ENV}`).

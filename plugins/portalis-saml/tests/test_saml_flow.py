@@ -9,7 +9,7 @@ from typing import Any
 from saml_idp import SamlIdP, pem_body
 from saml_sso import deliver, entries, now, signed_in, start
 
-from portalis.engine.users import find_user
+from portalis.testing.inspection import find_user
 from portalis.testing.web import WebPortal
 
 

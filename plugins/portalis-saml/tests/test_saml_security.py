@@ -11,7 +11,7 @@ import pytest
 from saml_idp import SamlIdP, set_attribute, set_text
 from saml_sso import deliver, entries, now, signed_in, start
 
-from portalis.engine.users import find_user
+from portalis.testing.inspection import find_user
 from portalis.testing.web import PortalClient, WebPortal
 
 

@@ -18,9 +18,9 @@ from portalis_saml.sp_config import SpUrls, idp_entity_id
 from saml2.samlp import response_from_string
 from saml_idp import SamlIdP, set_attribute, set_text
 
-from portalis.engine.db import create_engine
-from portalis.engine.tables import utcnow
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.api import utcnow
+from portalis.testing.inspection import create_engine
+from portalis.web import LoginRefused
 
 URLS = SpUrls(
     "https://portal.example/p/auth/corp/metadata", "https://portal.example/p/auth/corp/acs"

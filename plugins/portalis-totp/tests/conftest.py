@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from totp_support import TotpPortal, deploy
 
-from portalis.engine.system_tables import audit
-from portalis.runtime.runtime_tables import login_attempts, sessions, tokens
 from portalis.testing.databases import postgres_available, postgres_database, sqlite_database
+from portalis.testing.inspection import audit_table as audit
+from portalis.testing.inspection import login_attempts, sessions, tokens
 from portalis.testing.pytest_plugin import require_service
 from portalis.testing.smtp import running_smtp_server
 

@@ -159,3 +159,23 @@ def test_a18_disable_and_new_recovery_codes_need_fresh_authentication(
     answer = later.login("ben@acme.test")
     assert answer.status_code == 303 and location(answer) == "/"
     assert later.signed_in()
+
+
+def test_factor_audit_knows_the_portal_request_it_runs_in(portal: TotpPortal) -> None:
+    """Inside a portal request the factor's own audit entries name the user and the client
+    address (`portalis.web.request_portal`); outside one (an administrator's script) they
+    are still written, without an address."""
+    ben = portal.browser()
+    ben.login("ben@acme.test")
+    _, recovery = ben.enrol()
+    late = portal.browser()
+    late.login("ben@acme.test")
+    assert late.post("/login/two-factor", code=recovery[0]).status_code == 303
+    [used] = portal.audit("recovery_code_used")
+    assert used["actor_email"] == "ben@acme.test"
+    assert used["ip"]
+    uid = portal.user_id("ben@acme.test")
+    with portal.web.app.app_context(), portal.web.engine.begin() as conn:
+        assert portal.factor.disable(conn, portal.web.slug, uid) is True
+    [disabled] = portal.audit("two_factor_disabled")
+    assert disabled["actor_id"] == uid and disabled["ip"] is None

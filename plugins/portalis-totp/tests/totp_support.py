@@ -16,7 +16,7 @@ import pyotp
 import sqlalchemy as sa
 from werkzeug.test import TestResponse
 
-from portalis.engine.system_tables import audit
+from portalis.testing.inspection import audit_table as audit
 from portalis.testing.jobs import run_jobs
 from portalis.testing.portals import b2c_with
 from portalis.testing.smtp import ReceivedMail, SmtpServer

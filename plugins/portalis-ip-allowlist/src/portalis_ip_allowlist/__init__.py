@@ -17,9 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from portalis.engine.guards import GuardRequest, RequestGuard
-from portalis.engine.model import PortalModel
-from portalis.engine.plugins import hookimpl
+from portalis.api import GuardRequest, PortalModel, RequestGuard, hookimpl
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

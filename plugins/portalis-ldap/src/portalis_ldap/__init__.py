@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portalis.engine.plugins import hookimpl
+from portalis.api import hookimpl
 
 from .options import LdapOptions, parse_options
 from .provider import LdapProvider, LdapProviderType

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.web import LoginRefused
 
 from .options import LdapOptions
 

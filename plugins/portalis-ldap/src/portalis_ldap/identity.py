@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from portalis.runtime.auth.providers import ExternalIdentity
+from portalis.web import ExternalIdentity
 
 from .inputs import normalise_dn
 from .options import LdapOptions

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn, parse_dn
 
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.web import LoginRefused
 
 #: The longest user name looked at (directories use far shorter ones).
 USERNAME_MAX = 256

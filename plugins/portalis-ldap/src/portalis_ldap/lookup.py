@@ -8,7 +8,7 @@ from typing import Any
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.web import LoginRefused
 
 from .inputs import fill_filter
 from .options import LdapOptions

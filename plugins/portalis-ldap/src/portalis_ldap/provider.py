@@ -6,13 +6,8 @@ from dataclasses import dataclass
 
 import ldap3
 
-from portalis.engine.model import AuthProvider
-from portalis.runtime.auth.providers import (
-    BindContext,
-    ExternalIdentity,
-    LoginRefused,
-    ProviderKind,
-)
+from portalis.api import AuthProvider
+from portalis.web import BindContext, ExternalIdentity, LoginRefused, ProviderKind
 
 from .connect import bound, make_server
 from .identity import make_identity

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portalis.engine.plugins import hookimpl
+from portalis.api import hookimpl
 
 from .provider import BoundOidc, OidcProviderType
 

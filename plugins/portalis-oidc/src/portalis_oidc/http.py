@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from portalis.engine.outbound import OutboundPolicy, OutboundRefused
+from portalis.api import OutboundPolicy, OutboundRefused
 
 #: Seconds for connecting and for each read.
 TIMEOUT = 10.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portalis.runtime.auth.providers import ExternalIdentity
+from portalis.web import ExternalIdentity
 
 from .options import OidcOptions
 

@@ -20,14 +20,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from portalis.engine.model import AuthProvider
-from portalis.engine.outbound import OutboundPolicy
-from portalis.runtime.auth.providers import (
-    BindContext,
-    ExternalIdentity,
-    LoginRefused,
-    ProviderKind,
-)
+from portalis.api import AuthProvider, OutboundPolicy
+from portalis.web import BindContext, ExternalIdentity, LoginRefused, ProviderKind
 
 from .http import Backchannel, FetchFailed, safe_code
 from .identity import merge_userinfo, to_identity
@@ -37,7 +31,7 @@ from .options import OidcOptions
 from .tokens import verify_id_token
 
 if TYPE_CHECKING:
-    from portalis.runtime.auth.flows import FlowContext
+    from portalis.web import FlowContext
 
 #: The flow step the provider redirects back to.
 CALLBACK = "callback"

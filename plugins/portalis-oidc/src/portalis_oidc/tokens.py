@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.web import LoginRefused
 
 from .http import FetchFailed
 from .jose import JOSE_ERRORS, CodeIDToken, JsonWebToken

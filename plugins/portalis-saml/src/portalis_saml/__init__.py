@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalis.engine.plugins import hookimpl
+from portalis.api import hookimpl
 
 from .provider import BoundSaml, SamlProviderType
 from .replay import saml_metadata, used_assertions

@@ -12,7 +12,7 @@ from typing import Any
 from saml2.saml import SCM_BEARER
 from saml2.time_util import str_to_time
 
-from portalis.runtime.auth.providers import LoginRefused
+from portalis.web import LoginRefused
 
 from .sp_config import LEEWAY_SECONDS, SpUrls
 

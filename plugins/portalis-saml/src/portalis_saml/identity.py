@@ -7,7 +7,7 @@ from typing import Any
 
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
-from portalis.runtime.auth.providers import ExternalIdentity, LoginRefused
+from portalis.web import ExternalIdentity, LoginRefused
 
 #: Attributes tried for the e-mail address and the display name when the entry names none.
 EMAIL_ATTRIBUTES = ("mail", "email", "emailAddress")

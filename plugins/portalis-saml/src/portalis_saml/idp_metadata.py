@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from portalis.engine.outbound import OutboundPolicy, OutboundRefused
+from portalis.api import OutboundPolicy, OutboundRefused
 
 #: Metadata larger than this is refused (federation aggregates belong in an MDQ service).
 MAX_METADATA_BYTES = 5 * 1024 * 1024

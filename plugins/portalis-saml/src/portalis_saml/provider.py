@@ -27,14 +27,8 @@ from saml2.metadata import entity_descriptor
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from werkzeug.wrappers import Response
 
-from portalis.engine.model import AuthProvider
-from portalis.runtime.auth.flows import FlowContext
-from portalis.runtime.auth.providers import (
-    BindContext,
-    ExternalIdentity,
-    LoginRefused,
-    ProviderKind,
-)
+from portalis.api import AuthProvider
+from portalis.web import BindContext, ExternalIdentity, FlowContext, LoginRefused, ProviderKind
 
 from .checks import check_assertion, expiry
 from .identity import to_identity

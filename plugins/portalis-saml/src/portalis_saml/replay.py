@@ -11,8 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from portalis.engine.db import begin_write
-from portalis.engine.tables import utcnow
+from portalis.api import begin_write, utcnow
 
 saml_metadata = sa.MetaData()
 

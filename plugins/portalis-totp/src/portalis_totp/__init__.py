@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalis.engine.plugins import hookimpl
-from portalis.runtime.plugin_routes import PortalRoute
+from portalis.api import hookimpl
+from portalis.web import PortalRoute
 
 from . import views
 from .factor import TotpFactor

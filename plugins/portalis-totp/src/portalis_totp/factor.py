@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, has_request_context
 
-from portalis.engine import audit
-from portalis.runtime.auth.common import audit_auth, user_row
-from portalis.runtime.templating import gettext as _
+from portalis.api import record_auth_event
+from portalis.web import audit_auth, request_portal, user_row
+from portalis.web import gettext as _
 
 from . import codes, store
 
@@ -17,13 +16,13 @@ ENROL_PATH = "/profile/two-factor"
 
 def record(conn: sa.Connection, portal: str, action: str, user_id: int, **detail: str) -> None:
     """An audit entry of this plugin (never with a code or a secret in `detail`)."""
-    current = g.get("portal") if has_request_context() else None
+    current = request_portal()
     if current is not None and current.slug == portal:
         row = user_row(conn, current, user_id)
         email = str(row["email"]) if row is not None else None
         audit_auth(conn, current, action, user_id=user_id, email=email, factor="totp", **detail)
     else:  # outside a portal request (an administrator's script): no client address
-        audit.record_auth(
+        record_auth_event(
             conn, portal=portal, action=action, actor_id=user_id, email=None, ip=None,
             detail={"factor": "totp", **detail},
         )  # fmt: skip

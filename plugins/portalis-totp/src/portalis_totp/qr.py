@@ -6,7 +6,7 @@ from __future__ import annotations
 import segno
 from markupsafe import Markup
 
-from portalis.runtime.templating import gettext as _
+from portalis.web import gettext as _
 
 
 def qr_svg(uri: str) -> Markup:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 
-from portalis.engine.tables import utcnow
+from portalis.api import utcnow
 
 from . import codes, crypto
 from .tables import enrolments, recovery_codes

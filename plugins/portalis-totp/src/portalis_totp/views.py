@@ -13,26 +13,23 @@ from typing import Any
 from flask import flash, request, session
 from werkzeug.wrappers import Response
 
-from portalis.engine.db import begin_write
-from portalis.engine.permissions import Actor
-from portalis.runtime.auth.common import (
+from portalis.api import Actor, begin_write
+from portalis.web import (
+    RuntimePortal,
     ViewResult,
     audit_auth,
+    database,
+    finish_pending,
     form_value,
     login_redirect,
+    pending_user,
     render,
+    require_recent_auth,
+    requires_second_factor,
     see_other,
     user_row,
 )
-from portalis.runtime.auth.second_factor import (
-    finish_pending,
-    pending_user,
-    require_recent_auth,
-    requires_second_factor,
-)
-from portalis.runtime.context import state
-from portalis.runtime.registry import RuntimePortal
-from portalis.runtime.templating import gettext as _
+from portalis.web import gettext as _
 
 from . import codes, qr, store
 from .factor import ENROL_PATH, TotpFactor
@@ -45,7 +42,7 @@ FACTOR = TotpFactor()
 def _subject(portal: RuntimePortal, actor: Actor) -> tuple[dict[str, Any], bool] | None:
     """(user row, is a pending login) of this browser, or None."""
     if actor.is_authenticated and actor.id is not None:
-        with state().engine.connect() as conn:
+        with database().connect() as conn:
             row = user_row(conn, portal, actor.id)
         return (row, False) if row is not None else None
     row = pending_user(portal)
@@ -78,7 +75,7 @@ def enrol_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         return login_redirect()
     row, pending = subject
     uid = int(row["id"])
-    with state().engine.connect() as conn:
+    with database().connect() as conn:
         enrolled = store.is_enrolled(conn, portal.slug, uid)
         left = store.unused_recovery_codes(conn, portal.slug, uid) if enrolled else 0
     if enrolled:
@@ -93,11 +90,11 @@ def enrol_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         step_up = require_recent_auth(portal, actor)
         if step_up is not None:
             return step_up
-    with begin_write(state().engine) as conn:
+    with begin_write(database()) as conn:
         secret = store.pending_secret(conn, portal.slug, uid)
     if request.method == "GET":
         return _enrol_page(portal, row, secret, pending)
-    with begin_write(state().engine) as conn:
+    with begin_write(database()) as conn:
         fresh = store.confirm(conn, portal.slug, uid, form_value("code", limit=64))
         if fresh is not None:
             audit_auth(conn, portal, "two_factor_enrolled", user_id=uid, email=row["email"],
@@ -131,7 +128,7 @@ def _enrolled_user(portal: RuntimePortal, actor: Actor) -> dict[str, Any] | Resp
     step_up = require_recent_auth(portal, actor)
     if step_up is not None:
         return step_up
-    with state().engine.connect() as conn:
+    with database().connect() as conn:
         row = user_row(conn, portal, actor.id)
         enrolled = row is not None and store.is_enrolled(conn, portal.slug, actor.id)
     if row is None or not enrolled:
@@ -150,7 +147,7 @@ def disable_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         return see_other(ENROL_PATH)
     if request.method == "GET":
         return render("totp/confirm_action.html", action="disable")
-    with begin_write(state().engine) as conn:
+    with begin_write(database()) as conn:
         FACTOR.disable(conn, portal.slug, int(found["id"]))
     flash(_("Two-factor sign-in is turned off."), "success")
     return see_other(ENROL_PATH)
@@ -165,7 +162,7 @@ def recovery_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if request.method == "GET":
         return render("totp/confirm_action.html", action="recovery")
     uid = int(found["id"])
-    with begin_write(state().engine) as conn:
+    with begin_write(database()) as conn:
         fresh = store.replace_recovery_codes(conn, portal.slug, uid)
         audit_auth(conn, portal, "recovery_codes_regenerated", user_id=uid,
                    email=found["email"], factor="totp")  # fmt: skip

@@ -1,0 +1,113 @@
+"""`portalis.api`: the engine-level names a plugin may use (no Flask, no runtime).
+
+This module is the public contract between Portalis and its plugins, together with
+`portalis.web` (runtime-level names) and `portalis.testing` (test support). A plugin imports
+from these three only; the modules behind them may move or change without notice.
+
+Versioning: the names in `__all__` follow semantic versioning. Removing a name or changing
+its meaning or signature incompatibly is a major version change; adding a name (or an
+optional parameter) is a minor one. Anything not in `__all__` is not part of the contract.
+
+Names that are not classes or functions (markers, type aliases, constants) are documented by
+the `#:` comment above their assignment; `portalis.engine.schema.docgen` reads both.
+"""
+
+from __future__ import annotations
+
+from portalis.engine import audit as _audit
+from portalis.engine import guards as _guards
+from portalis.engine import problems as _problems
+from portalis.engine import records as _records
+from portalis.engine.db import begin_write
+from portalis.engine.errors import (
+    BadQuery,
+    FieldMessage,
+    Forbidden,
+    NotFound,
+    OutOfScope,
+    StaleRecord,
+    ValidationFailed,
+)
+from portalis.engine.events import WriteEvent
+from portalis.engine.fields import CheckContext, FieldType, FieldValueError, TableContext
+from portalis.engine.guards import GuardRequest
+from portalis.engine.hookspecs import hookimpl as _hookimpl
+from portalis.engine.loader import RawPortal, SourceMap
+from portalis.engine.model import (
+    AuthProvider,
+    Entity,
+    Field,
+    Grant,
+    Label,
+    PortalModel,
+    Role,
+)
+from portalis.engine.outbound import OutboundPolicy, OutboundRefused
+from portalis.engine.permissions import Actor, Decision
+from portalis.engine.portal import CompiledPortal
+from portalis.engine.problems import PortalisError, Problem, Severity
+from portalis.engine.records import Record
+from portalis.engine.store import RecordStore
+from portalis.engine.tables import utcnow
+
+__all__ = [
+    "PROBLEM_CODES",
+    "Actor",
+    "AuthProvider",
+    "BadQuery",
+    "CheckContext",
+    "CompiledPortal",
+    "Decision",
+    "Entity",
+    "Field",
+    "FieldMessage",
+    "FieldType",
+    "FieldValueError",
+    "Forbidden",
+    "Grant",
+    "GuardRequest",
+    "Label",
+    "NotFound",
+    "OutOfScope",
+    "OutboundPolicy",
+    "OutboundRefused",
+    "PortalModel",
+    "PortalisError",
+    "Problem",
+    "RawPortal",
+    "Record",
+    "RecordPage",
+    "RecordStore",
+    "RequestGuard",
+    "Role",
+    "Severity",
+    "SourceMap",
+    "StaleRecord",
+    "TableContext",
+    "ValidationFailed",
+    "WriteEvent",
+    "begin_write",
+    "hookimpl",
+    "record_auth_event",
+    "utcnow",
+]
+
+#: Decorator of a hook implementation: `@hookimpl def portalis_field_types() -> …`. Every hook
+#: is listed in the hook reference (`docs/plugins.md`); a decorated function that matches no hook is
+#: refused when the plugin manager is built.
+hookimpl = _hookimpl
+
+#: A request guard from `portalis_request_guards`: called with a `GuardRequest` before a
+#: portal request is handled; True lets the request through, False answers 403.
+RequestGuard = _guards.RequestGuard
+
+#: Every stable problem code → what it means (codes never change meaning once published).
+PROBLEM_CODES = _problems.CODES
+
+#: One page of a list query of the record store (`RecordStore.list`).
+RecordPage = _records.Page
+
+#: Record a sign-in event in the audit log without a request (a script, a job):
+#: `record_auth_event(conn, portal=…, action=…, actor_id=…, email=…, ip=None, detail={…})`.
+#: Inside a portal request use `portalis.web.audit_auth`, which adds the client address.
+record_auth_event = _audit.record_auth
