@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from portalis.engine.db import create_engine
 from portalis.engine.errors import NotFound, ValidationFailed
 from portalis.engine.migrations import DestructiveChangeRefused
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import DefinitionError, PortalisError, Problem, Severity
 from portalis.engine.validator import Checker
 
+from . import default_plugins
 from .settings import default_database_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,7 +42,7 @@ def open_engine(url: str | None) -> sa.Engine:
 def checker() -> Checker:
     """A checker with every installed plugin (PORTALIS_DISABLED_PLUGINS honoured)."""
     disabled = [p for p in os.environ.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p]
-    return Checker(make_plugin_manager(disabled=disabled))
+    return Checker(default_plugins.plugin_manager(disabled=disabled))
 
 
 def print_problems(problems: Iterable[Problem]) -> tuple[int, int]:
