@@ -3,8 +3,9 @@
 Block types register through the `portalis_block_types` hook (`portalis.runtime.hookspecs`);
 the built-ins (list, detail, form, markdown, metrics) are the runtime's default plugin. A
 block reads and writes records through `ctx.store` with `ctx.actor`, which applies the
-permissions. Two built-ins still query permission tables themselves to decide which buttons
-to show (`detail.record_rights`, `form.record_grants`); new blocks should not.
+permissions. Two built-ins still build permission SQL over the entity's table themselves, to
+decide which actions to offer (`detail.record_rights`, `form.record_grants`); new blocks
+should not.
 """
 
 from __future__ import annotations
