@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from portalis.engine import problems
 from portalis.engine.plugins import field_types, make_plugin_manager
-from portalis.engine.schema import docgen
+from portalis.engine.schema import docgen, hookdoc
 from portalis.engine.schema.refdoc import field_type_anchor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,14 +128,46 @@ def test_every_problem_code_documented() -> None:
     assert not undocumented, f"codes missing from {REFERENCE.name}: {undocumented}"
 
 
-def test_every_hook_documented() -> None:
-    hooks = docgen.hookspec_functions()
-    assert hooks, "found no hookspecs"
+def _spec_functions(module: ModuleType) -> list[str]:
+    """The names of `module`'s hookspecs, as pluggy sees them (sorted by source line)."""
+    marked = [
+        obj
+        for _, obj in inspect.getmembers(module, inspect.isfunction)
+        if hasattr(obj, "portalis_spec") and obj.__module__ == module.__name__
+    ]
+    return [f.__name__ for f in sorted(marked, key=lambda f: f.__code__.co_firstlineno)]
+
+
+@pytest.mark.parametrize(("layer", "module"), [(h, m) for h, m, _ in hookdoc.LAYERS])
+def test_every_hook_documented_under_its_layer(layer: str, module: str) -> None:
+    """Both hookspec modules are read from source (the engine may not import the runtime):
+    the reading finds exactly the hookspecs Python sees, and plugins.md documents each one
+    under its layer's heading, with the docstring saying when it runs."""
+    imported = importlib.import_module(module)
+    read = hookdoc.hook_docs(module)
+    assert [h.name for h in read] == _spec_functions(imported)
+    assert read, f"found no hookspecs in {module}"
     text = PLUGINS.read_text(encoding="utf-8")
-    for func in hooks:
-        doc = inspect.getdoc(func) or ""
-        assert "When" in doc, f"{func.__name__}: the docstring must say when the hook runs"
-        assert f"## `{func.__name__}`" in text, f"{func.__name__} is missing from plugins.md"
+    sections = text.split("\n## ")
+    section = next(s for s in sections if s.startswith(f"{layer}\n"))
+    for hook in read:
+        assert hook.doc == inspect.getdoc(getattr(imported, hook.name))
+        assert "When" in hook.doc, f"{hook.name}: the docstring must say when the hook runs"
+        assert f"### `{hook.name}`" in section, f"{hook.name} is missing under {layer}"
+        assert hook.signature in section
+
+
+def test_hooks_are_split_by_layer_and_typed() -> None:
+    """No hook is declared twice, none returns `Any`, and the engine's hooks name no
+    runtime type (their results must be usable without the web layer)."""
+    hooks = hookdoc.all_hooks()
+    names = [h.name for h in hooks]
+    assert len(names) == len(set(names))
+    untyped = [h.signature for h in hooks if "Any" in h.signature or " -> " not in h.signature]
+    assert untyped == []
+    runtime_types = ("BlockType", "ProviderType", "SecondFactor", "PortalRoute", "MetaData")
+    engine_hooks = hookdoc.hook_docs("portalis.engine.hookspecs")
+    assert [h.name for h in engine_hooks if any(t in h.signature for t in runtime_types)] == []
 
 
 @pytest.mark.parametrize("name", FIELD_TYPES.names())

@@ -60,10 +60,10 @@ import pytest
 
 from portalis.engine.bundle import Bundle, read_bundle
 from portalis.engine.loader import load
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import Problem, Severity
 from portalis.engine.validator import Checker
 from portalis.engine.yamlsource import parse_text
+from portalis.runtime import default_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [
@@ -213,7 +213,7 @@ ALL_BLOCKS = [block for document in DOCUMENTS for block in read_blocks(document)
 @cache
 def checker() -> Checker:
     """The checker `portalis validate` uses: built-in and installed plugins."""
-    return Checker(make_plugin_manager())
+    return Checker(default_plugins.plugin_manager())
 
 
 def errors_of(problems: list[Problem]) -> list[str]:
@@ -441,7 +441,7 @@ def write_acme_project(base: Path) -> AcmeProject:
     finally:
         sys.path.remove(str(site))
     engine_plugins = [m for m in plugins if m.__name__.endswith((".plugin", ".blocks"))]
-    return AcmeProject(site, work, Checker(make_plugin_manager(extra=engine_plugins)))
+    return AcmeProject(site, work, Checker(default_plugins.plugin_manager(extra=engine_plugins)))
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from portalis.engine.errors import (
     ValidationFailed,
 )
 from portalis.engine.events import WriteEvent
+from portalis.engine.expressions import ExpressionFunction
 from portalis.engine.fields import CheckContext, FieldType, FieldValueError, TableContext
 from portalis.engine.guards import GuardRequest
 from portalis.engine.hookspecs import hookimpl as _hookimpl
@@ -59,6 +60,7 @@ __all__ = [
     "CompiledPortal",
     "Decision",
     "Entity",
+    "ExpressionFunction",
     "Field",
     "FieldMessage",
     "FieldType",
@@ -92,9 +94,10 @@ __all__ = [
     "utcnow",
 ]
 
-#: Decorator of a hook implementation: `@hookimpl def portalis_field_types() -> …`. Every hook
-#: is listed in the hook reference (`docs/plugins.md`); a decorated function that matches no hook is
-#: refused when the plugin manager is built.
+#: Decorator of a hook implementation: `@hookimpl def portalis_field_types() -> …`, for the
+#: engine's hooks and the runtime's alike. Every hook is listed, by layer, in the hook reference
+#: (`docs/plugins.md`); a decorated function that matches no hook is refused when the plugin
+#: manager is built.
 hookimpl = _hookimpl
 
 #: A request guard from `portalis_request_guards`: called with a `GuardRequest` before a

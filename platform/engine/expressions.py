@@ -165,6 +165,10 @@ def text(value: Any) -> str:
     return str(value)
 
 
+#: A function expressions may call (`portalis_expression_functions`): the expression's
+#: arguments are passed positionally; its result becomes the expression's value.
+ExpressionFunction = Callable[..., object]
+
 #: Functions every expression may call. Plugin functions are merged over these.
 BUILTIN_FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
     {

@@ -429,7 +429,9 @@ class PasswordPolicy:
 
 @dataclass(frozen=True, slots=True)
 class AuthProvider:
-    """An auth provider entry; `options` are validated by the provider's plugin."""
+    """An auth provider entry; `options` are its other keys, checked by the definition
+    schema (the provider type's `options_schema`, or the base schema for the types it
+    describes) and the auth checks of the validator before they get here."""
 
     type: str
     name: str

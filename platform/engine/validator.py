@@ -12,7 +12,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pluggy
 
@@ -21,7 +20,12 @@ from .bundle import ROOT_NAMES, Bundle, read_bundle
 from .compiler import compile_model
 from .loader import RawPortal, load
 from .model import PortalModel
-from .plugins import expression_functions, field_types
+from .plugins import (
+    block_option_schemas,
+    expression_functions,
+    field_types,
+    provider_options,
+)
 from .problems import DefinitionError, Problem, Report
 from .schema.check import field_problems, make_validator, schema_problems
 from .schema.compose import build_schema, split_field_schemas
@@ -63,22 +67,10 @@ class Checker:
         self.pm = pm
         self.registry = field_types(pm)
         self.functions = expression_functions(pm)
-        block_schemas: dict[str, Any] = {}
-        for result in pm.hook.portalis_block_types():
-            for block in result:
-                schema = getattr(block, "options_schema", None)
-                if schema is not None:
-                    block_schemas[block.name] = schema
-        provider_schemas: dict[str, Any] = {}
-        secrets: set[str] = set()
-        for result in pm.hook.portalis_auth_provider_types():
-            for ptype in result:
-                schema = getattr(ptype, "options_schema", None)
-                if schema:
-                    provider_schemas[ptype.name] = schema
-                secrets.update(getattr(ptype, "secret_options", ()) or ())
+        block_schemas = block_option_schemas(pm)
+        provider_schemas, secrets = provider_options(pm)
         #: options every provider type declares secret (plus the built-in list)
-        self.secret_options = frozenset(secrets)
+        self.secret_options = secrets
         self.schema = build_schema(self.registry, block_schemas, provider_schemas)
         fast, per_type = split_field_schemas(self.schema)
         self._validator = make_validator(fast)

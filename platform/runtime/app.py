@@ -24,12 +24,13 @@ from werkzeug.exceptions import HTTPException, SecurityError, ServiceUnavailable
 
 from portalis.engine.db import create_engine
 from portalis.engine.permissions import Actor
-from portalis.engine.plugins import make_plugin_manager, plugin_tables, request_guards
+from portalis.engine.plugins import request_guards
 from portalis.engine.validator import Checker
 
 from . import default_plugins, notifications
 from .auth.providers import ProviderTypes
-from .blocks.base import BlockRegistry
+from .auth.second_factor import SecondFactor
+from .blocks.base import BlockRegistry, BlockType
 from .context import AppState, load_user, state
 from .dispatch import portal_view
 from .hosts import ANY_HOST_PATHS, PortalisFlask
@@ -76,21 +77,19 @@ def create_app(
         TEMPLATES_AUTO_RELOAD=False,
     )
     engine = engine or create_engine(settings.database_url)
-    pm = pm or make_plugin_manager(
-        extra=default_plugins.plugins(), disabled=settings.disabled_plugins
-    )
-    schema = SchemaCheck(engine, plugin_tables(pm), settings.version_check_seconds)
+    pm = pm or default_plugins.plugin_manager(disabled=settings.disabled_plugins)
+    schema = SchemaCheck(engine, default_plugins.plugin_tables(pm), settings.version_check_seconds)
     if schema.missing():
         log.warning(
             "the database lacks %s: run `portalis migrate` (pages answer 503 until then)",
             ", ".join(schema.missing()),
         )
     checker = Checker(pm)
-    blocks = BlockRegistry([b for result in pm.hook.portalis_block_types() for b in result])
+    block_types: list[list[BlockType]] = pm.hook.portalis_block_types()
+    blocks = BlockRegistry(block for result in block_types for block in result)
     guards = request_guards(pm)
-    factors = tuple(
-        factor for result in reversed(pm.hook.portalis_second_factors()) for factor in result
-    )
+    factor_lists: list[list[SecondFactor]] = pm.hook.portalis_second_factors()
+    factors = tuple(factor for result in reversed(factor_lists) for factor in result)
     registry = PortalRegistry(
         engine, checker, settings.env, check_seconds=settings.version_check_seconds,
         base_url=settings.base_url, provider_types=ProviderTypes.from_plugins(pm),
@@ -99,12 +98,13 @@ def create_app(
         second_factors=bool(factors),
     )  # fmt: skip
     app.extensions["portalis"] = AppState(
-        settings, engine, pm, checker, registry, blocks, I18n(), guards=guards
-    )
-    app.extensions["portalis"].extra["second_factors"] = factors
+        settings, engine, pm, checker, registry, blocks, I18n(), guards=guards,
+        second_factors=factors,
+    )  # fmt: skip
     app.extensions["portalis"].extra["schema"] = schema
     app.before_request(require_schema)
-    folders = [folder for result in pm.hook.portalis_template_folders() for folder in result]
+    folder_lists: list[list[str]] = pm.hook.portalis_template_folders()
+    folders = [folder for result in folder_lists for folder in result]
     if folders:
         # the runtime's own templates first: a plugin cannot replace layout.html or a core page
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])  # type: ignore[list-item]

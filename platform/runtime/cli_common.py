@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from portalis.engine.db import create_engine
 from portalis.engine.errors import NotFound, ValidationFailed
 from portalis.engine.migrations import DestructiveChangeRefused
-from portalis.engine.plugins import make_plugin_manager, plugin_tables
 from portalis.engine.problems import DefinitionError, PortalisError, Problem, Severity
 from portalis.engine.validator import Checker
 
@@ -44,7 +43,7 @@ def open_engine(url: str | None) -> sa.Engine:
 def checker() -> Checker:
     """A checker with every installed plugin (PORTALIS_DISABLED_PLUGINS honoured)."""
     disabled = [p for p in os.environ.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p]
-    return Checker(make_plugin_manager(disabled=disabled))
+    return Checker(default_plugins.plugin_manager(disabled=disabled))
 
 
 def migrate_database(engine: sa.Engine, env: Mapping[str, str] | None = None) -> list[str]:
@@ -53,8 +52,8 @@ def migrate_database(engine: sa.Engine, env: Mapping[str, str] | None = None) ->
     database lock; returns the names of the tables it created."""
     env = os.environ if env is None else env
     disabled = [p.strip() for p in env.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p.strip()]
-    pm = make_plugin_manager(extra=default_plugins.plugins(), disabled=disabled)
-    return migrate(engine, plugin_tables(pm))
+    pm = default_plugins.plugin_manager(disabled=disabled)
+    return migrate(engine, default_plugins.plugin_tables(pm))
 
 
 def print_problems(problems: Iterable[Problem]) -> tuple[int, int]:

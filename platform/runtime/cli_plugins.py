@@ -19,7 +19,7 @@ import click
 import pluggy
 
 from portalis.engine import plugins as engine_plugins
-from portalis.engine.plugins import ENTRY_POINT_GROUP, make_plugin_manager
+from portalis.engine.plugins import ENTRY_POINT_GROUP
 
 from . import default_plugins
 
@@ -134,7 +134,7 @@ def load_inventory(env: Mapping[str, str]) -> PluginInventory:
     """
     disabled = disabled_names(env)
     try:
-        pm = make_plugin_manager(extra=default_plugins.plugins(), disabled=disabled)
+        pm = default_plugins.plugin_manager(disabled=disabled)
     except pluggy.PluginValidationError as exc:
         name = _plugin_name(exc.plugin)
         raise click.ClickException(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import sqlalchemy as sa
@@ -29,6 +29,9 @@ from .security import client_ip
 from .sessions import close_session, open_session, session_state, touch
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .auth.second_factor import SecondFactor
+
 
 @dataclass(slots=True)
 class AppState:
@@ -44,6 +47,8 @@ class AppState:
     extra: dict[str, Any] = field(default_factory=dict)
     #: the plugins' request guards, collected once at start-up (called on every portal request)
     guards: tuple[RequestGuard, ...] = ()
+    #: the plugins' second factors, collected once at start-up (in registration order)
+    second_factors: tuple[SecondFactor, ...] = ()
 
 
 def state() -> AppState:

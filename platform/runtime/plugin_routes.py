@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import pluggy
 
 from portalis.engine.model import RESERVED_ROUTE_SEGMENTS
+
+if TYPE_CHECKING:
+    from .auth.common import ViewResult
 
 #: Who may call a plugin route: anyone, a signed-in user, or a user between the first and
 #: the second factor of a login (enrolment pages of a required second factor).
@@ -28,7 +31,7 @@ class PortalRoute:
     #: "<plugin>:<name>"; must not start with "page:", "sys:" or "api:"
     endpoint: str
     #: the view: `view(portal, actor, **rule_args)` → a response or (body, status[, headers])
-    view: Callable[..., Any]
+    view: Callable[..., ViewResult]
     methods: tuple[str, ...] = ("GET",)
     access: Access = "user"
 
@@ -38,7 +41,8 @@ def collect_routes(pm: pluggy.PluginManager, reserved: Iterable[str]) -> tuple[P
     taken = set(reserved)
     endpoints: set[str] = set()
     routes: list[PortalRoute] = []
-    for result in reversed(pm.hook.portalis_portal_routes()):
+    results: list[list[PortalRoute]] = pm.hook.portalis_portal_routes()
+    for result in reversed(results):
         for route in result:
             kind = route.endpoint.partition(":")[0]
             if kind in ("page", "sys", "api") or ":" not in route.endpoint:

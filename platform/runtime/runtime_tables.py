@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from portalis.engine.db import begin_write
-from portalis.engine.platform_tables import ensure_platform_tables, platform_metadata
+from portalis.engine.platform_tables import platform_metadata
 from portalis.engine.system_tables import system_metadata
 
 runtime_metadata = sa.MetaData()
@@ -114,16 +114,6 @@ parked = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
-
-
-def ensure_runtime_tables(
-    bind: sa.Engine | sa.Connection, extra: Iterable[sa.MetaData] = ()
-) -> None:
-    """Create platform, runtime and plugin tables (`extra`) that do not exist yet."""
-    ensure_platform_tables(bind)
-    runtime_metadata.create_all(bind, checkfirst=True)
-    for metadata in extra:
-        metadata.create_all(bind, checkfirst=True)
 
 
 #: Key of the PostgreSQL advisory lock `migrate` holds ("portalis" in ASCII, as a bigint).

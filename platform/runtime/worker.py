@@ -23,7 +23,6 @@ from flask import Flask
 
 from portalis.engine.jobs import Job
 from portalis.engine.outbound import OutboundPolicy
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.scheduler import JOB_KIND as AUTOMATION_JOB
 from portalis.engine.scheduler import automation_handler, schedule_tick
@@ -106,7 +105,7 @@ def living_ticks(registry: PortalRegistry) -> tuple[Callable[[], None], ...]:
 def standalone_registry(settings: Settings, engine: sa.Engine) -> PortalRegistry:
     """The registry a `portalis worker` process loads live portals with (same plugins and
     environment as the app: a timer runs against the version the app serves)."""
-    pm = make_plugin_manager(extra=default_plugins.plugins(), disabled=settings.disabled_plugins)
+    pm = default_plugins.plugin_manager(disabled=settings.disabled_plugins)
     return PortalRegistry(
         engine,
         Checker(pm),

@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 
 from portalis.engine.db import create_engine
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.validator import Checker
 from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
@@ -55,7 +54,7 @@ def serve_definition(
         testing=True,
         version_check_seconds=0,  # every request sees the live version (tests deploy often)
     )
-    pm = make_plugin_manager(extra=default_plugins.plugins(), disabled=settings.disabled_plugins)
+    pm = default_plugins.plugin_manager(disabled=settings.disabled_plugins)
     engine = create_engine(database_url)
     try:
         compiled = deploy_dir(engine, Checker(pm), Path(definition), seed=seed, env=values)

@@ -17,6 +17,7 @@ from portalis.engine.portal import CompiledPortal
 from portalis.engine.users import find_user
 from portalis.engine.validator import Checker
 from portalis.engine.versions import deploy
+from portalis.runtime import hookspecs as runtime_hookspecs
 from portalis.runtime.cli_common import migrate_database
 
 #: The repository's blueprints folder (for tests inside this repository).
@@ -90,5 +91,8 @@ def actor_for(engine: sa.Engine, portal: CompiledPortal, email: str) -> Actor:
 
 def plugin_checker(*plugins: object) -> Checker:
     """A definition checker that knows the built-in plugins and `plugins` (modules with
-    hook implementations; no entry points are loaded, so tests see exactly these)."""
-    return Checker(make_plugin_manager(extra=plugins, load_entrypoints=False))
+    hook implementations of the engine's or the runtime's hooks; no entry points are loaded,
+    so tests see exactly these)."""
+    return Checker(
+        make_plugin_manager(specs=[runtime_hookspecs], extra=plugins, load_entrypoints=False)
+    )

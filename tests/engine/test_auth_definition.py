@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from portalis.engine.plugins import hookimpl, make_plugin_manager
+from portalis.engine.plugins import hookimpl
 from portalis.engine.problems import Problem
 from portalis.engine.validator import Checker
+from portalis.testing import portals
 from portalis.testing.portals import BLUEPRINTS
 
 PASSWORD = (
@@ -166,7 +167,7 @@ class MagicLinkPlugin:
 
 @pytest.fixture(scope="module")
 def plugin_checker() -> Checker:
-    return Checker(make_plugin_manager(load_entrypoints=False, extra=[MagicLinkPlugin()]))
+    return portals.plugin_checker(MagicLinkPlugin())
 
 
 def test_a_plugin_provider_type_is_validated_by_its_own_schema(

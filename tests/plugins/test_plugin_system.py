@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 from portalis_ip_allowlist import IpAllowlistGuard
 
-from portalis.engine.plugins import hookimpl, make_plugin_manager
+from portalis.engine.plugins import hookimpl
 from portalis.runtime import default_plugins
 from portalis.runtime.cli_plugins import register_plugin_commands
 from portalis.testing.databases import postgres_available
@@ -143,7 +143,7 @@ def test_misspelled_hook_name_is_rejected_when_the_manager_is_built() -> None:
 
     typo = plugin_module("acme_typo", portalis_feld_types=portalis_feld_types)
     with pytest.raises(pluggy.PluginValidationError) as exc:
-        make_plugin_manager(extra=[*default_plugins.plugins(), typo], load_entrypoints=False)
+        default_plugins.plugin_manager(extra=[typo], load_entrypoints=False)
     assert "portalis_feld_types" in str(exc.value) and exc.value.plugin is typo
 
 
@@ -153,7 +153,7 @@ def test_unknown_hook_argument_is_rejected_when_the_manager_is_built() -> None:
 
     typo = plugin_module("acme_args", portalis_validate=portalis_validate)
     with pytest.raises(pluggy.PluginValidationError) as exc:
-        make_plugin_manager(extra=[*default_plugins.plugins(), typo], load_entrypoints=False)
+        default_plugins.plugin_manager(extra=[typo], load_entrypoints=False)
     message = str(exc.value)
     assert "portalis_validate" in message and "modle" in message
 

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from portalis.engine.db import begin_write, create_engine
 from portalis.engine.model import AuthProvider
-from portalis.engine.plugins import hookimpl, make_plugin_manager
+from portalis.engine.plugins import hookimpl
 from portalis.engine.system_tables import audit
 from portalis.engine.tables import utcnow
 from portalis.engine.users import create_user
@@ -106,6 +106,7 @@ class ProviderType:
     kind: str
     cls: Any
     secret_options: tuple[str, ...] = ()
+    options_schema: Any = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> Any:
         return self.cls(entry)
@@ -183,8 +184,8 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
     folder = b2c_with(tmp_path / "portal", providers=PROVIDERS)
     factor = MemoryFactor()
     # the installed provider and factor plugins are replaced by the test plugin
-    pm = make_plugin_manager(
-        extra=[*default_plugins.plugins(), FakeDirectoryPlugin(factor)],
+    pm = default_plugins.plugin_manager(
+        extra=[FakeDirectoryPlugin(factor)],
         disabled=["ldap", "saml", "oidc", "totp"],
     )
     engine = create_engine(database_url)

@@ -22,7 +22,6 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import TestResponse
 
 from portalis.engine import passwords
-from portalis.engine.plugins import make_plugin_manager
 from portalis.runtime import default_plugins
 from portalis.runtime.dispatch import PUBLIC_ENDPOINTS, VIEWS
 from portalis.runtime.pages import page_allowed
@@ -105,7 +104,7 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
 }
 #: Routes of the installed plugins (the app loads them through their entry points).
 _PLUGIN_ROUTES = collect_routes(
-    make_plugin_manager(extra=default_plugins.plugins()),
+    default_plugins.plugin_manager(),
     (path for path, _, _ in SYSTEM_ROUTES),
 )
 PLUGIN_ENDPOINTS = {route.endpoint: route.access for route in _PLUGIN_ROUTES}

@@ -4,28 +4,27 @@
 
 writes `OUTDIR/definition-reference.md` (definition format v1, from the composed schema, the
 built-in field types and the problem codes), `OUTDIR/plugins.md` (every hook of
-`portalis.engine.hookspecs`, then the public facades `portalis.api` and `portalis.web`) and
+`portalis.engine.hookspecs` and `portalis.runtime.hookspecs`, by layer, then the public facades
+`portalis.api` and `portalis.web`) and
 the composed `portal.schema.json` next to this module (for editors). `--check` writes nothing and exits 1 listing the files that are out of date.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pluggy
 
-from .. import hookspecs
 from ..fields import FieldTypeRegistry
 from ..plugins import ENTRY_POINT_GROUP, field_types, make_plugin_manager
 from .compose import build_schema
 from .facadedoc import facade_reference
+from .hookdoc import hook_reference
 from .refdoc import SchemaDoc, field_types_part, problem_codes_part, table
 
 #: The composed schema committed for editors (yaml-language-server), next to this module.
@@ -177,60 +176,8 @@ def definition_reference(schema: Mapping[str, Any], registry: FieldTypeRegistry)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def hookspec_functions(module: ModuleType = hookspecs) -> list[Callable[..., Any]]:
-    """The functions of `module` marked as hookspecs, in source order."""
-    marker = f"{hookspecs.PROJECT}_spec"
-    found = [
-        obj
-        for _, obj in inspect.getmembers(module, inspect.isfunction)
-        if hasattr(obj, marker) and obj.__module__ == module.__name__
-    ]
-    return sorted(found, key=lambda f: (f.__code__.co_firstlineno, f.__name__))
-
-
-class _Annotation:
-    """Shows a (string) annotation as written, without quotes."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def _shown(annotation: Any) -> Any:
-    if annotation is inspect.Signature.empty:
-        return annotation
-    if isinstance(annotation, str):
-        return _Annotation(annotation)
-    return _Annotation(inspect.formatannotation(annotation))
-
-
-def hook_signature(func: Callable[..., Any]) -> str:
-    """`def name(arg: Type, …) -> Result` as written in the hookspec."""
-    sig = inspect.signature(func)
-    params = [p.replace(annotation=_shown(p.annotation)) for p in sig.parameters.values()]
-    shown = sig.replace(parameters=params, return_annotation=_shown(sig.return_annotation))
-    return f"def {func.__name__}{shown}"
-
-
-def _hook_section(func: Callable[..., Any]) -> list[str]:
-    opts: Mapping[str, Any] = getattr(func, f"{hookspecs.PROJECT}_spec")
-    calling = (
-        "firstresult — the first non-None answer wins"
-        if opts.get("firstresult")
-        else "Not firstresult — every plugin's answer is collected"
-    )
-    if opts.get("historic"):
-        calling += "; historic — plugins registered later are called too"
-    doc = inspect.getdoc(func) or ""
-    code = ["```python", hook_signature(func), "```"]
-    return [f"## `{func.__name__}`", "", *code, "", f"*{calling}.*", "", doc, ""]
-
-
-def plugin_reference(module: ModuleType = hookspecs) -> str:
-    """The Markdown reference of every hook in `module`."""
-    hooks = hookspec_functions(module)
+def plugin_reference() -> str:
+    """The Markdown reference of every hook, by layer, then of the public facades."""
     lines = f"""# Plugin hooks
 
 {_GENERATED}
@@ -267,31 +214,26 @@ def portalis_field_types() -> list[FieldType]:
     return [Iban()]
 ```
 
-Implementations are checked against these specifications when the plugin manager is built: a
-misspelled hook name or an unknown argument is rejected at start-up
-(`pluggy.PluginValidationError`) instead of being silently never called. An implementation may
+The hooks come in two layers. The engine's hooks (`portalis.engine.hookspecs`) contribute to
+definitions and need no web server; the runtime's hooks (`portalis.runtime.hookspecs`)
+contribute to the served application. One marker, `hookimpl` from `portalis.api`, implements
+both. Implementations are checked against the specifications when the plugin manager is built:
+a misspelled hook name or an unknown argument is rejected at start-up
+(`pluggy.PluginValidationError`) instead of being silently never called. The check runs once,
+after every hookspec module and every plugin is loaded, so a manager must load the specs of
+every layer its plugins implement: the server, the worker and every `portalis` command load
+both (`portalis.runtime.default_plugins.plugin_manager()`); an engine-only manager
+(`portalis.engine.plugins.make_plugin_manager()` without `specs=[portalis.runtime.hookspecs]`)
+refuses a plugin that implements a runtime hook. An implementation may
 accept fewer arguments than the specification, never others. `portalis plugins` lists what a
 server would load — every plugin with its distribution, version and hooks — and reports such
 mistakes; `PORTALIS_DISABLED_PLUGINS=name,…` (entry-point names, or module names of the
 built-in plugins) starts the CLI and the server without those plugins.
 
-## Hooks
-
 """.splitlines()
-    lines += table(
-        ("Hook", "Summary"),
-        [[f"[`{f.__name__}`](#{f.__name__})", _summary(f)] for f in hooks],
-    )
-    lines.append("")
-    for func in hooks:
-        lines += _hook_section(func)
+    lines += hook_reference()
     lines += facade_reference()
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _summary(func: Callable[..., Any]) -> str:
-    doc = inspect.getdoc(func) or ""
-    return doc.split("\n\n", 1)[0].replace("\n", " ")
 
 
 def generate(

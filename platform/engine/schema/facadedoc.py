@@ -60,7 +60,8 @@ def module_path(module: str) -> Path | None:
 
 
 @cache
-def _parsed(path: Path) -> tuple[ast.Module, tuple[str, ...]]:
+def parsed_source(path: Path) -> tuple[ast.Module, tuple[str, ...]]:
+    """The syntax tree and lines of a source file (read once)."""
     text = path.read_text(encoding="utf-8")
     return ast.parse(text), tuple(text.splitlines())
 
@@ -101,7 +102,7 @@ def _lookup(module: str, name: str, hops: int = 0) -> tuple[str, ast.stmt | None
     path = module_path(module)
     if path is None or hops > _MAX_HOPS:
         return module, None, ""
-    tree, lines = _parsed(path)
+    tree, lines = parsed_source(path)
     for node in tree.body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             if node.name == name:
@@ -146,7 +147,7 @@ def _module_of(module: str, local: str) -> str:
     """The module a local name of `module` is bound to by `from … import local`."""
     path = module_path(module)
     if path is not None:
-        for node in _parsed(path)[0].body:
+        for node in parsed_source(path)[0].body:
             if isinstance(node, ast.ImportFrom):
                 for alias in node.names:
                     if (alias.asname or alias.name) == local:
@@ -159,7 +160,7 @@ def facade_all(facade: str) -> list[str]:
     path = module_path(facade)
     if path is None:
         return []
-    for node in _parsed(path)[0].body:
+    for node in parsed_source(path)[0].body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
@@ -183,7 +184,7 @@ def public_names(facade: str) -> list[PublicName]:
 
 def _module_summary(facade: str) -> str:
     path = module_path(facade)
-    doc = ast.get_docstring(_parsed(path)[0]) if path is not None else None
+    doc = ast.get_docstring(parsed_source(path)[0]) if path is not None else None
     return (doc or "").split("\n\n", 1)[0].replace("\n", " ")
 
 

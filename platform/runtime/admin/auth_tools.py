@@ -18,7 +18,7 @@ from portalis.engine.permissions import Actor
 
 from ..auth import admin_test, throttle
 from ..auth.common import ViewResult, form_secret, form_value, render, request_ip
-from ..auth.providers import LoginRefused
+from ..auth.providers import LoginRefused, is_form
 from ..auth.second_factor import factors
 from ..context import state
 from ..registry import RuntimePortal
@@ -81,7 +81,7 @@ def test_view(portal: RuntimePortal, actor: Actor, provider: str) -> ViewResult:
     if gate is not None:
         return gate
     bound = portal.providers.get(provider)
-    if bound is None or bound.kind != "form" or not hasattr(bound, "authenticate"):
+    if bound is None or not is_form(bound):
         abort(404)
     username = form_value("username", limit=256)
     password = form_secret("password")

@@ -9,6 +9,7 @@ from typing import Any
 from ..registry import RuntimePortal
 from .common import login_redirect
 from .login import PASSWORD_CHANGE_EXEMPT, password_change_redirect, password_change_required
+from .providers import is_redirect
 from .second_factor import pending_user
 from .views import VIEWS
 
@@ -19,8 +20,7 @@ def csrf_exempt(portal: RuntimePortal, endpoint: str, args: Mapping[str, Any]) -
     if endpoint != "sys:auth" or args.get("step") == "start":
         return False
     bound = portal.providers.get(str(args.get("provider")))
-    exempt = getattr(bound, "csrf_exempt", None)
-    return bool(exempt is not None and exempt(str(args.get("step"))))
+    return bound is not None and is_redirect(bound) and bound.csrf_exempt(str(args.get("step")))
 
 
 __all__ = [

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, g, redirect, request
-from werkzeug.wrappers import Response
 
 from portalis.engine.db import begin_write
 from portalis.engine.model import AuthProvider
@@ -23,7 +22,7 @@ from . import admin_test, external, second_factor
 from .common import ViewResult, audit_auth, render
 from .flows import PURPOSES, FlowContext, end_flow, save_flow, saved_flow
 from .handoff import handoff
-from .providers import ExternalIdentity, LoginRefused
+from .providers import ExternalIdentity, LoginRefused, is_redirect
 
 log = logging.getLogger("portalis.auth")
 
@@ -31,7 +30,7 @@ log = logging.getLogger("portalis.auth")
 def auth_view(portal: RuntimePortal, actor: Actor, provider: str, step: str) -> ViewResult:
     """Start (`POST start`) or continue a flow with the redirect provider `provider`."""
     bound = portal.providers.get(provider)
-    if bound is None or bound.kind != "redirect":
+    if bound is None or not is_redirect(bound):
         abort(404)
     entry = bound.entry
     if step == "start":
@@ -47,7 +46,7 @@ def auth_view(portal: RuntimePortal, actor: Actor, provider: str, step: str) -> 
         next_url = safe_next(request.form.get("next", "")[:2000], g.portal_prefix)
         flow = FlowContext(portal, entry, purpose, next_url, {}, active=True)
         try:
-            response: Response = bound.begin(flow)  # type: ignore[attr-defined]
+            response = bound.begin(flow)
         except LoginRefused as refused:  # e.g. the provider's discovery document is unreachable
             return _refused(portal, actor, entry, refused, flow)
         save_flow(flow, actor)
@@ -56,7 +55,7 @@ def auth_view(portal: RuntimePortal, actor: Actor, provider: str, step: str) -> 
         return response
     flow = saved_flow(portal, entry)
     try:
-        result: Response | ExternalIdentity = bound.step(step, flow)  # type: ignore[attr-defined]
+        result = bound.step(step, flow)
     except LoginRefused as refused:
         end_flow()
         return _refused(portal, actor, entry, refused, flow)

@@ -38,7 +38,7 @@ from .common import (
     update_user,
 )
 from .external import finish_login
-from .providers import LoginRefused
+from .providers import FormProvider, LoginRefused, is_form
 from .second_factor import complete_sign_in
 
 #: Endpoints a user whose password expired may still use (everything else redirects).
@@ -129,7 +129,7 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     name = request.form.get("provider", "")
     if name:
         bound = portal.providers.get(name)
-        if bound is None or bound.kind != "form" or bound.entry.type == "password":
+        if bound is None or not is_form(bound):
             abort(404)
         return directory_login(portal, bound, next_url)
     return password_login(portal, next_url)
@@ -194,7 +194,7 @@ def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
     return complete_sign_in(portal, row, provider="password", next_url=target)
 
 
-def directory_login(portal: RuntimePortal, bound: Any, next_url: str) -> ViewResult:
+def directory_login(portal: RuntimePortal, bound: FormProvider, next_url: str) -> ViewResult:
     """A user-name + password form of a form provider (LDAP, …): throttled like the
     password form, the same answer for every failure, then the core's identity mapping."""
     entry = bound.entry

@@ -8,12 +8,11 @@ only tells the login page that the form is there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from portalis.engine.model import AuthProvider
 from portalis.engine.plugins import hookimpl
 
-from .providers import BindContext, ProviderKind
+from .providers import BindContext, ProviderKind, ProviderType
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +29,8 @@ class PasswordProvider:
     name = "password"
     kind: ProviderKind = "form"
     secret_options: tuple[str, ...] = ()
-    options_schema: dict[str, Any] = {}
+    #: the password policy's options are in the base schema
+    options_schema = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> BoundPassword:
         """The password provider needs nothing bound: the policy is in the model."""
@@ -38,6 +38,6 @@ class PasswordProvider:
 
 
 @hookimpl
-def portalis_auth_provider_types() -> list[Any]:
+def portalis_auth_provider_types() -> list[ProviderType]:
     """The password provider type."""
     return [PasswordProvider()]

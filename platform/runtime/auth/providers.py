@@ -11,14 +11,15 @@ refusals audited, 2FA enforced, sessions rotated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeGuard
 
 import pluggy
 import sqlalchemy as sa
 
 from portalis.engine.model import AuthProvider, PortalModel
+from portalis.engine.plugins import ProviderOptions
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -82,12 +83,21 @@ class BindContext:
 class Provider(Protocol):
     """A provider bound to one entry of one portal version.
 
-    Form providers implement `authenticate`; redirect providers implement `begin` and
-    `step`. Both implement `describe` (the login button/heading label comes from the entry).
+    Form providers (`kind == "form"`) implement `authenticate`; redirect providers
+    (`kind == "redirect"`) implement `begin`, `step` and `csrf_exempt`. The login page's
+    button or heading is labelled from the entry (its `label` option, else its name), not by
+    the provider.
     """
 
-    entry: AuthProvider
-    kind: ProviderKind
+    @property
+    def entry(self) -> AuthProvider:
+        """The definition's provider entry it was bound for."""
+        ...
+
+    @property
+    def kind(self) -> ProviderKind:
+        """`"form"` or `"redirect"`: which of the protocols below it follows."""
+        ...
 
 
 class FormProvider(Provider, Protocol):
@@ -119,13 +129,29 @@ class RedirectProvider(Provider, Protocol):
         ...
 
 
-class ProviderType(Protocol):
+class ProviderType(ProviderOptions, Protocol):
     """A provider type from the `portalis_auth_provider_types` hook."""
 
-    name: str
-    kind: ProviderKind
-    #: options that must be `${ENV}` references (secrets never live in definition files)
-    secret_options: tuple[str, ...]
+    @property
+    def name(self) -> str:
+        """The `type:` of the provider entries it binds."""
+        ...
+
+    @property
+    def kind(self) -> ProviderKind:
+        """How its providers meet the user: a login form, or a redirect."""
+        ...
+
+    @property
+    def options_schema(self) -> Mapping[str, object] | None:
+        """JSON Schema of an entry's options (None: the base schema describes them)."""
+        ...
+
+    @property
+    def secret_options(self) -> tuple[str, ...]:
+        """Options that must be `${ENV}` references (secrets never live in definition
+        files)."""
+        ...
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> Provider:
         """The provider for `entry` of one portal version (raise ValueError with a message
@@ -133,22 +159,31 @@ class ProviderType(Protocol):
         ...
 
 
+def is_form(provider: Provider) -> TypeGuard[FormProvider]:
+    """True for a form provider that checks credentials itself (the built-in password
+    provider is a form provider too, but the core's login form does its work)."""
+    return provider.kind == "form" and hasattr(provider, "authenticate")
+
+
+def is_redirect(provider: Provider) -> TypeGuard[RedirectProvider]:
+    """True for a provider whose kind is `"redirect"` (it implements `begin` and `step`)."""
+    return provider.kind == "redirect"
+
+
 class ProviderTypes:
     """Provider types by name, collected once from the plugins."""
 
-    def __init__(self, types: list[Any]) -> None:
-        self._types: dict[str, Any] = {}
+    def __init__(self, types: Iterable[ProviderType]) -> None:
+        self._types: dict[str, ProviderType] = {}
         for ptype in types:
             self._types[ptype.name] = ptype
 
     @classmethod
     def from_plugins(cls, pm: pluggy.PluginManager) -> ProviderTypes:
         """Every plugin's provider types (later registrations override by name)."""
-        collected: list[Any] = []
-        for result in reversed(pm.hook.portalis_auth_provider_types()):
-            collected.extend(result)
-        return cls(collected)
+        results: list[list[ProviderType]] = pm.hook.portalis_auth_provider_types()
+        return cls(ptype for result in reversed(results) for ptype in result)
 
-    def get(self, name: str) -> Any | None:
+    def get(self, name: str) -> ProviderType | None:
         """The type named `name`, or None."""
         return self._types.get(name)

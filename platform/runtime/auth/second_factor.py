@@ -88,13 +88,12 @@ class SecondFactor(Protocol):
         ...
 
 
-def factors() -> tuple[Any, ...]:
+def factors() -> tuple[SecondFactor, ...]:
     """The application's second factors (collected once at start-up)."""
-    found: tuple[Any, ...] = state().extra.get("second_factors", ())
-    return found
+    return state().second_factors
 
 
-def enrolled_factors(conn: sa.Connection, portal: str, user_id: int) -> list[Any]:
+def enrolled_factors(conn: sa.Connection, portal: str, user_id: int) -> list[SecondFactor]:
     """The factors a user has enrolled, in registration order."""
     return [f for f in factors() if f.enrolled(conn, portal, user_id)]
 

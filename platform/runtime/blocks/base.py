@@ -1,21 +1,25 @@
 """The block protocol: a block type renders one block of a page and may handle its POST.
 
-Block types register through the `portalis_block_types` hook; the built-ins (list, detail,
-form, markdown, metrics) are the runtime's default plugin. A block never touches tables: it
-reads and writes through `ctx.store` with `ctx.actor`.
+Block types register through the `portalis_block_types` hook (`portalis.runtime.hookspecs`);
+the built-ins (list, detail, form, markdown, metrics) are the runtime's default plugin. A
+block reads and writes records through `ctx.store` with `ctx.actor`, which applies the
+permissions. Two built-ins still build permission SQL over the entity's table themselves, to
+decide which actions to offer (`detail.record_rights`, `form.record_grants`); new blocks
+should not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Response, g
 from markupsafe import Markup
 
 from portalis.engine.model import Block, Page
 from portalis.engine.permissions import Actor
+from portalis.engine.plugins import OptionsSchema
 from portalis.engine.records import Record
 from portalis.engine.store import RecordStore
 
@@ -49,13 +53,25 @@ class BlockContext:
         return str(g.portal_prefix)
 
 
-class BlockType:
-    """Base class of block types."""
+class BlockType(OptionsSchema, Protocol):
+    """A block type from the `portalis_block_types` hook.
 
-    #: The block's key in definitions (`- list: {...}`).
-    name: ClassVar[str] = ""
-    #: JSON Schema of the options for plugin blocks (built-ins are in the base schema).
-    options_schema: ClassVar[Mapping[str, Any] | None] = None
+    Subclass it (then `options_schema` defaults to None and `handle_post` to "re-render the
+    page") or implement the members yourself. There is no compile step: the validator
+    checks a block's options against `options_schema` and the compiled page keeps them in
+    `ctx.block.config` (a read-only mapping for plugin blocks), read on every render.
+    """
+
+    @property
+    def name(self) -> str:
+        """The block's key in definitions (`- list: {...}`)."""
+        ...
+
+    @property
+    def options_schema(self) -> Mapping[str, object] | None:
+        """JSON Schema of the block's options (None: the base schema has them, the
+        built-ins)."""
+        return None
 
     def render(self, ctx: BlockContext) -> Markup:
         """HTML of the block for a GET (or a POST that failed validation)."""
@@ -69,12 +85,12 @@ class BlockType:
 class BlockRegistry:
     """Block types by name (built per application from the plugin manager)."""
 
-    def __init__(self, types: list[Any]) -> None:
-        self._types: dict[str, Any] = {}
+    def __init__(self, types: Iterable[BlockType]) -> None:
+        self._types: dict[str, BlockType] = {}
         for block_type in types:
             self._types[block_type.name] = block_type
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> BlockType | None:
         """The block type called `name`, or None."""
         return self._types.get(name)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from portalis.engine.plugins import hookimpl
 
+from .base import BlockType
 from .detail import DetailBlockType
 from .form import FormBlockType
 from .listing import ListBlockType
@@ -14,7 +13,7 @@ from .metrics import MetricsBlockType
 
 
 @hookimpl
-def portalis_block_types() -> list[Any]:
+def portalis_block_types() -> list[BlockType]:
     """list, detail, form, markdown and metrics."""
     return [
         ListBlockType(),

@@ -13,7 +13,7 @@ from portalis.testing.web import app_state
 def test_factor_and_routes_loaded_from_entry_point(portal: TotpPortal) -> None:
     st = app_state(portal.web.app)
     assert st.pm.get_plugin("totp") is not None
-    assert [f.name for f in st.extra["second_factors"]] == ["totp"]
+    assert [f.name for f in st.second_factors] == ["totp"]
     assert portal.browser().get("/profile/two-factor").status_code == 302  # nobody signed in
 
 

@@ -152,7 +152,7 @@ class TotpPortal:
     @property
     def factor(self) -> Any:
         """The application's TOTP factor object."""
-        return app_state(self.web.app).extra["second_factors"][0]
+        return app_state(self.web.app).second_factors[0]
 
     def user_id(self, email: str) -> int:
         """The id of a seeded user."""

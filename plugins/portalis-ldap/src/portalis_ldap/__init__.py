@@ -8,9 +8,8 @@ starts the session.
 
 from __future__ import annotations
 
-from typing import Any
-
 from portalis.api import hookimpl
+from portalis.web import ProviderType
 
 from .options import LdapOptions, parse_options
 from .provider import LdapProvider, LdapProviderType
@@ -19,6 +18,6 @@ __all__ = ["LdapOptions", "LdapProvider", "LdapProviderType", "parse_options"]
 
 
 @hookimpl
-def portalis_auth_provider_types() -> list[Any]:
+def portalis_auth_provider_types() -> list[ProviderType]:
     """The `ldap` provider type."""
     return [LdapProviderType()]

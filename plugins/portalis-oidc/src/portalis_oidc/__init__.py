@@ -10,9 +10,8 @@ second factor and starts the session.
 
 from __future__ import annotations
 
-from typing import Any
-
 from portalis.api import hookimpl
+from portalis.web import ProviderType
 
 from .provider import BoundOidc, OidcProviderType
 
@@ -20,6 +19,6 @@ __all__ = ["BoundOidc", "OidcProviderType", "portalis_auth_provider_types"]
 
 
 @hookimpl
-def portalis_auth_provider_types() -> list[Any]:
+def portalis_auth_provider_types() -> list[ProviderType]:
     """The `oidc` provider type."""
     return [OidcProviderType()]

@@ -8,11 +8,10 @@ verified `ExternalIdentity`; the core maps it to a user, account and roles.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from portalis.api import hookimpl
+from portalis.web import ProviderType
 
 from .provider import BoundSaml, SamlProviderType
 from .replay import saml_metadata, used_assertions
@@ -21,7 +20,7 @@ __all__ = ["BoundSaml", "SamlProviderType", "saml_metadata", "used_assertions"]
 
 
 @hookimpl
-def portalis_auth_provider_types() -> list[Any]:
+def portalis_auth_provider_types() -> list[ProviderType]:
     """The `saml` provider type."""
     return [SamlProviderType()]
 

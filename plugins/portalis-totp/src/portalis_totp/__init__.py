@@ -10,12 +10,11 @@ so no code works twice (SECURITY A.9).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from portalis.api import hookimpl
-from portalis.web import PortalRoute
+from portalis.web import PortalRoute, SecondFactor
 
 from . import views
 from .factor import TotpFactor
@@ -27,7 +26,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 @hookimpl
-def portalis_second_factors() -> list[Any]:
+def portalis_second_factors() -> list[SecondFactor]:
     """The TOTP factor."""
     return [views.FACTOR]
 
@@ -39,7 +38,7 @@ def portalis_runtime_tables() -> list[sa.MetaData]:
 
 
 @hookimpl
-def portalis_portal_routes() -> list[Any]:
+def portalis_portal_routes() -> list[PortalRoute]:
     """The enrolment pages."""
     return [
         PortalRoute("/profile/two-factor", "totp:enrol", views.enrol_view, ("GET", "POST"),

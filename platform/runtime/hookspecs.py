@@ -1,0 +1,125 @@
+"""The runtime's hooks: what a plugin adds to the served application (web types).
+
+Blocks that render pages, sign-in provider types, second factors, portal routes, template
+folders and the plugin's own tables are runtime concepts, so their hooks live here, next to
+the types they return; the engine's hooks (field types, expression functions, definition
+checks, request guards) are in `portalis.engine.hookspecs`. Plugins implement both with the
+one marker `hookimpl` of `portalis.api`. The runtime's plugin manager
+(`portalis.runtime.default_plugins.plugin_manager`) loads both spec modules before any
+plugin, so a misspelled hook or an unknown argument is rejected at start-up.
+
+This module imports no web framework at run time (the result types are only named for type
+checkers), so a manager may load it without starting Flask.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from portalis.engine.hookspecs import PROJECT
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from .auth.providers import ProviderType
+    from .auth.second_factor import SecondFactor
+    from .blocks.base import BlockType
+    from .plugin_routes import PortalRoute
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def portalis_block_types() -> list[BlockType]:
+    """Page block types this plugin provides.
+
+    When: once, when the runtime application starts (the block registry is kept for the life
+    of the app) and when a plugin manager's definition checker is built (it reads
+    `options_schema`). Result: a list of `BlockType` objects (see `portalis.web`): a `name`
+    (the block's key in page definitions), `options_schema` (JSON Schema of the block's
+    options, composed into the definition schema; None for the built-ins, whose options are
+    in the base schema), `render(ctx)` (the block's HTML for a GET) and `handle_post(ctx)`
+    (a form POST addressed to the block). There is no compile step: the validator checks the
+    options against `options_schema`, the compiled page keeps them as a read-only mapping
+    (`ctx.block.config`), and `render` reads them from there on every request, so keep
+    per-request work small. Not firstresult; a later plugin overrides an earlier block type
+    of the same name.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_auth_provider_types() -> list[ProviderType]:
+    """Auth provider types (password, oidc, saml, ldap, …) this plugin provides.
+
+    When: once, when the runtime application starts (the provider registry is kept for the
+    life of the app), and when a plugin manager's definition checker is built (it reads
+    `options_schema` and `secret_options`). Result: a list of `ProviderType` objects (see
+    `portalis.web`): a `name` (the `type:` of a provider entry), a `kind` (`"form"`: the
+    login page asks a user name and password; `"redirect"`: a button starts a flow at an
+    identity provider), `options_schema` (JSON Schema of the entry's options; None when the
+    base schema describes them), `secret_options` (options that must be `${ENV}` references)
+    and `bind(entry, ctx)`, which returns the provider a compiled portal version uses (bound
+    once per version, never per request). A provider entry whose type no loaded plugin
+    provides keeps that portal version from loading (the previous version keeps serving).
+    Not firstresult; a later plugin overrides an earlier one of the same name.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_second_factors() -> list[SecondFactor]:
+    """Second factors (TOTP, …) this plugin provides.
+
+    When: once, when the runtime application starts. Result: a list of `SecondFactor`
+    objects (see `portalis.web`): `name`, `label()`, `enrol_path` (a portal path the plugin
+    serves through `portalis_portal_routes`), `enrolled(conn, portal, user_id)`,
+    `enrolled_users(conn, portal, user_ids)`, `verify(conn, portal, user_id, code)`
+    (replay-safe, inside the caller's transaction) and `disable(conn, portal, user_id)`. The
+    core asks the first factor a user has enrolled after any successful primary login
+    (password, LDAP, SSO, invitation), forces enrolment for the roles of
+    `auth.two_factor.required_for`, and uses it for step-up before sensitive changes. Not
+    firstresult: factors are offered in registration order.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_portal_routes() -> list[PortalRoute]:
+    """Extra pages and endpoints served inside every portal (enrolment pages, callbacks, …).
+
+    When: once, when the runtime application starts; the routes join every portal version's
+    URL map (a route may not shadow a system route or a page: that is an error at start-up).
+    Result: a list of `PortalRoute` (see `portalis.web`): a Werkzeug rule relative to the
+    portal (`/profile/two-factor`), an endpoint name of the form `<plugin>:<name>`, methods,
+    the view `view(portal, actor, **args)` returning a `ViewResult`, and who may call it
+    (`access`: `"public"`, `"user"` or `"pending"` — a user between the first and the second
+    factor). POST requests are CSRF-checked like every other form. Not firstresult.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_template_folders() -> list[str]:
+    """Folders of Jinja templates this plugin's views render.
+
+    When: once, when the runtime application starts. Result: a list of directory paths;
+    they are searched after the runtime's own templates, so name plugin templates with a
+    prefix folder (`totp/enrol.html`) and extend `layout.html` to look like every other
+    page. Not firstresult.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_runtime_tables() -> list[sa.MetaData]:
+    """SQLAlchemy `MetaData` with the tables this plugin keeps (not per portal).
+
+    When: when `portalis migrate` (or `deploy`) prepares a database (`create_all` under a
+    database lock, existing tables are left alone); a serving application only checks that
+    they exist (503 until they do). Result: a list of `sqlalchemy.MetaData`. Tables must carry
+    a `portal` column when their rows belong to one portal. Not firstresult.
+    """
+    raise NotImplementedError
