@@ -36,7 +36,8 @@ def schema_problems(
 ) -> list[Problem]:
     """Every schema violation of `data` (found at `prefix` in the document), as problems."""
     problems: list[Problem] = []
-    defs = validator.schema.get("$defs", {})
+    schema = validator.schema
+    defs = schema.get("$defs", {}) if isinstance(schema, Mapping) else {}
     seen: set[tuple[str, JsonPath, str]] = set()
     for error in _flatten(validator.iter_errors(data)):
         for problem in _translate(error, source, defs, prefix):
