@@ -17,15 +17,14 @@ import sqlalchemy as sa
 from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
-from .fields import FieldValueError
 from .model import SYSTEM_COLUMNS, Entity, PortalModel
 from .permissions import Actor, Policy
+from .record_query import RecordQuery, _int_id, _maybe_int
 from .tables import USER_AUTH_COLUMNS, TableSet
 
 #: Counts stop here; pages show "10,000+" instead of scanning millions of rows.
 COUNT_LIMIT = 10_000
 MAX_PAGE_SIZE = 200
-MAX_SEARCH_TERMS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ class Page:
         return max(1, -(-self.total // self.page_size))
 
 
-class ReadStore:
+class ReadStore(RecordQuery):
     """Reads of one compiled portal's records, always through the policy (writes: `store`)."""
 
     def __init__(
@@ -364,119 +363,6 @@ class ReadStore:
         with self._read(None) as c:
             return [(row[0], row[1]) for row in c.execute(query)]
 
-    # -- query building -----------------------------------------------------------------
-    def where(
-        self,
-        actor: Actor,
-        entity: Entity,
-        filters: Mapping[str, Any] | None,
-        search: str | None,
-        search_fields: Sequence[str] | None,
-        parent: tuple[str, int] | None,
-    ) -> sa.ColumnElement[bool] | None:
-        """The full WHERE of a list query, or None when the actor can read nothing."""
-        table = self.tables[entity.name]
-        row_filter = self.policy.row_filter(actor, entity.name, "read")
-        if isinstance(row_filter, sa.sql.elements.False_):
-            return None
-        mask = self.policy.field_mask(actor, entity.name, "read")
-        parts: builtins.list[sa.ColumnElement[bool]] = [row_filter]
-        for name, raw in (filters or {}).items():
-            field = entity.fields.get(name)
-            if field is None or name not in mask or not field.kind.filterable or not field.stored:
-                raise BadQuery(f"cannot filter by {name!r}")
-            try:
-                value = field.kind.clean(field, raw)
-            except FieldValueError as exc:
-                raise BadQuery(f"bad filter value for {name!r}: {exc}") from exc
-            clause = (
-                sa.or_(*(table.c[c].is_(None) for c in field.columns))
-                if value is None
-                else field.kind.filter_clause(field, table, value)
-            )
-            if clause is not None:
-                parts.append(self._readable_and(actor, entity, name, clause))
-        if parent is not None:
-            ref, parent_id = parent
-            if ref not in entity.fields or entity.fields[ref].type != "ref":
-                raise BadQuery(f"{ref!r} is not a reference")
-            parts.append(self._readable_and(actor, entity, ref, table.c[ref] == _int_id(parent_id)))
-        if search and search.strip():
-            parts.append(self._search(actor, entity, table, search, search_fields, mask))
-        return sa.and_(*parts)
-
-    def _search(
-        self,
-        actor: Actor,
-        entity: Entity,
-        table: sa.Table,
-        text: str,
-        search_fields: Sequence[str] | None,
-        mask: frozenset[str],
-    ) -> sa.ColumnElement[bool]:
-        names = [
-            n for n in (search_fields or entity.search_fields) if n in mask and queryable(entity, n)
-        ]
-        columns = [
-            (n, c)
-            for n in names
-            for c in entity.fields[n].kind.search_columns(entity.fields[n], table)
-        ]
-        if not columns:
-            return sa.false()
-        terms = text.lower().split()[:MAX_SEARCH_TERMS]
-        clauses = []
-        for term in terms:
-            pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            # a term matches a field only on rows where that field is readable
-            clauses.append(
-                sa.or_(
-                    *(
-                        self._readable_and(
-                            actor, entity, n, sa.func.lower(col).like(pattern, escape="\\")
-                        )
-                        for n, col in columns
-                    )
-                )
-            )
-        return sa.and_(*clauses)
-
-    def order_by(
-        self, actor: Actor, entity: Entity, sort: str | None
-    ) -> builtins.list[sa.ColumnElement[Any]]:
-        """ORDER BY for `sort` (`field` or `-field`); unknown or unreadable fields → BadQuery."""
-        table = self.tables[entity.name]
-        spec = (sort or "-updated_at").strip()
-        descending = spec.startswith("-")
-        name = spec.lstrip("-")
-        if name in SYSTEM_COLUMNS:
-            column: sa.ColumnElement[Any] = table.c[name]
-        else:
-            field = entity.fields.get(name)
-            mask = self.policy.field_mask(actor, entity.name, "read")
-            if field is None or name not in mask or not field.kind.sortable or not field.stored:
-                raise BadQuery(f"cannot sort by {name!r}")
-            # rows where the field is hidden sort as if it were empty
-            column = self._where_readable(actor, entity, name, field.kind.sort_column(field, table))
-        return [column.desc() if descending else column.asc()]
-
-    # -- field readability per row ------------------------------------------------------
-    def _readable_and(
-        self, actor: Actor, entity: Entity, name: str, clause: sa.ColumnElement[bool]
-    ) -> sa.ColumnElement[bool]:
-        """`clause AND (field `name` is readable on the row)`."""
-        readable = self.policy.readable_clause(actor, entity.name, name)
-        return clause if isinstance(readable, sa.sql.elements.True_) else sa.and_(clause, readable)
-
-    def _where_readable(
-        self, actor: Actor, entity: Entity, name: str, value: sa.ColumnElement[Any]
-    ) -> sa.ColumnElement[Any]:
-        """`value` on rows where field `name` is readable, NULL elsewhere."""
-        readable = self.policy.readable_clause(actor, entity.name, name)
-        if isinstance(readable, sa.sql.elements.True_):
-            return value
-        return sa.case((readable, value), else_=sa.null())
-
     # -- internals ----------------------------------------------------------------------
     def _flags(
         self, actor: Actor, entity: Entity
@@ -535,20 +421,3 @@ class _Borrowed:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def _int_id(value: Any) -> int:
-    result = _maybe_int(value)
-    if result is None:
-        raise NotFound(f"invalid id {value!r}")
-    return result
-
-
-def _maybe_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value < 2**63 else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None

@@ -38,7 +38,8 @@ from .expressions import EvaluationError, Expression
 from .fields import FieldValueError
 from .model import Entity, Grant, PortalModel
 from .permissions import Actor, Policy
-from .records import ReadStore, Record, _int_id
+from .record_query import _int_id
+from .records import ReadStore, Record
 from .rollup_sql import empty_value
 from .tables import TableSet, utcnow
 
