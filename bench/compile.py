@@ -21,12 +21,12 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.db import create_engine
-from portalis.engine.migrations import plan
+from portalis.engine.data.db import create_engine
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.migrations import plan
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import compile_portal, renames
-from portalis.engine.validator import Checker
 
 ROOT = Path(__file__).resolve().parents[1]
 

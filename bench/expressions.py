@@ -29,14 +29,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalis.engine import workflow
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.expressions import compile_expression, days_since
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.system_tables import audit, jobs
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.expr.expressions import compile_expression, days_since
+from portalis.engine.flow import workflow
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.system_tables import audit, jobs
-from portalis.engine.validator import Checker
 from portalis.testing.databases import postgres_available, postgres_database
 from portalis.testing.portals import deploy_dir
 

@@ -32,10 +32,10 @@ import sqlalchemy as sa
 from babel import dates as babel_dates
 from flask import Flask, abort, render_template_string, session
 
-from portalis.engine.db import begin_write, create_engine
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.sessions import check_session, open_session
 from portalis.runtime.settings import Settings

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from argon2 import PasswordHasher
 
-from portalis.engine import passwords
+from portalis.engine.accounts import passwords
 
 
 @pytest.fixture(autouse=True, scope="session")

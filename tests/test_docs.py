@@ -11,9 +11,9 @@ from types import ModuleType
 import pytest
 
 from portalis.engine import problems
+from portalis.engine.docs import docgen, hookdoc
+from portalis.engine.docs.refdoc import field_type_anchor
 from portalis.engine.plugins import field_types, make_plugin_manager
-from portalis.engine.schema import docgen, hookdoc
-from portalis.engine.schema.refdoc import field_type_anchor
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = ROOT / "platform"

@@ -58,11 +58,11 @@ from typing import Any
 
 import pytest
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.loader import load
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.definition.loader import load
+from portalis.engine.definition.yamlsource import parse_text
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import Problem, Severity
-from portalis.engine.validator import Checker
-from portalis.engine.yamlsource import parse_text
 from portalis.runtime import default_plugins
 
 ROOT = Path(__file__).resolve().parent.parent

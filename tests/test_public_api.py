@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from portalis.engine.schema import docgen, facadedoc
+from portalis.engine.docs import docgen, facadedoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS_DIR = ROOT / "plugins"

@@ -9,17 +9,17 @@ its meaning or signature incompatibly is a major version change; adding a name (
 optional parameter) is a minor one. Anything not in `__all__` is not part of the contract.
 
 Names that are not classes or functions (markers, type aliases, constants) are documented by
-the `#:` comment above their assignment; `portalis.engine.schema.docgen` reads both.
+the `#:` comment above their assignment; `portalis.engine.docs.docgen` reads both.
 """
 
 from __future__ import annotations
 
-from portalis.engine import audit as _audit
 from portalis.engine import guards as _guards
 from portalis.engine import problems as _problems
-from portalis.engine import records as _records
-from portalis.engine.db import begin_write
-from portalis.engine.errors import (
+from portalis.engine.data import audit as _audit
+from portalis.engine.data import records as _records
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import (
     BadQuery,
     FieldMessage,
     Forbidden,
@@ -28,13 +28,14 @@ from portalis.engine.errors import (
     StaleRecord,
     ValidationFailed,
 )
-from portalis.engine.events import WriteEvent
-from portalis.engine.expressions import ExpressionFunction
-from portalis.engine.fields import CheckContext, FieldType, FieldValueError, TableContext
-from portalis.engine.guards import GuardRequest
-from portalis.engine.hookspecs import hookimpl as _hookimpl
-from portalis.engine.loader import RawPortal, SourceMap
-from portalis.engine.model import (
+from portalis.engine.data.events import WriteEvent
+from portalis.engine.data.permissions import Actor, Decision
+from portalis.engine.data.records import Record
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.fields import CheckContext, FieldType, FieldValueError, TableContext
+from portalis.engine.definition.loader import RawPortal, SourceMap
+from portalis.engine.definition.model import (
     AuthProvider,
     Entity,
     Field,
@@ -43,13 +44,12 @@ from portalis.engine.model import (
     PortalModel,
     Role,
 )
-from portalis.engine.outbound import OutboundPolicy, OutboundRefused
-from portalis.engine.permissions import Actor, Decision
+from portalis.engine.expr.expressions import ExpressionFunction
+from portalis.engine.guards import GuardRequest
+from portalis.engine.hookspecs import hookimpl as _hookimpl
+from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import PortalisError, Problem, Severity
-from portalis.engine.records import Record
-from portalis.engine.store import RecordStore
-from portalis.engine.tables import utcnow
 
 __all__ = [
     "PROBLEM_CODES",

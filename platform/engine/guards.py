@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .model import PortalModel
-from .permissions import Actor
+from .data.permissions import Actor
+from .definition.model import PortalModel
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import pluggy
+from .markers import PROJECT as PROJECT
+from .markers import hookimpl as hookimpl
+from .markers import hookspec as hookspec
 
 if TYPE_CHECKING:
-    from .expressions import ExpressionFunction
-    from .fields import FieldType
+    from .definition.fields import FieldType
+    from .definition.loader import RawPortal
+    from .definition.model import PortalModel
+    from .expr.expressions import ExpressionFunction
     from .guards import RequestGuard
-    from .loader import RawPortal
-    from .model import PortalModel
     from .problems import Problem
-
-PROJECT = "portalis"
-hookspec = pluggy.HookspecMarker(PROJECT)
-#: Decorator for hook implementations of every layer (exported by `portalis.api`).
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec

@@ -18,9 +18,10 @@ from typing import Protocol
 
 import pluggy
 
-from . import fieldtypes, hookspecs
-from .expressions import ExpressionFunction
-from .fields import FieldTypeRegistry
+from . import hookspecs
+from .definition import fieldtypes
+from .definition.fields import FieldTypeRegistry
+from .expr.expressions import ExpressionFunction
 from .guards import RequestGuard
 
 hookimpl = hookspecs.hookimpl

@@ -6,11 +6,12 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from .bundle import Bundle
-from .model import PortalModel
-from .permissions import Policy
-from .store import FileGuard, RecordStore
-from .tables import TableSet, build_tables
+from .data.permissions import Policy
+from .data.store import FileGuard, RecordStore
+from .data.tables import TableSet, build_tables
+from .definition.bundle import Bundle
+from .definition.model import PortalModel
+from .effects import LISTENERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,13 @@ class CompiledPortal:
         """A record store over `engine` (cheap: holds references only); `base_url` makes
         links in notifications absolute."""
         return RecordStore(
-            self.model, self.tables, self.policy, engine, file_guard, base_url=base_url
+            self.model,
+            self.tables,
+            self.policy,
+            engine,
+            file_guard,
+            listeners=LISTENERS,
+            base_url=base_url,
         )
 
 

@@ -37,11 +37,11 @@ import sqlalchemy as sa
 from flask import Response, current_app, request, session
 from werkzeug.exceptions import HTTPException
 
-from portalis.engine import workflow
-from portalis.engine.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
-from portalis.engine.model import SYSTEM_COLUMNS, Entity
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
+from portalis.engine.data.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
+from portalis.engine.flow import workflow
 
 from . import idempotency
 from .api_input import (

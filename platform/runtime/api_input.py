@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from werkzeug.datastructures import MultiDict
 
-from portalis.engine.records import MAX_PAGE_SIZE
+from portalis.engine.data.records import MAX_PAGE_SIZE
 
 from .problem import ApiProblem
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from portalis.engine.model import SYSTEM_COLUMNS, Entity
-from portalis.engine.permissions import Actor
-from portalis.engine.store import RecordStore
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
 
 from .api_input import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_SEARCH_CHARS, RESERVED_PARAMS
 from .api_input import JSON_MIMETYPE as JSON

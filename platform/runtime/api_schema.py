@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from portalis.engine.model import Entity, Field
-from portalis.engine.permissions import Actor
-from portalis.engine.store import RecordStore
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import Entity, Field
 
 from .api_paths import component_parameters, component_responses, entity_paths, transition_paths
 from .api_workflow import TRANSITION_SCHEMAS, transition_schemas

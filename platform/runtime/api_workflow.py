@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from portalis.engine.model import Entity, Field
-from portalis.engine.store import RecordStore
-from portalis.engine.workflow import MAX_COMMENT_LENGTH, Availability, Progress
-from portalis.engine.workflow_rules import REASON_CODES
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import Entity, Field
+from portalis.engine.flow.workflow import MAX_COMMENT_LENGTH, Availability, Progress
+from portalis.engine.flow.workflow_rules import REASON_CODES
 
 from .problem import ApiProblem
 from .templating import label

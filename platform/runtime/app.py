@@ -22,10 +22,10 @@ from flask_login import AnonymousUserMixin, LoginManager
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, SecurityError, ServiceUnavailable
 
-from portalis.engine.db import create_engine
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.permissions import Actor
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import request_guards
-from portalis.engine.validator import Checker
 
 from . import default_plugins, notifications
 from .auth.providers import ProviderTypes
@@ -35,6 +35,7 @@ from .context import AppState, load_user, state
 from .dispatch import portal_view
 from .hosts import ANY_HOST_PATHS, PortalisFlask
 from .i18n import I18n
+from .job_handlers import start_embedded_worker
 from .plugin_routes import collect_routes
 from .registry import PortalRegistry
 from .routing import SYSTEM_ROUTES
@@ -42,7 +43,6 @@ from .runtime_tables import SchemaCheck
 from .security import apply_headers
 from .settings import Settings
 from .templating import configure_jinja
-from .worker import start_embedded_worker
 
 log = logging.getLogger("portalis.runtime")
 

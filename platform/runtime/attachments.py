@@ -11,7 +11,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from portalis.engine.permissions import Actor
+from portalis.engine.data.permissions import Actor
 
 from .runtime_tables import files
 

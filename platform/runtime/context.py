@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
-from portalis.engine.db import begin_write
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.guards import RequestGuard
-from portalis.engine.permissions import Actor
-from portalis.engine.validator import Checker
 
 from .blocks.base import BlockRegistry
 from .i18n import I18n

@@ -16,10 +16,11 @@ from typing import Any
 
 from flask import Response, abort, flash, g, jsonify, redirect, request, stream_with_context
 
-from portalis.engine import errors, workflow
-from portalis.engine.model import Entity, ListBlock
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
+from portalis.engine.data import errors
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.definition.model import Entity, ListBlock
+from portalis.engine.flow import workflow
 
 from .blocks.form import conflict_response, translate_errors
 from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, visible_columns

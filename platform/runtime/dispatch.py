@@ -20,8 +20,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
-from portalis.engine.permissions import Actor
 
 from . import admin, api, auth, dataviews, notifications, pages, theme
 from .context import current_actor, current_user_row, request_client_ip, state

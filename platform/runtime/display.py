@@ -19,10 +19,10 @@ from typing import Any
 from babel import Locale, dates
 from markupsafe import Markup, escape
 
-from portalis.engine.fieldtypes import ChoiceConfig, Money
-from portalis.engine.model import DetailBlock, Entity, Field, FormBlock, ListBlock, Page
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.definition.fieldtypes import ChoiceConfig, Money
+from portalis.engine.definition.model import DetailBlock, Entity, Field, FormBlock, ListBlock, Page
 
 from .context import state
 from .files import file_names

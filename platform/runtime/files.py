@@ -28,11 +28,11 @@ import filetype
 import sqlalchemy as sa
 from flask import Response, abort, send_file
 
-from portalis.engine.db import begin_write
-from portalis.engine.fieldtypes import FileConfig
-from portalis.engine.permissions import Actor
-from portalis.engine.store import RecordStore
-from portalis.engine.tables import utcnow
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.fieldtypes import FileConfig
 
 from .attachments import FILE_ID, attachable
 from .context import state

@@ -13,8 +13,8 @@ from collections.abc import Collection, Mapping
 
 from flask import g
 
-from portalis.engine.errors import NON_FIELD, FieldMessage, OutOfScope
-from portalis.engine.model import PortalModel
+from portalis.engine.data.errors import NON_FIELD, FieldMessage, OutOfScope
+from portalis.engine.definition.model import PortalModel
 
 from .templating import gettext
 from .widgets import message_text

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from portalis.engine.tables import utcnow
+from portalis.engine.data.tables import utcnow
 
 from .runtime_tables import runtime_metadata
 

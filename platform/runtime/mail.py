@@ -31,10 +31,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import sqlalchemy as sa
 from flask import current_app, g
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write
-from portalis.engine.jobs import Job, PermanentFailure, RetryLater
-from portalis.engine.worker import Handler
+from portalis.engine.data.db import begin_write
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
+from portalis.engine.outbox.worker import Handler
 
 from .settings import Settings
 

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from flask import Flask, abort, flash, g, redirect, request
 from werkzeug.wrappers import Response
 
-from portalis.engine import notify
-from portalis.engine.db import begin_write
-from portalis.engine.model import NotificationTemplate
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.definition.model import NotificationTemplate
+from portalis.engine.outbox import notify
 
 from .auth.common import ViewResult, login_redirect, render, see_other
 from .context import current_actor, state

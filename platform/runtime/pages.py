@@ -13,10 +13,10 @@ from typing import Any
 from flask import abort, g, redirect, render_template, request
 from markupsafe import Markup
 
-from portalis.engine.errors import NotFound
-from portalis.engine.model import DetailBlock, FormBlock, ListBlock, Page, PortalModel
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
+from portalis.engine.data.errors import NotFound
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.definition.model import DetailBlock, FormBlock, ListBlock, Page, PortalModel
 
 from .blocks.base import BlockContext
 from .context import state

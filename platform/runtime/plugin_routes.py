@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pluggy
 
-from portalis.engine.model import RESERVED_ROUTE_SEGMENTS
+from portalis.engine.definition.model import RESERVED_ROUTE_SEGMENTS
 
 if TYPE_CHECKING:
     from .auth.common import ViewResult

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from portalis.engine.errors import (
+from portalis.engine.data.errors import (
     BadQuery,
     FieldMessage,
     Forbidden,

@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.routing import Map
 
-from portalis.engine.errors import NotFound
+from portalis.engine.data.errors import NotFound
+from portalis.engine.data.store import RecordStore
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.deploy.versions import live_versions, load_live
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.validator import Checker
-from portalis.engine.versions import live_versions, load_live
 
 from .attachments import attachable
 from .auth.providers import BindContext, Provider, ProviderTypes

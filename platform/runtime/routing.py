@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from werkzeug.routing import Map, Rule
 
-from portalis.engine.model import PortalModel
+from portalis.engine.definition.model import PortalModel
 
 from .plugin_routes import PortalRoute
 

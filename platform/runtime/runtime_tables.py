@@ -15,9 +15,9 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from portalis.engine.db import begin_write
-from portalis.engine.platform_tables import platform_metadata
-from portalis.engine.system_tables import system_metadata
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.platform_tables import platform_metadata
+from portalis.engine.data.system_tables import system_metadata
 
 runtime_metadata = sa.MetaData()
 

@@ -12,7 +12,7 @@
 public addresses: networks, addresses and exact host names, comma or space separated
 (`hooks.internal.example, 10.20.0.0/16`). Listed hosts and addresses may be private or
 loopback and may use plain http; everything else is refused (SECURITY A.34,
-`portalis.engine.outbound`). A bad entry stops the start with an error naming it.
+`portalis.engine.outbox.outbound`). A bad entry stops the start with an error naming it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from portalis.engine.outbound import OutboundPolicy
+from portalis.engine.outbox.outbound import OutboundPolicy
 
 #: Accepted values of PORTALIS_WORKER (see the module docstring).
 WORKER_MODES = ("embedded", "external", "off")

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, g, request
 from markupsafe import Markup
 
-from portalis.engine.model import AuthProvider, Label
+from portalis.engine.definition.model import AuthProvider, Label
 
 from .context import current_actor, state
 from .i18n import format_date, format_datetime, format_money, format_number

@@ -13,9 +13,9 @@ from typing import Any
 
 from flask import Response, abort
 
-from portalis.engine.css import unsafe_css
-from portalis.engine.model import Theme
-from portalis.engine.permissions import Actor
+from portalis.engine.data.permissions import Actor
+from portalis.engine.definition.css import unsafe_css
+from portalis.engine.definition.model import Theme
 
 from .registry import RuntimePortal
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import Response, abort, render_template
 
-from portalis.engine.errors import FieldMessage
-from portalis.engine.model import Entity, Transition
-from portalis.engine.workflow import COMMENT_KEY, Availability, Outcome, Progress
+from portalis.engine.data.errors import FieldMessage
+from portalis.engine.definition.model import Entity, Transition
+from portalis.engine.flow.workflow import COMMENT_KEY, Availability, Outcome, Progress
 
 from .form_errors import error_texts
 from .templating import gettext, label, ngettext

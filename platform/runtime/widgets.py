@@ -21,11 +21,11 @@ from babel.core import get_global
 from babel.numbers import get_territory_currencies
 from markupsafe import Markup
 
-from portalis.engine.errors import FieldMessage
-from portalis.engine.fieldtypes import ChoiceConfig, Money, TagsConfig
-from portalis.engine.model import Field
-from portalis.engine.permissions import Actor
-from portalis.engine.store import RecordStore
+from portalis.engine.data.errors import FieldMessage
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.fieldtypes import ChoiceConfig, Money, TagsConfig
+from portalis.engine.definition.model import Field
 
 from .context import state
 from .display import N_, Formatter

@@ -37,13 +37,13 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from portalis.engine.db import create_engine
+from portalis.engine.data.db import create_engine
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
+from portalis.runtime.job_handlers import stop_embedded_worker
 from portalis.runtime.settings import Settings
-from portalis.runtime.worker import stop_embedded_worker
 
 from .portals import BLUEPRINTS, deploy_dir, migrate_db
 from .services import require_service

@@ -4,10 +4,10 @@ user rows (test support only — a plugin's product code uses `portalis.api` and
 
 from __future__ import annotations
 
-from portalis.engine.audit import export as export_audit
-from portalis.engine.db import create_engine
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.users import find_user, set_active
+from portalis.engine.accounts.users import find_user, set_active
+from portalis.engine.data.audit import export as export_audit
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.system_tables import audit as audit_table
 from portalis.runtime.runtime_tables import identities, login_attempts, sessions, tokens
 
 __all__ = [

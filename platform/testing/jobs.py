@@ -21,10 +21,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from portalis.engine.db import create_engine
-from portalis.engine.worker import Handler, Worker
+from portalis.engine.data.db import create_engine
+from portalis.engine.outbox.worker import Handler, Worker
+from portalis.runtime.job_handlers import build_handlers, living_ticks
 from portalis.runtime.settings import Settings
-from portalis.runtime.worker import build_handlers, living_ticks
 
 
 def run_jobs(

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from portalis.engine.db import create_engine
-from portalis.engine.validator import Checker
+from portalis.engine.data.db import create_engine
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.db import create_engine
-from portalis.engine.permissions import Actor
+from portalis.engine.accounts.users import find_user
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.permissions import Actor
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.deploy.versions import deploy
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.users import find_user
-from portalis.engine.validator import Checker
-from portalis.engine.versions import deploy
 from portalis.runtime import hookspecs as runtime_hookspecs
-from portalis.runtime.cli_common import migrate_database
+from portalis.runtime.cli.common import migrate_database
 
 #: The repository's blueprints folder (for tests inside this repository).
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"

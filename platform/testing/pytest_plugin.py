@@ -44,10 +44,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.db import create_engine
-from portalis.engine.platform_tables import ensure_platform_tables
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.platform_tables import ensure_platform_tables
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import make_plugin_manager
-from portalis.engine.validator import Checker
 
 from .browser import portalis_browser  # noqa: F401 - one Chromium per test process
 from .databases import postgres_available, postgres_database, sqlite_database

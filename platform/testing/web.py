@@ -22,13 +22,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 from werkzeug.test import TestResponse
 
-from portalis.engine.db import create_engine
-from portalis.engine.permissions import Actor
+from portalis.engine.accounts.users import find_user
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.users import find_user
-from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.context import AppState
 from portalis.runtime.sessions import open_session

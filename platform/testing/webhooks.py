@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from portalis.engine.outbound import OutboundPolicy
+from portalis.engine.outbox.outbound import OutboundPolicy
 
 HOST = "127.0.0.1"
 #: The `PORTALIS_OUTBOUND_ALLOW` value that lets deliveries reach a receiver.

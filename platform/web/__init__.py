@@ -9,7 +9,7 @@ its meaning or signature incompatibly is a major version change; adding a name (
 optional parameter) is a minor one. Anything not in `__all__` is not part of the contract.
 
 Names that are not classes or functions (type aliases) are documented by the `#:` comment
-above their assignment; `portalis.engine.schema.docgen` reads both.
+above their assignment; `portalis.engine.docs.docgen` reads both.
 """
 
 from __future__ import annotations

@@ -13,13 +13,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalis.engine import audit
-from portalis.engine.permissions import Actor
+from portalis.engine.data import audit
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.system_tables import approvals, jobs, notifications
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.system_tables import approvals, jobs, notifications
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.validator import Checker
 from portalis.testing.portals import actor_for, deploy_dir
 
 SLUG = "expenses"

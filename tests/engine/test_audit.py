@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import audit, workflow
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.errors import ValidationFailed
-from portalis.engine.events import WriteEvent
-from portalis.engine.fieldtypes import Money
-from portalis.engine.permissions import Actor
+from portalis.engine.data import audit
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.events import WriteEvent
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.definition.fieldtypes import Money
+from portalis.engine.flow import workflow
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.system_tables import audit as audit_table
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 SLUG = "acme-support"

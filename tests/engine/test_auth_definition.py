@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import hookimpl
 from portalis.engine.problems import Problem
-from portalis.engine.validator import Checker
 from portalis.testing import portals
 from portalis.testing.portals import BLUEPRINTS
 

@@ -14,20 +14,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import audit, workflow
-from portalis.engine.automations import AutomationFailed
-from portalis.engine.errors import Forbidden
-from portalis.engine.events import MAX_EVENT_DEPTH
-from portalis.engine.model import frozen_map
-from portalis.engine.permissions import Actor
+from portalis.engine.data import audit
+from portalis.engine.data.errors import Forbidden
+from portalis.engine.data.events import MAX_EVENT_DEPTH
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.data.system_tables import jobs as jobs_table
+from portalis.engine.data.system_tables import notifications
+from portalis.engine.definition.model import frozen_map
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import workflow
+from portalis.engine.flow.automations import AutomationFailed
+from portalis.engine.outbox.webhooks import handle_webhook, verify_signature
+from portalis.engine.outbox.worker import Worker
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.system_tables import jobs as jobs_table
-from portalis.engine.system_tables import notifications
-from portalis.engine.validator import Checker
-from portalis.engine.webhooks import handle_webhook, verify_signature
-from portalis.engine.worker import Worker
 from portalis.testing.portals import actor_for, deploy_dir
 from portalis.testing.webhooks import LOOPBACK_POLICY, webhook_receiver
 
@@ -366,7 +367,7 @@ def test_set_on_delete_is_refused_clearly_and_nothing_is_deleted(urgent: World) 
     automation = w.portal.model.automations["urgent"]
     odd = replace(automation, trigger="delete", when=None)
     model = replace(w.portal.model, automations=frozen_map({"urgent": odd}))
-    store = RecordStore(model, w.portal.tables, w.portal.policy, w.engine)
+    store = replace(w.portal, model=model).store(w.engine)
     t = w.ticket()
     with pytest.raises(AutomationFailed) as failed:
         store.delete(w.cara, "ticket", t)

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from derived_defs import deploy_text
 
-from portalis.engine.errors import ValidationFailed
+from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.validator import Checker
 from portalis.testing.portals import actor_for
 
 PORTAL = """\

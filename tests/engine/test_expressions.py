@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import pytest
 from RestrictedPython import compile as restricted_compile
 
-from portalis.engine import expressions
-from portalis.engine.expressions import (
+from portalis.engine.expr import expressions
+from portalis.engine.expr.expressions import (
     BUILTIN_FUNCTIONS,
     EvaluationError,
     Expression,

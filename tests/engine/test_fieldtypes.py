@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.fields import FieldType, FieldValueError, TableContext
-from portalis.engine.fieldtypes import (
+from portalis.engine.definition.fields import FieldType, FieldValueError, TableContext
+from portalis.engine.definition.fieldtypes import (
     Choice,
     ChoiceConfig,
     FileConfig,
@@ -21,7 +21,7 @@ from portalis.engine.fieldtypes import (
     TagsConfig,
     builtin_field_types,
 )
-from portalis.engine.model import Field, Label
+from portalis.engine.definition.model import Field, Label
 from portalis.engine.plugins import field_types, make_plugin_manager
 
 TYPES: dict[str, FieldType] = {t.name: t for t in builtin_field_types()}

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from portalis.engine.fields import CheckContext
-from portalis.engine.fieldtypes import builtin_field_types
-from portalis.engine.fieldtypes.regexsafety import PatternError, compile_pattern
+from portalis.engine.definition.fields import CheckContext
+from portalis.engine.definition.fieldtypes import builtin_field_types
+from portalis.engine.definition.fieldtypes.regexsafety import PatternError, compile_pattern
 from portalis.engine.problems import CODES, JsonPath, Problem
 
 TYPES = {t.name: t for t in builtin_field_types()}

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portalis.engine.fields import FieldValueError
-from portalis.engine.fieldtypes import builtin_field_types
-from portalis.engine.model import Field, Label
+from portalis.engine.definition.fields import FieldValueError
+from portalis.engine.definition.fieldtypes import builtin_field_types
+from portalis.engine.definition.model import Field, Label
 
 TYPES = {t.name: t for t in builtin_field_types()}
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.fields import TableContext
-from portalis.engine.fieldtypes import Money, builtin_field_types
-from portalis.engine.model import Field, Label
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.definition.fields import TableContext
+from portalis.engine.definition.fieldtypes import Money, builtin_field_types
+from portalis.engine.definition.model import Field, Label
 
 TYPES = {t.name: t for t in builtin_field_types()}
 TARGET = "p_test__target"

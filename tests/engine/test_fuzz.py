@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portalis.engine.bundle import Bundle, read_bundle
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.validator import Checked, Checker
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import CODES, Problem
-from portalis.engine.validator import Checked, Checker
 
 ROOT = Path(__file__).resolve().parents[2]
 B2C = ROOT / "blueprints" / "b2c"

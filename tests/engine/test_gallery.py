@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 import yaml
 
-from portalis.engine.bundle import Bundle, read_bundle
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import CODES, Problem, Severity
-from portalis.engine.validator import Checker
 
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path(__file__).parent / "gallery"

@@ -1,4 +1,4 @@
-"""The job worker (`portalis.engine.worker`) on SQLite and PostgreSQL: handler outcomes, ticks,
+"""The job worker (`portalis.engine.outbox.worker`) on SQLite and PostgreSQL: handler outcomes, ticks,
 stopping, lease renewal while a job runs, and surviving a database outage (R9)."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.jobs import Job, PermanentFailure, RetryLater
-from portalis.engine.platform_tables import ensure_platform_tables
-from portalis.engine.worker import Worker, default_worker_id
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.platform_tables import ensure_platform_tables
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
+from portalis.engine.outbox.worker import Worker, default_worker_id
 
 
 @pytest.fixture

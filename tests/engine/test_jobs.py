@@ -1,4 +1,4 @@
-"""The outbox (`portalis.engine.jobs`) on SQLite and PostgreSQL: enqueue in the caller's
+"""The outbox (`portalis.engine.outbox.jobs`) on SQLite and PostgreSQL: enqueue in the caller's
 transaction, key dedupe, claim/complete/fail, backoff with jitter, dead letters, admin retry and
 discard, lease expiry and take-over."""
 
@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write
-from portalis.engine.system_tables import jobs as jobs_table
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.system_tables import jobs as jobs_table
+from portalis.engine.outbox import jobs
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.loader import load, match_files
-from portalis.engine.yamlsource import parse_text
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.definition.loader import load, match_files
+from portalis.engine.definition.yamlsource import parse_text
 
 
 def codes(problems) -> list[str]:

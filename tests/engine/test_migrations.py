@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portalis.engine.db import create_engine
-from portalis.engine.migrations import (
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.tables import TableSet, utcnow
+from portalis.engine.deploy.migrations import (
     DestructiveChangeRefused,
     MigrationFailed,
     Plan,
@@ -25,8 +26,7 @@ from portalis.engine.migrations import (
     plan,
     plan_and_apply,
 )
-from portalis.engine.schema_types import canonical_type, is_widening
-from portalis.engine.tables import TableSet, utcnow
+from portalis.engine.deploy.schema_types import canonical_type, is_widening
 
 PREFIX = "p_acme__"
 

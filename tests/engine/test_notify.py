@@ -13,15 +13,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import actions, notify
-from portalis.engine.db import begin_write
-from portalis.engine.model import Action
-from portalis.engine.permissions import Actor
+from portalis.engine.accounts.users import create_user, set_active
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.system_tables import jobs, notifications
+from portalis.engine.definition.model import Action
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import actions
+from portalis.engine.outbox import notify
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.system_tables import jobs, notifications
-from portalis.engine.users import create_user, set_active
-from portalis.engine.validator import Checker
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 BASE = "https://portal.example.test"

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from expense_flow import World, expense_world
 
-from portalis.engine import workflow
-from portalis.engine.errors import Forbidden, StaleRecord
-from portalis.engine.system_tables import approvals
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.validator import Checker
+from portalis.engine.data.errors import Forbidden, StaleRecord
+from portalis.engine.data.system_tables import approvals
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import workflow
 from portalis.testing.concurrency import race
 
 ROUNDS = 4

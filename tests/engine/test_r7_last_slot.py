@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from derived_defs import deploy_text
 
-from portalis.engine.errors import NON_FIELD, ValidationFailed
-from portalis.engine.validator import Checker
+from portalis.engine.data.errors import NON_FIELD, ValidationFailed
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.portals import actor_for
 
 THREADS = 20

@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from portalis.engine import users, workflow
-from portalis.engine.db import begin_write
-from portalis.engine.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
+from portalis.engine.accounts import users
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
+from portalis.engine.flow import workflow
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 

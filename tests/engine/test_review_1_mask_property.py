@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portalis.engine.bundle import Bundle
-from portalis.engine.db import begin_write
-from portalis.engine.errors import BadQuery
-from portalis.engine.permissions import Actor
-from portalis.engine.records import ReadStore
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import BadQuery
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import ReadStore
+from portalis.engine.definition.bundle import Bundle
 from portalis.testing.portals import deploy_dir
 
 DEFINITION = """

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.errors import ValidationFailed
+from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import CODES, DefinitionError, Severity
-from portalis.engine.validator import Checker
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 PORTALIS = str(Path(sys.executable).parent / "portalis")

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from derived_defs import USERS, Shop, deploy_text, shop, shop_portal
 
-from portalis.engine import rollups
-from portalis.engine.db import begin_write
-from portalis.engine.errors import NON_FIELD, ValidationFailed
-from portalis.engine.fieldtypes import Money
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.validator import Checker
+from portalis.engine.data import rollups
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import NON_FIELD, ValidationFailed
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.definition.fieldtypes import Money
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.concurrency import race
 
 

@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.jobs import Job, PermanentFailure
-from portalis.engine.model import frozen_map
-from portalis.engine.portal import CompiledPortal
-from portalis.engine.scheduler import (
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.data.system_tables import jobs as jobs_table
+from portalis.engine.data.system_tables import notifications, schedules
+from portalis.engine.definition.model import frozen_map
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow.scheduler import (
     JOB_KIND,
     CronError,
     automation_handler,
@@ -30,13 +32,11 @@ from portalis.engine.scheduler import (
     cron_next,
     schedule_tick,
 )
-from portalis.engine.store import RecordStore
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.system_tables import jobs as jobs_table
-from portalis.engine.system_tables import notifications, schedules
-from portalis.engine.validator import Checker
-from portalis.engine.webhooks import handle_webhook
-from portalis.engine.worker import Worker
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import Job, PermanentFailure
+from portalis.engine.outbox.webhooks import handle_webhook
+from portalis.engine.outbox.worker import Worker
+from portalis.engine.portal import CompiledPortal
 from portalis.testing.portals import actor_for, deploy_dir
 from portalis.testing.webhooks import LOOPBACK_POLICY, webhook_receiver
 
@@ -446,7 +446,7 @@ def test_handler_is_a_no_op_for_gone_portals_and_automations(world: World) -> No
     handler(job({"portal": SLUG, "automation": "removed_since"}))
     disabled = replace(world.portal.model.automations["nightly"], enabled=False)
     model = replace(world.portal.model, automations=frozen_map({"nightly": disabled}))
-    gone = RecordStore(model, world.portal.tables, world.portal.policy, world.engine)
+    gone = replace(world.portal, model=model).store(world.engine)
     automation_handler(lambda slug: gone)(job({"portal": SLUG, "automation": "nightly"}))
     assert world.hits() == {"a": None}
     with pytest.raises(PermanentFailure):

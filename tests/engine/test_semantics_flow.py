@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from portalis.engine.bundle import Bundle, read_bundle
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.definition.semantics.notify import cron_problem, template_record_keys
+from portalis.engine.definition.yamlsource import parse_text
+from portalis.engine.deploy.validator import Checked, Checker
+from portalis.engine.docs.refexamples import EXAMPLES
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import Problem, Severity
-from portalis.engine.schema.refexamples import EXAMPLES
-from portalis.engine.semantics_notify import cron_problem, template_record_keys
-from portalis.engine.validator import Checked, Checker
-from portalis.engine.yamlsource import parse_text
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The codes of this module's checks (a definition that must stay silent has none of them).

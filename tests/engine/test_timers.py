@@ -11,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 from expense_flow import SLUG, World, expense_world
 
-from portalis.engine import audit, jobs, timers, workflow
-from portalis.engine.db import begin_write
-from portalis.engine.jobs import PermanentFailure
-from portalis.engine.system_tables import aware, notifications
-from portalis.engine.system_tables import jobs as jobs_table
-from portalis.engine.validator import Checker
-from portalis.engine.worker import Worker
+from portalis.engine.data import audit
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.system_tables import aware, notifications
+from portalis.engine.data.system_tables import jobs as jobs_table
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import timers, workflow
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import PermanentFailure
+from portalis.engine.outbox.worker import Worker
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portalis.engine.bundle import Bundle
+from portalis.engine.definition.bundle import Bundle
 from portalis.engine.problems import Severity
 
 PORTAL = """format: portalis/v1

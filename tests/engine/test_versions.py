@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.migrations import DestructiveChangeRefused
-from portalis.engine.problems import DefinitionError
-from portalis.engine.versions import (
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.migrations import DestructiveChangeRefused
+from portalis.engine.deploy.versions import (
     deploy,
     diff,
     export,
@@ -20,6 +19,7 @@ from portalis.engine.versions import (
     prepare,
     rollback,
 )
+from portalis.engine.problems import DefinitionError
 from portalis.testing.portals import BLUEPRINTS
 
 B2C = BLUEPRINTS / "b2c"

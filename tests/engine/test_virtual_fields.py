@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from derived_defs import deploy_text
 
-from portalis.engine.errors import NON_FIELD, BadQuery, ValidationFailed
+from portalis.engine.data.errors import NON_FIELD, BadQuery, ValidationFailed
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import DefinitionError
-from portalis.engine.validator import Checker
 from portalis.testing.portals import actor_for
 
 PORTAL = """\
@@ -97,7 +97,7 @@ def test_a_failing_expression_shows_empty_and_is_logged(
 ) -> None:
     store = portal.store(db_engine)
     lena = actor_for(db_engine, portal, "lena@tasks.test")
-    with caplog.at_level(logging.WARNING, logger="portalis.engine.computed"):
+    with caplog.at_level(logging.WARNING, logger="portalis.engine.data.computed"):
         created = store.insert(lena, "task", {"title": "No hours yet", "rate": "10"})
         assert store.get(lena, "task", created.id)["cost"] is None
     assert "task.cost" in caplog.text and "could not be computed" in caplog.text

@@ -14,11 +14,11 @@ from functools import partial
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write
-from portalis.engine.jobs import Job, PermanentFailure, RetryLater
-from portalis.engine.system_tables import jobs as jobs_table
-from portalis.engine.webhooks import (
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.system_tables import jobs as jobs_table
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
+from portalis.engine.outbox.webhooks import (
     MAX_RESPONSE_BYTES,
     enqueue_webhook,
     handle_webhook,
@@ -26,7 +26,7 @@ from portalis.engine.webhooks import (
     sign,
     verify_signature,
 )
-from portalis.engine.worker import Worker
+from portalis.engine.outbox.worker import Worker
 from portalis.testing.smtp import free_port
 from portalis.testing.webhooks import LOOPBACK_POLICY, Reply, WebhookReceiver
 

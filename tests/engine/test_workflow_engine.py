@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from expense_flow import PORTAL, SLUG, World, expense_world
 
-from portalis.engine import workflow
-from portalis.engine.errors import Forbidden, NotFound, StaleRecord, ValidationFailed
-from portalis.engine.system_tables import approvals, jobs, notifications
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.validator import Checker
+from portalis.engine.data.errors import Forbidden, NotFound, StaleRecord, ValidationFailed
+from portalis.engine.data.system_tables import approvals, jobs, notifications
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import workflow
 
 
 @pytest.fixture

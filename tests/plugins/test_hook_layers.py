@@ -19,8 +19,8 @@ import pluggy
 import pytest
 from markupsafe import Markup
 
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import block_option_schemas, hookimpl, make_plugin_manager
-from portalis.engine.validator import Checker
 from portalis.runtime import default_plugins
 from portalis.runtime import hookspecs as runtime_hookspecs
 from portalis.testing.portals import BLUEPRINTS, plugin_checker
@@ -122,7 +122,7 @@ def test_engine_only_checker_validates_without_loading_the_runtime(tmp_path: Pat
     probe = (
         "import sys\n"
         "from portalis.engine.plugins import make_plugin_manager\n"
-        "from portalis.engine.validator import Checker\n"
+        "from portalis.engine.deploy.validator import Checker\n"
         "checker = Checker(make_plugin_manager(load_entrypoints=False))\n"
         f"good = checker.check_dir({str(BLUEPRINTS / 'b2c')!r})\n"
         f"bad = checker.check_dir({str(tmp_path / 'portal')!r})\n"

@@ -24,7 +24,7 @@ from portalis_ip_allowlist import IpAllowlistGuard
 
 from portalis.engine.plugins import hookimpl
 from portalis.runtime import default_plugins
-from portalis.runtime.cli_plugins import register_plugin_commands
+from portalis.runtime.cli.plugins import register_plugin_commands
 from portalis.testing.databases import postgres_available
 from portalis.testing.portal_fixtures import LoginAs, serve_definition
 from portalis.testing.portals import b2c_with
@@ -34,7 +34,7 @@ pytest_plugins = ["pytester"]
 
 OUTSIDE = "203.0.113.9"
 DEFAULTS = {
-    "portalis.engine.fieldtypes": "portalis_field_types",
+    "portalis.engine.definition.fieldtypes": "portalis_field_types",
     "portalis.runtime.blocks.builtin": "portalis_block_types",
     "portalis.runtime.auth.password_plugin": "portalis_auth_provider_types",
 }
@@ -94,7 +94,7 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
     }
     # registration order: engine defaults, entry points, then the runtime's defaults
     names = list(plugins)
-    assert names[0] == "portalis.engine.fieldtypes"
+    assert names[0] == "portalis.engine.definition.fieldtypes"
     assert names.index("ip_allowlist") < names.index("portalis.runtime.blocks.builtin")
 
     text = run_plugins()
@@ -124,7 +124,7 @@ def test_plugins_disables_a_default_plugin_by_module_name() -> None:
     plugins = listed(run_plugins("--json", env=env))
     assert plugins["portalis.runtime.blocks.builtin"]["disabled"] is True
     assert plugins["portalis.runtime.blocks.builtin"]["hooks"] == []
-    assert plugins["portalis.engine.fieldtypes"]["disabled"] is False
+    assert plugins["portalis.engine.definition.fieldtypes"]["disabled"] is False
 
 
 # --- misspelled hook implementations are rejected at start ----------------------------------

@@ -21,13 +21,13 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.wrappers import Response
 
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.model import AuthProvider
+from portalis.engine.accounts.users import create_user
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.system_tables import audit
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import AuthProvider
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import hookimpl
-from portalis.engine.system_tables import audit
-from portalis.engine.tables import utcnow
-from portalis.engine.users import create_user
-from portalis.engine.validator import Checker
 from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
 from portalis.runtime.auth.providers import BindContext, ExternalIdentity, LoginRefused

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from portalis.engine.system_tables import audit
-from portalis.runtime.cli_sessions import register_session_commands
+from portalis.engine.data.system_tables import audit
+from portalis.runtime.cli.sessions import register_session_commands
 from portalis.testing.web import WebPortal
 
 SLUG = "acme-support"

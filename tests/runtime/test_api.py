@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_api_support import API, CSRF, Harness, assert_problem, extended_b2c, serve
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from test_api_support import API, CSRF, Harness, assert_problem, serve
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime import idempotency
 
 

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from test_api_support import API, CSRF, Harness, extended_b2c, serve
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 
 
 @pytest.fixture

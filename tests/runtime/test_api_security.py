@@ -16,10 +16,10 @@ from test_api_support import (
     serve,
 )
 
-from portalis.engine.model import SYSTEM_COLUMNS
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import USER_AUTH_COLUMNS
-from portalis.engine.validator import Checker
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import USER_AUTH_COLUMNS
+from portalis.engine.definition.model import SYSTEM_COLUMNS
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.portals import actor_for
 
 USERS = ("anna@acme.test", "ben@acme.test", "nina@globex.test", "sam@support.test")

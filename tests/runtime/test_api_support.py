@@ -19,11 +19,11 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portalis.engine import passwords
-from portalis.engine.db import create_engine
+from portalis.engine.accounts import passwords
+from portalis.engine.accounts.users import find_user
+from portalis.engine.data.db import create_engine
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.users import find_user
-from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.registry import RuntimePortal
 from portalis.runtime.sessions import open_session

@@ -17,13 +17,14 @@ from click.testing import CliRunner
 from flask import g
 from test_auth_support import NEW_PASSWORD, PASSWORDS, SLUG, AuthHarness, serve, url
 
-from portalis.engine import approvals, audit
-from portalis.engine.db import begin_write
-from portalis.engine.events import WriteEvent
-from portalis.engine.permissions import Actor
-from portalis.engine.system_tables import audit as audit_table
-from portalis.engine.validator import Checker
-from portalis.engine.workflow import Progress
+from portalis.engine.data import audit
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.events import WriteEvent
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.system_tables import audit as audit_table
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import approvals
+from portalis.engine.flow.workflow import Progress
 from portalis.runtime.auth import tokens
 from portalis.runtime.blocks.base import BlockContext
 from portalis.runtime.blocks.history import render_history

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from test_auth_support import PASSWORDS, serve
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.smtp import SmtpServer
 
 

@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
 
-from portalis.engine.users import set_active
-from portalis.engine.validator import Checker
+from portalis.engine.accounts.users import set_active
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.sessions import end_user_sessions
 from portalis.testing.smtp import SmtpServer
 

@@ -9,8 +9,8 @@ import pytest
 from argon2 import PasswordHasher
 from test_auth_support import HOME, AuthHarness, serve, url
 
-from portalis.engine.passwords import needs_rehash, verify_password
-from portalis.engine.validator import Checker
+from portalis.engine.accounts.passwords import needs_rehash, verify_password
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.smtp import SmtpServer
 
 

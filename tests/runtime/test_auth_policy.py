@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from test_auth_support import NEW_PASSWORD, AuthHarness, definition, link_in, serve
 from werkzeug.test import TestResponse
 
-from portalis.engine.model import PasswordPolicy
-from portalis.engine.passwords import hash_password
-from portalis.engine.validator import Checker
+from portalis.engine.accounts.passwords import hash_password
+from portalis.engine.definition.model import PasswordPolicy
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import policy
 from portalis.testing.smtp import SmtpServer
 

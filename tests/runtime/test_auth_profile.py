@@ -11,8 +11,8 @@ import pytest
 from flask import g
 from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
 
-from portalis.engine.tables import utcnow
-from portalis.engine.validator import Checker
+from portalis.engine.data.tables import utcnow
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import password_change_redirect, password_change_required
 from portalis.runtime.auth.session_list import describe_agent
 from portalis.testing.smtp import SmtpServer

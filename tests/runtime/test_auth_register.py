@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from test_auth_support import NEW_PASSWORD, AuthHarness, link_in, self_registration, serve, url
 from werkzeug.test import TestResponse
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.smtp import SmtpServer
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
 from werkzeug.test import TestResponse
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.runtime_tables import tokens
 from portalis.testing.smtp import SmtpServer
 

@@ -21,10 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portalis.engine.db import create_engine
+from portalis.engine.accounts.users import find_user
+from portalis.engine.data.db import create_engine
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.users import find_user
-from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.runtime_tables import login_attempts, sessions, tokens
 from portalis.runtime.settings import Settings

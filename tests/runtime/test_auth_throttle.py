@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_auth_support import AuthHarness, serve
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import throttle
 from portalis.testing.smtp import SmtpServer
 

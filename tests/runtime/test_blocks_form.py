@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from portalis.engine.fieldtypes import Money
+from portalis.engine.definition.fieldtypes import Money
 from portalis.runtime import widgets
 from portalis.testing.web import WebPortal
 

@@ -10,8 +10,9 @@ from typing import Any
 import jinja2
 import pytest
 
-from portalis.engine import compiler, expressions
-from portalis.engine.records import ReadStore
+from portalis.engine.data.records import ReadStore
+from portalis.engine.definition import compiler
+from portalis.engine.expr import expressions
 from portalis.testing.web import WebPortal, count_selects
 
 SUBJECTS = {

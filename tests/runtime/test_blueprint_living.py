@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import workflow
-from portalis.engine.system_tables import aware, jobs, notifications, schedules
+from portalis.engine.data.system_tables import aware, jobs, notifications, schedules
+from portalis.engine.flow import workflow
 from portalis.testing.jobs import run_jobs
 from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import WebPortal, app_state

@@ -28,7 +28,7 @@ from babel.support import Translations
 from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 
-from portalis.engine.validator import Checker
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.i18n import (
     TRANSLATIONS_DIR,

@@ -15,14 +15,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from portalis.engine import actions, notify
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.model import Action
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.data.system_tables import notifications
+from portalis.engine.definition.model import Action
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.flow import actions
+from portalis.engine.outbox import notify
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.store import RecordStore
-from portalis.engine.system_tables import notifications
-from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs

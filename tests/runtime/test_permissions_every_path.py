@@ -25,10 +25,10 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from portalis.engine import passwords
-from portalis.engine.model import Entity, FormBlock, ListBlock, MetricsBlock, Page
-from portalis.engine.system_tables import notifications as notification_table
-from portalis.engine.tables import utcnow
+from portalis.engine.accounts import passwords
+from portalis.engine.data.system_tables import notifications as notification_table
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import Entity, FormBlock, ListBlock, MetricsBlock, Page
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.pages import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files

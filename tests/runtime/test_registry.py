@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.versions import deploy
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.versions import deploy
 from portalis.runtime.app import create_app
 from portalis.runtime.context import state
 from portalis.runtime.settings import Settings

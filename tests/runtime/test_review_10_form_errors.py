@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.errors import OutOfScope
+from portalis.engine.data.errors import OutOfScope
 from portalis.testing.portal_fixtures import LoginAs
 from portalis.testing.portals import BLUEPRINTS
 from portalis.testing.web import WebPortal

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import Severity
-from portalis.engine.validator import Checker
 from portalis.testing.portals import BLUEPRINTS
 from portalis.testing.web import WebPortal
 

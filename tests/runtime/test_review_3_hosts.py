@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from test_auth_support import PASSWORDS, AuthHarness, link_in, serve, url
 
-from portalis.engine import jobs
-from portalis.engine.db import create_engine
-from portalis.engine.validator import Checker
+from portalis.engine.data.db import create_engine
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.outbox import jobs
 from portalis.runtime.runtime_tables import tokens
 from portalis.testing.portals import BLUEPRINTS, deploy_dir
 from portalis.testing.smtp import SmtpServer, free_port

@@ -18,11 +18,11 @@ import pytest
 import sqlalchemy as sa
 from test_api_support import API, CSRF, Harness, assert_problem, serve
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.db import create_engine
-from portalis.engine.migrations import plan, plan_and_apply
-from portalis.engine.tables import build_tables
-from portalis.engine.validator import Checker
+from portalis.engine.data.db import create_engine
+from portalis.engine.data.tables import build_tables
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.migrations import plan, plan_and_apply
+from portalis.engine.deploy.validator import Checker
 from portalis.testing.portals import BLUEPRINTS
 
 #: Python's `re` takes seconds on 40 characters of this and years on 200.

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from test_auth_support import SLUG, AuthHarness, link_in, serve, url
 
-from portalis.engine.errors import ValidationFailed
-from portalis.engine.system_tables import jobs
-from portalis.engine.users import create_user
-from portalis.engine.validator import Checker
+from portalis.engine.accounts.users import create_user
+from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.system_tables import jobs
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.runtime_tables import tokens
 from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import WebPortal

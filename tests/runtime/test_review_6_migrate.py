@@ -21,8 +21,8 @@ import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from portalis.engine.db import create_engine
-from portalis.engine.validator import Checker
+from portalis.engine.data.db import create_engine
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.app import create_app
 from portalis.runtime.cli import cli
 from portalis.runtime.runtime_tables import missing_tables
@@ -202,8 +202,8 @@ def test_review_6_migrate_creates_every_table(database_url: str, tmp_path: Path)
     imported the runtime modules declaring some of them (idempotency keys), and the
     `portalis migrate` command reports what it created."""
     code = (
-        "import sys; from portalis.engine.db import create_engine; "
-        "from portalis.runtime.cli_common import migrate_database; "
+        "import sys; from portalis.engine.data.db import create_engine; "
+        "from portalis.runtime.cli.common import migrate_database; "
         "migrate_database(create_engine(sys.argv[1]))"
     )
     done = subprocess.run(

@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from werkzeug.routing import Map, Rule
 from werkzeug.test import TestResponse
 
-from portalis.engine import passwords
+from portalis.engine.accounts import passwords
 from portalis.runtime import default_plugins
 from portalis.runtime.dispatch import PUBLIC_ENDPOINTS, VIEWS
 from portalis.runtime.pages import page_allowed

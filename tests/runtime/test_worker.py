@@ -24,15 +24,15 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from flask import Flask
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write, create_engine
-from portalis.engine.platform_tables import ensure_platform_tables
-from portalis.engine.webhooks import enqueue_webhook
+from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.platform_tables import ensure_platform_tables
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.webhooks import enqueue_webhook
 from portalis.runtime import mail
 from portalis.runtime.app import create_app
 from portalis.runtime.cli import cli
+from portalis.runtime.job_handlers import start_embedded_worker, stop_embedded_worker
 from portalis.runtime.settings import Settings
-from portalis.runtime.worker import start_embedded_worker, stop_embedded_worker
 from portalis.testing.jobs import run_jobs
 from portalis.testing.portals import migrate_db
 from portalis.testing.smtp import HOST, SmtpServer, free_port

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from werkzeug.test import TestResponse
 
-from portalis.engine import workflow
+from portalis.engine.flow import workflow
 from portalis.testing.web import PortalClient, WebPortal
 
 DEFINITION = Path(__file__).resolve().parents[1] / "engine" / "data" / "expenses"

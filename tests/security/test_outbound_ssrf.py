@@ -31,13 +31,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write
-from portalis.engine.jobs import Job, PermanentFailure, RetryLater
-from portalis.engine.outbound import OutboundPolicy, OutboundRefused, why_not_public
-from portalis.engine.webhooks import enqueue_webhook, handle_webhook
+from portalis.engine.data.db import begin_write
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
+from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused, why_not_public
+from portalis.engine.outbox.webhooks import enqueue_webhook, handle_webhook
+from portalis.runtime.job_handlers import build_handlers
 from portalis.runtime.settings import Settings
-from portalis.runtime.worker import build_handlers
 from portalis.testing.jobs import run_jobs
 from portalis.testing.webhooks import LOOPBACK_POLICY, WebhookReceiver
 

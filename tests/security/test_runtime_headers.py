@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from test_runtime_support import PDF, SUBJECTS, b2c_copy, deploy, set_in_portal_yaml, upload_ticket
 
-from portalis.engine.permissions import Policy
+from portalis.engine.data.permissions import Policy
 from portalis.runtime import dispatch
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from test_runtime_support import B2C, b2c_copy, deploy
 
-from portalis.engine.bundle import Bundle, read_bundle
-from portalis.engine.validator import Checker
+from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.deploy.validator import Checker
 from portalis.runtime.theme import sanitize_css
 from portalis.testing.web import WebPortal
 

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from test_runtime_support import SUBJECTS, deploy, table_rows
 
-from portalis.engine.model import FormBlock
-from portalis.engine.users import find_user
+from portalis.engine.accounts.users import find_user
+from portalis.engine.definition.model import FormBlock
 from portalis.runtime.auth import tokens
 from portalis.testing.web import WebPortal
 

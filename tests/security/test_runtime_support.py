@@ -18,7 +18,7 @@ from unittest import mock
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from portalis.engine import passwords
+from portalis.engine.accounts import passwords
 from portalis.testing.portals import BLUEPRINTS
 from portalis.testing.web import PortalClient, WebPortal
 

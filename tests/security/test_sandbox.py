@@ -20,14 +20,14 @@ import jinja2.exceptions
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from portalis.engine import expression_checks, expression_guards, expressions
-from portalis.engine.expression_guards import Budget, sandbox_namespace
-from portalis.engine.expressions import (
+from portalis.engine.expr import checks, expressions, sandbox
+from portalis.engine.expr.expressions import (
     BUILTIN_FUNCTIONS,
     EvaluationError,
     ExpressionError,
     compile_expression,
 )
+from portalis.engine.expr.sandbox import Budget, sandbox_namespace
 
 CPU_BOUND_SECONDS = 2.0  # R13: a runaway expression is refused within 2 s of CPU
 
@@ -167,7 +167,7 @@ def test_sandbox_b06_cve_2026_76825_formatter_get_field() -> None:
     # Expose no modules: every built-in function is a plain function of the engine...
     for name, function in BUILTIN_FUNCTIONS.items():
         assert isinstance(function, FunctionType), name
-        assert function.__module__ == "portalis.engine.expressions", name
+        assert function.__module__ == "portalis.engine.expr.expressions", name
     # ...and the evaluation namespace holds no module and has empty builtins.
     namespace = sandbox_namespace(BUILTIN_FUNCTIONS, {"record": None, "actor": None})
     assert namespace["__builtins__"] == {}
@@ -283,7 +283,7 @@ def test_sandbox_b12_frappe_cve_2023_54406_nested_evaluation() -> None:
     assert "keys" in str(failure.value)
     assert outcomes == ["expression-failed", 2]
     # No "inside sandbox" flag exists to flip: the modules hold no booleans and no mutable state.
-    for module in (expressions, expression_checks, expression_guards):
+    for module in (expressions, checks, sandbox):
         for name, value in vars(module).items():
             if name.startswith("__"):
                 continue

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import abort
 from werkzeug.wrappers import Response
 
-from portalis.engine.permissions import Actor
+from portalis.engine.data.permissions import Actor
 
-from ..auth.admin_test import may_test
 from ..auth.common import login_redirect
+from ..auth.login_check import may_test
 from ..registry import RuntimePortal
 
 

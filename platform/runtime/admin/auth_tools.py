@@ -3,7 +3,7 @@
 The page lists the provider entries (name, type, kind), the two-factor rule and the session
 timeouts. A redirect provider is tested by starting its flow with purpose `test` (the flow
 view shows the result); a form provider (LDAP) by typing a user's name and password here.
-Either way `auth.admin_test.show_result` renders what a login would do — no user, link or
+Either way `auth.login_check.show_result` renders what a login would do — no user, link or
 session is written.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from flask import abort
 
-from portalis.engine.db import begin_write
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
 
-from ..auth import admin_test, throttle
+from ..auth import login_check, throttle
 from ..auth.common import ViewResult, form_secret, form_value, render, request_ip
 from ..auth.providers import LoginRefused, is_form
 from ..auth.second_factor import factors
@@ -94,13 +94,13 @@ def test_view(portal: RuntimePortal, actor: Actor, provider: str) -> ViewResult:
         refused = LoginRefused(
             "throttled", _("Too many sign-in attempts. Please wait a moment and try again.")
         )
-        return admin_test.show_result(portal, actor, bound.entry, None, refused=refused)
+        return login_check.show_result(portal, actor, bound.entry, None, refused=refused)
     try:
         identity = bound.authenticate(username, password)
     except LoginRefused as refused:
         with begin_write(engine) as conn:
             throttle.record(conn, portal.slug, key, ip, success=False)
-        return admin_test.show_result(portal, actor, bound.entry, None, refused=refused)
+        return login_check.show_result(portal, actor, bound.entry, None, refused=refused)
     with begin_write(engine) as conn:
         throttle.record(conn, portal.slug, key, ip, success=True)
-    return admin_test.show_result(portal, actor, bound.entry, identity)
+    return login_check.show_result(portal, actor, bound.entry, identity)

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, request
 
-from portalis.engine.db import begin_write
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
 
 from ..auth.common import ViewResult, audit_auth, current_secret, render, see_other, user_row
 from ..auth.second_factor import enrolled_factors, factors, require_recent_auth

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, g, request
 
-from portalis.engine.db import begin_write
-from portalis.engine.errors import NotFound, ValidationFailed
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import NotFound, ValidationFailed
+from portalis.engine.data.permissions import Actor
 
 from ..context import state
 from ..registry import RuntimePortal

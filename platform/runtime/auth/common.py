@@ -9,10 +9,10 @@ from flask import abort, g, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portalis.engine import audit
-from portalis.engine.fields import FieldValueError
-from portalis.engine.model import PasswordPolicy, PortalModel
-from portalis.engine.tables import utcnow
+from portalis.engine.data import audit
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.fields import FieldValueError
+from portalis.engine.definition.model import PasswordPolicy, PortalModel
 
 from .. import mail
 from ..context import PortalUser, request_client_ip, state

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from flask import flash
 from werkzeug.wrappers import Response
 
-from portalis.engine.db import begin_write
-from portalis.engine.errors import ValidationFailed
-from portalis.engine.model import AuthProvider
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
-from portalis.engine.users import create_user, find_user, normalize_email
+from portalis.engine.accounts.users import create_user, find_user, normalize_email
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import AuthProvider
 
 from ..context import state
 from ..registry import RuntimePortal

@@ -9,16 +9,16 @@ import logging
 
 from flask import abort, flash, g, redirect, request
 
-from portalis.engine.db import begin_write
-from portalis.engine.model import AuthProvider
-from portalis.engine.permissions import Actor
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.definition.model import AuthProvider
 
 from ..context import state
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..templating import gettext as _
 from ..templating import provider_label
-from . import admin_test, external, second_factor
+from . import external, login_check, second_factor
 from .common import ViewResult, audit_auth, render
 from .flows import PURPOSES, FlowContext, end_flow, save_flow, saved_flow
 from .handoff import handoff
@@ -41,7 +41,7 @@ def auth_view(portal: RuntimePortal, actor: Actor, provider: str, step: str) -> 
             abort(400)
         if purpose != "login" and not actor.is_authenticated:
             abort(403)
-        if purpose == "test" and not admin_test.may_test(portal, actor):
+        if purpose == "test" and not login_check.may_test(portal, actor):
             abort(403)
         next_url = safe_next(request.form.get("next", "")[:2000], g.portal_prefix)
         flow = FlowContext(portal, entry, purpose, next_url, {}, active=True)
@@ -69,7 +69,7 @@ def auth_view(portal: RuntimePortal, actor: Actor, provider: str, step: str) -> 
     if flow.purpose != "login" and started.get("user") != actor.id:
         return _refused(portal, actor, entry, LoginRefused("flow_user_changed"), flow)
     if flow.purpose == "test":
-        return admin_test.show_result(portal, actor, entry, result)
+        return login_check.show_result(portal, actor, entry, result)
     if flow.purpose == "link":
         return external.link_view(portal, actor, entry, result, flow.next)
     if flow.purpose == "reauth":
@@ -88,8 +88,8 @@ def _refused(
     step-up goes back with a message; a sign-in shows the login page with one neutral
     message. The reason is audited and logged, never shown to a user signing in."""
     log.info("auth flow %s/%s refused: %s", portal.slug, entry.name, refused.reason)
-    if flow.purpose == "test" and admin_test.may_test(portal, actor):
-        return admin_test.show_result(portal, actor, entry, None, refused=refused)
+    if flow.purpose == "test" and login_check.may_test(portal, actor):
+        return login_check.show_result(portal, actor, entry, None, refused=refused)
     with begin_write(state().engine) as conn:
         audit_auth(conn, portal, "login_failed", user_id=actor.id, email=actor.email or None,
                    provider=entry.name, reason=refused.reason, purpose=flow.purpose)  # fmt: skip

@@ -21,10 +21,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from flask import session
 
-from portalis.engine.db import begin_write
-from portalis.engine.model import AuthProvider
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import AuthProvider
 
 from ..context import state
 from ..registry import RuntimePortal

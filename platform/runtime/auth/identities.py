@@ -6,8 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalis.engine.model import AuthProvider
-from portalis.engine.tables import utcnow
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import AuthProvider
 
 from ..registry import RuntimePortal
 from ..runtime_tables import identities

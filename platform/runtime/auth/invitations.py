@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import flash, request
 
-from portalis.engine.db import begin_write
-from portalis.engine.permissions import Actor
-from portalis.engine.users import create_user, find_user
+from portalis.engine.accounts.users import create_user, find_user
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
 
 from ..context import state
 from ..mail import enqueue_mail, render_mail

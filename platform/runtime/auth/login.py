@@ -15,12 +15,12 @@ from typing import Any
 from flask import abort, flash, g, redirect, request
 from werkzeug.wrappers import Response
 
-from portalis.engine.db import begin_write
-from portalis.engine.model import PasswordPolicy, PortalModel
-from portalis.engine.passwords import hash_password, needs_rehash, verify_password
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
-from portalis.engine.users import find_user, normalize_email
+from portalis.engine.accounts.passwords import hash_password, needs_rehash, verify_password
+from portalis.engine.accounts.users import find_user, normalize_email
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import PasswordPolicy, PortalModel
 
 from ..context import sign_out, state
 from ..registry import RuntimePortal

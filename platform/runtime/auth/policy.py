@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalis.engine.model import PasswordPolicy
-from portalis.engine.passwords import hash_password, verify_password
-from portalis.engine.tables import utcnow
+from portalis.engine.accounts.passwords import hash_password, verify_password
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import PasswordPolicy
 
 from ..runtime_tables import password_history
 from ..templating import gettext as _

@@ -14,11 +14,11 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from flask import flash, g, redirect, request
 
-from portalis.engine.builtins import user_locale_error
-from portalis.engine.db import begin_write
-from portalis.engine.passwords import verify_password
-from portalis.engine.permissions import Actor
-from portalis.engine.users import find_user
+from portalis.engine.accounts.passwords import verify_password
+from portalis.engine.accounts.users import find_user
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.user_rows import user_locale_error
 
 from ..context import current_user_row, state
 from ..registry import RuntimePortal

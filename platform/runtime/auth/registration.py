@@ -17,13 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request
 
-from portalis.engine.db import begin_write
-from portalis.engine.errors import ValidationFailed
-from portalis.engine.fields import FieldValueError
-from portalis.engine.passwords import hash_password
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
-from portalis.engine.users import create_user, find_user
+from portalis.engine.accounts.passwords import hash_password
+from portalis.engine.accounts.users import create_user, find_user
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.fields import FieldValueError
 
 from ..context import state
 from ..registry import RuntimePortal

@@ -19,20 +19,20 @@ from datetime import timedelta
 
 from flask import flash, redirect, request
 
-from portalis.engine import jobs
-from portalis.engine.db import begin_write
-from portalis.engine.jobs import Job, PermanentFailure
-from portalis.engine.permissions import Actor
-from portalis.engine.users import find_user
-from portalis.engine.worker import Handler
+from portalis.engine.accounts.users import find_user
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.outbox import jobs
+from portalis.engine.outbox.jobs import Job, PermanentFailure
+from portalis.engine.outbox.worker import Handler
 
 from ..context import state
+from ..job_handlers import RESET_JOB
 from ..mail import enqueue_mail, mail_from_payload, render_mail
 from ..registry import PortalRegistry, RuntimePortal
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
 from ..urls import portal_url
-from ..worker import RESET_JOB
 from . import policy as pw
 from . import tokens
 from .common import (

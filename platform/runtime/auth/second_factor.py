@@ -22,11 +22,11 @@ import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request, session
 from werkzeug.wrappers import Response
 
-from portalis.engine.db import begin_write
-from portalis.engine.model import AuthProvider
-from portalis.engine.passwords import verify_password
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
+from portalis.engine.accounts.passwords import verify_password
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.model import AuthProvider
 
 from ..context import rotate_session, sign_in, state
 from ..registry import RuntimePortal

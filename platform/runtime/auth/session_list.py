@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from flask import flash, request
 
-from portalis.engine.db import begin_write
-from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
+from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.tables import utcnow
 
 from ..context import sign_out, state
 from ..registry import RuntimePortal

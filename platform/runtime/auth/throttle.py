@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from portalis.engine.tables import utcnow
+from portalis.engine.data.tables import utcnow
 
 from ..runtime_tables import login_attempts
 

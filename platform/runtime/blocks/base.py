@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flask import Response, g
 from markupsafe import Markup
 
-from portalis.engine.model import Block, Page
-from portalis.engine.permissions import Actor
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import Block, Page
 from portalis.engine.plugins import OptionsSchema
-from portalis.engine.records import Record
-from portalis.engine.store import RecordStore
 
 if TYPE_CHECKING:
     from ..registry import RuntimePortal

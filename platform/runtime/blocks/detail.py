@@ -21,14 +21,20 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 
-from portalis.engine import workflow
-from portalis.engine.errors import NON_FIELD, Forbidden, NotFound, StaleRecord, ValidationFailed
-from portalis.engine.expressions import EvaluationError
-from portalis.engine.model import DetailBlock, Entity, Field
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
-from portalis.engine.store import RecordStore
-from portalis.engine.workflow import COMMENT_KEY
+from portalis.engine.data.errors import (
+    NON_FIELD,
+    Forbidden,
+    NotFound,
+    StaleRecord,
+    ValidationFailed,
+)
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import DetailBlock, Entity, Field
+from portalis.engine.expr.expressions import EvaluationError
+from portalis.engine.flow import workflow
+from portalis.engine.flow.workflow import COMMENT_KEY
 
 from ..display import Formatter, page_for
 from ..templating import label

@@ -26,7 +26,7 @@ from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from portalis.engine.errors import (
+from portalis.engine.data.errors import (
     NON_FIELD,
     FieldMessage,
     Forbidden,
@@ -35,12 +35,12 @@ from portalis.engine.errors import (
     StaleRecord,
     ValidationFailed,
 )
-from portalis.engine.expressions import EvaluationError
-from portalis.engine.fields import FieldValueError
-from portalis.engine.model import Entity, Field, FormBlock, Grant, PortalModel
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
-from portalis.engine.store import RecordStore
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Record
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.fields import FieldValueError
+from portalis.engine.definition.model import Entity, Field, FormBlock, Grant, PortalModel
+from portalis.engine.expr.expressions import EvaluationError
 
 from ..display import Formatter, page_for
 from ..files import UploadRejected, UploadTooLarge, files_root, owned_by, save_upload

@@ -19,9 +19,9 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup
 
-from portalis.engine import audit
-from portalis.engine.model import Entity, Field
-from portalis.engine.records import Record
+from portalis.engine.data import audit
+from portalis.engine.data.records import Record
+from portalis.engine.definition.model import Entity, Field
 
 from ..display import Formatter
 from .base import BlockContext

@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from flask import abort, render_template, request
 from markupsafe import Markup
 
-from portalis.engine.errors import BadQuery
-from portalis.engine.model import SYSTEM_COLUMNS, Block, Entity, ListBlock, Page
-from portalis.engine.permissions import Actor
-from portalis.engine.records import Page as RecordPage
-from portalis.engine.store import RecordStore
+from portalis.engine.data.errors import BadQuery
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.records import Page as RecordPage
+from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, ListBlock, Page
 
 from ..display import Formatter, page_for
 from ..i18n import format_number

@@ -22,9 +22,9 @@ from flask import render_template
 from markupsafe import Markup
 from pygal.style import Style
 
-from portalis.engine.errors import BadQuery
-from portalis.engine.model import Metric, MetricsBlock, Theme
-from portalis.engine.records import Record
+from portalis.engine.data.errors import BadQuery
+from portalis.engine.data.records import Record
+from portalis.engine.definition.model import Metric, MetricsBlock, Theme
 
 from ..display import Formatter
 from ..i18n import format_money, format_number

@@ -1,7 +1,7 @@
 """Back-channel HTTP to the identity provider, only through the platform's SSRF policy.
 
 Every URL (discovery, JWKS, token and userinfo endpoints) is checked by
-`portalis.engine.outbound.OutboundPolicy` and fetched over the connection its `Target` pins,
+`portalis.engine.outbox.outbound.OutboundPolicy` and fetched over the connection its `Target` pins,
 so an issuer or a discovery document cannot point the server at internal addresses unless the
 operator allow-listed them (`PORTALIS_OUTBOUND_ALLOW`). Redirects are not followed: a
 redirect would be a second, unchecked URL.

@@ -1,0 +1,1 @@
+"""Accounts: portal users and their passwords."""

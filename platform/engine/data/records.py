@@ -1,0 +1,423 @@
+"""The record store: the only door to portal data. Every call takes an actor.
+
+Reads put the policy's row filter into the SQL WHERE and mask fields the actor may not read;
+writes (in `writes`) clean input, enforce rules and grants and check `version`. A list page
+costs a constant number of queries: one for the rows, one bounded count.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
+from .computed import compute_virtual, queryable, virtual_fields
+from .db import begin_write
+from .errors import BadQuery, Forbidden, NotFound
+from .permissions import Actor, Policy
+from .query import RecordQuery, _int_id, _maybe_int
+from .tables import USER_AUTH_COLUMNS, TableSet
+
+#: Counts stop here; pages show "10,000+" instead of scanning millions of rows.
+COUNT_LIMIT = 10_000
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record as the actor may see it: readable fields plus system columns."""
+
+    entity: str
+    values: Mapping[str, Any]
+
+    @property
+    def id(self) -> int:
+        """The primary key."""
+        return int(self.values["id"])
+
+    @property
+    def version(self) -> int:
+        """The optimistic-locking version."""
+        return int(self.values["version"])
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of `key`, or `default` when absent or masked."""
+        return self.values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list: records, a bounded total and paging facts."""
+
+    records: tuple[Record, ...]
+    total: int
+    total_exact: bool
+    page: int
+    page_size: int
+    has_next: bool
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (from the bounded total)."""
+        return max(1, -(-self.total // self.page_size))
+
+
+class ReadStore(RecordQuery):
+    """Reads of one compiled portal's records, always through the policy (writes: `store`)."""
+
+    def __init__(
+        self, model: PortalModel, tables: TableSet, policy: Policy, engine: sa.Engine
+    ) -> None:
+        self.model = model
+        self.tables = tables
+        self.policy = policy
+        self.engine = engine
+
+    # -- helpers ------------------------------------------------------------------------
+    def entity(self, name: str) -> Entity:
+        """The entity `name` or NotFound."""
+        entity = self.model.entities.get(name)
+        if entity is None:
+            raise NotFound(f"no entity {name!r}")
+        return entity
+
+    def columns(
+        self, entity: Entity, fields: Sequence[str] | None = None
+    ) -> list[sa.ColumnElement[Any]]:
+        """Selectable columns (never the user table's authentication columns).
+
+        With `fields`, only the system columns and those fields' columns (a list page needs
+        its six columns, not every column of a wide entity). A virtual field among them needs
+        every column: its expression may read any field.
+        """
+        table = self.tables[entity.name]
+        if fields is None or any(not queryable(entity, n) for n in fields if n in entity.fields):
+            return [c for c in table.c if c.name not in USER_AUTH_COLUMNS]
+        wanted = set(SYSTEM_COLUMNS)
+        for name in fields:
+            field = entity.fields.get(name)
+            if field is not None:
+                wanted.update(field.columns)
+        return [c for c in table.c if c.name in wanted]
+
+    def to_values(
+        self, entity: Entity, row: Mapping[Any, Any], mask: frozenset[str]
+    ) -> dict[str, Any]:
+        """System columns plus the masked fields of a row, as Python values."""
+        values = {name: row[name] for name in SYSTEM_COLUMNS}
+        for name, field in entity.fields.items():
+            if name in mask and field.columns[0] in row:
+                values[name] = field.kind.from_storage(field, row)
+        return values
+
+    def raw_values(self, entity: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
+        """Every field of a row (for permission checks and expressions, never for output)."""
+        return self.to_values(entity, row, frozenset(entity.fields))
+
+    def lookup(self, conn: sa.Connection) -> Any:
+        """A parent lookup for `Policy.can` that reads through `conn`."""
+
+        def _lookup(entity_name: str, record_id: Any) -> Mapping[str, Any] | None:
+            entity = self.model.entities.get(entity_name)
+            if entity is None:
+                return None
+            table = self.tables[entity_name]
+            row = (
+                conn.execute(sa.select(*self.columns(entity)).where(table.c.id == record_id))
+                .mappings()
+                .first()
+            )
+            return None if row is None else self.raw_values(entity, row)
+
+        return _lookup
+
+    # -- reads --------------------------------------------------------------------------
+    def list(
+        self,
+        actor: Actor,
+        entity_name: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        search: str | None = None,
+        search_fields: Sequence[str] | None = None,
+        sort: str | None = None,
+        page: int = 1,
+        page_size: int = 25,
+        parent: tuple[str, int] | None = None,
+        count: bool = True,
+        count_limit: int = COUNT_LIMIT,
+        conn: sa.Connection | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> Page:
+        """A page of records the actor may read, filtered, searched and sorted.
+
+        `fields` limits the fields loaded (default: every field the actor may read).
+        """
+        entity = self.entity(entity_name)
+        page = max(1, int(page))
+        page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+        where = self.where(actor, entity, filters, search, search_fields, parent)
+        if where is None:
+            return Page((), 0, True, page, page_size, False)
+        table = self.tables[entity.name]
+        order = self.order_by(actor, entity, sort)
+        flags = self._flags(actor, entity)
+        query = (
+            sa.select(
+                *self.columns(entity, fields),
+                *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
+            )
+            .where(where)
+            .order_by(*order, table.c.id)
+            .limit(page_size + 1)
+            .offset((page - 1) * page_size)
+        )
+        with self._read(conn) as c:
+            rows = c.execute(query).mappings().all()
+            total, exact = (0, True)
+            if count:
+                total, exact = self._count(c, table, where, count_limit)
+        mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
+        records = tuple(
+            self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+        )
+        if not count:
+            total = (page - 1) * page_size + len(records)
+        return Page(records, total, exact, page, page_size, len(rows) > page_size)
+
+    def count(
+        self,
+        actor: Actor,
+        entity_name: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        search: str | None = None,
+        limit: int = COUNT_LIMIT,
+    ) -> tuple[int, bool]:
+        """How many records the actor may read (bounded): (count, exact)."""
+        entity = self.entity(entity_name)
+        where = self.where(actor, entity, filters, search, None, None)
+        if where is None:
+            return 0, True
+        with self._read(None) as c:
+            return self._count(c, self.tables[entity.name], where, limit)
+
+    def get(
+        self,
+        actor: Actor,
+        entity_name: str,
+        record_id: Any,
+        *,
+        action: str = "read",
+        conn: sa.Connection | None = None,
+    ) -> Record:
+        """One record the actor may `action`; NotFound when it is invisible to them."""
+        entity = self.entity(entity_name)
+        rid = _int_id(record_id)
+        table = self.tables[entity.name]
+        flags = self._flags(actor, entity)
+        query = sa.select(
+            *self.columns(entity), *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags))
+        ).where(table.c.id == rid, self.policy.row_filter(actor, entity.name, "read"))
+        with self._read(conn) as c:
+            row = c.execute(query).mappings().first()
+            if row is None:
+                raise NotFound(f"{entity.name} #{record_id} not found")
+            if action != "read":
+                allowed = c.execute(
+                    sa.select(table.c.id).where(
+                        table.c.id == rid, self.policy.row_filter(actor, entity.name, action)
+                    )
+                ).first()
+                if allowed is None:
+                    raise Forbidden(
+                        f"not allowed to {action} this {entity.name}",
+                        self.policy.explain(
+                            actor,
+                            action,
+                            entity.name,
+                            self.raw_values(entity, row),
+                            lookup=self.lookup(c),
+                        ),
+                    )
+        return self._record(actor, entity, row, flags)
+
+    def titles(
+        self, actor: Actor, entity_name: str, ids: Sequence[Any], *, names_only: bool = False
+    ) -> dict[int, str]:
+        """Display titles of referenced records the actor may read (one query).
+
+        With `names_only` (authors shown next to content the actor can read) titles are
+        resolved without the read filter; only the title field leaves the store.
+        """
+        entity = self.entity(entity_name)
+        wanted = sorted({i for i in (_maybe_int(x) for x in ids) if i is not None})
+        if not wanted:
+            return {}
+        table = self.tables[entity.name]
+        title = entity.title_field
+        if title and not queryable(entity, title):
+            return self._computed_titles(actor, entity, wanted, names_only)
+        title_col: sa.ColumnElement[Any] = table.c[title] if title else table.c.id
+        if title and not names_only:
+            title_col = self._where_readable(actor, entity, title, title_col)
+        query = sa.select(table.c.id, title_col.label("title")).where(table.c.id.in_(wanted))
+        if not names_only:
+            query = query.where(self.policy.row_filter(actor, entity.name, "read"))
+        with self._read(None) as c:
+            return {
+                row.id: entity.title_of({title or "id": row.title, "id": row.id})
+                for row in c.execute(query)
+            }
+
+    def _computed_titles(
+        self, actor: Actor, entity: Entity, ids: builtins.list[int], names_only: bool
+    ) -> dict[int, str]:
+        """Titles from a virtual title field (computed per record, as the actor reads it)."""
+        table = self.tables[entity.name]
+        if names_only:
+            query = sa.select(*self.columns(entity)).where(table.c.id.in_(ids))
+            with self._read(None) as c:
+                rows = c.execute(query).mappings().all()
+            out = {}
+            for row in rows:
+                values = self.raw_values(entity, row)
+                values.update(compute_virtual(entity, values, actor))
+                out[int(row["id"])] = entity.title_of(values)
+            return out
+        flags = self._flags(actor, entity)
+        query = sa.select(
+            *self.columns(entity), *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags))
+        ).where(table.c.id.in_(ids), self.policy.row_filter(actor, entity.name, "read"))
+        with self._read(None) as c:
+            rows = c.execute(query).mappings().all()
+        return {
+            int(row["id"]): entity.title_of(self._record(actor, entity, row, flags).values)
+            for row in rows
+        }
+
+    def autocomplete(
+        self, actor: Actor, entity_name: str, text: str, *, limit: int = 20
+    ) -> builtins.list[tuple[int, str]]:
+        """(id, title) pairs of readable records matching `text`, for ref pickers."""
+        entity = self.entity(entity_name)
+        title = entity.title_field
+        page = self.list(
+            actor,
+            entity_name,
+            search=text or None,
+            page_size=min(limit, 50),
+            count=False,
+            sort=title if title and queryable(entity, title) else "id",
+        )
+        return [(r.id, entity.title_of(r.values)) for r in page.records]
+
+    def aggregate(
+        self,
+        actor: Actor,
+        entity_name: str,
+        *,
+        function: str = "count",
+        field: str | None = None,
+        group_by: str | None = None,
+    ) -> builtins.list[tuple[Any, Any]]:
+        """count/sum over readable records, optionally grouped: [(group or None, value)]."""
+        entity = self.entity(entity_name)
+        table = self.tables[entity.name]
+        mask = self.policy.field_mask(actor, entity.name, "read")
+        where = self.policy.row_filter(actor, entity.name, "read")
+        if function == "sum":
+            if field is None or field not in mask or not queryable(entity, field):
+                raise BadQuery(f"cannot sum {field!r}")
+            summed = self._where_readable(
+                actor, entity, field, table.c[entity.fields[field].columns[0]]
+            )
+            value: sa.ColumnElement[Any] = sa.func.coalesce(sa.func.sum(summed), 0)
+        elif function == "count":
+            value = sa.func.count()
+        else:
+            raise BadQuery(f"unknown aggregate {function!r}")
+        if group_by is not None:
+            if group_by not in mask or not queryable(entity, group_by):
+                raise BadQuery(f"cannot group by {group_by!r}")
+            # rows where the group field is hidden are grouped as if it were empty
+            col = self._where_readable(
+                actor, entity, group_by, table.c[entity.fields[group_by].columns[0]]
+            )
+            query = sa.select(col, value).where(where).group_by(col).order_by(col)
+        else:
+            query = sa.select(sa.null(), value).select_from(table).where(where)
+        with self._read(None) as c:
+            return [(row[0], row[1]) for row in c.execute(query)]
+
+    # -- internals ----------------------------------------------------------------------
+    def _flags(
+        self, actor: Actor, entity: Entity
+    ) -> builtins.list[tuple[Any, sa.ColumnElement[Any]]]:
+        if not self.policy.masks_differ(actor, entity.name, "read"):
+            return []
+        return self.policy.grant_flags(actor, entity.name, "read")
+
+    def _record(
+        self,
+        actor: Actor,
+        entity: Entity,
+        row: Mapping[Any, Any],
+        flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
+        mask: frozenset[str] | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> Record:
+        if flags:
+            grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
+            mask = self.policy.fields_of_grants(entity.name, grants)
+        elif mask is None:
+            mask = self.policy.field_mask(actor, entity.name, "read")
+        values = self.to_values(entity, row, mask)
+        wanted = [
+            n for n in virtual_fields(entity) if n in mask and (fields is None or n in fields)
+        ]
+        if wanted:
+            # computed from the fields this actor may read on this row, never from hidden ones
+            computed = compute_virtual(entity, values, actor)
+            values.update({n: computed[n] for n in wanted if n in computed})
+        return Record(entity.name, values)
+
+    def _count(
+        self, conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool], limit: int
+    ) -> tuple[int, bool]:
+        inner = sa.select(table.c.id).where(where).limit(limit + 1).subquery()
+        n = int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+        return (limit, False) if n > limit else (n, True)
+
+    def _read(self, conn: sa.Connection | None) -> Any:
+        return _Borrowed(conn) if conn is not None else self.engine.connect()
+
+    def write(self) -> Any:
+        """A write transaction (BEGIN IMMEDIATE on SQLite)."""
+        return begin_write(self.engine)
+
+
+class _Borrowed:
+    """Context manager that lends an existing connection without closing it."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sa.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,147 @@
+"""SQLAlchemy Core tables for a compiled portal: one real table per entity.
+
+Portals are isolated by a table-name prefix (`p_<slug>__<entity>`). Every table has the system
+columns `id`, `created_at`, `updated_at`, `created_by` and `version` (optimistic locking).
+The built-in `user` table also holds the authentication columns, which are never fields and
+therefore never leave the record store. Virtual fields (`compute` with `stored: false`) have
+no column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..definition.fields import TableContext
+from ..definition.model import Entity, ListBlock, PortalModel
+from ..definition.naming import MAX_IDENTIFIER, table_name, table_prefix
+
+#: Columns of the user table that are not fields: they never appear in records.
+USER_AUTH_COLUMNS = (
+    "password_hash",
+    "roles",
+    "is_active",
+    "password_changed_at",
+    "last_login_at",
+)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only time Portalis stores)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TableSet:
+    """The tables of one compiled portal, by entity name."""
+
+    metadata: sa.MetaData
+    tables: Mapping[str, sa.Table]
+    prefix: str
+
+    def __getitem__(self, entity: str) -> sa.Table:
+        return self.tables[entity]
+
+
+def build_tables(model: PortalModel) -> TableSet:
+    """Build the SQLAlchemy tables of `model` (pure: touches no database)."""
+    metadata = sa.MetaData()
+    names = {name: table_name(model.slug, name) for name in model.entities}
+    ctx = TableContext(table_names=names)
+    indexed = _indexed_fields(model)
+    tables: dict[str, sa.Table] = {}
+    user_table = names.get("user", table_name(model.slug, "user"))
+    for entity in model.entities.values():
+        columns: list[Any] = [
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, default=utcnow),
+            sa.Column(
+                "updated_at",
+                sa.DateTime(timezone=True),
+                nullable=False,
+                default=utcnow,
+                onupdate=utcnow,
+            ),
+            sa.Column(
+                "created_by",
+                sa.Integer,
+                sa.ForeignKey(
+                    f"{user_table}.id",
+                    ondelete="SET NULL",
+                    use_alter=True,
+                    name=_index_name(names[entity.name], "created_by", prefix="fk"),
+                ),
+                nullable=True,
+            ),
+            sa.Column("version", sa.Integer, nullable=False, default=1),
+        ]
+        for field in entity.fields.values():
+            if field.stored:  # a virtual field is computed on read and has no column
+                columns.extend(field.kind.columns(field, ctx))
+        if entity.name == "user":
+            columns.extend(_user_auth_columns())
+        # AUTOINCREMENT on SQLite: a deleted record's id is never handed to a new record (links,
+        # audit entries and sessions keep pointing at the old one). PostgreSQL sequences never
+        # reuse ids anyway; SQLite cannot add it to an existing table, so older tables keep
+        # their layout until a migration rebuilds them.
+        table = sa.Table(names[entity.name], metadata, *columns, sqlite_autoincrement=True)
+        unique = {f.columns[0] for f in entity.fields.values() if f.unique}
+        for column_name in sorted(indexed.get(entity.name, set()) | _ref_columns(entity)):
+            if column_name in table.c and not table.c[column_name].primary_key:
+                sa.Index(
+                    _index_name(table.name, column_name),
+                    table.c[column_name],
+                    unique=column_name in unique,
+                )
+        sa.Index(_index_name(table.name, "updated_at"), table.c.updated_at)
+        sa.Index(_index_name(table.name, "created_by"), table.c.created_by)
+        tables[entity.name] = table
+    return TableSet(metadata, tables, table_prefix(model.slug))
+
+
+def _user_auth_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("password_hash", sa.String(255), nullable=True),
+        sa.Column("roles", sa.JSON, nullable=False, default=list),
+        sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+        sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
+def _ref_columns(entity: Entity) -> set[str]:
+    out: set[str] = set()
+    for field in entity.fields.values():
+        if field.type == "ref" or field.indexed or field.unique:
+            out.update(field.columns)
+    return out
+
+
+def _indexed_fields(model: PortalModel) -> dict[str, set[str]]:
+    """Columns worth an index: declared sort and filter fields of list blocks."""
+    out: dict[str, set[str]] = {}
+    for page in model.pages.values():
+        for block in page.blocks:
+            cfg = block.config
+            if not isinstance(cfg, ListBlock) or cfg.entity not in model.entities:
+                continue
+            entity = model.entities[cfg.entity]
+            wanted = [cfg.sort.lstrip("-"), *cfg.filters]
+            for name in wanted:
+                field = entity.fields.get(name)
+                if field is not None and field.kind.sortable:
+                    out.setdefault(cfg.entity, set()).add(field.columns[0])
+    return out
+
+
+def _index_name(table: str, column: str, prefix: str = "ix") -> str:
+    name = f"{prefix}_{table}__{column}"
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10]
+    return name[: MAX_IDENTIFIER - 11] + "_" + digest

@@ -1,0 +1,122 @@
+"""Built-in entities (`account`, `user`) and roles, merged with a definition's extensions.
+
+A definition extends a built-in entity by declaring it: its fields are added after the
+built-in ones, its grants after the built-in grants; labels and other keys override.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+#: The role of the system actor (automations, timers, workflow actions): it holds a grant of
+#: every action with scope `all` on every entity. Definitions may not declare it.
+SYSTEM_ROLE = "system"
+
+BUILTIN_ROLE_LABELS: dict[str, dict[str, str]] = {
+    "anonymous": {"en": "Visitor", "de": "Besucher", "fr": "Visiteur", "es": "Visitante"},
+    "authenticated": {
+        "en": "Signed-in user",
+        "de": "Angemeldeter Benutzer",
+        "fr": "Utilisateur connecté",
+        "es": "Usuario conectado",
+    },
+}
+
+BUILTIN_ENTITIES: dict[str, dict[str, Any]] = {
+    "account": {
+        "label": {"en": "Account", "de": "Konto", "fr": "Compte", "es": "Cuenta"},
+        "plural_label": {"en": "Accounts", "de": "Konten", "fr": "Comptes", "es": "Cuentas"},
+        "title_field": "name",
+        "search": ["name"],
+        "fields": {
+            "name": {
+                "type": "string",
+                "required": True,
+                "max_length": 200,
+                "label": {"en": "Name", "de": "Name", "fr": "Nom", "es": "Nombre"},
+            },
+        },
+        "permissions": [
+            # every signed-in member sees their own account
+            {"roles": ["authenticated"], "actions": ["read"], "scope": "account"},
+        ],
+    },
+    "user": {
+        "label": {"en": "User", "de": "Benutzer", "fr": "Utilisateur", "es": "Usuario"},
+        "plural_label": {
+            "en": "Users",
+            "de": "Benutzer",
+            "fr": "Utilisateurs",
+            "es": "Usuarios",
+        },
+        "title_field": "name",
+        "search": ["name", "email"],
+        "fields": {
+            "email": {
+                "type": "email",
+                "required": True,
+                "unique": True,
+                "label": {"en": "E-mail", "de": "E-Mail", "fr": "E-mail", "es": "Correo"},
+            },
+            "name": {
+                "type": "string",
+                "required": True,
+                "max_length": 200,
+                "label": {"en": "Name", "de": "Name", "fr": "Nom", "es": "Nombre"},
+            },
+            "account": {
+                "type": "ref",
+                "to": "account",
+                "on_delete": "restrict",
+                "label": {"en": "Account", "de": "Konto", "fr": "Compte", "es": "Cuenta"},
+            },
+            "locale": {
+                "type": "string",
+                "max_length": 10,
+                "label": {"en": "Language", "de": "Sprache", "fr": "Langue", "es": "Idioma"},
+            },
+        },
+        "permissions": [
+            {
+                "roles": ["authenticated"],
+                "actions": ["read"],
+                "scope": "self",
+                "fields": {"only": ["email", "name", "account", "locale"]},
+            },
+            {
+                "roles": ["authenticated"],
+                "actions": ["update"],
+                "scope": "self",
+                "fields": {"only": ["name", "locale"]},
+            },
+        ],
+    },
+}
+
+
+def merged_entities(declared: dict[str, Any]) -> dict[str, Any]:
+    """Entities of a definition with the built-ins merged in (built-in fields first).
+
+    Built-in grants are kept apart under `__builtin_permissions__` so that the indexes of
+    `permissions` still match the definition's own source positions.
+    """
+    result: dict[str, Any] = {}
+    for name, builtin in BUILTIN_ENTITIES.items():
+        entity = copy.deepcopy(builtin)
+        entity["__builtin_permissions__"] = entity.pop("permissions")
+        entity["permissions"] = []
+        extension = declared.get(name)
+        if isinstance(extension, dict):
+            for key, value in extension.items():
+                if key == "fields" and isinstance(value, dict):
+                    entity["fields"].update(value)
+                else:
+                    entity[key] = value
+        entity["__builtin__"] = True
+        entity["__builtin_fields__"] = sorted(builtin["fields"])
+        result[name] = entity
+    for name, entity in declared.items():
+        if name not in result:
+            result[name] = entity
+    return result

@@ -1,0 +1,399 @@
+"""Compiler: schema- and semantics-checked raw data → frozen `PortalModel`.
+
+Expressions are compiled here, once; field defaults are cleaned by their types. Problems found
+while compiling (bad expressions, invalid defaults) are added to the pass's problem list and
+the model is then not returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..expr.expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
+from ..expr.typecheck import type_errors
+from ..problems import JsonPath
+from .compiler_flow import FlowCompiler
+from .fields import FieldValueError
+from .model import (
+    BUILTIN_ROLES,
+    SYSTEM_COLUMNS,
+    AuthConfig,
+    AuthProvider,
+    Block,
+    DetailBlock,
+    Entity,
+    Field,
+    FormBlock,
+    Grant,
+    Label,
+    ListBlock,
+    MarkdownBlock,
+    Metric,
+    MetricsBlock,
+    Page,
+    PasswordPolicy,
+    PortalModel,
+    Role,
+    Rule,
+    Scope,
+    Theme,
+    Workflow,
+    frozen_map,
+)
+from .naming import table_name
+from .semantics.base import Ctx, account_field, role_closures
+
+Functions = Mapping[str, Callable[..., Any]]
+
+
+def humanize(name: str) -> str:
+    """`due_date` → `Due date`."""
+    return name.replace("_", " ").capitalize()
+
+
+class _Compiler:
+    def __init__(self, ctx: Ctx, functions: Functions) -> None:
+        self.ctx = ctx
+        self.functions = functions
+        self.currency = str(ctx.data.get("currency") or "EUR")
+        self.flow = FlowCompiler(ctx, self.expression)
+
+    def expression(
+        self,
+        source: str | None,
+        path: JsonPath,
+        entity: str | None,
+        names: Iterable[str] = DEFAULT_NAMES,
+    ) -> Expression | None:
+        if source is None:
+            return None
+        try:
+            expr = compile_expression(source, functions=self.functions, names=names)
+        except ExpressionError as exc:
+            self._add_located(exc, source, path)
+            return None
+        pos = self.ctx.source.locate(path)
+        expr = replace(expr, origin=f"{pos.file}:{pos.line}:{pos.col}")  # for runtime errors
+        if entity is not None:
+            known = set(self.ctx.fields_of(entity)) | set(SYSTEM_COLUMNS)
+            for key in sorted(expr.record_keys - known):
+                self.ctx.add(
+                    "ref-unknown-field",
+                    f"expression reads record[{key!r}], which {entity} does not have",
+                    path,
+                )
+            fields = self.ctx.fields_of(entity).items()
+            types = {n: str(f.get("type")) for n, f in fields if isinstance(f, dict)}
+            for wrong in type_errors(source, types):  # arithmetic on money, ...
+                self._add_located(wrong, source, path)
+        return expr
+
+    def _add_located(self, exc: ExpressionError, source: str, path: JsonPath) -> None:
+        problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
+        where = self._position_in_file(problem.file, problem.line, source, exc)
+        if where is not None:
+            problem = replace(problem, line=where[0], col=where[1])
+        self.ctx.problems.append(problem)
+
+    def _position_in_file(
+        self, file: str, line: int, source: str, exc: ExpressionError
+    ) -> tuple[int, int] | None:
+        """Line and column of the offending character in the definition file.
+
+        The source map points at the scalar node (an opening quote, or a `>-`/`|` block
+        indicator), so the expression's own line is searched for in the file text.
+        """
+        text = self.ctx.bundle.files.get(file)
+        lines = source.splitlines()
+        if text is None or not exc.col or not 1 <= getattr(exc, "line", 1) <= len(lines):
+            return None
+        target = lines[getattr(exc, "line", 1) - 1]
+        chunk = target.strip()[:40]
+        if not chunk:
+            return None
+        indent = len(target) - len(target.lstrip())
+        file_lines = text.splitlines()
+        for index in range(max(line - 1, 0), min(len(file_lines), line + 200)):
+            found = file_lines[index].find(chunk)
+            if found >= 0:
+                return index + 1, found + 1 + max(exc.col - 1 - indent, 0)
+        return None
+
+    # -- roles ------------------------------------------------------------------------
+    def roles(self) -> dict[str, Role]:
+        declared = self.ctx.data.get("roles") or {}
+        roles: dict[str, Role] = {}
+        for name in BUILTIN_ROLES:
+            roles[name] = Role(
+                name, Label.of(humanize(name)), closure=frozenset({name}), builtin=True
+            )
+        closures = role_closures(declared)
+        for name, spec in declared.items():
+            closure = closures[name]
+            roles[name] = Role(
+                name,
+                Label.of(spec.get("label"), humanize(name)),
+                tuple(spec.get("inherits") or ()),
+                bool(spec.get("staff", False)),
+                frozenset(closure),
+            )
+        return roles
+
+    # -- entities ---------------------------------------------------------------------
+    def entity(self, name: str, spec: dict[str, Any]) -> Entity:
+        base: JsonPath = ("entities", name)
+        fields: dict[str, Field] = {}
+        for fname, fspec in (spec.get("fields") or {}).items():
+            compiled = self.field(name, fname, fspec, (*base, "fields", fname))
+            if compiled is not None:
+                fields[fname] = compiled
+        builtin_grants = spec.get("__builtin_permissions__") or []
+        grants = [
+            self.grant(name, i, g)
+            for i, g in enumerate([*builtin_grants, *(spec.get("permissions") or [])])
+        ]
+        rules = []
+        for i, rule in enumerate(spec.get("rules") or []):
+            check = self.expression(rule["check"], (*base, "rules", i, "check"), name)
+            if check is not None:
+                rules.append(Rule(i, check, Label.of(rule["message"])))
+        search = tuple(spec.get("search") or ()) or tuple(
+            f.name for f in fields.values() if f.kind.searchable
+        )
+        return Entity(
+            name=name,
+            label=Label.of(spec.get("label"), humanize(name)),
+            plural_label=Label.of(
+                spec.get("plural_label") or spec.get("label"), humanize(name) + "s"
+            ),
+            fields=frozen_map(fields),
+            grants=tuple(grants),
+            rules=tuple(rules),
+            title_field=spec.get("title_field"),
+            account_field=account_field(self.ctx, name),
+            builtin=bool(spec.get("__builtin__")),
+            table_name=table_name(str(self.ctx.data["portal"]), name),
+            search_fields=search,
+            icon=spec.get("icon"),
+        )
+
+    def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:
+        kind = self.ctx.registry.get(str(spec["type"]))
+        if kind is None:
+            return None
+        options = {k: v for k, v in spec.items() if k in kind.options_schema}
+        config = kind.make_config(options, currency=self.currency)
+        field = Field(
+            name=name,
+            type=kind.name,
+            label=Label.of(spec.get("label"), humanize(name)),
+            kind=kind,
+            config=config,
+            required=bool(spec.get("required", False)),
+            help=Label.of(spec["help"]) if "help" in spec else None,
+            readonly=bool(spec.get("readonly", False)),
+            unique=bool(spec.get("unique", False)),
+            indexed=bool(spec.get("indexed", False)),
+            renamed_from=spec.get("renamed_from"),
+            visible_when=self.expression(spec.get("visible_when"), (*path, "visible_when"), entity),
+            required_when=self.expression(
+                spec.get("required_when"), (*path, "required_when"), entity
+            ),
+            compute=self.expression(spec.get("compute"), (*path, "compute"), entity),
+            builtin=name in (self.ctx.entities[entity].get("__builtin_fields__") or ()),
+            stored=bool(spec.get("stored", True)),
+            rollup=self.flow.rollup(spec),
+        )
+        default = spec.get("default")
+        if isinstance(default, dict) and set(default) == {"expr"}:
+            expr = self.expression(str(default["expr"]), (*path, "default", "expr"), entity)
+            return replace(field, default_expr=expr)
+        if default is not None:
+            try:
+                default = kind.clean(field, spec["default"])
+            except FieldValueError as exc:
+                self.ctx.add(
+                    "field-default",
+                    f"default is not a valid {kind.name}: {exc}",
+                    (*path, "default"),
+                )
+                return field
+            field = replace(field, default=default)
+        return field
+
+    def grant(self, entity: str, index: int, spec: dict[str, Any]) -> Grant:
+        raw_scope = spec["scope"]
+        if isinstance(raw_scope, str):
+            scope = Scope(raw_scope)  # type: ignore[arg-type]
+            if raw_scope == "account":
+                scope = Scope("account", field=account_field(self.ctx, entity))
+        elif "parent" in raw_scope:
+            ref = raw_scope["parent"]
+            target = (self.ctx.fields_of(entity).get(ref) or {}).get("to")
+            scope = Scope("parent", field=ref, target=target)
+        else:
+            scope = Scope("where", where=tuple(sorted(raw_scope["where"].items())))
+        restriction = spec.get("fields") or {}
+        return Grant(
+            index=index,
+            entity=entity,
+            roles=frozenset(spec["roles"]),
+            actions=frozenset(spec["actions"]),
+            scope=scope,
+            fields_only=frozenset(restriction["only"]) if "only" in restriction else None,
+            fields_except=frozenset(restriction.get("except") or ()),
+        )
+
+    # -- workflows ----------------------------------------------------------------------
+    def workflow(self, name: str, spec: dict[str, Any]) -> Workflow:
+        entity = spec["entity"]
+        options = self.ctx.fields_of(entity)[spec["field"]].get("options") or []
+        states = tuple(o if isinstance(o, str) else str(o["value"]) for o in options)
+        transitions = {
+            tr["name"]: self.flow.transition(name, i, tr, entity)
+            for i, tr in enumerate(spec["transitions"])
+        }
+        return Workflow(
+            name,
+            entity,
+            spec["field"],
+            spec["initial"],
+            states,
+            frozen_map(transitions),
+            self.flow.timers(name, spec, entity),
+        )
+
+    # -- pages --------------------------------------------------------------------------
+    def page(self, name: str, spec: dict[str, Any]) -> Page:
+        roles = frozenset(spec.get("roles") or ["authenticated"])
+        blocks = []
+        for i, block in enumerate(spec.get("blocks") or []):
+            kind, options = next(iter(block.items()))
+            blocks.append(Block(kind, i, self.block(kind, options)))
+        return Page(
+            name=name,
+            route=spec["route"],
+            title=Label.of(spec.get("title"), humanize(name)),
+            roles=roles,
+            blocks=tuple(blocks),
+            public="anonymous" in roles,
+        )
+
+    def block(self, kind: str, options: Any) -> Any:
+        if kind == "list":
+            return ListBlock(
+                entity=options["entity"],
+                columns=tuple(options["columns"]),
+                filters=tuple(options.get("filters") or ()),
+                search=tuple(options.get("search") or ()),
+                sort=options.get("sort", "-updated_at"),
+                page_size=int(options.get("page_size", 25)),
+                link=options.get("link"),
+                parent=options.get("parent"),
+                export=bool(options.get("export", True)),
+                title=Label.of(options["title"]) if "title" in options else None,
+            )
+        if kind == "detail":
+            return DetailBlock(
+                entity=options["entity"],
+                fields=tuple(options.get("fields") or ()),
+                actions=tuple(options.get("actions") or ("transitions", "edit")),
+                history_roles=frozenset((options.get("history") or {}).get("roles") or ()),
+            )
+        if kind == "form":
+            return FormBlock(
+                entity=options["entity"],
+                fields=tuple(options["fields"]),
+                parent=options.get("parent"),
+                redirect=options.get("redirect"),
+                mode=options.get("mode", "create"),
+                submit_label=Label.of(options["submit_label"])
+                if "submit_label" in options
+                else None,
+            )
+        if kind == "markdown":
+            return MarkdownBlock(Label.of(options))
+        if kind == "metrics":
+            return MetricsBlock(
+                tuple(
+                    Metric(
+                        label=Label.of(m["label"]),
+                        entity=m["entity"],
+                        aggregate=m.get("aggregate", "count"),
+                        field=m.get("field"),
+                        group_by=m.get("group_by"),
+                        chart=m.get("chart", "bar" if m.get("group_by") else "none"),
+                    )
+                    for m in options
+                )
+            )
+        return frozen_map(options) if isinstance(options, dict) else options
+
+    # -- portal -------------------------------------------------------------------------
+    def auth(self) -> AuthConfig:
+        spec = self.ctx.data.get("auth") or {"providers": [{"type": "password"}]}
+        providers = []
+        password = None
+        for p in spec.get("providers") or [{"type": "password"}]:
+            options = {k: v for k, v in p.items() if k not in ("type", "name")}
+            providers.append(
+                AuthProvider(p["type"], p.get("name") or p["type"], frozen_map(options))
+            )
+            if p["type"] == "password":
+                pol = p.get("policy") or {}
+                password = PasswordPolicy(
+                    min_length=int(pol.get("min_length", 12)),
+                    max_age_days=pol.get("max_age_days"),
+                    history=int(pol.get("history", 0)),
+                    lockout_after=int(pol.get("lockout_after", 10)),
+                    self_registration=bool(p.get("self_registration", False)),
+                )
+        ip = spec.get("ip_allowlist") or {}
+        sessions = spec.get("sessions") or {}
+        return AuthConfig(
+            providers=tuple(providers),
+            password=password,
+            two_factor_roles=frozenset((spec.get("two_factor") or {}).get("required_for") or ()),
+            ip_portal=tuple(ip.get("portal") or ()),
+            ip_roles=frozen_map({k: tuple(v) for k, v in (ip.get("roles") or {}).items()}),
+            ip_builder=tuple(ip.get("builder") or ()),
+            idle_minutes=int(sessions.get("idle_minutes", 60)),
+            absolute_hours=int(sessions.get("absolute_hours", 12)),
+            admin_roles=frozenset(spec.get("admin_roles") or ()),
+        )
+
+    def portal(self, sha256: str) -> PortalModel:
+        data = self.ctx.data
+        theme = data.get("theme") or {}
+        return PortalModel(
+            slug=data["portal"],
+            title=Label.of(data["title"]),
+            locales=tuple(data["locales"]),
+            currency=self.currency,
+            roles=frozen_map(self.roles()),
+            entities=frozen_map({n: self.entity(n, s) for n, s in self.ctx.entities.items()}),
+            workflows=frozen_map(
+                {n: self.workflow(n, s) for n, s in (data.get("workflows") or {}).items()}
+            ),
+            pages=frozen_map({n: self.page(n, s) for n, s in (data.get("pages") or {}).items()}),
+            navigation=tuple(data.get("navigation") or ()),
+            theme=Theme(**{k: v for k, v in theme.items()}),
+            auth=self.auth(),
+            seed=tuple(data.get("seed") or ()),
+            domains=tuple(data.get("domains") or ()),
+            embed_origins=tuple((data.get("embed") or {}).get("allowed_origins") or ()),
+            description=Label.of(data["description"]) if "description" in data else None,
+            sha256=sha256,
+            automations=frozen_map(self.flow.automations()),
+            notifications=frozen_map(self.flow.notifications()),
+        )
+
+
+def compile_model(ctx: Ctx, functions: Functions, sha256: str) -> PortalModel | None:
+    """Compile checked raw data; returns None (problems added to ctx) when compiling fails."""
+    before = len([p for p in ctx.problems if p.severity.value == "error"])
+    model = _Compiler(ctx, functions).portal(sha256)
+    after = len([p for p in ctx.problems if p.severity.value == "error"])
+    return model if after == before else None

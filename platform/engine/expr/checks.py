@@ -1,0 +1,390 @@
+"""Definition-time half of the expression sandbox: parse, bound and allow-list.
+
+`check_expression` turns expression text into an AST whose every node is allowed:
+
+1. parse as one expression, bounded in length, node count and nesting depth (iteratively, so
+   deep nesting cannot exhaust the stack of the checker itself);
+2. check every node against an allow-list: a node type without a ``visit_`` method of
+   `_Checker` is refused, so new Python syntax stays refused until someone allows it.
+
+`portalis.engine.expr.expressions` then routes the checked tree through the budgeted helpers of
+`expression_guards` and compiles it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+
+from ..problems import PortalisError
+from . import sandbox as guards
+
+MAX_SOURCE_CHARS: Final = 2_000
+MAX_NODES: Final = 300
+MAX_DEPTH: Final = 30
+
+# Known escape hatches, refused at definition time so the author hears about it early; the
+# run-time `_getattr_` guard denies them (and everything else not exposed) regardless.
+_DENIED_ATTRIBUTES: Final = INSPECT_ATTRIBUTES | frozenset(
+    {"format", "format_map", "vformat", "get_field", "get_value", "mro", "obj"}
+    | {"f_restricted", "func_globals", "func_code", "func_closure", "im_func", "im_self"}
+)
+_CONSTANT_TYPES: Final = (str, int, float, bool, type(None))
+_UNARY_OPS: Final = (ast.Not, ast.USub, ast.UAdd)
+# Operator and context nodes are part of their parent, not separate expression nodes.
+_NOT_COUNTED: Final = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+_CONSTRUCTS: Final[Mapping[type[ast.AST], str]] = MappingProxyType(
+    {
+        ast.Lambda: "lambda",
+        ast.NamedExpr: "the := operator",
+        ast.JoinedStr: "f-strings",
+        ast.FormattedValue: "f-strings",
+        ast.Starred: "* unpacking",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.YieldFrom: "yield",
+    }
+)
+_NEWLINE: Final = re.compile(r"\r\n|\r|\n")
+_EXAMPLE: Final = "record['due'] is None or record['due'] >= today()"
+_ALLOWED: Final = "use operators, comparisons, literals, comprehensions and registered functions"
+
+
+class ExpressionError(PortalisError):
+    """An expression is not acceptable; raised when it is compiled (definition time).
+
+    `code` is one of `expression-syntax`, `expression-forbidden`, `expression-name`,
+    `expression-too-large`; `line` and `col` (1-based, 0 when unknown) locate the problem
+    inside the expression text; `hint` says how to fix it.
+    """
+
+    code = "expression-syntax"
+
+    def __init__(
+        self, message: str, *, code: str, line: int = 0, col: int = 0, hint: str = ""
+    ) -> None:
+        super().__init__(message, code=code)
+        self.line = line
+        self.col = col
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedExpression:
+    """An expression that passed the allow-list: its tree and the names and keys it uses.
+
+    `whole_record` is True when `record` is used other than as `record['key']` or
+    `record.get('key')` (iterated, passed to a function, indexed by a computed key): the
+    expression may then depend on every field, not only on `record_keys`.
+    """
+
+    tree: ast.Expression
+    names: frozenset[str]
+    record_keys: frozenset[str]
+    whole_record: bool = False
+
+
+def check_expression(
+    source: str, *, declared: frozenset[str], functions: Mapping[str, Any]
+) -> CheckedExpression:
+    """Parse, bound and check `source` against the allow-list; or raise `ExpressionError`.
+
+    `declared` are the names the caller will bind, `functions` the callable names.
+    """
+    tree, shift = _parse(source)
+    locate = _Locator(_tree_source(source), shift)
+    _check_size(tree, locate)
+    checker = _Checker(locate, declared, functions)
+    checker.visit(tree.body, frozenset())
+    return CheckedExpression(
+        tree=tree,
+        names=frozenset(checker.names),
+        record_keys=frozenset(checker.record_keys),
+        whole_record=checker.record_uses > checker.keyed_record_uses,
+    )
+
+
+def _tree_source(source: str) -> str:
+    # Python refuses a leading indent even in eval mode; YAML values often carry one.
+    return source.lstrip(" \t")
+
+
+def _parse(source: str) -> tuple[ast.Expression, int]:
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ExpressionError(
+            f"expression is longer than {MAX_SOURCE_CHARS:,} characters",
+            code="expression-too-large",
+            hint="move the logic into a plugin function",
+        )
+    text = _tree_source(source)
+    shift = len(source) - len(text)
+    if not text.strip():
+        raise ExpressionError("expression is empty", code="expression-syntax", hint=_EXAMPLE)
+    try:
+        tree = ast.parse(text, filename="<expression>", mode="eval")
+    except SyntaxError as exc:
+        message = exc.msg or "invalid syntax"
+        too_deep = "too many nested" in message
+        line = exc.lineno or 0
+        col = (exc.offset or 0) + (shift if line == 1 and exc.offset else 0)
+        if too_deep:
+            hint = f"nest at most {MAX_DEPTH} levels"
+        elif "\n" in text:
+            hint = "wrap an expression spanning several lines in parentheses"
+        else:
+            hint = f"write one Python expression, e.g. {_EXAMPLE}"
+        raise ExpressionError(
+            f"not a valid expression: {message}",
+            code="expression-too-large" if too_deep else "expression-syntax",
+            line=line,
+            col=col,
+            hint=hint,
+        ) from None
+    except (RecursionError, MemoryError, ValueError):
+        # The parser gives up on absurd nesting; NUL bytes are a ValueError on some versions.
+        raise ExpressionError(
+            "expression is nested too deeply or is not text",
+            code="expression-too-large",
+            hint=f"nest at most {MAX_DEPTH} levels",
+        ) from None
+    return tree, shift
+
+
+@dataclass(frozen=True, slots=True)
+class _Locator:
+    """Turns AST positions (UTF-8 byte offsets) into 1-based character columns."""
+
+    text: str
+    shift: int
+
+    def __call__(self, node: ast.AST) -> tuple[int, int]:
+        line = getattr(node, "lineno", 0)
+        offset = getattr(node, "col_offset", -1)
+        lines = _NEWLINE.split(self.text)
+        if not 0 < line <= len(lines) or offset < 0:
+            return line, 0
+        col = len(lines[line - 1].encode()[:offset].decode("utf-8", "ignore")) + 1
+        return line, col + (self.shift if line == 1 else 0)
+
+    def error(self, node: ast.AST, code: str, message: str, hint: str = "") -> ExpressionError:
+        """An `ExpressionError` located at `node`."""
+        line, col = self(node)
+        return ExpressionError(message, code=code, line=line, col=col, hint=hint)
+
+
+def _check_size(tree: ast.Expression, locate: _Locator) -> None:
+    # Iterative on purpose: a recursive walk is what deep nesting is meant to break.
+    count = 0
+    pending: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+    while pending:
+        node, depth = pending.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise locate.error(
+                node,
+                "expression-too-large",
+                f"expression has more than {MAX_NODES} syntax nodes",
+                "split it or move the logic into a plugin function",
+            )
+        if depth > MAX_DEPTH:
+            raise locate.error(
+                node,
+                "expression-too-large",
+                f"expression nests deeper than {MAX_DEPTH} levels",
+                "flatten it, e.g. use sum([...]) instead of a long chain of +",
+            )
+        pending.extend(
+            (child, depth + 1)
+            for child in ast.iter_child_nodes(node)
+            if not isinstance(child, _NOT_COUNTED)
+        )
+
+
+class _Checker:
+    """The allow-list. Visits only node types it has a method for; everything else is refused.
+
+    `scope` holds the comprehension variables visible at a node, so shadowing is handled and
+    `names` lists only free names.
+    """
+
+    def __init__(
+        self, locate: _Locator, declared: frozenset[str], functions: Mapping[str, Any]
+    ) -> None:
+        self.locate = locate
+        self.declared = declared
+        self.functions = functions
+        self.names: set[str] = set()
+        self.record_keys: set[str] = set()
+        #: reads of the free name `record`, and those of them that read one constant key
+        self.record_uses = 0
+        self.keyed_record_uses = 0
+
+    def visit(self, node: ast.AST, scope: frozenset[str]) -> None:
+        """Check `node` and its children, or raise `ExpressionError`."""
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            what = _CONSTRUCTS.get(type(node), type(node).__name__)
+            raise self.forbid(node, f"{what} is not allowed in expressions", _ALLOWED)
+        method(node, scope)
+
+    def forbid(self, node: ast.AST, message: str, hint: str = "") -> ExpressionError:
+        """An `expression-forbidden` error at `node`."""
+        return self.locate.error(node, "expression-forbidden", message, hint)
+
+    def check_identifier(self, node: ast.AST, name: str) -> None:
+        """Refuse names starting with `_` (the guards and dunders live there)."""
+        if name.startswith("_"):
+            raise self.forbid(node, f"name {name!r} starts with '_'", "use a name without '_'")
+
+    def resolve(self, node: ast.AST, name: str, scope: frozenset[str]) -> None:
+        """Record a free name, or refuse a name that is not available."""
+        self.check_identifier(node, name)
+        if name in scope:
+            return
+        if name == "record":
+            self.record_uses += 1
+        if name in self.declared or name in self.functions:
+            self.names.add(name)
+            return
+        known = sorted(self.declared) + sorted(self.functions)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint += f"available: {', '.join(sorted(self.declared))}; functions: "
+        hint += ", ".join(sorted(self.functions))
+        raise self.locate.error(node, "expression-name", f"unknown name {name!r}", hint)
+
+    def note_record_key(self, value: ast.expr, key: ast.expr, scope: frozenset[str]) -> None:
+        """Remember `record['key']` so the validator can check the field exists."""
+        if (
+            isinstance(value, ast.Name)
+            and value.id == "record"
+            and "record" not in scope
+            and isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+        ):
+            self.record_keys.add(key.value)
+            self.keyed_record_uses += 1
+
+    def visit_Constant(self, node: ast.Constant, scope: frozenset[str]) -> None:
+        value = node.value
+        if not isinstance(value, _CONSTANT_TYPES):
+            kind = "bytes literals" if isinstance(value, bytes) else f"{type(value).__name__}"
+            raise self.forbid(
+                node, f"{kind} are not allowed in expressions", "use text, numbers, True/False/None"
+            )
+        if isinstance(value, int) and value.bit_length() > guards.MAX_INT_BITS:
+            raise self.locate.error(node, "expression-too-large", "integer literal is too large")
+
+    def visit_Name(self, node: ast.Name, scope: frozenset[str]) -> None:
+        # A function handed around as a value (max(l, key=f)) would run once per item without
+        # paying for each call; functions only run where a call pays for them.
+        if node.id in self.functions and node.id not in scope:
+            raise self.forbid(node, f"{node.id!r} is a function: call it", f"{node.id}(...)")
+        self.resolve(node, node.id, scope)
+
+    def visit_Attribute(self, node: ast.Attribute, scope: frozenset[str]) -> None:
+        # The value first, here and in calls, so problems are reported in reading order.
+        self.visit(node.value, scope)
+        if node.attr.startswith("_") or node.attr in _DENIED_ATTRIBUTES:
+            raise self.forbid(
+                node,
+                f"attribute {node.attr!r} is not allowed",
+                "expressions read data: record['field'], actor.id, text.lower()",
+            )
+
+    def visit_Call(self, node: ast.Call, scope: frozenset[str]) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            if func.id in scope or func.id in self.declared:
+                raise self.forbid(node, f"{func.id!r} is a value, not a function")
+            if func.id not in self.functions:
+                self.resolve(func, func.id, scope)
+            self.names.add(func.id)
+        else:
+            self.visit(func, scope)
+            if not isinstance(func, ast.Attribute):
+                raise self.forbid(node, "only registered functions and methods can be called")
+            if func.attr == "get" and node.args:
+                self.note_record_key(func.value, node.args[0], scope)
+        for arg in node.args:
+            self.visit(arg, scope)
+        for item in node.keywords:
+            if item.arg is None:
+                raise self.forbid(item, "** unpacking is not allowed in expressions")
+            self.check_identifier(item, item.arg)
+            self.visit(item.value, scope)
+
+    def visit_Subscript(self, node: ast.Subscript, scope: frozenset[str]) -> None:
+        self.note_record_key(node.value, node.slice, scope)
+        self.visit(node.value, scope)
+        self.visit(node.slice, scope)
+
+    def visit_children(self, node: ast.AST, scope: frozenset[str]) -> None:
+        """Check the children of a node that is allowed whatever its operands are."""
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, _NOT_COUNTED):
+                self.visit(child, scope)
+
+    visit_Slice = visit_BoolOp = visit_Compare = visit_IfExp = visit_children
+    visit_Tuple = visit_List = visit_Set = visit_children
+
+    def visit_BinOp(self, node: ast.BinOp, scope: frozenset[str]) -> None:
+        if type(node.op) not in guards.BINOP_HELPERS:
+            raise self.forbid(node, f"operator {type(node.op).__name__} is not allowed")
+        self.visit_children(node, scope)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp, scope: frozenset[str]) -> None:
+        if not isinstance(node.op, _UNARY_OPS):
+            raise self.forbid(node, f"operator {type(node.op).__name__} is not allowed")
+        self.visit_children(node, scope)
+
+    def visit_Dict(self, node: ast.Dict, scope: frozenset[str]) -> None:
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                raise self.forbid(value, "** unpacking is not allowed in expressions")
+            self.visit(key, scope)
+            self.visit(value, scope)
+
+    def visit_ListComp(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, scope: frozenset[str]
+    ) -> None:
+        self.visit(node.elt, self.comprehension_scope(node, node.generators, scope))
+
+    visit_SetComp = visit_ListComp
+    visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node: ast.DictComp, scope: frozenset[str]) -> None:
+        inner = self.comprehension_scope(node, node.generators, scope)
+        self.visit(node.key, inner)
+        self.visit(node.value, inner)
+
+    def comprehension_scope(
+        self, node: ast.AST, generators: list[ast.comprehension], scope: frozenset[str]
+    ) -> frozenset[str]:
+        """Check the `for ... in ... if ...` clauses; return the scope their variables make."""
+        inner = scope
+        for generator in generators:
+            if generator.is_async:
+                raise self.forbid(node, "async comprehensions are not allowed")
+            # Python evaluates each iterable where the previous clauses' variables are bound.
+            self.visit(generator.iter, inner)
+            inner = inner | self.targets(generator.target)
+            for condition in generator.ifs:
+                self.visit(condition, inner)
+        return inner
+
+    def targets(self, target: ast.expr) -> frozenset[str]:
+        """The names a `for` target binds: a name or (nested) tuples of names."""
+        if isinstance(target, ast.Name):
+            self.check_identifier(target, target.id)
+            return frozenset({target.id})
+        if isinstance(target, ast.Tuple | ast.List):
+            return frozenset().union(*(self.targets(element) for element in target.elts))
+        raise self.forbid(target, "a loop variable must be a name or a tuple of names")

@@ -1,0 +1,430 @@
+"""Notifications: definition templates rendered per recipient, in the app and by e-mail.
+
+`send` is what the `notify` action calls, on the connection of the write that triggered it:
+it resolves the recipients, renders the notification in each recipient's language with only
+the fields that recipient may read, stores the in-app row and queues a `mail` job — all in
+the caller's transaction, so a rolled-back write notifies nobody and a template that fails to
+render rolls the write back (R6). Templates run in Jinja's sandbox (`textmpl`, SECURITY A.35).
+
+Recipients (`to:` of the action): `creator` (the record's `created_by`), `actor` (who acted;
+for the system actor the user it acts for), a ref field to `user` (e.g. `assignee`), and
+`role:<name>` — for a staff role every active user holding it (directly or through
+inheritance), for other roles the active users of the record's account holding it. Each user
+is notified once; the acting user only when `actor` is listed.
+
+The bell's reads and the preferences live in `inbox` and are re-exported here, so callers
+have one module for notifications.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+import sqlalchemy as sa
+
+from ..data.errors import NON_FIELD, FieldMessage, ValidationFailed
+from ..data.permissions import SYSTEM_READABLE, Actor
+from ..data.system_tables import aware, notifications
+from ..data.tables import utcnow
+from ..definition.fieldtypes import Money
+from ..definition.fieldtypes.numbers import decimal_text
+from ..definition.model import Entity, NotificationTemplate, PortalModel
+from ..expr.textmpl import TemplateProblem, render_text
+from . import jobs
+from .inbox import (
+    Notification,
+    count_for,
+    email_off,
+    get,
+    get_prefs,
+    list_for,
+    mark_read,
+    set_pref,
+    unread_count,
+)
+
+if TYPE_CHECKING:
+    from ..data.store import RecordStore
+
+__all__ = [
+    "MAIL_JOB",
+    "Notification",
+    "NotificationFailed",
+    "Recipient",
+    "count_for",
+    "get",
+    "get_prefs",
+    "list_for",
+    "mail_html",
+    "mark_read",
+    "recipients",
+    "send",
+    "set_pref",
+    "unread_count",
+]
+
+#: The outbox job kind the runtime's mail handler sends.
+MAIL_JOB: Final = "mail"
+#: Longest subject kept (the column's size); longer subjects are cut with an ellipsis.
+MAX_SUBJECT: Final = 300
+_URL = re.compile(r"https?://[^\s<>\"']+")
+_TRAILING = ".,;:!?)]}"
+
+
+class NotificationFailed(ValidationFailed):
+    """A notification could not be sent (unknown template or recipient, a template that fails
+    to render): the triggering write is refused like a failing action."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__({NON_FIELD: [FieldMessage("notification-failed", message, params)]})
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An active user who receives a notification."""
+
+    id: int
+    email: str
+    name: str
+    account: int | None
+    roles: tuple[str, ...]
+    locale: str | None
+
+    def actor(self, model: PortalModel) -> Actor:
+        """The recipient as an actor (what they may read decides what they are shown)."""
+        return Actor.for_user(
+            model, self.id, self.account, self.roles,
+            email=self.email, name=self.name, locale=self.locale,
+        )  # fmt: skip
+
+
+# -- sending ------------------------------------------------------------------------------
+def send(
+    store: RecordStore,
+    conn: sa.Connection,
+    *,
+    template: str,
+    to: Sequence[str],
+    entity: Entity,
+    record: Mapping[str, Any],
+    actor: Actor,
+) -> int:
+    """Notify the recipients `to` about `record` with notification `template`; returns how
+    many users were notified (in the app, by e-mail or both)."""
+    model = store.model
+    spec = model.notifications.get(template)
+    if spec is None:
+        raise NotificationFailed("unknown notification {template!r}", template=template)
+    users = recipients(store, conn, to=to, entity=entity, record=record, actor=actor)
+    if not users:
+        return 0
+    acting = _acting_user(store, conn, actor)
+    lookup = store.lookup(conn)
+    return deliver(
+        store,
+        conn,
+        spec,
+        users,
+        acting=acting,
+        record=lambda user: _readable_record(store, entity, record, user.actor(model), lookup),
+        route=link_route(model, spec, record),
+        entity=entity.name,
+        record_id=record.get("id"),
+    )
+
+
+def deliver(
+    store: RecordStore,
+    conn: sa.Connection,
+    spec: NotificationTemplate,
+    users: Sequence[Recipient],
+    *,
+    acting: Mapping[str, str],
+    record: Callable[[Recipient], Mapping[str, Any]],
+    route: str | None,
+    entity: str | None = None,
+    record_id: int | None = None,
+) -> int:
+    """Render `spec` for each user (in their language, with the record as `record(user)`
+    shows it to them), write the in-app rows and queue the mails their preferences allow;
+    returns how many users were notified."""
+    model = store.model
+    muted = email_off(conn, model.slug, spec.name, [u.id for u in users])
+    notified = 0
+    for user in users:
+        locale = recipient_locale(model, user.locale)
+        subject, body = render(
+            spec, locale, model.default_locale,
+            {
+                "record": record(user),
+                "recipient": {"name": user.name, "email": user.email},
+                "actor": acting,
+                "portal": {"title": model.title.get(locale, model.default_locale),
+                           "slug": model.slug},
+                "link": absolute_link(store, route),
+            },
+        )  # fmt: skip
+        if spec.in_app:
+            conn.execute(
+                notifications.insert().values(
+                    portal=model.slug, user_id=user.id, kind=spec.name, subject=subject,
+                    body=body, link=route, entity=entity, record_id=record_id,
+                    created_at=utcnow(), read_at=None,
+                )
+            )  # fmt: skip
+        wants_mail = spec.email and user.id not in muted and bool(user.email)
+        if wants_mail:
+            jobs.enqueue(
+                conn,
+                kind=MAIL_JOB,
+                portal=model.slug,
+                payload={
+                    "to": user.email, "subject": subject, "text": body,
+                    "html": mail_html(subject, body, locale), "locale": locale,
+                    # the bell keeps the text; the outbox need not once the mail is out
+                    jobs.REDACT_KEY: ["text", "html"],
+                },
+            )  # fmt: skip
+        notified += int(spec.in_app or wants_mail)
+    return notified
+
+
+def render(
+    spec: NotificationTemplate, locale: str, default_locale: str, context: Mapping[str, Any]
+) -> tuple[str, str]:
+    """(subject, body) of `spec` in `locale`; NotificationFailed when a template fails."""
+    subject_tpl, body_tpl = spec.pick(locale, default_locale)
+    try:
+        subject = " ".join(render_text(subject_tpl, context).split())
+        body = render_text(body_tpl, context).strip()
+    except TemplateProblem as exc:
+        raise NotificationFailed(
+            "notification {template!r} ({locale}) failed: {error}",
+            template=spec.name, locale=locale, error=str(exc),
+        ) from None  # fmt: skip
+    if len(subject) > MAX_SUBJECT:
+        subject = subject[: MAX_SUBJECT - 1] + "…"
+    return subject, body
+
+
+def recipients(
+    store: RecordStore,
+    conn: sa.Connection,
+    *,
+    to: Sequence[str],
+    entity: Entity,
+    record: Mapping[str, Any],
+    actor: Actor,
+) -> list[Recipient]:
+    """The active users `to` names for `record`, each once, in the order listed (users of a
+    role by id); the acting user only when `actor` is listed."""
+    model = store.model
+    users = store.tables["user"]
+    acting = actor.on_behalf_of if actor.is_system else actor.id
+    ids: list[int] = []
+    roles: list[str] = []
+    for spec in to:
+        if spec == "creator":
+            ids.append(record.get("created_by") or 0)
+        elif spec == "actor":
+            ids.append(acting or 0)
+        elif spec.startswith("role:"):
+            roles.append(spec.removeprefix("role:"))
+        else:
+            field = entity.fields.get(spec)
+            if field is None or field.type != "ref" or getattr(field.config, "to", None) != "user":
+                raise NotificationFailed(
+                    "recipient {name!r} is not a field of {entity} referring to a user",
+                    name=spec, entity=entity.name,
+                )  # fmt: skip
+            ids.append(record.get(spec) or 0)
+    columns = [users.c[n] for n in ("id", "email", "name", "account", "roles", "locale")]
+    active = sa.select(*columns).where(users.c.is_active.is_(True))
+    found: dict[int, Recipient] = {}
+    wanted = [i for i in ids if i]
+    if wanted:
+        for row in conn.execute(active.where(users.c.id.in_(wanted))).mappings():
+            found[int(row["id"])] = _recipient(row)
+    ordered = [found[i] for i in dict.fromkeys(wanted) if i in found]
+    for role in roles:
+        ordered.extend(_role_members(model, conn, active, users, role, entity, record))
+    seen: set[int] = set()
+    out: list[Recipient] = []
+    for user in ordered:
+        if user.id in seen or (user.id == acting and "actor" not in to):
+            continue
+        seen.add(user.id)
+        out.append(user)
+    return out
+
+
+def _role_members(
+    model: PortalModel,
+    conn: sa.Connection,
+    active: sa.Select[Any],
+    users: sa.Table,
+    role: str,
+    entity: Entity,
+    record: Mapping[str, Any],
+) -> list[Recipient]:
+    spec = model.roles.get(role)
+    if spec is None:
+        raise NotificationFailed("unknown role {role!r} among the recipients", role=role)
+    if role == "anonymous":
+        return []
+    query = active
+    holders: frozenset[str] | None = None
+    if role != "authenticated":
+        # users store their declared roles; anyone whose role inherits `role` holds it too
+        holders = frozenset(r.name for r in model.roles.values() if role in r.closure)
+        # the JSON list as text narrows the scan portably; membership is checked below
+        text = sa.cast(users.c.roles, sa.Text)
+        query = query.where(sa.or_(*(text.like(f'%"{name}"%') for name in sorted(holders))))
+    if not spec.staff:
+        account = record_account(entity, record)
+        if account is None:
+            return []
+        query = query.where(users.c.account == account)
+    members = [_recipient(row) for row in conn.execute(query.order_by(users.c.id)).mappings()]
+    if holders is None:
+        return members
+    return [m for m in members if holders & set(m.roles)]
+
+
+def _recipient(row: Mapping[Any, Any]) -> Recipient:
+    return Recipient(
+        id=int(row["id"]),
+        email=str(row["email"] or ""),
+        name=str(row["name"] or ""),
+        account=row["account"],
+        roles=tuple(row["roles"] or ()),
+        locale=row["locale"],
+    )
+
+
+def record_account(entity: Entity, record: Mapping[str, Any]) -> int | None:
+    """The account a record belongs to (its `account_field`; the id of an account)."""
+    if entity.account_field is None:
+        return None
+    value = record.get(entity.account_field)
+    return int(value) if value is not None else None
+
+
+def recipient_locale(model: PortalModel, preferred: str | None) -> str:
+    """The user's language when the portal offers it (or its base language), else the
+    portal's default."""
+    if preferred:
+        for candidate in (preferred, preferred.split("-")[0]):
+            if candidate in model.locales:
+                return candidate
+    return model.default_locale
+
+
+def _acting_user(store: RecordStore, conn: sa.Connection, actor: Actor) -> dict[str, str]:
+    """{name, email} of who acted: the user (for the system actor: the user it acts for),
+    or the portal itself for scheduled work nobody caused."""
+    user_id = actor.on_behalf_of if actor.is_system else actor.id
+    if user_id is not None:
+        users = store.tables["user"]
+        row = conn.execute(
+            sa.select(users.c.name, users.c.email).where(users.c.id == user_id)
+        ).first()
+        if row is not None:
+            return {"name": str(row.name or ""), "email": str(row.email or "")}
+    title = store.model.title.get(store.model.default_locale, store.model.default_locale)
+    return {"name": title, "email": ""}
+
+
+def _readable_record(
+    store: RecordStore, entity: Entity, record: Mapping[str, Any], reader: Actor, lookup: Any
+) -> dict[str, Any]:
+    """The record as `reader` may see it, values made presentable; empty when they may not
+    read it at all (a notification must not leak what a page would hide)."""
+    grants = store.policy.matching_grants(reader, "read", entity.name, record, lookup=lookup)
+    if not grants:
+        return {}
+    fields = store.policy.fields_of_grants(entity.name, grants)
+    out = {name: display_value(record.get(name)) for name in SYSTEM_READABLE if name in record}
+    for name in entity.fields:
+        if name in fields:
+            out[name] = display_value(record.get(name))
+    return out
+
+
+def display_value(value: Any) -> Any:
+    """A value as templates show it: text for money, dates and decimals (ISO, exact), tags
+    joined, empty text for nothing; choices stay their value, numbers and booleans as is."""
+    if value is None:
+        return ""
+    if isinstance(value, Money):
+        return str(value)
+    if isinstance(value, datetime):
+        stamp = aware(value)
+        assert stamp is not None
+        return stamp.replace(microsecond=0).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def link_route(
+    model: PortalModel, spec: NotificationTemplate, record: Mapping[str, Any]
+) -> str | None:
+    """The portal-relative path of the notification's page (`/tickets/7`), if it has one."""
+    page = model.pages.get(spec.link or "")
+    if page is None:
+        return None
+    if not page.has_id:
+        return page.route
+    if record.get("id") is None:
+        return None
+    return page.route.replace("<id>", str(int(record["id"])))
+
+
+def absolute_link(store: RecordStore, route: str | None) -> str:
+    """The link templates see: `<base_url>/<slug><route>` (the portal's home without a
+    route); a path when the store has no base URL."""
+    return f"{store.base_url}/{store.model.slug}{route or '/'}"
+
+
+def mail_html(subject: str, body: str, locale: str) -> str:
+    """The HTML part of a notification mail: the body text escaped, paragraphs kept and web
+    links made clickable — template output never reaches the HTML unescaped."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
+    rendered = "\n".join(
+        "<p>" + "<br>\n".join(_linkify(line) for line in p.strip().splitlines()) + "</p>"
+        for p in paragraphs
+    )
+    return (
+        f'<!doctype html>\n<html lang="{html.escape(locale)}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(subject)}</title>\n</head>\n"
+        '<body style="margin:0;padding:24px;background:#f5f6f8;'
+        'font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2430">\n'
+        '<div style="max-width:560px;margin:0 auto;padding:24px;background:#ffffff;'
+        'border-radius:8px;line-height:1.5;font-size:15px">\n'
+        f"{rendered}\n</div>\n</body>\n</html>\n"
+    )
+
+
+def _linkify(line: str) -> str:
+    text = html.escape(line, quote=False)
+    out: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        end = match.start() + len(url)
+        out.append(text[last : match.start()])
+        out.append(f'<a href="{url}" style="color:#0b5fff">{url}</a>')
+        last = end
+    out.append(text[last:])
+    return "".join(out)
