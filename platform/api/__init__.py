@@ -17,7 +17,7 @@ from __future__ import annotations
 from portalis.engine import guards as _guards
 from portalis.engine import problems as _problems
 from portalis.engine.data import audit as _audit
-from portalis.engine.data import records as _records
+from portalis.engine.data import rows as _rows
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import (
     BadQuery,
@@ -30,7 +30,7 @@ from portalis.engine.data.errors import (
 )
 from portalis.engine.data.events import WriteEvent
 from portalis.engine.data.permissions import Actor, Decision
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.fields import CheckContext, FieldType, FieldValueError, TableContext
@@ -108,7 +108,7 @@ RequestGuard = _guards.RequestGuard
 PROBLEM_CODES = _problems.CODES
 
 #: One page of a list query of the record store (`RecordStore.list`).
-RecordPage = _records.Page
+RecordPage = _rows.Page
 
 #: Record a sign-in event in the audit log without a request (a script, a job):
 #: `record_auth_event(conn, portal=…, action=…, actor_id=…, email=…, ip=None, detail={…})`.

@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from portalis.engine.data.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.flow import workflow
 

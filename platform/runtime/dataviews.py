@@ -18,7 +18,7 @@ from flask import Response, abort, flash, g, jsonify, redirect, request, stream_
 
 from portalis.engine.data import errors
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Entity, ListBlock
 from portalis.engine.flow import workflow
 

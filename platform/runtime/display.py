@@ -20,7 +20,7 @@ from babel import Locale, dates
 from markupsafe import Markup, escape
 
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.fieldtypes import ChoiceConfig, Money
 from portalis.engine.definition.model import DetailBlock, Entity, Field, FormBlock, ListBlock, Page
 

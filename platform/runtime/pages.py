@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from portalis.engine.data.errors import NotFound
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import DetailBlock, FormBlock, ListBlock, Page, PortalModel
 
 from .blocks.base import BlockContext

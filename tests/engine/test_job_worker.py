@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.platform_tables import ensure_platform_tables
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin, jobs
 from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
 from portalis.engine.outbox.worker import Worker, default_worker_id
 
@@ -35,7 +35,7 @@ def add(engine: sa.Engine, kind: str, **payload: object) -> int:
 
 
 def stored(engine: sa.Engine, job_id: int) -> Job:
-    found = jobs.get_job(engine, job_id)
+    found = job_admin.get_job(engine, job_id)
     assert found is not None
     return found
 

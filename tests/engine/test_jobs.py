@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.system_tables import jobs as jobs_table
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin, jobs
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def row_count(engine: sa.Engine) -> int:
 
 
 def job(engine: sa.Engine, job_id: int) -> jobs.Job:
-    found = jobs.get_job(engine, job_id)
+    found = job_admin.get_job(engine, job_id)
     assert found is not None
     return found
 
@@ -106,7 +106,7 @@ def test_claim_takes_due_jobs_oldest_first_and_complete_finishes_them(engine: sa
     done = job(engine, a)
     assert done.status == jobs.DONE and done.finished_at is not None and done.locked_until is None
     assert not jobs.complete(engine, claimed[0], "w1")  # once
-    assert jobs.counts(engine) == {"pending": 1, "running": 2, "done": 1, "dead": 0}
+    assert job_admin.counts(engine) == {"pending": 1, "running": 2, "done": 1, "dead": 0}
     assert job(engine, later).status == jobs.PENDING
 
 
@@ -160,7 +160,7 @@ def test_r4_dead_letter_after_max_attempts_or_a_permanent_failure(engine: sa.Eng
     assert dead.status == jobs.DEAD and dead.finished_at is not None
     assert dead.last_error == "timeout again"
     assert jobs.claim(engine, "w1", lease_seconds=60) == []
-    assert [j.id for j in jobs.list_jobs(engine, status=jobs.DEAD)] == [job_id]
+    assert [j.id for j in job_admin.list_jobs(engine, status=jobs.DEAD)] == [job_id]
 
     other = add(engine)
     (claimed,) = jobs.claim(engine, "w1", lease_seconds=60)
@@ -179,33 +179,41 @@ def test_retry_and_discard(engine: sa.Engine) -> None:
     (claimed,) = jobs.claim(engine, "w1", lease_seconds=60)
     assert jobs.fail(engine, claimed, "w1", "HTTP 500") == jobs.DEAD
 
-    assert jobs.retry(engine, dead_id)
+    assert job_admin.retry(engine, dead_id)
     again = job(engine, dead_id)
     assert again.status == jobs.PENDING and again.attempts == 0 and again.finished_at is None
     assert again.run_at <= datetime.now(UTC)
     (claimed,) = jobs.claim(engine, "w1", lease_seconds=60)
     assert claimed.id == dead_id and claimed.attempts == 1
-    assert not jobs.retry(engine, dead_id) and not jobs.discard(engine, dead_id)  # running
+    assert not job_admin.retry(engine, dead_id) and not job_admin.discard(
+        engine, dead_id
+    )  # running
     assert jobs.complete(engine, claimed, "w1")
-    assert not jobs.retry(engine, dead_id)  # done stays done
-    assert not jobs.discard(engine, dead_id)
+    assert not job_admin.retry(engine, dead_id)  # done stays done
+    assert not job_admin.discard(engine, dead_id)
     assert job(engine, dead_id).status == jobs.DONE
 
     waiting = add(engine, run_at=datetime.now(UTC) + timedelta(days=1))
-    assert jobs.discard(engine, waiting)
+    assert job_admin.discard(engine, waiting)
     gone = job(engine, waiting)
     assert gone.status == jobs.DEAD and gone.last_error == "discarded"
     assert jobs.claim(engine, "w1", lease_seconds=60) == []
-    assert jobs.retry(engine, waiting) and job(engine, waiting).status == jobs.PENDING
-    assert not jobs.retry(engine, 999_999) and not jobs.discard(engine, 999_999)
-    assert jobs.get_job(engine, 999_999) is None
+    assert job_admin.retry(engine, waiting) and job(engine, waiting).status == jobs.PENDING
+    assert not job_admin.retry(engine, 999_999) and not job_admin.discard(engine, 999_999)
+    assert job_admin.get_job(engine, 999_999) is None
 
 
 def test_lease_expiry_lets_another_worker_take_over(engine: sa.Engine) -> None:
     job_id = add(engine)
-    (mine,) = jobs.claim(engine, "dead-worker", lease_seconds=0.05)
+    (mine,) = jobs.claim(engine, "dead-worker", lease_seconds=60)
     assert jobs.claim(engine, "w2", lease_seconds=60) == []  # the lease still holds
-    time.sleep(0.1)
+    # the worker dies: its lease runs out (set in the past rather than slept through, so a
+    # busy machine cannot make the lease expire before the check above)
+    with begin_write(engine) as conn:
+        expired = datetime.now(UTC) - timedelta(seconds=1)
+        conn.execute(
+            jobs_table.update().where(jobs_table.c.id == job_id).values(locked_until=expired)
+        )
     (taken,) = jobs.claim(engine, "w2", lease_seconds=60)
     assert taken.id == job_id and taken.attempts == 2 and taken.locked_by == "w2"
     assert taken.last_error == "worker dead-worker stopped (lease expired)"
@@ -255,19 +263,19 @@ def test_list_filters_counts_and_purge(engine: sa.Engine) -> None:
     a = add(engine, "mail", portal="acme-support")
     b = add(engine, "webhook", portal="acme-support")
     c = add(engine, "webhook", portal="globex")
-    assert [j.id for j in jobs.list_jobs(engine)] == [c, b, a]  # newest first
-    assert [j.id for j in jobs.list_jobs(engine, portal="acme-support", kind="webhook")] == [b]
-    assert [j.id for j in jobs.list_jobs(engine, limit=1)] == [c]
+    assert [j.id for j in job_admin.list_jobs(engine)] == [c, b, a]  # newest first
+    assert [j.id for j in job_admin.list_jobs(engine, portal="acme-support", kind="webhook")] == [b]
+    assert [j.id for j in job_admin.list_jobs(engine, limit=1)] == [c]
     for claimed in jobs.claim(engine, "w1", lease_seconds=60):
         assert jobs.complete(engine, claimed, "w1")
-    assert jobs.counts(engine) == {"pending": 0, "running": 0, "done": 3, "dead": 0}
-    assert jobs.purge(engine, older_than=timedelta(days=1)) == 0  # too recent
+    assert job_admin.counts(engine) == {"pending": 0, "running": 0, "done": 3, "dead": 0}
+    assert job_admin.purge(engine, older_than=timedelta(days=1)) == 0  # too recent
     with engine.begin() as conn:
         old = datetime.now(UTC) - timedelta(days=40)
         conn.execute(jobs_table.update().where(jobs_table.c.id != c).values(finished_at=old))
-    assert jobs.purge(engine, older_than=timedelta(days=30)) == 2
-    assert [j.id for j in jobs.list_jobs(engine)] == [c]
-    assert jobs.purge(engine, older_than=timedelta(0), statuses=(jobs.PENDING,)) == 0
+    assert job_admin.purge(engine, older_than=timedelta(days=30)) == 2
+    assert [j.id for j in job_admin.list_jobs(engine)] == [c]
+    assert job_admin.purge(engine, older_than=timedelta(0), statuses=(jobs.PENDING,)) == 0
 
 
 def test_jobs_concurrent_claims_never_overlap(engine: sa.Engine) -> None:
@@ -297,4 +305,4 @@ def test_jobs_concurrent_claims_never_overlap(engine: sa.Engine) -> None:
         thread.join(60)
     assert not errors, errors
     assert len(claimed) == 120 and len(set(claimed)) == 120
-    assert jobs.counts(engine)["done"] == 120
+    assert job_admin.counts(engine)["done"] == 120

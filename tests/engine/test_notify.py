@@ -21,7 +21,7 @@ from portalis.engine.data.system_tables import jobs, notifications
 from portalis.engine.definition.model import Action
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import actions
-from portalis.engine.outbox import notify
+from portalis.engine.outbox import mail_body, notify
 from portalis.engine.portal import CompiledPortal
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
@@ -312,7 +312,7 @@ def test_a35_html_part_escapes_template_output(world: World) -> None:
     assert "<img" not in mail["html"]
     assert '&lt;img src=x onerror="alert(1)"&gt; &amp; co' in mail["html"]
     assert mail["text"].count("<img src=x") == 1  # the text part is plain text, unchanged
-    html = notify.mail_html("S", "see https://x.test/a?b=1&c=2. and javascript:alert(1)", "de")
+    html = mail_body.mail_html("S", "see https://x.test/a?b=1&c=2. and javascript:alert(1)", "de")
     assert '<a href="https://x.test/a?b=1&amp;c=2" style="color:#0b5fff">' in html
     assert 'href="javascript' not in html and '<html lang="de">' in html
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.system_tables import jobs as jobs_table
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin, jobs
 from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
 from portalis.engine.outbox.webhooks import (
     MAX_RESPONSE_BYTES,
@@ -77,7 +77,7 @@ def make_due(engine: sa.Engine) -> None:
 
 
 def stored(engine: sa.Engine, job_id: int) -> Job:
-    found = jobs.get_job(engine, job_id)
+    found = job_admin.get_job(engine, job_id)
     assert found is not None
     return found
 
@@ -172,7 +172,7 @@ def test_r4_webhook_4xx_is_never_retried(
     make_due(engine)
     assert worker(engine).run_once() == 0
     assert len(hooks.requests) == 1
-    assert [j.id for j in jobs.list_jobs(engine, status=jobs.DEAD)] == [job_id]
+    assert [j.id for j in job_admin.list_jobs(engine, status=jobs.DEAD)] == [job_id]
 
 
 def test_r4_webhook_redirects_are_not_followed(hooks: WebhookReceiver) -> None:

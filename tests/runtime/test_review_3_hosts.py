@@ -25,7 +25,7 @@ from test_auth_support import PASSWORDS, AuthHarness, link_in, serve, url
 
 from portalis.engine.data.db import create_engine
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin
 from portalis.runtime.runtime_tables import tokens
 from portalis.testing.portals import BLUEPRINTS, deploy_dir
 from portalis.testing.smtp import SmtpServer, free_port
@@ -65,7 +65,7 @@ def forge(client: FlaskClient, host: str) -> None:
 
 def mail_jobs(auth: AuthHarness) -> int:
     """Jobs in the outbox (queued or done)."""
-    return sum(jobs.counts(auth.engine).values())
+    return sum(job_admin.counts(auth.engine).values())
 
 
 def token_rows(auth: AuthHarness) -> int:

@@ -26,7 +26,7 @@ from flask import Flask
 
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.platform_tables import ensure_platform_tables
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin, jobs
 from portalis.engine.outbox.webhooks import enqueue_webhook
 from portalis.runtime import mail
 from portalis.runtime.app import create_app
@@ -145,12 +145,12 @@ def test_jobs_two_workers_no_job_runs_twice(
         assert len(worker_ids) == 2
         ids = queue_webhooks(engine, [hooks.url("/hook")] * 200)
         hooks.wait_for(200, timeout=120)
-        wait_until(lambda: jobs.counts(engine)["done"] == 200, 60, "200 jobs done")
+        wait_until(lambda: job_admin.counts(engine)["done"] == 200, 60, "200 jobs done")
         time.sleep(0.5)  # a duplicate would arrive now, if there were one
         keys = [r.header("Idempotency-Key") for r in hooks.requests]
         assert len(keys) == 200 and set(keys) == {f"job-{i}" for i in ids}
         assert sorted(r.json["n"] for r in hooks.requests) == list(range(200))
-        finished = jobs.list_jobs(engine, limit=500)
+        finished = job_admin.list_jobs(engine, limit=500)
         assert {j.status for j in finished} == {jobs.DONE} and {j.attempts for j in finished} == {1}
         assert {j.locked_by for j in finished} == worker_ids  # both took their share
         for process in processes:
@@ -185,15 +185,15 @@ def test_jobs_killed_worker_loses_no_job(
         survivor_id = survivor.started()
         time.sleep(4)  # longer than the lease: the living worker's heartbeat keeps its jobs
         assert len(hooks.requests) == 1
-        assert {j.locked_by for j in jobs.list_jobs(engine)} == {doomed_id}
+        assert {j.locked_by for j in job_admin.list_jobs(engine)} == {doomed_id}
 
         assert doomed.stop(signal.SIGKILL) == -signal.SIGKILL
-        wait_until(lambda: jobs.counts(engine)["done"] == 10, 30, "take-over")
+        wait_until(lambda: job_admin.counts(engine)["done"] == 10, 30, "take-over")
         assert [r.header("Idempotency-Key") for r in hooks.to("/hold")] == [f"job-{ids[0]}"] * 2
         assert sorted(r.header("Idempotency-Key") or "" for r in hooks.to("/hook")) == sorted(
             f"job-{i}" for i in ids[1:]
         )
-        for job in jobs.list_jobs(engine):
+        for job in job_admin.list_jobs(engine):
             assert job.status == jobs.DONE and job.locked_by == survivor_id
             assert job.attempts == 2  # the doomed worker's claim counted as an attempt
             assert job.last_error == f"worker {doomed_id} stopped (lease expired)"
@@ -231,7 +231,7 @@ def test_worker_once_runs_mail_and_webhooks(
     received = smtp_server.wait_for(to="anna@acme.test")
     assert received.subject == MAIL.subject and received.language == "de"
     assert [r.json for r in hooks.requests] == [{"a": 1}]
-    assert jobs.counts(engine)["done"] == 2
+    assert job_admin.counts(engine)["done"] == 2
 
 
 def test_worker_command_reports_an_unreachable_database(tmp_path: Path) -> None:
@@ -275,12 +275,12 @@ def test_jobs_list_retry_discard_commands(database_url: str, engine: sa.Engine) 
 
     retried = invoke(database_url, "retry", str(dead_id))
     assert retried.exit_code == 0 and f"job #{dead_id} will run again" in retried.output
-    again = jobs.get_job(engine, dead_id)
+    again = job_admin.get_job(engine, dead_id)
     assert again is not None and again.status == jobs.PENDING and again.attempts == 0
 
     discarded = invoke(database_url, "discard", str(waiting_id))
     assert discarded.exit_code == 0 and f"job #{waiting_id} discarded" in discarded.output
-    gone = jobs.get_job(engine, waiting_id)
+    gone = job_admin.get_job(engine, waiting_id)
     assert gone is not None and gone.status == jobs.DEAD and gone.last_error == "discarded"
 
     for command in ("retry", "discard"):
@@ -293,7 +293,7 @@ def test_jobs_list_retry_discard_commands(database_url: str, engine: sa.Engine) 
 
     purged = invoke(database_url, "purge", "--older-than", "0", "--dead")
     assert purged.exit_code == 0 and "purged 2 job(s)" in purged.output
-    assert jobs.counts(engine) == {"pending": 0, "running": 0, "done": 0, "dead": 0}
+    assert job_admin.counts(engine) == {"pending": 0, "running": 0, "done": 0, "dead": 0}
 
 
 # -- mail through the outbox --------------------------------------------------------------------
@@ -319,7 +319,7 @@ def test_r4_mail_is_queued_and_sent_by_the_worker(
                 portal_title="Acme Kundenservice",
             )  # fmt: skip
         assert queued and smtp_server.messages == []  # the request did not send it
-        (job,) = jobs.list_jobs(app.extensions["portalis"].engine)
+        (job,) = job_admin.list_jobs(app.extensions["portalis"].engine)
         assert job.kind == "mail" and job.payload["to"] == "anna@acme.test"
         assert run_jobs(app) == 1
         received = smtp_server.wait_for(to="anna@acme.test")
@@ -331,7 +331,7 @@ def test_r4_mail_is_queued_and_sent_by_the_worker(
             )
         assert received.subject == expected
         assert "/acme-support/reset/abc" in received.text
-        done = jobs.get_job(app.extensions["portalis"].engine, job.id)
+        done = job_admin.get_job(app.extensions["portalis"].engine, job.id)
         assert done is not None and done.status == jobs.DONE
         assert "text" not in done.payload and "html" not in done.payload  # no link kept
         assert done.payload["subject"] == expected
@@ -353,7 +353,7 @@ def test_r4_request_never_waits_for_the_mail_server(database_url: str, tmp_path:
             silent.settimeout(0.2)
             with pytest.raises(TimeoutError):
                 silent.accept()  # nobody even tried to connect
-            assert jobs.counts(app.extensions["portalis"].engine)["pending"] == 1
+            assert job_admin.counts(app.extensions["portalis"].engine)["pending"] == 1
         finally:
             app.extensions["portalis"].engine.dispose()
 
@@ -372,7 +372,7 @@ def test_r4_mail_is_retried_when_the_server_is_down_and_dead_for_unknown_recipie
     assert job_id is not None
     down = f"smtp://{HOST}:{free_port()}"
     assert run_jobs(engine, settings=settings(down)) == 1
-    waiting = jobs.get_job(engine, job_id)
+    waiting = job_admin.get_job(engine, job_id)
     assert waiting is not None and waiting.status == jobs.PENDING
     assert f"sending through {down[7:]} failed" in (waiting.last_error or "")
     assert waiting.payload["text"] == MAIL.text  # kept for the retry
@@ -386,7 +386,7 @@ def test_r4_mail_is_retried_when_the_server_is_down_and_dead_for_unknown_recipie
         refused_id = mail.enqueue_mail(conn, portal=None, mail=MAIL)
     with _refusing_smtp() as refusing:
         assert run_jobs(engine, settings=settings(refusing)) == 1
-    dead = jobs.get_job(engine, refused_id or 0)
+    dead = job_admin.get_job(engine, refused_id or 0)
     assert dead is not None and dead.status == jobs.DEAD
     assert "550" in (dead.last_error or "") and "anna@acme.test" in (dead.last_error or "")
 
@@ -424,7 +424,7 @@ def test_the_embedded_worker_thread_picks_jobs_up(
         with begin_write(engine) as conn:
             enqueue_webhook(conn, portal=None, url=hooks.url(), event="e", body={"x": 1})
         hooks.wait_for(1, timeout=15)
-        wait_until(lambda: jobs.counts(engine)["done"] == 1, 15, "job done")
+        wait_until(lambda: job_admin.counts(engine)["done"] == 1, 15, "job done")
         assert stop_embedded_worker(app) and not thread.is_alive()
         assert stop_embedded_worker(app)  # nothing left to stop
     finally:

@@ -32,7 +32,7 @@ import pytest
 import sqlalchemy as sa
 
 from portalis.engine.data.db import begin_write
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin, jobs
 from portalis.engine.outbox.jobs import Job, PermanentFailure, RetryLater
 from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused, why_not_public
 from portalis.engine.outbox.webhooks import enqueue_webhook, handle_webhook
@@ -442,7 +442,7 @@ def test_a34_the_worker_applies_the_configured_allow_list(
     with begin_write(engine) as conn:
         refused = enqueue_webhook(conn, portal=None, url=hooks.url("/a"), event="e", body={})
     assert run_jobs(engine, settings=settings(None)) == 1
-    dead = jobs.get_job(engine, refused or 0)
+    dead = job_admin.get_job(engine, refused or 0)
     assert dead is not None and dead.status == jobs.DEAD and dead.attempts == 1
     assert "refused" in (dead.last_error or "") and "loopback" in (dead.last_error or "")
     assert hooks.requests == []
@@ -450,7 +450,7 @@ def test_a34_the_worker_applies_the_configured_allow_list(
     with begin_write(engine) as conn:
         allowed = enqueue_webhook(conn, portal=None, url=hooks.url("/b"), event="e", body={})
     assert run_jobs(engine, settings=settings("127.0.0.1")) == 1
-    done = jobs.get_job(engine, allowed or 0)
+    done = job_admin.get_job(engine, allowed or 0)
     assert done is not None and done.status == jobs.DONE
     assert [r.path for r in hooks.requests] == ["/b"]
     # the handler registered by the runtime is the policy-bound one

@@ -167,7 +167,7 @@ def test_sandbox_b06_cve_2026_76825_formatter_get_field() -> None:
     # Expose no modules: every built-in function is a plain function of the engine...
     for name, function in BUILTIN_FUNCTIONS.items():
         assert isinstance(function, FunctionType), name
-        assert function.__module__ == "portalis.engine.expr.expressions", name
+        assert function.__module__ == "portalis.engine.expr.functions", name
     # ...and the evaluation namespace holds no module and has empty builtins.
     namespace = sandbox_namespace(BUILTIN_FUNCTIONS, {"record": None, "actor": None})
     assert namespace["__builtins__"] == {}

@@ -8,8 +8,7 @@ costs a constant number of queries: one for the rows, one bounded count.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,59 +19,12 @@ from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
+from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
 
 #: Counts stop here; pages show "10,000+" instead of scanning millions of rows.
 COUNT_LIMIT = 10_000
 MAX_PAGE_SIZE = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A record as the actor may see it: readable fields plus system columns."""
-
-    entity: str
-    values: Mapping[str, Any]
-
-    @property
-    def id(self) -> int:
-        """The primary key."""
-        return int(self.values["id"])
-
-    @property
-    def version(self) -> int:
-        """The optimistic-locking version."""
-        return int(self.values["version"])
-
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """The value of `key`, or `default` when absent or masked."""
-        return self.values.get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.values
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a list: records, a bounded total and paging facts."""
-
-    records: tuple[Record, ...]
-    total: int
-    total_exact: bool
-    page: int
-    page_size: int
-    has_next: bool
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (from the bounded total)."""
-        return max(1, -(-self.total // self.page_size))
 
 
 class ReadStore(RecordQuery):

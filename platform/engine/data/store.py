@@ -36,8 +36,9 @@ from .errors import (
 from .events import MAX_EVENT_DEPTH, WriteEvent
 from .permissions import Actor, Policy
 from .query import _int_id
-from .records import ReadStore, Record
+from .records import ReadStore
 from .rollup_sql import empty_value
+from .rows import Record
 from .tables import TableSet, utcnow
 from .user_rows import user_locale_error
 

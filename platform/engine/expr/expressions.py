@@ -18,7 +18,7 @@ Objects expose attributes to expressions by declaring them on their type::
     class Actor:
         __portalis_expose__: ClassVar[frozenset[str]] = frozenset({"id", "account", "roles"})
 
-`BUILTIN_FUNCTIONS` are plain functions of this module (never the builtins themselves, whose
+`BUILTIN_FUNCTIONS` (module `functions`) are plain functions (never the builtins themselves, whose
 ``__self__`` is the builtins module); plugin functions must be pure and bounded too.
 """
 
@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import ast
 import builtins
-import datetime as dt
 import keyword
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import CodeType, GeneratorType, MappingProxyType, ModuleType
 from typing import Any, Final
 
@@ -39,6 +37,7 @@ from RestrictedPython.compile import compile_restricted_eval
 
 from . import sandbox as guards
 from .checks import ExpressionError, check_expression
+from .functions import BUILTIN_FUNCTIONS, ExpressionFunction
 from .sandbox import EvaluationError
 
 __all__ = [
@@ -47,6 +46,7 @@ __all__ = [
     "EvaluationError",
     "Expression",
     "ExpressionError",
+    "ExpressionFunction",
     "compile_expression",
 ]
 
@@ -66,125 +66,6 @@ _UNSAFE_CALLABLES: Final = tuple(
 )  # fmt: skip
 # `is` and `is not` cost the same whatever they compare; every other comparison is paid for.
 _IDENTITY_TESTS: Final = (ast.Is, ast.IsNot)
-
-
-# -- built-in functions ---------------------------------------------------------------------
-# Plain functions of this module rather than the builtins themselves: no builtin function
-# object (whose `__self__` is the builtins module) is ever reachable from an expression.
-
-
-def today() -> dt.date:
-    """Today's date in UTC."""
-    return dt.datetime.now(dt.UTC).date()
-
-
-def now() -> dt.datetime:
-    """The current time as an aware UTC datetime."""
-    return dt.datetime.now(dt.UTC)
-
-
-def days_since(value: dt.date | dt.datetime | str | None) -> int | None:
-    """Whole days from `value` until now; `None` for `None` (a comparison with it then fails).
-
-    Dates count calendar days from today (UTC); datetimes count elapsed 24-hour periods
-    (naive ones are taken as UTC); strings are ISO 8601 dates or datetimes. Future values
-    give negative numbers.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        if len(value) > guards.MAX_PARSE_CHARS:
-            raise ValueError("days_since() needs an ISO 8601 date or datetime")
-        text = value.strip()
-        value = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
-    if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-        return (now() - moment).days
-    if isinstance(value, dt.date):
-        return (today() - value).days
-    raise TypeError(
-        f"days_since() needs a date, datetime or ISO string, not {type(value).__name__}"
-    )
-
-
-def length(value: Sized) -> int:
-    """`len(value)`."""
-    return len(value)
-
-
-def total(values: Iterable[Any], start: Any = 0) -> Any:
-    """`sum(values, start)` for numbers only, so it cannot glue lists or text together."""
-    items = [start, *values]
-    if not all(map(guards.is_number, items)):
-        raise TypeError("sum() adds numbers only")
-    return sum(items[1:], items[0])
-
-
-def smallest(*values: Any, **options: Any) -> Any:
-    """`min(...)`, with the same `key=` and `default=` options."""
-    return min(*values, **options)
-
-
-def largest(*values: Any, **options: Any) -> Any:
-    """`max(...)`, with the same `key=` and `default=` options."""
-    return max(*values, **options)
-
-
-def rounded(number: Any, ndigits: int | None = None) -> Any:
-    """`round(number, ndigits)` with |ndigits| <= 64 (round(1, -10**9) would run for hours)."""
-    if ndigits is None:
-        return round(number)
-    if type(ndigits) is not int or abs(ndigits) > guards.MAX_EXPONENT:
-        raise ValueError(
-            f"round() takes ndigits between -{guards.MAX_EXPONENT} and {guards.MAX_EXPONENT}"
-        )
-    return round(number, ndigits)
-
-
-def absolute(number: Any) -> Any:
-    """`abs(number)`."""
-    return abs(number)
-
-
-def integer(value: Any) -> int:
-    """`int(value)` for numbers and decimal text of at most 100 characters."""
-    if isinstance(value, str | bytes) and len(value) > guards.MAX_PARSE_CHARS:
-        raise ValueError(f"int() parses at most {guards.MAX_PARSE_CHARS} characters")
-    # int(Decimal("1e999999")) would build a million-digit integer.
-    if (
-        isinstance(value, Decimal)
-        and value.is_finite()
-        and value.adjusted() > guards.MAX_INT_DIGITS
-    ):
-        raise ValueError(f"int() makes integers of at most {guards.MAX_INT_BITS} bits")
-    return int(value)
-
-
-def text(value: Any) -> str:
-    """`str(value)`."""
-    return str(value)
-
-
-#: A function expressions may call (`portalis_expression_functions`): the expression's
-#: arguments are passed positionally; its result becomes the expression's value.
-ExpressionFunction = Callable[..., object]
-
-#: Functions every expression may call. Plugin functions are merged over these.
-BUILTIN_FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
-    {
-        "today": today,
-        "now": now,
-        "days_since": days_since,
-        "len": length,
-        "sum": total,
-        "min": smallest,
-        "max": largest,
-        "round": rounded,
-        "abs": absolute,
-        "int": integer,
-        "str": text,
-    }
-)
 
 
 class RecordView(Mapping[str, Any]):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ..data.errors import NotFound
 from ..data.permissions import Actor
-from ..data.records import Record
+from ..data.rows import Record
 from ..definition.model import Entity, Transition, Workflow
 from . import approvals
 from .workflow_apply import COMMENT_KEY, MAX_COMMENT_LENGTH, Outcome, TransitionUnavailable, take

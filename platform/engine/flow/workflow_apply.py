@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from ..data.errors import NON_FIELD, FieldMessage, Forbidden, NotFound, ValidationFailed
 from ..data.events import WriteEvent
 from ..data.permissions import Actor
-from ..data.records import Record
+from ..data.rows import Record
 from ..definition.model import Entity, Transition, Workflow
 from . import actions, approvals
 from .workflow_rules import Availability, Progress, check, find

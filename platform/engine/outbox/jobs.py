@@ -207,7 +207,7 @@ def claim(
         rows = conn.execute(
             sa.select(jobs).where(jobs.c.id.in_(ids)).order_by(jobs.c.run_at, jobs.c.id)
         )
-        return [_job(row) for row in rows.mappings()]
+        return [job_from_row(row) for row in rows.mappings()]
 
 
 def extend(engine: sa.Engine, job_ids: Iterable[int], worker_id: str, lease_seconds: float) -> int:
@@ -216,7 +216,7 @@ def extend(engine: sa.Engine, job_ids: Iterable[int], worker_id: str, lease_seco
     if not ids:
         return 0
     mine = sa.and_(jobs.c.id.in_(ids), jobs.c.status == RUNNING, jobs.c.locked_by == worker_id)
-    return _update(engine, mine, locked_until=utcnow() + timedelta(seconds=lease_seconds))
+    return update_jobs(engine, mine, locked_until=utcnow() + timedelta(seconds=lease_seconds))
 
 
 def complete(engine: sa.Engine, job: Job, worker_id: str) -> bool:
@@ -225,7 +225,7 @@ def complete(engine: sa.Engine, job: Job, worker_id: str) -> bool:
     redact = job.payload.get(REDACT_KEY)
     if isinstance(redact, list) and redact:
         values["payload"] = {k: v for k, v in job.payload.items() if k not in redact}
-    return _update(engine, _owned(job, worker_id), **values) == 1
+    return update_jobs(engine, _owned(job, worker_id), **values) == 1
 
 
 def fail(
@@ -253,7 +253,7 @@ def fail(
         if retry_after is not None:
             delay = max(delay, min(max(retry_after, 0.0), RETRY_AFTER_CAP))
         values.update(status=PENDING, run_at=now + timedelta(seconds=delay), locked_by=None)
-    changed = _update(engine, _owned(job, worker_id), **values)
+    changed = update_jobs(engine, _owned(job, worker_id), **values)
     return str(values["status"]) if changed == 1 else STALE
 
 
@@ -261,74 +261,7 @@ def release(engine: sa.Engine, job: Job, worker_id: str) -> bool:
     """Give back a claimed job that was not started (a worker stopping): it is due again at
     once and the attempt does not count."""
     back = dict(status=PENDING, attempts=jobs.c.attempts - 1, locked_by=None, locked_until=None)
-    return _update(engine, _owned(job, worker_id), **back) == 1
-
-
-# -- administration ---------------------------------------------------------------------------
-def list_jobs(
-    engine: sa.Engine,
-    *,
-    status: str | None = None,
-    portal: str | None = None,
-    kind: str | None = None,
-    limit: int = 100,
-) -> list[Job]:
-    """Jobs matching the filters, newest first."""
-    query = sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(jobs.c.status == status)
-    if portal is not None:
-        query = query.where(jobs.c.portal == portal)
-    if kind is not None:
-        query = query.where(jobs.c.kind == kind)
-    with engine.connect() as conn:
-        return [_job(row) for row in conn.execute(query).mappings()]
-
-
-def get_job(engine: sa.Engine, job_id: int) -> Job | None:
-    """The job with `job_id`, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
-    return None if row is None else _job(row)
-
-
-def retry(engine: sa.Engine, job_id: int) -> bool:
-    """Run a dead (or waiting) job again now with a fresh set of attempts; False for an
-    unknown, running or done job."""
-    waiting = sa.and_(jobs.c.id == job_id, jobs.c.status.in_([DEAD, PENDING]))
-    again = dict(status=PENDING, run_at=utcnow(), attempts=0, locked_by=None, locked_until=None,
-                 finished_at=None)  # fmt: skip
-    return _update(engine, waiting, **again) == 1
-
-
-def discard(engine: sa.Engine, job_id: int) -> bool:
-    """Give up on a pending or dead job (it becomes dead, "discarded"); False for an unknown,
-    running or done job — what is done stays done."""
-    waiting = sa.and_(jobs.c.id == job_id, jobs.c.status.in_([DEAD, PENDING]))
-    gone = dict(status=DEAD, last_error="discarded", locked_until=None, finished_at=utcnow())
-    return _update(engine, waiting, **gone) == 1
-
-
-def counts(engine: sa.Engine) -> dict[str, int]:
-    """Number of jobs per status (every status present, zero included)."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status))
-        found = {str(status): int(n) for status, n in rows}
-    return {status: found.get(status, 0) for status in STATUSES} | found
-
-
-def purge(engine: sa.Engine, *, older_than: timedelta, statuses: Collection[str] = (DONE,)) -> int:
-    """Delete finished jobs (default: done only) that finished longer than `older_than` ago;
-    returns how many. Pending and running jobs are never purged."""
-    kept = [s for s in statuses if s in (DONE, DEAD)]
-    if not kept:
-        return 0
-    cutoff = utcnow() - older_than
-    with begin_write(engine) as conn:
-        result = conn.execute(
-            jobs.delete().where(jobs.c.status.in_(kept), jobs.c.finished_at < cutoff)
-        )
-    return int(result.rowcount)
+    return update_jobs(engine, _owned(job, worker_id), **back) == 1
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -351,8 +284,8 @@ def _utc(value: datetime) -> datetime:
     return normalised.astimezone(UTC)
 
 
-def _update(engine: sa.Engine, where: sa.ColumnElement[bool], **values: Any) -> int:
-    # one guarded UPDATE in its own write transaction; returns the rows it changed
+def update_jobs(engine: sa.Engine, where: sa.ColumnElement[bool], **values: Any) -> int:
+    """One guarded UPDATE of outbox rows in its own write transaction; the rows it changed."""
     values.setdefault("updated_at", utcnow())
     with begin_write(engine) as conn:
         return int(conn.execute(jobs.update().where(where).values(values)).rowcount)
@@ -378,7 +311,8 @@ def _owned(job: Job, worker_id: str) -> sa.ColumnElement[bool]:
     )
 
 
-def _job(row: sa.RowMapping) -> Job:
+def job_from_row(row: sa.RowMapping) -> Job:
+    """The `Job` of an outbox row (times aware UTC)."""
     run_at = aware(row["run_at"])
     created_at = aware(row["created_at"])
     assert run_at is not None and created_at is not None

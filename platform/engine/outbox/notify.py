@@ -18,22 +18,16 @@ have one module for notifications.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
 from ..data.errors import NON_FIELD, FieldMessage, ValidationFailed
 from ..data.permissions import SYSTEM_READABLE, Actor
-from ..data.system_tables import aware, notifications
+from ..data.system_tables import notifications
 from ..data.tables import utcnow
-from ..definition.fieldtypes import Money
-from ..definition.fieldtypes.numbers import decimal_text
 from ..definition.model import Entity, NotificationTemplate, PortalModel
 from ..expr.textmpl import TemplateProblem, render_text
 from . import jobs
@@ -48,6 +42,7 @@ from .inbox import (
     set_pref,
     unread_count,
 )
+from .mail_body import display_value, mail_html
 
 if TYPE_CHECKING:
     from ..data.store import RecordStore
@@ -73,8 +68,6 @@ __all__ = [
 MAIL_JOB: Final = "mail"
 #: Longest subject kept (the column's size); longer subjects are cut with an ellipsis.
 MAX_SUBJECT: Final = 300
-_URL = re.compile(r"https?://[^\s<>\"']+")
-_TRAILING = ".,;:!?)]}"
 
 
 class NotificationFailed(ValidationFailed):
@@ -357,26 +350,6 @@ def _readable_record(
     return out
 
 
-def display_value(value: Any) -> Any:
-    """A value as templates show it: text for money, dates and decimals (ISO, exact), tags
-    joined, empty text for nothing; choices stay their value, numbers and booleans as is."""
-    if value is None:
-        return ""
-    if isinstance(value, Money):
-        return str(value)
-    if isinstance(value, datetime):
-        stamp = aware(value)
-        assert stamp is not None
-        return stamp.replace(microsecond=0).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return value
-
-
 def link_route(
     model: PortalModel, spec: NotificationTemplate, record: Mapping[str, Any]
 ) -> str | None:
@@ -395,36 +368,3 @@ def absolute_link(store: RecordStore, route: str | None) -> str:
     """The link templates see: `<base_url>/<slug><route>` (the portal's home without a
     route); a path when the store has no base URL."""
     return f"{store.base_url}/{store.model.slug}{route or '/'}"
-
-
-def mail_html(subject: str, body: str, locale: str) -> str:
-    """The HTML part of a notification mail: the body text escaped, paragraphs kept and web
-    links made clickable — template output never reaches the HTML unescaped."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
-    rendered = "\n".join(
-        "<p>" + "<br>\n".join(_linkify(line) for line in p.strip().splitlines()) + "</p>"
-        for p in paragraphs
-    )
-    return (
-        f'<!doctype html>\n<html lang="{html.escape(locale)}">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(subject)}</title>\n</head>\n"
-        '<body style="margin:0;padding:24px;background:#f5f6f8;'
-        'font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2430">\n'
-        '<div style="max-width:560px;margin:0 auto;padding:24px;background:#ffffff;'
-        'border-radius:8px;line-height:1.5;font-size:15px">\n'
-        f"{rendered}\n</div>\n</body>\n</html>\n"
-    )
-
-
-def _linkify(line: str) -> str:
-    text = html.escape(line, quote=False)
-    out: list[str] = []
-    last = 0
-    for match in _URL.finditer(text):
-        url = match.group(0).rstrip(_TRAILING)
-        end = match.start() + len(url)
-        out.append(text[last : match.start()])
-        out.append(f'<a href="{url}" style="color:#0b5fff">{url}</a>')
-        last = end
-    out.append(text[last:])
-    return "".join(out)

@@ -18,7 +18,7 @@ from flask import Response, g
 from markupsafe import Markup
 
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.model import Block, Page
 from portalis.engine.plugins import OptionsSchema

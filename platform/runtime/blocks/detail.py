@@ -29,7 +29,7 @@ from portalis.engine.data.errors import (
     ValidationFailed,
 )
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.model import DetailBlock, Entity, Field
 from portalis.engine.expr.expressions import EvaluationError

@@ -36,7 +36,7 @@ from portalis.engine.data.errors import (
     ValidationFailed,
 )
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.fields import FieldValueError
 from portalis.engine.definition.model import Entity, Field, FormBlock, Grant, PortalModel

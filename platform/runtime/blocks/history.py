@@ -20,7 +20,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from portalis.engine.data import audit
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Entity, Field
 
 from ..display import Formatter

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from portalis.engine.data.errors import BadQuery
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.records import Page as RecordPage
+from portalis.engine.data.rows import Page as RecordPage
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, ListBlock, Page
 

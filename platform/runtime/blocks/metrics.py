@@ -23,7 +23,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from portalis.engine.data.errors import BadQuery
-from portalis.engine.data.records import Record
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Metric, MetricsBlock, Theme
 
 from ..display import Formatter

@@ -18,7 +18,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
-from portalis.engine.outbox import jobs
+from portalis.engine.outbox import job_admin, jobs
 from portalis.engine.outbox.jobs import Job
 from portalis.engine.outbox.worker import Worker
 
@@ -106,14 +106,16 @@ def register_job_commands(cli: click.Group) -> None:
         """List jobs, newest first (dead letters: --status dead)."""
         engine = _engine(database_url)
         try:
-            found = jobs.list_jobs(engine, status=status, portal=portal, kind=kind, limit=limit)
+            found = job_admin.list_jobs(
+                engine, status=status, portal=portal, kind=kind, limit=limit
+            )
             if as_json:
                 for job in found:
                     click.echo(json.dumps(job_dict(job), ensure_ascii=False))
                 return
             for job in found:
                 click.echo(job_line(job))
-            totals = jobs.counts(engine)
+            totals = job_admin.counts(engine)
             click.echo(", ".join(f"{n} {s}" for s, n in totals.items()), err=True)
         finally:
             engine.dispose()
@@ -126,7 +128,7 @@ def register_job_commands(cli: click.Group) -> None:
         """Run a dead (or waiting) job again now, with fresh attempts."""
         engine = _engine(database_url)
         try:
-            if not jobs.retry(engine, job_id):
+            if not job_admin.retry(engine, job_id):
                 _refuse(engine, job_id, "retried")
             click.echo(f"job #{job_id} will run again")
         finally:
@@ -140,7 +142,7 @@ def register_job_commands(cli: click.Group) -> None:
         """Give up on a waiting or dead job (it stays listed as dead, "discarded")."""
         engine = _engine(database_url)
         try:
-            if not jobs.discard(engine, job_id):
+            if not job_admin.discard(engine, job_id):
                 _refuse(engine, job_id, "discarded")
             click.echo(f"job #{job_id} discarded")
         finally:
@@ -163,7 +165,7 @@ def register_job_commands(cli: click.Group) -> None:
         engine = _engine(database_url)
         try:
             statuses = (jobs.DONE, jobs.DEAD) if dead else (jobs.DONE,)
-            removed = jobs.purge(engine, older_than=timedelta(days=days), statuses=statuses)
+            removed = job_admin.purge(engine, older_than=timedelta(days=days), statuses=statuses)
             click.echo(f"purged {removed} job(s)")
         finally:
             engine.dispose()
@@ -204,7 +206,7 @@ def job_line(job: Job) -> str:
 
 
 def _refuse(engine: sa.Engine, job_id: int, what: str) -> None:
-    job = jobs.get_job(engine, job_id)
+    job = job_admin.get_job(engine, job_id)
     if job is None:
         click.echo(f"error: no job #{job_id}", err=True)
     else:
