@@ -48,6 +48,7 @@ from portalis.engine.permissions import Actor, Decision
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import PortalisError, Problem, Severity
 from portalis.engine.records import Record
+from portalis.engine.rights import RecordRights, record_rights
 from portalis.engine.store import RecordStore
 from portalis.engine.tables import utcnow
 
@@ -79,6 +80,7 @@ __all__ = [
     "RawPortal",
     "Record",
     "RecordPage",
+    "RecordRights",
     "RecordStore",
     "RequestGuard",
     "Role",
@@ -91,6 +93,7 @@ __all__ = [
     "begin_write",
     "hookimpl",
     "record_auth_event",
+    "record_rights",
     "utcnow",
 ]
 

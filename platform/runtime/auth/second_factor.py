@@ -26,7 +26,7 @@ from portalis.engine.db import begin_write
 from portalis.engine.model import AuthProvider
 from portalis.engine.passwords import verify_password
 from portalis.engine.permissions import Actor
-from portalis.engine.tables import utcnow
+from portalis.engine.user_writes import update_user
 
 from ..context import rotate_session, sign_in, state
 from ..registry import RuntimePortal
@@ -42,7 +42,7 @@ from .common import (
     login_redirect,
     render,
     request_ip,
-    update_user,
+    system_actor,
     user_agent,
     user_row,
 )
@@ -145,7 +145,8 @@ def _start_session(
     ip = request_ip()
     with begin_write(state().engine) as conn:
         # every provider's sign-in counts (the admin's user list shows it)
-        update_user(conn, portal, int(row["id"]), last_login_at=utcnow())
+        uid = int(row["id"])
+        update_user(portal.store, system_actor(uid), uid, signed_in=True, conn=conn)
         extra = {"second_factor": factor} if factor else {}
         audit_auth(conn, portal, "login", user_id=int(row["id"]), email=row["email"],
                    provider=provider, **extra)  # fmt: skip

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 
@@ -27,7 +26,7 @@ from portalis.engine.expressions import EvaluationError
 from portalis.engine.model import DetailBlock, Entity, Field
 from portalis.engine.permissions import Actor
 from portalis.engine.records import Record
-from portalis.engine.store import RecordStore
+from portalis.engine.rights import record_rights
 from portalis.engine.workflow import COMMENT_KEY
 
 from ..display import Formatter, page_for
@@ -58,24 +57,6 @@ def field_visible(field: Field, record: Record, actor: Actor) -> bool:
         return False
 
 
-def record_rights(
-    store: RecordStore, actor: Actor, entity: str, record_id: int, actions: tuple[str, ...]
-) -> frozenset[str]:
-    """Which of `actions` the actor may take on this record (one query for all of them)."""
-    policy = store.policy
-    flags = [
-        sa.case((policy.row_filter(actor, entity, a), 1), else_=0).label(a)
-        for a in actions
-        if policy.grants_for(actor, entity, a)
-    ]
-    if not flags:
-        return frozenset()
-    table = store.tables[entity]
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(*flags).where(table.c.id == record_id)).mappings().first()
-    return frozenset(k for k, v in (row or {}).items() if v)
-
-
 class DetailBlockType(BlockType):
     """Renders `detail` blocks."""
 
@@ -101,7 +82,7 @@ class DetailBlockType(BlockType):
             {"name": n, "label": fmt.column_label(entity, n), "value": fmt.html(entity, n, record)}
             for n in shown
         ]
-        rights = record_rights(ctx.store, ctx.actor, entity.name, record.id, ("update", "delete"))
+        rights = record_rights(ctx.store, ctx.actor, entity.name, record.id).actions
         return Markup(
             render_template(
                 "blocks/detail.html",
