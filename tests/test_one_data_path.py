@@ -102,8 +102,13 @@ def scan_source(source: str, path: str = "<snippet>") -> list[Finding]:
             elif name in PERMISSION_SQL:
                 add(node, "permission-sql")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id in PERMISSION_SQL | STORE_INTERNALS | {"users_table"}:
-                add(node, "permission-sql" if node.func.id in PERMISSION_SQL else "store-internals")
+            name = node.func.id
+            if name == "users_table":  # the runtime's old helper handing out the user table
+                add(node, "portal-tables")
+            elif name in PERMISSION_SQL:
+                add(node, "permission-sql")
+            elif name in STORE_INTERNALS:
+                add(node, "store-internals")
         elif isinstance(node, ast.ImportFrom) and node.module is not None:
             names = {a.name for a in node.names}
             if node.module == "portalis.engine.tables" and names & TABLE_NAMES:
@@ -160,7 +165,7 @@ def test_the_scan_covers_runtime_and_plugins() -> None:
         ("table = portal.compiled.tables['user']", "portal-tables"),
         ("rows = conn.execute(sa.select(store.tables[entity]))", "portal-tables"),
         ("store.table('ticket').update().values(x=1)", "portal-tables"),
-        ("conn.execute(users_table(portal).update().values(is_active=False))", "store-internals"),
+        ("conn.execute(users_table(portal).update().values(is_active=False))", "portal-tables"),
         ("store.insert_row(conn, entity, values, created_by=None)", "store-internals"),
         ("store.update_row(conn, entity, current, merged)", "store-internals"),
         ("where = store.policy.row_filter(actor, 'ticket', 'read')", "permission-sql"),
