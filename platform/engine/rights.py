@@ -7,7 +7,7 @@ query. It is advice for the page only: the write itself is checked again by the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,8 @@ ROW_ACTIONS = ("read", "update", "delete", "transition")
 
 @dataclass(frozen=True, slots=True)
 class RecordRights:
-    """The actor's rights on one record: per action, the grants whose scope covers it.
+    """The actor's rights on one record: per action asked for, the grants whose scope
+    covers it.
 
     A record the actor cannot read has no rights at all. `writable` holds the fields an
     update may change (the covering update grants' fields, without readonly, computed and
@@ -67,20 +68,23 @@ def record_rights(
     entity_name: str,
     record_id: Any,
     *,
+    actions: Iterable[str] = ROW_ACTIONS,
     transitions: bool = False,
     conn: sa.Connection | None = None,
 ) -> RecordRights:
-    """The actor's rights on one record (one query; `transitions` adds the workflow's)."""
+    """The actor's rights on one record: one query, none when the actor holds no grant of
+    `actions` (ask only for those a page offers); `transitions` adds the workflow's."""
     entity = store.entity(entity_name)
     rid = _int_id(record_id)
     policy = store.policy
     flags = [
         (action, grant, flag)
-        for action in ROW_ACTIONS
+        for action in dict.fromkeys(actions)
+        if action in ROW_ACTIONS
         for grant, flag in policy.grant_flags(actor, entity.name, action)
     ]
     none = RecordRights(entity.name, rid)
-    if not any(action == "read" for action, _, _ in flags):
+    if not flags or not policy.grants_for(actor, entity.name, "read"):
         return none
     table = store.tables[entity.name]
     query = sa.select(table.c.id, *(f.label(f"_g{i}") for i, (_, _, f) in enumerate(flags)))

@@ -95,3 +95,21 @@ def test_file_readable_needs_a_readable_record(world: World) -> None:
     # no record holds the file: nobody may download it, whoever asks
     for actor in (*world.actors.values(), Actor.system()):
         assert not file_readable(world.store, actor, "f" * 32)
+
+
+def test_only_the_actions_asked_for_and_no_query_without_a_grant(world: World) -> None:
+    ben = world.actors["ben@acme.test"]
+    own = world.tickets["Cannot download my contract"]
+    asked = record_rights(world.store, ben, "ticket", own, actions=["update", "delete"])
+    assert asked.actions == {"update"}
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(world.store.engine, "before_cursor_execute", count)
+    try:
+        nothing = record_rights(world.store, ben, "ticket", own, actions=["delete"])
+    finally:
+        sa.event.remove(world.store.engine, "before_cursor_execute", count)
+    assert nothing.actions == frozenset() and statements == []  # customers never delete

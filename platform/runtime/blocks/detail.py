@@ -82,7 +82,9 @@ class DetailBlockType(BlockType):
             {"name": n, "label": fmt.column_label(entity, n), "value": fmt.html(entity, n, record)}
             for n in shown
         ]
-        rights = record_rights(ctx.store, ctx.actor, entity.name, record.id).actions
+        offered = ("update", "delete")  # transitions have their own, more detailed answer
+        rights = record_rights(ctx.store, ctx.actor, entity.name, record.id, actions=offered)
+        allowed = rights.actions
         return Markup(
             render_template(
                 "blocks/detail.html",
@@ -92,9 +94,9 @@ class DetailBlockType(BlockType):
                 record=record,
                 items=items,
                 meta=self.meta(entity, record, fmt),
-                edit_url=self.edit_url(ctx, entity, record, rights),
+                edit_url=self.edit_url(ctx, entity, record, allowed),
                 delete_url=portal_url(f"/_act/{entity.name}/{record.id}/delete")
-                if "delete" in cfg.actions and "delete" in rights
+                if "delete" in cfg.actions and "delete" in allowed
                 else None,
                 transitions=self.transitions(ctx, entity, record, fmt)
                 if "transitions" in cfg.actions

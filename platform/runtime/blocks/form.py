@@ -133,7 +133,7 @@ class FormBlockType(BlockType):
             record = ctx.record
             if record is None or record.entity != entity.name:
                 abort(404)
-            rights = record_rights(store, ctx.actor, entity.name, record.id)
+            rights = record_rights(store, ctx.actor, entity.name, record.id, actions=["update"])
             if not rights.allows("update"):
                 abort(403)
             writable = rights.writable
