@@ -45,6 +45,7 @@ from portalis.engine.definition.model import (
     Role,
 )
 from portalis.engine.expr.expressions import ExpressionFunction
+from portalis.engine.flow.rights import RecordRights, record_rights
 from portalis.engine.guards import GuardRequest
 from portalis.engine.hookspecs import hookimpl as _hookimpl
 from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused
@@ -79,6 +80,7 @@ __all__ = [
     "RawPortal",
     "Record",
     "RecordPage",
+    "RecordRights",
     "RecordStore",
     "RequestGuard",
     "Role",
@@ -91,6 +93,7 @@ __all__ = [
     "begin_write",
     "hookimpl",
     "record_auth_event",
+    "record_rights",
     "utcnow",
 ]
 

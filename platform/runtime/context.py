@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
+from portalis.engine.accounts.users import user_by_id
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.deploy.validator import Checker
@@ -118,14 +119,13 @@ def load_user(user_id: str) -> PortalUser | None:
     if slug != portal.slug:
         return None
     model = portal.compiled.model
-    table = portal.compiled.tables["user"]
     engine = state().engine
     with engine.connect() as conn:
         found = session_state(conn, slug, secret, idle_minutes=model.auth.idle_minutes)
         if found is None:
             return None
         uid, due = found
-        row = conn.execute(sa.select(table).where(table.c.id == uid)).mappings().first()
+        row = user_by_id(conn, portal.compiled, uid)
     if row is None or not row["is_active"]:
         return None
     if due:
@@ -140,7 +140,7 @@ def load_user(user_id: str) -> PortalUser | None:
         name=row["name"],
         locale=row["locale"],
     )
-    return PortalUser(slug, secret, actor, dict(row))
+    return PortalUser(slug, secret, actor, row)
 
 
 def load_actor() -> Actor:

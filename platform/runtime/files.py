@@ -30,9 +30,9 @@ from flask import Response, abort, send_file
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.store import RecordStore
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.fieldtypes import FileConfig
+from portalis.engine.flow.rights import file_readable
 
 from .attachments import FILE_ID, attachable
 from .context import state
@@ -267,29 +267,6 @@ def owned_by(engine: sa.Engine, portal: str, file_id: str, actor: Actor) -> bool
     """True when `actor` uploaded `file_id` in `portal` (only such files may be attached)."""
     with engine.connect() as conn:
         return attachable(conn, actor, file_id, portal=portal)
-
-
-def file_readable(store: RecordStore, actor: Actor, file_id: str) -> bool:
-    """True when some record the actor may read holds `file_id` in a field they may read.
-
-    Each file field is checked on the rows where the policy lets that field through
-    (`readable_clause`), so a masked field never opens a download.
-    """
-    policy = store.policy
-    with store.engine.connect() as conn:
-        for entity in store.model.entities.values():
-            for field in entity.fields.values():
-                if field.type != "file":
-                    continue
-                readable = policy.readable_clause(actor, entity.name, field.name)
-                if isinstance(readable, sa.sql.elements.False_):
-                    continue
-                scope = sa.and_(policy.row_filter(actor, entity.name, "read"), readable)
-                table = store.tables[entity.name]
-                query = sa.select(table.c.id).where(table.c[field.name] == file_id, scope)
-                if conn.execute(query.limit(1)).first() is not None:
-                    return True
-    return False
 
 
 # -- download -------------------------------------------------------------------------------

@@ -1,31 +1,39 @@
-"""Users of a portal: create, list, disable — the operations the CLI and admins share.
+"""Users of a portal: find, list, create, disable — the operations the runtime, the CLI and
+administrators share.
 
 Users are rows of the portal's built-in `user` table; roles and the password hash live in its
-authentication columns, which the record store never returns.
+authentication columns, which the record store never returns in a record. Reads that need
+those columns (sign-in, session loading, the admin lists) are here; every write goes through
+the record store's user path (`user_writes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..data.errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
-from ..data.store import unique_errors
-from ..data.tables import utcnow
-from ..data.user_rows import user_locale_error
+from ..data.errors import FieldMessage, NotFound, ValidationFailed
+from ..data.permissions import Actor
+from ..data.records import ReadStore
+from ..data.store import RecordStore
 from ..definition.fields import FieldValueError
 from ..portal import CompiledPortal
 from .passwords import hash_password
+from .user_writes import insert_user, update_user
+
+#: Where user rows are read from: a compiled portal or one of its stores.
+Source = CompiledPortal | ReadStore
 
 MIN_PASSWORD = 8
 
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
-    """A user as administrators see it."""
+    """A user as administrators see it (with the authentication state, never the hash)."""
 
     id: int
     email: str
@@ -34,6 +42,8 @@ class UserInfo:
     roles: tuple[str, ...]
     is_active: bool
     locale: str | None
+    last_login_at: datetime | None = None
+    has_password: bool = False
 
 
 def normalize_email(email: str) -> str:
@@ -41,7 +51,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def find_user(conn: sa.Connection, portal: CompiledPortal, email: str) -> dict[str, Any] | None:
+def find_user(conn: sa.Connection, portal: Source, email: str) -> dict[str, Any] | None:
     """The user row (with authentication columns) for an e-mail, if any."""
     table = portal.tables["user"]
     row = (
@@ -52,9 +62,66 @@ def find_user(conn: sa.Connection, portal: CompiledPortal, email: str) -> dict[s
     return dict(row) if row is not None else None
 
 
+def user_by_id(conn: sa.Connection, portal: Source, user_id: int) -> dict[str, Any] | None:
+    """One user row with its authentication columns (sign-in, sessions), if it exists."""
+    table = portal.tables["user"]
+    row = conn.execute(sa.select(table).where(table.c.id == user_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _info(row: Any) -> UserInfo:
+    return UserInfo(
+        int(row.id), str(row.email or ""), str(row.name or ""), row.account,
+        tuple(row.roles or ()), bool(row.is_active), row.locale, row.last_login_at,
+        bool(row.has_password),
+    )  # fmt: skip
+
+
+def _info_query(portal: Source) -> sa.Select[Any]:
+    table = portal.tables["user"]
+    return sa.select(
+        table.c.id, table.c.email, table.c.name, table.c.account, table.c.roles,
+        table.c.is_active, table.c.locale, table.c.last_login_at,
+        table.c.password_hash.is_not(None).label("has_password"),
+    )  # fmt: skip
+
+
+def user_infos(conn: sa.Connection, portal: Source, ids: Sequence[int]) -> dict[int, UserInfo]:
+    """The users with these ids (one query), by id; ids without a user are left out."""
+    if not ids:
+        return {}
+    table = portal.tables["user"]
+    rows = conn.execute(_info_query(portal).where(table.c.id.in_(sorted(set(ids)))))
+    return {int(r.id): _info(r) for r in rows}
+
+
+def list_users(conn: sa.Connection, portal: Source) -> list[UserInfo]:
+    """Every user of the portal, by e-mail."""
+    table = portal.tables["user"]
+    return [_info(r) for r in conn.execute(_info_query(portal).order_by(table.c.email))]
+
+
+def find_account(
+    conn: sa.Connection, portal: Source, field: str, value: str
+) -> tuple[int, str] | None:
+    """(id, title) of the account whose `field` equals `value` ignoring case (sign-in
+    providers place new users by a claim or their e-mail domain), if any."""
+    table = portal.tables["account"]
+    title = portal.model.entities["account"].title_field or "name"
+    row = conn.execute(
+        sa.select(table.c.id, table.c[title]).where(sa.func.lower(table.c[field]) == value.lower())
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def _store(conn: sa.Connection, portal: CompiledPortal | RecordStore) -> RecordStore:
+    """A record store for writes: the caller's (with its listeners' settings) or a plain one."""
+    return portal if isinstance(portal, RecordStore) else portal.store(conn.engine)
+
+
 def create_user(
     conn: sa.Connection,
-    portal: CompiledPortal,
+    portal: CompiledPortal | RecordStore,
     *,
     email: str,
     name: str,
@@ -63,8 +130,18 @@ def create_user(
     account: int | None = None,
     locale: str | None = None,
     min_length: int = MIN_PASSWORD,
+    password_hash: str | None = None,
+    active: bool = True,
+    actor: Actor | None = None,
+    via: str | None = None,
 ) -> int:
-    """Create a user; ValidationFailed for a bad e-mail, unknown role or short password."""
+    """Create a user through the record store in `conn`'s transaction; ValidationFailed for a
+    bad e-mail, an unknown role, a short password or what the definition's rules refuse.
+
+    `password_hash` stores an already hashed password instead of `password`; `actor` is the
+    system actor acting for whoever creates the user (default: the system itself); `via`
+    names what created it in the audit entry.
+    """
     model = portal.model
     entity = model.entities["user"]
     errors: dict[str, list[FieldMessage]] = {}
@@ -92,64 +169,36 @@ def create_user(
             values[key] = field.kind.clean(field, raw)
         except FieldValueError as exc:
             errors[key] = [FieldMessage(exc.code, exc.template, exc.params)]
-    wrong_locale = user_locale_error(model.locales, values.get("locale"))
-    if wrong_locale is not None and "locale" not in errors:
-        errors["locale"] = [wrong_locale]
     if not errors and find_user(conn, portal, values["email"]) is not None:
         errors["email"] = [FieldMessage("unique", "a user with this e-mail exists")]
-    table = portal.tables["user"]
     if account is not None and not errors:
         accounts = portal.tables["account"]
         if conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account)).first() is None:
             errors["account"] = [FieldMessage("not-found", "no such account")]
     if errors:
         raise ValidationFailed(errors)
-    now = utcnow()
-    row: dict[str, Any] = {"created_at": now, "updated_at": now, "version": 1}
-    for key, field in entity.fields.items():
-        if not field.stored:  # virtual: computed on read, no column
-            continue
-        row.update(field.kind.to_storage(field, values.get(key, field.default)))
-    row.update(
-        roles=role_list,
-        is_active=True,
-        password_hash=hash_password(password) if password else None,
-        password_changed_at=now if password else None,
-    )
-    with unique_errors(entity):
-        inserted = conn.execute(table.insert().values(**row)).inserted_primary_key
-    if inserted is None:  # pragma: no cover - every dialect returns the key
-        raise ValidationFailed({NON_FIELD: [FieldMessage("insert", "could not create user")]})
-    return int(inserted[0])
+    if password_hash is None and password:
+        password_hash = hash_password(password)
+    return insert_user(
+        _store(conn, portal), actor or Actor.system(), values, roles=role_list, active=active,
+        password_hash=password_hash, conn=conn, via=via,
+    )  # fmt: skip
 
 
-def list_users(conn: sa.Connection, portal: CompiledPortal) -> list[UserInfo]:
-    """Every user of the portal, by e-mail."""
-    table = portal.tables["user"]
-    rows = conn.execute(sa.select(table).order_by(table.c.email)).mappings()
-    return [
-        UserInfo(
-            r["id"],
-            r["email"],
-            r["name"],
-            r["account"],
-            tuple(r["roles"] or ()),
-            bool(r["is_active"]),
-            r["locale"],
-        )
-        for r in rows
-    ]
-
-
-def set_active(conn: sa.Connection, portal: CompiledPortal, email: str, active: bool) -> int:
-    """Enable or disable a user; returns the user id. Disabling ends sessions (runtime hook)."""
+def set_active(
+    conn: sa.Connection,
+    portal: CompiledPortal | RecordStore,
+    email: str,
+    active: bool,
+    *,
+    actor: Actor | None = None,
+    via: str | None = None,
+) -> int:
+    """Enable or disable a user through the record store; returns the user id. Disabling
+    ends no sessions by itself: callers do (`runtime.sessions.end_user_sessions`)."""
     user = find_user(conn, portal, email)
     if user is None:
         raise NotFound(f"no user {email!r}")
-    table = portal.tables["user"]
-    conn.execute(
-        table.update()
-        .where(table.c.id == user["id"])
-        .values(is_active=active, updated_at=utcnow(), version=table.c.version + 1)
-    )
+    store = _store(conn, portal)
+    update_user(store, actor or Actor.system(), int(user["id"]), active=active, conn=conn, via=via)
     return int(user["id"])

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..definition.fields import FieldValueError
-from ..definition.model import Field
+from ..definition.model import Entity, Field
 from .events import WriteEvent
 from .system_tables import audit, aware
 from .tables import utcnow
@@ -116,8 +116,9 @@ def diff(event: WriteEvent) -> dict[str, list[Any]]:
     """The field-level changes of a write: name → [old, new] in storage form.
 
     A create lists every non-empty field (old null), a delete every non-empty field (new
-    null), an update or transition the fields whose value changed. Only fields appear: the
-    user table's authentication columns (password hash, roles, …) are never fields.
+    null), an update or transition the fields whose value changed. Of the user table's
+    authentication columns only the record state appears — `roles` and `is_active`, when the
+    write changed them (`WriteEvent.auth_changes`); the password hash and login times never do.
     """
     out: dict[str, list[Any]] = {}
     if event.before is None or event.after is None:
@@ -129,12 +130,14 @@ def diff(event: WriteEvent) -> dict[str, list[Any]]:
                 continue
             stored = stored_form(field, value)
             out[name] = [None, stored] if creating else [stored, None]
-        return out
-    for name, (old, new) in event.changed().items():
-        field = event.entity.fields[name]
-        old_stored, new_stored = stored_form(field, old), stored_form(field, new)
-        if old_stored != new_stored:  # e.g. 1.50 and 1.5: different objects, same value
-            out[name] = [old_stored, new_stored]
+    else:
+        for name, (old, new) in event.changed().items():
+            field = event.entity.fields[name]
+            old_stored, new_stored = stored_form(field, old), stored_form(field, new)
+            if old_stored != new_stored:  # e.g. 1.50 and 1.5: different objects, same value
+                out[name] = [old_stored, new_stored]
+    for name, (old, new) in event.auth_changes.items():
+        out[name] = [json_safe(old), json_safe(new)]
     return out
 
 
@@ -157,6 +160,23 @@ def revive(field: Field, table: sa.Table, stored: Any) -> Any:
         return field.kind.from_storage(field, row)
     except (FieldValueError, ValueError, TypeError, ArithmeticError):
         return None
+
+
+def revive_changes(
+    store: RecordStore, entity: Entity, changes: Mapping[str, Any], fields: frozenset[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Old and new Python values of an entry's changed `fields`, in the entity's field order
+    (fields since removed, and pairs that are no [old, new], are left out)."""
+    table = store.tables[entity.name]
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name, field in entity.fields.items():
+        pair = changes.get(name)
+        if name not in fields or not isinstance(pair, list | tuple) or len(pair) != 2:
+            continue
+        old[name] = revive(field, table, pair[0])
+        new[name] = revive(field, table, pair[1])
+    return old, new
 
 
 def _parse(column_type: sa.types.TypeEngine[Any], value: Any) -> Any:

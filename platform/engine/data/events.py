@@ -8,7 +8,7 @@ to it on the same connection, so a failure in any of them rolls the whole write 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..definition.model import Entity, Transition, Workflow
@@ -28,7 +28,12 @@ class WriteEvent:
     columns `id`, `version`, `created_by`, …); `before` is None on create, `after` None on
     delete. `actor` is who acted — for writes made by automations and timers a system actor
     whose `on_behalf_of` names the user who caused them, if any. `via` names the automation
-    or timer that made the write (`automation:weekly_reminder`, `timer:ticket_flow/sla`).
+    or timer that made the write (`automation:weekly_reminder`, `timer:ticket_flow/sla`) or
+    the sign-in provider whose role mapping changed a user (`provider corporate`).
+
+    `auth_changes` is for the built-in `user` entity only: the changed authentication columns
+    that are record state (`roles`, `is_active`) as name → (old, new). They are no fields, so
+    they are not in the images; the password hash and login times never appear in an event.
     """
 
     kind: EventKind
@@ -41,6 +46,7 @@ class WriteEvent:
     comment: str | None = None
     via: str | None = None
     depth: int = 0
+    auth_changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def record_id(self) -> int:

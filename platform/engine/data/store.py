@@ -39,7 +39,7 @@ from .query import _int_id
 from .records import ReadStore
 from .rollup_sql import empty_value
 from .rows import Record
-from .tables import TableSet, utcnow
+from .tables import USER_AUTH_COLUMNS, TableSet, utcnow
 from .user_rows import user_locale_error
 
 log = logging.getLogger(__name__)
@@ -215,14 +215,17 @@ class RecordStore(ReadStore):
         values: Mapping[str, Any],
         *,
         created_by: int | None,
+        auth: Mapping[str, Any] | None = None,
     ) -> int:
-        """Store cleaned values as a new row (no permission checks: callers have done them)."""
+        """Store cleaned values as a new row (no permission checks: callers have done them);
+        `auth` holds the user table's authentication columns (`user_writes` only)."""
         now = utcnow()
         row: dict[str, Any] = {
             "created_at": now,
             "updated_at": now,
             "created_by": created_by,
             "version": 1,
+            **_auth_columns(entity, auth),
         }
         for name, field in entity.fields.items():
             if field.stored:  # a virtual field has no column
@@ -336,9 +339,11 @@ class RecordStore(ReadStore):
         entity: Entity,
         current: Mapping[str, Any],
         merged: Mapping[str, Any],
+        auth: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write changed columns with version + 1, guarded by the version read."""
-        values: dict[str, Any] = {}
+        """Write changed columns with version + 1, guarded by the version read; `auth`
+        holds the user table's authentication columns (`user_writes` only)."""
+        values: dict[str, Any] = _auth_columns(entity, auth)
         for name, field in entity.fields.items():
             if field.stored and merged.get(name) != current.get(name):
                 values.update(field.kind.to_storage(field, merged.get(name)))
@@ -513,6 +518,16 @@ class RecordStore(ReadStore):
         if own_id is not None:
             query = query.where(table.c.id != own_id)
         return conn.execute(query.limit(1)).first() is not None
+
+
+def _auth_columns(entity: Entity, auth: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`auth` checked: only the user table has authentication columns, and only those."""
+    if not auth:
+        return {}
+    unknown = set(auth) - set(USER_AUTH_COLUMNS) if entity.name == "user" else set(auth)
+    if unknown:
+        raise ValueError(f"{entity.name} has no authentication columns {sorted(unknown)}")
+    return dict(auth)
 
 
 @contextmanager

@@ -6,8 +6,8 @@ definition order on the write's own connection, so the write, every automation's
 everything those actions write or queue commit together or not at all (R6):
 
 - an automation fires when its entity and trigger match the event — an `update` only when the
-  write changed at least one field (a no-op save is no change, and an automation that sets a
-  value it already set thereby ends its own chain), a `transition:<name>` only for that
+  write changed at least one field — or, on `user`, the roles or activation (a no-op save is no
+  change, and an automation that sets a value it already set thereby ends its own chain), a `transition:<name>` only for that
   transition (`update` automations do not fire on transitions: that is what transitions are
   for);
 - its `when` sees `record` (the record after the write; before it, for a delete), `actor` (who
@@ -102,7 +102,8 @@ def triggers(automation: Automation, event: WriteEvent) -> bool:
     if event.kind == "transition":
         return event.transition is not None and event.transition.name == automation.transition
     if event.kind == "update":
-        return bool(event.changed())
+        # a user's roles or activation are a change too (they are no fields: `auth_changes`)
+        return bool(event.changed()) or bool(event.auth_changes)
     return True
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, request
 
+from portalis.engine.accounts.users import UserInfo, user_infos
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import utcnow
@@ -60,34 +61,17 @@ class Listing:
     query: str
 
 
-def _user_rows(
-    conn: sa.Connection, portal: RuntimePortal, query: str, page: int
-) -> tuple[list[Any], bool]:
-    table = portal.compiled.tables["user"]
-    stmt = sa.select(
-        table.c.id, table.c.name, table.c.email, table.c.account, table.c.roles,
-        table.c.is_active, table.c.last_login_at,
+def _user_rows(portal: RuntimePortal, query: str, page: int) -> tuple[list[UserInfo], bool]:
+    """A page of users through the record store (the admin area sees every user: the system
+    actor reads), with their authentication state from the engine's `users`."""
+    listing = portal.store.list(
+        Actor.system(), "user", search=query or None, search_fields=("name", "email"),
+        sort="name", page=page, page_size=PAGE_SIZE, count=False, fields=("name", "email"),
     )  # fmt: skip
-    if query:
-        needle = query.lower()
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(table.c.name).contains(needle, autoescape=True),
-                sa.func.lower(table.c.email).contains(needle, autoescape=True),
-            )
-        )
-    stmt = stmt.order_by(table.c.name, table.c.id)
-    rows = list(conn.execute(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-
-
-def _account_titles(conn: sa.Connection, portal: RuntimePortal, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    table = portal.compiled.tables["account"]
-    title = portal.compiled.model.entities["account"].title_field or "name"
-    rows = conn.execute(sa.select(table.c.id, table.c[title]).where(table.c.id.in_(ids)))
-    return {int(r[0]): str(r[1]) for r in rows}
+    ids = [r.id for r in listing.records]
+    with state().engine.connect() as conn:
+        infos = user_infos(conn, portal.compiled, ids)
+    return [infos[i] for i in ids if i in infos], listing.has_next
 
 
 def _session_counts(conn: sa.Connection, portal: RuntimePortal, ids: list[int]) -> dict[int, int]:
@@ -144,25 +128,27 @@ def _factor_labels(
 
 def list_users(portal: RuntimePortal, query: str, page: int) -> Listing:
     """One page of users matching `query` (name or e-mail, case-insensitive)."""
+    rows, has_next = _user_rows(portal, query, page)
+    ids = [r.id for r in rows]
+    accounts = portal.store.titles(
+        Actor.system(), "account", [r.account for r in rows if r.account]
+    )
     with state().engine.connect() as conn:
-        rows, has_next = _user_rows(conn, portal, query, page)
-        ids = [int(r.id) for r in rows]
-        accounts = _account_titles(conn, portal, {int(r.account) for r in rows if r.account})
         counts = _session_counts(conn, portal, ids)
         linked = _identities(conn, portal, ids)
         enrolled = _factor_labels(conn, portal, ids)
     users = [
         AdminUser(
-            id=int(r.id),
-            name=str(r.name or ""),
-            email=str(r.email or ""),
+            id=r.id,
+            name=r.name,
+            email=r.email,
             account=accounts.get(int(r.account)) if r.account else None,
-            roles=tuple(r.roles or ()),
-            active=bool(r.is_active),
+            roles=r.roles,
+            active=r.is_active,
             last_login_at=r.last_login_at,
-            sessions=counts.get(int(r.id), 0),
-            factors=tuple(enrolled.get(int(r.id), ())),
-            identities=tuple(linked.get(int(r.id), ())),
+            sessions=counts.get(r.id, 0),
+            factors=tuple(enrolled.get(r.id, ())),
+            identities=tuple(linked.get(r.id, ())),
         )
         for r in rows
     ]

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, g, request
 
+from portalis.engine.accounts.user_writes import update_user
+from portalis.engine.accounts.users import user_infos
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import NotFound, ValidationFailed
 from portalis.engine.data.permissions import Actor
@@ -37,8 +38,8 @@ from .common import (
     login_redirect,
     render,
     see_other,
-    update_user,
-    users_table,
+    system_actor,
+    user_row,
 )
 from .invitations import queue_invitation_mail, renew_invitation, send_invitation
 
@@ -71,35 +72,24 @@ def invitable_roles(portal: RuntimePortal, actor: Actor) -> list[tuple[str, str]
 
 def _members(portal: RuntimePortal, actor: Actor, page: int) -> tuple[list[Member], Any]:
     listing = portal.store.list(actor, "user", sort="name", page=page, page_size=PAGE_SIZE)
-    ids = [r.id for r in listing.records]
-    table = users_table(portal)
     with state().engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(
-                table.c.id,
-                table.c.roles,
-                table.c.is_active,
-                table.c.password_hash.is_not(None).label("has_password"),
-                table.c.last_login_at,
-            ).where(table.c.id.in_(ids), table.c.account == actor.account)
-        ).mappings()
-        auth = {int(r["id"]): r for r in rows}
+        infos = user_infos(conn, portal.compiled, [r.id for r in listing.records])
     members = []
     for record in listing.records:
-        info = auth.get(record.id)
-        if info is None:  # visible by grant but not in the administrator's account
-            continue
-        status = "active" if info["is_active"] else "disabled"
-        if not info["is_active"] and not info["has_password"]:
+        info = infos.get(record.id)
+        if info is None or info.account != actor.account:
+            continue  # visible by grant but not in the administrator's account
+        status = "active" if info.is_active else "disabled"
+        if not info.is_active and not info.has_password:
             status = "invited"
         members.append(
             Member(
                 record.id,
                 str(record.get("name") or ""),
                 str(record.get("email") or ""),
-                tuple(info["roles"] or ()),
+                info.roles,
                 status,
-                info["last_login_at"],
+                info.last_login_at,
             )
         )
     return members, listing
@@ -131,11 +121,10 @@ def _target(portal: RuntimePortal, actor: Actor) -> dict[str, Any]:
     except (ValueError, NotFound):
         abort(404)
     with state().engine.connect() as conn:
-        table = users_table(portal)
-        row = conn.execute(sa.select(table).where(table.c.id == user_id)).mappings().first()
+        row = user_row(conn, portal, user_id)
     if row is None or row["account"] != actor.account:
         abort(404)
-    return dict(row)
+    return row
 
 
 def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
@@ -153,7 +142,7 @@ def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
         with begin_write(state().engine) as conn:
             uid = queue_invitation_mail(
                 conn, portal, inviter=actor.name, email=email, name=name, role=role,
-                account=actor.account, locale=_locale_of(portal),
+                account=actor.account, locale=_locale_of(portal), inviter_id=actor.id,
             )  # fmt: skip
             # the audit log (for operators) tells a new invitation from a known address
             action = "invitation" if uid is not None else "invitation_existing"
@@ -209,7 +198,12 @@ def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         flash(_("You cannot disable or enable your own account."), "error")
         return _page(portal, actor, 400)
     with begin_write(state().engine) as conn:
-        update_user(conn, portal, uid, is_active=action == "enable")
+        # for the administrator, and only within their account (checked on the locked row)
+        try:
+            update_user(portal.store, system_actor(actor.id), uid, active=action == "enable",
+                        account=actor.account, conn=conn)  # fmt: skip
+        except NotFound:
+            abort(404)
         audit_auth(conn, portal, f"user_{action}d", user_id=actor.id, email=actor.email or None,
                    user=uid, user_email=row["email"])  # fmt: skip
         if action == "disable":

@@ -9,8 +9,9 @@ from flask import abort, g, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portalis.engine.accounts.users import user_by_id
 from portalis.engine.data import audit
-from portalis.engine.data.tables import utcnow
+from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.fields import FieldValueError
 from portalis.engine.definition.model import PasswordPolicy, PortalModel
 
@@ -73,16 +74,9 @@ def password_policy(portal: RuntimePortal) -> PasswordPolicy:
     return policy
 
 
-def users_table(portal: RuntimePortal) -> sa.Table:
-    """The portal's built-in user table (with its authentication columns)."""
-    return portal.compiled.tables["user"]
-
-
 def user_row(conn: sa.Connection, portal: RuntimePortal, user_id: int) -> dict[str, Any] | None:
     """One user row with its authentication columns."""
-    table = users_table(portal)
-    row = conn.execute(sa.select(table).where(table.c.id == user_id)).mappings().first()
-    return dict(row) if row is not None else None
+    return user_by_id(conn, portal.compiled, user_id)
 
 
 def link_holder(
@@ -95,14 +89,10 @@ def link_holder(
     return None if info is None or row is None else (info, row)
 
 
-def update_user(conn: sa.Connection, portal: RuntimePortal, user_id: int, **values: Any) -> None:
-    """Update columns of a user row, bumping `updated_at` and the locking version."""
-    table = users_table(portal)
-    conn.execute(
-        table.update()
-        .where(table.c.id == user_id)
-        .values(**values, updated_at=utcnow(), version=table.c.version + 1)
-    )
+def system_actor(user_id: int | None = None) -> Actor:
+    """The system actor acting for `user_id` from this request's client address: how auth
+    flows write user rows (`engine.accounts.user_writes`), so the audit entry names that user."""
+    return Actor.system(on_behalf_of=user_id, ip=request_client_ip())
 
 
 def clean_email(model: PortalModel, raw: str) -> str:

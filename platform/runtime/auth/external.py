@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from flask import flash
 from werkzeug.wrappers import Response
 
-from portalis.engine.accounts.users import create_user, find_user, normalize_email
+from portalis.engine.accounts import users
+from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.data.permissions import Actor
@@ -32,7 +33,7 @@ from ..registry import RuntimePortal
 from ..runtime_tables import identities
 from ..templating import gettext as _
 from ..templating import provider_label
-from .common import ViewResult, audit_auth, render, see_other, update_user, user_row
+from .common import ViewResult, audit_auth, render, see_other, system_actor, user_row
 from .identities import link_identity, linked_user
 from .providers import ExternalIdentity, LoginRefused
 from .second_factor import complete_sign_in
@@ -108,22 +109,17 @@ def find_account(
     match = str(entry.options.get("account_match") or "name")
     if not value:
         return None, f"{described}: no value"
-    table = portal.compiled.tables["account"]
-    column = table.c[match]
-    title_field = portal.compiled.model.entities["account"].title_field or "name"
-    row = conn.execute(
-        sa.select(table.c.id, table.c[title_field]).where(sa.func.lower(column) == value.lower())
-    ).first()
-    if row is None:
+    account = users.find_account(conn, portal.compiled, match, value)
+    if account is None:
         return None, f"{described}: no account whose {match} is {value!r}"
-    return (int(row[0]), str(row[1])), f"{described} → account {row[1]!r} ({match})"
+    return account, f"{described} → account {account[1]!r} ({match})"
 
 
 def map_identity(
     conn: sa.Connection, portal: RuntimePortal, entry: AuthProvider, identity: ExternalIdentity
 ) -> IdentityMapping:
     """Decide what a login with `identity` does; writes nothing."""
-    email = normalize_email(identity.email) if identity.email else None
+    email = users.normalize_email(identity.email) if identity.email else None
     managed = _managed(entry)
     mapped = mapped_roles(entry, identity)
     account, account_source = find_account(conn, portal, entry, identity)
@@ -146,7 +142,7 @@ def map_identity(
         if row is None or not row["is_active"]:
             return decide("refuse", uid, reason="disabled")
         return decide("sign_in", uid, _synced(row["roles"], managed, mapped))
-    existing = find_user(conn, portal.compiled, email) if email else None
+    existing = users.find_user(conn, portal.compiled, email) if email else None
     if existing is not None:
         if not (entry.options.get("link_by_email") and identity.email_verified):
             message = _(
@@ -194,12 +190,14 @@ def apply_mapping(
     if mapping.action == "refuse":
         raise LoginRefused(mapping.reason or "refused", mapping.message)
     now = utcnow()
+    # the provider's word is the system's: audit entries name it (`via`), not a user
+    system, via = system_actor(), f"provider {entry.name}"
     if mapping.action == "create":
         try:
-            uid = create_user(
-                conn, portal.compiled, email=mapping.email or "", name=identity.name or mapping.email or "",
+            uid = users.create_user(
+                conn, portal.store, email=mapping.email or "", name=identity.name or mapping.email or "",
                 password=None, roles=mapping.roles,
-                account=mapping.account[0] if mapping.account else None,
+                account=mapping.account[0] if mapping.account else None, actor=system, via=via,
             )  # fmt: skip
         except ValidationFailed as exc:
             raise LoginRefused("provision_failed") from exc
@@ -224,12 +222,11 @@ def apply_mapping(
     row = user_row(conn, portal, uid)
     assert row is not None
     if set(row["roles"] or ()) != set(mapping.roles) and mapping.action != "create":
-        update_user(conn, portal, uid, roles=list(mapping.roles))
+        # only the roles the entry's role_map manages differ (`_synced` keeps the others)
+        before = list(row["roles"] or ())
+        row = update_user(portal.store, system, uid, roles=mapping.roles, conn=conn, via=via)
         audit_auth(conn, portal, "roles_synced", user_id=uid, email=row["email"],
-                   provider=entry.name, before=list(row["roles"] or ()),
-                   after=list(mapping.roles))  # fmt: skip
-        row = user_row(conn, portal, uid)
-        assert row is not None
+                   provider=entry.name, before=before, after=list(mapping.roles))  # fmt: skip
     return row
 
 

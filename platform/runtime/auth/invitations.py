@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, request
+from flask import flash, g, request
 
 from portalis.engine.accounts.users import create_user, find_user
 from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.data.permissions import Actor
 
 from ..context import state
+from ..form_errors import error_texts
 from ..mail import enqueue_mail, render_mail
 from ..registry import RuntimePortal
 from ..templating import gettext as _
@@ -35,9 +37,8 @@ from .common import (
     password_policy,
     render,
     send,
-    update_user,
+    system_actor,
     user_row,
-    users_table,
 )
 from .second_factor import complete_sign_in
 
@@ -51,19 +52,15 @@ def create_invitation(
     role: str,
     account: int | None,
     locale: str | None,
+    inviter_id: int | None = None,
 ) -> tuple[int, str]:
-    """Create the inactive user and an invitation token; returns (user id, link)."""
+    """Create the inactive user (for `inviter_id`: the audit entry names the inviter) and an
+    invitation token; returns (user id, link)."""
     uid = create_user(
-        conn,
-        portal.compiled,
-        email=email,
-        name=name,
-        password=None,
-        roles=[role],
-        account=account,
-        locale=locale,
-    )
-    update_user(conn, portal, uid, is_active=False)
+        conn, portal.store, email=email, name=name, password=None, roles=[role],
+        account=account, locale=locale, active=False, actor=system_actor(inviter_id),
+        via="invitation",
+    )  # fmt: skip
     return uid, absolute_url(f"/invite/{tokens.issue(conn, portal.slug, tokens.INVITE, uid)}")
 
 
@@ -83,6 +80,7 @@ def queue_invitation_mail(
     role: str,
     account: int | None,
     locale: str,
+    inviter_id: int | None = None,
 ) -> int | None:
     """Invite `email` inside `conn`'s transaction, the same way whether the address is new or
     known: one lookup, one queued mail, nothing else visible. Returns the new user's id.
@@ -105,8 +103,9 @@ def queue_invitation_mail(
         enqueue_mail(conn, portal=portal.slug, mail=mail)
         return None
     uid, link = create_invitation(
-        conn, portal, email=email, name=name, role=role, account=account, locale=None
-    )
+        conn, portal, email=email, name=name, role=role, account=account, locale=None,
+        inviter_id=inviter_id,
+    )  # fmt: skip
     mail = render_mail(
         "invite", to=email, locale=locale,
         portal_title=model.title.get(locale, model.default_locale), name=name, inviter=inviter,
@@ -129,7 +128,6 @@ def send_invitation(
 def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     """GET: the form to accept an invitation. POST: set name and password, sign in."""
     policy = password_policy(portal)
-    engine = state().engine
     holder = link_holder(portal, [tokens.INVITE], token)
     if holder is None:
         return render("auth/link_invalid.html", 404, kind="invite")
@@ -141,7 +139,28 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     name = check_name(form_value("name"), errors)
     form["name"] = name
     password = form_secret("password")
-    with begin_write(engine) as conn:
+    try:
+        return _accept(portal, info, row, token, name, password, form, errors)
+    except ValidationFailed as exc:  # the definition's rules on `user` refused the name
+        for field, texts in error_texts(exc.errors, str(g.get("locale") or "")).items():
+            errors.setdefault(field if field in form else "name", []).extend(texts)
+        return render("auth/invite.html", 422, form=form, policy=policy, token=token,
+                      errors=errors)  # fmt: skip
+
+
+def _accept(
+    portal: RuntimePortal,
+    info: tokens.TokenInfo,
+    row: dict[str, Any],
+    token: str,
+    name: str,
+    password: str,
+    form: dict[str, Any],
+    errors: dict[str, list[str]],
+) -> ViewResult:
+    """Accept the invitation in one transaction: name, password, activation, sign-in."""
+    policy = password_policy(portal)
+    with begin_write(state().engine) as conn:
         errors.update(
             pw.validate_new_password(
                 conn,
@@ -160,10 +179,11 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
             )
         if tokens.consume(conn, portal.slug, [tokens.INVITE], token) is None:
             return render("auth/link_invalid.html", 404, kind="invite")
-        table = users_table(portal)
+        # the invitee proved the address by the link: the system writes for them
         pw.store_password(
-            conn, table, portal.slug, info.user_id, password, policy, name=name, is_active=True
-        )
+            conn, portal.store, system_actor(info.user_id), info.user_id, password, policy,
+            changes={"name": name}, active=True,
+        )  # fmt: skip
         fresh = user_row(conn, portal, info.user_id)
         audit_auth(conn, portal, "invitation_accepted", user_id=info.user_id, email=row["email"])
     if fresh is None:  # pragma: no cover - the row was read above in this request

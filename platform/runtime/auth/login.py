@@ -16,6 +16,7 @@ from flask import abort, flash, g, redirect, request
 from werkzeug.wrappers import Response
 
 from portalis.engine.accounts.passwords import hash_password, needs_rehash, verify_password
+from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.accounts.users import find_user, normalize_email
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
@@ -35,7 +36,7 @@ from .common import (
     form_value,
     render,
     request_ip,
-    update_user,
+    system_actor,
 )
 from .external import finish_login
 from .providers import FormProvider, LoginRefused, is_form
@@ -169,7 +170,10 @@ def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
         )
         if ok and row is not None and row["is_active"]:
             if needs_rehash(row["password_hash"]):
-                update_user(conn, portal, int(row["id"]), password_hash=hash_password(password))
+                # the same password in a newer hash format: its age stays
+                uid = int(row["id"])
+                update_user(portal.store, system_actor(uid), uid,
+                            password_hash=hash_password(password), rehash=True, conn=conn)  # fmt: skip
         else:
             reason = _failure_reason(row, ok, pending)
             audit_auth(conn, portal, "login_failed", user_id=None, email=email or None,

@@ -9,6 +9,7 @@ Composition rules are deliberately absent (ASVS 6.2.5).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from portalis.engine.accounts.passwords import hash_password, verify_password
+from portalis.engine.accounts.user_writes import update_user
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.model import PasswordPolicy
 
@@ -119,27 +123,22 @@ def remember(conn: sa.Connection, portal: str, user_id: int, password_hash: str,
 
 def store_password(
     conn: sa.Connection,
-    table: sa.Table,
-    portal: str,
+    store: RecordStore,
+    actor: Actor,
     user_id: int,
     password: str,
     policy: PasswordPolicy,
-    **values: Any,
+    *,
+    changes: Mapping[str, Any] | None = None,
+    active: bool | None = None,
 ) -> str:
-    """Hash and store a new password (plus other column `values`); returns the hash."""
+    """Hash and store a new password through the store's user path (`actor`: the system
+    actor acting for the user), with field `changes` and activation; returns the hash."""
     password_hash = hash_password(password)
-    conn.execute(
-        table.update()
-        .where(table.c.id == user_id)
-        .values(
-            password_hash=password_hash,
-            password_changed_at=utcnow(),
-            updated_at=utcnow(),
-            version=table.c.version + 1,
-            **values,
-        )
+    update_user(
+        store, actor, user_id, changes, active=active, password_hash=password_hash, conn=conn
     )
-    remember(conn, portal, user_id, password_hash, policy.history)
+    remember(conn, store.model.slug, user_id, password_hash, policy.history)
     return password_hash
 
 

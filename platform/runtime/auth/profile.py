@@ -17,10 +17,12 @@ from flask import flash, g, redirect, request
 from portalis.engine.accounts.passwords import verify_password
 from portalis.engine.accounts.users import find_user
 from portalis.engine.data.db import begin_write
+from portalis.engine.data.errors import Forbidden, ValidationFailed
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.user_rows import user_locale_error
 
 from ..context import current_user_row, state
+from ..form_errors import error_texts
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..sessions import end_user_sessions
@@ -46,8 +48,7 @@ from .common import (
     request_ip,
     see_other,
     send,
-    update_user,
-    users_table,
+    system_actor,
 )
 from .identities import user_identities
 from .login import password_change_required
@@ -111,17 +112,30 @@ def _profile_page(
     return render("auth/profile.html", status, user=row, locales=locale_choices(portal), **context)
 
 
-def _save_details(portal: RuntimePortal, row: dict[str, Any]) -> ViewResult:
+def _save_details(portal: RuntimePortal, actor: Actor, row: dict[str, Any]) -> ViewResult:
     errors: Errors = {}
     name = check_name(form_value("name"), errors)
     locale = form_value("locale", limit=20)
     if user_locale_error(portal.compiled.model.locales, locale) is not None:
         errors["locale"] = [_("Choose one of the listed languages.")]
+    form = {"name": name, "locale": locale}
     if errors:
-        form = {"name": name, "locale": locale}
         return _profile_page(portal, row, 422, form=form, errors=errors)
-    with begin_write(state().engine) as conn:
-        update_user(conn, portal, int(row["id"]), name=name, locale=locale or None)
+    try:
+        # the user's own record, with their own grants: readonly fields and the definition's
+        # rules on `user` apply, and the write is audited and seen by automations
+        portal.store.update(actor, "user", int(row["id"]), {"name": name, "locale": locale or None})
+    except ValidationFailed as exc:
+        for field, texts in error_texts(exc.errors, str(g.get("locale") or "")).items():
+            if field in form:
+                errors[field] = texts
+            else:  # a rule or another field: the form has no place for it
+                for text in texts:
+                    flash(text, "error")
+        return _profile_page(portal, row, 422, form=form, errors=errors)
+    except Forbidden:
+        flash(_("You cannot save the record with these values."), "error")
+        return _profile_page(portal, row, 403, form=form)
     flash(_("Your profile has been saved."), "success")
     return see_other("/profile")
 
@@ -171,7 +185,7 @@ def profile_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if action == "email":
         password_policy(portal)
         return _change_email(portal, row)
-    return _save_details(portal, row)
+    return _save_details(portal, actor, row)
 
 
 def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
@@ -207,7 +221,7 @@ def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
             else {}
         )
         if not errors:
-            pw.store_password(conn, users_table(portal), portal.slug, uid, password, policy)
+            pw.store_password(conn, portal.store, system_actor(uid), uid, password, policy)
             tokens.revoke(conn, portal.slug, uid, [tokens.RESET])
             end_user_sessions(conn, portal.slug, uid, keep=current_secret())
             audit_auth(conn, portal, "password_change", user_id=uid, email=row["email"])

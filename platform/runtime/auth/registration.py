@@ -18,12 +18,11 @@ import sqlalchemy as sa
 from flask import abort, flash, g, redirect, request
 
 from portalis.engine.accounts.passwords import hash_password
+from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.accounts.users import create_user, find_user
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.fields import FieldValueError
 
 from ..context import state
 from ..registry import RuntimePortal
@@ -43,7 +42,7 @@ from .common import (
     mail_locale,
     render,
     send,
-    update_user,
+    system_actor,
     user_row,
 )
 
@@ -52,17 +51,14 @@ SELF_REGISTRATION_ROLE = "customer"
 
 
 def _new_account(conn: sa.Connection, portal: RuntimePortal, name: str) -> int | None:
-    """An account named after the user; None when the definition's account needs more."""
-    entity = portal.compiled.model.entities["account"]
-    values: dict[str, Any] = {n: f.default for n, f in entity.fields.items()}
-    field = entity.fields["name"]
+    """An account named after the user (created through the record store); None when the
+    definition's account needs more than a name or its rules refuse it."""
     try:
-        values["name"] = field.kind.clean(field, name)
-    except FieldValueError:
+        with conn.begin_nested():  # a refused account leaves nothing of itself behind
+            record = portal.store.insert(system_actor(), "account", {"name": name}, conn=conn)
+    except ValidationFailed:
         return None
-    if any(f.required and f.kind.is_empty(values.get(n)) for n, f in entity.fields.items()):
-        return None
-    return portal.store.insert_row(conn, entity, values, created_by=None)
+    return record.id
 
 
 def _roles(portal: RuntimePortal) -> list[str]:
@@ -88,24 +84,12 @@ def _register(
             link = absolute_url(f"/verify/{token}")
             return "verify", {"name": existing["name"], "link": link}, existing
         account = _new_account(conn, portal, name)
+        # inactive until the mailed link is opened
         uid = create_user(
-            conn,
-            portal.compiled,
-            email=email,
-            name=name,
-            password=None,
-            roles=_roles(portal),
-            account=account,
-            locale=g.get("locale"),
-        )
-        update_user(
-            conn,
-            portal,
-            uid,
-            is_active=False,
-            password_hash=password_hash,
-            password_changed_at=utcnow(),
-        )
+            conn, portal.store, email=email, name=name, password=None, roles=_roles(portal),
+            account=account, locale=g.get("locale"), password_hash=password_hash, active=False,
+            actor=system_actor(), via="registration",
+        )  # fmt: skip
         policy = portal.compiled.model.auth.password
         pw.remember(conn, slug, uid, password_hash, policy.history if policy else 0)
         token = tokens.issue(conn, slug, tokens.VERIFY, uid)
@@ -169,14 +153,22 @@ def verify_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
         if info is None or row is None:
             return render("auth/link_invalid.html", 404, kind="verify")
         if info.purpose == tokens.VERIFY:
-            update_user(conn, portal, info.user_id, is_active=True)
+            update_user(portal.store, system_actor(info.user_id), info.user_id, active=True,
+                        conn=conn)  # fmt: skip
             audit_auth(conn, portal, "email_verified", user_id=info.user_id, email=row["email"])
             flash(_("Your e-mail address is confirmed. You can sign in now."), "success")
             return redirect(portal_url("/login"), 303)
         new_email = info.payload or ""
         if not new_email or find_user(conn, portal.compiled, new_email) is not None:
             return render("auth/link_invalid.html", 409, kind="email_taken")
-        update_user(conn, portal, info.user_id, email=new_email)
+        try:
+            # the address is proven by the link: the system writes it for the user, through
+            # the store (the definition's rules on `user` apply; audited, automations run)
+            with conn.begin_nested():
+                update_user(portal.store, system_actor(info.user_id), info.user_id,
+                            {"email": new_email}, conn=conn)  # fmt: skip
+        except ValidationFailed:
+            return render("auth/link_invalid.html", 409, kind="email_taken")
         audit_auth(conn, portal, "email_change", user_id=info.user_id, email=new_email,
                    previous=row["email"])  # fmt: skip
     send(

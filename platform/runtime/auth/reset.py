@@ -48,7 +48,7 @@ from .common import (
     password_policy,
     render,
     send,
-    users_table,
+    system_actor,
 )
 
 #: Reset mails per account within RESET_PERIOD (more requests are answered but not mailed).
@@ -150,7 +150,9 @@ def reset_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
             return render("auth/reset.html", 422, policy=policy, token=token, errors=errors)
         if tokens.consume(conn, portal.slug, [tokens.RESET], token) is None:
             return render("auth/link_invalid.html", 404, kind="reset")
-        pw.store_password(conn, users_table(portal), portal.slug, info.user_id, password, policy)
+        pw.store_password(
+            conn, portal.store, system_actor(info.user_id), info.user_id, password, policy
+        )
         tokens.revoke(conn, portal.slug, info.user_id, [tokens.RESET])
         end_user_sessions(conn, portal.slug, info.user_id)
         audit_auth(conn, portal, "password_reset", user_id=info.user_id, email=row["email"])

@@ -23,9 +23,9 @@ from flask import abort, flash, g, redirect, request, session
 from werkzeug.wrappers import Response
 
 from portalis.engine.accounts.passwords import verify_password
+from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.model import AuthProvider
 
 from ..context import rotate_session, sign_in, state
@@ -42,7 +42,7 @@ from .common import (
     login_redirect,
     render,
     request_ip,
-    update_user,
+    system_actor,
     user_agent,
     user_row,
 )
@@ -145,7 +145,8 @@ def _start_session(
     ip = request_ip()
     with begin_write(state().engine) as conn:
         # every provider's sign-in counts (the admin's user list shows it)
-        update_user(conn, portal, int(row["id"]), last_login_at=utcnow())
+        uid = int(row["id"])
+        update_user(portal.store, system_actor(uid), uid, signed_in=True, conn=conn)
         extra = {"second_factor": factor} if factor else {}
         audit_auth(conn, portal, "login", user_id=int(row["id"]), email=row["email"],
                    provider=provider, **extra)  # fmt: skip

@@ -3,9 +3,9 @@
 Block types register through the `portalis_block_types` hook (`portalis.runtime.hookspecs`);
 the built-ins (list, detail, form, markdown, metrics) are the runtime's default plugin. A
 block reads and writes records through `ctx.store` with `ctx.actor`, which applies the
-permissions. Two built-ins still build permission SQL over the entity's table themselves, to
-decide which actions to offer (`detail.record_rights`, `form.record_grants`); new blocks
-should not.
+permissions, and asks the engine what the actor may do with a record before offering an
+action (`engine.flow.rights.record_rights`: the actions, fields and transitions allowed on that
+row). No block touches a table or builds permission SQL (`tests/test_one_data_path.py`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 
@@ -30,10 +29,10 @@ from portalis.engine.data.errors import (
 )
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.model import DetailBlock, Entity, Field
 from portalis.engine.expr.expressions import EvaluationError
 from portalis.engine.flow import workflow
+from portalis.engine.flow.rights import record_rights
 from portalis.engine.flow.workflow import COMMENT_KEY
 
 from ..display import Formatter, page_for
@@ -64,24 +63,6 @@ def field_visible(field: Field, record: Record, actor: Actor) -> bool:
         return False
 
 
-def record_rights(
-    store: RecordStore, actor: Actor, entity: str, record_id: int, actions: tuple[str, ...]
-) -> frozenset[str]:
-    """Which of `actions` the actor may take on this record (one query for all of them)."""
-    policy = store.policy
-    flags = [
-        sa.case((policy.row_filter(actor, entity, a), 1), else_=0).label(a)
-        for a in actions
-        if policy.grants_for(actor, entity, a)
-    ]
-    if not flags:
-        return frozenset()
-    table = store.tables[entity]
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(*flags).where(table.c.id == record_id)).mappings().first()
-    return frozenset(k for k, v in (row or {}).items() if v)
-
-
 class DetailBlockType(BlockType):
     """Renders `detail` blocks."""
 
@@ -107,7 +88,9 @@ class DetailBlockType(BlockType):
             {"name": n, "label": fmt.column_label(entity, n), "value": fmt.html(entity, n, record)}
             for n in shown
         ]
-        rights = record_rights(ctx.store, ctx.actor, entity.name, record.id, ("update", "delete"))
+        offered = ("update", "delete")  # transitions have their own, more detailed answer
+        rights = record_rights(ctx.store, ctx.actor, entity.name, record.id, actions=offered)
+        allowed = rights.actions
         return Markup(
             render_template(
                 "blocks/detail.html",
@@ -117,9 +100,9 @@ class DetailBlockType(BlockType):
                 record=record,
                 items=items,
                 meta=self.meta(entity, record, fmt),
-                edit_url=self.edit_url(ctx, entity, record, rights),
+                edit_url=self.edit_url(ctx, entity, record, allowed),
                 delete_url=portal_url(f"/_act/{entity.name}/{record.id}/delete")
-                if "delete" in cfg.actions and "delete" in rights
+                if "delete" in cfg.actions and "delete" in allowed
                 else None,
                 transitions=self.transitions(ctx, entity, record, fmt)
                 if "transitions" in cfg.actions

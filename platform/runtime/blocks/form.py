@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -37,10 +36,10 @@ from portalis.engine.data.errors import (
 )
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.fields import FieldValueError
-from portalis.engine.definition.model import Entity, Field, FormBlock, Grant, PortalModel
+from portalis.engine.definition.model import Entity, Field, FormBlock, PortalModel
 from portalis.engine.expr.expressions import EvaluationError
+from portalis.engine.flow.rights import record_rights
 
 from ..display import Formatter, page_for
 from ..files import UploadRejected, UploadTooLarge, files_root, owned_by, save_upload
@@ -90,24 +89,6 @@ class FormPlan:
         return out
 
 
-def record_grants(
-    store: RecordStore, actor: Actor, entity: str, record_id: int, action: str
-) -> tuple[Grant, ...]:
-    """The actor's grants for `action` whose scope covers this record (one query)."""
-    flags = store.policy.grant_flags(actor, entity, action)
-    if not flags:
-        return ()
-    table = store.tables[entity]
-    query = sa.select(*(f.label(f"_g{i}") for i, (_, f) in enumerate(flags))).where(
-        table.c.id == record_id
-    )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).mappings().first()
-    if row is None:
-        return ()
-    return tuple(g for i, (g, _) in enumerate(flags) if row[f"_g{i}"])
-
-
 def conflict_response(reload_url: str) -> Response:
     """409: the record changed since the page was loaded; offer a reload."""
     html = render_template(
@@ -152,15 +133,17 @@ class FormBlockType(BlockType):
             record = ctx.record
             if record is None or record.entity != entity.name:
                 abort(404)
-            grants = record_grants(store, ctx.actor, entity.name, record.id, "update")
-            if not grants:
+            rights = record_rights(store, ctx.actor, entity.name, record.id, actions=["update"])
+            if not rights.allows("update"):
                 abort(403)
+            writable = rights.writable
             values = dict(record.values)
         else:
             record = None
             grants = store.policy.grants_for(ctx.actor, entity.name, "create")
             if not grants:
                 return None
+            writable = store.writable(entity, grants)
             given: dict[str, Any] = {}
             if cfg.parent:
                 if ctx.record is None:
@@ -171,7 +154,6 @@ class FormBlockType(BlockType):
         plan = FormPlan(entity, cfg.mode, record, values)
         if cfg.parent and cfg.mode == "create" and ctx.record is not None:
             plan.parent = (cfg.parent, ctx.record.id)
-        writable = store.writable(entity, grants)
         probe = Record(entity.name, values)
         for name in cfg.fields:
             f = entity.fields.get(name)

@@ -104,7 +104,6 @@ class _Builder:
         self.ctx = ctx
         self.entity = entity
         self.fmt = fmt
-        self.table = ctx.store.tables[entity.name]
         self.readable = ctx.store.policy.field_mask(ctx.actor, entity.name, "read")
         self.model = ctx.portal.compiled.model
 
@@ -126,18 +125,8 @@ class _Builder:
         return items
 
     def values(self, entry: audit.AuditEntry) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Old and new values of the readable changed fields, back in Python form."""
-        old: dict[str, Any] = {}
-        new: dict[str, Any] = {}
-        # in the entity's field order, like the detail block; fields since removed and
-        # fields this viewer may not read are left out
-        for name, fld in self.entity.fields.items():
-            pair = entry.changes.get(name)
-            if name not in self.readable or not isinstance(pair, list | tuple) or len(pair) != 2:
-                continue
-            old[name] = audit.revive(fld, self.table, pair[0])
-            new[name] = audit.revive(fld, self.table, pair[1])
-        return old, new
+        """Old and new values of the changed fields this viewer may read, in Python form."""
+        return audit.revive_changes(self.ctx.store, self.entity, entry.changes, self.readable)
 
     def item(self, entry: audit.AuditEntry, old: Record, new: Record) -> HistoryItem:
         """The display item of one entry (`who` is filled in by the caller)."""

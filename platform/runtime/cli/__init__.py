@@ -269,6 +269,7 @@ def users_create(
             roles=roles,
             account=account_id,
             min_length=min_length,
+            via="cli",
         )
     click.echo(f"created user #{uid} {email}")
 
@@ -300,7 +301,7 @@ def users_disable(portal: str, email: str, database_url: str | None) -> None:
     compiled = load_live(engine, checker(), portal, os.environ)
     migrate_database(engine)
     with begin_write(engine) as conn:
-        uid = set_active(conn, compiled, email, False)
+        uid = set_active(conn, compiled, email, False, via="cli")
         end_user_sessions(conn, portal, uid)
     click.echo(f"disabled {email}")
 
