@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 
 from .data.permissions import Policy
-from .data.store import FileGuard, RecordStore
+from .data.store import RecordStore
 from .data.tables import TableSet, build_tables
+from .data.write_checks import FileGuard
 from .definition.bundle import Bundle
 from .definition.model import PortalModel
 from .effects import LISTENERS
