@@ -275,7 +275,10 @@ def test_file_ids_are_no_permission(world) -> None:
     assert refused.value.errors["attachment"][0].code == "not-found"
     allowed = store.model, store.tables, store.policy
     guarded = type(store)(
-        *allowed, store.engine, file_guard=lambda conn, actor, fid: fid.startswith("own")
+        *allowed,
+        store.engine,
+        file_guard=lambda conn, actor, fid: fid.startswith("own"),
+        listeners=store.listeners,
     )
     assert guarded.update(p["ben"], "ticket", mine, {"attachment": "own-upload-0123456789"})[
         "attachment"

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("platform", "plugins")
 DYNAMIC_CODE = frozenset({"eval", "exec", "compile"})
-SANDBOX = "platform/engine/expressions.py"
+SANDBOX = "platform/engine/expr/expressions.py"
 RESTRICTED_COMPILERS = frozenset(
     {"compile_restricted", "compile_restricted_eval", "compile_restricted_exec"}
     | {"compile_restricted_function", "compile_restricted_single"}
