@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from portalis.engine.records import MAX_PAGE_SIZE
 
-from .problem import ApiProblem
+from ..problem import ApiProblem
 
 JSON_MIMETYPE: Final = "application/json"
 #: Largest JSON body the API reads (files go through uploads, never inline).

@@ -43,8 +43,12 @@ from portalis.engine.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.permissions import Actor
 from portalis.engine.records import Record
 
+from ..problem import ApiProblem, from_engine_error, not_found, problem_response, unauthorized
+from ..registry import RuntimePortal
+from ..security import CSRF_HEADER, csrf_token, csrf_valid
+from ..urls import portal_url
 from . import idempotency
-from .api_input import (
+from .inputs import (
     JSON_MIMETYPE,
     expected_version,
     idempotency_key,
@@ -52,12 +56,8 @@ from .api_input import (
     json_body,
     list_query,
 )
-from .api_schema import openapi_document
-from .api_workflow import progress_json, reason_params, transition_input, transition_json
-from .problem import ApiProblem, from_engine_error, not_found, problem_response, unauthorized
-from .registry import RuntimePortal
-from .security import CSRF_HEADER, csrf_token, csrf_valid
-from .urls import portal_url
+from .openapi import openapi_document
+from .workflow import progress_json, reason_params, transition_input, transition_json
 
 log = logging.getLogger("portalis.runtime.api")
 

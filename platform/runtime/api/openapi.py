@@ -15,9 +15,9 @@ from portalis.engine.model import Entity, Field
 from portalis.engine.permissions import Actor
 from portalis.engine.store import RecordStore
 
-from .api_paths import component_parameters, component_responses, entity_paths, transition_paths
-from .api_workflow import TRANSITION_SCHEMAS, transition_schemas
-from .security import CSRF_HEADER
+from ..security import CSRF_HEADER
+from .paths import component_parameters, component_responses, entity_paths, transition_paths
+from .workflow import TRANSITION_SCHEMAS, transition_schemas
 
 OPENAPI_VERSION: Final = "3.1.0"
 

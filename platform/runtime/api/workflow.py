@@ -13,8 +13,8 @@ from portalis.engine.store import RecordStore
 from portalis.engine.workflow import MAX_COMMENT_LENGTH, Availability, Progress
 from portalis.engine.workflow_rules import REASON_CODES
 
-from .problem import ApiProblem
-from .templating import label
+from ..problem import ApiProblem
+from ..templating import label
 
 #: The members of a transition request body.
 TRANSITION_MEMBERS: Final = frozenset({"version", "comment", "values"})

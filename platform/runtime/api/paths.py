@@ -13,9 +13,9 @@ from portalis.engine.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.permissions import Actor
 from portalis.engine.store import RecordStore
 
-from .api_input import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_SEARCH_CHARS, RESERVED_PARAMS
-from .api_input import JSON_MIMETYPE as JSON
-from .problem import PROBLEM_MIMETYPE as PROBLEM
+from ..problem import PROBLEM_MIMETYPE as PROBLEM
+from .inputs import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_SEARCH_CHARS, RESERVED_PARAMS
+from .inputs import JSON_MIMETYPE as JSON
 
 #: Error responses: (status, description, schema name).
 _ERRORS: Final = {
