@@ -27,6 +27,12 @@ RESERVED_PARAMS: Final = frozenset({"page", "page_size", "sort", "q", "lang"})
 DEFAULT_PAGE_SIZE: Final = 25
 MAX_PAGE: Final = 100_000
 MAX_SEARCH_CHARS: Final = 200
+#: Largest `page_size` a request may give (nine digits; larger pages are cut to the store's).
+MAX_PAGE_SIZE_PARAM: Final = 999_999_999
+#: The `If-Match` values the API reads, as the OpenAPI document states them (ECMA regex).
+IF_MATCH_PATTERN: Final = r'^(\*|(W/)?"[0-9]{1,18}")$'
+#: An `Idempotency-Key`: 1-255 visible ASCII characters but the double quote.
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[!#-~]{1,255}$"
 _ETAG: Final = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
 _SORT: Final = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]{0,62}")
 _IDEMPOTENCY_KEY: Final = re.compile(r"[\x21\x23-\x7e]{1,255}")

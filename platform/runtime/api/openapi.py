@@ -1,87 +1,97 @@
 """The OpenAPI 3.1 document of a portal's REST API, as one actor sees it.
 
-Derived from the compiled model and the policy, never written by hand: one pair of paths per
-entity the actor may read; response schemas list the fields the actor may read, request
-schemas the fields they may write (each field type supplies its own `json_schema`). An
-anonymous visitor's document shows only what anonymous grants allow. The document depends on
-the version and the actor's role set only, so the API caches it per (version, roles).
+Generated with apispec and its marshmallow plugin from the version's marshmallow schemas
+(`schemas`), never written by hand: one pair of paths per entity the actor may read; response
+schemas are the read schema with `only=` the fields the actor may read, request schemas the
+create/update schemas with `only=` the fields they may write. Each property's JSON Schema comes
+from the field's marshmallow field (`ApiField.openapi_schema`), so it states exactly what the
+record store accepts. An anonymous visitor's document shows only what anonymous grants allow.
+The document depends on the version and the actor's role set only, so the API caches it per
+(version, roles).
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from portalis.engine.model import Entity, Field
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from marshmallow import Schema, fields
+
 from portalis.engine.permissions import Actor
-from portalis.engine.store import RecordStore
 
 from ..security import CSRF_HEADER
+from .fields import ApiField, SystemField
 from .paths import component_parameters, component_responses, entity_paths, transition_paths
+from .schemas import ApiSchemas
 from .workflow import TRANSITION_SCHEMAS, transition_schemas
 
 OPENAPI_VERSION: Final = "3.1.0"
 
-#: Schemas of the system columns every record carries.
-SYSTEM_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
-    "id": {"type": "integer", "minimum": 1, "readOnly": True},
-    "created_at": {"type": "string", "format": "date-time", "readOnly": True},
-    "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
-    "created_by": {
-        "type": ["integer", "null"],
-        "minimum": 1,
-        "readOnly": True,
-        "description": "id of the user who created the record",
-    },
-    "version": {
-        "type": "integer",
-        "minimum": 1,
-        "readOnly": True,
-        "description": 'optimistic-locking version; send it back as If-Match: "<version>"',
-    },
-}
 
-_PROBLEM_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "code": {"type": "string", "description": "stable error code"},
-        "detail": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "code"],
-}
+class _Meta:
+    register = False
 
-_VALIDATION_SCHEMA: Final[dict[str, Any]] = {
-    "allOf": [
-        {"$ref": "#/components/schemas/Problem"},
-        {
-            "type": "object",
-            "properties": {
-                "errors": {
-                    "type": "object",
-                    "description": "messages per field (`__all__`: the whole record)",
-                    "additionalProperties": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                            "required": ["code", "message"],
-                        },
-                    },
-                }
-            },
-            "required": ["errors"],
-        },
-    ]
-}
+
+class ErrorItemSchema(Schema):
+    """One message about a field."""
+
+    Meta = _Meta
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem: every error answer of the API (`application/problem+json`)."""
+
+    Meta = _Meta
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True, metadata={"description": "stable error code"})
+    detail = fields.String()
+
+
+class ValidationProblemSchema(ProblemSchema):
+    """422: messages per field (`__all__`: the whole record) when input was refused; a
+    reused Idempotency-Key has none."""
+
+    Meta = _Meta
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Nested(ErrorItemSchema)),
+        metadata={"description": "messages per field (`__all__`: the whole record)"},
+    )
+
+
+class PageSchema(Schema):
+    """A page of a list; `items` are the entity's records."""
+
+    Meta = _Meta
+    items = fields.List(fields.Dict(), required=True)
+    page = fields.Integer(required=True, metadata={"minimum": 1})
+    page_size = fields.Integer(required=True, metadata={"minimum": 1})
+    total = fields.Integer(required=True, metadata={"minimum": 0})
+    total_exact = fields.Boolean(
+        required=True, metadata={"description": "false when total is a cap"}
+    )
+    has_next = fields.Boolean(required=True)
+
+
+def portal_field2properties(
+    self: OpenAPIConverter,
+    field: fields.Field,
+    **kwargs: Any,  # type: ignore[type-arg]
+) -> dict[str, Any]:
+    """apispec attribute function: the JSON Schema an entity or system field states itself."""
+    if isinstance(field, ApiField | SystemField):
+        return field.openapi_schema()
+    return {}
 
 
 def openapi_document(
-    store: RecordStore,
+    schemas: ApiSchemas,
     actor: Actor,
     *,
     base_url: str,
@@ -89,149 +99,79 @@ def openapi_document(
     version: int | None,
 ) -> dict[str, Any]:
     """The whole OpenAPI document for `actor` (paths relative to `base_url`)."""
-    model = store.model
+    model = schemas.model
     locale = model.default_locale
-    paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {"Problem": _PROBLEM_SCHEMA, "ValidationProblem": _VALIDATION_SCHEMA}
-    for entity in model.entities.values():
-        if not store.policy.grants_for(actor, entity.name, "read"):
-            continue
-        schemas.update(entity_schemas(store, actor, entity, locale))
-        paths.update(entity_paths(store, actor, entity, locale))
-        workflow_paths = transition_paths(store, actor, entity, locale)
-        if workflow_paths:
-            paths.update(workflow_paths)
-            schemas.update(TRANSITION_SCHEMAS)
-            schemas.update(transition_schemas(store, entity, locale, field_schema))
-    info: dict[str, Any] = {
-        "title": f"{model.title.get(locale, locale)} API",
-        "version": str(version if version is not None else 0),
-    }
+    plugin = MarshmallowPlugin(schema_name_resolver=_inline)
+    options: dict[str, Any] = {"servers": [{"url": base_url}]}
     if model.description is not None:
-        info["description"] = model.description.get(locale, locale)
-    return {
-        "openapi": OPENAPI_VERSION,
-        "info": info,
-        "servers": [{"url": base_url}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "parameters": component_parameters(),
-            "responses": component_responses(),
-            "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": cookie_name},
-                "csrf": {"type": "apiKey", "in": "header", "name": CSRF_HEADER},
-            },
-        },
+        options["info"] = {"description": model.description.get(locale, locale)}
+    spec = APISpec(
+        title=f"{model.title.get(locale, locale)} API",
+        version=str(version if version is not None else 0),
+        openapi_version=OPENAPI_VERSION,
+        plugins=[plugin],
+        **options,
+    )
+    assert plugin.converter is not None  # set by APISpec
+    plugin.converter.add_attribute_function(portal_field2properties)
+    components = spec.components
+    components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": cookie_name})
+    components.security_scheme("csrf", {"type": "apiKey", "in": "header", "name": CSRF_HEADER})
+    components.schema("Problem", schema=ProblemSchema)
+    components.schema("ValidationProblem", schema=ValidationProblemSchema)
+    for name, parameter in component_parameters().items():
+        components.parameter(name, parameter.pop("in"), parameter)
+    for name, response in component_responses().items():
+        components.response(name, response)
+    with_workflows = False
+    for name, entity in model.entities.items():
+        if not schemas.store.policy.grants_for(actor, name, "read"):
+            continue
+        entity_schemas = schemas[name]
+        readable = schemas.readable(actor, name)
+        components.schema(name, schema=entity_schemas.output(readable))
+        components.schema(f"{name}.page", component=page_schema(plugin.converter, name))
+        if schemas.store.policy.grants_for(actor, name, "create"):
+            own = entity.account_field and actor.account is not None
+            kind = "create_own" if own else "create"
+            writable = schemas.writable(actor, name, "create")
+            components.schema(f"{name}.create", schema=entity_schemas.instance(kind, writable))
+        if schemas.store.policy.grants_for(actor, name, "update"):
+            writable = schemas.writable(actor, name, "update")
+            update = entity_schemas.instance("update", writable | {"version"})
+            components.schema(f"{name}.update", schema=update)
+        for path, operations in entity_paths(schemas, actor, entity, locale).items():
+            add_path(spec, path, operations)
+        workflow_paths = transition_paths(schemas, actor, entity, locale)
+        if workflow_paths:
+            with_workflows = True
+            for path, operations in workflow_paths.items():
+                add_path(spec, path, operations)
+            for key, value in transition_schemas(schemas, actor, entity).items():
+                components.schema(key, component=value)
+    if with_workflows:
+        for key, value in TRANSITION_SCHEMAS.items():
+            components.schema(key, component=value)
+    document: dict[str, Any] = spec.to_dict()
+    return document
+
+
+def _inline(schema: Any) -> None:
+    """Nested schemas are written inline (only the named components are components)."""
+    return None
+
+
+def add_path(spec: APISpec, path: str, item: dict[str, Any]) -> None:
+    """A path item: its shared `parameters` and its operations."""
+    operations = {k: v for k, v in item.items() if k != "parameters"}
+    spec.path(path=path, operations=operations, parameters=item.get("parameters"))
+
+
+def page_schema(converter: OpenAPIConverter, entity: str) -> dict[str, Any]:
+    """`<entity>.page`: the page envelope with the entity's records as items."""
+    schema: dict[str, Any] = converter.schema2jsonschema(PageSchema)
+    schema["properties"]["items"] = {
+        "type": "array",
+        "items": {"$ref": f"#/components/schemas/{entity}"},
     }
-
-
-# -- schemas ----------------------------------------------------------------------------
-def entity_schemas(
-    store: RecordStore, actor: Actor, entity: Entity, locale: str
-) -> dict[str, dict[str, Any]]:
-    """`<entity>` (read), `<entity>.page`, and `.create`/`.update` where the actor may write."""
-    policy = store.policy
-    readable = policy.field_mask(actor, entity.name, "read")
-    props: dict[str, Any] = {"id": SYSTEM_SCHEMAS["id"]}
-    for name, field in entity.fields.items():
-        if name in readable:
-            always = field.required and field.visible_when is None
-            props[name] = field_schema(field, locale, nullable=not always)
-    props.update({k: v for k, v in SYSTEM_SCHEMAS.items() if k != "id"})
-    out: dict[str, dict[str, Any]] = {
-        entity.name: {
-            "type": "object",
-            "title": entity.label.get(locale, locale),
-            "properties": props,
-            "required": list(SYSTEM_SCHEMAS),
-            "additionalProperties": False,
-        },
-        f"{entity.name}.page": _page_schema(entity.name),
-    }
-    create = policy.grants_for(actor, entity.name, "create")
-    if create:
-        fields = store.writable(entity, create)
-        out[f"{entity.name}.create"] = _write_schema(
-            entity, fields, locale, required=_create_required(store, actor, entity, fields)
-        )
-    update = policy.grants_for(actor, entity.name, "update")
-    if update:
-        schema = _write_schema(entity, store.writable(entity, update), locale, required=[])
-        schema["properties"]["version"] = {
-            "type": "integer",
-            "minimum": 1,
-            "description": "expected current version (or send If-Match)",
-        }
-        out[f"{entity.name}.update"] = schema
-    return out
-
-
-def field_schema(field: Field, locale: str, *, nullable: bool) -> dict[str, Any]:
-    """The JSON Schema of one field's value, titled with its label."""
-    schema = dict(field.kind.json_schema(field))
-    if nullable:
-        schema = _nullable(schema)
-    schema["title"] = field.label.get(locale, locale)
-    if field.help is not None:
-        schema["description"] = field.help.get(locale, locale)
     return schema
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        out = {**schema, "type": [kind, "null"]}
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-        return out
-    if isinstance(kind, list):
-        return schema if "null" in kind else {**schema, "type": [*kind, "null"]}
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def _write_schema(
-    entity: Entity, fields: frozenset[str], locale: str, *, required: list[str]
-) -> dict[str, Any]:
-    props = {
-        name: field_schema(field, locale, nullable=name not in required)
-        for name, field in entity.fields.items()
-        if name in fields
-    }
-    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def _create_required(
-    store: RecordStore, actor: Actor, entity: Entity, fields: frozenset[str]
-) -> list[str]:
-    state = store.state_fields(entity)
-    auto_account = entity.account_field if actor.account is not None else None
-    return [
-        name
-        for name, field in entity.fields.items()
-        if name in fields
-        and field.required
-        and field.default is None
-        and field.default_expr is None
-        and field.visible_when is None
-        and name not in state
-        and name != auto_account
-    ]
-
-
-def _page_schema(entity: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{entity}"}},
-            "page": {"type": "integer", "minimum": 1},
-            "page_size": {"type": "integer", "minimum": 1},
-            "total": {"type": "integer", "minimum": 0},
-            "total_exact": {"type": "boolean", "description": "false when total is a cap"},
-            "has_next": {"type": "boolean"},
-        },
-        "required": ["items", "page", "page_size", "total", "total_exact", "has_next"],
-    }

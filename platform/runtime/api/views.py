@@ -30,11 +30,10 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
-from flask import Response, current_app, request, session
+from flask import Response, current_app, g, request, session
 from werkzeug.exceptions import HTTPException
 
 from portalis.engine import workflow
@@ -44,10 +43,10 @@ from portalis.engine.permissions import Actor
 from portalis.engine.records import Record
 
 from ..problem import ApiProblem, from_engine_error, not_found, problem_response, unauthorized
-from ..registry import RuntimePortal
 from ..security import CSRF_HEADER, csrf_token, csrf_valid
 from ..urls import portal_url
 from . import idempotency
+from .fields import ApiFields
 from .inputs import (
     JSON_MIMETYPE,
     expected_version,
@@ -57,7 +56,13 @@ from .inputs import (
     list_query,
 )
 from .openapi import openapi_document
+from .paths import allowed_methods
+from .schemas import ApiSchemas
 from .workflow import progress_json, reason_params, transition_input, transition_json
+
+if TYPE_CHECKING:
+    from ..context import AppState
+    from ..registry import RuntimePortal
 
 log = logging.getLogger("portalis.runtime.api")
 
@@ -74,7 +79,10 @@ def api_view(view: ApiView) -> ApiView:
     @functools.wraps(view)
     def wrapper(portal: RuntimePortal, actor: Actor, **args: Any) -> Response:
         try:
-            response = view(portal, actor, **args)
+            if request.method == "OPTIONS":
+                response = options(portal, actor, **args)
+            else:
+                response = view(portal, actor, **args)
         except ApiProblem as exc:
             response = exc.response()
         except _STORE_ERRORS as exc:
@@ -102,6 +110,35 @@ def _propagate() -> bool:
     return bool(current_app.testing or current_app.debug) if flag is None else bool(flag)
 
 
+def options(portal: RuntimePortal, actor: Actor, **args: Any) -> Response:
+    """`OPTIONS`: 204 with `Allow` naming the methods the actor's document lists for the path
+    (404/401 where a GET would give them)."""
+    endpoint = str(g.get("endpoint", ""))
+    entity = str(args.get("entity", ""))
+    if endpoint == "api:openapi":
+        methods = ["GET", "HEAD", "OPTIONS"]
+    else:
+        target = readable_entity(portal, actor, entity)
+        if endpoint == "api:transition" and args.get("name") not in transition_names(
+            portal, target
+        ):
+            raise not_found()
+        methods = allowed_methods(api_schemas(portal), actor, target.name, endpoint)
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    response.headers["Allow"] = ", ".join(methods)
+    return response
+
+
+def transition_names(portal: RuntimePortal, entity: Entity) -> set[str]:
+    """The names of the transitions of the entity's workflows."""
+    return {
+        tr.name
+        for wf in portal.compiled.model.workflow_for(entity.name)
+        for tr in wf.transitions.values()
+    }
+
+
 # -- views ------------------------------------------------------------------------------
 @api_view
 def openapi_view(portal: RuntimePortal, actor: Actor) -> Response:
@@ -112,8 +149,9 @@ def openapi_view(portal: RuntimePortal, actor: Actor) -> Response:
     text = portal.cache.get(key)
     if not isinstance(text, str):
         document = openapi_document(
-            portal.store, actor, base_url=base_url, cookie_name=cookie, version=portal.version
-        )
+            api_schemas(portal), actor, base_url=base_url, cookie_name=cookie,
+            version=portal.version,
+        )  # fmt: skip
         text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1)
         portal.cache[key] = text
     response = Response(text, mimetype=JSON_MIMETYPE)
@@ -139,8 +177,10 @@ def collection_view(portal: RuntimePortal, actor: Actor, entity: str) -> Respons
         page=query.page,
         page_size=query.page_size,
     )
+    schemas = api_schemas(portal)
+    readable = schemas.readable(actor, target.name)
     body = {
-        "items": [record_json(target, r) for r in page.records],
+        "items": schemas[target.name].dump(readable, page.records),
         "page": page.page,
         "page_size": page.page_size,
         "total": page.total,
@@ -159,9 +199,9 @@ def item_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Resp
         require_csrf()
         changes = request_json()
         expected = expected_version(request.headers.get("If-Match"), changes)
-        refuse_system_fields(changes)
+        changes = writable_values(portal, actor, target, "update", changes, id)
         record = store.update(actor, target.name, id, changes, expected_version=expected)
-        return record_response(target, record)
+        return record_response(portal, actor, target, record)
     if request.method == "DELETE":
         require_csrf()
         expected = if_match_version(request.headers.get("If-Match"))
@@ -169,7 +209,7 @@ def item_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Resp
         response = Response(status=204)
         del response.headers["Content-Type"]
         return response
-    return record_response(target, store.get(actor, target.name, id))
+    return record_response(portal, actor, target, store.get(actor, target.name, id))
 
 
 @api_view
@@ -228,7 +268,9 @@ def transition_view(
         "transition": name,
         "applied": outcome.applied,
         "approvals": progress_json(outcome.progress),
-        "record": record_json(target, outcome.record) if outcome.record is not None else None,
+        "record": (
+            None if outcome.record is None else record_json(portal, actor, target, outcome.record)
+        ),
     }
     response = json_response(result)
     if outcome.record is not None:
@@ -249,12 +291,11 @@ VIEWS: dict[str, Callable[..., Any]] = {
 def create(portal: RuntimePortal, actor: Actor, entity: Entity) -> Response:
     """POST: insert through the store, at most once per Idempotency-Key."""
     require_csrf()
-    values = request_json()
-    refuse_system_fields(values)
+    values = writable_values(portal, actor, entity, "create", request_json())
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     if key is None:
         record = portal.store.insert(actor, entity.name, values)
-        return created_response(entity, record_json(entity, record), record.id)
+        return created_response(entity, record_json(portal, actor, entity, record), record.id)
     scope = idempotency.scope_for(actor.id, session.get("_csrf"))
     fingerprint = idempotency.fingerprint("POST", f"/{entity.name}", values)
     try:
@@ -263,7 +304,8 @@ def create(portal: RuntimePortal, actor: Actor, entity: Entity) -> Response:
             if stored is not None:
                 return replay(stored)
             record = portal.store.insert(actor, entity.name, values, conn=conn)
-            response = created_response(entity, record_json(entity, record), record.id)
+            body = record_json(portal, actor, entity, record)
+            response = created_response(entity, body, record.id)
             idempotency.complete(
                 conn,
                 portal.slug,
@@ -333,23 +375,51 @@ def refuse_system_fields(values: dict[str, Any]) -> None:
         raise ApiProblem(422, "invalid", "the input was refused", errors=errors)
 
 
-def record_json(entity: Entity, record: Record) -> dict[str, Any]:
-    """A record as JSON: `id`, the readable fields (`to_json` per type), system columns."""
-    out: dict[str, Any] = {"id": record.id}
-    for name, field in entity.fields.items():
-        if name in record:
-            out[name] = field.kind.to_json(field, record[name])
-    for name in SYSTEM_COLUMNS:
-        if name != "id":
-            out[name] = _system_json(record.get(name))
-    return out
+def api_schemas(portal: RuntimePortal) -> ApiSchemas:
+    """The version's marshmallow schemas (built on its first API request)."""
+    app_state: AppState = current_app.extensions["portalis"]
+    api_fields = app_state.extra.get("api:fields")
+    if not isinstance(api_fields, ApiFields):
+        api_fields = ApiFields.from_plugins(app_state.pm)
+        app_state.extra["api:fields"] = api_fields
+    return ApiSchemas.of(portal.cache, portal.store, api_fields)
 
 
-def _system_json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).isoformat()
-    return value
+def writable_values(
+    portal: RuntimePortal,
+    actor: Actor,
+    entity: Entity,
+    action: str,
+    values: dict[str, Any],
+    record_id: int | None = None,
+) -> dict[str, Any]:
+    """`values` loaded through the entity's schema restricted to the fields the actor may
+    write (ASVS 15.3.3: mass assignment is refused with 422, never silently dropped).
+
+    The answers keep the record store's order: system columns first, then no grant (403),
+    a record the actor cannot see (404) or may not change (403), then the refused members.
+    """
+    refuse_system_fields(values)
+    schemas = api_schemas(portal)
+    if not portal.compiled.policy.grants_for(actor, entity.name, action):
+        return values  # the store refuses the whole request (403, or 401 for anonymous)
+    try:
+        return schemas[entity.name].load_values(
+            schemas.writable(actor, entity.name, action), values
+        )
+    except ApiProblem:
+        if record_id is not None:
+            portal.store.get(actor, entity.name, record_id, action=action)
+        raise
+
+
+def record_json(
+    portal: RuntimePortal, actor: Actor, entity: Entity, record: Record
+) -> dict[str, Any]:
+    """A record as JSON: `id`, the readable fields (each type's marshmallow field), system
+    columns."""
+    schemas = api_schemas(portal)
+    return schemas[entity.name].dump(schemas.readable(actor, entity.name), [record])[0]
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -357,9 +427,11 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(current_app.json.dumps(body), status=status, mimetype=JSON_MIMETYPE)
 
 
-def record_response(entity: Entity, record: Record) -> Response:
+def record_response(
+    portal: RuntimePortal, actor: Actor, entity: Entity, record: Record
+) -> Response:
     """200 with the record and its version as ETag."""
-    response = json_response(record_json(entity, record))
+    response = json_response(record_json(portal, actor, entity, record))
     response.set_etag(str(record.version))
     return response
 
