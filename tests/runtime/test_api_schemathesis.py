@@ -34,7 +34,7 @@ CHECKS = [
     "allow_header_conformance",
 ]
 SEED = 20261207
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 5
 
 
 @pytest.fixture

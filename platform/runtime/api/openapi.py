@@ -17,7 +17,7 @@ from typing import Any, Final
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from portalis.engine.permissions import Actor
 
@@ -34,6 +34,13 @@ class _Meta:
     register = False
 
 
+class _Open:
+    """Problems may carry more members (`errors`, `reason`, `details`, …)."""
+
+    register = False
+    unknown = INCLUDE
+
+
 class ErrorItemSchema(Schema):
     """One message about a field."""
 
@@ -45,7 +52,7 @@ class ErrorItemSchema(Schema):
 class ProblemSchema(Schema):
     """An RFC 9457 problem: every error answer of the API (`application/problem+json`)."""
 
-    Meta = _Meta
+    Meta = _Open
     type = fields.String(required=True)
     title = fields.String(required=True)
     status = fields.Integer(required=True)
@@ -57,7 +64,7 @@ class ValidationProblemSchema(ProblemSchema):
     """422: messages per field (`__all__`: the whole record) when input was refused; a
     reused Idempotency-Key has none."""
 
-    Meta = _Meta
+    Meta = _Open
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.Nested(ErrorItemSchema)),

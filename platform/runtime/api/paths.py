@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from portalis.engine.fieldtypes.refs import ID_MAX
 from portalis.engine.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.permissions import Actor
 
@@ -240,7 +241,7 @@ def component_parameters() -> dict[str, dict[str, Any]]:
             "name": "id",
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
         },
         "page": {
             "name": "page",

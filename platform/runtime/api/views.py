@@ -38,6 +38,7 @@ from werkzeug.exceptions import HTTPException
 
 from portalis.engine import workflow
 from portalis.engine.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
+from portalis.engine.fieldtypes.refs import ID_MAX
 from portalis.engine.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.permissions import Actor
 from portalis.engine.records import Record
@@ -79,6 +80,8 @@ def api_view(view: ApiView) -> ApiView:
     @functools.wraps(view)
     def wrapper(portal: RuntimePortal, actor: Actor, **args: Any) -> Response:
         try:
+            if not 0 < args.get("id", 1) <= ID_MAX:
+                raise not_found()  # no record has such an id (and the database has no such int)
             if request.method == "OPTIONS":
                 response = options(portal, actor, **args)
             else:
