@@ -135,11 +135,12 @@ def portalis_api_fields() -> Mapping[str, ApiFieldFactory]:
     When: once per application, on the first API request (the registry is kept for the life
     of the app); the API builds each published version's marshmallow schemas from it once.
     Result: a mapping field-type name → field class, called as `cls(field, nullable=...,
-    required_value=..., locale=...)` with the entity field (`portalis.api.Field`). Subclass
-    `portalis.web.ApiField`: override `to_json(value)` for the JSON form of a stored value
-    (default: the type's `to_json`) and `value_schema()` for the exact JSON Schema of what the
-    type's `clean` accepts (default: the type's `json_schema`); loading hands the JSON value to
-    the record store unchanged, which cleans it. A field type no plugin maps is served by
+    required_value=..., output=..., locale=...)` with the entity field (`portalis.api.Field`).
+    Subclass `portalis.web.ApiField`: override `to_json(value)` for the JSON form of a stored
+    value (default: the type's `to_json`) and `value_schema()` for the exact JSON Schema of
+    what the type's `clean` accepts (default: the type's `json_schema`) — or, when
+    `self.output` is True (a response schema), of what a stored value may be. Loading hands
+    the JSON value to the record store unchanged, which cleans it. A field type no plugin maps is served by
     `ApiField` itself. Not firstresult; a later plugin overrides an earlier one for the same
     type name.
     """

@@ -7,6 +7,10 @@ runtime hook `portalis_api_fields` (a mapping type name → `ApiField` subclass)
 registered gets the plain `ApiField`, which serves any type correctly through the type's own
 `to_json` and `json_schema`.
 
+A field of a response schema is made with `output=True`: its JSON Schema says what a stored
+value may look like, which can be broader than what a request may send (a money amount with
+more digits, a currency a field no longer accepts, a language the portal dropped).
+
 Loading never converts or validates a value: it hands the JSON value to the record store,
 whose `clean` is the one validation path of forms, API, imports and seeds (same codes and
 messages everywhere). What the schema decides on load is *which* fields may be given at all
@@ -23,17 +27,19 @@ from typing import Any, Final
 import pluggy
 from marshmallow import fields, missing
 
+from portalis.engine.fieldtypes.money import AMOUNT_PRECISION, AMOUNT_SCALE, currency_places
+from portalis.engine.fieldtypes.numbers import MAX_DECIMAL_TEXT
 from portalis.engine.model import Field
 from portalis.engine.plugins import hookimpl
 
 #: Characters the record store refuses in single-line text (controls, DEL, C1 controls).
-LINE_CHARS: Final = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+LINE_REFUSED: Final = r"[\u0000-\u001f\u007f-\u009f]"
 #: The same for multi-line text, where tab, line feed and carriage return are fine.
-TEXT_CHARS: Final = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-#: Characters a tag may hold (no separators, quotes, backslashes or controls).
-TAG_CHARS: Final = r'^[^",\\\u0000-\u001f\u007f-\u009f]*$'
-#: A value with at least one character that is not white space (blank input means "no value").
-NOT_BLANK: Final = r"[^\s\u001c-\u001f\u0085]"
+TEXT_REFUSED: Final = r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+#: Characters a tag may not hold (separators, quotes, backslashes, controls).
+TAG_REFUSED: Final = r'[",\\\u0000-\u001f\u007f-\u009f]'
+#: A blank value (white space only), which means "no value".
+BLANK: Final = r"^[\s\u001c-\u001f\u0085]*$"
 
 
 class ApiField(fields.Field):  # type: ignore[type-arg]
@@ -41,8 +47,9 @@ class ApiField(fields.Field):  # type: ignore[type-arg]
 
     `nullable` and `required_value` say what the OpenAPI document promises for the schema
     the field belongs to (a read, create or update schema): whether `null` is a valid value,
-    and whether a blank value is refused because the field must have one. Subclasses refine
-    `to_json` (speed) and `value_schema` (an exact JSON Schema of what `clean` accepts).
+    and whether a blank value is refused because the field must have one; `output` is True
+    in response schemas. Subclasses refine `to_json` (speed) and `value_schema` (an exact
+    JSON Schema of what `clean` accepts; with `output`, of what a stored value may be).
     """
 
     def __init__(
@@ -51,6 +58,7 @@ class ApiField(fields.Field):  # type: ignore[type-arg]
         *,
         nullable: bool = True,
         required_value: bool = False,
+        output: bool = False,
         locale: str = "en",
         **kwargs: Any,
     ) -> None:
@@ -61,6 +69,7 @@ class ApiField(fields.Field):  # type: ignore[type-arg]
         self.portal_field = field
         self.nullable = nullable
         self.required_value = required_value
+        self.output = output
         self._to_json = field.kind.to_json
 
     # -- dump ----------------------------------------------------------------------------
@@ -109,7 +118,7 @@ class ApiField(fields.Field):  # type: ignore[type-arg]
 
     def query_schema(self) -> dict[str, Any]:
         """Schema of the list filter `?<field>=<text>` (empty text: records without a value)."""
-        return {"type": "string", "pattern": LINE_CHARS}
+        return refusing({"type": "string"}, LINE_REFUSED)
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -125,17 +134,20 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _all_of(schema: dict[str, Any], *patterns: str) -> dict[str, Any]:
-    """`schema` with more patterns (JSON Schema holds one `pattern` per schema object)."""
-    extra = [p for p in patterns if p != schema.get("pattern")]
-    if not extra:
+def refusing(schema: dict[str, Any], *patterns: str) -> dict[str, Any]:
+    """`schema` for strings that match none of `patterns` (other values are left alone).
+
+    Stated as `not` rather than as one anchored pattern of the allowed characters: the
+    same strings, and tools need not fold a large `maxLength` into the pattern.
+    """
+    if not patterns:
         return schema
-    if "pattern" not in schema:
-        first, *extra = extra
-        schema = {**schema, "pattern": first}
-    if not extra:
-        return schema
-    return {**schema, "allOf": [{"pattern": p} for p in extra]}
+    refused: dict[str, Any] = {"type": "string"}
+    if len(patterns) == 1:
+        refused["pattern"] = patterns[0]
+    else:
+        refused["anyOf"] = [{"pattern": p} for p in patterns]
+    return {**schema, "not": refused}
 
 
 class LineField(ApiField):
@@ -147,8 +159,8 @@ class LineField(ApiField):
 
     def value_schema(self, *, required_value: bool | None = None) -> dict[str, Any]:
         """The type's schema, without control characters, not blank when required."""
-        patterns = [LINE_CHARS] + ([NOT_BLANK] if self.needs_value(required_value) else [])
-        return _all_of(super().value_schema(), *patterns)
+        patterns = [LINE_REFUSED] + ([BLANK] if self.needs_value(required_value) else [])
+        return refusing(super().value_schema(), *patterns)
 
 
 class TextField(LineField):
@@ -156,8 +168,8 @@ class TextField(LineField):
 
     def value_schema(self, *, required_value: bool | None = None) -> dict[str, Any]:
         """The type's schema, without control characters but tab and line breaks."""
-        patterns = [TEXT_CHARS] + ([NOT_BLANK] if self.needs_value(required_value) else [])
-        return _all_of(ApiField.value_schema(self), *patterns)
+        patterns = [TEXT_REFUSED] + ([BLANK] if self.needs_value(required_value) else [])
+        return refusing(ApiField.value_schema(self), *patterns)
 
 
 class ChoiceField(LineField):
@@ -196,6 +208,81 @@ class RefField(NumberField):
         return {"type": "string", "pattern": "^([1-9][0-9]{0,8})?$"}
 
 
+class UserLocaleField(LineField):
+    """`user.locale` (a string field of the built-in user entity): the record store accepts
+    only empty text (the browser's language) or one of the portal's locales."""
+
+    def __init__(self, field: Field, *, locales: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(field, **kwargs)
+        self.locales = locales
+
+    def value_schema(self, *, required_value: bool | None = None) -> dict[str, Any]:
+        """One of the portal's locales or empty (stored values: any text)."""
+        if self.output:
+            return super().value_schema(required_value=required_value)
+        return {"type": "string", "enum": [*self.locales, ""]}
+
+
+def decimal_pattern(integer_digits: int, places: int) -> str:
+    """The decimal texts `parse_decimal` and `fit_decimal` accept for a column with
+    `integer_digits` before the point when rounded to `places`: an amount with fewer
+    digits may have any decimals (rounding cannot carry it out of range), one with all of
+    them at most `places` decimals (so none is rounded up to a digit more)."""
+    digits, fraction = max(integer_digits, 0), f"(\\.[0-9]{{0,{places}}})?"
+    forms = [f"0*[0-9]{{1,{digits - 1}}}(\\.[0-9]*)?"] if digits >= 2 else []
+    if digits >= 1:
+        forms += [f"0*[0-9]{{{digits}}}{fraction}", "\\.[0-9]+"]
+    else:  # nothing before the point: zero, or a fraction that does not round up to 1
+        forms += ["0+" + fraction] + ([f"0*\\.[0-9]{{1,{places}}}"] if places else [])
+    return "^[+-]?(" + "|".join(forms) + ")$"
+
+
+#: A decimal as `to_json` writes it (stored values).
+DECIMAL_TEXT: Final = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+class DecimalField(ApiField):
+    """decimal: a number as text, with the column's digits and places (a `min`/`max` option
+    is checked by the store and named in the description, not stated as a pattern)."""
+
+    def value_schema(self, *, required_value: bool | None = None) -> dict[str, Any]:
+        """Decimal text within the column (stored values: any decimal text)."""
+        if self.output:
+            return {"type": "string", "format": "decimal", "pattern": DECIMAL_TEXT}
+        config = self.portal_field.config
+        places, precision = int(config.places), int(config.precision)
+        return {
+            "type": "string",
+            "format": "decimal",
+            "maxLength": MAX_DECIMAL_TEXT,
+            "pattern": decimal_pattern(precision - places, places),
+        }
+
+
+class MoneyField(ApiField):
+    """money: `{amount, currency}` with the amount as text; a request names one of the
+    field's currencies and an amount that fits the column once rounded to its places."""
+
+    def value_schema(self, *, required_value: bool | None = None) -> dict[str, Any]:
+        """The type's object schema with exact `amount` and `currency` members."""
+        schema = super().value_schema()
+        properties = dict(schema["properties"])
+        if self.output:
+            properties["amount"] = {"type": "string", "format": "decimal", "pattern": DECIMAL_TEXT}
+            properties["currency"] = {"type": "string", "pattern": "^[A-Z]{3}$"}
+        else:
+            allowed = tuple(getattr(self.portal_field.config, "allowed", ()))
+            # an amount with all 14 integer digits must not round up: the fewest places count
+            places = min((currency_places(c) for c in allowed), default=0)
+            properties["amount"] = {
+                "type": "string",
+                "format": "decimal",
+                "maxLength": MAX_DECIMAL_TEXT,
+                "pattern": decimal_pattern(AMOUNT_PRECISION - AMOUNT_SCALE, places),
+            }
+        return {**schema, "properties": properties}
+
+
 class TagsField(ApiField):
     """tags: a list of short texts."""
 
@@ -203,15 +290,15 @@ class TagsField(ApiField):
         """Items without control characters or the separators the type refuses; at least
         one item that is not blank when required."""
         schema = super().value_schema()
-        item = _all_of(dict(schema.get("items", {})), TAG_CHARS)
+        item = refusing(dict(schema.get("items", {})), TAG_REFUSED)
         schema["items"] = item
         if self.needs_value(required_value):
-            schema["contains"] = {"type": "string", "pattern": NOT_BLANK}
+            schema["contains"] = refusing({"type": "string"}, BLANK)
         return schema
 
     def query_schema(self) -> dict[str, Any]:
         """One tag (a comma would make it two), or empty."""
-        return _all_of(dict(self.value_schema()["items"]), TAG_CHARS)
+        return dict(self.value_schema()["items"])
 
 
 class DateTimeField(ApiField):
@@ -261,8 +348,8 @@ BUILTIN_API_FIELDS: Final[dict[str, ApiFieldFactory]] = {
     "int": NumberField,
     "bool": BoolField,
     "ref": RefField,
-    "decimal": ApiField,
-    "money": ApiField,
+    "decimal": DecimalField,
+    "money": MoneyField,
     "date": ApiField,
     "datetime": DateTimeField,
     "file": ApiField,

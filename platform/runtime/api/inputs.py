@@ -112,7 +112,9 @@ def if_match_version(header: str | None) -> int | None:
 def expected_version(header: str | None, body: dict[str, Any]) -> int | None:
     """The expected version from If-Match and/or the body's `version` (removed from `body`).
 
-    Both may be given only when they agree.
+    The version is an integer as JSON Schema counts them (`3.0` is 3). Both may be given;
+    when they disagree the record cannot be at both versions, so the answer is the one a
+    stale version gets (409), whatever the record's version is.
     """
     from_header = if_match_version(header)
     if "version" not in body:
@@ -120,6 +122,8 @@ def expected_version(header: str | None, body: dict[str, Any]) -> int | None:
     raw = body.pop("version")
     if raw is None:
         return from_header
+    if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
+        raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
         raise ApiProblem(
             422,
@@ -128,7 +132,7 @@ def expected_version(header: str | None, body: dict[str, Any]) -> int | None:
             errors={"version": [{"code": "type", "message": "must be a positive integer"}]},
         )
     if from_header is not None and from_header != raw:
-        raise bad_request("If-Match and the body's version disagree", "bad-if-match")
+        raise ApiProblem(409, "stale", "If-Match and the body's version disagree")
     return raw
 
 

@@ -30,11 +30,11 @@ from .workflow import TRANSITION_SCHEMAS, transition_schemas
 OPENAPI_VERSION: Final = "3.1.0"
 
 
-class _Meta:
+class _Meta(Schema.Meta):
     register = False
 
 
-class _Open:
+class _Open(Schema.Meta):
     """Problems may carry more members (`errors`, `reason`, `details`, …)."""
 
     register = False
@@ -88,8 +88,8 @@ class PageSchema(Schema):
 
 def portal_field2properties(
     self: OpenAPIConverter,
-    field: fields.Field,
-    **kwargs: Any,  # type: ignore[type-arg]
+    field: fields.Field,  # type: ignore[type-arg]
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """apispec attribute function: the JSON Schema an entity or system field states itself."""
     if isinstance(field, ApiField | SystemField):
@@ -108,7 +108,8 @@ def openapi_document(
     """The whole OpenAPI document for `actor` (paths relative to `base_url`)."""
     model = schemas.model
     locale = model.default_locale
-    plugin = MarshmallowPlugin(schema_name_resolver=_inline)
+    # a resolver that answers None makes apispec inline nested schemas (its annotation says str)
+    plugin = MarshmallowPlugin(schema_name_resolver=_inline)  # type: ignore[arg-type]
     options: dict[str, Any] = {"servers": [{"url": base_url}]}
     if model.description is not None:
         options["info"] = {"description": model.description.get(locale, locale)}
@@ -120,7 +121,7 @@ def openapi_document(
         **options,
     )
     assert plugin.converter is not None  # set by APISpec
-    plugin.converter.add_attribute_function(portal_field2properties)
+    plugin.converter.add_attribute_function(portal_field2properties)  # type: ignore[no-untyped-call]
     components = spec.components
     components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": cookie_name})
     components.security_scheme("csrf", {"type": "apiKey", "in": "header", "name": CSRF_HEADER})
@@ -176,7 +177,7 @@ def add_path(spec: APISpec, path: str, item: dict[str, Any]) -> None:
 
 def page_schema(converter: OpenAPIConverter, entity: str) -> dict[str, Any]:
     """`<entity>.page`: the page envelope with the entity's records as items."""
-    schema: dict[str, Any] = converter.schema2jsonschema(PageSchema)
+    schema: dict[str, Any] = converter.schema2jsonschema(PageSchema)  # type: ignore[no-untyped-call]
     schema["properties"]["items"] = {
         "type": "array",
         "items": {"$ref": f"#/components/schemas/{entity}"},

@@ -28,7 +28,7 @@ from portalis.engine.records import Record
 from portalis.engine.store import RecordStore
 
 from ..problem import ApiProblem
-from .fields import ApiFields, SystemField
+from .fields import ApiFields, SystemField, UserLocaleField
 
 #: Schemas of the system columns every record carries.
 SYSTEM_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
@@ -87,17 +87,29 @@ class EntitySchemas:
             and n not in state
         }
 
-        def build(name: str, required: Iterable[str], **extra: fields.Field) -> type[Schema]:  # type: ignore[type-arg]
+        def field(name: str, **kwargs: Any) -> fields.Field:  # type: ignore[type-arg]
+            if entity.name == "user" and name == "locale":  # the store's rule for it
+                return UserLocaleField(entity.fields[name], locales=model.locales, **kwargs)
+            return api_fields.field(entity.fields[name], **kwargs)
+
+        def build(
+            name: str,
+            required: Iterable[str],
+            *,
+            output: bool = False,
+            **extra: fields.Field,  # type: ignore[type-arg]
+        ) -> type[Schema]:
             needed = set(required)
             attrs: dict[str, Any] = {
-                n: api_fields.field(
-                    f,
+                n: field(
+                    n,
                     nullable=n not in always,
                     required_value=n in always,
                     required=n in needed,
+                    output=output,
                     locale=locale,
                 )  # fmt: skip
-                for n, f in entity.fields.items()
+                for n in entity.fields
             }
             attrs.update(extra)
             attrs["Meta"] = type("Meta", (RecordSchema.Meta,), {"title": title, "register": False})
@@ -107,7 +119,7 @@ class EntitySchemas:
             n: SystemField(SYSTEM_SCHEMAS[n], stamp=n in ("created_at", "updated_at"))
             for n in SYSTEM_COLUMNS
         }
-        self.read = build(f"{entity.name}_read", [], **system)
+        self.read = build(f"{entity.name}_read", [], output=True, **system)
         self.create = build(f"{entity.name}_create", creatable)
         own = creatable - {entity.account_field} if entity.account_field else creatable
         self.create_own = build(f"{entity.name}_create_own", own)

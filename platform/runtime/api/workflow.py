@@ -15,7 +15,7 @@ from portalis.engine.workflow import MAX_COMMENT_LENGTH, Availability, Progress
 from portalis.engine.workflow_rules import REASON_CODES
 
 from ..problem import ApiProblem
-from .fields import NOT_BLANK, ApiField
+from .fields import BLANK, ApiField, refusing
 from .schemas import MAX_VERSION, ApiSchemas
 
 #: The members of a transition request body.
@@ -102,12 +102,14 @@ _APPROVALS: Final[dict[str, Any]] = {
 
 #: The `comment` of a transition request by the transition's comment mode.
 _COMMENTS: Final[dict[str, dict[str, Any]]] = {
-    "required": {
-        "type": "string",
-        "maxLength": MAX_COMMENT_LENGTH,
-        "pattern": NOT_BLANK,
-        "description": "kept in the record's history (this transition needs one)",
-    },
+    "required": refusing(
+        {
+            "type": "string",
+            "maxLength": MAX_COMMENT_LENGTH,
+            "description": "kept in the record's history (this transition needs one)",
+        },
+        BLANK,
+    ),
     "optional": {
         "type": ["string", "null"],
         "maxLength": MAX_COMMENT_LENGTH,
@@ -191,11 +193,15 @@ def transition_schemas(
     """`<entity>.transition.<name>` (the request of each transition: a comment when its mode
     is `required`, none when it is `none`; `values` with the fields it requires, drawn by
     their marshmallow fields) and `<entity>.transition_result`."""
-    declared = schemas[entity.name].update._declared_fields
+    declared = {
+        name: field
+        for name, field in schemas[entity.name].update._declared_fields.items()
+        if isinstance(field, ApiField)
+    }
     out: dict[str, dict[str, Any]] = {}
     for wf in schemas.model.workflow_for(entity.name):
         for tr in wf.transitions.values():
-            needed = [n for n in tr.require if isinstance(declared.get(n), ApiField)]
+            needed = [n for n in tr.require if n in declared]
             values: dict[str, Any] = {
                 "type": "object",
                 "description": "the transition's required fields",
