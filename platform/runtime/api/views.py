@@ -1,4 +1,5 @@
-"""The REST API `/<portal>/api/v1/<entity>[/<id>]` over the same record store and policy.
+"""The REST API's endpoints `/<portal>/api/v1/<entity>[/<id>]` over the same record store and
+policy: error handling, OPTIONS, the reads; the writes are in `writes`.
 
 No second data path: every read and write goes through the portal's `RecordStore` with the
 request's actor, so row filters, field masks, rules and version checks are the pages' own.
@@ -13,7 +14,8 @@ Decisions (asserted by tests/runtime/test_api*.py):
 - bodies must be `application/json` (else 415) holding one JSON object (else 400);
 - system columns and fields the actor may not write → 422 (mass assignment is refused, never
   silently dropped); `version` may be sent in a PATCH body instead of `If-Match`;
-- stale version → 409; bad sort/filter names → 400; field errors → 422 with `errors`;
+- stale version (or If-Match and a body `version` that disagree) → 409; bad sort/filter
+  names → 400; field errors → 422 with `errors`;
 - POST with `Idempotency-Key`: a replay returns the first response (`Idempotent-Replayed:
   true`), the key with another body → 422, a concurrent duplicate → 409;
 - workflows: `GET /<entity>/<id>/transitions` lists the record's transitions with whether the
@@ -30,45 +32,41 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, request, session
+from flask import Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from portalis.engine import workflow
 from portalis.engine.errors import BadQuery, Forbidden, NotFound, StaleRecord, ValidationFailed
 from portalis.engine.fieldtypes.refs import ID_MAX
-from portalis.engine.model import SYSTEM_COLUMNS, Entity
+from portalis.engine.model import Entity
 from portalis.engine.permissions import Actor
-from portalis.engine.records import Record
 
-from ..problem import ApiProblem, from_engine_error, not_found, problem_response, unauthorized
-from ..security import CSRF_HEADER, csrf_token, csrf_valid
+from ..problem import ApiProblem, from_engine_error, not_found, problem_response
+from ..security import CSRF_HEADER, csrf_token
 from ..urls import portal_url
-from . import idempotency
-from .fields import ApiFields
-from .inputs import (
-    JSON_MIMETYPE,
-    expected_version,
-    idempotency_key,
-    if_match_version,
-    json_body,
-    list_query,
-)
+from .inputs import JSON_MIMETYPE, list_query
 from .openapi import openapi_document
 from .paths import allowed_methods
-from .schemas import ApiSchemas
-from .workflow import progress_json, reason_params, transition_input, transition_json
+from .records import (
+    API_PREFIX,
+    api_schemas,
+    json_response,
+    no_content,
+    readable_entity,
+    record_response,
+)
+from .workflow import transition_json
+from .writes import create, delete, take_transition, update
 
 if TYPE_CHECKING:
-    from ..context import AppState
     from ..registry import RuntimePortal
 
 log = logging.getLogger("portalis.runtime.api")
 
-API_PREFIX: Final = "/api/v1"
-#: The routes of the transition endpoints (their place is `routing.SYSTEM_ROUTES`).
+#: Record-store errors every view answers as problem+json.
 _STORE_ERRORS = (NotFound, Forbidden, StaleRecord, BadQuery, ValidationFailed)
 
 ApiView = Callable[..., Response]
@@ -127,8 +125,7 @@ def options(portal: RuntimePortal, actor: Actor, **args: Any) -> Response:
         ):
             raise not_found()
         methods = allowed_methods(api_schemas(portal), actor, target.name, endpoint)
-    response = Response(status=204)
-    del response.headers["Content-Type"]
+    response = no_content()
     response.headers["Allow"] = ", ".join(methods)
     return response
 
@@ -197,22 +194,11 @@ def collection_view(portal: RuntimePortal, actor: Actor, entity: str) -> Respons
 def item_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Response:
     """`GET` one record, `PATCH` changes it, `DELETE` removes it."""
     target = readable_entity(portal, actor, entity)
-    store = portal.store
     if request.method == "PATCH":
-        require_csrf()
-        changes = request_json()
-        expected = expected_version(request.headers.get("If-Match"), changes)
-        changes = writable_values(portal, actor, target, "update", changes, id)
-        record = store.update(actor, target.name, id, changes, expected_version=expected)
-        return record_response(portal, actor, target, record)
+        return update(portal, actor, target, id)
     if request.method == "DELETE":
-        require_csrf()
-        expected = if_match_version(request.headers.get("If-Match"))
-        store.delete(actor, target.name, id, expected_version=expected)
-        response = Response(status=204)
-        del response.headers["Content-Type"]
-        return response
-    return record_response(portal, actor, target, store.get(actor, target.name, id))
+        return delete(portal, actor, target, id)
+    return record_response(portal, actor, target, portal.store.get(actor, target.name, id))
 
 
 @api_view
@@ -242,43 +228,9 @@ def transitions_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) 
 def transition_view(
     portal: RuntimePortal, actor: Actor, entity: str, id: int, name: str
 ) -> Response:
-    """`POST /<entity>/<id>/transitions/<name>` with `{version, comment, values}`: take (or
-    approve) the transition. 200 with `applied` (False: an approval short of the quorum),
-    the approval progress and the record; 403 with the reason when it is not available."""
+    """`POST /<entity>/<id>/transitions/<name>`: take (or approve) the transition."""
     target = readable_entity(portal, actor, entity)
-    require_csrf()
-    body = request_json()
-    expected = expected_version(request.headers.get("If-Match"), body)
-    comment, values = transition_input(body)
-    refuse_system_fields(values)
-    try:
-        outcome = workflow.take(
-            portal.store, actor, target.name, id, name, expected_version=expected,
-            values=values, comment=comment,
-        )  # fmt: skip
-    except workflow.TransitionUnavailable as exc:
-        if not actor.is_authenticated:
-            raise unauthorized() from exc
-        item = exc.availability
-        raise ApiProblem(
-            403,
-            "transition-unavailable",
-            item.reason,
-            reason=item.code,
-            details=reason_params(item),
-        ) from exc
-    result: dict[str, Any] = {
-        "transition": name,
-        "applied": outcome.applied,
-        "approvals": progress_json(outcome.progress),
-        "record": (
-            None if outcome.record is None else record_json(portal, actor, target, outcome.record)
-        ),
-    }
-    response = json_response(result)
-    if outcome.record is not None:
-        response.set_etag(str(outcome.record.version))
-    return response
+    return take_transition(portal, actor, target, id, name)
 
 
 VIEWS: dict[str, Callable[..., Any]] = {
@@ -288,160 +240,3 @@ VIEWS: dict[str, Callable[..., Any]] = {
     "api:transitions": transitions_view,
     "api:transition": transition_view,
 }
-
-
-# -- create -----------------------------------------------------------------------------
-def create(portal: RuntimePortal, actor: Actor, entity: Entity) -> Response:
-    """POST: insert through the store, at most once per Idempotency-Key."""
-    require_csrf()
-    values = writable_values(portal, actor, entity, "create", request_json())
-    key = idempotency_key(request.headers.get("Idempotency-Key"))
-    if key is None:
-        record = portal.store.insert(actor, entity.name, values)
-        return created_response(entity, record_json(portal, actor, entity, record), record.id)
-    scope = idempotency.scope_for(actor.id, session.get("_csrf"))
-    fingerprint = idempotency.fingerprint("POST", f"/{entity.name}", values)
-    try:
-        with portal.store.write() as conn:
-            stored = idempotency.claim(conn, portal.slug, scope, key, fingerprint)
-            if stored is not None:
-                return replay(stored)
-            record = portal.store.insert(actor, entity.name, values, conn=conn)
-            body = record_json(portal, actor, entity, record)
-            response = created_response(entity, body, record.id)
-            idempotency.complete(
-                conn,
-                portal.slug,
-                scope,
-                key,
-                idempotency.StoredResponse(
-                    response.status_code, response.get_data(as_text=True), response.location
-                ),
-            )
-            return response
-    except idempotency.KeyReused as exc:
-        raise ApiProblem(
-            422, "idempotency-key-reused", "this Idempotency-Key was used for another request"
-        ) from exc
-    except idempotency.KeyInUse as exc:
-        raise ApiProblem(
-            409, "idempotency-key-in-use", "a request with this Idempotency-Key is in progress"
-        ) from exc
-
-
-def replay(stored: idempotency.StoredResponse) -> Response:
-    """The stored response of an idempotent request, marked as a replay."""
-    response = Response(stored.body, status=stored.status, mimetype=JSON_MIMETYPE)
-    if stored.location:
-        response.headers["Location"] = stored.location
-    version = json.loads(stored.body).get("version") if stored.body else None
-    if isinstance(version, int):
-        response.set_etag(str(version))
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
-
-
-# -- helpers ----------------------------------------------------------------------------
-def readable_entity(portal: RuntimePortal, actor: Actor, name: str) -> Entity:
-    """The entity when the actor may read some of it; else 404 (401 for anonymous actors)."""
-    entity = portal.compiled.model.entities.get(name)
-    if entity is None:
-        raise not_found()
-    if not portal.compiled.policy.grants_for(actor, entity.name, "read"):
-        raise not_found() if actor.is_authenticated else unauthorized()
-    return entity
-
-
-def require_csrf() -> None:
-    """State changes need the session's token in X-CSRF-Token (ASVS 3.5)."""
-    if not csrf_valid(request):
-        raise ApiProblem(403, "csrf", f"missing or invalid {CSRF_HEADER} header")
-
-
-def request_json() -> dict[str, Any]:
-    """The request's JSON object (415 for other content types, 400 when malformed)."""
-    return json_body(
-        request.mimetype,
-        request.mimetype_params.get("charset"),
-        request.get_data(cache=True),
-    )
-
-
-def refuse_system_fields(values: dict[str, Any]) -> None:
-    """422 for system columns in a body (ASVS 15.3.3): the store owns them."""
-    errors = {
-        name: [{"code": "not-writable", "message": "you may not change this field"}]
-        for name in SYSTEM_COLUMNS
-        if name in values
-    }
-    if errors:
-        raise ApiProblem(422, "invalid", "the input was refused", errors=errors)
-
-
-def api_schemas(portal: RuntimePortal) -> ApiSchemas:
-    """The version's marshmallow schemas (built on its first API request)."""
-    app_state: AppState = current_app.extensions["portalis"]
-    api_fields = app_state.extra.get("api:fields")
-    if not isinstance(api_fields, ApiFields):
-        api_fields = ApiFields.from_plugins(app_state.pm)
-        app_state.extra["api:fields"] = api_fields
-    return ApiSchemas.of(portal.cache, portal.store, api_fields)
-
-
-def writable_values(
-    portal: RuntimePortal,
-    actor: Actor,
-    entity: Entity,
-    action: str,
-    values: dict[str, Any],
-    record_id: int | None = None,
-) -> dict[str, Any]:
-    """`values` loaded through the entity's schema restricted to the fields the actor may
-    write (ASVS 15.3.3: mass assignment is refused with 422, never silently dropped).
-
-    The answers keep the record store's order: system columns first, then no grant (403),
-    a record the actor cannot see (404) or may not change (403), then the refused members.
-    """
-    refuse_system_fields(values)
-    schemas = api_schemas(portal)
-    if not portal.compiled.policy.grants_for(actor, entity.name, action):
-        return values  # the store refuses the whole request (403, or 401 for anonymous)
-    try:
-        return schemas[entity.name].load_values(
-            schemas.writable(actor, entity.name, action), values
-        )
-    except ApiProblem:
-        if record_id is not None:
-            portal.store.get(actor, entity.name, record_id, action=action)
-        raise
-
-
-def record_json(
-    portal: RuntimePortal, actor: Actor, entity: Entity, record: Record
-) -> dict[str, Any]:
-    """A record as JSON: `id`, the readable fields (each type's marshmallow field), system
-    columns."""
-    schemas = api_schemas(portal)
-    return schemas[entity.name].dump(schemas.readable(actor, entity.name), [record])[0]
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON response from Flask's JSON provider."""
-    return Response(current_app.json.dumps(body), status=status, mimetype=JSON_MIMETYPE)
-
-
-def record_response(
-    portal: RuntimePortal, actor: Actor, entity: Entity, record: Record
-) -> Response:
-    """200 with the record and its version as ETag."""
-    response = json_response(record_json(portal, actor, entity, record))
-    response.set_etag(str(record.version))
-    return response
-
-
-def created_response(entity: Entity, body: dict[str, Any], record_id: int) -> Response:
-    """201 with the new record, its Location and ETag."""
-    response = json_response(body, 201)
-    response.headers["Location"] = portal_url(f"{API_PREFIX}/{entity.name}/{record_id}")
-    response.set_etag(str(body["version"]))
-    return response

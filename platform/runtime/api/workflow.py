@@ -1,6 +1,6 @@
 """The workflow part of the REST API: transition lists and transition requests as JSON.
 
-The views live in `api` with the others; this module holds what they say and accept.
+The endpoints are in `views` and `writes`; this module holds what they say and accept.
 """
 
 from __future__ import annotations
