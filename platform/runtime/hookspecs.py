@@ -140,8 +140,8 @@ def portalis_api_fields() -> Mapping[str, ApiFieldFactory]:
     value (default: the type's `to_json`) and `value_schema()` for the exact JSON Schema of
     what the type's `clean` accepts (default: the type's `json_schema`) — or, when
     `self.output` is True (a response schema), of what a stored value may be. Loading hands
-    the JSON value to the record store unchanged, which cleans it. A field type no plugin maps is served by
-    `ApiField` itself. Not firstresult; a later plugin overrides an earlier one for the same
-    type name.
+    the JSON value to the record store unchanged, which cleans it. A field type no plugin
+    maps is served by `ApiField` itself. Not firstresult; a later plugin overrides an
+    earlier one for the same type name.
     """
     raise NotImplementedError

@@ -43,13 +43,14 @@ BLANK: Final = r"^[\s\u001c-\u001f\u0085]*$"
 
 
 class ApiField(fields.Field):  # type: ignore[type-arg]
-    """The marshmallow field of one entity field.
+    """The marshmallow field of one entity field (`portal_field`) in the REST API.
 
     `nullable` and `required_value` say what the OpenAPI document promises for the schema
     the field belongs to (a read, create or update schema): whether `null` is a valid value,
     and whether a blank value is refused because the field must have one; `output` is True
     in response schemas. Subclasses refine `to_json` (speed) and `value_schema` (an exact
     JSON Schema of what `clean` accepts; with `output`, of what a stored value may be).
+    Loading never converts: the record store's `clean` reads the JSON value.
     """
 
     def __init__(
