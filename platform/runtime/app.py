@@ -119,8 +119,11 @@ def create_app(
     app.add_url_rule("/_health", "health", health)
     app.add_url_rule("/_ready", "ready", ready)
     app.add_url_rule("/", "index", index)
-    methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
-    app.add_url_rule("/<path:path>", "portal", portal_view, methods=methods)
+    # OPTIONS reaches the portal's own map (the API answers it per actor; pages answer 405)
+    methods = ["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"]
+    app.add_url_rule(
+        "/<path:path>", "portal", portal_view, methods=methods, provide_automatic_options=False
+    )
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
     app.after_request(after_request)

@@ -1,4 +1,5 @@
-"""The runtime's default plugins (built-in blocks, the password login provider) and the
+"""The runtime's default plugins (built-in blocks, the password login provider, the API's
+marshmallow fields) and the
 plugin manager every runtime entry point builds: server, worker, `portalis` commands."""
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import sqlalchemy as sa
 from portalis.engine.plugins import make_plugin_manager
 
 from . import hookspecs
+from .api import fields as api_fields
 from .auth import password_plugin
 from .blocks import builtin
 
 
 def plugins() -> list[object]:
     """Plugins registered by every runtime application before entry-point plugins."""
-    return [builtin, password_plugin]
+    return [builtin, password_plugin, api_fields]
 
 
 def plugin_manager(

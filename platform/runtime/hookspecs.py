@@ -21,8 +21,11 @@ import pluggy
 from portalis.engine.hookspecs import PROJECT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import sqlalchemy as sa
 
+    from .api.fields import ApiFieldFactory
     from .auth.providers import ProviderType
     from .auth.second_factor import SecondFactor
     from .blocks.base import BlockType
@@ -121,5 +124,24 @@ def portalis_runtime_tables() -> list[sa.MetaData]:
     database lock, existing tables are left alone); a serving application only checks that
     they exist (503 until they do). Result: a list of `sqlalchemy.MetaData`. Tables must carry
     a `portal` column when their rows belong to one portal. Not firstresult.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_api_fields() -> Mapping[str, ApiFieldFactory]:
+    """The REST API's marshmallow fields of this plugin's field types.
+
+    When: once per application, on the first API request (the registry is kept for the life
+    of the app); the API builds each published version's marshmallow schemas from it once.
+    Result: a mapping field-type name → field class, called as `cls(field, nullable=...,
+    required_value=..., output=..., locale=...)` with the entity field (`portalis.api.Field`).
+    Subclass `portalis.web.ApiField`: override `to_json(value)` for the JSON form of a stored
+    value (default: the type's `to_json`) and `value_schema()` for the exact JSON Schema of
+    what the type's `clean` accepts (default: the type's `json_schema`) — or, when
+    `self.output` is True (a response schema), of what a stored value may be. Loading hands
+    the JSON value to the record store unchanged, which cleans it. A field type no plugin
+    maps is served by `ApiField` itself. Not firstresult; a later plugin overrides an
+    earlier one for the same type name.
     """
     raise NotImplementedError

@@ -43,11 +43,12 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
-    ("/api/v1/openapi.json", "api:openapi", ("GET",)),
-    ("/api/v1/<entity>", "api:collection", ("GET", "POST")),
-    ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE")),
-    ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET",)),
-    ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST",)),
+    # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists
+    ("/api/v1/openapi.json", "api:openapi", ("GET", "OPTIONS")),
+    ("/api/v1/<entity>", "api:collection", ("GET", "POST", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST", "OPTIONS")),
 )
 
 

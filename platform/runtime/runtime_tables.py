@@ -123,7 +123,7 @@ MIGRATE_LOCK_KEY = 0x706F7274616C6973
 def _all_metadata(extra: Iterable[sa.MetaData]) -> list[sa.MetaData]:
     # modules that add tables to `runtime_metadata` must be imported, or a `portalis migrate`
     # process (which never imports them otherwise) would leave their tables out
-    from . import idempotency  # noqa: F401
+    from .api import idempotency  # noqa: F401
 
     return [platform_metadata, system_metadata, runtime_metadata, *extra]
 

@@ -14,6 +14,8 @@ above their assignment; `portalis.engine.docs.docgen` reads both.
 
 from __future__ import annotations
 
+from portalis.runtime.api import fields as _api_fields
+from portalis.runtime.api.fields import ApiField
 from portalis.runtime.auth import common as _common
 from portalis.runtime.auth import providers as _providers
 from portalis.runtime.auth.common import (
@@ -50,6 +52,8 @@ from portalis.runtime.templating import gettext, label, ngettext
 from portalis.runtime.urls import portal_url
 
 __all__ = [
+    "ApiField",
+    "ApiFieldFactory",
     "BindContext",
     "BlockContext",
     "BlockType",
@@ -93,3 +97,7 @@ ViewResult = _common.ViewResult
 #: How a sign-in provider is used: `"form"` (user name and password on the login page, a
 #: `FormProvider`) or `"redirect"` (a button that starts a browser flow, a `RedirectProvider`).
 ProviderKind = _providers.ProviderKind
+
+#: What `portalis_api_fields` maps a field-type name to: a class (usually an `ApiField`
+#: subclass) called as `cls(field, nullable=..., required_value=..., output=..., locale=...)`.
+ApiFieldFactory = _api_fields.ApiFieldFactory

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from test_api_support import API, CSRF, Harness, assert_problem, serve
 
 from portalis.engine.deploy.validator import Checker
-from portalis.runtime import idempotency
+from portalis.runtime.api import idempotency
 
 
 @pytest.fixture

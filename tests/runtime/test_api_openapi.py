@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from test_api_support import API, CSRF, Harness, extended_b2c, serve
+from test_api_support import API, CSRF, Harness, assert_problem, extended_b2c, serve
 
 from portalis.engine.deploy.validator import Checker
 
@@ -113,3 +113,48 @@ def test_openapi_conditional_get(api: Harness) -> None:
     again = client.get(f"{API}/openapi.json", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert "private" in first.headers["Cache-Control"]
+
+
+def test_openapi_states_the_values_the_store_accepts(api: Harness) -> None:
+    """Money amounts and currencies, `user.locale` and refs: what the write schemas call
+    valid is accepted, what they refuse the store refuses too."""
+    doc = document(api, "ben@acme.test")
+    schemas = doc["components"]["schemas"]
+    ben = api.client("ben@acme.test")
+    amount = Draft202012Validator(schemas["ticket.create"]["properties"]["amount"])
+    for text in ("12.50", "-0", ".5", "+7", "1.", "0012.345", "99999999999999.99"):
+        value = {"amount": text, "currency": "EUR"}
+        assert amount.is_valid(value), text
+        created = ben.post(f"{API}/ticket", json={"subject": "m", "amount": value}, headers=CSRF)
+        assert created.status_code == 201, (text, created.get_json())
+    for value in (
+        {"amount": "", "currency": "EUR"},
+        {"amount": "1e3", "currency": "EUR"},
+        {"amount": "12,50", "currency": "EUR"},
+        {"amount": "99999999999999.995", "currency": "EUR"},  # rounds to 15 digits
+        {"amount": "100000000000000", "currency": "EUR"},
+        {"amount": "1", "currency": "USD"},  # the field takes the portal currency only
+    ):
+        assert not amount.is_valid(value), value
+        refused = ben.post(f"{API}/ticket", json={"subject": "m", "amount": value}, headers=CSRF)
+        assert_problem(refused, 422)
+    # responses may hold what a request may no longer send
+    assert "enum" not in schemas["ticket"]["properties"]["amount"]["properties"]["currency"]
+
+    me = f"{API}/user/{api.user_id('ben@acme.test')}"
+    locale = Draft202012Validator(schemas["user.update"]["properties"]["locale"])
+    assert schemas["user"]["properties"]["locale"]["type"] == ["string", "null"]
+    assert "enum" not in schemas["user"]["properties"]["locale"]
+    for value in ("de", "", None):
+        assert locale.is_valid(value)
+        assert ben.patch(me, json={"locale": value}, headers=CSRF).status_code == 200
+    assert not locale.is_valid("it")
+    assert_problem(ben.patch(me, json={"locale": "it"}, headers=CSRF), 422)
+
+    # JSON Schema's integer includes 2.0: refs and versions read integral numbers as ints
+    ticket = api.ticket("t2")
+    assert Draft202012Validator(schemas["message.create"]).is_valid({"ticket": 2.0, "body": "x"})
+    message = ben.post(f"{API}/message", json={"ticket": float(ticket), "body": "x"}, headers=CSRF)
+    assert message.status_code == 201 and message.get_json()["ticket"] == ticket
+    refused = ben.post(f"{API}/message", json={"ticket": ticket + 0.5, "body": "x"}, headers=CSRF)
+    assert_problem(refused, 422)

@@ -302,18 +302,20 @@ def test_api_transitions_in_openapi(web: WebPortal) -> None:
     doc = browser(web, "mia").get("/api/v1/openapi.json").json
     listing = doc["paths"]["/expense/{id}/transitions"]["get"]
     assert listing["operationId"] == "transitions_expense"
-    post = doc["paths"]["/expense/{id}/transitions/{transition}"]
-    names = next(p for p in post["parameters"] if p.get("name") == "transition")["schema"]["enum"]
+    # one operation per transition, each with the request body it accepts
+    prefix = "/expense/{id}/transitions/"
+    names = sorted(p.removeprefix(prefix) for p in doc["paths"] if p.startswith(prefix))
     assert names == ["approve", "book", "escalate", "pay", "reject", "resubmit"]
+    post = doc["paths"][f"{prefix}pay"]
     assert set(post["post"]["responses"]) >= {"200", "403", "404", "409", "422"}
-    request = doc["components"]["schemas"]["expense.transition"]
-    assert set(request["properties"]) == {"version", "comment", "values"}
-    assert set(request["properties"]["values"]["properties"]) == {"paid_on"}
-    assert "Transition" in doc["components"]["schemas"]
-    assert "expense.transition_result" in doc["components"]["schemas"]
+    schemas = doc["components"]["schemas"]
+    pay = schemas["expense.transition.pay"]
+    assert set(pay["properties"]) == {"version", "comment", "values"}
+    assert set(pay["properties"]["values"]["properties"]) == {"paid_on"}
+    assert pay["required"] == ["values"] and pay["properties"]["values"]["required"] == ["paid_on"]
+    assert "comment" in schemas["expense.transition.reject"]["required"]
+    assert schemas["expense.transition.approve"]["properties"]["values"]["properties"] == {}
+    assert "Transition" in schemas and "expense.transition_result" in schemas
     # ada (accountant) has transition grants; the anonymous document has no expense paths
-    assert (
-        "/expense/{id}/transitions/{transition}"
-        in browser(web, "ada").get("/api/v1/openapi.json").json["paths"]
-    )
+    assert f"{prefix}pay" in browser(web, "ada").get("/api/v1/openapi.json").json["paths"]
     assert "/expense/{id}/transitions" not in web.client().get("/api/v1/openapi.json").json["paths"]

@@ -99,12 +99,15 @@ class RefType(BuiltinType):
         return sa.Integer()
 
     def clean(self, field: Field, raw: Any) -> int | None:
-        """A positive record id from an int or digit text.
+        """A positive record id from an int, an integral float (JSON's `7.0` is the integer
+        7, as JSON Schema's `integer` says) or digit text.
 
         Whether the record exists and the actor may see it is the record store's question.
         """
         if is_blank(raw):
             return None
+        if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
+            raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int | str):
             raise FieldValueError("type", "must be a record id")
         if isinstance(raw, str):

@@ -1,20 +1,22 @@
 """The workflow part of the REST API: transition lists and transition requests as JSON.
 
-The views live in `api` with the others; this module holds what they say and accept.
+The endpoints are in `views` and `writes`; this module holds what they say and accept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
-from portalis.engine.data.store import RecordStore
-from portalis.engine.definition.model import Entity, Field
+from flask import g
+
+from portalis.engine.data.permissions import Actor
+from portalis.engine.definition.model import Entity, Label
 from portalis.engine.flow.workflow import MAX_COMMENT_LENGTH, Availability, Progress
 from portalis.engine.flow.workflow_rules import REASON_CODES
 
-from .problem import ApiProblem
-from .templating import label
+from ..problem import ApiProblem
+from .fields import BLANK, ApiField, refusing
+from .schemas import MAX_VERSION, ApiSchemas
 
 #: The members of a transition request body.
 TRANSITION_MEMBERS: Final = frozenset({"version", "comment", "values"})
@@ -48,7 +50,7 @@ def transition_json(item: Availability) -> dict[str, Any]:
     tr = item.transition
     out: dict[str, Any] = {
         "name": tr.name,
-        "label": label(tr.label, tr.name),
+        "label": _label(tr.label, tr.name),
         "workflow": item.workflow.name,
         "from": sorted(tr.sources),
         "to": tr.target,
@@ -63,6 +65,15 @@ def transition_json(item: Availability) -> dict[str, Any]:
     if details:
         out["details"] = details
     return out
+
+
+def _label(value: Label | None, fallback: str) -> str:
+    """A definition label in the request's locale (the portal's default, else the name)."""
+    if value is None:
+        return fallback
+    portal = g.get("portal")
+    default = portal.compiled.model.default_locale if portal is not None else "en"
+    return value.get(str(g.get("locale") or "en"), default) or fallback
 
 
 def reason_params(item: Availability) -> dict[str, Any]:
@@ -87,6 +98,24 @@ _APPROVALS: Final[dict[str, Any]] = {
         "approved_by_you": {"type": "boolean"},
     },
     "required": ["given", "needed", "approved_by_you"],
+}
+
+#: The `comment` of a transition request by the transition's comment mode.
+_COMMENTS: Final[dict[str, dict[str, Any]]] = {
+    "required": refusing(
+        {
+            "type": "string",
+            "maxLength": MAX_COMMENT_LENGTH,
+            "description": "kept in the record's history (this transition needs one)",
+        },
+        BLANK,
+    ),
+    "optional": {
+        "type": ["string", "null"],
+        "maxLength": MAX_COMMENT_LENGTH,
+        "description": "kept in the record's history",
+    },
+    "none": {"type": "null", "description": "this transition takes no comment"},
 }
 
 #: Schemas shared by every entity with workflows.
@@ -159,47 +188,50 @@ TRANSITION_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
 
 
 def transition_schemas(
-    store: RecordStore,
-    entity: Entity,
-    locale: str,
-    field_schema: Callable[..., dict[str, Any]],
+    schemas: ApiSchemas, actor: Actor, entity: Entity
 ) -> dict[str, dict[str, Any]]:
-    """`<entity>.transition` (the request) and `<entity>.transition_result`; `values` may
-    hold the fields the transitions require (`field_schema` draws each one)."""
-    required = {
-        name
-        for wf in store.model.workflow_for(entity.name)
-        for tr in wf.transitions.values()
-        for name in tr.require
-        if name in entity.fields
+    """`<entity>.transition.<name>` (the request of each transition: a comment when its mode
+    is `required`, none when it is `none`; `values` with the fields it requires, drawn by
+    their marshmallow fields) and `<entity>.transition_result`."""
+    declared = {
+        name: field
+        for name, field in schemas[entity.name].update._declared_fields.items()
+        if isinstance(field, ApiField)
     }
-    fields: dict[str, Field] = {n: f for n, f in entity.fields.items() if n in required}
-    return {
-        f"{entity.name}.transition": {
-            "type": "object",
-            "properties": {
-                "version": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "description": "the version you saw (or send If-Match); stale → 409",
-                },
-                "comment": {
-                    "type": ["string", "null"],
-                    "maxLength": MAX_COMMENT_LENGTH,
-                    "description": "kept in the record's history; required by some "
-                    "transitions, refused by those whose comment mode is `none`",
-                },
-                "values": {
-                    "type": "object",
-                    "description": "the transition's required fields",
-                    "properties": {
-                        n: field_schema(f, locale, nullable=True) for n, f in fields.items()
+    out: dict[str, dict[str, Any]] = {}
+    for wf in schemas.model.workflow_for(entity.name):
+        for tr in wf.transitions.values():
+            needed = [n for n in tr.require if n in declared]
+            values: dict[str, Any] = {
+                "type": "object",
+                "description": "the transition's required fields",
+                "properties": {n: declared[n].value_schema(required_value=True) for n in needed},
+                "additionalProperties": False,
+            }
+            body: dict[str, Any] = {
+                "type": "object",
+                "properties": {
+                    "version": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_VERSION,
+                        "description": "the version you saw (or send If-Match); stale → 409",
                     },
-                    "additionalProperties": False,
+                    "comment": _COMMENTS[tr.comment],
+                    "values": values,
                 },
-            },
-            "additionalProperties": False,
-        },
+                "additionalProperties": False,
+            }
+            required = (["comment"] if tr.comment == "required" else []) + (
+                ["values"] if needed else []
+            )
+            if needed:
+                values["required"] = needed
+            if required:
+                body["required"] = required
+            out[f"{entity.name}.transition.{tr.name}"] = body
+    return {
+        **out,
         f"{entity.name}.transition_result": {
             "type": "object",
             "properties": {

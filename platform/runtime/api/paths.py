@@ -1,8 +1,13 @@
 """OpenAPI paths of the REST API: the operations one actor has on one entity.
 
 `/<entity>` lists (GET) and creates (POST, with create grants); `/<entity>/{id}` reads,
-changes (PATCH, with update grants) and deletes (DELETE, with delete grants). List parameters
-name only fields the actor may read; errors are shared `components.responses`.
+changes (PATCH, with update grants) and deletes (DELETE, with delete grants); an entity with
+workflows has `/<entity>/{id}/transitions` (GET) and, with transition grants, one
+`/<entity>/{id}/transitions/<name>` (POST) per transition, each with its own request body
+(whether it needs a comment, which fields it requires). List parameters name only fields the
+actor may read, each filter with the schema of the text its field type accepts. Component
+names (strings) are resolved to `$ref`s by apispec. `allowed_methods` gives the same answer
+for `OPTIONS` and 405 responses, so `Allow` and the document agree.
 """
 
 from __future__ import annotations
@@ -10,12 +15,22 @@ from __future__ import annotations
 from typing import Any, Final
 
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.fieldtypes.refs import ID_MAX
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
 
-from .api_input import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_SEARCH_CHARS, RESERVED_PARAMS
-from .api_input import JSON_MIMETYPE as JSON
-from .problem import PROBLEM_MIMETYPE as PROBLEM
+from ..problem import PROBLEM_MIMETYPE as PROBLEM
+from .fields import ApiField
+from .inputs import (
+    DEFAULT_PAGE_SIZE,
+    IDEMPOTENCY_KEY_PATTERN,
+    IF_MATCH_PATTERN,
+    MAX_PAGE,
+    MAX_PAGE_SIZE_PARAM,
+    MAX_SEARCH_CHARS,
+    RESERVED_PARAMS,
+)
+from .inputs import JSON_MIMETYPE as JSON
+from .schemas import ApiSchemas
 
 #: Error responses: (status, description, schema name).
 _ERRORS: Final = {
@@ -28,20 +43,34 @@ _ERRORS: Final = {
     "415": ("UnsupportedMediaType", "the body is not application/json", "Problem"),
     "422": ("Unprocessable", "field errors, or an Idempotency-Key reused", "ValidationProblem"),
 }
+_WRITE_ERRORS: Final = ("400", "401", "403", "404", "409", "413", "415", "422")
+
+
+def allowed_methods(schemas: ApiSchemas, actor: Actor, entity: str, endpoint: str) -> list[str]:
+    """The methods the document lists for the actor on an API path (with HEAD, OPTIONS)."""
+    policy = schemas.store.policy
+    methods: list[str] = []
+    if endpoint in ("api:collection", "api:item", "api:transitions"):
+        methods += ["GET", "HEAD"]
+    if endpoint == "api:collection" and policy.grants_for(actor, entity, "create"):
+        methods.append("POST")
+    if endpoint == "api:item":
+        methods += [m for m, a in (("PATCH", "update"), ("DELETE", "delete"))
+                    if policy.grants_for(actor, entity, a)]  # fmt: skip
+    if endpoint == "api:transition":
+        methods.append("POST")
+    return [*methods, "OPTIONS"]
 
 
 def entity_paths(
-    store: RecordStore, actor: Actor, entity: Entity, locale: str
+    schemas: ApiSchemas, actor: Actor, entity: Entity, locale: str
 ) -> dict[str, dict[str, Any]]:
     """`/<entity>` and `/<entity>/{id}` with the operations the actor has."""
-    policy = store.policy
+    policy = schemas.store.policy
     name = entity.name
     plural = entity.plural_label.get(locale, locale)
     label = entity.label.get(locale, locale)
-    ref = {"$ref": f"#/components/schemas/{name}"}
-    read_security: list[dict[str, list[str]]] = (
-        [{"session": []}] if actor.is_authenticated else [{}]
-    )
+    read_security = _read_security(actor)
     write_security: list[dict[str, list[str]]] = [{"session": [], "csrf": []}]
     collection: dict[str, Any] = {
         "get": {
@@ -49,36 +78,33 @@ def entity_paths(
             "summary": f"List {plural}",
             "tags": [name],
             "security": read_security,
-            "parameters": _list_parameters(store, actor, entity),
+            "parameters": _list_parameters(schemas, actor, entity),
             "responses": {
-                "200": _json(f"A page of {plural}", {"$ref": f"#/components/schemas/{name}.page"}),
+                "200": _json(f"A page of {plural}", f"{name}.page"),
                 **_errors("400", "401", "404"),
             },
         }
     }
     if policy.grants_for(actor, name, "create"):
-        created = _json(f"The new {label}", ref)
+        created = _json(f"The new {label}", name)
         created["headers"] = {"Location": {"schema": {"type": "string"}}, **_etag()}
         collection["post"] = {
             "operationId": f"create_{name}",
             "summary": f"Create a {label}",
             "tags": [name],
             "security": write_security,
-            "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+            "parameters": ["IdempotencyKey"],
             "requestBody": _body(f"{name}.create"),
-            "responses": {
-                "201": created,
-                **_errors("400", "401", "403", "404", "409", "413", "415", "422"),
-            },
+            "responses": {"201": created, **_errors(*_WRITE_ERRORS)},
         }
     item: dict[str, Any] = {
-        "parameters": [{"$ref": "#/components/parameters/id"}],
+        "parameters": ["id"],
         "get": {
             "operationId": f"get_{name}",
             "summary": f"Get a {label}",
             "tags": [name],
             "security": read_security,
-            "responses": {"200": _json(f"The {label}", ref, etag=True), **_errors("401", "404")},
+            "responses": {"200": _json(f"The {label}", name, etag=True), **_errors("401", "404")},
         },
     }
     if policy.grants_for(actor, name, "update"):
@@ -87,11 +113,11 @@ def entity_paths(
             "summary": f"Change a {label}",
             "tags": [name],
             "security": write_security,
-            "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
+            "parameters": ["IfMatch"],
             "requestBody": _body(f"{name}.update"),
             "responses": {
-                "200": _json(f"The changed {label}", ref, etag=True),
-                **_errors("400", "401", "403", "404", "409", "413", "415", "422"),
+                "200": _json(f"The changed {label}", name, etag=True),
+                **_errors(*_WRITE_ERRORS),
             },
         }
     if policy.grants_for(actor, name, "delete"):
@@ -100,7 +126,7 @@ def entity_paths(
             "summary": f"Delete a {label}",
             "tags": [name],
             "security": write_security,
-            "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
+            "parameters": ["IfMatch"],
             "responses": {
                 "204": {"description": "Deleted"},
                 **_errors("400", "401", "403", "404", "409", "422"),
@@ -110,21 +136,18 @@ def entity_paths(
 
 
 def transition_paths(
-    store: RecordStore, actor: Actor, entity: Entity, locale: str
+    schemas: ApiSchemas, actor: Actor, entity: Entity, locale: str
 ) -> dict[str, dict[str, Any]]:
-    """`/<entity>/{id}/transitions` (GET) and `/<entity>/{id}/transitions/{transition}`
-    (POST, with transition grants) for an entity with workflows."""
-    workflows = store.model.workflow_for(entity.name)
+    """`/<entity>/{id}/transitions` (GET) and `/<entity>/{id}/transitions/<name>` (POST, with
+    transition grants) for an entity with workflows."""
+    workflows = schemas.model.workflow_for(entity.name)
     if not workflows:
         return {}
     name = entity.name
     label = entity.label.get(locale, locale)
-    read_security: list[dict[str, list[str]]] = (
-        [{"session": []}] if actor.is_authenticated else [{}]
-    )
     out: dict[str, dict[str, Any]] = {
         f"/{name}/{{id}}/transitions": {
-            "parameters": [{"$ref": "#/components/parameters/id"}],
+            "parameters": ["id"],
             "get": {
                 "operationId": f"transitions_{name}",
                 "summary": f"Transitions of a {label}",
@@ -132,63 +155,55 @@ def transition_paths(
                 "take it now and, if not, why (`reason`, `code`, `details`); its comment mode, "
                 "required fields and approval progress.",
                 "tags": [name],
-                "security": read_security,
+                "security": _read_security(actor),
                 "responses": {
-                    "200": _json(
-                        f"The transitions of the {label}",
-                        {"$ref": "#/components/schemas/TransitionList"},
-                        etag=True,
-                    ),
+                    "200": _json(f"The transitions of the {label}", "TransitionList", etag=True),
                     **_errors("401", "404"),
                 },
             },
         }
     }
-    if not store.policy.grants_for(actor, name, "transition"):
+    if not schemas.store.policy.grants_for(actor, name, "transition"):
         return out
-    names = sorted({tr.name for wf in workflows for tr in wf.transitions.values()})
-    out[f"/{name}/{{id}}/transitions/{{transition}}"] = {
-        "parameters": [
-            {"$ref": "#/components/parameters/id"},
-            {
-                "name": "transition",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "enum": names},
+    for transition in sorted({tr.name for wf in workflows for tr in wf.transitions.values()}):
+        out[f"/{name}/{{id}}/transitions/{transition}"] = {
+            "parameters": ["id"],
+            "post": {
+                "operationId": f"transition_{name}_{transition}",
+                "summary": f"{transition}: a transition of a {label}",
+                "description": "Takes the transition, or records your approval when it needs "
+                "several (`applied: false` until the quorum is reached). Send the `version` "
+                "you saw (or If-Match): a stale one gives 409. 403 `transition-unavailable` "
+                "says why the transition is not available to you now.",
+                "tags": [name],
+                "security": [{"session": [], "csrf": []}],
+                "parameters": ["IfMatch"],
+                "requestBody": _body(f"{name}.transition.{transition}"),
+                "responses": {
+                    "200": _json(
+                        "Applied, or your approval recorded",
+                        f"{name}.transition_result",
+                        etag=True,
+                    ),
+                    **_errors(*_WRITE_ERRORS),
+                },
             },
-        ],
-        "post": {
-            "operationId": f"transition_{name}",
-            "summary": f"Take a transition of a {label}",
-            "description": "Takes the transition, or records your approval when it needs "
-            "several (`applied: false` until the quorum is reached). Send the `version` you "
-            "saw (or If-Match): a stale one gives 409. 403 `transition-unavailable` says why "
-            "the transition is not available to you now.",
-            "tags": [name],
-            "security": [{"session": [], "csrf": []}],
-            "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
-            "requestBody": _body(f"{name}.transition"),
-            "responses": {
-                "200": _json(
-                    "Applied, or your approval recorded",
-                    {"$ref": f"#/components/schemas/{name}.transition_result"},
-                    etag=True,
-                ),
-                **_errors("400", "401", "403", "404", "409", "413", "415", "422"),
-            },
-        },
-    }
+        }
     return out
 
 
-def _list_parameters(store: RecordStore, actor: Actor, entity: Entity) -> list[dict[str, Any]]:
-    readable = store.policy.field_mask(actor, entity.name, "read")
+def _read_security(actor: Actor) -> list[dict[str, list[str]]]:
+    return [{"session": []}] if actor.is_authenticated else [{}]
+
+
+def _list_parameters(schemas: ApiSchemas, actor: Actor, entity: Entity) -> list[Any]:
+    readable = schemas.readable(actor, entity.name)
     sortable = [*SYSTEM_COLUMNS] + [
         n for n, f in entity.fields.items() if n in readable and f.kind.sortable
     ]
-    params: list[dict[str, Any]] = [
-        {"$ref": "#/components/parameters/page"},
-        {"$ref": "#/components/parameters/page_size"},
+    params: list[Any] = [
+        "page",
+        "page_size",
         {
             "name": "sort",
             "in": "query",
@@ -197,28 +212,36 @@ def _list_parameters(store: RecordStore, actor: Actor, entity: Entity) -> list[d
         },
     ]
     if any(n in readable for n in entity.search_fields):
-        params.append({"$ref": "#/components/parameters/q"})
+        params.append("q")
+    read_fields = schemas[entity.name].read._declared_fields
     for name, field in entity.fields.items():
-        if name in readable and field.kind.filterable and name not in RESERVED_PARAMS:
+        api_field = read_fields.get(name)
+        if (
+            name in readable
+            and field.kind.filterable
+            and field.stored
+            and name not in RESERVED_PARAMS
+            and isinstance(api_field, ApiField)
+        ):
             params.append(
                 {
                     "name": name,
                     "in": "query",
                     "description": "only records with this value (empty: without a value)",
-                    "schema": {"type": "string"},
+                    "schema": api_field.query_schema(),
                 }
             )
     return params
 
 
-def component_parameters() -> dict[str, Any]:
+def component_parameters() -> dict[str, dict[str, Any]]:
     """`components.parameters`: paging, search, If-Match, Idempotency-Key, id."""
     return {
         "id": {
             "name": "id",
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
         },
         "page": {
             "name": "page",
@@ -229,30 +252,36 @@ def component_parameters() -> dict[str, Any]:
             "name": "page_size",
             "in": "query",
             "description": "records per page (larger values are cut to the maximum)",
-            "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_PAGE_SIZE},
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE_PARAM,
+                "default": DEFAULT_PAGE_SIZE,
+            },
         },
         "q": {
             "name": "q",
             "in": "query",
             "description": "search words (all must match one of the search fields)",
-            "schema": {"type": "string", "maxLength": MAX_SEARCH_CHARS},
+            "schema": {"type": "string", "maxLength": MAX_SEARCH_CHARS, "pattern": "^[^\\u0000]*$"},
         },
         "IfMatch": {
             "name": "If-Match",
             "in": "header",
             "description": 'the version you changed: "<version>" (stale → 409)',
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
         },
         "IdempotencyKey": {
             "name": "Idempotency-Key",
             "in": "header",
-            "description": "replays with the same key and body return the first response",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "a fresh key per request: a replay with the same key and body "
+            "returns the first response; the same key with another body is refused (422)",
+            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
         },
     }
 
 
-def _json(description: str, schema: dict[str, Any], *, etag: bool = False) -> dict[str, Any]:
+def _json(description: str, schema: str, *, etag: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"description": description, "content": {JSON: {"schema": schema}}}
     if etag:
         out["headers"] = _etag()
@@ -266,22 +295,16 @@ def _etag() -> dict[str, Any]:
 
 
 def _body(schema: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+    return {"required": True, "content": {JSON: {"schema": schema}}}
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
-    return {s: {"$ref": f"#/components/responses/{_ERRORS[s][0]}"} for s in statuses}
+    return {s: _ERRORS[s][0] for s in statuses}
 
 
-def component_responses() -> dict[str, Any]:
+def component_responses() -> dict[str, dict[str, Any]]:
     """`components.responses`: the problem+json error responses."""
     return {
-        name: {
-            "description": text,
-            "content": {PROBLEM: {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
-        }
+        name: {"description": text, "content": {PROBLEM: {"schema": ref}}}
         for name, text, ref in _ERRORS.values()
     }

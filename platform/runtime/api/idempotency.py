@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from portalis.engine.data.tables import utcnow
 
-from .runtime_tables import runtime_metadata
+from ..runtime_tables import runtime_metadata
 
 #: How long a key and its response are kept.
 KEY_TTL: Final = timedelta(hours=24)

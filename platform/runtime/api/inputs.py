@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from portalis.engine.data.records import MAX_PAGE_SIZE
 
-from .problem import ApiProblem
+from ..problem import ApiProblem
 
 JSON_MIMETYPE: Final = "application/json"
 #: Largest JSON body the API reads (files go through uploads, never inline).
@@ -27,6 +27,12 @@ RESERVED_PARAMS: Final = frozenset({"page", "page_size", "sort", "q", "lang"})
 DEFAULT_PAGE_SIZE: Final = 25
 MAX_PAGE: Final = 100_000
 MAX_SEARCH_CHARS: Final = 200
+#: Largest `page_size` a request may give (nine digits; larger pages are cut to the store's).
+MAX_PAGE_SIZE_PARAM: Final = 999_999_999
+#: The `If-Match` values the API reads, as the OpenAPI document states them (ECMA regex).
+IF_MATCH_PATTERN: Final = r'^(\*|(W/)?"[0-9]{1,18}")$'
+#: An `Idempotency-Key`: 1-255 visible ASCII characters but the double quote.
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[!#-~]{1,255}$"
 _ETAG: Final = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
 _SORT: Final = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]{0,62}")
 _IDEMPOTENCY_KEY: Final = re.compile(r"[\x21\x23-\x7e]{1,255}")
@@ -106,7 +112,9 @@ def if_match_version(header: str | None) -> int | None:
 def expected_version(header: str | None, body: dict[str, Any]) -> int | None:
     """The expected version from If-Match and/or the body's `version` (removed from `body`).
 
-    Both may be given only when they agree.
+    The version is an integer as JSON Schema counts them (`3.0` is 3). Both may be given;
+    when they disagree the record cannot be at both versions, so the answer is the one a
+    stale version gets (409), whatever the record's version is.
     """
     from_header = if_match_version(header)
     if "version" not in body:
@@ -114,6 +122,8 @@ def expected_version(header: str | None, body: dict[str, Any]) -> int | None:
     raw = body.pop("version")
     if raw is None:
         return from_header
+    if isinstance(raw, float) and raw.is_integer():  # False for inf and nan
+        raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
         raise ApiProblem(
             422,
@@ -122,7 +132,7 @@ def expected_version(header: str | None, body: dict[str, Any]) -> int | None:
             errors={"version": [{"code": "type", "message": "must be a positive integer"}]},
         )
     if from_header is not None and from_header != raw:
-        raise bad_request("If-Match and the body's version disagree", "bad-if-match")
+        raise ApiProblem(409, "stale", "If-Match and the body's version disagree")
     return raw
 
 

@@ -1,0 +1,195 @@
+"""Benchmark: the REST API's ticket list (25 records as JSON) — Portalis vs handwritten.
+
+The same run serves the same list two ways from the same database:
+
+* Portalis: `GET /acme-support/api/v1/ticket?sort=-updated_at` of the starter blueprint as a
+  signed-in customer (session check, permission-filtered query over the readable fields,
+  bounded count, each record serialised through the API's schema for the actor).
+* Baseline: a handwritten Flask + SQLAlchemy JSON view of that list (session look-up, the
+  scoped query of the same columns, a bounded count, the same JSON built by hand).
+
+Both are driven through Werkzeug's test client (no network noise), interleaved, after warm-up.
+Every response is checked: status 200 and the very body of the first answer (the data does not
+change during the run), and the two implementations' first bodies must be equal as JSON, so
+neither side can get faster by answering less. Reported: requests/s of both and the ratio
+(Portalis time per request / handwritten time per request).
+
+    .venv/bin/python bench/api_list.py                 # 10,000 tickets, SQLite + PostgreSQL
+    .venv/bin/python bench/api_list.py --db sqlite --requests 900
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, abort, jsonify, session
+from list_page import SLUG, percentile, portalis_client, prepared
+
+from portalis.engine.data.db import create_engine
+from portalis.engine.portal import CompiledPortal
+from portalis.runtime.sessions import open_session, session_state
+from portalis.testing.databases import postgres_available
+
+PATH = f"/{SLUG}/api/v1/ticket?sort=-updated_at"
+PAGE_SIZE = 25
+#: What a customer reads of a ticket (every field but `assignee`), in the model's order.
+FIELDS = (
+    "subject", "body", "priority", "tags", "account", "amount", "due", "attachment", "status",
+    "escalated", "messages", "resolution",
+)  # fmt: skip
+
+
+def _stamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def _item(row: sa.RowMapping) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": row["id"]}
+    for name in FIELDS:
+        item[name] = row[name]
+    if row["amount"] is not None:
+        item["amount"] = {"amount": f"{row['amount']:.2f}", "currency": row["amount_currency"]}
+    due = row["due"]
+    item["due"] = due.isoformat() if isinstance(due, date) else None
+    # resolution is visible only once the ticket is resolved or closed
+    if row["status"] not in ("resolved", "closed"):
+        item["resolution"] = None
+    item["created_at"] = _stamp(row["created_at"])
+    item["updated_at"] = _stamp(row["updated_at"])
+    item["created_by"] = row["created_by"]
+    item["version"] = row["version"]
+    return item
+
+
+def baseline_client(url: str, portal: CompiledPortal, user_id: int) -> tuple[Any, str]:
+    """What a competent developer writes by hand for the same endpoint."""
+    engine = create_engine(url)
+    ticket_t, user_t = portal.tables["ticket"], portal.tables["user"]
+    columns = [ticket_t.c.id, *(ticket_t.c[n] for n in FIELDS), ticket_t.c.amount_currency]
+    columns += [ticket_t.c[n] for n in ("created_at", "updated_at", "created_by", "version")]
+    app = Flask("baseline")
+    app.secret_key = "bench"
+
+    @app.get("/api/ticket")
+    def tickets() -> Any:
+        with engine.connect() as conn:
+            found = session_state(conn, SLUG, session.get("sid", ""), idle_minutes=60)
+            if found is None:
+                abort(401)
+            uid = found[0]
+            account = conn.execute(
+                sa.select(user_t.c.account).where(user_t.c.id == uid)
+            ).scalar_one()
+            where = ticket_t.c.account == account
+            rows = (
+                conn.execute(
+                    sa.select(*columns)
+                    .where(where)
+                    .order_by(ticket_t.c.updated_at.desc(), ticket_t.c.id)
+                    .limit(PAGE_SIZE + 1)
+                )
+                .mappings()
+                .all()
+            )
+            inner = sa.select(ticket_t.c.id).where(where).limit(10_001).subquery()
+            total = conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
+        return jsonify(
+            items=[_item(r) for r in rows[:PAGE_SIZE]], page=1, page_size=PAGE_SIZE,
+            total=total, total_exact=total <= 10_000, has_next=len(rows) > PAGE_SIZE,
+        )  # fmt: skip
+
+    client = app.test_client()
+    with engine.begin() as conn:
+        secret = open_session(conn, SLUG, user_id, absolute_hours=12)
+    with client.session_transaction() as sess:
+        sess["sid"] = secret
+    return client, "/api/ticket"
+
+
+def timings(client: Any, path: str, requests: int, expected: bytes) -> list[float]:
+    """Seconds per request; every answer must be 200 with the expected body."""
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = client.get(path)
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200 and response.get_data() == expected, path
+    return samples
+
+
+def first_body(client: Any, path: str) -> bytes:
+    """The answer after warm-up (registry load, pools, caches)."""
+    for _ in range(20):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.get_data())
+    body: bytes = response.get_data()
+    return body
+
+
+def compare(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) -> dict[str, Any]:
+    def run(url: str, portal: CompiledPortal, user_id: int) -> dict[str, Any]:
+        ours, _ = portalis_client(url, tmp, user_id)
+        base, base_path = baseline_client(url, portal, user_id)
+        ours_body, base_body = first_body(ours, PATH), first_body(base, base_path)
+        ours_json, base_json = json.loads(ours_body), json.loads(base_body)
+        assert len(ours_json["items"]) == PAGE_SIZE, ours_json
+        assert ours_json == base_json, "the two implementations answer differently"
+        ours_s: list[float] = []
+        base_s: list[float] = []
+        for _ in range(3):  # interleaved so machine noise hits both alike
+            ours_s += timings(ours, PATH, requests // 3, ours_body)
+            base_s += timings(base, base_path, requests // 3, base_body)
+        p_rps = len(ours_s) / sum(ours_s)
+        b_rps = len(base_s) / sum(base_s)
+        return {
+            "database": kind, "tickets": tickets, "accounts": accounts,
+            "portalis_rps": round(p_rps, 1), "baseline_rps": round(b_rps, 1),
+            "ratio": round(b_rps / p_rps, 3),
+            "portalis_p50_ms": round(percentile(ours_s, 50), 2),
+            "baseline_p50_ms": round(percentile(base_s, 50), 2),
+        }  # fmt: skip
+
+    return prepared(kind, tmp, tickets, accounts, run)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if "postgresql" in kinds and postgres_available() is not None:
+        kinds.remove("postgresql")
+        print("PostgreSQL not reachable: measuring SQLite only")
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [
+            compare(kind, Path(tmp), args.tickets, args.accounts, args.requests) for kind in kinds
+        ]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"API ticket list, {args.tickets:,} tickets over {args.accounts} accounts, 25 records")
+    for r in results:
+        print(
+            f"  {r['database']:<10} portalis {r['portalis_rps']:>7.1f} req/s (p50 {r['portalis_p50_ms']} ms)   "
+            f"handwritten {r['baseline_rps']:>7.1f} req/s (p50 {r['baseline_p50_ms']} ms)   ratio {r['ratio']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
