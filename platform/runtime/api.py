@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
-from flask import Response, current_app, request, session
+from flask import Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from portalis.engine import workflow
@@ -56,7 +56,7 @@ from .api_schema import openapi_document
 from .api_workflow import progress_json, reason_params, transition_input, transition_json
 from .problem import ApiProblem, from_engine_error, not_found, problem_response, unauthorized
 from .registry import RuntimePortal
-from .security import CSRF_HEADER, csrf_token, csrf_valid
+from .security import CSRF_HEADER, csrf_secret, csrf_token, csrf_valid
 from .urls import portal_url
 
 log = logging.getLogger("portalis.runtime.api")
@@ -255,7 +255,7 @@ def create(portal: RuntimePortal, actor: Actor, entity: Entity) -> Response:
     if key is None:
         record = portal.store.insert(actor, entity.name, values)
         return created_response(entity, record_json(entity, record), record.id)
-    scope = idempotency.scope_for(actor.id, session.get("_csrf"))
+    scope = idempotency.scope_for(actor.id, csrf_secret())
     fingerprint = idempotency.fingerprint("POST", f"/{entity.name}", values)
     try:
         with portal.store.write() as conn:

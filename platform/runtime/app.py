@@ -39,12 +39,14 @@ from .plugin_routes import collect_routes
 from .registry import PortalRegistry
 from .routing import SYSTEM_ROUTES
 from .runtime_tables import SchemaCheck
-from .security import apply_headers
+from .security import apply_headers, init_csrf
 from .settings import Settings
 from .templating import configure_jinja
 from .worker import start_embedded_worker
 
 log = logging.getLogger("portalis.runtime")
+#: How long the cookie session lives (refreshed on every request); CSRF tokens as long.
+SESSION_LIFETIME = timedelta(hours=24)
 
 
 def create_app(
@@ -70,7 +72,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PATH="/",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=24),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1_000_000,
         TESTING=settings.testing,
         PORTALIS_HTTPS=https,
@@ -108,6 +110,7 @@ def create_app(
     if folders:
         # the runtime's own templates first: a plugin cannot replace layout.html or a core page
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])  # type: ignore[list-item]
+    init_csrf(app, lifetime=SESSION_LIFETIME)
     configure_jinja(app)
     notifications.init_app(app)
 
