@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pluggy
@@ -33,6 +34,8 @@ from .auth.second_factor import SecondFactor
 from .blocks.base import BlockRegistry, BlockType
 from .context import AppState, load_user, state
 from .dispatch import portal_view
+from .forms.fieldtypes import FormFields
+from .forms.record import PortalForms
 from .hosts import ANY_HOST_PATHS, PortalisFlask
 from .i18n import I18n
 from .plugin_routes import collect_routes
@@ -90,6 +93,7 @@ def create_app(
     block_types: list[list[BlockType]] = pm.hook.portalis_block_types()
     blocks = BlockRegistry(block for result in block_types for block in result)
     guards = request_guards(pm)
+    form_fields = FormFields.from_plugins(pm)
     factor_lists: list[list[SecondFactor]] = pm.hook.portalis_second_factors()
     factors = tuple(factor for result in reversed(factor_lists) for factor in result)
     registry = PortalRegistry(
@@ -97,7 +101,7 @@ def create_app(
         base_url=settings.base_url, provider_types=ProviderTypes.from_plugins(pm),
         routes=collect_routes(pm, (path for path, _, _ in SYSTEM_ROUTES)),
         enforced=frozenset(s for g in guards for s in getattr(g, "enforces", ())),
-        second_factors=bool(factors),
+        second_factors=bool(factors), build_forms=partial(PortalForms, fields=form_fields),
     )  # fmt: skip
     app.extensions["portalis"] = AppState(
         settings, engine, pm, checker, registry, blocks, I18n(), guards=guards,

@@ -197,7 +197,7 @@ def _transition(portal: RuntimePortal, actor: Actor, target: Entity, id: int, ba
         _, tr = workflow.find(store, target, transition_name(request.form))
     except errors.NotFound:
         abort(404)
-    sub = read_submission(target, tr, request.form)
+    sub = read_submission(portal, actor, target, tr, request.form, str(g.get("locale") or "en"))
     if sub.errors:
         _flash_errors(target, sub.errors)
         return redirect(back, 303)

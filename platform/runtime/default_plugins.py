@@ -1,5 +1,6 @@
-"""The runtime's default plugins (built-in blocks, the password login provider) and the
-plugin manager every runtime entry point builds: server, worker, `portalis` commands."""
+"""The runtime's default plugins (built-in blocks, the inputs of the built-in field types, the
+password login provider) and the plugin manager every runtime entry point builds: server,
+worker, `portalis` commands."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from portalis.engine.plugins import make_plugin_manager
 from . import hookspecs
 from .auth import password_plugin
 from .blocks import builtin
+from .forms import builtin as builtin_inputs
 
 
 def plugins() -> list[object]:
     """Plugins registered by every runtime application before entry-point plugins."""
-    return [builtin, password_plugin]
+    return [builtin, builtin_inputs, password_plugin]
 
 
 def plugin_manager(
