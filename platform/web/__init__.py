@@ -44,6 +44,9 @@ from portalis.runtime.auth.second_factor import (
 )
 from portalis.runtime.blocks.base import BlockContext, BlockType
 from portalis.runtime.context import current_actor, current_portal, database, request_portal
+from portalis.runtime.forms.auth import CodeForm
+from portalis.runtime.forms.base import PortalForm, add_error
+from portalis.runtime.forms.fieldtypes import FormFieldFactory as _FormFieldFactory
 from portalis.runtime.plugin_routes import PortalRoute
 from portalis.runtime.registry import RuntimePortal
 from portalis.runtime.templating import gettext, label, ngettext
@@ -53,10 +56,13 @@ __all__ = [
     "BindContext",
     "BlockContext",
     "BlockType",
+    "CodeForm",
     "ExternalIdentity",
     "FlowContext",
+    "FormFieldFactory",
     "FormProvider",
     "LoginRefused",
+    "PortalForm",
     "PortalRoute",
     "Provider",
     "ProviderKind",
@@ -65,6 +71,7 @@ __all__ = [
     "RuntimePortal",
     "SecondFactor",
     "ViewResult",
+    "add_error",
     "audit_auth",
     "complete_sign_in",
     "current_actor",
@@ -93,3 +100,9 @@ ViewResult = _common.ViewResult
 #: How a sign-in provider is used: `"form"` (user name and password on the login page, a
 #: `FormProvider`) or `"redirect"` (a button that starts a browser flow, a `RedirectProvider`).
 ProviderKind = _providers.ProviderKind
+
+#: Makes the WTForms field of one field of a given type in HTML forms: takes the compiled
+#: field (`portalis.api.Field`) and returns an unbound WTForms field (`IntegerField(...)`
+#: called without a form). Registered through `portalis_form_fields`, or as a field type's
+#: own `form_field` method.
+FormFieldFactory = _FormFieldFactory

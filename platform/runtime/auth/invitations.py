@@ -9,8 +9,6 @@ and mails its owner a notice (see `queue_invitation_mail`).
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from flask import flash, request
 
@@ -19,6 +17,8 @@ from portalis.engine.permissions import Actor
 from portalis.engine.users import create_user, find_user
 
 from ..context import state
+from ..forms.auth import InviteForm
+from ..forms.base import show_errors
 from ..mail import enqueue_mail, render_mail
 from ..registry import RuntimePortal
 from ..templating import gettext as _
@@ -29,8 +29,6 @@ from .common import (
     absolute_url,
     audit_auth,
     check_name,
-    form_secret,
-    form_value,
     link_holder,
     password_policy,
     render,
@@ -134,13 +132,13 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     if holder is None:
         return render("auth/link_invalid.html", 404, kind="invite")
     info, row = holder
-    form: dict[str, Any] = {"name": row["name"], "email": row["email"]}
+    shown = {"policy": policy, "token": token, "email": row["email"]}
     if request.method == "GET":
-        return render("auth/invite.html", form=form, policy=policy, token=token)
+        return render("auth/invite.html", form=InviteForm(data={"name": row["name"]}), **shown)
+    form = InviteForm(request.form)
     errors: dict[str, list[str]] = {}
-    name = check_name(form_value("name"), errors)
-    form["name"] = name
-    password = form_secret("password")
+    name = check_name(form.name.data, errors)
+    password = form.password.data
     with begin_write(engine) as conn:
         errors.update(
             pw.validate_new_password(
@@ -148,16 +146,15 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
                 portal.slug,
                 policy,
                 password,
-                form_secret("password_confirm"),
+                form.password_confirm.data,
                 user_id=info.user_id,
                 current_hash=row["password_hash"],
                 context=(row["email"], name),
             )
         )
         if errors:
-            return render(
-                "auth/invite.html", 422, form=form, policy=policy, token=token, errors=errors
-            )
+            show_errors(form, errors)
+            return render("auth/invite.html", 422, form=form, **shown)
         if tokens.consume(conn, portal.slug, [tokens.INVITE], token) is None:
             return render("auth/link_invalid.html", 404, kind="invite")
         table = users_table(portal)

@@ -15,6 +15,7 @@ from flask import g, has_request_context
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 from wtforms.fields.core import Field
+from wtforms.form import BaseForm
 from wtforms.meta import DefaultMeta
 
 
@@ -54,6 +55,14 @@ def formdata(values: Mapping[str, Any]) -> MultiDict[str, Any]:
 def add_error(field: Field, message: str) -> None:
     """Show `message` next to `field` (after the messages it already has)."""
     field.errors = [*field.errors, message]
+
+
+def show_errors(form: BaseForm, errors: Mapping[str, list[str]]) -> None:
+    """Attach messages found by a view (field name → messages) to the form's fields; a
+    message for a field the form does not have is dropped."""
+    for name, messages in errors.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, *messages]
 
 
 def field_errors(form: Any) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 from wtforms.fields.core import Field, Label
+from wtforms.widgets import CheckboxInput, FileInput, Select, TextArea
 
 from portalis.engine.model import Field as FieldSpec
 
@@ -83,7 +84,7 @@ class FormRenderer:
             )  # fmt: skip
         else:
             view = FieldView(
-                spec.name, bound.id, text, "input", False, wanted,
+                spec.name, bound.id, text, widget_kind(bound), False, wanted,
                 own_help or str(bound.description or ""),
             )  # fmt: skip
         view.errors = list(errors or ())
@@ -99,3 +100,17 @@ class FormRenderer:
         else:  # a plugin's WTForms field: its own widget, WTForms' attribute rules
             view.control = bound(**{k: v for k, v in state.items() if v is not None})
         return view
+
+
+def widget_kind(bound: Field) -> str:
+    """The wrapper's kind (`field-<kind>`) of a plugin's WTForms field, from its widget."""
+    widget = bound.widget
+    if isinstance(widget, TextArea):
+        return "textarea"
+    if isinstance(widget, Select):
+        return "select"
+    if isinstance(widget, CheckboxInput):
+        return "checkbox"
+    if isinstance(widget, FileInput):
+        return "file"
+    return "input"
