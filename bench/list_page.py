@@ -37,7 +37,7 @@ from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.validator import Checker
 from portalis.runtime.app import create_app
-from portalis.runtime.sessions import check_session, open_session
+from portalis.runtime.sessions import open_session, session_state
 from portalis.runtime.settings import Settings
 from portalis.testing.databases import postgres_available, postgres_database
 from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
@@ -143,9 +143,10 @@ def baseline_client(url: str, portal: CompiledPortal, user_id: int) -> Any:
     @app.get("/tickets")
     def tickets() -> str:
         with engine.connect() as conn:
-            uid = check_session(conn, SLUG, session.get("sid", ""), idle_minutes=60)
-            if uid is None:
+            found = session_state(conn, SLUG, session.get("sid", ""), idle_minutes=60)
+            if found is None:
                 abort(401)
+            uid = found[0]
             user = conn.execute(
                 sa.select(user_t.c.id, user_t.c.account).where(user_t.c.id == uid)
             ).one()

@@ -10,6 +10,7 @@ session's CSRF secret into the token Flask-WTF accepts in a form or the `X-CSRF-
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 
 from .portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
+
+_TOKEN_FIELD = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 
 
 def portal_app(
@@ -94,6 +97,12 @@ def csrf_token_for(secret_key: str, session_secret: str) -> str:
     with signer.test_request_context():
         session[CSRF_SESSION_KEY] = session_secret
         return str(generate_csrf())
+
+
+def mask_csrf(html: str) -> str:
+    """`html` with every CSRF token replaced by `TOKEN`: a token is signed with the second
+    it was rendered in, so two renderings of the same page differ by their tokens alone."""
+    return _TOKEN_FIELD.sub(r"\1TOKEN\2", html)
 
 
 def session_csrf(client: FlaskClient, app: Flask) -> str:
