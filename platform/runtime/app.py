@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pluggy
@@ -33,6 +34,8 @@ from .auth.second_factor import SecondFactor
 from .blocks.base import BlockRegistry, BlockType
 from .context import AppState, load_user, state
 from .dispatch import portal_view
+from .forms.fieldtypes import FormFields
+from .forms.record import PortalForms
 from .hosts import ANY_HOST_PATHS, PortalisFlask
 from .i18n import I18n
 from .job_handlers import start_embedded_worker
@@ -40,11 +43,13 @@ from .plugin_routes import collect_routes
 from .registry import PortalRegistry
 from .routing import SYSTEM_ROUTES
 from .runtime_tables import SchemaCheck
-from .security import apply_headers
+from .security import apply_headers, init_csrf
 from .settings import Settings
 from .templating import configure_jinja
 
 log = logging.getLogger("portalis.runtime")
+#: How long the cookie session lives (refreshed on every request); CSRF tokens as long.
+SESSION_LIFETIME = timedelta(hours=24)
 
 
 def create_app(
@@ -70,7 +75,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PATH="/",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=24),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1_000_000,
         TESTING=settings.testing,
         PORTALIS_HTTPS=https,
@@ -88,6 +93,7 @@ def create_app(
     block_types: list[list[BlockType]] = pm.hook.portalis_block_types()
     blocks = BlockRegistry(block for result in block_types for block in result)
     guards = request_guards(pm)
+    form_fields = FormFields.from_plugins(pm)
     factor_lists: list[list[SecondFactor]] = pm.hook.portalis_second_factors()
     factors = tuple(factor for result in reversed(factor_lists) for factor in result)
     registry = PortalRegistry(
@@ -95,7 +101,7 @@ def create_app(
         base_url=settings.base_url, provider_types=ProviderTypes.from_plugins(pm),
         routes=collect_routes(pm, (path for path, _, _ in SYSTEM_ROUTES)),
         enforced=frozenset(s for g in guards for s in getattr(g, "enforces", ())),
-        second_factors=bool(factors),
+        second_factors=bool(factors), build_forms=partial(PortalForms, fields=form_fields),
     )  # fmt: skip
     app.extensions["portalis"] = AppState(
         settings, engine, pm, checker, registry, blocks, I18n(), guards=guards,
@@ -108,6 +114,7 @@ def create_app(
     if folders:
         # the runtime's own templates first: a plugin cannot replace layout.html or a core page
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])  # type: ignore[list-item]
+    init_csrf(app, lifetime=SESSION_LIFETIME)
     configure_jinja(app)
     notifications.init_app(app)
 

@@ -26,6 +26,7 @@ from .blocks.form import conflict_response, translate_errors
 from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, visible_columns
 from .display import Formatter, page_for
 from .files import content_disposition, download
+from .forms.account import RecordActionForm
 from .pages import page_allowed, page_entity, page_record
 from .registry import RuntimePortal
 from .templating import gettext, label
@@ -166,12 +167,12 @@ def action_view(portal: RuntimePortal, actor: Actor, entity: str, id: int, actio
     if entity not in model.entities or action not in ("delete", "transition"):
         abort(404)
     target = store.entity(entity)
-    back = _record_url(portal, actor, entity, id, request.form.get("_page"))
+    form = RecordActionForm(request.form)
+    back = _record_url(portal, actor, entity, id, form.page.data)
     if action == "transition":
         return _transition(portal, actor, target, id, back)
-    try:
-        version = int(str(request.form.get("version")))
-    except ValueError:
+    version = form.version.data
+    if version is None:
         abort(400)
     try:
         store.delete(actor, entity, id, expected_version=version)
@@ -198,7 +199,7 @@ def _transition(portal: RuntimePortal, actor: Actor, target: Entity, id: int, ba
         _, tr = workflow.find(store, target, transition_name(request.form))
     except errors.NotFound:
         abort(404)
-    sub = read_submission(target, tr, request.form)
+    sub = read_submission(portal, actor, target, tr, request.form, str(g.get("locale") or "en"))
     if sub.errors:
         _flash_errors(target, sub.errors)
         return redirect(back, 303)

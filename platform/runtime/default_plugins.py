@@ -1,6 +1,6 @@
-"""The runtime's default plugins (built-in blocks, the password login provider, the API's
-marshmallow fields) and the
-plugin manager every runtime entry point builds: server, worker, `portalis` commands."""
+"""The runtime's default plugins (built-in blocks, the inputs of the built-in field types, the
+password login provider, the API's marshmallow fields) and the plugin manager every runtime
+entry point builds: server, worker, `portalis` commands."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from . import hookspecs
 from .api import fields as api_fields
 from .auth import password_plugin
 from .blocks import builtin
+from .forms import builtin as builtin_inputs
 
 
 def plugins() -> list[object]:
     """Plugins registered by every runtime application before entry-point plugins."""
-    return [builtin, password_plugin, api_fields]
+    return [builtin, builtin_inputs, password_plugin, api_fields]
 
 
 def plugin_manager(

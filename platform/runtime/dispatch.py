@@ -2,8 +2,9 @@
 
 It finds the portal (by host name or first path segment), matches the rest of the path in the
 portal's per-version Werkzeug map, loads the actor and locale, checks CSRF on cookie-based
-state changes, and calls the endpoint's view. Endpoints are classified: pages (`page:`),
-system views (`sys:`) and API views (`api:`); an unclassified endpoint is a 404. Before any
+state changes (Flask-WTF's `CSRFProtect`, decided per endpoint: a bad token is a 400), and
+calls the endpoint's view. Endpoints are classified: pages (`page:`), system views (`sys:`)
+and API views (`api:`); an unclassified endpoint is a 404. Before any
 of that, the plugins' request guards (collected at start-up) may refuse the request: 403.
 `HEAD` is answered like `GET` (same view, status and headers; no body).
 """
@@ -27,7 +28,7 @@ from . import admin, api, auth, dataviews, notifications, pages, theme
 from .context import current_actor, current_user_row, request_client_ip, state
 from .i18n import select_locale
 from .registry import RuntimePortal
-from .security import csrf_valid
+from .security import protect_request
 
 View = Callable[..., Any]
 log = logging.getLogger("portalis.runtime")
@@ -104,13 +105,9 @@ def portal_view(path: str = "") -> Any:
     chosen = session.get("lang") if session.get("lang") in locales else None
     g.locale = select_locale(locales, chosen or (row or {}).get("locale"), request.accept_languages)
     kind, _, name = endpoint.partition(":")
-    if (
-        request.method != "GET"
-        and kind != "api"
-        and not auth.csrf_exempt(portal, endpoint, args)
-        and not csrf_valid(request)
-    ):
-        abort(400, description="missing or invalid CSRF token")
+    if request.method != "GET" and kind != "api" and not auth.csrf_exempt(portal, endpoint, args):
+        # Flask-WTF's check, decided per endpoint (the API checks its header itself: 403)
+        protect_request()
     forced = auth.password_change_redirect(portal, endpoint, row)
     if forced is not None:
         return forced

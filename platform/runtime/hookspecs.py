@@ -1,7 +1,7 @@
 """The runtime's hooks: what a plugin adds to the served application (web types).
 
-Blocks that render pages, sign-in provider types, second factors, portal routes, template
-folders and the plugin's own tables are runtime concepts, so their hooks live here, next to
+Blocks that render pages, the HTML inputs of field types, sign-in provider types, second
+factors, portal routes, template folders and the plugin's own tables are runtime concepts, so their hooks live here, next to
 the types they return; the engine's hooks (field types, expression functions, definition
 checks, request guards) are in `portalis.engine.hookspecs`. Plugins implement both with the
 one marker `hookimpl` of `portalis.api`. The runtime's plugin manager
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .auth.providers import ProviderType
     from .auth.second_factor import SecondFactor
     from .blocks.base import BlockType
+    from .forms.fieldtypes import FormFieldFactory
     from .plugin_routes import PortalRoute
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -49,6 +50,30 @@ def portalis_block_types() -> list[BlockType]:
     (`ctx.block.config`), and `render` reads them from there on every request, so keep
     per-request work small. Not firstresult; a later plugin overrides an earlier block type
     of the same name.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_form_fields() -> Mapping[str, FormFieldFactory]:
+    """The WTForms fields HTML forms use for field types, by field type name.
+
+    When: once, when the runtime application starts (the factories are kept for the life of
+    the app); each published version's form classes are built from them when the version is
+    loaded — never per request. Result: a mapping field type name → factory; a factory
+    takes the compiled field (`portalis.api.Field`: name, `config` from its options, label)
+    and returns an *unbound* WTForms field, e.g. `wtforms.IntegerField(render_kw={"min":
+    "1"})` or `UnboundField(IntegerField, ...)`. After a submission the field's `data` is the
+    raw value handed to the field type's `clean` (the record store validates; WTForms' own
+    conversion errors and the field's validators become field errors before anything is
+    written); to show a record it gets the stored value. The form sets the field's id, label
+    (the definition's, in the reader's language), `required`, `aria-invalid` and
+    `aria-describedby` (help and error) and draws label, help and error around the field's
+    widget. A field type may instead carry its own factory as a method
+    `form_field(self, field)`, which wins over this hook; a type with neither gets a text
+    input. The built-in types are registered through this hook by the runtime's default
+    plugin. Not firstresult: mappings are merged, a later plugin overrides an earlier one
+    for the same type name.
     """
     raise NotImplementedError
 

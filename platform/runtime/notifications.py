@@ -26,6 +26,7 @@ from portalis.engine.outbox import notify
 
 from .auth.common import ViewResult, login_redirect, render, see_other
 from .context import current_actor, state
+from .forms.account import NotificationBackForm, NotificationPreferencesForm
 from .registry import RuntimePortal
 from .security import safe_next
 from .templating import gettext as _
@@ -133,8 +134,9 @@ def read_view(portal: RuntimePortal, actor: Actor, id: int) -> Response:
         if item is None:
             abort(404)
         notify.mark_read(conn, portal=portal.slug, user_id=actor.id, ids=[item.id])
-    if request.form.get("stay") or not item.link or not _safe_link(item.link):
-        return _back_to_list()
+    back = NotificationBackForm(request.form)
+    if back.stay.data or not item.link or not _safe_link(item.link):
+        return _back_to_list(back)
     # stored links are paths the engine built; still, never leave the portal
     return redirect(safe_next(portal_url(item.link), str(g.get("portal_prefix", ""))), 303)
 
@@ -155,7 +157,7 @@ def preferences_view(portal: RuntimePortal, actor: Actor) -> Response:
     """POST: e-mail on (`email_<kind>` checked) or off for each e-mailed notification."""
     if actor.id is None:
         return login_redirect()
-    chosen = set(request.form.getlist("email"))
+    chosen = set(NotificationPreferencesForm(request.form).email.data or ())
     with begin_write(state().engine) as conn:
         for kind in emailed_kinds(portal):
             notify.set_pref(
@@ -166,8 +168,8 @@ def preferences_view(portal: RuntimePortal, actor: Actor) -> Response:
     return redirect(portal_url("/notifications") + "#preferences", 303)
 
 
-def _back_to_list() -> Response:
-    page = request.form.get("page", "")
+def _back_to_list(back: NotificationBackForm) -> Response:
+    page = str(back.page.data or "")
     return see_other("/notifications", page=page if page.isdigit() and page != "1" else None)
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from werkzeug.routing import Map
 
 from portalis.engine.data.errors import NotFound
 from portalis.engine.data.store import RecordStore
+from portalis.engine.definition.model import PortalModel
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.deploy.versions import live_versions, load_live
 from portalis.engine.portal import CompiledPortal
@@ -28,6 +29,9 @@ from .attachments import attachable
 from .auth.providers import BindContext, Provider, ProviderTypes
 from .plugin_routes import PortalRoute
 from .routing import build_map
+
+if TYPE_CHECKING:
+    from .forms.record import PortalForms
 
 log = logging.getLogger("portalis.runtime")
 #: How long a version that failed to load waits before this process tries it again.
@@ -44,6 +48,9 @@ class RuntimePortal:
     cache: dict[Any, Any] = field(default_factory=dict)
     #: the auth providers of this version by entry name, bound once when it was loaded
     providers: Mapping[str, Provider] = field(default_factory=dict)
+    #: the WTForms classes of this version's forms, built once when it was loaded (None in
+    #: processes that serve no pages, such as a worker)
+    forms: PortalForms | None = None
 
     @property
     def slug(self) -> str:
@@ -71,8 +78,11 @@ class PortalRegistry:
         routes: tuple[PortalRoute, ...] = (),
         enforced: frozenset[str] = frozenset(),
         second_factors: bool = False,
+        build_forms: Callable[[PortalModel], PortalForms] | None = None,
     ) -> None:
         self.engine = engine
+        #: builds a version's form classes when it is loaded (the app passes it)
+        self.build_forms = build_forms
         self.provider_types = provider_types or ProviderTypes([])
         self.routes = routes
         self._routes_by_endpoint = {route.endpoint: route for route in routes}
@@ -166,8 +176,13 @@ class PortalRegistry:
         self._check_enforced(compiled)
         store = compiled.store(self.engine, guard, base_url=self.base_url)
         providers = self._bind_providers(compiled)
+        forms = self.build_forms(compiled.model) if self.build_forms is not None else None
         return RuntimePortal(
-            compiled, store, build_map(compiled.model, self.routes), providers=providers
+            compiled,
+            store,
+            build_map(compiled.model, self.routes),
+            providers=providers,
+            forms=forms,
         )
 
     def _check_enforced(self, compiled: CompiledPortal) -> None:

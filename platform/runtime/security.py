@@ -1,35 +1,91 @@
-"""Security helpers: response headers, CSP, CSRF tokens and same-portal redirects."""
+"""Security helpers: CSRF protection, response headers, CSP and same-portal redirects.
+
+CSRF tokens come from Flask-WTF (`CSRFProtect`, set up by `init_csrf` in the app factory). The
+session keeps a random secret under `CSRF_SESSION_KEY`; forms carry it signed and timestamped in
+the field `csrf_token`, API clients in the header `X-CSRF-Token`. Every portal URL is served by
+the one dispatcher view, so Flask-WTF's per-view check is off (`WTF_CSRF_CHECK_DEFAULT`) and the
+dispatcher calls `protect_request` once it knows the endpoint: the few endpoints an identity
+provider posts to (a SAML ACS, authenticated by its signature) are exempt per request. Over
+https — directly, or behind a proxy terminating TLS (`PORTALIS_HTTPS`) — a state change must
+also come with a `Referer` of the same origin as the request's Host, which the trusted-hosts
+check has already vetted.
+"""
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
-import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
-from flask import Request, Response, session
+from flask import Flask, Request, Response, current_app, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, same_origin
 
+#: Form field and session key of the CSRF token (Flask-WTF keeps its secret under the
+#: field's name in the session).
 CSRF_FIELD = "csrf_token"
+CSRF_SESSION_KEY = CSRF_FIELD
 CSRF_HEADER = "X-CSRF-Token"
 #: The caching policy of every response that did not choose its own.
 NO_STORE = "no-store"
 
 
+def init_csrf(app: Flask, *, lifetime: timedelta) -> CSRFProtect:
+    """Set up Flask-WTF's CSRF protection on `app` (checked by the dispatcher, not per view).
+
+    A token stays valid as long as the cookie session that holds its secret (`lifetime`):
+    a form left open all day still posts, a token older than any session does not.
+    """
+    app.config.update(
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_FIELD_NAME=CSRF_FIELD,
+        WTF_CSRF_HEADERS=[CSRF_HEADER],
+        WTF_CSRF_METHODS=["POST", "PUT", "PATCH", "DELETE"],
+        WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()),
+        WTF_CSRF_SSL_STRICT=True,
+    )
+    protect = CSRFProtect()
+    protect.init_app(app)
+    return protect
+
+
+def protect_request() -> None:
+    """Check this request's CSRF token (field or header); raise `CSRFError` (400) if bad.
+
+    Flask-WTF compares the Referer with the Host only for requests that reached the app over
+    TLS; behind a proxy that terminates TLS (`PORTALIS_HTTPS`) the same check runs here.
+    """
+    protect: CSRFProtect = current_app.extensions["csrf"]
+    protect.protect()
+    if request.method in current_app.config["WTF_CSRF_METHODS"] and (
+        current_app.config.get("PORTALIS_HTTPS") and not request.is_secure
+    ):
+        if not request.referrer:
+            raise CSRFError("The referrer header is missing.")
+        if not same_origin(request.referrer, f"https://{request.host}/"):
+            raise CSRFError("The referrer does not match the host.")
+
+
 def csrf_token() -> str:
-    """The session's CSRF token (created on first use)."""
-    token = session.get("_csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        session["_csrf"] = token
-    return token
+    """The CSRF token for this session's forms and API clients (created on first use)."""
+    return str(generate_csrf())
 
 
 def csrf_valid(request: Request) -> bool:
-    """True when the form field or header carries the session's token."""
-    expected = session.get("_csrf")
-    given = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    return isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode())
+    """True when the request carries a valid token of this session (form field or header)."""
+    del request  # Flask-WTF reads the current request
+    try:
+        protect_request()
+    except CSRFError:
+        return False
+    return True
+
+
+def csrf_secret() -> str | None:
+    """The session's CSRF secret: a random value that lives as long as the cookie session
+    (new after sign-in and sign-out), None before a token was handed out."""
+    value = session.get(CSRF_SESSION_KEY)
+    return value if isinstance(value, str) else None
 
 
 def safe_next(target: str | None, portal_prefix: str) -> str:

@@ -55,7 +55,7 @@ def provider_label(entry: AuthProvider) -> str:
 
 
 def csrf_input() -> Markup:
-    """The hidden CSRF field for forms."""
+    """The hidden CSRF field for forms (Flask-WTF's signed token of this session)."""
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token())
 
 

@@ -1,7 +1,10 @@
 """Workflow transitions from HTML forms: what the form sent, what to tell the user.
 
 Shared by the detail block (which posts to its own page, so a refused form comes back with
-the comment and the errors in place) and the `/_act/<entity>/<id>/transition` view. Reasons
+the comment and the errors in place) and the `/_act/<entity>/<id>/transition` view. The form
+is this version's WTForms class for the transition (`forms.record.PortalForms`): the record
+version it was shown for, the transition's required fields (their types' inputs) and its
+comment. Reasons
 and approval progress are translated here from the engine's codes; a stale version answers
 409 with a page that shows the comment and values the user typed, so nothing is lost
 silently: they copy it, reload, and act again on the current version.
@@ -16,16 +19,21 @@ from typing import Any
 from flask import Response, abort, render_template
 
 from portalis.engine.data.errors import FieldMessage
+from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.model import Entity, Transition
 from portalis.engine.flow.workflow import COMMENT_KEY, Availability, Outcome, Progress
 
+from .display import Formatter
 from .form_errors import error_texts
+from .forms.base import formdata
+from .forms.inputs import InputContext, RecordInput
+from .forms.record import VERSION_FIELD, TransitionForm, portal_forms
+from .registry import RuntimePortal
 from .templating import gettext, label, ngettext
-from .widgets import read_field
+from .widgets import message_text
 
-#: Form fields of a transition form besides the transition's required fields.
+#: The form field naming the transition (it picks the form class, so it is read first).
 NAME_FIELD = "name"
-VERSION_FIELD = "version"
 
 
 @dataclass(slots=True)
@@ -46,23 +54,45 @@ def transition_name(form: Mapping[str, Any]) -> str:
     return str(form.get(NAME_FIELD) or "")
 
 
-def read_submission(entity: Entity, tr: Transition, form: Mapping[str, Any]) -> Submission:
+def transition_form(
+    portal: RuntimePortal, entity: Entity, tr: Transition, locale: str
+) -> TransitionForm:
+    """An instance of this version's form class of `tr` (not processed yet)."""
+    return portal_forms(portal).transition_form(entity, tr)(locale)
+
+
+def read_submission(
+    portal: RuntimePortal,
+    actor: Actor,
+    entity: Entity,
+    tr: Transition,
+    form: Mapping[str, Any],
+    locale: str,
+) -> Submission:
     """The submitted transition form (400 without a numeric version)."""
-    try:
-        version = int(str(form.get(VERSION_FIELD)))
-    except ValueError:
+    bound = transition_form(portal, entity, tr, locale)
+    bound.process(formdata=formdata(form))
+    bound.validate()
+    version = bound[VERSION_FIELD]
+    if version.errors or not isinstance(version.data, int):
         abort(400)
-    comment = str(form.get(COMMENT_KEY) or "") if tr.comment != "none" else ""
-    sub = Submission(tr.name, version, comment)
+    comment = str(bound[COMMENT_KEY].data or "") if COMMENT_KEY in bound else ""
+    sub = Submission(tr.name, version.data, comment)
+    reading = InputContext(Formatter(portal, actor, locale))
     for name in tr.require:
-        fld = entity.fields.get(name)
-        if fld is None:
+        if name not in entity.fields or name not in bound:
             continue
+        field_ = bound[name]
         sub.typed[name] = str(form.get(name) or "")
+        if field_.errors:
+            sub.errors[name] = list(field_.errors)
+            continue
         try:
-            sub.values[name] = read_field(fld, form)
+            value = field_.store_value(reading) if isinstance(field_, RecordInput) else field_.data
         except ValueError as exc:
-            sub.errors.setdefault(name, []).append(gettext(str(exc)))
+            sub.errors[name] = [message_text(locale, FieldMessage("invalid", str(exc), {}))]
+            continue
+        sub.values[name] = value
     return sub
 
 

@@ -1,14 +1,16 @@
 """Web test helpers: an app on a deployed definition, and signing in without the login form.
 
 `portal_app` deploys a definition folder and builds a testing app on the same database;
-`login_as` opens a real server-side session for a user and puts it (with a CSRF token) into
-the test client's cookie session, exactly as the login view would. `WebPortal` and
+`login_as` opens a real server-side session for a user and puts it (with a CSRF secret) into
+the test client's cookie session, exactly as the login view would; `csrf_token_for` signs a
+session's CSRF secret into the token Flask-WTF accepts in a form or the `X-CSRF-Token` header. `WebPortal` and
 `PortalClient` bundle both for tests; `count_selects` counts the queries of a request.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from werkzeug.test import TestResponse
 
@@ -31,10 +34,13 @@ from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.context import AppState
+from portalis.runtime.security import CSRF_SESSION_KEY
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 
 from .portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
+
+_TOKEN_FIELD = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 
 
 def portal_app(
@@ -82,6 +88,33 @@ def close_app(app: Flask) -> None:
     app_state(app).engine.dispose()
 
 
+def csrf_token_for(secret_key: str, session_secret: str) -> str:
+    """The CSRF token (form field or `X-CSRF-Token` header) that an app with `secret_key`
+    accepts from a session holding `session_secret`; signed now, valid for the app's
+    `WTF_CSRF_TIME_LIMIT`."""
+    signer = Flask("portalis.testing.csrf")
+    signer.secret_key = secret_key
+    with signer.test_request_context():
+        session[CSRF_SESSION_KEY] = session_secret
+        return str(generate_csrf())
+
+
+def mask_csrf(html: str) -> str:
+    """`html` with every CSRF token replaced by `TOKEN`: a token is signed with the second
+    it was rendered in, so two renderings of the same page differ by their tokens alone."""
+    return _TOKEN_FIELD.sub(r"\1TOKEN\2", html)
+
+
+def session_csrf(client: FlaskClient, app: Flask) -> str:
+    """The CSRF token of `client`'s cookie session (a secret is put there when it has none,
+    as rendering a form would)."""
+    with client.session_transaction() as sess:
+        secret = sess.get(CSRF_SESSION_KEY)
+        if not isinstance(secret, str):
+            secret = sess[CSRF_SESSION_KEY] = secrets.token_hex(20)
+    return csrf_token_for(str(app.secret_key), secret)
+
+
 def login_as(client: FlaskClient, app: Flask, portal_slug: str, email: str) -> str:
     """Sign `email` in on `client` for `portal_slug`; returns the session's CSRF token."""
     st = app_state(app)
@@ -99,13 +132,11 @@ def login_as(client: FlaskClient, app: Flask, portal_slug: str, email: str) -> s
                 ip="127.0.0.1",
                 user_agent="portalis-tests",
             )
-    token = secrets.token_urlsafe(32)
     with client.session_transaction() as sess:
         sess.clear()
         sess["_user_id"] = f"{portal_slug}|{secret}"
         sess["_fresh"] = True
-        sess["_csrf"] = token
-    return token
+    return session_csrf(client, app)
 
 
 def record_id(app: Flask, portal_slug: str, entity: str, **where: object) -> int:
@@ -151,6 +182,12 @@ class PortalClient:
         """Sign in as `email` (a real server-side session)."""
         self.csrf = login_as(self.client, self.app, self.slug, email)
         return self
+
+    def sync_csrf(self) -> str:
+        """Take the CSRF token of the browser's current session (after a sign-in through a
+        form or an SSO flow, which start a new session); returns it."""
+        self.csrf = session_csrf(self.client, self.app)
+        return self.csrf
 
     def url(self, path: str) -> str:
         """`/<slug><path>`."""

@@ -46,6 +46,9 @@ from portalis.runtime.auth.second_factor import (
 )
 from portalis.runtime.blocks.base import BlockContext, BlockType
 from portalis.runtime.context import current_actor, current_portal, database, request_portal
+from portalis.runtime.forms.auth import CodeForm
+from portalis.runtime.forms.base import PortalForm, add_error
+from portalis.runtime.forms.fieldtypes import FormFieldFactory as _FormFieldFactory
 from portalis.runtime.plugin_routes import PortalRoute
 from portalis.runtime.registry import RuntimePortal
 from portalis.runtime.templating import gettext, label, ngettext
@@ -57,10 +60,13 @@ __all__ = [
     "BindContext",
     "BlockContext",
     "BlockType",
+    "CodeForm",
     "ExternalIdentity",
     "FlowContext",
+    "FormFieldFactory",
     "FormProvider",
     "LoginRefused",
+    "PortalForm",
     "PortalRoute",
     "Provider",
     "ProviderKind",
@@ -69,6 +75,7 @@ __all__ = [
     "RuntimePortal",
     "SecondFactor",
     "ViewResult",
+    "add_error",
     "audit_auth",
     "complete_sign_in",
     "current_actor",
@@ -101,3 +108,8 @@ ProviderKind = _providers.ProviderKind
 #: What `portalis_api_fields` maps a field-type name to: a class (usually an `ApiField`
 #: subclass) called as `cls(field, nullable=..., required_value=..., output=..., locale=...)`.
 ApiFieldFactory = _api_fields.ApiFieldFactory
+#: Makes the WTForms field of one field of a given type in HTML forms: takes the compiled
+#: field (`portalis.api.Field`) and returns an unbound WTForms field (`IntegerField(...)`
+#: called without a form). Registered through `portalis_form_fields`, or as a field type's
+#: own `form_field` method.
+FormFieldFactory = _FormFieldFactory

@@ -1,7 +1,8 @@
 """Shared set-up of the REST API tests: a served b2c portal and signed-in test clients.
 
 Sign-in opens a server-side session directly (no login page) and puts it into the Flask
-session the way Flask-Login does, with the CSRF token `t`. This module holds no tests.
+session the way Flask-Login does, with the CSRF secret `t` (`CSRF` carries its signed token
+for the apps of `serve`, which share one secret key). This module holds no tests.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.registry import RuntimePortal
+from portalis.runtime.security import CSRF_SESSION_KEY
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
+from portalis.testing.web import csrf_token_for
 
 SLUG = "acme-support"
 API = f"/{SLUG}/api/v1"
-CSRF = {"X-CSRF-Token": "t"}
+#: The secret key of every app `serve` builds, and the CSRF token of a session with secret `t`.
+SECRET_KEY = "api-tests-secret-key"
+CSRF = {"X-CSRF-Token": csrf_token_for(SECRET_KEY, "t")}
 SUBJECTS = {
     "t1": "Invoice 2026-114 is wrong",  # acme, by anna
     "t2": "Cannot download my contract",  # acme, by ben
@@ -77,7 +82,7 @@ class Harness:
             with client.session_transaction() as sess:
                 sess["_user_id"] = f"{SLUG}|{secret}"
                 sess["_fresh"] = True
-                sess["_csrf"] = "t"
+                sess[CSRF_SESSION_KEY] = "t"
         return client
 
     def user_id(self, email: str) -> int:
@@ -141,7 +146,11 @@ def serve(
     with mock.patch.object(passwords, "_hasher", CHEAP_HASHER):
         portal = deploy_dir(engine, checker, blueprint or BLUEPRINTS / "b2c")
     settings = Settings.from_env(
-        {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(tmp_path)},
+        {
+            "PORTALIS_DATABASE_URL": database_url,
+            "PORTALIS_INSTANCE_PATH": str(tmp_path),
+            "PORTALIS_SECRET_KEY": SECRET_KEY,
+        },
         testing=True,
         version_check_seconds=0,
     )

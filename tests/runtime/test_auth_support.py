@@ -31,6 +31,7 @@ from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs
 from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
 from portalis.testing.smtp import ReceivedMail, SmtpServer
+from portalis.testing.web import session_csrf
 
 SLUG = "acme-support"
 HOME = f"/{SLUG}/"
@@ -100,11 +101,7 @@ class AuthHarness:
 
     def csrf(self, client: FlaskClient) -> str:
         """The CSRF token of the client's session (created when missing)."""
-        with client.session_transaction() as sess:
-            token = sess.get("_csrf")
-            if not isinstance(token, str):
-                token = sess["_csrf"] = "test-csrf-token"
-        return token
+        return session_csrf(client, self.app)
 
     def post(self, client: FlaskClient, path: str, **data: str) -> TestResponse:
         """POST a form with the session's CSRF token."""

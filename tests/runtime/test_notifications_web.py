@@ -29,7 +29,7 @@ from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
 from portalis.testing.smtp import SmtpServer
-from portalis.testing.web import PortalClient, app_state, count_selects
+from portalis.testing.web import PortalClient, app_state, count_selects, mask_csrf
 
 SLUG = "acme-support"
 BASE = "https://support.example.test"
@@ -204,7 +204,8 @@ def bell(html: str) -> str:
 
 
 def items(html: str) -> list[str]:
-    return re.findall(r'<li class="notification-item[^"]*">.*?</li>', html, re.S)
+    """The list's entries (their buttons' CSRF tokens masked: signed per second)."""
+    return re.findall(r'<li class="notification-item[^"]*">.*?</li>', mask_csrf(html), re.S)
 
 
 # -- the bell -----------------------------------------------------------------------------------

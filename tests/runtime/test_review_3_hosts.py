@@ -101,7 +101,10 @@ def test_review_3_reset_link_ignores_forged_host(configured: AuthHarness) -> Non
     forge(client, "support.example.test")
     assert client.get(url("/reset"), base_url=BASE).status_code == 200
     response = client.post(
-        url("/reset"), data={"csrf_token": token, "email": "anna@acme.test"}, base_url=BASE
+        url("/reset"),
+        data={"csrf_token": token, "email": "anna@acme.test"},
+        base_url=BASE,
+        headers={"Referer": f"{BASE}{url('/reset')}"},  # over https: from this origin
     )
     assert response.status_code == 200
     mail = configured.smtp.wait_for(to="anna@acme.test")

@@ -101,7 +101,7 @@ def test_review_4_pattern_matched_in_linear_time(web: Harness) -> None:
     assert response.status_code == 201, response.get_data(as_text=True)
     assert web.count("reading") == 1
     # the form runs the same clean
-    form = {"csrf_token": "t", "_block": "0", "code": "a" * 46, "reading": "1"}
+    form = {"csrf_token": CSRF["X-CSRF-Token"], "_block": "0", "code": "a" * 46, "reading": "1"}
     page, seconds = timed(
         lambda: web.client("ben@acme.test").post("/acme-support/readings/new", data=form)
     )
@@ -144,7 +144,7 @@ def test_review_5_failed_rule_is_a_generic_message(
     assert (
         "TypeError" in caplog.text and "record['reading'] >= 0" in caplog.text
     )  # for the maintainer
-    form = {"csrf_token": "t", "_block": "0", "code": "ab", "reading": ""}
+    form = {"csrf_token": CSRF["X-CSRF-Token"], "_block": "0", "code": "ab", "reading": ""}
     ben = web.client("ben@acme.test")
     for locale, expected in (("en", "a rule could not be checked"), ("de", "konnte nicht")):
         page = ben.post(f"/acme-support/readings/new?lang={locale}", data=form)

@@ -147,9 +147,7 @@ class Served:
         """A fresh browser in `role` (anonymous ones hold a CSRF token, too)."""
         browser = self.web.client(USERS[role])
         if USERS[role] is None:
-            with browser.client.session_transaction() as sess:
-                sess["_csrf"] = "anonymous-token"
-            browser.csrf = "anonymous-token"
+            browser.sync_csrf()
         return browser
 
     def path(self, rule: Rule, role: str) -> str:

@@ -167,8 +167,7 @@ class Served:
 
     def anonymous(self) -> PortalClient:
         browser = self.web.client()
-        with browser.client.session_transaction() as sess:
-            sess["_csrf"] = browser.csrf = "test-csrf-token"
+        browser.sync_csrf()
         return browser
 
 

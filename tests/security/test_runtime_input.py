@@ -249,9 +249,7 @@ def test_asvs_2_2_1_query_fuzz(web: WebPortal, path: str, query: dict[str, str])
 def nul_byte_failures(web: WebPortal) -> list[str]:
     """Requests carrying NUL bytes that answer 5xx (they must be refused with 4xx)."""
     sam, ben, anonymous = web.client("sam@support.test"), web.client("ben@acme.test"), web.client()
-    with anonymous.client.session_transaction() as sess:
-        sess["_csrf"] = "anonymous-token"
-    anonymous.csrf = "anonymous-token"
+    anonymous.sync_csrf()
     web.app.config["PROPAGATE_EXCEPTIONS"] = False
     attempts = {
         "GET /tickets?q=": lambda: sam.get("/tickets", query_string={"q": "a\x00b"}),

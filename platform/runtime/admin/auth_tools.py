@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, request
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 
 from ..auth import login_check, throttle
-from ..auth.common import ViewResult, form_secret, form_value, render, request_ip
+from ..auth.common import ViewResult, render, request_ip
 from ..auth.providers import LoginRefused, is_form
 from ..auth.second_factor import factors
 from ..context import state
+from ..forms.auth import ProviderTestForm
 from ..registry import RuntimePortal
 from ..templating import gettext as _
 from ..templating import label, provider_label
@@ -72,6 +73,7 @@ def auth_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         factor_labels=[str(f.label()) for f in factors()],
         idle_minutes=model.auth.idle_minutes,
         absolute_hours=model.auth.absolute_hours,
+        test_form=ProviderTestForm(),
     )
 
 
@@ -83,8 +85,8 @@ def test_view(portal: RuntimePortal, actor: Actor, provider: str) -> ViewResult:
     bound = portal.providers.get(provider)
     if bound is None or not is_form(bound):
         abort(404)
-    username = form_value("username", limit=256)
-    password = form_secret("password")
+    form = ProviderTestForm(request.form)
+    username, password = form.username.data, form.password.data
     # the test form checks passwords too: throttled like the login form, per tested user
     key, ip = f"admin-test:{provider}:{username.lower()}", request_ip()
     engine = state().engine

@@ -25,6 +25,7 @@ from portalis.engine.data.tables import utcnow
 from ..auth.common import ViewResult, audit_auth, current_secret, render, see_other, user_row
 from ..auth.second_factor import enrolled_factors, factors, require_recent_auth
 from ..context import state
+from ..forms.account import AdminUserActionForm
 from ..registry import RuntimePortal
 from ..runtime_tables import identities, sessions
 from ..sessions import end_user_sessions
@@ -162,10 +163,8 @@ def _page_number(raw: str | None) -> int:
         return 1
 
 
-def _target(portal: RuntimePortal) -> dict[str, Any]:
-    try:
-        uid = int(request.form.get("user", ""))
-    except ValueError:
+def _target(portal: RuntimePortal, uid: int | None) -> dict[str, Any]:
+    if uid is None:
         abort(400)
     with state().engine.connect() as conn:
         row = user_row(conn, portal, uid)
@@ -210,11 +209,9 @@ def _reset_two_factor(portal: RuntimePortal, actor: Actor, row: dict[str, Any]) 
         flash(_("%(email)s has no second factor to reset.", email=row["email"]), "warning")
 
 
-def _unlink(portal: RuntimePortal, actor: Actor, row: dict[str, Any]) -> None:
+def _unlink(portal: RuntimePortal, actor: Actor, row: dict[str, Any], ident: int | None) -> None:
     uid = int(row["id"])
-    try:
-        ident = int(request.form.get("identity", ""))
-    except ValueError:
+    if ident is None:
         abort(400)
     where = (
         identities.c.id == ident,
@@ -243,20 +240,21 @@ def users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if gate is not None:
         return gate
     if request.method == "POST":
-        action = request.form.get("action", "")
-        back = {"q": request.form.get("q", "")[:200] or None, "page": request.form.get("page")}
+        form = AdminUserActionForm(request.form)
+        action = form.action.data
+        back = {"q": form.q.data or None, "page": form.page.data or None}
         if action == "reset_2fa":
             step_up = require_recent_auth(portal, actor)
             if step_up is not None:
                 flash(_("Please confirm it is you before resetting two-factor sign-in."), "warning")
                 return step_up
-        row = _target(portal)
+        row = _target(portal, form.user.data)
         if action == "revoke_sessions":
             _revoke_sessions(portal, actor, row)
         elif action == "reset_2fa":
             _reset_two_factor(portal, actor, row)
         elif action == "unlink":
-            _unlink(portal, actor, row)
+            _unlink(portal, actor, row, form.identity.data)
         else:
             abort(400)
         return see_other("/admin/users", **{k: v for k, v in back.items() if v})

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, request, session
+from flask import Response, request
 
 from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
 from portalis.engine.flow import workflow
 
 from ..problem import ApiProblem, unauthorized
-from ..security import CSRF_HEADER, csrf_valid
+from ..security import CSRF_HEADER, csrf_secret, csrf_valid
 from . import idempotency
 from .inputs import JSON_MIMETYPE, expected_version, idempotency_key, if_match_version, json_body
 from .records import (
@@ -44,7 +44,7 @@ def create(portal: RuntimePortal, actor: Actor, entity: Entity) -> Response:
     if key is None:
         record = portal.store.insert(actor, entity.name, values)
         return created_response(entity, record_json(portal, actor, entity, record), record.id)
-    scope = idempotency.scope_for(actor.id, session.get("_csrf"))
+    scope = idempotency.scope_for(actor.id, csrf_secret())
     fingerprint = idempotency.fingerprint("POST", f"/{entity.name}", values)
     try:
         with portal.store.write() as conn:

@@ -23,6 +23,8 @@ from portalis.engine.data.errors import NotFound, ValidationFailed
 from portalis.engine.data.permissions import Actor
 
 from ..context import state
+from ..forms.account import InviteUserForm, MemberActionForm
+from ..forms.base import show_errors
 from ..registry import RuntimePortal
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
@@ -34,7 +36,6 @@ from .common import (
     audit_auth,
     check_email,
     check_name,
-    form_value,
     login_redirect,
     render,
     see_other,
@@ -101,24 +102,30 @@ def _page(portal: RuntimePortal, actor: Actor, status: int = 200, **context: Any
     except ValueError:
         page = 1
     members, listing = _members(portal, actor, page)
-    context.setdefault("form", {})
+    roles = invitable_roles(portal, actor)
+    form: InviteUserForm = context.pop("form", None) or InviteUserForm()
+    form.role.choices = roles
+    if not form.role.data and roles:
+        form.role.data = roles[0][0]  # the least privileged role
     return render(
         "auth/account_users.html",
         status,
+        form=form,
         members=members,
         listing=listing,
-        roles=invitable_roles(portal, actor),
+        roles=roles,
         role_labels={n: label(r.label, n) for n, r in portal.compiled.model.roles.items()},
         **context,
     )
 
 
-def _target(portal: RuntimePortal, actor: Actor) -> dict[str, Any]:
+def _target(portal: RuntimePortal, actor: Actor, user_id: int | None) -> dict[str, Any]:
     """The user a management action names: visible to the actor and in their account."""
+    if user_id is None:
+        abort(404)
     try:
-        user_id = int(request.form.get("user", ""))
         portal.store.get(actor, "user", user_id)
-    except (ValueError, NotFound):
+    except NotFound:
         abort(404)
     with state().engine.connect() as conn:
         row = user_row(conn, portal, user_id)
@@ -128,16 +135,16 @@ def _target(portal: RuntimePortal, actor: Actor) -> dict[str, Any]:
 
 
 def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    form = InviteUserForm(request.form)
     errors: Errors = {}
-    typed = form_value("email", limit=320)
-    email = check_email(portal.compiled.model, typed, errors)
-    name = check_name(form_value("name"), errors)
-    role = request.form.get("role", "")
+    email = check_email(portal.compiled.model, form.email.data, errors)
+    name = check_name(form.name.data, errors)
+    role = str(form.role.data or "")
     if role not in dict(invitable_roles(portal, actor)):
         errors["role"] = [_("Choose a role.")]
-    form = {"email": typed, "name": name, "role": role}
     if errors:
-        return _page(portal, actor, 422, form=form, errors=errors, open_invite=True)
+        show_errors(form, errors)
+        return _page(portal, actor, 422, form=form, open_invite=True)
     try:
         with begin_write(state().engine) as conn:
             uid = queue_invitation_mail(
@@ -151,8 +158,9 @@ def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
     except ValidationFailed as exc:
         if not any(m.code == "unique" for ms in exc.errors.values() for m in ms):
             for field, messages in exc.errors.items():
-                errors[field if field in form else "email"] = [m.text() for m in messages]
-            return _page(portal, actor, 422, form=form, errors=errors, open_invite=True)
+                target = form[field] if field in ("email", "name", "role") else form.email
+                target.errors = [m.text() for m in messages]
+            return _page(portal, actor, 422, form=form, open_invite=True)
         # a concurrent invitation of the same address won the race: it mails the invitee
     # the same answer whether or not the address had a user already (no enumeration)
     flash(_("Invitation sent to %(email)s.", email=email), "success")
@@ -174,12 +182,13 @@ def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         abort(403)
     if request.method == "GET":
         return _page(portal, actor)
-    action = request.form.get("action", "")
+    chosen = MemberActionForm(request.form)
+    action = chosen.action.data
     if action == "invite":
         return _invite(portal, actor)
     if action not in ("disable", "enable", "resend"):
         abort(400)
-    row = _target(portal, actor)
+    row = _target(portal, actor, chosen.user.data)
     uid = int(row["id"])
     if action == "resend":
         if row["is_active"] or row["password_hash"]:

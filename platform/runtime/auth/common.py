@@ -37,15 +37,10 @@ def add_error(errors: Errors, field: str, message: str) -> None:
 
 
 def form_value(name: str, *, strip: bool = True, limit: int = 1000) -> str:
-    """A text form field (stripped and bounded); passwords use `form_secret`."""
+    """A text form field (stripped and bounded), for a page without a WTForms form."""
     value = request.form.get(name, "")
     value = value.strip() if strip else value
     return value[:limit]
-
-
-def form_secret(name: str) -> str:
-    """A password field exactly as typed: never stripped or truncated."""
-    return request.form.get(name, "")
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

@@ -33,8 +33,9 @@ from ..registry import RuntimePortal
 from ..runtime_tables import identities
 from ..templating import gettext as _
 from ..templating import provider_label
-from .common import ViewResult, audit_auth, render, see_other, system_actor, user_row
+from .common import ViewResult, audit_auth, see_other, system_actor, user_row
 from .identities import link_identity, linked_user
+from .login_page import login_page
 from .providers import ExternalIdentity, LoginRefused
 from .second_factor import complete_sign_in
 
@@ -243,7 +244,7 @@ def finish_login(
             audit_auth(conn, portal, "login_failed", user_id=None, email=identity.email,
                        provider=entry.name, reason=refused.reason)  # fmt: skip
         message = refused.message or _("Signing in failed. Please contact your administrator.")
-        return render("auth/login.html", 403, email="", next=next_url, errors={"sso": [message]})
+        return login_page(portal, 403, next_url=next_url, errors={"sso": [message]})
     return complete_sign_in(portal, row, provider=entry.name, next_url=next_url)
 
 

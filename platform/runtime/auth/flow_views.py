@@ -14,14 +14,16 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.model import AuthProvider
 
 from ..context import state
+from ..forms.account import FlowStartForm
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..templating import gettext as _
 from ..templating import provider_label
 from . import external, login_check, second_factor
-from .common import ViewResult, audit_auth, render
+from .common import ViewResult, audit_auth
 from .flows import PURPOSES, FlowContext, end_flow, save_flow, saved_flow
 from .handoff import handoff
+from .login_page import login_page
 from .providers import ExternalIdentity, LoginRefused, is_redirect
 
 log = logging.getLogger("portalis.auth")
@@ -36,14 +38,15 @@ def auth_view(portal: RuntimePortal, actor: Actor, provider: str, step: str) -> 
     if step == "start":
         if request.method != "POST":
             abort(405)
-        purpose = request.form.get("purpose", "login")
+        form = FlowStartForm(request.form)
+        purpose = form.purpose.data
         if purpose not in PURPOSES:
             abort(400)
         if purpose != "login" and not actor.is_authenticated:
             abort(403)
         if purpose == "test" and not login_check.may_test(portal, actor):
             abort(403)
-        next_url = safe_next(request.form.get("next", "")[:2000], g.portal_prefix)
+        next_url = safe_next(form.next.data, g.portal_prefix)
         flow = FlowContext(portal, entry, purpose, next_url, {}, active=True)
         try:
             response = bound.begin(flow)
@@ -98,4 +101,4 @@ def _refused(
     if flow.purpose in ("link", "reauth") and actor.is_authenticated:
         flash(message, "error")
         return redirect(safe_next(flow.next, g.portal_prefix), 303)
-    return render("auth/login.html", 401, email="", next=flow.next, errors={"sso": [message]})
+    return login_page(portal, 401, next_url=flow.next, errors={"sso": [message]})

@@ -21,6 +21,8 @@ from portalis.engine.data.permissions import Actor
 
 from ..context import state
 from ..form_errors import error_texts
+from ..forms.auth import InviteForm
+from ..forms.base import show_errors
 from ..mail import enqueue_mail, render_mail
 from ..registry import RuntimePortal
 from ..templating import gettext as _
@@ -31,8 +33,6 @@ from .common import (
     absolute_url,
     audit_auth,
     check_name,
-    form_secret,
-    form_value,
     link_holder,
     password_policy,
     render,
@@ -132,20 +132,20 @@ def invite_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     if holder is None:
         return render("auth/link_invalid.html", 404, kind="invite")
     info, row = holder
-    form: dict[str, Any] = {"name": row["name"], "email": row["email"]}
+    shown = {"policy": policy, "token": token, "email": row["email"]}
     if request.method == "GET":
-        return render("auth/invite.html", form=form, policy=policy, token=token)
+        return render("auth/invite.html", form=InviteForm(data={"name": row["name"]}), **shown)
+    form = InviteForm(request.form)
     errors: dict[str, list[str]] = {}
-    name = check_name(form_value("name"), errors)
-    form["name"] = name
-    password = form_secret("password")
+    name = check_name(form.name.data, errors)
+    password = form.password.data
     try:
         return _accept(portal, info, row, token, name, password, form, errors)
     except ValidationFailed as exc:  # the definition's rules on `user` refused the name
         for field, texts in error_texts(exc.errors, str(g.get("locale") or "")).items():
-            errors.setdefault(field if field in form else "name", []).extend(texts)
-        return render("auth/invite.html", 422, form=form, policy=policy, token=token,
-                      errors=errors)  # fmt: skip
+            errors.setdefault(field if field in ("name", "password") else "name", []).extend(texts)
+        show_errors(form, errors)
+        return render("auth/invite.html", 422, form=form, **shown)
 
 
 def _accept(
@@ -155,11 +155,12 @@ def _accept(
     token: str,
     name: str,
     password: str,
-    form: dict[str, Any],
+    form: InviteForm,
     errors: dict[str, list[str]],
 ) -> ViewResult:
     """Accept the invitation in one transaction: name, password, activation, sign-in."""
     policy = password_policy(portal)
+    shown = {"policy": policy, "token": token, "email": row["email"]}
     with begin_write(state().engine) as conn:
         errors.update(
             pw.validate_new_password(
@@ -167,16 +168,15 @@ def _accept(
                 portal.slug,
                 policy,
                 password,
-                form_secret("password_confirm"),
+                form.password_confirm.data,
                 user_id=info.user_id,
                 current_hash=row["password_hash"],
                 context=(row["email"], name),
             )
         )
         if errors:
-            return render(
-                "auth/invite.html", 422, form=form, policy=policy, token=token, errors=errors
-            )
+            show_errors(form, errors)
+            return render("auth/invite.html", 422, form=form, **shown)
         if tokens.consume(conn, portal.slug, [tokens.INVITE], token) is None:
             return render("auth/link_invalid.html", 404, kind="invite")
         # the invitee proved the address by the link: the system writes for them

@@ -24,6 +24,8 @@ from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.model import PasswordPolicy, PortalModel
 
 from ..context import sign_out, state
+from ..forms.auth import DirectoryLoginForm, LoginForm
+from ..forms.base import add_error
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..templating import gettext as _
@@ -32,13 +34,11 @@ from . import throttle, tokens
 from .common import (
     ViewResult,
     audit_auth,
-    form_secret,
-    form_value,
-    render,
     request_ip,
     system_actor,
 )
 from .external import finish_login
+from .login_page import login_page
 from .providers import FormProvider, LoginRefused, is_form
 from .second_factor import complete_sign_in
 
@@ -57,8 +57,6 @@ PASSWORD_CHANGE_EXEMPT = frozenset(
         "sys:confirm",
     }
 )
-#: The longest e-mail input looked at (longer input cannot be an address anyway).
-EMAIL_INPUT_MAX = 320
 
 
 @functools.cache
@@ -101,13 +99,15 @@ def password_change_redirect(
     return redirect(portal_url("/profile/password", next=target))
 
 
-def _failure(email: str, next_url: str, status: int = 422, **headers: str) -> ViewResult:
+def _failure(
+    portal: RuntimePortal, form: LoginForm, next_url: str, status: int = 422, **headers: str
+) -> ViewResult:
     # one body for every failure: the same message, the typed address and the same form
-    errors = {"password": [_("The e-mail address or password is incorrect.")]}
+    message = _("The e-mail address or password is incorrect.")
     if status == 429:
-        errors = {"password": [_("Too many sign-in attempts. Please wait a moment and try again.")]}
-    body, code = render("auth/login.html", status, email=email, next=next_url, errors=errors)
-    return body, code, dict(headers)
+        message = _("Too many sign-in attempts. Please wait a moment and try again.")
+    add_error(form.password, message)
+    return login_page(portal, status, next_url=next_url, form=form, headers=headers)
 
 
 def _failure_reason(row: dict[str, Any] | None, ok: bool, pending: bool) -> str:
@@ -126,7 +126,7 @@ def login_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if request.method == "GET":
         if actor.is_authenticated:
             return redirect(safe_next(next_url, g.portal_prefix))
-        return render("auth/login.html", email="", next=next_url)
+        return login_page(portal, next_url=next_url)
     name = request.form.get("provider", "")
     if name:
         bound = portal.providers.get(name)
@@ -142,9 +142,9 @@ def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
     policy = model.auth.password
     if policy is None:
         abort(404)
-    typed = form_value("email", limit=EMAIL_INPUT_MAX)
-    email = normalize_email(typed)
-    password = form_secret("password")
+    form = LoginForm(request.form)
+    email = normalize_email(form.email.data)
+    password = form.password.data
     ip = request_ip()
     engine = state().engine
     with engine.connect() as conn:
@@ -152,7 +152,7 @@ def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
     if not verdict.allowed:
         # refused attempts are not audited: hammering must not grow an append-only log
         # (the lockout itself was recorded when it began)
-        return _failure(typed, next_url, 429, **{"Retry-After": str(verdict.retry_after)})
+        return _failure(portal, form, next_url, 429, **{"Retry-After": str(verdict.retry_after)})
     with engine.connect() as conn:
         row = find_user(conn, portal.compiled, email) if email else None
     if row is None:
@@ -185,12 +185,12 @@ def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
                            retry_after=after.retry_after)  # fmt: skip
     if pending:
         # only someone who knows the password learns that the address is unconfirmed
-        errors = {
-            "email": [_("Please confirm your e-mail address first: open the link we sent you.")]
-        }
-        return render("auth/login.html", 403, email=typed, next=next_url, errors=errors)
+        add_error(
+            form.email, _("Please confirm your e-mail address first: open the link we sent you.")
+        )
+        return login_page(portal, 403, next_url=next_url, form=form)
     if not ok or row is None or not row["is_active"]:
-        return _failure(typed, next_url)
+        return _failure(portal, form, next_url)
     target = safe_next(next_url, g.portal_prefix)
     if password_change_required(row, model):
         flash(_("Your password has expired. Please choose a new one to continue."), "warning")
@@ -202,8 +202,8 @@ def directory_login(portal: RuntimePortal, bound: FormProvider, next_url: str) -
     """A user-name + password form of a form provider (LDAP, …): throttled like the
     password form, the same answer for every failure, then the core's identity mapping."""
     entry = bound.entry
-    typed = form_value("username", limit=EMAIL_INPUT_MAX)
-    password = form_secret("password")
+    form = DirectoryLoginForm(request.form)
+    typed, password = form.username.data, form.password.data
     key = f"{entry.name}:{typed.lower()}"
     ip = request_ip()
     # the password policy's lockout threshold, or the policy default without a password form
@@ -213,7 +213,7 @@ def directory_login(portal: RuntimePortal, bound: FormProvider, next_url: str) -
         verdict = throttle.check(conn, portal.slug, key, ip, lockout_after=lockout_after)
     if not verdict.allowed:
         return _directory_failure(
-            entry.name, typed, next_url, 429, **{"Retry-After": str(verdict.retry_after)}
+            portal, entry.name, form, next_url, 429, **{"Retry-After": str(verdict.retry_after)}
         )
     try:
         identity = bound.authenticate(typed, password)
@@ -222,21 +222,27 @@ def directory_login(portal: RuntimePortal, bound: FormProvider, next_url: str) -
             throttle.record(conn, portal.slug, key, ip, success=False)
             audit_auth(conn, portal, "login_failed", user_id=None, email=None,
                        provider=entry.name, reason=refused.reason, username=typed[:200])  # fmt: skip
-        return _directory_failure(entry.name, typed, next_url)
+        return _directory_failure(portal, entry.name, form, next_url)
     with begin_write(engine) as conn:
         throttle.record(conn, portal.slug, key, ip, success=True)
     return finish_login(portal, entry, identity, next_url)
 
 
 def _directory_failure(
-    provider: str, username: str, next_url: str, status: int = 422, **headers: str
+    portal: RuntimePortal,
+    provider: str,
+    form: DirectoryLoginForm,
+    next_url: str,
+    status: int = 422,
+    **headers: str,
 ) -> ViewResult:
     message = _("The user name or password is incorrect.")
     if status == 429:
         message = _("Too many sign-in attempts. Please wait a moment and try again.")
-    body, code = render("auth/login.html", status, email="", next=next_url,
-                        errors={f"{provider}:password": [message]}, typed={provider: username})  # fmt: skip
-    return body, code, dict(headers)
+    add_error(form.password, message)
+    return login_page(
+        portal, status, next_url=next_url, directories={provider: form}, headers=headers
+    )
 
 
 def logout_view(portal: RuntimePortal, actor: Actor) -> Response:

@@ -23,6 +23,8 @@ from portalis.engine.data.user_rows import user_locale_error
 
 from ..context import current_user_row, state
 from ..form_errors import error_texts
+from ..forms.account import EmailChangeForm, PasswordChangeForm, ProfileForm
+from ..forms.base import show_errors
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..sessions import end_user_sessions
@@ -39,8 +41,6 @@ from .common import (
     check_email,
     check_name,
     current_secret,
-    form_secret,
-    form_value,
     login_redirect,
     mail_locale,
     password_policy,
@@ -105,34 +105,48 @@ def sign_in_methods(portal: RuntimePortal, user_id: int) -> dict[str, Any]:
 
 
 def _profile_page(
-    portal: RuntimePortal, row: dict[str, Any], status: int = 200, **context: Any
+    portal: RuntimePortal,
+    row: dict[str, Any],
+    status: int = 200,
+    *,
+    form: ProfileForm | None = None,
+    email_form: EmailChangeForm | None = None,
 ) -> ViewResult:
-    context.setdefault("form", {"name": row["name"], "locale": row["locale"] or ""})
-    context.update(sign_in_methods(portal, int(row["id"])))
-    return render("auth/profile.html", status, user=row, locales=locale_choices(portal), **context)
+    form = form or ProfileForm(data={"name": row["name"], "locale": row["locale"] or ""})
+    form.locale.choices = [("", _("Same as my browser")), *locale_choices(portal)]
+    return render(
+        "auth/profile.html",
+        status,
+        user=row,
+        form=form,
+        email_form=email_form or EmailChangeForm(),
+        **sign_in_methods(portal, int(row["id"])),
+    )
 
 
 def _save_details(portal: RuntimePortal, actor: Actor, row: dict[str, Any]) -> ViewResult:
+    form = ProfileForm(request.form)
     errors: Errors = {}
-    name = check_name(form_value("name"), errors)
-    locale = form_value("locale", limit=20)
+    name = check_name(form.name.data, errors)
+    locale = str(form.locale.data or "")[:20]
     if user_locale_error(portal.compiled.model.locales, locale) is not None:
         errors["locale"] = [_("Choose one of the listed languages.")]
-    form = {"name": name, "locale": locale}
     if errors:
-        return _profile_page(portal, row, 422, form=form, errors=errors)
+        show_errors(form, errors)
+        return _profile_page(portal, row, 422, form=form)
     try:
         # the user's own record, with their own grants: readonly fields and the definition's
         # rules on `user` apply, and the write is audited and seen by automations
         portal.store.update(actor, "user", int(row["id"]), {"name": name, "locale": locale or None})
     except ValidationFailed as exc:
         for field, texts in error_texts(exc.errors, str(g.get("locale") or "")).items():
-            if field in form:
+            if field in ("name", "locale"):
                 errors[field] = texts
             else:  # a rule or another field: the form has no place for it
                 for text in texts:
                     flash(text, "error")
-        return _profile_page(portal, row, 422, form=form, errors=errors)
+        show_errors(form, errors)
+        return _profile_page(portal, row, 422, form=form)
     except Forbidden:
         flash(_("You cannot save the record with these values."), "error")
         return _profile_page(portal, row, 403, form=form)
@@ -141,18 +155,18 @@ def _save_details(portal: RuntimePortal, actor: Actor, row: dict[str, Any]) -> V
 
 
 def _change_email(portal: RuntimePortal, row: dict[str, Any]) -> ViewResult:
+    form = EmailChangeForm(request.form)
     errors: Errors = {}
-    typed = form_value("new_email", limit=320)
-    new_email = check_email(portal.compiled.model, typed, errors, field="new_email")
+    new_email = check_email(portal.compiled.model, form.new_email.data, errors, field="new_email")
     if new_email and new_email == row["email"]:
         errors["new_email"] = [_("This is already your e-mail address.")]
-    problem = reauthenticate(portal, row, form_secret("current_password"))
+    problem = reauthenticate(portal, row, form.current_password.data)
     if problem is not None:
         errors["current_password"] = [problem[0]]
     if errors:
-        email_form = {"new_email": typed}
+        show_errors(form, errors)
         status = problem[1] if problem else 422
-        return _profile_page(portal, row, status, email_form=email_form, errors=errors)
+        return _profile_page(portal, row, status, email_form=form)
     uid = int(row["id"])
     with begin_write(state().engine) as conn:
         taken = find_user(conn, portal.compiled, new_email) is not None
@@ -198,10 +212,11 @@ def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     expired = password_change_required(row, portal.compiled.model)
     context: dict[str, Any] = {"policy": policy, "next": next_url, "expired": expired}
     if request.method == "GET":
-        return render("auth/password.html", **context)
-    password = form_secret("password")
+        return render("auth/password.html", form=PasswordChangeForm(), **context)
+    form = PasswordChangeForm(request.form)
+    password = form.password.data
     errors: Errors = {}
-    problem = reauthenticate(portal, row, form_secret("current_password"))
+    problem = reauthenticate(portal, row, form.current_password.data)
     if problem is not None:
         errors["current_password"] = [problem[0]]
     uid = int(row["id"])
@@ -212,7 +227,7 @@ def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
                 portal.slug,
                 policy,
                 password,
-                form_secret("password_confirm"),
+                form.password_confirm.data,
                 user_id=uid,
                 current_hash=row["password_hash"],
                 context=(row["email"], row["name"]),
@@ -226,8 +241,9 @@ def password_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
             end_user_sessions(conn, portal.slug, uid, keep=current_secret())
             audit_auth(conn, portal, "password_change", user_id=uid, email=row["email"])
     if errors:
+        show_errors(form, errors)
         status = problem[1] if problem else 422
-        return render("auth/password.html", status, errors=errors, **context)
+        return render("auth/password.html", status, form=form, **context)
     send(portal, "password_changed", to=row["email"], locale=mail_locale(portal, row),
          name=row["name"], reset=absolute_url("/reset"))  # fmt: skip
     flash(_("Your password has been changed. Other sessions were signed out."), "success")

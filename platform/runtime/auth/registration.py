@@ -25,6 +25,8 @@ from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.data.permissions import Actor
 
 from ..context import state
+from ..forms.auth import RegisterForm
+from ..forms.base import show_errors
 from ..registry import RuntimePortal
 from ..templating import gettext as _
 from ..urls import portal_url
@@ -37,8 +39,6 @@ from .common import (
     audit_auth,
     check_email,
     check_name,
-    form_secret,
-    form_value,
     mail_locale,
     render,
     send,
@@ -105,32 +105,34 @@ def register_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if actor.is_authenticated:
         return redirect(portal_url("/"))
     if request.method == "GET":
-        return render("auth/register.html", form={}, policy=policy)
+        return render("auth/register.html", form=RegisterForm(), policy=policy)
     model = portal.compiled.model
+    form = RegisterForm(request.form)
     errors: Errors = {}
-    email = check_email(model, form_value("email", limit=320), errors)
-    name = check_name(form_value("name"), errors)
-    password = form_secret("password")
+    email = check_email(model, form.email.data, errors)
+    name = check_name(form.name.data, errors)
+    password = form.password.data
     errors.update(
         pw.validate_new_password(
             None,
             portal.slug,
             policy,
             password,
-            form_secret("password_confirm"),
+            form.password_confirm.data,
             context=(email, name),
         )
     )
-    form = {"email": form_value("email", limit=320), "name": name}
     if errors:
-        return render("auth/register.html", 422, form=form, policy=policy, errors=errors)
+        show_errors(form, errors)
+        return render("auth/register.html", 422, form=form, policy=policy)
     password_hash = hash_password(password)  # before the lookup: same work for every address
     try:
         mail_name, context, existing = _register(portal, email, name, password_hash)
     except ValidationFailed as exc:
         for field, messages in exc.errors.items():
-            errors[field if field in form else "email"] = [m.text() for m in messages]
-        return render("auth/register.html", 422, form=form, policy=policy, errors=errors)
+            target = form.name if field == "name" else form.email
+            target.errors = [m.text() for m in messages]
+        return render("auth/register.html", 422, form=form, policy=policy)
     send(portal, mail_name, to=email, locale=mail_locale(portal, existing), **context)
     return render("auth/check_inbox.html", kind="register")
 

@@ -27,6 +27,8 @@ from portalis.engine.outbox.jobs import Job, PermanentFailure
 from portalis.engine.outbox.worker import Handler
 
 from ..context import state
+from ..forms.auth import NewPasswordForm, ResetRequestForm
+from ..forms.base import show_errors
 from ..job_handlers import RESET_JOB
 from ..mail import enqueue_mail, mail_from_payload, render_mail
 from ..registry import PortalRegistry, RuntimePortal
@@ -41,8 +43,6 @@ from .common import (
     absolute_url,
     audit_auth,
     check_email,
-    form_secret,
-    form_value,
     link_holder,
     mail_locale,
     password_policy,
@@ -63,12 +63,13 @@ def reset_request_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     the address belongs to an active user); the answer is the same for every address."""
     password_policy(portal)
     if request.method == "GET":
-        return render("auth/reset_request.html", email="")
+        return render("auth/reset_request.html", form=ResetRequestForm())
+    form = ResetRequestForm(request.form)
     errors: Errors = {}
-    typed = form_value("email", limit=320)
-    email = check_email(portal.compiled.model, typed, errors)
+    email = check_email(portal.compiled.model, form.email.data, errors)
     if errors:
-        return render("auth/reset_request.html", 422, email=typed, errors=errors)
+        show_errors(form, errors)
+        return render("auth/reset_request.html", 422, form=form)
     with state().engine.connect() as conn:
         row = find_user(conn, portal.compiled, email)
     # the link's token is issued by the job; the mail holds a random placeholder until then
@@ -133,21 +134,23 @@ def reset_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
         return render("auth/link_invalid.html", 404, kind="reset")
     info, row = holder
     if request.method == "GET":
-        return render("auth/reset.html", policy=policy, token=token)
-    password = form_secret("password")
+        return render("auth/reset.html", form=NewPasswordForm(), policy=policy, token=token)
+    form = NewPasswordForm(request.form)
+    password = form.password.data
     with begin_write(engine) as conn:
         errors = pw.validate_new_password(
             conn,
             portal.slug,
             policy,
             password,
-            form_secret("password_confirm"),
+            form.password_confirm.data,
             user_id=info.user_id,
             current_hash=row["password_hash"],
             context=(row["email"], row["name"]),
         )
         if errors:
-            return render("auth/reset.html", 422, policy=policy, token=token, errors=errors)
+            show_errors(form, errors)
+            return render("auth/reset.html", 422, form=form, policy=policy, token=token)
         if tokens.consume(conn, portal.slug, [tokens.RESET], token) is None:
             return render("auth/link_invalid.html", 404, kind="reset")
         pw.store_password(

@@ -29,6 +29,8 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.model import AuthProvider
 
 from ..context import rotate_session, sign_in, state
+from ..forms.auth import CodeForm, ConfirmForm
+from ..forms.base import add_error, show_errors
 from ..registry import RuntimePortal
 from ..security import safe_next
 from ..templating import gettext as _
@@ -37,8 +39,6 @@ from . import throttle
 from .common import (
     ViewResult,
     audit_auth,
-    form_secret,
-    form_value,
     login_redirect,
     render,
     request_ip,
@@ -224,10 +224,12 @@ def two_factor_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if session.get(_PENDING, {}).get("enrol"):
         return redirect(portal_url(factors()[0].enrol_path), 303)
     if request.method == "GET":
-        return render("auth/two_factor.html")
-    factor, error = check_code(portal, row, form_value("code", limit=64))
+        return render("auth/two_factor.html", form=CodeForm())
+    form = CodeForm(request.form)
+    factor, error = check_code(portal, row, form.code.data)
     if factor is None:
-        return render("auth/two_factor.html", 422, errors={"code": [error]})
+        add_error(form.code, error)
+        return render("auth/two_factor.html", 422, form=form)
     return finish_pending(portal, factor)
 
 
@@ -277,23 +279,25 @@ def confirm_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         "sso": sso,
     }
     if request.method == "GET":
-        return render("auth/confirm.html", **context)
+        return render("auth/confirm.html", form=ConfirmForm(), **context)
+    form = ConfirmForm(request.form)
     errors: dict[str, list[str]] = {}
     if has_password:
         with begin_write(state().engine) as conn:
             verdict = _code_allowed(conn, portal, actor.id)
-            ok = verdict.allowed and verify_password(row["password_hash"], form_secret("password"))
+            ok = verdict.allowed and verify_password(row["password_hash"], form.password.data)
             throttle.record(conn, portal.slug, f"2fa:{actor.id}", request_ip(), success=ok)
         if not ok:
             errors["password"] = [_("Your password is not correct.")]
     elif not enrolled:
         abort(400)  # SSO-only users confirm through their provider (buttons on the page)
     if enrolled and not errors:
-        factor, error = check_code(portal, row, form_value("code", limit=64))
+        factor, error = check_code(portal, row, form.code.data)
         if factor is None:
             errors["code"] = [error]
     if errors:
-        return render("auth/confirm.html", 422, errors=errors, **context)
+        show_errors(form, errors)
+        return render("auth/confirm.html", 422, form=form, **context)
     return _reauth_done(portal, row, "password" if has_password else "second_factor", next_url)
 
 

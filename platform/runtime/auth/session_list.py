@@ -13,6 +13,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import utcnow
 
 from ..context import sign_out, state
+from ..forms.account import SessionActionForm
 from ..registry import RuntimePortal
 from ..sessions import end_user_sessions, revoke_by_prefix, user_sessions
 from ..templating import gettext as _
@@ -59,8 +60,8 @@ def sessions_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     current = session_prefix(secret)
     email = actor.email or None
     if request.method == "POST":
-        action = request.form.get("action", "")
-        target = request.form.get("session", "")
+        form = SessionActionForm(request.form)
+        action, target = form.action.data, form.session.data
         if action == "revoke_others":
             with begin_write(state().engine) as conn:
                 count = end_user_sessions(conn, portal.slug, actor.id, keep=secret)

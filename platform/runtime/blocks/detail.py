@@ -29,13 +29,15 @@ from portalis.engine.data.errors import (
 )
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.model import DetailBlock, Entity, Field
+from portalis.engine.definition.model import DetailBlock, Entity, Field, Transition
 from portalis.engine.expr.expressions import EvaluationError
 from portalis.engine.flow import workflow
 from portalis.engine.flow.rights import record_rights
 from portalis.engine.flow.workflow import COMMENT_KEY
 
 from ..display import Formatter, page_for
+from ..forms.base import formdata
+from ..forms.view import FormRenderer
 from ..templating import label
 from ..transition_form import (
     done_message,
@@ -44,11 +46,11 @@ from ..transition_form import (
     read_submission,
     reason_text,
     transition_conflict,
+    transition_form,
     transition_name,
     translated,
 )
 from ..urls import page_url, portal_url
-from ..widgets import WidgetFactory
 from .base import BlockContext, BlockType
 from .history import render_history
 
@@ -108,7 +110,6 @@ class DetailBlockType(BlockType):
                 if "transitions" in cfg.actions
                 else [],
                 transition_url=page_url(ctx.page.name, record.id),
-                comment_max=workflow.MAX_COMMENT_LENGTH,
                 history=render_history(ctx, entity, record),
             )
         )
@@ -139,7 +140,7 @@ class DetailBlockType(BlockType):
         not the assignee, already approved, …) disabled with the reason."""
         if not ctx.portal.compiled.model.workflow_for(entity.name):
             return []
-        factory = WidgetFactory(fmt, f"b{ctx.block.index}")
+        renderer = FormRenderer(fmt, f"b{ctx.block.index}")
         draft = ctx.form if ctx.errors is not None and ctx.form is not None else None
         drafted = transition_name(draft) if draft is not None else ""
         errors = ctx.errors or {}
@@ -162,32 +163,58 @@ class DetailBlockType(BlockType):
                 "approved": progress is not None and progress.mine,
                 "comment": tr.comment,
                 "comment_id": f"b{ctx.block.index}-{tr.name}-comment",
-                "comment_value": str(mine.get(COMMENT_KEY) or "") if mine is not None else "",
                 "comment_errors": errors.get(COMMENT_KEY, []) if mine is not None else [],
                 "form_errors": [],
                 "open": mine is not None,
                 "widgets": [],
             }
             if shown:
-                widgets = [
-                    factory.widget(
-                        entity.fields[name],
-                        value=record.get(name),
-                        form=mine,
-                        errors=errors.get(name) if mine is not None else None,
-                        name=name,
-                        required=True,
-                    )
-                    for name in tr.require
-                    if name in entity.fields
-                ]
-                for w in widgets:
-                    w.id = f"b{ctx.block.index}-{tr.name}-{w.name}"
-                entry["widgets"] = widgets
+                self.transition_inputs(ctx, renderer, entity, record, tr, mine, entry)
             if mine is not None:
                 entry["form_errors"] = self.form_errors(entity, tr.comment, entry, errors)
             out.append(entry)
         return out
+
+    def transition_inputs(
+        self,
+        ctx: BlockContext,
+        renderer: FormRenderer,
+        entity: Entity,
+        record: Record,
+        tr: Transition,
+        mine: Mapping[str, Any] | None,
+        entry: dict[str, Any],
+    ) -> None:
+        """The inputs of a transition's form (its required fields and its comment), showing
+        the record's values, or what was typed into a refused form with its errors."""
+        form = transition_form(ctx.portal, entity, tr, ctx.locale)
+        if mine is not None:
+            form.process(formdata=formdata(mine))
+        else:
+            form.process(data=dict(record.values))
+        errors = (ctx.errors or {}) if mine is not None else {}
+        entry["widgets"] = [
+            renderer.view(
+                form[name],
+                entity.fields[name],
+                stored=record.get(name),
+                errors=errors.get(name),
+                required=True,
+                id=f"b{ctx.block.index}-{tr.name}-{name}",
+            )
+            for name in tr.require
+            if name in entity.fields and name in form
+        ]
+        if COMMENT_KEY in form and tr.comment != "none":
+            comment = form[COMMENT_KEY]
+            comment.id = entry["comment_id"]
+            failed = bool(entry["comment_errors"])
+            entry["comment_control"] = comment.widget(
+                comment,
+                required=tr.comment == "required",
+                aria_invalid="true" if failed else None,
+                aria_describedby=f"{comment.id}-error" if failed else None,
+            )
 
     def form_errors(
         self, entity: Entity, comment: str, entry: dict[str, Any], errors: Mapping[str, list[str]]
@@ -219,7 +246,7 @@ class DetailBlockType(BlockType):
             _, tr = workflow.find(store, entity, transition_name(form))
         except NotFound:
             abort(404)
-        sub = read_submission(entity, tr, form)
+        sub = read_submission(ctx.portal, ctx.actor, entity, tr, form, ctx.locale)
         here = page_url(ctx.page.name, record.id)
         if sub.errors:
             ctx.errors = sub.errors

@@ -1,7 +1,9 @@
 """The `form` block: create a record, or edit the page's record (`mode: edit`).
 
 Only fields the actor may write become inputs (on edit: fields the grants covering *this*
-record let through); the others of the block are shown read-only. A failed submission
+record let through); the others of the block are shown read-only. The inputs are the
+WTForms fields of this version's form class for the block (built when the version was
+loaded, see `forms.record`), bound per request with the actor's writable fields only. A failed submission
 re-renders with the input kept and errors next to their fields (422); success redirects
 (303) with a flash message. Uploads go through `files` (413 past the size limit); edits carry
 the record's version, and a stale one answers 409 with a reload prompt.
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import Response, abort, flash, redirect, render_template
@@ -34,59 +35,23 @@ from portalis.engine.data.errors import (
     StaleRecord,
     ValidationFailed,
 )
-from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.fields import FieldValueError
-from portalis.engine.definition.model import Entity, Field, FormBlock, PortalModel
-from portalis.engine.expr.expressions import EvaluationError
+from portalis.engine.definition.model import FormBlock, PortalModel
 from portalis.engine.flow.rights import record_rights
 
 from ..display import Formatter, page_for
-from ..files import UploadRejected, UploadTooLarge, files_root, owned_by, save_upload
 from ..form_errors import error_texts, out_of_scope_errors
+from ..forms.base import formdata
+from ..forms.record import RecordForm
+from ..forms.view import FormRenderer
 from ..pages import page_entity
 from ..templating import gettext, label
 from ..urls import page_url
-from ..widgets import (
-    CLEAR_SUFFIX,
-    KEPT_SUFFIX,
-    WidgetFactory,
-    message_text,
-    read_field,
-    resolve_ref,
-)
 from .base import BlockContext, BlockType
 from .detail import field_visible
+from .form_input import FormPlan, bind, current_values, read, takes_files
 
 Errors = dict[str, list[str]]
-
-
-@dataclass(slots=True)
-class FormPlan:
-    """What one form shows and accepts for the actor."""
-
-    entity: Entity
-    mode: str
-    record: Record | None
-    values: dict[str, Any]
-    inputs: list[Field] = field(default_factory=list)
-    readonly: list[str] = field(default_factory=list)
-    parent: tuple[str, int] | None = None
-    #: inputs with visible_when/required_when (mirrored in the browser)
-    conditional: set[str] = field(default_factory=set)
-
-    def states(self, values: Mapping[str, Any], actor: Actor) -> dict[str, dict[str, bool]]:
-        """`{field: {visible, required}}` of the conditional inputs for `values`."""
-        probe = Record(self.entity.name, values)
-        out = {}
-        for f in self.inputs:
-            if f.name in self.conditional:
-                visible = field_visible(f, probe, actor)
-                out[f.name] = {
-                    "visible": visible,
-                    "required": visible and field_required(f, probe, actor),
-                }
-        return out
 
 
 def conflict_response(reload_url: str) -> Response:
@@ -95,16 +60,6 @@ def conflict_response(reload_url: str) -> Response:
         "blocks/conflict.html", title=gettext("Changed by someone else"), reload_url=reload_url
     )
     return Response(html, status=409, mimetype="text/html")
-
-
-def field_required(f: Field, record: Record, actor: Actor) -> bool:
-    """True when the field is required, or its `required_when` holds for `record`."""
-    if f.required or f.required_when is None:
-        return f.required
-    try:
-        return bool(f.required_when.test(record=dict(record.values), actor=actor))
-    except EvaluationError:
-        return False
 
 
 def translate_errors(
@@ -170,27 +125,9 @@ class FormBlockType(BlockType):
             return None  # nothing to fill in, and nothing could make a field appear
         return plan
 
-    def current_values(
-        self, ctx: BlockContext, plan: FormPlan, form: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """The record as the submitted input would make it (for the conditions only:
-        input that does not clean counts as empty, files keep their current value)."""
-        values = dict(plan.values)
-        for f in plan.inputs:
-            if f.type == "file":
-                continue
-            try:
-                raw = read_field(f, form)
-                if f.type == "ref" and isinstance(raw, str):
-                    raw = resolve_ref(ctx.store, ctx.actor, getattr(f.config, "to", ""), raw)
-                values[f.name] = f.kind.clean(f, raw)
-            except (ValueError, FieldValueError):
-                values[f.name] = None
-        return values
-
-    def probe(self, ctx: BlockContext, plan: FormPlan, form: Mapping[str, Any]) -> Response:
+    def probe(self, ctx: BlockContext, plan: FormPlan, form: RecordForm) -> Response:
         """200 JSON `{"fields": {name: {visible, required}}}` for the input so far."""
-        states = plan.states(self.current_values(ctx, plan, form), ctx.actor)
+        states = plan.states(current_values(ctx, plan, form), ctx.actor)
         body = json.dumps({"fields": states}, separators=(",", ":"))
         response = Response(body, mimetype="application/json")
         response.headers["Cache-Control"] = "no-store"
@@ -206,23 +143,28 @@ class FormBlockType(BlockType):
         errors: Mapping[str, list[str]] = ctx.errors or {}
         submitted = ctx.form if errors else None
         fmt = Formatter(ctx.portal, ctx.actor, ctx.locale)
-        factory = WidgetFactory(fmt, f"b{ctx.block.index}")
+        renderer = FormRenderer(fmt, f"b{ctx.block.index}")
+        form = bind(ctx, plan)
+        if submitted:
+            form.process(formdata=formdata(submitted))
+        else:
+            form.process(data=plan.values)
         # after a failed submission the conditions follow what was submitted
-        current = self.current_values(ctx, plan, submitted) if submitted else plan.values
+        current = current_values(ctx, plan, form) if submitted else plan.values
         states = plan.states(current, ctx.actor)
         widgets = []
         for f in plan.inputs:
             state = states.get(f.name)
-            w = factory.widget(
-                f,
-                value=plan.values.get(f.name),
-                form=submitted,
-                errors=errors.get(f.name),
-                required=state["required"] if state is not None else None,
+            widgets.append(
+                renderer.view(
+                    form[f.name],
+                    f,
+                    stored=plan.values.get(f.name),
+                    errors=errors.get(f.name),
+                    required=state["required"] if state is not None else None,
+                    disabled=state is not None and not state["visible"],
+                )
             )
-            if state is not None and not state["visible"]:
-                w.attrs["disabled"] = "disabled"
-            widgets.append(w)
         hidden = {name for name, state in states.items() if not state["visible"]}
         readonly = []
         if plan.record is not None and plan.readonly:
@@ -255,7 +197,7 @@ class FormBlockType(BlockType):
                 hidden=hidden,
                 readonly=readonly,
                 form_errors=top,
-                multipart=any(f.type == "file" for f in plan.inputs),
+                multipart=any(takes_files(form[f.name]) for f in plan.inputs),
                 submit_label=submit,
                 cancel_url=cancel,
             )
@@ -269,8 +211,10 @@ class FormBlockType(BlockType):
             abort(403)
         form: MultiDict[str, Any] = MultiDict(ctx.form or {})
         if form.get("_probe"):
-            return self.probe(ctx, plan, form)
-        raw, errors = self.read(ctx, plan, form)
+            probing = bind(ctx, plan)
+            probing.process(formdata=form)
+            return self.probe(ctx, plan, probing)
+        raw, errors = read(ctx, plan, form)
         ctx.form = form
         if errors:
             ctx.errors = errors
@@ -308,58 +252,6 @@ class FormBlockType(BlockType):
         else:
             flash(gettext("Your changes were saved."), "success")
         return cast(Response, redirect(self.target(ctx, record), 303))
-
-    def read(
-        self, ctx: BlockContext, plan: FormPlan, form: MultiDict[str, Any]
-    ) -> tuple[dict[str, Any], Errors]:
-        """Raw values of the form's inputs (uploads stored), and errors found on the way."""
-        raw: dict[str, Any] = {}
-        errors: Errors = {}
-        for f in plan.inputs:
-            if f.name in plan.conditional and f.type != "file" and f.name not in form:
-                continue  # hidden in the browser (disabled): the store decides its value
-            try:
-                if f.type == "file":
-                    self.read_file(ctx, plan, f, form, raw)
-                    continue
-                value = read_field(f, form)
-                if f.type == "ref" and isinstance(value, str):
-                    value = resolve_ref(ctx.store, ctx.actor, getattr(f.config, "to", ""), value)
-                raw[f.name] = value
-            except (ValueError, UploadRejected) as exc:
-                message = exc.message if isinstance(exc, UploadRejected) else str(exc)
-                params = exc.params if isinstance(exc, UploadRejected) else {}
-                errors[f.name] = [
-                    message_text(ctx.locale, FieldMessage("invalid", message, params))
-                ]
-        return raw, errors
-
-    def read_file(
-        self,
-        ctx: BlockContext,
-        plan: FormPlan,
-        f: Field,
-        form: MultiDict[str, Any],
-        raw: dict[str, Any],
-    ) -> None:
-        """Store a new upload, or keep the one uploaded before a failed submission."""
-        upload: Any = ctx.files.get(f.name) if ctx.files is not None else None
-        if upload is not None and upload.filename:
-            try:
-                file_id = save_upload(ctx.portal, ctx.actor, f.config, upload, files_root())
-            except UploadTooLarge:
-                abort(413)
-            raw[f.name] = file_id
-            form[f.name + KEPT_SUFFIX] = file_id
-            return
-        kept = form.get(f.name + KEPT_SUFFIX)
-        if kept:
-            if not owned_by(ctx.store.engine, ctx.portal.slug, str(kept), ctx.actor):
-                form.pop(f.name + KEPT_SUFFIX, None)
-                raise UploadRejected("file", "the uploaded file is not available; choose it again")
-            raw[f.name] = str(kept)
-        elif form.get(f.name + CLEAR_SUFFIX) and plan.record is not None:
-            raw[f.name] = None
 
     def target(self, ctx: BlockContext, record: Record) -> str:
         """Where a successful submission goes: `redirect`, else back to this page."""

@@ -49,8 +49,7 @@ def get(browser: PortalClient, path: str, ip: str, forwarded: str | None = None)
 def sign_in(browser: PortalClient, email: str, password: str, ip: str) -> int:
     """Sign in through the real login form from `ip`; returns the POST's status."""
     browser.get("/login", environ_base={"REMOTE_ADDR": ip})
-    with browser.client.session_transaction() as sess:
-        browser.csrf = sess["_csrf"]
+    browser.sync_csrf()
     data = {"email": email, "password": password}
     return browser.post("/login", data, environ_base={"REMOTE_ADDR": ip}).status_code
 

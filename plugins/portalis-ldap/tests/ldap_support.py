@@ -104,8 +104,7 @@ def sign_in(
 ) -> TestResponse:
     """POST the directory form of the login page (as a browser would, CSRF included)."""
     assert browser.get("/login").status_code == 200
-    with browser.client.session_transaction() as sess:
-        browser.csrf = sess["_csrf"]
+    browser.sync_csrf()
     form = {"provider": provider, "username": username, "password": password}
     return browser.post("/login", form)
 

@@ -20,8 +20,7 @@ from portalis.testing.web import PortalClient, WebPortal
 def refused_at_start(browser: PortalClient, provider: str = PROVIDER) -> int:
     """Press the provider's button when the provider cannot be used; the answer's status."""
     assert browser.get("/login").status_code == 200
-    with browser.client.session_transaction() as sess:
-        browser.csrf = sess["_csrf"]
+    browser.sync_csrf()
     answer = browser.post(f"/auth/{provider}/start", {"purpose": "login"})
     assert "refresh" not in answer.get_data(as_text=True)  # never sent to the provider
     return answer.status_code
@@ -32,8 +31,7 @@ def start(browser: PortalClient, provider: str = PROVIDER, purpose: str = "login
     `purpose` link/reauth/test); the authorization URL."""
     if purpose == "login":
         assert browser.get("/login").status_code == 200
-        with browser.client.session_transaction() as sess:
-            browser.csrf = sess["_csrf"]
+        browser.sync_csrf()
     answer = browser.post(f"/auth/{provider}/start", {"purpose": purpose})
     assert answer.status_code == 200, answer.status_code
     assert answer.headers["Cache-Control"] == "no-store"

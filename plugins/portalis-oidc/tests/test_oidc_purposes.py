@@ -81,7 +81,6 @@ def test_a18_step_up_through_the_linked_provider(deploy: Deployer, idp: Loopback
     idp.users["dan-1"] = {"email": "dan@initech.test", "email_verified": True, "name": "Dan"}
     idp.current = "dan-1"
     assert ben.get("/profile").status_code == 200  # the new session's form token
-    with ben.client.session_transaction() as sess:
-        ben.csrf = sess["_csrf"]
+    ben.sync_csrf()
     callback(ben, idp.follow_authorize(start(ben, purpose="reauth")))
     assert len(entries(web, "reauthenticated")) == 1

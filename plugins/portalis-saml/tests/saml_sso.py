@@ -31,8 +31,7 @@ def start(
     """Start a flow in `browser` (a new one by default) and let the IdP answer."""
     browser = browser or web.client()
     browser.get("/login")
-    with browser.client.session_transaction() as sess:
-        browser.csrf = sess["_csrf"]
+    browser.sync_csrf()
     begun = browser.post("/auth/corp/start", {"next": browser.url("/tickets")})
     assert begun.status_code == 200, begun.get_data(as_text=True)
     location = handoff_url(begun.get_data(as_text=True))

@@ -15,12 +15,13 @@ from werkzeug.wrappers import Response
 
 from portalis.api import Actor, begin_write
 from portalis.web import (
+    CodeForm,
     RuntimePortal,
     ViewResult,
+    add_error,
     audit_auth,
     database,
     finish_pending,
-    form_value,
     login_redirect,
     pending_user,
     render,
@@ -57,13 +58,13 @@ def _issuer(portal: RuntimePortal) -> str:
 
 def _enrol_page(
     portal: RuntimePortal, row: dict[str, Any], secret: str, pending: bool, status: int = 200,
-    errors: dict[str, list[str]] | None = None,
+    form: CodeForm | None = None,
 ) -> ViewResult:  # fmt: skip
     uri = codes.otpauth_uri(secret, account=str(row["email"]), issuer=_issuer(portal))
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render(
         "totp/enrol.html", status, secret=grouped, uri=uri, qr=qr.qr_svg(uri),
-        pending=pending, errors=errors or {},
+        pending=pending, form=form or CodeForm(),
     )  # fmt: skip
 
 
@@ -94,14 +95,17 @@ def enrol_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         secret = store.pending_secret(conn, portal.slug, uid)
     if request.method == "GET":
         return _enrol_page(portal, row, secret, pending)
+    form = CodeForm(request.form)
     with begin_write(database()) as conn:
-        fresh = store.confirm(conn, portal.slug, uid, form_value("code", limit=64))
+        fresh = store.confirm(conn, portal.slug, uid, form.code.data)
         if fresh is not None:
             audit_auth(conn, portal, "two_factor_enrolled", user_id=uid, email=row["email"],
                        factor="totp")  # fmt: skip
     if fresh is None:
-        error = _("That code is not valid. Enter the current 6-digit code from your app.")
-        return _enrol_page(portal, row, secret, pending, 422, {"code": [error]})
+        add_error(
+            form.code, _("That code is not valid. Enter the current 6-digit code from your app.")
+        )
+        return _enrol_page(portal, row, secret, pending, 422, form)
     if pending:
         session[_ENROLLED] = {"portal": portal.slug, "user": uid}
     return render("totp/recovery_codes.html", codes=fresh, pending=pending, enrolled_now=True)
