@@ -33,17 +33,11 @@ from portalis.engine.data.permissions import Actor, Decision
 from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.data.tables import utcnow
+from portalis.engine.definition.auth_config import AuthProvider
 from portalis.engine.definition.fields import CheckContext, FieldType, FieldValueError, TableContext
 from portalis.engine.definition.loader import RawPortal, SourceMap
-from portalis.engine.definition.model import (
-    AuthProvider,
-    Entity,
-    Field,
-    Grant,
-    Label,
-    PortalModel,
-    Role,
-)
+from portalis.engine.definition.model import Entity, Field, Grant, PortalModel, Role
+from portalis.engine.definition.values import Label
 from portalis.engine.expr.expressions import ExpressionFunction
 from portalis.engine.flow.rights import RecordRights, record_rights
 from portalis.engine.guards import GuardRequest

@@ -19,7 +19,8 @@ from flask import Response, abort, flash, g, jsonify, redirect, request, stream_
 from portalis.engine.data import errors
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.model import Entity, ListBlock
+from portalis.engine.definition.block_configs import ListBlock
+from portalis.engine.definition.model import Entity
 from portalis.engine.flow import workflow
 
 from .blocks.form import conflict_response, translate_errors

@@ -21,8 +21,9 @@ from markupsafe import Markup, escape
 
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
+from portalis.engine.definition.block_configs import DetailBlock, FormBlock, ListBlock
 from portalis.engine.definition.fieldtypes import ChoiceConfig, Money
-from portalis.engine.definition.model import DetailBlock, Entity, Field, FormBlock, ListBlock, Page
+from portalis.engine.definition.model import Entity, Field, Page
 
 from .context import state
 from .files import file_names

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.definition.model import NotificationTemplate
+from portalis.engine.definition.flow_model import NotificationTemplate
 from portalis.engine.outbox import notify
 
 from .auth.common import ViewResult, login_redirect, render, see_other

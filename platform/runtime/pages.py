@@ -16,7 +16,8 @@ from markupsafe import Markup
 from portalis.engine.data.errors import NotFound
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.model import DetailBlock, FormBlock, ListBlock, Page, PortalModel
+from portalis.engine.definition.block_configs import DetailBlock, FormBlock, ListBlock
+from portalis.engine.definition.model import Page, PortalModel
 
 from .blocks.base import BlockContext
 from .context import state

@@ -12,7 +12,8 @@ from typing import Any
 from flask import Flask, g, request
 from markupsafe import Markup
 
-from portalis.engine.definition.model import AuthProvider, Label
+from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.values import Label
 
 from .context import current_actor, state
 from .i18n import format_date, format_datetime, format_money, format_number

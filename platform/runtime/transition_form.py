@@ -20,7 +20,8 @@ from flask import Response, abort, render_template
 
 from portalis.engine.data.errors import FieldMessage
 from portalis.engine.data.permissions import Actor
-from portalis.engine.definition.model import Entity, Transition
+from portalis.engine.definition.flow_model import Transition
+from portalis.engine.definition.model import Entity
 from portalis.engine.flow.workflow import COMMENT_KEY, Availability, Outcome, Progress
 
 from .display import Formatter

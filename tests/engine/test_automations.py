@@ -22,7 +22,7 @@ from portalis.engine.data.store import RecordStore
 from portalis.engine.data.system_tables import audit as audit_table
 from portalis.engine.data.system_tables import jobs as jobs_table
 from portalis.engine.data.system_tables import notifications
-from portalis.engine.definition.model import frozen_map
+from portalis.engine.definition.values import frozen_map
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import workflow
 from portalis.engine.flow.automations import AutomationFailed

@@ -21,7 +21,8 @@ from portalis.engine.definition.fieldtypes import (
     TagsConfig,
     builtin_field_types,
 )
-from portalis.engine.definition.model import Field, Label
+from portalis.engine.definition.model import Field
+from portalis.engine.definition.values import Label
 from portalis.engine.plugins import field_types, make_plugin_manager
 
 TYPES: dict[str, FieldType] = {t.name: t for t in builtin_field_types()}

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from portalis.engine.definition.fields import FieldValueError
 from portalis.engine.definition.fieldtypes import builtin_field_types
-from portalis.engine.definition.model import Field, Label
+from portalis.engine.definition.model import Field
+from portalis.engine.definition.values import Label
 
 TYPES = {t.name: t for t in builtin_field_types()}
 

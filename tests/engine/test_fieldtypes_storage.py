@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.definition.fields import TableContext
 from portalis.engine.definition.fieldtypes import Money, builtin_field_types
-from portalis.engine.definition.model import Field, Label
+from portalis.engine.definition.model import Field
+from portalis.engine.definition.values import Label
 
 TYPES = {t.name: t for t in builtin_field_types()}
 TARGET = "p_test__target"

@@ -18,7 +18,7 @@ from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
 from portalis.engine.data.system_tables import jobs, notifications
-from portalis.engine.definition.model import Action
+from portalis.engine.definition.flow_model import Action
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import actions
 from portalis.engine.outbox import mail_body, notify

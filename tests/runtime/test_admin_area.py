@@ -25,7 +25,7 @@ from portalis.engine.accounts.users import create_user
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.system_tables import audit
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import hookimpl
 from portalis.runtime import default_plugins

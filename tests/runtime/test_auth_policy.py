@@ -12,7 +12,7 @@ from test_auth_support import NEW_PASSWORD, AuthHarness, definition, link_in, se
 from werkzeug.test import TestResponse
 
 from portalis.engine.accounts.passwords import hash_password
-from portalis.engine.definition.model import PasswordPolicy
+from portalis.engine.definition.auth_config import PasswordPolicy
 from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import policy
 from portalis.testing.smtp import SmtpServer

@@ -19,7 +19,7 @@ from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
 from portalis.engine.data.system_tables import notifications
-from portalis.engine.definition.model import Action
+from portalis.engine.definition.flow_model import Action
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import actions
 from portalis.engine.outbox import notify

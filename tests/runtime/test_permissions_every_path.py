@@ -28,7 +28,8 @@ from argon2 import PasswordHasher
 from portalis.engine.accounts import passwords
 from portalis.engine.data.system_tables import notifications as notification_table
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import Entity, FormBlock, ListBlock, MetricsBlock, Page
+from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
+from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.pages import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files

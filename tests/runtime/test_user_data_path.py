@@ -28,7 +28,7 @@ from portalis.engine.data.errors import Forbidden, NotFound, ValidationFailed
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.system_tables import audit
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.hookspecs import hookimpl
 from portalis.runtime import default_plugins

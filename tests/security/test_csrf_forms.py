@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from test_runtime_support import SUBJECTS, deploy, table_rows
 
-from portalis.engine.definition.model import FormBlock
+from portalis.engine.definition.block_configs import FormBlock
 from portalis.testing.web import PortalClient, WebPortal
 
 WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")

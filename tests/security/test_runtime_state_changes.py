@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from test_runtime_support import SUBJECTS, deploy, table_rows
 
 from portalis.engine.accounts.users import find_user
-from portalis.engine.definition.model import FormBlock
+from portalis.engine.definition.block_configs import FormBlock
 from portalis.runtime.auth import tokens
 from portalis.testing.web import WebPortal
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..definition.model import Entity, Transition, Workflow
+from ..definition.flow_model import Transition, Workflow
+from ..definition.model import Entity
 from .permissions import Actor
 
 EventKind = Literal["create", "update", "delete", "transition"]

@@ -17,8 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..definition.block_configs import ListBlock
 from ..definition.fields import TableContext
-from ..definition.model import Entity, ListBlock, PortalModel
+from ..definition.model import Entity, PortalModel
 from ..definition.naming import MAX_IDENTIFIER, table_name, table_prefix
 
 #: Columns of the user table that are not fields: they never appear in records.

@@ -14,36 +14,29 @@ from typing import Any
 from ..expr.expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
 from ..expr.typecheck import type_errors
 from ..problems import JsonPath
+from .auth_config import AuthConfig, AuthProvider, PasswordPolicy
+from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, Metric, MetricsBlock
 from .compiler_flow import FlowCompiler
 from .fields import FieldValueError
+from .flow_model import Workflow
 from .model import (
     BUILTIN_ROLES,
     SYSTEM_COLUMNS,
-    AuthConfig,
-    AuthProvider,
     Block,
-    DetailBlock,
     Entity,
     Field,
-    FormBlock,
     Grant,
-    Label,
-    ListBlock,
-    MarkdownBlock,
-    Metric,
-    MetricsBlock,
     Page,
-    PasswordPolicy,
     PortalModel,
     Role,
     Rule,
     Scope,
     Theme,
-    Workflow,
-    frozen_map,
 )
 from .naming import table_name
-from .semantics.base import Ctx, account_field, role_closures
+from .semantics.base import Ctx, account_field
+from .semantics.roles import role_closures
+from .values import Label, frozen_map
 
 Functions = Mapping[str, Callable[..., Any]]
 

@@ -10,19 +10,10 @@ from typing import Any
 from ..expr.expressions import Expression
 from ..expr.textmpl import TemplateProblem, compile_text
 from ..problems import JsonPath
-from .model import (
-    Action,
-    Approvals,
-    Automation,
-    Label,
-    NotificationTemplate,
-    Rollup,
-    Timer,
-    Transition,
-    Value,
-    frozen_map,
-)
+from .flow_model import Action, Approvals, Automation, NotificationTemplate, Timer, Transition
+from .model import Rollup
 from .semantics.base import Ctx
+from .values import Label, Value, frozen_map
 
 #: (source, path, entity, names) → compiled expression, or None (a problem was recorded)
 CompileExpression = Callable[[str | None, JsonPath, str | None, Iterable[str]], Expression | None]

@@ -2,15 +2,20 @@
 
 Nothing here is a raw dict from the definition: every option the runtime reads is an attribute.
 Type-specific field options live in `Field.config` (a frozen object made by the field type);
-built-in block options live in the block config dataclasses below.
+a block's options in `Block.config` (made by its definition section). The value types are in
+`values`, the flow (workflows, automations, notifications) in `flow_model`, the `auth:`
+section in `auth_config`, the built-in blocks' options in `block_configs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
+
+from .auth_config import AuthConfig
+from .flow_model import Automation, NotificationTemplate, Workflow
+from .values import Label, frozen_map
 
 if TYPE_CHECKING:
     from ..expr.expressions import Expression
@@ -42,53 +47,6 @@ RESERVED_ROUTE_SEGMENTS = frozenset(
 )
 
 ScopeKind = Literal["all", "account", "own", "self", "parent", "where"]
-
-
-def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    """A read-only mapping (insertion order kept)."""
-    return MappingProxyType(dict(data or {}))
-
-
-@dataclass(frozen=True, slots=True)
-class Label:
-    """A text per locale. `get` falls back to the default locale, then to any text."""
-
-    texts: Mapping[str, str] = field(default_factory=frozen_map)
-
-    @classmethod
-    def of(cls, value: str | Mapping[str, str] | None, fallback: str = "") -> Label:
-        """A label from a definition value (a string means: the same in every locale)."""
-        if value is None:
-            return cls(frozen_map({"*": fallback}))
-        if isinstance(value, str):
-            return cls(frozen_map({"*": value}))
-        return cls(frozen_map(value))
-
-    def get(self, locale: str, default_locale: str = "en") -> str:
-        """The text for `locale`, else the default locale's, else the first one."""
-        for key in (locale, locale.split("-")[0], "*", default_locale):
-            if key in self.texts:
-                return self.texts[key]
-        return next(iter(self.texts.values()), "")
-
-    def has(self, locale: str) -> bool:
-        """True when the label has its own text for `locale` (or one for every locale)."""
-        return locale in self.texts or "*" in self.texts
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A value in an action or default: a literal, or an expression evaluated when needed."""
-
-    literal: Any = None
-    expr: Expression | None = None
-    source: str | None = None
-
-    def resolve(self, **names: Any) -> Any:
-        """The literal, or the expression's result for `names` (EvaluationError on failure)."""
-        if self.expr is None:
-            return self.literal
-        return self.expr.evaluate(**names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,154 +200,6 @@ class Role:
     builtin: bool = False
 
 
-ActionKind = Literal["set", "notify", "create", "webhook"]
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One action of a transition, timer or automation.
-
-    `set`: `values` (field → Value) on the record; `create`: a record of `entity` with `values`;
-    `notify`: notification `template` to the recipients `to`; `webhook`: POST to `url`.
-    """
-
-    kind: ActionKind
-    values: Mapping[str, Value] = field(default_factory=frozen_map)
-    entity: str | None = None
-    template: str | None = None
-    to: tuple[str, ...] = ()
-    url: str | None = None
-    secret: str | None = None
-    event: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Approvals:
-    """Parallel approval: `count` different users holding one of `roles` must approve."""
-
-    roles: frozenset[str]
-    count: int
-
-
-CommentMode = Literal["required", "optional", "none"]
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """A workflow transition from any of `sources` to `target`."""
-
-    name: str
-    label: Label
-    sources: frozenset[str]
-    target: str
-    roles: frozenset[str]
-    when: Expression | None = None
-    when_source: str | None = None
-    require: tuple[str, ...] = ()
-    comment: CommentMode = "optional"
-    allow_self_approval: bool = True
-    assignee_field: str | None = None
-    approvals: Approvals | None = None
-    actions: tuple[Action, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    """`after_seconds` after a record entered `state` (and is still there): take `transition`
-    or run `actions`, if `when` holds at that moment."""
-
-    name: str
-    state: str
-    after: str
-    after_seconds: int
-    when: Expression | None = None
-    when_source: str | None = None
-    transition: str | None = None
-    actions: tuple[Action, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Workflow:
-    """A state machine over a choice field of an entity."""
-
-    name: str
-    entity: str
-    field: str
-    initial: str
-    states: tuple[str, ...]
-    transitions: Mapping[str, Transition]
-    timers: tuple[Timer, ...] = ()
-
-    def available_from(self, state: str) -> tuple[Transition, ...]:
-        """Transitions whose sources include `state`."""
-        return tuple(t for t in self.transitions.values() if state in t.sources)
-
-
-@dataclass(frozen=True, slots=True)
-class ListBlock:
-    """`list`: rows of an entity with columns, filters, search, sort and paging."""
-
-    entity: str
-    columns: tuple[str, ...]
-    filters: tuple[str, ...] = ()
-    search: tuple[str, ...] = ()
-    sort: str = "-updated_at"
-    page_size: int = 25
-    link: str | None = None
-    parent: str | None = None
-    export: bool = True
-    title: Label | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DetailBlock:
-    """`detail`: one record's fields and the actor's allowed actions."""
-
-    entity: str
-    fields: tuple[str, ...] = ()
-    actions: tuple[str, ...] = ("transitions", "edit")
-    #: roles that see the history panel (changes, transitions, comments)
-    history_roles: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class FormBlock:
-    """`form`: create (or edit, on a page with <id>) a record."""
-
-    entity: str
-    fields: tuple[str, ...]
-    parent: str | None = None
-    redirect: str | None = None
-    mode: Literal["create", "edit"] = "create"
-    submit_label: Label | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MarkdownBlock:
-    """`markdown`: localized text, sanitized at render time."""
-
-    text: Label
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    """One KPI of a metrics block: count or sum of a field, optionally grouped."""
-
-    label: Label
-    entity: str
-    aggregate: Literal["count", "sum"] = "count"
-    field: str | None = None
-    group_by: str | None = None
-    chart: Literal["none", "bar", "pie", "line"] = "none"
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsBlock:
-    """`metrics`: KPI cards and server-rendered SVG charts."""
-
-    metrics: tuple[Metric, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class Block:
     """A block on a page; `config` is a block dataclass above or a plugin's own object."""
@@ -417,49 +227,6 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class PasswordPolicy:
-    """Password rules of the built-in password provider."""
-
-    min_length: int = 12
-    max_age_days: int | None = None
-    history: int = 0
-    lockout_after: int = 10
-    self_registration: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AuthProvider:
-    """An auth provider entry; `options` are its other keys, checked by the definition
-    schema (the provider type's `options_schema`, or the base schema for the types it
-    describes) and the auth checks of the validator before they get here."""
-
-    type: str
-    name: str
-    options: Mapping[str, Any] = field(default_factory=frozen_map)
-
-
-@dataclass(frozen=True, slots=True)
-class AuthConfig:
-    """The `auth:` section."""
-
-    providers: tuple[AuthProvider, ...] = ()
-    password: PasswordPolicy | None = None
-    two_factor_roles: frozenset[str] = frozenset()
-    ip_portal: tuple[str, ...] = ()
-    ip_roles: Mapping[str, tuple[str, ...]] = field(default_factory=frozen_map)
-    #: networks allowed into the admin area (`/admin`, the builder); empty: no extra limit
-    ip_builder: tuple[str, ...] = ()
-    idle_minutes: int = 60
-    absolute_hours: int = 12
-    #: roles that may use the portal's admin area (/admin)
-    admin_roles: frozenset[str] = frozenset()
-
-    def provider(self, name: str) -> AuthProvider | None:
-        """The provider entry named `name`, or None."""
-        return next((p for p in self.providers if p.name == name), None)
-
-
-@dataclass(frozen=True, slots=True)
 class Theme:
     """The `theme:` section; colors become CSS custom properties."""
 
@@ -471,59 +238,6 @@ class Theme:
     css: str | None = None
     font: str | None = None
     radius: str | None = None
-
-
-AutomationTrigger = Literal["create", "update", "delete", "transition", "schedule"]
-
-
-@dataclass(frozen=True, slots=True)
-class Automation:
-    """When `trigger` fires on `entity` (for `transition`: the transition named `transition`;
-    for `schedule`: at the times of `cron`) and `when` holds, run `actions`.
-
-    Expressions see `record`, `actor` and `before` (the record before an update; None otherwise).
-    A scheduled automation over an entity runs its actions for each record (at most `limit`)
-    for which `when` holds; without an entity it runs once.
-    """
-
-    name: str
-    label: Label
-    trigger: AutomationTrigger
-    actions: tuple[Action, ...]
-    entity: str | None = None
-    transition: str | None = None
-    cron: str | None = None
-    when: Expression | None = None
-    when_source: str | None = None
-    enabled: bool = True
-    limit: int = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationTemplate:
-    """A notification: subject and body templates per locale (Jinja, sandboxed, compiled once).
-
-    `subject`/`body` map a locale (or `*`) to a compiled template; `link` names a page.
-    """
-
-    name: str
-    label: Label
-    subject: Mapping[str, Any]
-    body: Mapping[str, Any]
-    link: str | None = None
-    email: bool = True
-    in_app: bool = True
-
-    def pick(self, locale: str, default_locale: str) -> tuple[Any, Any]:
-        """The (subject, body) templates for `locale`, falling back like labels do."""
-
-        def one(texts: Mapping[str, Any]) -> Any:
-            for key in (locale, locale.split("-")[0], "*", default_locale):
-                if key in texts:
-                    return texts[key]
-            return next(iter(texts.values()))
-
-        return one(self.subject), one(self.body)
 
 
 @dataclass(frozen=True, slots=True)

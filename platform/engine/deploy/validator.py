@@ -23,8 +23,9 @@ from ..definition.model import PortalModel
 from ..definition.schema.check import field_problems, make_validator, schema_problems
 from ..definition.schema.compose import build_schema, split_field_schemas
 from ..definition.semantics.auth import check_auth
-from ..definition.semantics.base import Ctx, check_entities, check_roles, check_workflows
+from ..definition.semantics.base import Ctx
 from ..definition.semantics.derived import check_derived_fields
+from ..definition.semantics.entities import check_entities
 from ..definition.semantics.exposure import check_computed_exposure
 from ..definition.semantics.flow import check_flow
 from ..definition.semantics.lint import lint
@@ -35,6 +36,8 @@ from ..definition.semantics.pages import (
     check_theme_and_locales,
     check_translations,
 )
+from ..definition.semantics.roles import check_roles
+from ..definition.semantics.workflows import check_workflows
 from ..plugins import (
     block_option_schemas,
     expression_functions,

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from ..data.audit import json_safe
 from ..data.errors import FieldMessage, ValidationFailed
 from ..data.permissions import Actor
-from ..definition.model import Action, Entity
+from ..definition.flow_model import Action
+from ..definition.model import Entity
 from ..expr.expressions import EvaluationError
 from ..outbox import notify, webhooks
 

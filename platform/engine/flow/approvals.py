@@ -23,7 +23,8 @@ from ..data.permissions import Actor
 from ..data.system_tables import approvals
 from ..data.system_tables import audit as audit_log
 from ..data.tables import utcnow
-from ..definition.model import Entity, Transition, Workflow
+from ..definition.flow_model import Transition, Workflow
+from ..definition.model import Entity
 from .workflow_rules import Progress
 
 

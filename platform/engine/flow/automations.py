@@ -38,7 +38,8 @@ from ..data.errors import NON_FIELD, FieldMessage, Forbidden, StaleRecord, Valid
 from ..data.events import WriteEvent
 from ..data.permissions import Actor
 from ..data.tables import utcnow
-from ..definition.model import Action, Automation, Entity
+from ..definition.flow_model import Action, Automation
+from ..definition.model import Entity
 from ..expr.expressions import EvaluationError
 from ..outbox import notify, webhooks
 from ..problems import PortalisError

@@ -30,7 +30,7 @@ from ..data.db import begin_write
 from ..data.errors import Forbidden, NotFound, ValidationFailed
 from ..data.events import WriteEvent
 from ..data.permissions import Actor
-from ..definition.model import Timer, Workflow
+from ..definition.flow_model import Timer, Workflow
 from ..expr.expressions import EvaluationError
 from ..outbox import jobs
 from ..outbox.jobs import Job, PermanentFailure

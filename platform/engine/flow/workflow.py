@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from ..data.errors import NotFound
 from ..data.permissions import Actor
 from ..data.rows import Record
-from ..definition.model import Entity, Transition, Workflow
+from ..definition.flow_model import Transition, Workflow
+from ..definition.model import Entity
 from . import approvals
 from .workflow_apply import COMMENT_KEY, MAX_COMMENT_LENGTH, Outcome, TransitionUnavailable, take
 from .workflow_rules import Availability, Progress, check

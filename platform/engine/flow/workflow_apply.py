@@ -21,7 +21,8 @@ from ..data.errors import NON_FIELD, FieldMessage, Forbidden, NotFound, Validati
 from ..data.events import WriteEvent
 from ..data.permissions import Actor
 from ..data.rows import Record
-from ..definition.model import Entity, Transition, Workflow
+from ..definition.flow_model import Transition, Workflow
+from ..definition.model import Entity
 from . import actions, approvals
 from .workflow_rules import Availability, Progress, check, find
 

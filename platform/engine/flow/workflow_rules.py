@@ -22,7 +22,9 @@ from typing import Any, Final
 
 from ..data.errors import NotFound
 from ..data.permissions import Actor
-from ..definition.model import Entity, PortalModel, Transition, Workflow, frozen_map
+from ..definition.flow_model import Transition, Workflow
+from ..definition.model import Entity, PortalModel
+from ..definition.values import frozen_map
 from ..expr.expressions import EvaluationError
 
 #: Reason codes, in the order they are checked (stable: the runtime translates by code).

@@ -28,7 +28,8 @@ from ..data.errors import NON_FIELD, FieldMessage, ValidationFailed
 from ..data.permissions import SYSTEM_READABLE, Actor
 from ..data.system_tables import notifications
 from ..data.tables import utcnow
-from ..definition.model import Entity, NotificationTemplate, PortalModel
+from ..definition.flow_model import NotificationTemplate
+from ..definition.model import Entity, PortalModel
 from ..expr.textmpl import TemplateProblem, render_text
 from . import jobs
 from .inbox import (

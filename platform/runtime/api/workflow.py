@@ -10,7 +10,8 @@ from typing import Any, Final
 from flask import g
 
 from portalis.engine.data.permissions import Actor
-from portalis.engine.definition.model import Entity, Label
+from portalis.engine.definition.model import Entity
+from portalis.engine.definition.values import Label
 from portalis.engine.flow.workflow import MAX_COMMENT_LENGTH, Availability, Progress
 from portalis.engine.flow.workflow_rules import REASON_CODES
 

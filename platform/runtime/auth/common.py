@@ -12,8 +12,9 @@ from werkzeug.wrappers import Response
 from portalis.engine.accounts.users import user_by_id
 from portalis.engine.data import audit
 from portalis.engine.data.permissions import Actor
+from portalis.engine.definition.auth_config import PasswordPolicy
 from portalis.engine.definition.fields import FieldValueError
-from portalis.engine.definition.model import PasswordPolicy, PortalModel
+from portalis.engine.definition.model import PortalModel
 
 from .. import mail
 from ..context import PortalUser, request_client_ip, state

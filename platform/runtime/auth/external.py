@@ -26,7 +26,7 @@ from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 
 from ..context import state
 from ..registry import RuntimePortal

@@ -11,7 +11,7 @@ from flask import abort, flash, g, redirect, request
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 
 from ..context import state
 from ..forms.account import FlowStartForm

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 
 from ..registry import RuntimePortal
 from ..runtime_tables import identities

@@ -21,7 +21,8 @@ from portalis.engine.accounts.users import find_user, normalize_email
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import PasswordPolicy, PortalModel
+from portalis.engine.definition.auth_config import PasswordPolicy
+from portalis.engine.definition.model import PortalModel
 
 from ..context import sign_out, state
 from ..forms.auth import DirectoryLoginForm, LoginForm

@@ -13,7 +13,7 @@ from typing import Any
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 
 from ..context import state
 from ..registry import RuntimePortal

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 from portalis.engine.plugins import hookimpl
 
 from .providers import BindContext, ProviderKind, ProviderType

@@ -21,7 +21,7 @@ from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.model import PasswordPolicy
+from portalis.engine.definition.auth_config import PasswordPolicy
 
 from ..runtime_tables import password_history
 from ..templating import gettext as _

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeGuard
 import pluggy
 import sqlalchemy as sa
 
-from portalis.engine.definition.model import AuthProvider, PortalModel
+from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.model import PortalModel
 from portalis.engine.plugins import ProviderOptions
 
 if TYPE_CHECKING:

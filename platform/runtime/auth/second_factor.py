@@ -26,7 +26,7 @@ from portalis.engine.accounts.passwords import verify_password
 from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.definition.model import AuthProvider
+from portalis.engine.definition.auth_config import AuthProvider
 
 from ..context import rotate_session, sign_in, state
 from ..forms.auth import CodeForm, ConfirmForm

@@ -29,7 +29,9 @@ from portalis.engine.data.errors import (
 )
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.model import DetailBlock, Entity, Field, Transition
+from portalis.engine.definition.block_configs import DetailBlock
+from portalis.engine.definition.flow_model import Transition
+from portalis.engine.definition.model import Entity, Field
 from portalis.engine.expr.expressions import EvaluationError
 from portalis.engine.flow import workflow
 from portalis.engine.flow.rights import record_rights

@@ -36,7 +36,8 @@ from portalis.engine.data.errors import (
     ValidationFailed,
 )
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.model import FormBlock, PortalModel
+from portalis.engine.definition.block_configs import FormBlock
+from portalis.engine.definition.model import PortalModel
 from portalis.engine.flow.rights import record_rights
 
 from ..display import Formatter, page_for

@@ -22,8 +22,9 @@ from wtforms.fields import FileField
 from portalis.engine.data.errors import FieldMessage
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
+from portalis.engine.definition.block_configs import FormBlock
 from portalis.engine.definition.fields import FieldValueError
-from portalis.engine.definition.model import Entity, Field, FormBlock
+from portalis.engine.definition.model import Entity, Field
 from portalis.engine.expr.expressions import EvaluationError
 
 from ..display import Formatter

@@ -19,7 +19,8 @@ from portalis.engine.data.errors import BadQuery
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Page as RecordPage
 from portalis.engine.data.store import RecordStore
-from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, ListBlock, Page
+from portalis.engine.definition.block_configs import ListBlock
+from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, Page
 
 from ..display import Formatter, page_for
 from ..i18n import format_number

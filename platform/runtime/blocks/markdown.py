@@ -16,7 +16,7 @@ from flask import render_template
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from portalis.engine.definition.model import MarkdownBlock
+from portalis.engine.definition.block_configs import MarkdownBlock
 
 from ..templating import label
 from .base import BlockContext, BlockType

@@ -24,7 +24,8 @@ from pygal.style import Style
 
 from portalis.engine.data.errors import BadQuery
 from portalis.engine.data.rows import Record
-from portalis.engine.definition.model import Metric, MetricsBlock, Theme
+from portalis.engine.definition.block_configs import Metric, MetricsBlock
+from portalis.engine.definition.model import Theme
 
 from ..display import Formatter
 from ..i18n import format_money, format_number

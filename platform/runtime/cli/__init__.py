@@ -20,8 +20,8 @@ from portalis.engine.accounts.users import create_user, list_users, set_active
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import NotFound
 from portalis.engine.data.platform_tables import seed_keys
+from portalis.engine.definition.auth_config import PasswordPolicy
 from portalis.engine.definition.bundle import read_bundle
-from portalis.engine.definition.model import PasswordPolicy
 from portalis.engine.deploy.migrations import Plan
 from portalis.engine.deploy.versions import (
     deploy,

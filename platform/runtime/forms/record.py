@@ -19,7 +19,9 @@ from wtforms.fields.core import UnboundField
 from wtforms.form import BaseForm
 from wtforms.widgets import HiddenInput
 
-from portalis.engine.definition.model import Entity, FormBlock, PortalModel, Transition
+from portalis.engine.definition.block_configs import FormBlock
+from portalis.engine.definition.flow_model import Transition
+from portalis.engine.definition.model import Entity, PortalModel
 from portalis.engine.flow.workflow import COMMENT_KEY, MAX_COMMENT_LENGTH
 
 from .base import PortalMeta

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ...problems import Problem
 from ..fields import CheckContext, FieldValueError
-from ..model import Label
+from ..values import Label
 from ._base import LABEL_SCHEMA, BuiltinType, config_of, is_blank, require_text
 
 if TYPE_CHECKING:

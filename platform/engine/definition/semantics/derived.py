@@ -12,7 +12,8 @@ from typing import Any
 
 from ...problems import JsonPath
 from ..fields import FieldValueError
-from ..model import SYSTEM_COLUMNS, Field, Label
+from ..model import SYSTEM_COLUMNS, Field
+from ..values import Label
 from .base import Ctx, check_role_refs, suggest
 
 #: Field types a rollup can add up; min/max also order dates.

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...problems import Severity
-from ..model import Entity, FormBlock, Grant, PortalModel
+from ..block_configs import FormBlock
+from ..model import Entity, Grant, PortalModel
 from .base import Ctx
 
 #: expression functions whose value changes with time

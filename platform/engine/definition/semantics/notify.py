@@ -17,7 +17,8 @@ from croniter import CroniterBadDateError, croniter
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
 from ...problems import JsonPath, Severity
-from ..model import SYSTEM_COLUMNS, Field, Label
+from ..model import SYSTEM_COLUMNS, Field
+from ..values import Label
 from .base import Ctx, suggest
 
 #: The five fields of a cron expression with the values each accepts.

@@ -13,7 +13,7 @@ from ...problems import JsonPath, Severity
 from ..css import unsafe_css
 from ..loader import match_files
 from ..model import RESERVED_ROUTE_SEGMENTS, SYSTEM_COLUMNS
-from .base import Ctx, _check_field_ref, check_role_refs, suggest
+from .base import Ctx, check_field_ref, check_role_refs, suggest
 
 _SEGMENT = re.compile(r"^([A-Za-z0-9._~-]+|<id>)$")
 _LABEL_KEYS = frozenset({"label", "plural_label", "title", "description", "message", "help"})
@@ -88,13 +88,13 @@ def check_block(
         return
     if kind == "list":
         for i, col in enumerate(options.get("columns") or []):
-            _check_field_ref(ctx, entity, col, (*path, "columns", i), system=True)
+            check_field_ref(ctx, entity, col, (*path, "columns", i), system=True)
         for i, col in enumerate(options.get("filters") or []):
-            _check_field_ref(ctx, entity, col, (*path, "filters", i), need="filterable")
+            check_field_ref(ctx, entity, col, (*path, "filters", i), need="filterable")
         for i, col in enumerate(options.get("search") or []):
-            _check_field_ref(ctx, entity, col, (*path, "search", i), need="searchable")
+            check_field_ref(ctx, entity, col, (*path, "search", i), need="searchable")
         sort = str(options.get("sort", "-updated_at")).lstrip("-")
-        _check_field_ref(ctx, entity, sort, (*path, "sort"), need="sortable", system=True)
+        check_field_ref(ctx, entity, sort, (*path, "sort"), need="sortable", system=True)
         link = options.get("link")
         if link is not None:
             _check_page_link(ctx, link, (*path, "link"), need_id=True)
@@ -106,7 +106,7 @@ def check_block(
                 path,
             )
         for i, col in enumerate(options.get("fields") or []):
-            _check_field_ref(ctx, entity, col, (*path, "fields", i), system=True)
+            check_field_ref(ctx, entity, col, (*path, "fields", i), system=True)
     elif kind == "form":
         if options.get("mode") == "edit" and not has_id:
             ctx.add("block-route", "an edit form needs a route with <id>", (*path, "mode"))
@@ -118,7 +118,7 @@ def check_block(
                     (*path, "fields", i),
                 )
             else:
-                _check_field_ref(ctx, entity, col, (*path, "fields", i))
+                check_field_ref(ctx, entity, col, (*path, "fields", i))
         redirect = options.get("redirect")
         if redirect is not None:
             _check_page_link(ctx, redirect, (*path, "redirect"), need_id=False)
@@ -183,7 +183,7 @@ def _check_metric(ctx: Ctx, metric: dict[str, Any], path: JsonPath) -> None:
         fname = metric.get("field")
         if fname is None:
             ctx.add("block-option", "a sum needs field:", path)
-        elif _check_field_ref(ctx, entity, fname, (*path, "field")):
+        elif check_field_ref(ctx, entity, fname, (*path, "field")):
             ftype = ctx.fields_of(entity)[fname].get("type")
             if ftype not in ("int", "decimal", "money"):
                 ctx.add(
@@ -193,7 +193,7 @@ def _check_metric(ctx: Ctx, metric: dict[str, Any], path: JsonPath) -> None:
                     "sum int, decimal or money fields",
                 )
     if metric.get("group_by") is not None:
-        _check_field_ref(ctx, entity, metric["group_by"], (*path, "group_by"), need="filterable")
+        check_field_ref(ctx, entity, metric["group_by"], (*path, "group_by"), need="filterable")
 
 
 def check_navigation(ctx: Ctx) -> None:

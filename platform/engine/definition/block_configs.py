@@ -1,0 +1,74 @@
+"""The compiled options of the built-in blocks (`Block.config` of list, detail, form,
+markdown and metrics blocks), made by their definition sections (`block_sections`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .values import Label
+
+
+@dataclass(frozen=True, slots=True)
+class ListBlock:
+    """`list`: rows of an entity with columns, filters, search, sort and paging."""
+
+    entity: str
+    columns: tuple[str, ...]
+    filters: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    sort: str = "-updated_at"
+    page_size: int = 25
+    link: str | None = None
+    parent: str | None = None
+    export: bool = True
+    title: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetailBlock:
+    """`detail`: one record's fields and the actor's allowed actions."""
+
+    entity: str
+    fields: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ("transitions", "edit")
+    #: roles that see the history panel (changes, transitions, comments)
+    history_roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FormBlock:
+    """`form`: create (or edit, on a page with <id>) a record."""
+
+    entity: str
+    fields: tuple[str, ...]
+    parent: str | None = None
+    redirect: str | None = None
+    mode: Literal["create", "edit"] = "create"
+    submit_label: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkdownBlock:
+    """`markdown`: localized text, sanitized at render time."""
+
+    text: Label
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One KPI of a metrics block: count or sum of a field, optionally grouped."""
+
+    label: Label
+    entity: str
+    aggregate: Literal["count", "sum"] = "count"
+    field: str | None = None
+    group_by: str | None = None
+    chart: Literal["none", "bar", "pie", "line"] = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsBlock:
+    """`metrics`: KPI cards and server-rendered SVG charts."""
+
+    metrics: tuple[Metric, ...]
