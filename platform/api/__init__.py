@@ -33,10 +33,11 @@ from portalis.engine.data.permissions import Actor, Decision
 from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.auth_config import AuthConfig, AuthProvider
 from portalis.engine.definition.fields import CheckContext, FieldType, FieldValueError, TableContext
 from portalis.engine.definition.loader import RawPortal, SourceMap
 from portalis.engine.definition.model import Entity, Field, Grant, PortalModel, Role
+from portalis.engine.definition.sections import DefinitionSection, SectionContext
 from portalis.engine.definition.values import Label
 from portalis.engine.expr.expressions import ExpressionFunction
 from portalis.engine.flow.rights import RecordRights, record_rights
@@ -44,16 +45,18 @@ from portalis.engine.guards import GuardRequest
 from portalis.engine.hookspecs import hookimpl as _hookimpl
 from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.problems import PortalisError, Problem, Severity
+from portalis.engine.problems import JsonPath, PortalisError, Problem, Severity
 
 __all__ = [
     "PROBLEM_CODES",
     "Actor",
+    "AuthConfig",
     "AuthProvider",
     "BadQuery",
     "CheckContext",
     "CompiledPortal",
     "Decision",
+    "DefinitionSection",
     "Entity",
     "ExpressionFunction",
     "Field",
@@ -63,6 +66,7 @@ __all__ = [
     "Forbidden",
     "Grant",
     "GuardRequest",
+    "JsonPath",
     "Label",
     "NotFound",
     "OutOfScope",
@@ -78,6 +82,7 @@ __all__ = [
     "RecordStore",
     "RequestGuard",
     "Role",
+    "SectionContext",
     "Severity",
     "SourceMap",
     "StaleRecord",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .definition.fields import FieldType
     from .definition.loader import RawPortal
     from .definition.model import PortalModel
+    from .definition.sections import DefinitionSection
     from .expr.expressions import ExpressionFunction
     from .guards import RequestGuard
     from .problems import Problem
@@ -34,6 +35,27 @@ def portalis_field_types() -> list[FieldType]:
     When: once, when a plugin manager's field-type registry is built (before any compile).
     Result: a list of `FieldType` instances; later plugins override earlier ones by name.
     Not firstresult: every plugin's list is collected.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_definition_sections() -> list[DefinitionSection]:
+    """The parts of the definition this plugin owns: its block types' options, its sign-in
+    provider types' options and its keys of `auth:`.
+
+    When: once, when a plugin manager's definition checker is built (before any compile).
+    Result: a list of `DefinitionSection` (see `portalis.api`): `place` (`"block"`,
+    `"provider"` or `"auth"`) and `name` say where it lives; `schema` (JSON Schema of the
+    value, composed into the definition schema), `check(value, path, ctx)` (what a schema
+    cannot say, reported with `ctx.problem(...)` at file:line:col), `compile(value)` (the
+    frozen object the runtime reads: `Block.config`, `AuthProvider.config`,
+    `AuthConfig.sections[name]`), `secret_options` (must be `${ENV}` references) and the
+    section's documentation (`title`, `description`, `example`), which the generated
+    reference and the builder show. The built-in blocks and the password provider are
+    registered the same way. A definition that uses a section no loaded plugin provides is
+    invalid, so a setting never outlives the plugin that enforces it. Not firstresult; a
+    later plugin overrides an earlier section of the same place and name.
     """
     raise NotImplementedError
 
@@ -76,9 +98,9 @@ def portalis_request_guards() -> list[RequestGuard]:
     portal-relative path and the method. True lets the request through; False refuses it
     with 403 (an HTML error page, or problem+json for API paths) carrying no portal data. A
     guard must be fast and must not do I/O; an exception raised by a guard fails the request
-    (500), never lets it through. A guard may name the definition settings it enforces in an
-    `enforces` attribute (e.g. `("auth.ip_allowlist",)`): a portal version that uses such a
-    setting is not served unless a loaded guard enforces it. Not firstresult: every plugin's
+    (500), never lets it through. The settings a guard enforces belong in its plugin's
+    definition section (`portalis_definition_sections`): a portal version that uses them is
+    then invalid, and not served, wherever the plugin is not loaded. Not firstresult: every plugin's
     guards are collected and every guard must allow the request.
     """
     raise NotImplementedError

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import ModuleType
-from typing import Protocol
 
 import pluggy
 
 from . import hookspecs
-from .definition import fieldtypes
+from .definition import core_sections, fieldtypes
 from .definition.fields import FieldTypeRegistry
+from .definition.sections import SectionRegistry
 from .expr.expressions import ExpressionFunction
 from .guards import RequestGuard
 
@@ -28,38 +28,9 @@ hookimpl = hookspecs.hookimpl
 ENTRY_POINT_GROUP = "portalis.plugins"
 
 
-class OptionsSchema(Protocol):
-    """What the definition checker reads of a block type or sign-in provider type.
-
-    Both are runtime hooks (`portalis_block_types`, `portalis_auth_provider_types`), but the
-    definition names them (`- <block>: {…}`, `type: <provider>`), so the engine reads the
-    definition part of their results: the key and the JSON Schema of the options (None:
-    the base schema describes them). The runtime's `BlockType` and `ProviderType` extend it.
-    """
-
-    @property
-    def name(self) -> str:
-        """The key definitions use for it."""
-        ...
-
-    @property
-    def options_schema(self) -> Mapping[str, object] | None:
-        """JSON Schema of its options, or None when the base schema has them."""
-        ...
-
-
-class ProviderOptions(OptionsSchema, Protocol):
-    """The definition part of a sign-in provider type: also its secret options."""
-
-    @property
-    def secret_options(self) -> tuple[str, ...]:
-        """Options that must be `${ENV}` references (never secrets in definition files)."""
-        ...
-
-
 def default_plugins() -> list[object]:
     """The built-in plugins every manager registers first."""
-    return [fieldtypes]
+    return [fieldtypes, core_sections]
 
 
 def make_plugin_manager(
@@ -126,30 +97,7 @@ def request_guards(pm: pluggy.PluginManager) -> tuple[RequestGuard, ...]:
     )
 
 
-def block_option_schemas(pm: pluggy.PluginManager) -> dict[str, Mapping[str, object]]:
-    """Block type → JSON Schema of its options, for the block types that declare one."""
-    caller = getattr(pm.hook, "portalis_block_types", None)
-    # none when the runtime's specs are not loaded: then no plugin implements the hook
-    results: list[list[OptionsSchema]] = caller() if caller is not None else []
-    schemas: dict[str, Mapping[str, object]] = {}
-    for result in results:
-        for block in result:
-            if block.options_schema is not None:
-                schemas[block.name] = block.options_schema
-    return schemas
-
-
-def provider_options(
-    pm: pluggy.PluginManager,
-) -> tuple[dict[str, Mapping[str, object]], frozenset[str]]:
-    """(provider type → JSON Schema of its options, every provider type's secret options)."""
-    caller = getattr(pm.hook, "portalis_auth_provider_types", None)
-    results: list[list[ProviderOptions]] = caller() if caller is not None else []
-    schemas: dict[str, Mapping[str, object]] = {}
-    secrets: set[str] = set()
-    for result in results:
-        for ptype in result:
-            if ptype.options_schema:
-                schemas[ptype.name] = ptype.options_schema
-            secrets.update(ptype.secret_options)
-    return schemas, frozenset(secrets)
+def definition_sections(pm: pluggy.PluginManager) -> SectionRegistry:
+    """Every plugin's definition sections (later registrations override by place and name)."""
+    collected = [s for result in reversed(pm.hook.portalis_definition_sections()) for s in result]
+    return SectionRegistry(collected)

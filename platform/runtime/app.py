@@ -100,8 +100,8 @@ def create_app(
         engine, checker, settings.env, check_seconds=settings.version_check_seconds,
         base_url=settings.base_url, provider_types=ProviderTypes.from_plugins(pm),
         routes=collect_routes(pm, (path for path, _, _ in SYSTEM_ROUTES)),
-        enforced=frozenset(s for g in guards for s in getattr(g, "enforces", ())),
-        second_factors=bool(factors), build_forms=partial(PortalForms, fields=form_fields),
+        block_types=frozenset(blocks.names()),
+        build_forms=partial(PortalForms, fields=form_fields),
     )  # fmt: skip
     app.extensions["portalis"] = AppState(
         settings, engine, pm, checker, registry, blocks, I18n(), guards=guards,

@@ -40,16 +40,14 @@ def portalis_block_types() -> list[BlockType]:
     """Page block types this plugin provides.
 
     When: once, when the runtime application starts (the block registry is kept for the life
-    of the app) and when a plugin manager's definition checker is built (it reads
-    `options_schema`). Result: a list of `BlockType` objects (see `portalis.web`): a `name`
-    (the block's key in page definitions), `options_schema` (JSON Schema of the block's
-    options, composed into the definition schema; None for the built-ins, whose options are
-    in the base schema), `render(ctx)` (the block's HTML for a GET) and `handle_post(ctx)`
-    (a form POST addressed to the block). There is no compile step: the validator checks the
-    options against `options_schema`, the compiled page keeps them as a read-only mapping
-    (`ctx.block.config`), and `render` reads them from there on every request, so keep
-    per-request work small. Not firstresult; a later plugin overrides an earlier block type
-    of the same name.
+    of the app). Result: a list of `BlockType` objects (see `portalis.web`): a `name` (the
+    block's key in page definitions), `render(ctx)` (the block's HTML for a GET) and
+    `handle_post(ctx)` (a form POST addressed to the block). The block's options belong to
+    its definition section (the engine hook `portalis_definition_sections`, place
+    `"block"`, same name): schema, checks, and the compile step whose result `render` reads
+    as `ctx.block.config` — compiled once per version, so keep per-request work small. A
+    version with a block no loaded plugin renders is not served. Not firstresult; a later
+    plugin overrides an earlier block type of the same name.
     """
     raise NotImplementedError
 
@@ -83,14 +81,13 @@ def portalis_auth_provider_types() -> list[ProviderType]:
     """Auth provider types (password, oidc, saml, ldap, …) this plugin provides.
 
     When: once, when the runtime application starts (the provider registry is kept for the
-    life of the app), and when a plugin manager's definition checker is built (it reads
-    `options_schema` and `secret_options`). Result: a list of `ProviderType` objects (see
-    `portalis.web`): a `name` (the `type:` of a provider entry), a `kind` (`"form"`: the
-    login page asks a user name and password; `"redirect"`: a button starts a flow at an
-    identity provider), `options_schema` (JSON Schema of the entry's options; None when the
-    base schema describes them), `secret_options` (options that must be `${ENV}` references)
+    life of the app). Result: a list of `ProviderType` objects (see `portalis.web`): a
+    `name` (the `type:` of a provider entry), a `kind` (`"form"`: the login page asks a
+    user name and password; `"redirect"`: a button starts a flow at an identity provider)
     and `bind(entry, ctx)`, which returns the provider a compiled portal version uses (bound
-    once per version, never per request). A provider entry whose type no loaded plugin
+    once per version, never per request). The entry's options belong to the type's
+    definition section (place `"provider"`, same name): schema, checks, secret options and
+    the compiled `entry.config`. A provider entry whose type no loaded plugin
     provides keeps that portal version from loading (the previous version keeps serving).
     Not firstresult; a later plugin overrides an earlier one of the same name.
     """
@@ -105,10 +102,12 @@ def portalis_second_factors() -> list[SecondFactor]:
     objects (see `portalis.web`): `name`, `label()`, `enrol_path` (a portal path the plugin
     serves through `portalis_portal_routes`), `enrolled(conn, portal, user_id)`,
     `enrolled_users(conn, portal, user_ids)`, `verify(conn, portal, user_id, code)`
-    (replay-safe, inside the caller's transaction) and `disable(conn, portal, user_id)`. The
+    (replay-safe, inside the caller's transaction), `disable(conn, portal, user_id)` and
+    `required_roles(model)`. The
     core asks the first factor a user has enrolled after any successful primary login
-    (password, LDAP, SSO, invitation), forces enrolment for the roles of
-    `auth.two_factor.required_for`, and uses it for step-up before sensitive changes. Not
+    (password, LDAP, SSO, invitation), forces enrolment for the roles any factor's
+    `required_roles(model)` names (read from the plugin's own definition section, e.g.
+    `auth.two_factor.required_for`), and uses it for step-up before sensitive changes. Not
     firstresult: factors are offered in registration order.
     """
     raise NotImplementedError

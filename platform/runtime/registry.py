@@ -76,8 +76,7 @@ class PortalRegistry:
         base_url: str | None = None,
         provider_types: ProviderTypes | None = None,
         routes: tuple[PortalRoute, ...] = (),
-        enforced: frozenset[str] = frozenset(),
-        second_factors: bool = False,
+        block_types: frozenset[str] | None = None,
         build_forms: Callable[[PortalModel], PortalForms] | None = None,
     ) -> None:
         self.engine = engine
@@ -86,10 +85,8 @@ class PortalRegistry:
         self.provider_types = provider_types or ProviderTypes([])
         self.routes = routes
         self._routes_by_endpoint = {route.endpoint: route for route in routes}
-        #: definition settings the loaded request guards enforce (`enforces` attributes)
-        self.enforced = enforced
-        #: whether a second-factor plugin is loaded
-        self.second_factors = second_factors
+        #: the block types a loaded plugin renders (None: not checked)
+        self.block_types = block_types
         self.checker = checker
         self.env = env
         self.check_seconds = check_seconds
@@ -173,7 +170,7 @@ class PortalRegistry:
         self.compiles += 1
         log.info("serving %s version %s", slug, compiled.version)
         guard = partial(attachable, portal=slug)
-        self._check_enforced(compiled)
+        self._check_blocks(compiled)
         store = compiled.store(self.engine, guard, base_url=self.base_url)
         providers = self._bind_providers(compiled)
         forms = self.build_forms(compiled.model) if self.build_forms is not None else None
@@ -185,22 +182,19 @@ class PortalRegistry:
             forms=forms,
         )
 
-    def _check_enforced(self, compiled: CompiledPortal) -> None:
-        """Security settings need the plugin that enforces them; without it the version is
-        not served (fail closed) and the log says which plugin is missing."""
-        auth = compiled.model.auth
-        if (auth.ip_portal or auth.ip_roles or auth.ip_builder) and (
-            "auth.ip_allowlist" not in self.enforced
-        ):
-            raise LookupError(
-                "auth.ip_allowlist is set but no loaded request guard enforces it "
-                "(install portalis-ip-allowlist, or check PORTALIS_DISABLED_PLUGINS)"
-            )
-        if auth.two_factor_roles and not self.second_factors:
-            raise LookupError(
-                "auth.two_factor.required_for is set but no second-factor plugin is loaded "
-                "(install portalis-totp, or check PORTALIS_DISABLED_PLUGINS)"
-            )
+    def _check_blocks(self, compiled: CompiledPortal) -> None:
+        """A block whose type no loaded plugin renders keeps the version from loading (its
+        definition section validated it, but nothing would draw it)."""
+        if self.block_types is None:
+            return
+        for page in compiled.model.pages.values():
+            for block in page.blocks:
+                if block.type not in self.block_types:
+                    raise LookupError(
+                        f"page {page.name!r} uses block type {block.type!r}, which no loaded "
+                        "plugin renders (check the installed plugins and "
+                        "PORTALIS_DISABLED_PLUGINS)"
+                    )
 
     def _bind_providers(self, compiled: CompiledPortal) -> dict[str, Provider]:
         """Bind every provider entry; a type no plugin provides keeps the version from

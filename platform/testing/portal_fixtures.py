@@ -17,12 +17,11 @@ import pytest
 from flask import Flask
 
 from portalis.engine.data.db import create_engine
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, deploy_dir, migrate_db
+from .portals import BLUEPRINTS, deploy_dir, installed_checker, migrate_db
 from .web import PortalClient, WebPortal
 
 #: `login_as(email)`: a test browser of the served portal, signed in as that user.
@@ -39,10 +38,10 @@ def serve_definition(
 ) -> WebPortal:
     """Deploy `definition` and serve it with one plugin manager, built as the server builds it.
 
-    Unlike `WebPortal.deploy`, the definition is validated with the installed entry-point
-    plugins too (a plugin's field types, blocks and provider types are known), and
-    `PORTALIS_DISABLED_PLUGINS` in `env` disables plugins for both. `env` also supplies the
-    definition's `${ENV}` values.
+    The definition is deployed with every installed plugin, as a deploying process would;
+    the app serves it with `PORTALIS_DISABLED_PLUGINS` of `env` applied — so a test can show
+    what a server without a plugin does with a version that uses the plugin's settings (it
+    does not serve it). `env` also supplies the definition's `${ENV}` values.
     """
     values = dict(env or {})
     settings = Settings.from_env(
@@ -57,7 +56,7 @@ def serve_definition(
     pm = default_plugins.plugin_manager(disabled=settings.disabled_plugins)
     engine = create_engine(database_url)
     try:
-        compiled = deploy_dir(engine, Checker(pm), Path(definition), seed=seed, env=values)
+        compiled = deploy_dir(engine, installed_checker(), Path(definition), seed=seed, env=values)
         migrate_db(engine, values)  # as `portalis deploy` does
     finally:
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from portalis.engine.deploy.validator import Checker
 from portalis.engine.deploy.versions import deploy
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
+from portalis.runtime import default_plugins
 from portalis.runtime import hookspecs as runtime_hookspecs
 from portalis.runtime.cli.common import migrate_database
 
@@ -87,6 +89,14 @@ def actor_for(engine: sa.Engine, portal: CompiledPortal, email: str) -> Actor:
         portal.model, int(row["id"]), row["account"], row["roles"] or (),
         email=row["email"], name=row["name"],
     )  # fmt: skip
+
+
+@cache
+def installed_checker() -> Checker:
+    """The checker `portalis deploy` uses: the built-in plugins and every installed
+    entry-point plugin (so definitions may use the first-party plugins' sections). Shared:
+    it holds no per-test state."""
+    return Checker(default_plugins.plugin_manager())
 
 
 def plugin_checker(*plugins: object) -> Checker:

@@ -47,7 +47,6 @@ import sqlalchemy as sa
 from portalis.engine.data.db import create_engine
 from portalis.engine.data.platform_tables import ensure_platform_tables
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.plugins import make_plugin_manager
 
 from .browser import portalis_browser  # noqa: F401 - one Chromium per test process
 from .databases import postgres_available, postgres_database, sqlite_database
@@ -59,6 +58,7 @@ from .portal_fixtures import (  # noqa: F401 - registers the served-portal fixtu
     portalis_env,
     portalis_portal,
 )
+from .portals import installed_checker
 from .services import in_ci as in_ci  # re-exported: plugin tests import them from here
 from .services import require_service as require_service
 from .smtp import SmtpServer, running_smtp_server, smtp_unavailable
@@ -102,8 +102,9 @@ def postgres_url_fixture() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def portalis_checker() -> Checker:
-    """A checker with the built-in plugins (shared: it holds no per-test state)."""
-    return Checker(make_plugin_manager(load_entrypoints=False))
+    """The checker `portalis deploy` uses: built-in and installed plugins (shared: it holds
+    no per-test state)."""
+    return installed_checker()
 
 
 @pytest.fixture

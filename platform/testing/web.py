@@ -29,8 +29,6 @@ from portalis.engine.accounts.users import find_user
 from portalis.engine.data.db import create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
-from portalis.engine.deploy.validator import Checker
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.context import AppState
@@ -38,7 +36,7 @@ from portalis.runtime.security import CSRF_SESSION_KEY
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
+from .portals import BLUEPRINTS, actor_for, deploy_dir, installed_checker, migrate_db
 
 _TOKEN_FIELD = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 
@@ -60,7 +58,7 @@ def portal_app(
     """
     engine = create_engine(database_url)
     try:
-        checker = Checker(make_plugin_manager(load_entrypoints=False))
+        checker = installed_checker()
         compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
         migrate_db(engine, env)  # as `portalis deploy` does
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from portalis.api import DefinitionSection
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import hookimpl
 from portalis.engine.problems import Problem
@@ -143,26 +144,27 @@ def test_provider_entries_are_checked(
     assert located.file == "portal.yaml" and located.path[:3] == ("auth", "providers", 1)
 
 
-class MagicLink:
-    """A provider type from a third-party plugin: its own options and secret."""
-
-    name = "magiclink"
-    kind = "redirect"
-    secret_options = ("signing_key",)
-    options_schema = {
+#: A provider type's definition section from a third-party plugin: its options and secret.
+MAGIC_LINK = DefinitionSection(
+    "provider",
+    "magiclink",
+    {
         "description": "Sign in with a link sent by e-mail.",
         "properties": {
             "ttl_minutes": {"type": "integer", "minimum": 1},
             "signing_key": {"type": "string"},
         },
         "required": ["signing_key"],
-    }
+    },
+    "Magic link",
+    secret_options=("signing_key",),
+)
 
 
 class MagicLinkPlugin:
     @hookimpl
-    def portalis_auth_provider_types(self) -> list[Any]:
-        return [MagicLink()]
+    def portalis_definition_sections(self) -> list[DefinitionSection]:
+        return [MAGIC_LINK]
 
 
 @pytest.fixture(scope="module")

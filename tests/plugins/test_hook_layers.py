@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +19,33 @@ import pluggy
 import pytest
 from markupsafe import Markup
 
+from portalis.api import DefinitionSection
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.plugins import block_option_schemas, hookimpl, make_plugin_manager
+from portalis.engine.plugins import definition_sections, hookimpl, make_plugin_manager
 from portalis.runtime import default_plugins
 from portalis.runtime import hookspecs as runtime_hookspecs
 from portalis.testing.portals import BLUEPRINTS, plugin_checker
 from portalis.web import BlockContext, BlockType
 
-
-class CountBlock(BlockType):
-    """A plugin block with its own options schema."""
-
-    name = "count"
-    options_schema: Mapping[str, object] = {
+#: The definition section of the plugin block below: its options' schema (no check, the
+#: default compile step: a read-only mapping).
+COUNT_SECTION = DefinitionSection(
+    "block",
+    "count",
+    {
         "type": "object",
         "properties": {"entity": {"type": "string"}, "title": {"type": "string"}},
         "required": ["entity", "title"],
         "additionalProperties": False,
-    }
+    },
+    "Count",
+)
+
+
+class CountBlock(BlockType):
+    """A plugin block whose options its definition section describes."""
+
+    name = "count"
 
     def render(self, ctx: BlockContext) -> Markup:
         return Markup("<p>{}</p>").format(ctx.block.config["title"])
@@ -51,6 +60,10 @@ def plugin_module(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
 
 def count_blocks() -> list[BlockType]:
     return [CountBlock()]
+
+
+def count_sections() -> list[DefinitionSection]:
+    return [COUNT_SECTION]
 
 
 def test_engine_only_manager_refuses_a_runtime_hook_and_names_the_loaded_specs() -> None:
@@ -71,7 +84,13 @@ def test_runtime_manager_accepts_hooks_of_both_layers() -> None:
     assert "count" in names and "list" in names  # the plugin's and the runtime's built-ins
     # the same hooks, through `specs`, in the engine's own factory
     pm = make_plugin_manager(specs=[runtime_hookspecs], extra=[plugin], load_entrypoints=False)
-    assert block_option_schemas(pm) == {"count": CountBlock.options_schema}
+    assert definition_sections(pm).get("block", "count") is None  # this plugin has no section
+    sectioned = plugin_module(
+        "acme_sectioned", portalis_block_types=count_blocks,
+        portalis_definition_sections=count_sections,
+    )  # fmt: skip
+    pm = make_plugin_manager(specs=[runtime_hookspecs], extra=[sectioned], load_entrypoints=False)
+    assert definition_sections(pm).get("block", "count") is COUNT_SECTION
 
 
 def test_misspelled_runtime_hook_is_rejected_by_the_runtime_manager() -> None:
@@ -105,7 +124,13 @@ def _with_count_block(folder: Path, options: str) -> Path:
 def test_plugin_block_options_are_checked_when_the_runtime_specs_are_loaded(
     tmp_path: Path,
 ) -> None:
-    checker = plugin_checker(plugin_module("acme_blocks", portalis_block_types=count_blocks))
+    checker = plugin_checker(
+        plugin_module(
+            "acme_blocks",
+            portalis_block_types=count_blocks,
+            portalis_definition_sections=count_sections,
+        )
+    )
     good = checker.check_dir(_with_count_block(tmp_path / "good", "{entity: ticket, title: Open}"))
     assert good.report.ok, [p.format() for p in good.report.errors]
     assert good.model is not None
@@ -148,9 +173,17 @@ def test_runtime_hookspecs_load_no_web_framework() -> None:
 
 
 def test_the_checker_needs_no_runtime_hook_results(tmp_path: Path) -> None:
-    """With the runtime's specs loaded but no block or provider plugins, the checker still
-    builds (the hooks answer empty lists)."""
+    """With the runtime's specs loaded but no plugins, the checker builds from the core's own
+    definition sections (registered through the same hook as a plugin's)."""
     pm = make_plugin_manager(specs=[runtime_hookspecs], load_entrypoints=False)
     checked = Checker(pm).check_dir(BLUEPRINTS / "b2c")
     assert checked.report.ok
-    assert block_option_schemas(pm) == {}
+    # the core's own sections only: the five built-in blocks and the password provider
+    assert sorted((s.place, s.name) for s in definition_sections(pm)) == [
+        ("block", "detail"),
+        ("block", "form"),
+        ("block", "list"),
+        ("block", "markdown"),
+        ("block", "metrics"),
+        ("provider", "password"),
+    ]

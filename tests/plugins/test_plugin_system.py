@@ -89,7 +89,7 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
         "module": "portalis_ip_allowlist",
         "distribution": "portalis-ip-allowlist",
         "version": importlib.metadata.version("portalis-ip-allowlist"),
-        "hooks": ["portalis_request_guards"],
+        "hooks": ["portalis_definition_sections", "portalis_request_guards"],
         "disabled": False,
     }
     # registration order: engine defaults, entry points, then the runtime's defaults
@@ -100,7 +100,7 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
     text = run_plugins()
     assert text.exit_code == 0
     assert "ip_allowlist  [entry point]  portalis-ip-allowlist" in text.output
-    assert "hooks: portalis_request_guards" in text.output
+    assert "hooks: portalis_definition_sections, portalis_request_guards" in text.output
     assert "DISABLED" not in text.output
 
 
@@ -185,7 +185,10 @@ def test_plugins_reports_an_installed_misspelled_plugin_cleanly(
     plugins = listed(run_plugins("--json", env={"PORTALIS_DISABLED_PLUGINS": module}))
     assert plugins[module]["disabled"] is True
     assert (plugins[module]["distribution"], plugins[module]["version"]) == ("acme-typo", "0.3.1")
-    assert plugins["ip_allowlist"]["hooks"] == ["portalis_request_guards"]
+    assert plugins["ip_allowlist"]["hooks"] == [
+        "portalis_definition_sections",
+        "portalis_request_guards",
+    ]
 
 
 def test_plugins_reports_an_unknown_argument_of_an_installed_plugin(

@@ -23,30 +23,36 @@ class PasswordPolicy:
 
 @dataclass(frozen=True, slots=True)
 class AuthProvider:
-    """An auth provider entry; `options` are its other keys, checked by the definition
-    schema (the provider type's `options_schema`, or the base schema for the types it
-    describes) and the auth checks of the validator before they get here."""
+    """An auth provider entry: `options` are its keys besides `type` and `name` as written
+    (checked by the provider type's definition section), `config` what that section compiled
+    from them (a `PasswordPolicy` for the password provider; a plugin's own object, or a
+    read-only mapping, for others)."""
 
     type: str
     name: str
     options: Mapping[str, Any] = field(default_factory=frozen_map)
+    config: object = None
 
 
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
-    """The `auth:` section."""
+    """The `auth:` section.
+
+    `sections` holds the compiled values of the `auth:` keys plugins own (`two_factor`,
+    `ip_allowlist`, …), by key; a plugin reads its own with `section(name)`.
+    """
 
     providers: tuple[AuthProvider, ...] = ()
     password: PasswordPolicy | None = None
-    two_factor_roles: frozenset[str] = frozenset()
-    ip_portal: tuple[str, ...] = ()
-    ip_roles: Mapping[str, tuple[str, ...]] = field(default_factory=frozen_map)
-    #: networks allowed into the admin area (`/admin`, the builder); empty: no extra limit
-    ip_builder: tuple[str, ...] = ()
+    sections: Mapping[str, object] = field(default_factory=frozen_map)
     idle_minutes: int = 60
     absolute_hours: int = 12
     #: roles that may use the portal's admin area (/admin)
     admin_roles: frozenset[str] = frozenset()
+
+    def section(self, name: str) -> object | None:
+        """The compiled value of the plugin-owned `auth:` key `name`, or None when unset."""
+        return self.sections.get(name)
 
     def provider(self, name: str) -> AuthProvider | None:
         """The provider entry named `name`, or None."""

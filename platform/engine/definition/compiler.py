@@ -15,7 +15,6 @@ from ..expr.expressions import DEFAULT_NAMES, Expression, ExpressionError, compi
 from ..expr.typecheck import type_errors
 from ..problems import JsonPath
 from .auth_config import AuthConfig, AuthProvider, PasswordPolicy
-from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, Metric, MetricsBlock
 from .compiler_flow import FlowCompiler
 from .fields import FieldValueError
 from .flow_model import Workflow
@@ -36,6 +35,7 @@ from .model import (
 from .naming import table_name
 from .semantics.base import Ctx, account_field
 from .semantics.roles import role_closures
+from .semantics.sections import CORE_AUTH_KEYS
 from .values import Label, frozen_map
 
 Functions = Mapping[str, Callable[..., Any]]
@@ -274,55 +274,12 @@ class _Compiler:
             public="anonymous" in roles,
         )
 
-    def block(self, kind: str, options: Any) -> Any:
-        if kind == "list":
-            return ListBlock(
-                entity=options["entity"],
-                columns=tuple(options["columns"]),
-                filters=tuple(options.get("filters") or ()),
-                search=tuple(options.get("search") or ()),
-                sort=options.get("sort", "-updated_at"),
-                page_size=int(options.get("page_size", 25)),
-                link=options.get("link"),
-                parent=options.get("parent"),
-                export=bool(options.get("export", True)),
-                title=Label.of(options["title"]) if "title" in options else None,
-            )
-        if kind == "detail":
-            return DetailBlock(
-                entity=options["entity"],
-                fields=tuple(options.get("fields") or ()),
-                actions=tuple(options.get("actions") or ("transitions", "edit")),
-                history_roles=frozenset((options.get("history") or {}).get("roles") or ()),
-            )
-        if kind == "form":
-            return FormBlock(
-                entity=options["entity"],
-                fields=tuple(options["fields"]),
-                parent=options.get("parent"),
-                redirect=options.get("redirect"),
-                mode=options.get("mode", "create"),
-                submit_label=Label.of(options["submit_label"])
-                if "submit_label" in options
-                else None,
-            )
-        if kind == "markdown":
-            return MarkdownBlock(Label.of(options))
-        if kind == "metrics":
-            return MetricsBlock(
-                tuple(
-                    Metric(
-                        label=Label.of(m["label"]),
-                        entity=m["entity"],
-                        aggregate=m.get("aggregate", "count"),
-                        field=m.get("field"),
-                        group_by=m.get("group_by"),
-                        chart=m.get("chart", "bar" if m.get("group_by") else "none"),
-                    )
-                    for m in options
-                )
-            )
-        return frozen_map(options) if isinstance(options, dict) else options
+    def block(self, kind: str, options: Any) -> object:
+        """The block's config, made by its definition section (validation found one)."""
+        section = self.ctx.sections.get("block", kind)
+        if section is None:  # unreachable after the schema pass; kept as a clear failure
+            raise LookupError(f"no definition section for block type {kind!r}")
+        return section.compiled(options)
 
     # -- portal -------------------------------------------------------------------------
     def auth(self) -> AuthConfig:
@@ -330,28 +287,30 @@ class _Compiler:
         providers = []
         password = None
         for p in spec.get("providers") or [{"type": "password"}]:
-            options = {k: v for k, v in p.items() if k not in ("type", "name")}
+            options = {k: v for k, v in p.items() if k not in ("type", "name", "label")}
+            section = self.ctx.sections.get("provider", p["type"])
+            config = section.compiled(options) if section is not None else None
             providers.append(
-                AuthProvider(p["type"], p.get("name") or p["type"], frozen_map(options))
-            )
-            if p["type"] == "password":
-                pol = p.get("policy") or {}
-                password = PasswordPolicy(
-                    min_length=int(pol.get("min_length", 12)),
-                    max_age_days=pol.get("max_age_days"),
-                    history=int(pol.get("history", 0)),
-                    lockout_after=int(pol.get("lockout_after", 10)),
-                    self_registration=bool(p.get("self_registration", False)),
+                AuthProvider(
+                    p["type"],
+                    p.get("name") or p["type"],
+                    frozen_map({k: v for k, v in p.items() if k not in ("type", "name")}),
+                    config,
                 )
-        ip = spec.get("ip_allowlist") or {}
+            )
+            if isinstance(config, PasswordPolicy):
+                password = config
+        sections = {
+            key: section.compiled(value)
+            for key, value in spec.items()
+            if key not in CORE_AUTH_KEYS
+            and (section := self.ctx.sections.get("auth", key)) is not None
+        }
         sessions = spec.get("sessions") or {}
         return AuthConfig(
             providers=tuple(providers),
             password=password,
-            two_factor_roles=frozenset((spec.get("two_factor") or {}).get("required_for") or ()),
-            ip_portal=tuple(ip.get("portal") or ()),
-            ip_roles=frozen_map({k: tuple(v) for k, v in (ip.get("roles") or {}).items()}),
-            ip_builder=tuple(ip.get("builder") or ()),
+            sections=frozen_map(sections),
             idle_minutes=int(sessions.get("idle_minutes", 60)),
             absolute_hours=int(sessions.get("absolute_hours", 12)),
             admin_roles=frozenset(spec.get("admin_roles") or ()),

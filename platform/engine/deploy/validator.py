@@ -32,18 +32,14 @@ from ..definition.semantics.lint import lint
 from ..definition.semantics.pages import (
     check_navigation,
     check_pages,
-    check_seed_and_networks,
+    check_seed_globs,
     check_theme_and_locales,
     check_translations,
 )
 from ..definition.semantics.roles import check_roles
+from ..definition.semantics.sections import check_sections
 from ..definition.semantics.workflows import check_workflows
-from ..plugins import (
-    block_option_schemas,
-    expression_functions,
-    field_types,
-    provider_options,
-)
+from ..plugins import definition_sections, expression_functions, field_types
 from ..problems import DefinitionError, Problem, Report
 from .seed_check import check_seed, check_seed_files
 
@@ -70,11 +66,9 @@ class Checker:
         self.pm = pm
         self.registry = field_types(pm)
         self.functions = expression_functions(pm)
-        block_schemas = block_option_schemas(pm)
-        provider_schemas, secrets = provider_options(pm)
-        #: options every provider type declares secret (plus the built-in list)
-        self.secret_options = secrets
-        self.schema = build_schema(self.registry, block_schemas, provider_schemas)
+        #: the loaded definition sections (blocks, provider types, plugin-owned `auth:` keys)
+        self.sections = definition_sections(pm)
+        self.schema = build_schema(self.registry, self.sections)
         fast, per_type = split_field_schemas(self.schema)
         self._validator = make_validator(fast)
         self._field_validators = {name: make_validator(s) for name, s in per_type.items()}
@@ -121,7 +115,7 @@ class Checker:
             source=raw.source,
             registry=self.registry,
             bundle=raw.bundle,
-            secret_options=self.secret_options,
+            sections=self.sections,
         )
         model: PortalModel | None = None
         for check in (
@@ -131,10 +125,11 @@ class Checker:
             check_derived_fields,
             check_flow,
             check_pages,
+            check_sections,
             check_navigation,
             check_auth,
             check_theme_and_locales,
-            check_seed_and_networks,
+            check_seed_globs,
             check_seed_files,
             check_translations,
         ):

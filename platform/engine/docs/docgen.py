@@ -22,7 +22,7 @@ import pluggy
 
 from ..definition.fields import FieldTypeRegistry
 from ..definition.schema.compose import build_schema
-from ..plugins import ENTRY_POINT_GROUP, field_types, make_plugin_manager
+from ..plugins import ENTRY_POINT_GROUP, definition_sections, field_types, make_plugin_manager
 from .facadedoc import facade_reference
 from .hookdoc import hook_reference
 from .refdoc import SchemaDoc, field_types_part, problem_codes_part, table
@@ -242,7 +242,7 @@ def generate(
     """Every generated file (path → text); the built-in plugins only unless `pm` is given."""
     manager = pm if pm is not None else make_plugin_manager(load_entrypoints=False)
     registry = field_types(manager)
-    schema = build_schema(registry)
+    schema = build_schema(registry, definition_sections(manager))
     out = Path(outdir)
     return {
         out / REFERENCE_NAME: definition_reference(schema, registry),

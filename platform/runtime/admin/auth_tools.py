@@ -19,7 +19,7 @@ from portalis.engine.data.permissions import Actor
 from ..auth import login_check, throttle
 from ..auth.common import ViewResult, render, request_ip
 from ..auth.providers import LoginRefused, is_form
-from ..auth.second_factor import factors
+from ..auth.second_factor import factors, second_factor_roles
 from ..context import state
 from ..forms.auth import ProviderTestForm
 from ..registry import RuntimePortal
@@ -68,7 +68,7 @@ def auth_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     return render(
         "admin/auth.html",
         providers=provider_rows(portal),
-        two_factor_roles=sorted(label(roles[r].label, r) for r in model.auth.two_factor_roles),
+        two_factor_roles=sorted(label(roles[r].label, r) for r in second_factor_roles(model)),
         admin_roles=sorted(label(roles[r].label, r) for r in model.auth.admin_roles),
         factor_labels=[str(f.label()) for f in factors()],
         idle_minutes=model.auth.idle_minutes,

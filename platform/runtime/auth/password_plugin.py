@@ -28,9 +28,6 @@ class PasswordProvider:
 
     name = "password"
     kind: ProviderKind = "form"
-    secret_options: tuple[str, ...] = ()
-    #: the password policy's options are in the base schema
-    options_schema = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> BoundPassword:
         """The password provider needs nothing bound: the policy is in the model."""

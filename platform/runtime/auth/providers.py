@@ -20,7 +20,6 @@ import sqlalchemy as sa
 
 from portalis.engine.definition.auth_config import AuthProvider
 from portalis.engine.definition.model import PortalModel
-from portalis.engine.plugins import ProviderOptions
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -130,8 +129,10 @@ class RedirectProvider(Provider, Protocol):
         ...
 
 
-class ProviderType(ProviderOptions, Protocol):
-    """A provider type from the `portalis_auth_provider_types` hook."""
+class ProviderType(Protocol):
+    """A provider type from the `portalis_auth_provider_types` hook: how its entries sign
+    users in. The entries' options are its definition section's (place `"provider"`, same
+    name): schema, checks, secret options and the compiled `entry.config`."""
 
     @property
     def name(self) -> str:
@@ -141,17 +142,6 @@ class ProviderType(ProviderOptions, Protocol):
     @property
     def kind(self) -> ProviderKind:
         """How its providers meet the user: a login form, or a redirect."""
-        ...
-
-    @property
-    def options_schema(self) -> Mapping[str, object] | None:
-        """JSON Schema of an entry's options (None: the base schema describes them)."""
-        ...
-
-    @property
-    def secret_options(self) -> tuple[str, ...]:
-        """Options that must be `${ENV}` references (secrets never live in definition
-        files)."""
         ...
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> Provider:

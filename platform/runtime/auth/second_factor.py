@@ -1,7 +1,7 @@
 """The second factor and step-up: every login path ends in `complete_sign_in`.
 
 Password, LDAP, SSO and invitation logins all call `complete_sign_in`. When the user has a
-second factor enrolled (or a role of `auth.two_factor.required_for`), no session starts:
+second factor enrolled (or a role a loaded factor requires it for), no session starts:
 the browser carries a *pending login* (user, provider, next page; ten minutes) to
 `/login/two-factor`, or to the factor's enrolment page when a required factor is missing.
 Only a verified code starts the session — so a password reset, an invitation or an SSO
@@ -27,6 +27,7 @@ from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.model import PortalModel
 
 from ..context import rotate_session, sign_in, state
 from ..forms.auth import CodeForm, ConfirmForm
@@ -87,6 +88,11 @@ class SecondFactor(Protocol):
         True when there was one."""
         ...
 
+    def required_roles(self, model: PortalModel) -> frozenset[str]:
+        """The roles of this portal version that must use a second factor (from the
+        plugin's own definition section, e.g. `auth.two_factor.required_for`)."""
+        ...
+
 
 def factors() -> tuple[SecondFactor, ...]:
     """The application's second factors (collected once at start-up)."""
@@ -98,13 +104,19 @@ def enrolled_factors(conn: sa.Connection, portal: str, user_id: int) -> list[Sec
     return [f for f in factors() if f.enrolled(conn, portal, user_id)]
 
 
+def second_factor_roles(model: PortalModel) -> frozenset[str]:
+    """The roles that must use a second factor, as the loaded factors read the definition."""
+    return frozenset().union(*(f.required_roles(model) for f in factors()))
+
+
 def requires_second_factor(portal: RuntimePortal, row: dict[str, Any]) -> bool:
     """True when one of the user's roles (inherited ones included) needs a second factor."""
     model = portal.compiled.model
-    if not model.auth.two_factor_roles:
+    required = second_factor_roles(model)
+    if not required:
         return False
     actor = Actor.for_user(model, int(row["id"]), row["account"], row["roles"] or ())
-    return bool(actor.roles & model.auth.two_factor_roles)
+    return bool(actor.roles & required)
 
 
 def complete_sign_in(
@@ -117,8 +129,8 @@ def complete_sign_in(
     required = requires_second_factor(portal, row)
     if not enrolled and not required:
         return _start_session(portal, row, provider=provider, next_url=next_url, factor=None)
-    # a factor is loaded here: a portal that requires one is not served without
-    # (`PortalRegistry._check_enforced`), and nobody enrols in a factor that is not loaded
+    # a factor is loaded here: only a loaded factor requires one (its definition section
+    # exists only while it is loaded), and nobody enrols in a factor that is not loaded
     session.clear()  # nothing of the anonymous session carries over
     session[_PENDING] = {
         "portal": portal.slug,

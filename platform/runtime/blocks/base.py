@@ -21,7 +21,6 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.model import Block, Page
-from portalis.engine.plugins import OptionsSchema
 
 if TYPE_CHECKING:
     from ..registry import RuntimePortal
@@ -53,25 +52,19 @@ class BlockContext:
         return str(g.portal_prefix)
 
 
-class BlockType(OptionsSchema, Protocol):
-    """A block type from the `portalis_block_types` hook.
+class BlockType(Protocol):
+    """A block type from the `portalis_block_types` hook: how a block is drawn.
 
-    Subclass it (then `options_schema` defaults to None and `handle_post` to "re-render the
-    page") or implement the members yourself. There is no compile step: the validator
-    checks a block's options against `options_schema` and the compiled page keeps them in
-    `ctx.block.config` (a read-only mapping for plugin blocks), read on every render.
+    Subclass it (then `handle_post` defaults to "re-render the page") or implement the
+    members yourself. What the block's options mean is its definition section's job (the
+    engine hook `portalis_definition_sections`, place `"block"`, same name): its schema and
+    checks validate them and its compile step makes `ctx.block.config`, once per version.
     """
 
     @property
     def name(self) -> str:
         """The block's key in definitions (`- list: {...}`)."""
         ...
-
-    @property
-    def options_schema(self) -> Mapping[str, object] | None:
-        """JSON Schema of the block's options (None: the base schema has them, the
-        built-ins)."""
-        return None
 
     def render(self, ctx: BlockContext) -> Markup:
         """HTML of the block for a GET (or a POST that failed validation)."""

@@ -132,9 +132,11 @@ def test_a43_forwarded_for_only_from_trusted_proxy(serve: Serve) -> None:
 
 def test_a43_parsed_once_per_compiled_portal(serve: Serve) -> None:
     web = serve('{portal: ["10.0.0.0/8"], roles: {agent: []}}')
-    guard = IpAllowlistGuard()
-    first = guard.allowlist(web.compiled.model)
-    assert guard.allowlist(web.compiled.model) is first
+    # compiled with the version by the plugin's definition section: the guard parses nothing
+    first = Allowlist.of(web.compiled.model)
+    assert isinstance(web.compiled.model.auth.section("ip_allowlist"), Allowlist)
+    assert Allowlist.of(web.compiled.model) is first
+    assert first.portal == (ipaddress.ip_network("10.0.0.0/8"),)
     assert first.roles == {}  # an empty role list restricts nothing
 
 

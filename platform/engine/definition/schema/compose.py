@@ -1,7 +1,9 @@
-"""Compose the full definition schema: the base schema plus every registered field type.
+"""Compose the full definition schema: the base schema plus every registered field type and
+definition section (blocks, provider types, plugin-owned `auth:` keys).
 
-The committed `portal.schema.json` is this composition with the built-in field types (for
-editors); the validator composes again with the plugins actually loaded.
+The committed `portal.schema.json` is this composition with the built-in field types and
+sections and the first-party plugins (for editors); the validator composes again with the
+plugins actually loaded.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from ..fields import FieldTypeRegistry
+from ..sections import DefinitionSection, SectionRegistry
 
 SCHEMA_PACKAGE = "portalis.engine.definition.schema"
 
@@ -40,18 +43,58 @@ def field_type_def(name: str) -> str:
     return f"fieldtype_{name}"
 
 
-def build_schema(
-    registry: FieldTypeRegistry,
-    block_schemas: Mapping[str, Mapping[str, Any]] | None = None,
-    provider_schemas: Mapping[str, Mapping[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The base schema with field-type options, plugin block options and plugin auth
-    provider types composed in (the built-in provider types keep their base definitions)."""
+def build_schema(registry: FieldTypeRegistry, sections: SectionRegistry) -> dict[str, Any]:
+    """The base schema with the field types' options and every definition section composed
+    in: block types under `block`, provider types under `provider`, `auth:` keys under
+    `auth`. A section schema's own `$defs` join the schema's (a name may not clash)."""
     schema = base_schema()
     defs = schema["$defs"]
+    _compose_field_types(defs, registry)
+    for section in sections:
+        value = copy.deepcopy(dict(section.schema))
+        for name, definition in (value.pop("$defs", None) or {}).items():
+            if name in defs and defs[name] != definition:
+                raise ValueError(f"{section.key}: $defs/{name} clashes with the schema's")
+            defs[name] = definition
+        ref = {"$ref": f"#/$defs/{section_def(section)}"}
+        if section.place == "block":
+            defs[section_def(section)] = value
+            defs["block"]["properties"][section.name] = ref
+        elif section.place == "auth":
+            defs[section_def(section)] = value
+            defs["auth"]["properties"].setdefault(section.name, ref)
+        else:
+            defs[section_def(section)] = _provider_entry(section.name, value)
+            defs["provider"]["properties"]["type"]["enum"].append(section.name)
+            defs["provider"]["allOf"].append(
+                {
+                    "if": {"properties": {"type": {"const": section.name}}, "required": ["type"]},
+                    "then": ref,
+                }
+            )
+    return schema
+
+
+def section_def(section: DefinitionSection) -> str:
+    """The `$defs` key of a section's schema."""
+    return f"{section.place}_{section.name}"
+
+
+def _provider_entry(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A provider type's entry: its options plus the keys every entry has."""
+    entry = options
+    entry.setdefault("type", "object")
+    props = entry.setdefault("properties", {})
+    props["type"] = {"const": name}
+    props["name"] = {"$ref": "#/$defs/name"}
+    props["label"] = {"$ref": "#/$defs/label"}
+    entry.setdefault("additionalProperties", False)
+    return entry
+
+
+def _compose_field_types(defs: dict[str, Any], registry: FieldTypeRegistry) -> None:
     field = defs["field"]
-    names = registry.names()
-    field["properties"]["type"]["enum"] = names
+    field["properties"]["type"]["enum"] = registry.names()
     branches: list[dict[str, Any]] = []
     for name, ftype in registry.items():
         option_def: dict[str, Any] = {
@@ -68,33 +111,6 @@ def build_schema(
             }
         )
     field["allOf"] = branches
-    block = defs["block"]
-    for name, options in (block_schemas or {}).items():
-        if name in block["properties"]:
-            continue
-        defs[f"block_{name}"] = copy.deepcopy(dict(options))
-        block["properties"][name] = {"$ref": f"#/$defs/block_{name}"}
-    provider = defs["provider"]
-    for name, options in (provider_schemas or {}).items():
-        if name in provider["properties"]["type"]["enum"]:
-            continue
-        entry = copy.deepcopy(dict(options))
-        entry.setdefault("type", "object")
-        props = entry.setdefault("properties", {})
-        # every entry carries these; a plugin schema only names its own options
-        props.setdefault("type", {"const": name})
-        props.setdefault("name", {"$ref": "#/$defs/name"})
-        props.setdefault("label", {"$ref": "#/$defs/label"})
-        entry.setdefault("additionalProperties", False)
-        defs[f"provider_{name}"] = entry
-        provider["properties"]["type"]["enum"].append(name)
-        provider["allOf"].append(
-            {
-                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                "then": {"$ref": f"#/$defs/provider_{name}"},
-            }
-        )
-    return schema
 
 
 def split_field_schemas(

@@ -1,8 +1,9 @@
-"""Semantic checks of the `auth:` section: roles, provider entries, secrets, account mapping.
+"""Semantic checks of the core's part of `auth:`: admin roles and what every provider entry
+shares — unique names, one password provider, role maps, default roles, account mapping.
 
-The JSON Schema fixes the shape of each provider entry; these checks add what a schema cannot
-say: referenced roles exist, names are unique, secrets are `${ENV}` references, an LDAP entry
-picks exactly one way to find users, and account assignment names a real account field.
+What is particular to a provider type (an LDAP entry picks one way to find users, …), its
+secret options and the plugin-owned `auth:` keys are checked by their definition sections
+(`semantics.sections`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from typing import Any
 from ...problems import JsonPath
 from .base import Ctx, check_role_refs, suggest
 
-#: Options that hold secrets; they must be written as one `${NAME}` reference.
-SECRET_OPTIONS = ("client_secret", "bind_password", "private_key")
 #: How `account_from` may be written.
 ACCOUNT_SOURCES = ("claim:", "attribute:", "email_domain")
 
@@ -21,20 +20,7 @@ ACCOUNT_SOURCES = ("claim:", "attribute:", "email_domain")
 def check_auth(ctx: Ctx) -> None:
     """Roles named in auth settings exist; provider entries are consistent."""
     auth = ctx.data.get("auth") or {}
-    two_factor = auth.get("two_factor") or {}
-    check_role_refs(
-        ctx, two_factor.get("required_for") or [], ("auth", "two_factor", "required_for")
-    )
     check_role_refs(ctx, auth.get("admin_roles") or [], ("auth", "admin_roles"))
-    for role in (auth.get("ip_allowlist") or {}).get("roles") or {}:
-        if role not in ctx.roles:
-            ctx.add(
-                "ref-unknown-role",
-                f"unknown role {role!r}",
-                ("auth", "ip_allowlist", "roles", role),
-                suggest(role, ctx.roles),
-                key=True,
-            )
     names: set[str] = set()
     passwords = 0
     for i, provider in enumerate(auth.get("providers") or []):
@@ -68,22 +54,7 @@ def check_auth(ctx: Ctx) -> None:
                     suggest(role, ctx.roles),
                 )
         check_role_refs(ctx, provider.get("default_roles") or [], (*path, "default_roles"))
-        _check_secrets(ctx, provider, path)
         _check_account(ctx, provider, path)
-        if provider.get("type") == "ldap":
-            _check_ldap(ctx, provider, path)
-
-
-def _check_secrets(ctx: Ctx, provider: dict[str, Any], path: JsonPath) -> None:
-    for key in sorted(set(SECRET_OPTIONS) | ctx.secret_options):
-        if key in provider and (*path, key) not in ctx.source.env_paths:
-            ctx.add(
-                "secret-literal",
-                f"{key} is written into the definition",
-                (*path, key),
-                f"secrets never live in definition files: write {key}: "
-                f'"${{{key.upper()}}}" and set that environment variable for every process',
-            )
 
 
 def _check_account(ctx: Ctx, provider: dict[str, Any], path: JsonPath) -> None:
@@ -116,70 +87,3 @@ def _check_account(ctx: Ctx, provider: dict[str, Any], path: JsonPath) -> None:
                 (*path, "account_match"),
                 "say where the value comes from, e.g. account_from: email_domain",
             )
-
-
-def _check_ldap(ctx: Ctx, provider: dict[str, Any], path: JsonPath) -> None:
-    url = str(provider.get("url") or "")
-    if not url.startswith(("ldap://", "ldaps://")):
-        ctx.add(
-            "schema-value",
-            f"LDAP url {url!r} must start with ldap:// or ldaps://",
-            (*path, "url"),
-            "write e.g. url: ldap://directory.example.org:389",
-        )
-    if url.startswith("ldaps://") and provider.get("start_tls"):
-        ctx.add(
-            "schema-value",
-            "start_tls upgrades ldap:// connections; an ldaps:// URL is already encrypted",
-            (*path, "start_tls"),
-            "remove start_tls, or use an ldap:// URL",
-        )
-    template = provider.get("bind_dn_template")
-    searching = provider.get("user_search_base") is not None or provider.get("user_filter")
-    if template is not None and searching:
-        ctx.add(
-            "schema-value",
-            "use either bind_dn_template (direct bind) or user_search_base/user_filter "
-            "(search then bind), not both",
-            (*path, "bind_dn_template"),
-            "keep the one your directory needs",
-        )
-    elif template is None and not searching:
-        ctx.add(
-            "schema-missing-key",
-            "an LDAP provider needs bind_dn_template, or user_search_base and user_filter",
-            path,
-            "direct bind: bind_dn_template: uid={username},ou=people,dc=example,dc=org",
-        )
-    if template is not None and "{username}" not in str(template):
-        ctx.add(
-            "schema-value",
-            "bind_dn_template must contain {username}",
-            (*path, "bind_dn_template"),
-            "write e.g. uid={username},ou=people,dc=example,dc=org",
-        )
-    if searching:
-        for key in ("user_search_base", "user_filter"):
-            if not provider.get(key):
-                ctx.add(
-                    "schema-missing-key",
-                    f"search-then-bind needs {key}",
-                    path,
-                    "e.g. user_search_base: ou=people,dc=example,dc=org, "
-                    "user_filter: (uid={username})",
-                )
-        flt = str(provider.get("user_filter") or "")
-        if flt and "{username}" not in flt:
-            ctx.add(
-                "schema-value",
-                "user_filter must contain {username}",
-                (*path, "user_filter"),
-                "write e.g. (uid={username}); the value is escaped before it is used",
-            )
-    if provider.get("bind_dn") and "bind_password" not in provider:
-        ctx.add(
-            "schema-missing-key",
-            "a service account (bind_dn) needs bind_password",
-            path,
-            'add bind_password: "${LDAP_BIND_PASSWORD}"',
-        )

@@ -17,6 +17,7 @@ from ..bundle import Bundle
 from ..fields import FieldTypeRegistry
 from ..loader import SourceMap
 from ..model import BUILTIN_ROLES, SYSTEM_COLUMNS
+from ..sections import SectionRegistry
 
 
 @dataclass(slots=True)
@@ -28,9 +29,9 @@ class Ctx:
     source: SourceMap
     registry: FieldTypeRegistry
     bundle: Bundle
+    #: the loaded definition sections (blocks, provider types, plugin-owned `auth:` keys)
+    sections: SectionRegistry = field(default_factory=lambda: SectionRegistry(()))
     problems: list[Problem] = field(default_factory=list)
-    #: provider options the loaded provider plugins declare secret (must be `${ENV}`)
-    secret_options: frozenset[str] = frozenset()
 
     @property
     def roles(self) -> set[str]:

@@ -14,7 +14,7 @@ from ...problems import JsonPath
 from ..fields import FieldValueError
 from ..model import SYSTEM_COLUMNS, Field
 from ..values import Label
-from .base import Ctx, check_role_refs, suggest
+from .base import Ctx, suggest
 
 #: Field types a rollup can add up; min/max also order dates.
 SUMMABLE = ("int", "decimal", "money")
@@ -77,12 +77,6 @@ def check_derived_fields(ctx: Ctx) -> None:
                         )
     _check_virtual_uses(ctx)
     _check_rollup_cycles(ctx)
-    for page, page_spec in (ctx.data.get("pages") or {}).items():
-        for i, block in enumerate(page_spec.get("blocks") or []):
-            options = block.get("detail")
-            if isinstance(options, dict) and "history" in options:
-                path: JsonPath = ("pages", page, "blocks", i, "detail", "history", "roles")
-                check_role_refs(ctx, options["history"].get("roles") or [], path)
 
 
 def _check_exclusive(ctx: Ctx, spec: dict[str, Any], fpath: JsonPath) -> None:

@@ -1,8 +1,8 @@
-"""Semantic checks of pages, blocks, navigation, auth references, theme, locales and labels."""
+"""Semantic checks of pages (routes, roles), navigation, theme, locales, seed globs and labels;
+each block's options are checked by its definition section."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -12,8 +12,8 @@ from babel.numbers import list_currencies
 from ...problems import JsonPath, Severity
 from ..css import unsafe_css
 from ..loader import match_files
-from ..model import RESERVED_ROUTE_SEGMENTS, SYSTEM_COLUMNS
-from .base import Ctx, check_field_ref, check_role_refs, suggest
+from ..model import RESERVED_ROUTE_SEGMENTS
+from .base import Ctx, check_role_refs, suggest
 
 _SEGMENT = re.compile(r"^([A-Za-z0-9._~-]+|<id>)$")
 _LABEL_KEYS = frozenset({"label", "plural_label", "title", "description", "message", "help"})
@@ -61,139 +61,6 @@ def check_pages(ctx: Ctx) -> None:
         else:
             routes[key] = name
         check_role_refs(ctx, page.get("roles") or [], (*base, "roles"))
-        for i, block in enumerate(page.get("blocks") or []):
-            kind, options = next(iter(block.items()))
-            check_block(ctx, name, page, kind, options, (*base, "blocks", i, kind))
-
-
-def check_block(
-    ctx: Ctx, page_name: str, page: dict[str, Any], kind: str, options: Any, path: JsonPath
-) -> None:
-    """References inside one built-in block."""
-    has_id = "<id>" in str(page.get("route", ""))
-    if kind == "metrics":
-        for i, metric in enumerate(options):
-            _check_metric(ctx, metric, (*path, i))
-        return
-    if not isinstance(options, dict) or "entity" not in options:
-        return
-    entity = options["entity"]
-    if entity not in ctx.entities:
-        ctx.add(
-            "ref-unknown-entity",
-            f"unknown entity {entity!r}",
-            (*path, "entity"),
-            suggest(entity, ctx.entities),
-        )
-        return
-    if kind == "list":
-        for i, col in enumerate(options.get("columns") or []):
-            check_field_ref(ctx, entity, col, (*path, "columns", i), system=True)
-        for i, col in enumerate(options.get("filters") or []):
-            check_field_ref(ctx, entity, col, (*path, "filters", i), need="filterable")
-        for i, col in enumerate(options.get("search") or []):
-            check_field_ref(ctx, entity, col, (*path, "search", i), need="searchable")
-        sort = str(options.get("sort", "-updated_at")).lstrip("-")
-        check_field_ref(ctx, entity, sort, (*path, "sort"), need="sortable", system=True)
-        link = options.get("link")
-        if link is not None:
-            _check_page_link(ctx, link, (*path, "link"), need_id=True)
-    elif kind == "detail":
-        if not has_id:
-            ctx.add(
-                "block-route",
-                f"a detail block needs a route with <id>; page {page_name!r} has none",
-                path,
-            )
-        for i, col in enumerate(options.get("fields") or []):
-            check_field_ref(ctx, entity, col, (*path, "fields", i), system=True)
-    elif kind == "form":
-        if options.get("mode") == "edit" and not has_id:
-            ctx.add("block-route", "an edit form needs a route with <id>", (*path, "mode"))
-        for i, col in enumerate(options.get("fields") or []):
-            if col in SYSTEM_COLUMNS:
-                ctx.add(
-                    "ref-unknown-field",
-                    f"{col!r} is a system column and cannot be edited",
-                    (*path, "fields", i),
-                )
-            else:
-                check_field_ref(ctx, entity, col, (*path, "fields", i))
-        redirect = options.get("redirect")
-        if redirect is not None:
-            _check_page_link(ctx, redirect, (*path, "redirect"), need_id=False)
-    parent = options.get("parent")
-    if parent is not None and kind in ("list", "form"):
-        _check_parent_option(ctx, entity, parent, has_id, (*path, "parent"), _page_entity(page))
-
-
-def _page_entity(page: dict[str, Any]) -> str | None:
-    """The entity whose record a page with <id> shows (its detail block, or edit form)."""
-    for block in page.get("blocks") or []:
-        kind, options = next(iter(block.items()))
-        if isinstance(options, dict) and (
-            kind == "detail" or (kind == "form" and options.get("mode") == "edit")
-        ):
-            return str(options.get("entity"))
-    return None
-
-
-def _check_parent_option(
-    ctx: Ctx, entity: str, parent: str, has_id: bool, path: JsonPath, shown: str | None
-) -> None:
-    spec = ctx.fields_of(entity).get(parent)
-    if spec is None or spec.get("type") != "ref":
-        refs = [n for n, f in ctx.fields_of(entity).items() if f.get("type") == "ref"]
-        ctx.add(
-            "ref-unknown-field",
-            f"parent {parent!r} is not a ref field of {entity}",
-            path,
-            suggest(parent, refs),
-        )
-    elif not has_id:
-        ctx.add("block-route", "a block with parent: belongs on a page whose route has <id>", path)
-    elif shown is not None and spec.get("to") != shown:
-        ctx.add(
-            "block-option",
-            f"parent {parent!r} refers to {spec.get('to')}, but this page shows a {shown}",
-            path,
-            f"use the ref field of {entity} that points to {shown}",
-        )
-
-
-def _check_page_link(ctx: Ctx, page: str, path: JsonPath, *, need_id: bool) -> None:
-    pages = ctx.data.get("pages") or {}
-    if page not in pages:
-        ctx.add("ref-unknown-page", f"unknown page {page!r}", path, suggest(page, pages))
-    elif need_id and "<id>" not in str(pages[page].get("route", "")):
-        ctx.add("route-param", f"page {page!r} has no <id> in its route to link a row to", path)
-
-
-def _check_metric(ctx: Ctx, metric: dict[str, Any], path: JsonPath) -> None:
-    entity = metric.get("entity")
-    if entity not in ctx.entities:
-        ctx.add(
-            "ref-unknown-entity",
-            f"unknown entity {entity!r}",
-            (*path, "entity"),
-            suggest(str(entity), ctx.entities),
-        )
-        return
-    if metric.get("aggregate") == "sum":
-        fname = metric.get("field")
-        if fname is None:
-            ctx.add("block-option", "a sum needs field:", path)
-        elif check_field_ref(ctx, entity, fname, (*path, "field")):
-            ftype = ctx.fields_of(entity)[fname].get("type")
-            if ftype not in ("int", "decimal", "money"):
-                ctx.add(
-                    "block-option",
-                    f"cannot sum {fname!r} ({ftype})",
-                    (*path, "field"),
-                    "sum int, decimal or money fields",
-                )
-    if metric.get("group_by") is not None:
-        check_field_ref(ctx, entity, metric["group_by"], (*path, "group_by"), need="filterable")
 
 
 def check_navigation(ctx: Ctx) -> None:
@@ -257,8 +124,8 @@ def check_theme_and_locales(ctx: Ctx) -> None:
         )
 
 
-def check_seed_and_networks(ctx: Ctx) -> None:
-    """Seed globs stay inside the definition; allow-list entries are networks."""
+def check_seed_globs(ctx: Ctx) -> None:
+    """Seed globs stay inside the definition."""
     for i, pattern in enumerate(ctx.data.get("seed") or []):
         matches = match_files(ctx.bundle, str(pattern))
         if matches is None:
@@ -274,26 +141,6 @@ def check_seed_and_networks(ctx: Ctx) -> None:
                 f"seed pattern {pattern!r} matches no file",
                 ("seed", i),
                 severity=Severity.WARNING,
-            )
-    allowlist = (ctx.data.get("auth") or {}).get("ip_allowlist") or {}
-    entries: list[tuple[JsonPath, Any]] = []
-    for key in ("portal", "builder"):
-        entries.extend(
-            (("auth", "ip_allowlist", key, i), v) for i, v in enumerate(allowlist.get(key) or [])
-        )
-    for role, nets in (allowlist.get("roles") or {}).items():
-        entries.extend(
-            (("auth", "ip_allowlist", "roles", role, i), v) for i, v in enumerate(nets or [])
-        )
-    for path, value in entries:
-        try:
-            ipaddress.ip_network(str(value), strict=False)
-        except ValueError:
-            ctx.add(
-                "schema-format",
-                f"{value!r} is not an IP network",
-                path,
-                "write networks as 10.0.0.0/8 or 2001:db8::/32",
             )
 
 

@@ -13,18 +13,24 @@ is the runtime's: `X-Forwarded-For` counts only from `PORTALIS_TRUSTED_PROXIES`.
 from __future__ import annotations
 
 import ipaddress
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from portalis.api import GuardRequest, PortalModel, RequestGuard, hookimpl
+from portalis.api import (
+    DefinitionSection,
+    GuardRequest,
+    JsonPath,
+    PortalModel,
+    RequestGuard,
+    SectionContext,
+    hookimpl,
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: the first path segments the `builder` list protects
 BUILDER_SEGMENTS = ("admin", "_builder")
-#: how many compiled portal versions keep their parsed networks (oldest dropped first)
-CACHE_SIZE = 256
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -56,6 +62,66 @@ def _networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(nets)
 
 
+#: `auth.ip_allowlist` (its `cidr` definition joins the definition schema's `$defs`)
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "portal": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/cidr"},
+            "description": "Networks allowed to use the portal (empty: all).",
+        },
+        "roles": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"$ref": "#/$defs/cidr"}},
+            "description": "Role → networks its users may come from.",
+        },
+        "builder": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/cidr"},
+            "description": "Networks allowed to use the builder and admin area.",
+        },
+    },
+    "additionalProperties": False,
+    "description": "Network allow-lists.",
+    "$defs": {
+        "cidr": {
+            "type": "string",
+            "description": "An IPv4 or IPv6 network in CIDR notation (e.g. "
+            "10.0.0.0/8, 2001:db8::/32).",
+            "maxLength": 64,
+        }
+    },
+}
+
+
+def check_allowlist(value: Mapping[str, Any], path: JsonPath, ctx: SectionContext) -> None:
+    """Every entry is a network; `roles:` names roles of the portal."""
+    entries: list[tuple[JsonPath, Any]] = []
+    for key in ("portal", "builder"):
+        entries.extend(((*path, key, i), v) for i, v in enumerate(value.get(key) or []))
+    for role, nets in (value.get("roles") or {}).items():
+        if role not in ctx.roles:
+            ctx.problem(
+                "ref-unknown-role",
+                f"unknown role {role!r}",
+                (*path, "roles", role),
+                ctx.suggest(role, ctx.roles),
+                key=True,
+            )
+        entries.extend(((*path, "roles", role, i), v) for i, v in enumerate(nets or []))
+    for where, entry in entries:
+        try:
+            ipaddress.ip_network(str(entry), strict=False)
+        except ValueError:
+            ctx.problem(
+                "schema-format",
+                f"{entry!r} is not an IP network",
+                where,
+                "write networks as 10.0.0.0/8 or 2001:db8::/32",
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class Allowlist:
     """The parsed allow-lists of one compiled portal."""
@@ -65,10 +131,20 @@ class Allowlist:
     builder: tuple[IPNetwork, ...] = ()
 
     @classmethod
+    def compile(cls, value: Mapping[str, Any]) -> Allowlist:
+        """Parse `auth.ip_allowlist` once per portal version (the check has seen every entry)."""
+        roles = {role: _networks(nets) for role, nets in (value.get("roles") or {}).items()}
+        return cls(
+            _networks(value.get("portal") or ()),
+            {role: nets for role, nets in roles.items() if nets},
+            _networks(value.get("builder") or ()),
+        )
+
+    @classmethod
     def of(cls, model: PortalModel) -> Allowlist:
-        """Parse the model's lists (the validator has checked every entry)."""
-        roles = {role: _networks(nets) for role, nets in model.auth.ip_roles.items() if nets}
-        return cls(_networks(model.auth.ip_portal), roles, _networks(model.auth.ip_builder))
+        """The compiled lists of `model` (empty when it sets no `auth.ip_allowlist`)."""
+        found = model.auth.section("ip_allowlist")
+        return found if isinstance(found, Allowlist) else cls((), {})
 
     @property
     def empty(self) -> bool:
@@ -90,34 +166,35 @@ class Allowlist:
 
 
 class IpAllowlistGuard:
-    """The request guard; parses each compiled portal's lists once (by definition sha256)."""
-
-    #: the definition setting this guard enforces: a portal that sets it is not served when
-    #: this plugin is missing or disabled (an allow-list must never silently stop working)
-    enforces = ("auth.ip_allowlist",)
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], Allowlist] = {}
-        self._lock = threading.Lock()
-
-    def allowlist(self, model: PortalModel) -> Allowlist:
-        """The parsed lists of `model`, from the cache when this version was seen before."""
-        key = (model.slug, model.sha256)
-        found = self._cache.get(key)
-        if found is None:
-            found = Allowlist.of(model)
-            with self._lock:
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = found
-        return found
+    """The request guard: reads the lists compiled with the portal version (no parsing, no
+    lookup per request beyond the model's attribute)."""
 
     def __call__(self, request: GuardRequest) -> bool:
-        lists = self.allowlist(request.model)
+        lists = Allowlist.of(request.model)
         if lists.empty:
             return True
         roles = request.actor.roles if request.actor.is_authenticated else ()
         return lists.allows(request.client_ip, roles, request.path)
+
+
+ALLOWLIST_SECTION = DefinitionSection(
+    "auth",
+    "ip_allowlist",
+    SCHEMA,
+    "IP allow-lists",
+    "Networks a portal's visitors, the holders of a role, or the users of the admin area "
+    "and the builder must come from. Enforced as a request guard; a portal that sets it is "
+    "not served where this plugin is not loaded.",
+    'portal: ["10.0.0.0/8"]\nroles: {agent: ["192.0.2.0/24"]}\nbuilder: ["10.1.0.0/16"]',
+    check_allowlist,
+    Allowlist.compile,
+)
+
+
+@hookimpl
+def portalis_definition_sections() -> list[DefinitionSection]:
+    """`auth.ip_allowlist`."""
+    return [ALLOWLIST_SECTION]
 
 
 @hookimpl

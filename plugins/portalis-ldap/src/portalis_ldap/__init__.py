@@ -8,13 +8,20 @@ starts the session.
 
 from __future__ import annotations
 
-from portalis.api import hookimpl
+from portalis.api import DefinitionSection, hookimpl
 from portalis.web import ProviderType
 
 from .options import LdapOptions, parse_options
 from .provider import LdapProvider, LdapProviderType
+from .section import LDAP_SECTION
 
 __all__ = ["LdapOptions", "LdapProvider", "LdapProviderType", "parse_options"]
+
+
+@hookimpl
+def portalis_definition_sections() -> list[DefinitionSection]:
+    """The options of `type: ldap` entries."""
+    return [LDAP_SECTION]
 
 
 @hookimpl

@@ -66,9 +66,6 @@ class LdapProviderType:
 
     name = "ldap"
     kind: ProviderKind = "form"
-    secret_options: tuple[str, ...] = ("bind_password",)
-    #: its options are described by the definition's base schema
-    options_schema = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> LdapProvider:
         """Read and check the entry's options (ValueError when they cannot work)."""

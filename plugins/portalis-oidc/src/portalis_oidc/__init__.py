@@ -10,12 +10,19 @@ second factor and starts the session.
 
 from __future__ import annotations
 
-from portalis.api import hookimpl
+from portalis.api import DefinitionSection, hookimpl
 from portalis.web import ProviderType
 
 from .provider import BoundOidc, OidcProviderType
+from .section import OIDC_SECTION
 
 __all__ = ["BoundOidc", "OidcProviderType", "portalis_auth_provider_types"]
+
+
+@hookimpl
+def portalis_definition_sections() -> list[DefinitionSection]:
+    """The options of `type: oidc` entries."""
+    return [OIDC_SECTION]
 
 
 @hookimpl

@@ -164,9 +164,6 @@ class OidcProviderType:
 
     name = "oidc"
     kind: ProviderKind = "redirect"
-    secret_options: tuple[str, ...] = ("client_secret",)
-    #: its options are described by the definition's base schema
-    options_schema = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> BoundOidc:
         """Bind without network access: discovery and keys are fetched at first use."""

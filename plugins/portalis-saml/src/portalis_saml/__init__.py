@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portalis.api import hookimpl
+from portalis.api import DefinitionSection, hookimpl
 from portalis.web import ProviderType
 
 from .provider import BoundSaml, SamlProviderType
 from .replay import saml_metadata, used_assertions
+from .section import SAML_SECTION
 
 __all__ = ["BoundSaml", "SamlProviderType", "saml_metadata", "used_assertions"]
+
+
+@hookimpl
+def portalis_definition_sections() -> list[DefinitionSection]:
+    """The options of `type: saml` entries."""
+    return [SAML_SECTION]
 
 
 @hookimpl

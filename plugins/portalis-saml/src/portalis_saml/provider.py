@@ -166,9 +166,6 @@ class SamlProviderType:
 
     name = "saml"
     kind: ProviderKind = "redirect"
-    secret_options: tuple[str, ...] = ("private_key",)
-    #: its options are described by the definition's base schema
-    options_schema = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> BoundSaml:
         """Read the IdP metadata and write the SP key files (ValueError when unusable)."""

@@ -13,16 +13,23 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from portalis.api import hookimpl
+from portalis.api import DefinitionSection, hookimpl
 from portalis.web import PortalRoute, SecondFactor
 
 from . import views
 from .factor import TotpFactor
+from .section import TWO_FACTOR_SECTION, TwoFactorPolicy
 from .tables import metadata
 
-__all__ = ["TotpFactor"]
+__all__ = ["TotpFactor", "TwoFactorPolicy"]
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+@hookimpl
+def portalis_definition_sections() -> list[DefinitionSection]:
+    """`auth.two_factor`."""
+    return [TWO_FACTOR_SECTION]
 
 
 @hookimpl

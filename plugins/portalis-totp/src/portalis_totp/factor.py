@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portalis.api import record_auth_event
+from portalis.api import PortalModel, record_auth_event
 from portalis.web import audit_auth, request_portal, user_row
 from portalis.web import gettext as _
 
 from . import codes, store
+from .section import TwoFactorPolicy
 
 #: The enrolment page (served by `views`).
 ENROL_PATH = "/profile/two-factor"
@@ -37,6 +38,10 @@ class TotpFactor:
     def label(self) -> str:
         """The factor's name for users."""
         return _("Authenticator app")
+
+    def required_roles(self, model: PortalModel) -> frozenset[str]:
+        """The roles of `auth.two_factor.required_for` (this plugin's section)."""
+        return TwoFactorPolicy.of(model).required_for
 
     def enrolled(self, conn: sa.Connection, portal: str, user_id: int) -> bool:
         """True when the user confirmed an enrolment."""

@@ -1,0 +1,155 @@
+"""JSON Schemas of the built-in blocks' options (composed into the definition schema through
+their sections in `block_sections`; `#/$defs/…` refer to the base schema's shared definitions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: `- list: …`
+LIST: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "entity": {"$ref": "#/$defs/name"},
+        "title": {"$ref": "#/$defs/label"},
+        "columns": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/name"},
+            "description": "Columns (fields or created_at/updated_at/created_by/id).",
+            "minItems": 1,
+        },
+        "filters": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/name"},
+            "description": "Fields offered as filters.",
+        },
+        "search": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/name"},
+            "description": "Fields the search box looks into.",
+        },
+        "sort": {
+            "type": "string",
+            "description": "Default sort: a field, '-' for descending.",
+            "pattern": "^-?[a-z][a-z0-9_]*$",
+        },
+        "page_size": {
+            "type": "integer",
+            "description": "Rows per page.",
+            "minimum": 1,
+            "maximum": 200,
+        },
+        "link": {"$ref": "#/$defs/name", "description": "The detail page rows link to."},
+        "parent": {
+            "$ref": "#/$defs/name",
+            "description": "On a detail page: the ref field that points to the page's record.",
+        },
+        "export": {"type": "boolean", "description": "Offer CSV export of what the actor may see."},
+    },
+    "additionalProperties": False,
+    "required": ["entity", "columns"],
+    "description": "Rows of an entity with filters, search, sort, paging and export.",
+}
+
+
+#: `- detail: …`
+DETAIL: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "entity": {"$ref": "#/$defs/name"},
+        "fields": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/name"},
+            "description": "Fields shown (default: all readable).",
+        },
+        "actions": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "description": "An action.",
+                "enum": ["transitions", "edit", "delete"],
+            },
+            "description": "Buttons offered.",
+        },
+        "history": {
+            "type": "object",
+            "description": "The history panel (changes, transitions, comments) for these roles.",
+            "properties": {"roles": {"$ref": "#/$defs/role_list"}},
+            "required": ["roles"],
+            "additionalProperties": False,
+        },
+    },
+    "additionalProperties": False,
+    "required": ["entity"],
+    "description": "One record with its allowed actions.",
+}
+
+
+#: `- form: …`
+FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "entity": {"$ref": "#/$defs/name"},
+        "fields": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/name"},
+            "description": "Fields of the form.",
+            "minItems": 1,
+        },
+        "parent": {
+            "$ref": "#/$defs/name",
+            "description": "The ref field set to the page's record (on a detail page).",
+        },
+        "redirect": {
+            "$ref": "#/$defs/name",
+            "description": "Page to go to after saving (gets the record id).",
+        },
+        "mode": {"type": "string", "description": "create or edit.", "enum": ["create", "edit"]},
+        "submit_label": {"$ref": "#/$defs/label"},
+    },
+    "additionalProperties": False,
+    "required": ["entity", "fields"],
+    "description": "A create or edit form.",
+}
+
+
+#: `- markdown: …`
+MARKDOWN: dict[str, Any] = {
+    "$ref": "#/$defs/label",
+    "description": "Markdown text (localized), sanitized when rendered.",
+}
+
+
+#: `- metrics: […]` (its `metric` definition is hoisted into the schema's `$defs`)
+METRICS: dict[str, Any] = {
+    "type": "array",
+    "items": {"$ref": "#/$defs/metric"},
+    "description": "KPI cards and charts.",
+    "minItems": 1,
+    "$defs": {
+        "metric": {
+            "type": "object",
+            "properties": {
+                "label": {"$ref": "#/$defs/label"},
+                "entity": {"$ref": "#/$defs/name"},
+                "aggregate": {
+                    "type": "string",
+                    "description": "count or sum.",
+                    "enum": ["count", "sum"],
+                },
+                "field": {"$ref": "#/$defs/name", "description": "The field summed."},
+                "group_by": {
+                    "$ref": "#/$defs/name",
+                    "description": "Group by this field (a chart shows the groups).",
+                },
+                "chart": {
+                    "type": "string",
+                    "description": "Chart type for grouped metrics.",
+                    "enum": ["none", "bar", "pie", "line"],
+                },
+            },
+            "additionalProperties": False,
+            "required": ["label", "entity"],
+            "description": "A KPI.",
+        }
+    },
+}

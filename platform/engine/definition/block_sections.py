@@ -1,0 +1,258 @@
+"""The built-in blocks' definition sections: list, detail, form, markdown and metrics.
+
+They go through the same seam as a plugin's block type: a `DefinitionSection` with the options'
+schema (`block_schemas`), the checks a schema cannot state (references to entities, fields and
+pages; routes that carry the record id) and the compile step that makes the `block_configs`
+dataclass the runtime reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..problems import JsonPath
+from . import block_schemas
+from .block_configs import DetailBlock, FormBlock, ListBlock, Metric, MetricsBlock
+from .model import SYSTEM_COLUMNS
+from .sections import DefinitionSection, SectionContext
+from .values import Label
+
+#: Field types a metric may sum.
+SUMMABLE = ("int", "decimal", "money")
+
+
+def _has_id(ctx: SectionContext) -> bool:
+    return "<id>" in str((ctx.page or {}).get("route", ""))
+
+
+def _page_entity(page: Mapping[str, Any] | None) -> str | None:
+    """The entity whose record a page with <id> shows (its detail block, or edit form)."""
+    for block in (page or {}).get("blocks") or []:
+        kind, options = next(iter(block.items()))
+        if isinstance(options, dict) and (
+            kind == "detail" or (kind == "form" and options.get("mode") == "edit")
+        ):
+            return str(options.get("entity"))
+    return None
+
+
+def _check_parent(ctx: SectionContext, entity: str, parent: str, path: JsonPath) -> None:
+    """`parent:` names a ref field pointing to the record the page shows."""
+    fields = ctx.fields_of(entity)
+    spec = fields.get(parent)
+    shown = _page_entity(ctx.page)
+    if spec is None or spec.get("type") != "ref":
+        refs = [n for n, f in fields.items() if f.get("type") == "ref"]
+        ctx.problem(
+            "ref-unknown-field",
+            f"parent {parent!r} is not a ref field of {entity}",
+            path,
+            ctx.suggest(parent, refs),
+        )
+    elif not _has_id(ctx):
+        ctx.problem(
+            "block-route", "a block with parent: belongs on a page whose route has <id>", path
+        )
+    elif shown is not None and spec.get("to") != shown:
+        ctx.problem(
+            "block-option",
+            f"parent {parent!r} refers to {spec.get('to')}, but this page shows a {shown}",
+            path,
+            f"use the ref field of {entity} that points to {shown}",
+        )
+
+
+def check_list(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
+    """Columns, filters, search, sort, link and parent of a list block."""
+    entity = options["entity"]
+    if not ctx.check_entity(entity, (*path, "entity")):
+        return
+    for i, col in enumerate(options.get("columns") or []):
+        ctx.check_field(entity, col, (*path, "columns", i), system=True)
+    for i, col in enumerate(options.get("filters") or []):
+        ctx.check_field(entity, col, (*path, "filters", i), need="filterable")
+    for i, col in enumerate(options.get("search") or []):
+        ctx.check_field(entity, col, (*path, "search", i), need="searchable")
+    sort = str(options.get("sort", "-updated_at")).lstrip("-")
+    ctx.check_field(entity, sort, (*path, "sort"), need="sortable", system=True)
+    if options.get("link") is not None:
+        ctx.check_page(options["link"], (*path, "link"), need_id=True)
+    if options.get("parent") is not None:
+        _check_parent(ctx, entity, options["parent"], (*path, "parent"))
+
+
+def check_detail(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
+    """A detail block sits on a page with <id> and names fields of its entity."""
+    entity = options["entity"]
+    if not ctx.check_entity(entity, (*path, "entity")):
+        return
+    if not _has_id(ctx):
+        ctx.problem(
+            "block-route",
+            f"a detail block needs a route with <id>; page {path[1]!r} has none",
+            path,
+        )
+    for i, col in enumerate(options.get("fields") or []):
+        ctx.check_field(entity, col, (*path, "fields", i), system=True)
+    ctx.check_roles((options.get("history") or {}).get("roles") or [], (*path, "history", "roles"))
+
+
+def check_form(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
+    """Editable fields, the edit mode's route, redirect and parent of a form block."""
+    entity = options["entity"]
+    if not ctx.check_entity(entity, (*path, "entity")):
+        return
+    if options.get("mode") == "edit" and not _has_id(ctx):
+        ctx.problem("block-route", "an edit form needs a route with <id>", (*path, "mode"))
+    for i, col in enumerate(options.get("fields") or []):
+        if col in SYSTEM_COLUMNS:
+            ctx.problem(
+                "ref-unknown-field",
+                f"{col!r} is a system column and cannot be edited",
+                (*path, "fields", i),
+            )
+        else:
+            ctx.check_field(entity, col, (*path, "fields", i))
+    if options.get("redirect") is not None:
+        ctx.check_page(options["redirect"], (*path, "redirect"))
+    if options.get("parent") is not None:
+        _check_parent(ctx, entity, options["parent"], (*path, "parent"))
+
+
+def check_metrics(metrics: list[dict[str, Any]], path: JsonPath, ctx: SectionContext) -> None:
+    """Each metric's entity, summed field and grouping field."""
+    for i, metric in enumerate(metrics):
+        mpath: JsonPath = (*path, i)
+        entity = str(metric.get("entity"))
+        if not ctx.check_entity(entity, (*mpath, "entity")):
+            continue
+        if metric.get("aggregate") == "sum":
+            fname = metric.get("field")
+            if fname is None:
+                ctx.problem("block-option", "a sum needs field:", mpath)
+            elif ctx.check_field(entity, fname, (*mpath, "field")):
+                ftype = ctx.fields_of(entity)[fname].get("type")
+                if ftype not in SUMMABLE:
+                    ctx.problem(
+                        "block-option",
+                        f"cannot sum {fname!r} ({ftype})",
+                        (*mpath, "field"),
+                        "sum int, decimal or money fields",
+                    )
+        if metric.get("group_by") is not None:
+            ctx.check_field(entity, metric["group_by"], (*mpath, "group_by"), need="filterable")
+
+
+def compile_list(options: dict[str, Any]) -> ListBlock:
+    """The runtime's `ListBlock`."""
+    return ListBlock(
+        entity=options["entity"],
+        columns=tuple(options["columns"]),
+        filters=tuple(options.get("filters") or ()),
+        search=tuple(options.get("search") or ()),
+        sort=options.get("sort", "-updated_at"),
+        page_size=int(options.get("page_size", 25)),
+        link=options.get("link"),
+        parent=options.get("parent"),
+        export=bool(options.get("export", True)),
+        title=Label.of(options["title"]) if "title" in options else None,
+    )
+
+
+def compile_detail(options: dict[str, Any]) -> DetailBlock:
+    """The runtime's `DetailBlock`."""
+    return DetailBlock(
+        entity=options["entity"],
+        fields=tuple(options.get("fields") or ()),
+        actions=tuple(options.get("actions") or ("transitions", "edit")),
+        history_roles=frozenset((options.get("history") or {}).get("roles") or ()),
+    )
+
+
+def compile_form(options: dict[str, Any]) -> FormBlock:
+    """The runtime's `FormBlock`."""
+    return FormBlock(
+        entity=options["entity"],
+        fields=tuple(options["fields"]),
+        parent=options.get("parent"),
+        redirect=options.get("redirect"),
+        mode=options.get("mode", "create"),
+        submit_label=Label.of(options["submit_label"]) if "submit_label" in options else None,
+    )
+
+
+def compile_metrics(metrics: list[dict[str, Any]]) -> MetricsBlock:
+    """The runtime's `MetricsBlock` (a grouped metric charts as bars unless told otherwise)."""
+    return MetricsBlock(
+        tuple(
+            Metric(
+                label=Label.of(m["label"]),
+                entity=m["entity"],
+                aggregate=m.get("aggregate", "count"),
+                field=m.get("field"),
+                group_by=m.get("group_by"),
+                chart=m.get("chart", "bar" if m.get("group_by") else "none"),
+            )
+            for m in metrics
+        )
+    )
+
+
+BLOCK_SECTIONS = (
+    DefinitionSection(
+        "block",
+        "list",
+        block_schemas.LIST,
+        "List",
+        "Rows of an entity the reader may see, with columns, filters, search, sort, paging "
+        "and CSV export.",
+        "entity: ticket\ncolumns: [subject, status, updated_at]\nfilters: [status]\n"
+        "search: [subject]\nlink: ticket",
+        check_list,
+        compile_list,
+    ),
+    DefinitionSection(
+        "block",
+        "detail",
+        block_schemas.DETAIL,
+        "Detail",
+        "One record (the page's <id>) with the fields the reader may see and the actions "
+        "they may take: workflow transitions, edit, delete.",
+        "entity: ticket\nactions: [transitions, edit]\nhistory: {roles: [agent]}",
+        check_detail,
+        compile_detail,
+    ),
+    DefinitionSection(
+        "block",
+        "form",
+        block_schemas.FORM,
+        "Form",
+        "Creates a record, or edits the page's record (mode: edit); only fields the reader "
+        "may write are offered.",
+        "entity: ticket\nfields: [subject, description]\nredirect: ticket",
+        check_form,
+        compile_form,
+    ),
+    DefinitionSection(
+        "block",
+        "markdown",
+        block_schemas.MARKDOWN,
+        "Markdown",
+        "Localized text in Markdown, sanitized when rendered.",
+        "en: '## Welcome'\nde: '## Willkommen'",
+        None,
+        Label.of,
+    ),
+    DefinitionSection(
+        "block",
+        "metrics",
+        block_schemas.METRICS,
+        "Metrics",
+        "KPI cards (a count or a sum over the records the reader may see) and server-drawn "
+        "charts of grouped metrics.",
+        "- label: Open tickets\n  entity: ticket\n  group_by: status\n  chart: bar",
+        check_metrics,
+        compile_metrics,
+    ),
+)
