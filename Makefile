@@ -47,7 +47,7 @@ importlint: venv
 	$(VENV)/bin/lint-imports
 
 docs: venv
-	$(PY) -m portalis.engine.docs.docgen docs
+	$(PY) -m portalis.runtime.docgen docs
 
 test: venv system-deps lint typecheck importlint
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)

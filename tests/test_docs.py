@@ -14,6 +14,7 @@ from portalis.engine import problems
 from portalis.engine.docs import docgen, hookdoc
 from portalis.engine.docs.refdoc import field_type_anchor
 from portalis.engine.plugins import field_types, make_plugin_manager
+from portalis.runtime.docgen import first_party_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = ROOT / "platform"
@@ -110,7 +111,7 @@ def used_problem_codes() -> dict[str, list[str]]:
 
 
 def test_generated_docs_are_current() -> None:
-    stale = docgen.check(DOCS)
+    stale = docgen.check(DOCS, first_party_plugin_manager())
     assert not stale, (
         "generated documentation is out of date: "
         + ", ".join(str(p) for p in stale)

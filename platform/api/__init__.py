@@ -45,7 +45,7 @@ from portalis.engine.guards import GuardRequest
 from portalis.engine.hookspecs import hookimpl as _hookimpl
 from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused
 from portalis.engine.portal import CompiledPortal
-from portalis.engine.problems import JsonPath, PortalisError, Problem, Severity
+from portalis.engine.problems import PortalisError, Problem, Severity
 
 __all__ = [
     "PROBLEM_CODES",
@@ -105,6 +105,11 @@ hookimpl = _hookimpl
 #: A request guard from `portalis_request_guards`: called with a `GuardRequest` before a
 #: portal request is handled; True lets the request through, False answers 403.
 RequestGuard = _guards.RequestGuard
+
+#: Where a value sits in a definition: keys and list positions from the root, e.g.
+#: `("auth", "providers", 1, "url")`; a problem's `path`, and the `path` a definition
+#: section's check receives and reports at.
+JsonPath = _problems.JsonPath
 
 #: Every stable problem code → what it means (codes never change meaning once published).
 PROBLEM_CODES = _problems.CODES

@@ -106,7 +106,7 @@ def test_roles_of_auth_settings_must_exist(tmp_path: Path, portalis_checker: Any
         ),
         (
             '{type: ldap, name: dir, url: "http://127.0.0.1", bind_dn_template: "uid={username}"}',
-            "LDAP url 'http://127.0.0.1' must start with ldap:// or ldaps://",
+            "LDAP url 'http://127.0.0.1' must be ldap://host[:port] or ldaps://host[:port]",
         ),
         (
             '{type: ldap, name: dir, url: "ldaps://d", start_tls: true, bind_dn_template: "uid={username}"}',

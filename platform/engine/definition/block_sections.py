@@ -230,7 +230,7 @@ BLOCK_SECTIONS = (
         "Form",
         "Creates a record, or edits the page's record (mode: edit); only fields the reader "
         "may write are offered.",
-        "entity: ticket\nfields: [subject, description]\nredirect: ticket",
+        "entity: ticket\nfields: [subject, body]\nredirect: ticket",
         check_form,
         compile_form,
     ),

@@ -54,24 +54,16 @@ def _text(options: Mapping[str, Any], key: str) -> str | None:
 
 
 def parse_options(options: Mapping[str, Any]) -> LdapOptions:
-    """Validated options; ValueError names what is wrong (the schema and the semantic checks
-    catch most mistakes earlier, this guards the runtime against what they cannot see)."""
+    """The entry's options, typed and with defaults. The rules of an entry (URL scheme and
+    host, one way to find users, `{username}` where it is needed, a password for the service
+    account) are the definition section's checks (`section.check_ldap`), which every version
+    passed before it is bound; what remains here is what only the environment decides: an
+    empty `${ENV}` value of `bind_password` (ValueError)."""
     url = str(options.get("url") or "")
     parts = urlsplit(url)
-    if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
-        raise ValueError(f"LDAP url {url!r} must be ldap://host[:port] or ldaps://host[:port]")
     use_ssl = parts.scheme == "ldaps"
-    start_tls = bool(options.get("start_tls"))
-    if use_ssl and start_tls:
-        raise ValueError("start_tls is for ldap:// URLs; an ldaps:// URL is already encrypted")
     template = _text(options, "bind_dn_template")
     search_base, user_filter = _text(options, "user_search_base"), _text(options, "user_filter")
-    if template is not None and "{username}" not in template:
-        raise ValueError("bind_dn_template must contain {username}")
-    if template is None and (search_base is None or user_filter is None):
-        raise ValueError("set bind_dn_template, or user_search_base and user_filter")
-    if template is None and user_filter is not None and "{username}" not in user_filter:
-        raise ValueError("user_filter must contain {username}")
     bind_dn = _text(options, "bind_dn")
     bind_password = options.get("bind_password")
     if bind_dn is not None and not bind_password:
@@ -83,10 +75,10 @@ def parse_options(options: Mapping[str, Any]) -> LdapOptions:
     timeout = int(options.get("timeout") or DEFAULT_TIMEOUT)
     return LdapOptions(
         url=url,
-        host=parts.hostname,
+        host=parts.hostname or "",
         port=parts.port or (636 if use_ssl else 389),
         use_ssl=use_ssl,
-        start_tls=start_tls,
+        start_tls=bool(options.get("start_tls")),
         ca_file=_text(options, "ca_file"),
         timeout=max(1, min(timeout, 60)),
         bind_dn_template=template,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from portalis.api import DefinitionSection, JsonPath, SectionContext
 
@@ -111,10 +112,10 @@ def check_ldap(options: Mapping[str, Any], path: JsonPath, ctx: SectionContext) 
     """One way to find users (direct bind, or search then bind), `{username}` where it is
     needed, an ldap(s) URL, and a password for the service account."""
     url = str(options.get("url") or "")
-    if not url.startswith(("ldap://", "ldaps://")):
+    if not url.startswith(("ldap://", "ldaps://")) or not urlsplit(url).hostname:
         ctx.problem(
             "schema-value",
-            f"LDAP url {url!r} must start with ldap:// or ldaps://",
+            f"LDAP url {url!r} must be ldap://host[:port] or ldaps://host[:port]",
             (*path, "url"),
             "write e.g. url: ldap://directory.example.org:389",
         )

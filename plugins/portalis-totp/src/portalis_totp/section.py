@@ -54,7 +54,7 @@ TWO_FACTOR_SECTION = DefinitionSection(
     "Roles whose users must enrol an authenticator app and give a code after every sign-in "
     "(password, LDAP, SSO or invitation). Users of other roles may enrol on their own. A "
     "portal that sets it is not served where this plugin is not loaded.",
-    "required_for: [agent, admin]",
+    "required_for: [agent, account_admin]",
     check_two_factor,
     TwoFactorPolicy.compile,
 )
