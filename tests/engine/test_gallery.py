@@ -29,8 +29,8 @@ import yaml
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import CODES, Problem, Severity
+from portalis.testing.portals import installed_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path(__file__).parent / "gallery"
@@ -64,7 +64,8 @@ def _params() -> list[Any]:
 
 @pytest.fixture(scope="module")
 def checker() -> Checker:
-    return Checker(make_plugin_manager(load_entrypoints=False))
+    """The checker `portalis validate` uses (cases may use the first-party plugins' sections)."""
+    return installed_checker()
 
 
 def matches(problem: Problem, expect: dict[str, Any]) -> bool:

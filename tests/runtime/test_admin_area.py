@@ -26,6 +26,7 @@ from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.system_tables import audit
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.sections import DefinitionSection
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import hookimpl
 from portalis.runtime import default_plugins
@@ -39,19 +40,25 @@ from portalis.testing.web import PortalClient, WebPortal, count_selects
 SLUG = "acme-support"
 ISSUER = "ldap://directory.test"
 PROVIDERS = """\
-    - type: ldap
+    - type: directory
       name: directory
       label: Company directory
-      url: ldap://127.0.0.1:1389
-      bind_dn_template: "uid={username},ou=people,dc=test"
       allow_registration: true
       account_from: attribute:o
       role_map: {customers: customer}
-    - type: saml
+    - type: partner_sso
       name: partner
       label: Partner SSO
-      idp_metadata: partner-idp.xml
 """
+#: The options of the test provider types: what the core's provisioning reads.
+PROVISIONING = {
+    "type": "object",
+    "properties": {
+        "allow_registration": {"type": "boolean"},
+        "account_from": {"type": "string"},
+        "role_map": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
 
 
 class Directory:
@@ -105,8 +112,6 @@ class ProviderType:
     name: str
     kind: str
     cls: Any
-    secret_options: tuple[str, ...] = ()
-    options_schema: Any = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> Any:
         return self.cls(entry)
@@ -141,6 +146,9 @@ class MemoryFactor:
         self.users.discard(user_id)
         return found
 
+    def required_roles(self, model: Any) -> frozenset[str]:
+        return frozenset()
+
 
 class FakeDirectoryPlugin:
     """Registers the test provider types and the factor."""
@@ -151,8 +159,15 @@ class FakeDirectoryPlugin:
     @hookimpl
     def portalis_auth_provider_types(self) -> list[Any]:
         return [
-            ProviderType("ldap", "form", Directory, ("bind_password",)),
-            ProviderType("saml", "redirect", PartnerSso, ("private_key",)),
+            ProviderType("directory", "form", Directory),
+            ProviderType("partner_sso", "redirect", PartnerSso),
+        ]
+
+    @hookimpl
+    def portalis_definition_sections(self) -> list[DefinitionSection]:
+        return [
+            DefinitionSection("provider", "directory", PROVISIONING, "Test directory"),
+            DefinitionSection("provider", "partner_sso", PROVISIONING, "Test SSO"),
         ]
 
     @hookimpl

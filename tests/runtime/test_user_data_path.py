@@ -29,6 +29,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.system_tables import audit
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.sections import DefinitionSection
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.hookspecs import hookimpl
 from portalis.runtime import default_plugins
@@ -42,11 +43,9 @@ from portalis.testing.web import PortalClient, WebPortal
 SLUG = "acme-support"
 ISSUER = "ldap://directory.test"
 PROVIDERS = """\
-    - type: ldap
+    - type: directory
       name: directory
       label: Company directory
-      url: ldap://127.0.0.1:1389
-      bind_dn_template: "uid={username},ou=people,dc=test"
       allow_registration: true
       account_from: attribute:o
       role_map: {customers: customer}
@@ -111,19 +110,37 @@ class Directory:
 
 @dataclass
 class DirectoryType:
-    name: str = "ldap"
+    name: str = "directory"
     kind: str = "form"
-    secret_options: tuple[str, ...] = ("bind_password",)
-    options_schema: Any = None
 
     def bind(self, entry: AuthProvider, ctx: BindContext) -> Any:
         return Directory(entry)
+
+
+#: The options of a `type: directory` entry: what the core's provisioning reads.
+DIRECTORY_SECTION = DefinitionSection(
+    "provider",
+    "directory",
+    {
+        "type": "object",
+        "properties": {
+            "allow_registration": {"type": "boolean"},
+            "account_from": {"type": "string"},
+            "role_map": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "Test directory",
+)
 
 
 class DirectoryPlugin:
     @hookimpl
     def portalis_auth_provider_types(self) -> list[Any]:
         return [DirectoryType()]
+
+    @hookimpl
+    def portalis_definition_sections(self) -> list[DefinitionSection]:
+        return [DIRECTORY_SECTION]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..problems import JsonPath
 from . import block_schemas
-from .block_configs import DetailBlock, FormBlock, ListBlock, Metric, MetricsBlock
+from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, Metric, MetricsBlock
 from .model import SYSTEM_COLUMNS
 from .sections import DefinitionSection, SectionContext
 from .values import Label
@@ -242,7 +242,7 @@ BLOCK_SECTIONS = (
         "Localized text in Markdown, sanitized when rendered.",
         "en: '## Welcome'\nde: '## Willkommen'",
         None,
-        Label.of,
+        lambda text: MarkdownBlock(Label.of(text)),
     ),
     DefinitionSection(
         "block",

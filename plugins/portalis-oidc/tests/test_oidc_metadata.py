@@ -12,6 +12,7 @@ from portalis_oidc.http import Backchannel, FetchFailed
 from portalis_oidc.jose import JsonWebKey
 from portalis_oidc.metadata import ProviderMetadata
 from portalis_oidc.options import OidcOptions
+from portalis_oidc.section import OIDC_SECTION
 from portalis_oidc.tokens import verify_id_token
 
 from portalis.api import AuthProvider, OutboundPolicy
@@ -51,7 +52,7 @@ def test_bind_needs_no_network() -> None:
     bound = OidcProviderType().bind(entry, ctx)
     assert bound.kind == "redirect" and not bound.csrf_exempt("callback")
     assert bound.metadata.fetches == {"discovery": 0, "jwks": 0}
-    assert OidcProviderType.secret_options == ("client_secret",)
+    assert OIDC_SECTION.secret_options == ("client_secret",)
 
 
 def test_options_are_checked() -> None:
