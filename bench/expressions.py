@@ -33,7 +33,8 @@ from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.system_tables import audit, jobs
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.expr.expressions import compile_expression, days_since
+from portalis.engine.expr.expressions import compile_expression
+from portalis.engine.expr.functions import days_since
 from portalis.engine.flow import workflow
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
