@@ -65,6 +65,18 @@ def deploy_dir(
     return result.portal
 
 
+def deploy_text(
+    engine: sa.Engine, checker: Checker, folder: Path, portal: str, seed: str | None = None
+) -> CompiledPortal:
+    """Write `portal` as `portal.yaml` (and `seed`, when given, as `seed.yaml`) into `folder`,
+    creating it, and deploy it with its seed data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
+    if seed is not None:
+        (folder / "seed.yaml").write_text(seed, encoding="utf-8")
+    return deploy_dir(engine, checker, folder)
+
+
 def migrate_db(target: str | sa.Engine, env: Mapping[str, str] | None = None) -> list[str]:
     """`portalis migrate` on a database URL or engine: the platform, runtime and plugin
     tables a server needs (serving apps never create them). Returns the created names."""
