@@ -29,10 +29,17 @@ _B2C_PASSWORD_END = (
 )
 
 
-def b2c_with(folder: Path, *, auth: str = "", providers: str = "") -> Path:
+def b2c_with(
+    folder: Path,
+    *,
+    auth: str = "",
+    providers: str = "",
+    files: Mapping[str, str] | None = None,
+) -> Path:
     """A copy of the b2c blueprint in `folder` with `auth` (YAML lines indented by two
-    spaces, e.g. `"  two_factor: {required_for: [agent]}\n"`) added to its `auth:` section
-    and `providers` (list items indented by four) after its password provider."""
+    spaces, e.g. `"  two_factor: {required_for: [agent]}\n"`) added to its `auth:` section,
+    `providers` (list items indented by four) after its password provider, and `files`
+    (relative path → text, e.g. `{"entities/zz_incident.yaml": ...}`) written into it."""
     shutil.copytree(BLUEPRINTS / "b2c", folder)
     root = folder / "portal.yaml"
     text = root.read_text(encoding="utf-8")
@@ -41,6 +48,8 @@ def b2c_with(folder: Path, *, auth: str = "", providers: str = "") -> Path:
     text = text.replace(_B2C_AUTH_END, _B2C_AUTH_END + auth)
     text = text.replace(_B2C_PASSWORD_END, _B2C_PASSWORD_END + providers)
     root.write_text(text, encoding="utf-8")
+    for relative, content in (files or {}).items():
+        (folder / relative).write_text(content, encoding="utf-8")
     return folder
 
 
