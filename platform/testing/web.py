@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from flask import Flask, session
 from flask.testing import FlaskClient
@@ -50,17 +51,19 @@ def portal_app(
     *,
     seed: bool = True,
     env: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None,
 ) -> tuple[Flask, CompiledPortal]:
     """Deploy `definition` on `database_url` and create a testing app serving it.
 
     The app re-reads live versions on every request (`version_check_seconds=0`); `env` adds
-    settings variables (e.g. `PORTALIS_TRUSTED_PROXIES`). The app loads the installed
-    entry-point plugins. Dispose of `app.extensions["portalis"].engine` when done (the
+    settings variables (e.g. `PORTALIS_TRUSTED_PROXIES`). Without `pm` the definition is
+    checked with the built-in plugins and the app loads the installed entry-point plugins;
+    with it, both use `pm`. Dispose of `app.extensions["portalis"].engine` when done (the
     `close_app` helper does).
     """
     engine = create_engine(database_url)
     try:
-        checker = Checker(make_plugin_manager(load_entrypoints=False))
+        checker = Checker(pm or make_plugin_manager(load_entrypoints=False))
         compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
         migrate_db(engine, env)  # as `portalis deploy` does
     finally:
@@ -74,7 +77,7 @@ def portal_app(
         testing=True,
         version_check_seconds=0,
     )
-    return create_app(settings), compiled
+    return create_app(settings, pm=pm), compiled
 
 
 def app_state(app: Flask) -> AppState:
@@ -219,9 +222,13 @@ class WebPortal:
         *,
         seed: bool = True,
         env: Mapping[str, str] | None = None,
+        pm: pluggy.PluginManager | None = None,
     ) -> WebPortal:
-        """Deploy `definition` and serve it (`env`: extra settings variables)."""
-        app, compiled = portal_app(database_url, instance_path, definition, seed=seed, env=env)
+        """Deploy `definition` and serve it (`env`: extra settings variables; `pm`: the
+        plugins of the check and the app, as in `portal_app`)."""
+        app, compiled = portal_app(
+            database_url, instance_path, definition, seed=seed, env=env, pm=pm
+        )
         return cls(app, compiled)
 
     @property
