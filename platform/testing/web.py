@@ -9,6 +9,7 @@ session's CSRF secret into the token Flask-WTF accepts in a form or the `X-CSRF-
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
@@ -41,6 +42,8 @@ from portalis.runtime.settings import Settings
 
 from .portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
 
+#: The smallest PDF the upload checks accept (for attachment fields restricted to PDFs).
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 _TOKEN_FIELD = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 
 
@@ -204,6 +207,26 @@ class PortalClient:
         """POST a form (multipart when it holds files) with the session's CSRF token."""
         form = {"csrf_token": self.csrf, **(data or {})}
         return self.client.post(self.url(path), data=form, **kwargs)
+
+
+def upload_ticket(
+    browser: PortalClient, subject: str, content: bytes = PDF, filename: str = "doc.pdf"
+) -> tuple[int, str]:
+    """Create a ticket with an attachment through the new-ticket form of the b2c blueprint
+    (or a copy of it): the ticket's id and the stored file's id, read from the download link
+    on the ticket's page."""
+    response = browser.post(
+        "/tickets/new",
+        {"_block": "0", "subject": subject, "attachment": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303, response.text
+    ticket = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = browser.get(f"/tickets/{ticket}").text
+    link = re.escape(browser.url("/_files/"))
+    match = re.search(f'href="{link}([A-Za-z0-9_-]+)" download>', page)
+    assert match, page
+    return ticket, match.group(1)
 
 
 @dataclass
