@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import pluggy
 import sqlalchemy as sa
 
 from portalis.engine.accounts.users import find_user
@@ -84,6 +85,27 @@ def deploy_text(
     if seed is not None:
         (folder / "seed.yaml").write_text(seed, encoding="utf-8")
     return deploy_dir(engine, checker, folder)
+
+
+def deploy_served(
+    database_url: str,
+    definition: str | os.PathLike[str],
+    *,
+    seed: bool = True,
+    env: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None,
+) -> CompiledPortal:
+    """What `portalis deploy` does before a server starts: deploy `definition` on the
+    database at `database_url` (checked with `pm`, default the built-in plugins) and create
+    the platform, runtime and plugin tables (`migrate_db`)."""
+    engine = create_engine(database_url)
+    try:
+        checker = Checker(pm or make_plugin_manager(load_entrypoints=False))
+        compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
+        migrate_db(engine, env)
+    finally:
+        engine.dispose()
+    return compiled
 
 
 def migrate_db(target: str | sa.Engine, env: Mapping[str, str] | None = None) -> list[str]:

@@ -16,7 +16,6 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -28,11 +27,8 @@ from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from portalis.engine.accounts.users import find_user
-from portalis.engine.data.db import create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
-from portalis.engine.deploy.validator import Checker
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.context import AppState
@@ -40,7 +36,7 @@ from portalis.runtime.security import CSRF_SESSION_KEY
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
+from .portals import BLUEPRINTS, actor_for, deploy_served
 
 #: The smallest PDF the upload checks accept (for attachment fields restricted to PDFs).
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -64,13 +60,7 @@ def portal_app(
     with it, both use `pm`. Dispose of `app.extensions["portalis"].engine` when done (the
     `close_app` helper does).
     """
-    engine = create_engine(database_url)
-    try:
-        checker = Checker(pm or make_plugin_manager(load_entrypoints=False))
-        compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
-        migrate_db(engine, env)  # as `portalis deploy` does
-    finally:
-        engine.dispose()
+    compiled = deploy_served(database_url, definition, seed=seed, env=env, pm=pm)
     settings = Settings.from_env(
         {
             **(env or {}),
