@@ -20,22 +20,27 @@ neither side can get faster by answering less. Reported: requests/s of both and 
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, jsonify, session
-from list_page import SLUG, percentile, portalis_client, prepared
+from harness import (
+    compare_rates,
+    database_kinds,
+    first_body,
+    rate_line,
+    signed_in_client,
+    timings,
+)
+from list_page import SLUG, portalis_client, prepared, ticket_arguments
 
 from portalis.engine.data.db import create_engine
 from portalis.engine.portal import CompiledPortal
-from portalis.runtime.sessions import open_session, session_state
-from portalis.testing.databases import postgres_available
+from portalis.runtime.sessions import session_state
 
 PATH = f"/{SLUG}/api/v1/ticket?sort=-updated_at"
 PAGE_SIZE = 25
@@ -108,32 +113,7 @@ def baseline_client(url: str, portal: CompiledPortal, user_id: int) -> tuple[Any
             total=total, total_exact=total <= 10_000, has_next=len(rows) > PAGE_SIZE,
         )  # fmt: skip
 
-    client = app.test_client()
-    with engine.begin() as conn:
-        secret = open_session(conn, SLUG, user_id, absolute_hours=12)
-    with client.session_transaction() as sess:
-        sess["sid"] = secret
-    return client, "/api/ticket"
-
-
-def timings(client: Any, path: str, requests: int, expected: bytes) -> list[float]:
-    """Seconds per request; every answer must be 200 with the expected body."""
-    samples = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        response = client.get(path)
-        samples.append(time.perf_counter() - start)
-        assert response.status_code == 200 and response.get_data() == expected, path
-    return samples
-
-
-def first_body(client: Any, path: str) -> bytes:
-    """The answer after warm-up (registry load, pools, caches)."""
-    for _ in range(20):
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code, response.get_data())
-    body: bytes = response.get_data()
-    return body
+    return signed_in_client(app, engine, SLUG, user_id), "/api/ticket"
 
 
 def compare(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) -> dict[str, Any]:
@@ -144,38 +124,21 @@ def compare(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) ->
         ours_json, base_json = json.loads(ours_body), json.loads(base_body)
         assert len(ours_json["items"]) == PAGE_SIZE, ours_json
         assert ours_json == base_json, "the two implementations answer differently"
-        ours_s: list[float] = []
-        base_s: list[float] = []
-        for _ in range(3):  # interleaved so machine noise hits both alike
-            ours_s += timings(ours, PATH, requests // 3, ours_body)
-            base_s += timings(base, base_path, requests // 3, base_body)
-        p_rps = len(ours_s) / sum(ours_s)
-        b_rps = len(base_s) / sum(base_s)
-        return {
-            "database": kind, "tickets": tickets, "accounts": accounts,
-            "portalis_rps": round(p_rps, 1), "baseline_rps": round(b_rps, 1),
-            "ratio": round(b_rps / p_rps, 3),
-            "portalis_p50_ms": round(percentile(ours_s, 50), 2),
-            "baseline_p50_ms": round(percentile(base_s, 50), 2),
-        }  # fmt: skip
+        rates = compare_rates(
+            lambda n: timings(ours, PATH, n, ours_body),
+            lambda n: timings(base, base_path, n, base_body),
+            requests,
+        )
+        return {"database": kind, "tickets": tickets, "accounts": accounts, **rates}
 
     return prepared(kind, tmp, tickets, accounts, run)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--tickets", type=int, default=10_000)
-    parser.add_argument("--accounts", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser = ticket_arguments(__doc__)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in kinds and postgres_available() is not None:
-        kinds.remove("postgresql")
-        print("PostgreSQL not reachable: measuring SQLite only")
+    kinds = database_kinds(args.db)
     with tempfile.TemporaryDirectory() as tmp:
         results = [
             compare(kind, Path(tmp), args.tickets, args.accounts, args.requests) for kind in kinds
@@ -185,10 +148,7 @@ def main() -> None:
         return
     print(f"API ticket list, {args.tickets:,} tickets over {args.accounts} accounts, 25 records")
     for r in results:
-        print(
-            f"  {r['database']:<10} portalis {r['portalis_rps']:>7.1f} req/s (p50 {r['portalis_p50_ms']} ms)   "
-            f"handwritten {r['baseline_rps']:>7.1f} req/s (p50 {r['baseline_p50_ms']} ms)   ratio {r['ratio']:.2f}x"
-        )
+        print(rate_line(r))
 
 
 if __name__ == "__main__":

@@ -18,26 +18,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from harness import add_database_argument, database, database_kinds
 
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.system_tables import audit, jobs
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.expr.expressions import compile_expression, days_since
+from portalis.engine.expr.expressions import compile_expression
+from portalis.engine.expr.functions import days_since
 from portalis.engine.flow import workflow
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.portal import CompiledPortal
-from portalis.testing.databases import postgres_available, postgres_database
 from portalis.testing.portals import deploy_dir
 
 WHEN = "record['status'] == 'open' and days_since(record['updated_at']) <= 14 and 'agent' in actor.roles"
@@ -168,15 +167,6 @@ def handwritten_transition(
         )  # fmt: skip
 
 
-@contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp}/bench-{random.randrange(1 << 30)}.sqlite"
-        return
-    with postgres_database() as url:
-        yield url
-
-
 def bench_transition(kind: str, tmp: Path, count: int) -> dict[str, Any]:
     folder = tmp / f"def-{kind}"
     folder.mkdir()
@@ -220,13 +210,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--transitions", type=int, default=400)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    add_database_argument(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in kinds and postgres_available() is not None:
-        kinds.remove("postgresql")
-        print("PostgreSQL not reachable: measuring SQLite only")
+    kinds = database_kinds(args.db)
     results: dict[str, Any] = {"when": bench_when(), "transition": []}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:

@@ -21,9 +21,7 @@ import argparse
 import json
 import random
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,17 @@ from typing import Any
 import sqlalchemy as sa
 from babel import dates as babel_dates
 from flask import Flask, abort, render_template_string, session
+from harness import (
+    add_database_argument,
+    compare_rates,
+    database,
+    database_kinds,
+    first_body,
+    percentile,
+    rate_line,
+    signed_in_client,
+    timings,
+)
 
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.deploy.validator import Checker
@@ -39,7 +48,6 @@ from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.sessions import open_session, session_state
 from portalis.runtime.settings import Settings
-from portalis.testing.databases import postgres_available, postgres_database
 from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
 
 SLUG = "acme-support"
@@ -171,40 +179,14 @@ def baseline_client(url: str, portal: CompiledPortal, user_id: int) -> Any:
             fmt_dt=lambda d: babel_dates.format_datetime(d, locale="en") if d else "",
         )  # fmt: skip
 
-    client = app.test_client()
-    with engine.begin() as conn:
-        secret = open_session(conn, SLUG, user_id, absolute_hours=12)
-    with client.session_transaction() as sess:
-        sess["sid"] = secret
-    return client, "/tickets"
+    return signed_in_client(app, engine, SLUG, user_id), "/tickets"
 
 
 # -- measuring -------------------------------------------------------------------------
-def timings(client: Any, path: str, requests: int) -> list[float]:
-    for _ in range(20):  # warm-up: template compile, registry load, connection pool
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
-    samples = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        response = client.get(path)
-        samples.append(time.perf_counter() - start)
-        assert response.status_code == 200
-    return samples
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
-
-
-@contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp}/bench-{random.randrange(1 << 30)}.sqlite"
-        return
-    with postgres_database() as url:
-        yield url
+def warm_timings(client: Any, path: str, requests: int) -> list[float]:
+    """Seconds per request after a warm-up of its own (each round warms up again)."""
+    first_body(client, path)
+    return timings(client, path, requests)
 
 
 def prepared(
@@ -226,27 +208,17 @@ def prepared(
 def compare(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) -> dict[str, Any]:
     def run(url: str, portal: CompiledPortal, user_id: int) -> dict[str, Any]:
         ours, base = portalis_client(url, tmp, user_id), baseline_client(url, portal, user_id)
-        # interleave the two so machine noise hits both alike
-        ours_s: list[float] = []
-        base_s: list[float] = []
-        for _ in range(3):
-            ours_s += timings(*ours, requests // 3)
-            base_s += timings(*base, requests // 3)
-        p_rps = len(ours_s) / sum(ours_s)
-        b_rps = len(base_s) / sum(base_s)
-        return {
-            "database": kind, "tickets": tickets, "accounts": accounts,
-            "portalis_rps": round(p_rps, 1), "baseline_rps": round(b_rps, 1),
-            "ratio": round(b_rps / p_rps, 3),
-            "portalis_p50_ms": round(percentile(ours_s, 50), 2), "baseline_p50_ms": round(percentile(base_s, 50), 2),
-        }  # fmt: skip
+        rates = compare_rates(
+            lambda n: warm_timings(*ours, n), lambda n: warm_timings(*base, n), requests
+        )
+        return {"database": kind, "tickets": tickets, "accounts": accounts, **rates}
 
     return prepared(kind, tmp, tickets, accounts, run)
 
 
 def latency(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) -> dict[str, Any]:
     def run(url: str, portal: CompiledPortal, user_id: int) -> dict[str, Any]:
-        samples = timings(*portalis_client(url, tmp, user_id), requests)
+        samples = warm_timings(*portalis_client(url, tmp, user_id), requests)
         return {
             "database": kind, "tickets": tickets, "accounts": accounts,
             "p50_ms": round(percentile(samples, 50), 2), "p95_ms": round(percentile(samples, 95), 2),
@@ -255,24 +227,27 @@ def latency(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) ->
     return prepared(kind, tmp, tickets, accounts, run)
 
 
-def main() -> None:
+def ticket_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a ticket benchmark: --tickets, --accounts, --requests and --db."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    add_database_argument(parser)
+    return parser
+
+
+def main() -> None:
+    parser = ticket_arguments(__doc__)
     parser.add_argument(
         "--latency", action="store_true", help="also measure p50/p95 on a large table"
     )
     parser.add_argument("--latency-tickets", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in kinds and postgres_available() is not None:
-        kinds.remove("postgresql")
-        print("PostgreSQL not reachable: measuring SQLite only")
+    kinds = database_kinds(args.db)
     results: dict[str, list[dict[str, Any]]] = {"compare": [], "latency": []}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
@@ -290,10 +265,7 @@ def main() -> None:
         f"tickets list page, {args.tickets:,} tickets over {args.accounts} accounts, 25 rows x 6 columns"
     )
     for r in results["compare"]:
-        print(
-            f"  {r['database']:<10} portalis {r['portalis_rps']:>7.1f} req/s (p50 {r['portalis_p50_ms']} ms)   "
-            f"handwritten {r['baseline_rps']:>7.1f} req/s (p50 {r['baseline_p50_ms']} ms)   ratio {r['ratio']:.2f}x (target <= 1.10x)"
-        )
+        print(rate_line(r) + " (target <= 1.10x)")
     for r in results["latency"]:
         print(
             f"  {r['database']:<10} {r['tickets']:,} tickets: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms (target p50 < 50 ms)"

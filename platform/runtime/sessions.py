@@ -6,8 +6,6 @@ SHA-256, the user, and the idle and absolute deadlines. Every worker sees the sa
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,14 +13,11 @@ import sqlalchemy as sa
 
 from portalis.engine.data.tables import utcnow
 
+from .bearer import digest, new_secret
 from .runtime_tables import sessions
 
 #: last_seen is written at most this often (keeps reads cheap on busy pages).
 TOUCH_INTERVAL = timedelta(seconds=60)
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _aware(value: datetime) -> datetime:
@@ -51,11 +46,11 @@ def open_session(
     user_agent: str | None = None,
 ) -> str:
     """Start a session; returns the secret for the cookie (never stored in clear)."""
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     now = utcnow()
     conn.execute(
         sessions.insert().values(
-            id=_digest(secret),
+            id=digest(secret),
             portal=portal,
             user_id=user_id,
             created_at=now,
@@ -82,7 +77,7 @@ def session_state(
     row = conn.execute(
         sa.select(
             sessions.c.user_id, sessions.c.revoked, sessions.c.expires_at, sessions.c.last_seen
-        ).where(sessions.c.id == _digest(secret), sessions.c.portal == portal)
+        ).where(sessions.c.id == digest(secret), sessions.c.portal == portal)
     ).first()
     if row is None or row.revoked:
         return None
@@ -96,13 +91,13 @@ def session_state(
 def touch(conn: sa.Connection, secret: str) -> None:
     """Record activity on a session (keeps it from idling out)."""
     conn.execute(
-        sessions.update().where(sessions.c.id == _digest(secret)).values(last_seen=utcnow())
+        sessions.update().where(sessions.c.id == digest(secret)).values(last_seen=utcnow())
     )
 
 
 def close_session(conn: sa.Connection, secret: str) -> None:
     """End one session (logout)."""
-    conn.execute(sessions.update().where(sessions.c.id == _digest(secret)).values(revoked=True))
+    conn.execute(sessions.update().where(sessions.c.id == digest(secret)).values(revoked=True))
 
 
 def end_user_sessions(
@@ -113,7 +108,7 @@ def end_user_sessions(
         sessions.c.portal == portal, sessions.c.user_id == user_id, sessions.c.revoked.is_(False)
     )
     if keep is not None:
-        query = query.where(sessions.c.id != _digest(keep))
+        query = query.where(sessions.c.id != digest(keep))
     return int(conn.execute(query.values(revoked=True)).rowcount or 0)
 
 

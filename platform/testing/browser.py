@@ -37,13 +37,12 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from portalis.engine.data.db import create_engine
 from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.job_handlers import stop_embedded_worker
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, deploy_dir, installed_checker, migrate_db
+from .portals import BLUEPRINTS, deploy_served
 from .services import require_service
 
 try:  # Playwright is a test dependency; without it the browser fixtures skip (fail in CI)
@@ -141,13 +140,7 @@ def live_server(
         base = Path(directory) if directory is not None else Path(scratch)
         base.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{base / 'portal.sqlite'}"
-        engine = create_engine(url)
-        try:
-            checker = installed_checker()
-            compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
-            migrate_db(engine, env)  # as `portalis deploy` does
-        finally:
-            engine.dispose()
+        compiled = deploy_served(url, definition, seed=seed, env=env)
         settings = Settings.from_env(
             {
                 "PORTALIS_DATABASE_URL": url,

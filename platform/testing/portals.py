@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import pluggy
 import sqlalchemy as sa
 
 from portalis.engine.accounts.users import find_user
@@ -31,10 +32,17 @@ _B2C_PASSWORD_END = (
 )
 
 
-def b2c_with(folder: Path, *, auth: str = "", providers: str = "") -> Path:
+def b2c_with(
+    folder: Path,
+    *,
+    auth: str = "",
+    providers: str = "",
+    files: Mapping[str, str] | None = None,
+) -> Path:
     """A copy of the b2c blueprint in `folder` with `auth` (YAML lines indented by two
-    spaces, e.g. `"  two_factor: {required_for: [agent]}\n"`) added to its `auth:` section
-    and `providers` (list items indented by four) after its password provider."""
+    spaces, e.g. `"  two_factor: {required_for: [agent]}\n"`) added to its `auth:` section,
+    `providers` (list items indented by four) after its password provider, and `files`
+    (relative path → text, e.g. `{"entities/zz_incident.yaml": ...}`) written into it."""
     shutil.copytree(BLUEPRINTS / "b2c", folder)
     root = folder / "portal.yaml"
     text = root.read_text(encoding="utf-8")
@@ -43,6 +51,8 @@ def b2c_with(folder: Path, *, auth: str = "", providers: str = "") -> Path:
     text = text.replace(_B2C_AUTH_END, _B2C_AUTH_END + auth)
     text = text.replace(_B2C_PASSWORD_END, _B2C_PASSWORD_END + providers)
     root.write_text(text, encoding="utf-8")
+    for relative, content in (files or {}).items():
+        (folder / relative).write_text(content, encoding="utf-8")
     return folder
 
 
@@ -65,6 +75,40 @@ def deploy_dir(
         allow_destructive=allow_destructive,
     )  # fmt: skip
     return result.portal
+
+
+def deploy_text(
+    engine: sa.Engine, checker: Checker, folder: Path, portal: str, seed: str | None = None
+) -> CompiledPortal:
+    """Write `portal` as `portal.yaml` (and `seed`, when given, as `seed.yaml`) into `folder`,
+    creating it, and deploy it with its seed data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
+    if seed is not None:
+        (folder / "seed.yaml").write_text(seed, encoding="utf-8")
+    return deploy_dir(engine, checker, folder)
+
+
+def deploy_served(
+    database_url: str,
+    definition: str | os.PathLike[str],
+    *,
+    seed: bool = True,
+    env: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None,
+) -> CompiledPortal:
+    """What `portalis deploy` does before a server starts: deploy `definition` on the
+    database at `database_url` (checked with `pm`, default the built-in and installed
+    plugins, as `portalis deploy` checks) and create the platform, runtime and plugin tables
+    (`migrate_db`)."""
+    engine = create_engine(database_url)
+    try:
+        checker = Checker(pm) if pm is not None else installed_checker()
+        compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
+        migrate_db(engine, env)
+    finally:
+        engine.dispose()
+    return compiled
 
 
 def migrate_db(target: str | sa.Engine, env: Mapping[str, str] | None = None) -> list[str]:

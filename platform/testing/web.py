@@ -9,15 +9,16 @@ session's CSRF secret into the token Flask-WTF accepts in a form or the `X-CSRF-
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from flask import Flask, session
 from flask.testing import FlaskClient
@@ -26,7 +27,6 @@ from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from portalis.engine.accounts.users import find_user
-from portalis.engine.data.db import create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
 from portalis.engine.portal import CompiledPortal
@@ -36,8 +36,10 @@ from portalis.runtime.security import CSRF_SESSION_KEY
 from portalis.runtime.sessions import open_session
 from portalis.runtime.settings import Settings
 
-from .portals import BLUEPRINTS, actor_for, deploy_dir, installed_checker, migrate_db
+from .portals import BLUEPRINTS, actor_for, deploy_served
 
+#: The smallest PDF the upload checks accept (for attachment fields restricted to PDFs).
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 _TOKEN_FIELD = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 
 
@@ -48,21 +50,17 @@ def portal_app(
     *,
     seed: bool = True,
     env: Mapping[str, str] | None = None,
+    pm: pluggy.PluginManager | None = None,
 ) -> tuple[Flask, CompiledPortal]:
     """Deploy `definition` on `database_url` and create a testing app serving it.
 
     The app re-reads live versions on every request (`version_check_seconds=0`); `env` adds
-    settings variables (e.g. `PORTALIS_TRUSTED_PROXIES`). The app loads the installed
-    entry-point plugins. Dispose of `app.extensions["portalis"].engine` when done (the
+    settings variables (e.g. `PORTALIS_TRUSTED_PROXIES`). Without `pm` the definition is
+    checked, and the app served, with the built-in and installed entry-point plugins; with
+    it, both use `pm`. Dispose of `app.extensions["portalis"].engine` when done (the
     `close_app` helper does).
     """
-    engine = create_engine(database_url)
-    try:
-        checker = installed_checker()
-        compiled = deploy_dir(engine, checker, Path(definition), seed=seed, env=env)
-        migrate_db(engine, env)  # as `portalis deploy` does
-    finally:
-        engine.dispose()
+    compiled = deploy_served(database_url, definition, seed=seed, env=env, pm=pm)
     settings = Settings.from_env(
         {
             **(env or {}),
@@ -72,7 +70,7 @@ def portal_app(
         testing=True,
         version_check_seconds=0,
     )
-    return create_app(settings), compiled
+    return create_app(settings, pm=pm), compiled
 
 
 def app_state(app: Flask) -> AppState:
@@ -201,6 +199,26 @@ class PortalClient:
         return self.client.post(self.url(path), data=form, **kwargs)
 
 
+def upload_ticket(
+    browser: PortalClient, subject: str, content: bytes = PDF, filename: str = "doc.pdf"
+) -> tuple[int, str]:
+    """Create a ticket with an attachment through the new-ticket form of the b2c blueprint
+    (or a copy of it): the ticket's id and the stored file's id, read from the download link
+    on the ticket's page."""
+    response = browser.post(
+        "/tickets/new",
+        {"_block": "0", "subject": subject, "attachment": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303, response.text
+    ticket = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = browser.get(f"/tickets/{ticket}").text
+    link = re.escape(browser.url("/_files/"))
+    match = re.search(f'href="{link}([A-Za-z0-9_-]+)" download>', page)
+    assert match, page
+    return ticket, match.group(1)
+
+
 @dataclass
 class WebPortal:
     """A deployed definition served by a testing app (see `portal_app`)."""
@@ -217,9 +235,13 @@ class WebPortal:
         *,
         seed: bool = True,
         env: Mapping[str, str] | None = None,
+        pm: pluggy.PluginManager | None = None,
     ) -> WebPortal:
-        """Deploy `definition` and serve it (`env`: extra settings variables)."""
-        app, compiled = portal_app(database_url, instance_path, definition, seed=seed, env=env)
+        """Deploy `definition` and serve it (`env`: extra settings variables; `pm`: the
+        plugins of the check and the app, as in `portal_app`)."""
+        app, compiled = portal_app(
+            database_url, instance_path, definition, seed=seed, env=env, pm=pm
+        )
         return cls(app, compiled)
 
     @property

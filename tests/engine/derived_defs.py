@@ -16,7 +16,8 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
-from portalis.testing.portals import actor_for, deploy_dir
+from portalis.testing import portals
+from portalis.testing.portals import actor_for
 
 USERS = """\
 users:
@@ -93,11 +94,8 @@ seed: [seed.yaml]
 def deploy_text(
     engine: sa.Engine, checker: Checker, folder: Path, portal: str, seed: str = USERS
 ) -> CompiledPortal:
-    """Write `portal.yaml` (and `seed.yaml`) into `folder` and deploy it with its seed."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
-    (folder / "seed.yaml").write_text(seed, encoding="utf-8")
-    return deploy_dir(engine, checker, folder)
+    """Write `portal.yaml` and `seed.yaml` (the clerks by default) into `folder` and deploy it."""
+    return portals.deploy_text(engine, checker, folder, portal, seed)
 
 
 @dataclass

@@ -6,6 +6,7 @@ depth, and failures that undo the triggering write (R6)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -29,7 +30,7 @@ from portalis.engine.flow.automations import AutomationFailed
 from portalis.engine.outbox.webhooks import handle_webhook, verify_signature
 from portalis.engine.outbox.worker import Worker
 from portalis.engine.portal import CompiledPortal
-from portalis.testing.portals import actor_for, deploy_dir
+from portalis.testing.portals import actor_for, deploy_text
 from portalis.testing.webhooks import LOOPBACK_POLICY, webhook_receiver
 
 SLUG = "auto-test"
@@ -125,14 +126,10 @@ class World:
 
 def build(engine: sa.Engine, checker: Checker, tmp_path: Path, automations: str) -> World:
     """Deploy the definition with `automations` (YAML of the section's body)."""
-    folder = tmp_path / "portal"
-    folder.mkdir()
-    text = (
-        DEFINITION + "automations:\n" + "".join(f"  {line}\n" for line in automations.split("\n"))
+    body = "".join(f"  {line}\n" for line in automations.split("\n"))
+    portal = deploy_text(
+        engine, checker, tmp_path / "portal", f"{DEFINITION}automations:\n{body}", SEED
     )
-    (folder / "portal.yaml").write_text(text)
-    (folder / "seed.yaml").write_text(SEED)
-    portal = deploy_dir(engine, checker, folder)
     return World(
         engine,
         portal,
@@ -141,6 +138,9 @@ def build(engine: sa.Engine, checker: Checker, tmp_path: Path, automations: str)
         actor_for(engine, portal, "sam@support.test"),
     )
 
+
+#: Deploys the definition with these automations; see `build`.
+Deploy = Callable[[str], World]
 
 URGENT = f"""\
 urgent:
@@ -154,8 +154,14 @@ urgent:
 
 
 @pytest.fixture
-def urgent(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> World:
-    return build(db_engine, portalis_checker, tmp_path, URGENT)
+def deploy(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> Deploy:
+    """Deploys the definition with the given automations (once per test)."""
+    return partial(build, db_engine, portalis_checker, tmp_path)
+
+
+@pytest.fixture
+def urgent(deploy: Deploy) -> World:
+    return deploy(URGENT)
 
 
 # -- on: create ---------------------------------------------------------------------------------
@@ -208,10 +214,10 @@ def test_create_action_creates_a_record_as_the_system_on_behalf_of_the_user(
 
 
 def test_webhook_of_an_automation_is_delivered_signed(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
     with webhook_receiver() as hooks:
-        w = build(db_engine, portalis_checker, tmp_path, URGENT.replace(HOOK, hooks.url("/crm")))
+        w = deploy(URGENT.replace(HOOK, hooks.url("/crm")))
         hot = w.ticket(priority="urgent")
         assert (
             Worker(
@@ -228,12 +234,9 @@ def test_webhook_of_an_automation_is_delivered_signed(
 
 
 def test_notify_action_reaches_the_staff_role(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         """\
 tell_agents:
   entity: ticket
@@ -264,9 +267,9 @@ raised:
 
 
 def test_on_update_conditions_see_the_record_before_the_update(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(db_engine, portalis_checker, tmp_path, RAISED)
+    w = deploy(RAISED)
     t = w.ticket(priority="low")  # a create is no update
     w.store.update(w.sam, "ticket", t, {"subject": "Printer jammed"})
     assert w.raw(t)["hits"] is None and w.jobs() == []
@@ -282,12 +285,9 @@ def test_on_update_conditions_see_the_record_before_the_update(
 
 
 def test_update_automations_do_not_fire_on_transitions_nor_disabled_ones(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         f"""\
 any_update:
   entity: ticket
@@ -308,12 +308,9 @@ switched_off:
 
 # -- on: transition:<name> ----------------------------------------------------------------------
 def test_on_transition_fires_for_its_transition_only(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         f"""\
 closed:
   entity: ticket
@@ -339,12 +336,9 @@ closed:
 
 # -- on: delete ---------------------------------------------------------------------------------
 def test_on_delete_sends_the_deleted_record(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         f"""\
 gone:
   entity: ticket
@@ -377,12 +371,9 @@ def test_set_on_delete_is_refused_clearly_and_nothing_is_deleted(urgent: World) 
 
 # -- failures (R6) and chains -------------------------------------------------------------------
 def test_r6_automation_failure_rolls_back_the_triggering_write(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         f"""\
 broken:
   entity: ticket
@@ -407,15 +398,10 @@ broken:
 
 
 def test_r6_automation_condition_that_cannot_be_evaluated_blocks_the_write(
-    db_engine: sa.Engine,
-    portalis_checker: Checker,
-    tmp_path: Path,
+    deploy: Deploy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         f"""\
 sloppy:
   entity: ticket
@@ -434,12 +420,9 @@ sloppy:
 
 
 def test_chain_depth_stops_with_a_clear_error(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         """\
 counter:
   entity: ticket
@@ -457,13 +440,10 @@ counter:
 
 
 def test_a_chain_that_settles_ends_by_itself(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
     # setting what is already set changes nothing, so the next update fires nothing
-    w = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    w = deploy(
         """\
 flag:
   entity: ticket

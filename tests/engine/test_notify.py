@@ -4,7 +4,6 @@ see of the record, preferences, the outbox, rollback on failure, and the templat
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import actions
 from portalis.engine.outbox import mail_body, notify
 from portalis.engine.portal import CompiledPortal
-from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
+from portalis.testing.portals import actor_for, b2c_with, deploy_dir
 
 BASE = "https://portal.example.test"
 SECRET = "root password is hunter2"
@@ -159,16 +158,13 @@ class World:
         return [m for m in self.mails() if m["to"] == email]
 
 
-def definition(tmp_path: Path) -> Path:
-    target = tmp_path / "b2c-notify"
-    shutil.copytree(BLUEPRINTS / "b2c", target)
-    (target / "entities" / "zz_incident.yaml").write_text(DEFINITION)
-    return target
-
-
 @pytest.fixture
 def world(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> World:
-    portal = deploy_dir(db_engine, portalis_checker, definition(tmp_path))
+    portal = deploy_dir(
+        db_engine,
+        portalis_checker,
+        b2c_with(tmp_path / "b2c-notify", files={"entities/zz_incident.yaml": DEFINITION}),
+    )
     accounts = portal.tables["account"]
     with db_engine.connect() as conn:
         ids = dict(conn.execute(sa.select(accounts.c.name, accounts.c.id)).all())

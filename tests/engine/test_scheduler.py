@@ -37,7 +37,7 @@ from portalis.engine.outbox.jobs import Job, PermanentFailure
 from portalis.engine.outbox.webhooks import handle_webhook
 from portalis.engine.outbox.worker import Worker
 from portalis.engine.portal import CompiledPortal
-from portalis.testing.portals import actor_for, deploy_dir
+from portalis.testing.portals import actor_for, deploy_text
 from portalis.testing.webhooks import LOOPBACK_POLICY, webhook_receiver
 
 SLUG = "auto-sched"
@@ -153,18 +153,25 @@ def utc(value: datetime) -> datetime:
 
 
 def build(engine: sa.Engine, checker: Checker, tmp_path: Path, automations: str = NIGHTLY) -> World:
-    folder = tmp_path / "portal"
-    folder.mkdir()
+    """Deploy the definition with `automations` (YAML of the section's body)."""
     body = "".join(f"  {line}\n" for line in automations.split("\n"))
-    (folder / "portal.yaml").write_text(DEFINITION + body)
-    (folder / "seed.yaml").write_text(SEED)
-    portal = deploy_dir(engine, checker, folder)
+    portal = deploy_text(engine, checker, tmp_path / "portal", DEFINITION + body, SEED)
     return World(engine, portal, portal.store(engine))
 
 
+#: Deploys the definition with these automations; see `build`.
+Deploy = Callable[[str], World]
+
+
 @pytest.fixture
-def world(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> World:
-    return build(db_engine, portalis_checker, tmp_path)
+def deploy(db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path) -> Deploy:
+    """Deploys the definition with the given automations (once per test)."""
+    return partial(build, db_engine, portalis_checker, tmp_path)
+
+
+@pytest.fixture
+def world(deploy: Deploy) -> World:
+    return deploy(NIGHTLY)
 
 
 def with_automations(world: World, **changes: Any) -> CompiledPortal:
@@ -404,12 +411,9 @@ def test_handler_acts_on_matching_records_only_at_most_limit_per_run(world: Worl
 
 
 def test_a_failing_run_writes_nothing_and_is_dead_with_the_reason(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    world = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    world = deploy(
         f"""\
 strict:
   entity: ticket
@@ -454,12 +458,9 @@ def test_handler_is_a_no_op_for_gone_portals_and_automations(world: World) -> No
 
 
 def test_scheduled_automation_without_entity_runs_once(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    deploy: Deploy,
 ) -> None:
-    world = build(
-        db_engine,
-        portalis_checker,
-        tmp_path,
+    world = deploy(
         f"""\
 digest:
   on: {{schedule: "0 8 * * 1"}}

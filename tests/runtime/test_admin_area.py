@@ -19,65 +19,35 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from test_auth_support import (
+    DIRECTORY_ISSUER,
+    DIRECTORY_PROVIDER,
+    Directory,
+    ProviderType,
+    with_test_providers,
+)
 from werkzeug.wrappers import Response
 
 from portalis.engine.accounts.users import create_user
-from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.db import begin_write
 from portalis.engine.data.system_tables import audit
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.auth_config import AuthProvider
-from portalis.engine.definition.sections import DefinitionSection
-from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import hookimpl
-from portalis.runtime import default_plugins
-from portalis.runtime.app import create_app
-from portalis.runtime.auth.providers import BindContext, ExternalIdentity, LoginRefused
+from portalis.runtime.auth.providers import ExternalIdentity, LoginRefused
 from portalis.runtime.runtime_tables import identities, sessions
-from portalis.runtime.settings import Settings
-from portalis.testing.portals import b2c_with, deploy_dir, migrate_db
+from portalis.testing.portals import b2c_with
 from portalis.testing.web import PortalClient, WebPortal, count_selects
 
 SLUG = "acme-support"
-ISSUER = "ldap://directory.test"
-PROVIDERS = """\
-    - type: directory
-      name: directory
-      label: Company directory
-      allow_registration: true
-      account_from: attribute:o
-      role_map: {customers: customer}
+PROVIDERS = (
+    DIRECTORY_PROVIDER
+    + """\
     - type: partner_sso
       name: partner
       label: Partner SSO
 """
-#: The options of the test provider types: what the core's provisioning reads.
-PROVISIONING = {
-    "type": "object",
-    "properties": {
-        "allow_registration": {"type": "boolean"},
-        "account_from": {"type": "string"},
-        "role_map": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-
-
-class Directory:
-    """A form provider: the password "right" authenticates any user name."""
-
-    kind = "form"
-
-    def __init__(self, entry: AuthProvider) -> None:
-        self.entry = entry
-
-    def authenticate(self, username: str, password: str) -> ExternalIdentity:
-        if password != "right":
-            raise LoginRefused("invalid_credentials")
-        return ExternalIdentity(
-            provider=self.entry.name, issuer=ISSUER, subject=f"uid={username},ou=people",
-            email=f"{username}@acme.test", email_verified=True, name=username.title(),
-            claims={"o": "Acme GmbH", "mail": f"{username}@acme.test", "uid": username},
-            groups=("cn=customers,ou=groups,dc=test",),
-        )  # fmt: skip
+)
 
 
 class PartnerSso:
@@ -105,16 +75,6 @@ class PartnerSso:
 
     def csrf_exempt(self, name: str) -> bool:
         return False
-
-
-@dataclass
-class ProviderType:
-    name: str
-    kind: str
-    cls: Any
-
-    def bind(self, entry: AuthProvider, ctx: BindContext) -> Any:
-        return self.cls(entry)
 
 
 @dataclass
@@ -164,13 +124,6 @@ class FakeDirectoryPlugin:
         ]
 
     @hookimpl
-    def portalis_definition_sections(self) -> list[DefinitionSection]:
-        return [
-            DefinitionSection("provider", "directory", PROVISIONING, "Test directory"),
-            DefinitionSection("provider", "partner_sso", PROVISIONING, "Test SSO"),
-        ]
-
-    @hookimpl
     def portalis_second_factors(self) -> list[Any]:
         return [self.factor]
 
@@ -198,20 +151,8 @@ class Served:
 def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
     folder = b2c_with(tmp_path / "portal", providers=PROVIDERS)
     factor = MemoryFactor()
-    # the installed provider and factor plugins are replaced by the test plugin
-    pm = default_plugins.plugin_manager(
-        extra=[FakeDirectoryPlugin(factor)],
-        disabled=["ldap", "saml", "oidc", "totp"],
-    )
-    engine = create_engine(database_url)
-    try:
-        compiled = deploy_dir(engine, Checker(pm), folder, seed=True)
-    finally:
-        engine.dispose()
-    env = {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(tmp_path / "i")}
-    settings = Settings.from_env(env, testing=True, version_check_seconds=0)
-    migrate_db(database_url)  # as `portalis deploy` does: apps create no tables
-    web = WebPortal(create_app(settings, pm=pm), compiled)
+    pm = with_test_providers(FakeDirectoryPlugin(factor))
+    web = WebPortal.deploy(database_url, tmp_path / "i", folder, pm=pm)
     try:
         yield Served(web, factor)
     finally:
@@ -258,7 +199,7 @@ def test_admin_user_list_shows_every_user_with_one_query_per_kind(served: Served
     with begin_write(web.engine) as conn:
         conn.execute(
             identities.insert().values(
-                portal=SLUG, provider="directory", issuer=ISSUER, subject="uid=ben",
+                portal=SLUG, provider="directory", issuer=DIRECTORY_ISSUER, subject="uid=ben",
                 user_id=ben, created_at=utcnow(), last_login_at=None,
             )
         )  # fmt: skip
@@ -383,7 +324,7 @@ def test_admin_form_provider_test_login_is_a_dry_run(served: Served) -> None:
     assert "Dry run: nothing was saved." in body
     assert "Create a new user and sign them in." in body
     assert "Acme GmbH" in body and "attribute:o" in body
-    assert "carla@acme.test" in body and ISSUER in body and "uid=carla,ou=people" in body
+    assert "carla@acme.test" in body and DIRECTORY_ISSUER in body and "uid=carla,ou=people" in body
     assert "cn=customers,ou=groups,dc=test" in body and "Customer" in body
     assert served.count(web.compiled.tables["user"]) == users_before
     assert served.count(sessions) == sessions_before
@@ -426,7 +367,7 @@ def test_profile_lists_sign_in_methods_and_link_buttons(served: Served) -> None:
     with begin_write(web.engine) as conn:
         conn.execute(
             identities.insert().values(
-                portal=SLUG, provider="directory", issuer=ISSUER, subject="uid=ben",
+                portal=SLUG, provider="directory", issuer=DIRECTORY_ISSUER, subject="uid=ben",
                 user_id=ben, created_at=utcnow(), last_login_at=None,
             )
         )  # fmt: skip

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
-from test_api_support import API, CSRF, Harness, assert_problem, extended_b2c, serve
-
-from portalis.engine.deploy.validator import Checker
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
-    with serve(database_url, tmp_path, portalis_checker) as harness:
-        yield harness
-
-
-@pytest.fixture
-def api_ext(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
-    with serve(database_url, tmp_path, portalis_checker, extended_b2c(tmp_path)) as harness:
-        yield harness
+from test_api_support import API, CSRF, Harness, assert_problem
 
 
 # -- reading ----------------------------------------------------------------------------

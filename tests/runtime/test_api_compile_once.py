@@ -4,8 +4,6 @@ the first requests of a published version, never per request."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,17 +11,9 @@ from apispec import APISpec
 from flask.testing import FlaskClient
 from marshmallow import Schema
 from marshmallow.schema import SchemaMeta
-from test_api_support import API, CSRF, Harness, serve
-
-from portalis.engine.deploy.validator import Checker
+from test_api_support import API, CSRF, Harness
 
 ROUNDS = 3
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
-    with serve(database_url, tmp_path, portalis_checker) as harness:
-        yield harness
 
 
 @pytest.fixture

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_api_support import API, CSRF, Harness, assert_problem, serve
+from test_api_support import API, CSRF, Harness, assert_problem
 
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime.api import idempotency
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
-    with serve(database_url, tmp_path, portalis_checker) as harness:
-        yield harness
 
 
 def keyed(key: str) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,29 +10,14 @@ from test_api_support import (
     CSRF,
     Harness,
     assert_problem,
-    extended_b2c,
-    serve,
 )
 
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import USER_AUTH_COLUMNS
 from portalis.engine.definition.model import SYSTEM_COLUMNS
-from portalis.engine.deploy.validator import Checker
 from portalis.testing.portals import actor_for
 
 USERS = ("anna@acme.test", "ben@acme.test", "nina@globex.test", "sam@support.test")
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
-    with serve(database_url, tmp_path, portalis_checker) as harness:
-        yield harness
-
-
-@pytest.fixture
-def api_ext(database_url: str, tmp_path: Path, portalis_checker: Checker) -> Iterator[Harness]:
-    with serve(database_url, tmp_path, portalis_checker, extended_b2c(tmp_path)) as harness:
-        yield harness
 
 
 # -- 8.2.2 IDOR -------------------------------------------------------------------------

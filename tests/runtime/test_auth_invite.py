@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from flask.testing import FlaskClient
-from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
+from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, url
 
 from portalis.engine.accounts.users import set_active
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime.sessions import end_user_sessions
-from portalis.testing.smtp import SmtpServer
 
 PORTALIS = str(Path(sys.executable).parent / "portalis")
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def admin(auth: AuthHarness) -> FlaskClient:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from argon2 import PasswordHasher
 from test_auth_support import HOME, AuthHarness, serve, url
 
@@ -14,14 +12,6 @@ from portalis.engine.deploy.validator import Checker
 from portalis.runtime.security import CSRF_SESSION_KEY
 from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import mask_csrf
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def test_login_page_renders(auth: AuthHarness) -> None:

@@ -3,10 +3,8 @@ history (SQLite and PostgreSQL), through the reset and change forms."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from flask.testing import FlaskClient
 from test_auth_support import NEW_PASSWORD, AuthHarness, definition, link_in, serve
 from werkzeug.test import TestResponse
@@ -16,14 +14,6 @@ from portalis.engine.definition.auth_config import PasswordPolicy
 from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import policy
 from portalis.testing.smtp import SmtpServer
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def change(

@@ -3,33 +3,21 @@ change (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import g
-from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
+from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, url
 
 from portalis.engine.data.tables import utcnow
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import password_change_redirect, password_change_required
 from portalis.runtime.auth.session_list import describe_agent
-from portalis.testing.smtp import SmtpServer
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def test_profile_requires_sign_in(auth: AuthHarness) -> None:

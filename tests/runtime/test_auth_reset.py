@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, serve, url
+from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, url
 from werkzeug.test import TestResponse
 
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime.runtime_tables import tokens
-from portalis.testing.smtp import SmtpServer
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def request_link(auth: AuthHarness, email: str, count: int = 1) -> str:

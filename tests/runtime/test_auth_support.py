@@ -1,5 +1,6 @@
 """Shared set-up of the auth tests: a served b2c portal, a real SMTP server, browser-like
-clients that sign in through the login form. This module holds no tests.
+clients that sign in through the login form, and a test directory provider standing in for
+LDAP. This module holds no tests.
 
 Mail leaves through the outbox: `auth.smtp` runs the queued jobs (`run_jobs`) before every
 look at the server, so tests read the mailbox as a user would after the worker ran.
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,9 +25,14 @@ from werkzeug.test import TestResponse
 
 from portalis.engine.accounts.users import find_user
 from portalis.engine.data.db import create_engine
+from portalis.engine.definition.auth_config import AuthProvider
+from portalis.engine.definition.sections import DefinitionSection
 from portalis.engine.deploy.validator import Checker
+from portalis.engine.hookspecs import hookimpl
 from portalis.engine.portal import CompiledPortal
+from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
+from portalis.runtime.auth.providers import BindContext, ExternalIdentity, LoginRefused
 from portalis.runtime.runtime_tables import login_attempts, sessions, tokens
 from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs
@@ -42,6 +49,17 @@ PASSWORDS = {
     "nina@globex.test": "correct horse 45",
 }
 NEW_PASSWORD = "a new and long passphrase 7"
+#: The issuer of the identities `Directory` vouches for.
+DIRECTORY_ISSUER = "ldap://directory.test"
+#: The provider entry (for `b2c_with(providers=...)`) that `Directory` serves.
+DIRECTORY_PROVIDER = """\
+    - type: directory
+      name: directory
+      label: Company directory
+      allow_registration: true
+      account_from: attribute:o
+      role_map: {customers: customer}
+"""
 _LINK = re.compile(r"https?://[^\s\"<>]+")
 
 
@@ -175,6 +193,76 @@ class AuthHarness:
         with self.app.app_context():
             text: str = self.app.extensions["portalis"].i18n.gettext(locale, message, **params)
         return text
+
+
+class Directory:
+    """A form provider standing in for LDAP: the password "right" authenticates any user name
+    as `<name>@acme.test` of the organisation "Acme GmbH", in the mapped `customers` group
+    unless `groups` names other groups for that user name."""
+
+    kind = "form"
+
+    def __init__(
+        self, entry: AuthProvider, groups: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
+        self.entry = entry
+        self.groups = groups or {}
+
+    def authenticate(self, username: str, password: str) -> ExternalIdentity:
+        """The user's identity, or `invalid_credentials` for any password but "right"."""
+        if password != "right":
+            raise LoginRefused("invalid_credentials")
+        return ExternalIdentity(
+            provider=self.entry.name, issuer=DIRECTORY_ISSUER, subject=f"uid={username},ou=people",
+            email=f"{username}@acme.test", email_verified=True, name=username.title(),
+            claims={"o": "Acme GmbH", "mail": f"{username}@acme.test", "uid": username},
+            groups=self.groups.get(username, ("cn=customers,ou=groups,dc=test",)),
+        )  # fmt: skip
+
+
+@dataclass
+class ProviderType:
+    """A provider type of a test plugin: binds each entry of type `name` to `cls(entry)`."""
+
+    name: str
+    kind: str
+    cls: Callable[[AuthProvider], Any]
+
+    def bind(self, entry: AuthProvider, ctx: BindContext) -> Any:
+        """The provider serving `entry`."""
+        return self.cls(entry)
+
+
+#: The options of the test provider types: what the core's provisioning reads.
+PROVISIONING: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "allow_registration": {"type": "boolean"},
+        "account_from": {"type": "string"},
+        "role_map": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+class TestProviderSections:
+    """The definition sections of the test provider types `directory` (a form) and
+    `partner_sso` (a redirect)."""
+
+    @hookimpl
+    def portalis_definition_sections(self) -> list[DefinitionSection]:
+        return [
+            DefinitionSection("provider", "directory", PROVISIONING, "Test directory"),
+            DefinitionSection("provider", "partner_sso", PROVISIONING, "Test SSO"),
+        ]
+
+
+def with_test_providers(*plugins: object) -> pluggy.PluginManager:
+    """The runtime's plugins with the installed sign-in providers and second factor (ldap,
+    saml, oidc, totp) replaced by the test `plugins` (which may serve the provider types
+    `directory` and `partner_sso`)."""
+    return default_plugins.plugin_manager(
+        extra=[TestProviderSections(), *plugins], disabled=["ldap", "saml", "oidc", "totp"]
+    )
 
 
 def link_in(mail: ReceivedMail, path_part: str) -> str:

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from test_auth_support import AuthHarness, serve
+from test_auth_support import AuthHarness
 
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime.auth import throttle
-from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import mask_csrf
 
 ATTACKER = "10.66.0.1"
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def test_backoff_grows_and_is_capped() -> None:

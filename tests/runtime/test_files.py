@@ -13,9 +13,8 @@ import sqlalchemy as sa
 
 from portalis.runtime.files import content_disposition, storage_path
 from portalis.runtime.runtime_tables import files
-from portalis.testing.web import PortalClient, WebPortal
+from portalis.testing.web import PDF, PortalClient, WebPortal, upload_ticket
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = (
     bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489") + b"\0" * 40
 )
@@ -35,23 +34,6 @@ def notes(database_url: str, tmp_path: Path) -> Iterator[WebPortal]:
     portal = WebPortal.deploy(database_url, tmp_path / "instance", NOTES)
     yield portal
     portal.close()
-
-
-def upload_ticket(
-    browser: PortalClient, content: bytes, name: str, subject: str = "With file"
-) -> tuple[int, str]:
-    """Create a ticket with an attachment; (ticket id, file id)."""
-    response = browser.post(
-        "/tickets/new",
-        {"_block": "0", "subject": subject, "attachment": (io.BytesIO(content), name)},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 303, response.text
-    ticket = int(response.headers["Location"].rsplit("/", 1)[1])
-    page = browser.get(f"/tickets/{ticket}").text
-    match = re.search(r'href="/acme-support/_files/([A-Za-z0-9_-]+)" download>', page)
-    assert match, page
-    return ticket, match.group(1)
 
 
 def raw_upload(browser: PortalClient, disposition: bytes, content: bytes) -> str:
@@ -88,7 +70,7 @@ def upload_note(browser: PortalClient, content: bytes, name: str) -> object:
 
 def test_upload_and_download_round_trip(web: WebPortal) -> None:
     anna = web.client("anna@acme.test")
-    ticket, file_id = upload_ticket(anna, PDF, "report.pdf")
+    ticket, file_id = upload_ticket(anna, "With file", PDF, "report.pdf")
     assert "report.pdf</a>" in anna.get(f"/tickets/{ticket}").text
     response = anna.get(f"/_files/{file_id}")
     assert response.status_code == 200
@@ -104,7 +86,9 @@ def test_upload_and_download_round_trip(web: WebPortal) -> None:
 
 
 def test_r14_stored_under_generated_name_with_checksum(web: WebPortal, tmp_path: Path) -> None:
-    _, file_id = upload_ticket(web.client("anna@acme.test"), PDF, "../../etc/passwd.pdf")
+    _, file_id = upload_ticket(
+        web.client("anna@acme.test"), "With file", PDF, "../../etc/passwd.pdf"
+    )
     path = storage_path(tmp_path / "instance" / "files", "acme-support", file_id)
     assert path.read_bytes() == PDF
     assert path.parent.name == file_id[:2]
@@ -118,7 +102,7 @@ def test_r14_stored_under_generated_name_with_checksum(web: WebPortal, tmp_path:
 
 
 def test_asvs_8_2_2_idor_attachment_404(web: WebPortal) -> None:
-    _, file_id = upload_ticket(web.client("anna@acme.test"), PDF, "secret.pdf")
+    _, file_id = upload_ticket(web.client("anna@acme.test"), "With file", PDF, "secret.pdf")
     assert web.client("nina@globex.test").get(f"/_files/{file_id}").status_code == 404
     assert web.client().get(f"/_files/{file_id}").status_code == 404
     assert web.client("sam@support.test").get(f"/_files/{file_id}").status_code == 200
@@ -144,7 +128,7 @@ def test_unattached_upload_is_not_downloadable(web: WebPortal) -> None:
 
 
 def test_asvs_8_2_2_cannot_attach_someone_elses_file(web: WebPortal) -> None:
-    _, file_id = upload_ticket(web.client("anna@acme.test"), PDF, "hers.pdf")
+    _, file_id = upload_ticket(web.client("anna@acme.test"), "With file", PDF, "hers.pdf")
     nina = web.client("nina@globex.test")
     response = nina.post(
         "/tickets/new", {"_block": "0", "subject": "Steal", "attachment__kept": file_id}
@@ -258,7 +242,7 @@ def test_asvs_5_4_1_non_ascii_name_rfc6266(web: WebPortal) -> None:
 
 def test_r14_checksum_mismatch_500_generic(web: WebPortal, tmp_path: Path) -> None:
     anna = web.client("anna@acme.test")
-    _, file_id = upload_ticket(anna, PDF, "report.pdf")
+    _, file_id = upload_ticket(anna, "With file", PDF, "report.pdf")
     path = storage_path(tmp_path / "instance" / "files", "acme-support", file_id)
     path.write_bytes(PDF.replace(b"1.4", b"1.7"))
     response = anna.get(f"/_files/{file_id}")

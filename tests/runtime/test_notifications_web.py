@@ -5,7 +5,6 @@ the outbox worker to a real SMTP server."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from portalis.engine.portal import CompiledPortal
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
 from portalis.testing.jobs import run_jobs
-from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir, migrate_db
+from portalis.testing.portals import actor_for, b2c_with, deploy_dir, migrate_db
 from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import PortalClient, app_state, count_selects, mask_csrf
 
@@ -164,19 +163,16 @@ class Web:
             return notify.list_for(conn, portal=SLUG, user_id=user.id, limit=100)
 
 
-def definition(tmp_path: Path) -> Path:
-    target = tmp_path / "b2c-notify"
-    shutil.copytree(BLUEPRINTS / "b2c", target)
-    (target / "entities" / "zz_incident.yaml").write_text(DEFINITION)
-    return target
-
-
 @pytest.fixture
 def web(
     database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
 ) -> Iterator[Web]:
     engine = create_engine(database_url)
-    portal = deploy_dir(engine, portalis_checker, definition(tmp_path))
+    portal = deploy_dir(
+        engine,
+        portalis_checker,
+        b2c_with(tmp_path / "b2c-notify", files={"entities/zz_incident.yaml": DEFINITION}),
+    )
     settings = Settings.from_env(
         {
             "PORTALIS_DATABASE_URL": database_url,

@@ -13,7 +13,6 @@ the agent sees both accounts. A rule of the URL map the walk does not know fails
 from __future__ import annotations
 
 import html
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,11 +32,10 @@ from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.pages import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files
-from portalis.testing.web import PortalClient, WebPortal
+from portalis.testing.web import PDF, WebPortal, upload_ticket
 
 #: Valid argon2 hashes at a fraction of the cost: these tests sign in without passwords.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 #: (customer, their account's name): each walks over every record of the other account.
 ATTACKERS = (
     ("ben@acme.test", "Acme GmbH"),
@@ -176,21 +174,6 @@ def snapshot(web: WebPortal) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def upload(browser: PortalClient, subject: str) -> tuple[int, str]:
-    """A ticket with an attachment created through the new-ticket form: (ticket, file id)."""
-    response = browser.post(
-        "/tickets/new",
-        {"_block": "0", "subject": subject, "attachment": (io.BytesIO(PDF), "statement.pdf")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 303, response.text
-    ticket = int(response.headers["Location"].rsplit("/", 1)[1])
-    page = browser.get(f"/tickets/{ticket}").text
-    match = re.search(r'href="/[a-z-]+/_files/([A-Za-z0-9_-]+)" download>', page)
-    assert match, page
-    return ticket, match.group(1)
-
-
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     with mock.patch.object(passwords, "_hasher", CHEAP_HASHER):
@@ -205,7 +188,7 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
             ("ben@acme.test", "Acme GmbH", "Acme attachment statement"),
             ("nina@globex.test", "Globex Ltd", "Globex attachment statement"),
         ):
-            _, file_id = upload(web.client(email), subject)
+            _, file_id = upload_ticket(web.client(email), subject, PDF, "statement.pdf")
             attachments[accounts[account]] = (file_id, PDF)
         notes = {}
         with web.engine.begin() as conn:

@@ -8,7 +8,6 @@ API and a form (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from portalis.engine.data.tables import build_tables
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.migrations import plan, plan_and_apply
 from portalis.engine.deploy.validator import Checker
-from portalis.testing.portals import BLUEPRINTS
+from portalis.testing.portals import BLUEPRINTS, b2c_with
 
 #: Python's `re` takes seconds on 40 characters of this and years on 200.
 BACKTRACKING = "a*a*a*a*a*a*a*a*b"
@@ -52,10 +51,7 @@ pages:
 
 
 def with_readings(tmp_path: Path, extra: str = READING) -> Path:
-    target = tmp_path / "b2c-readings"
-    shutil.copytree(BLUEPRINTS / "b2c", target)
-    (target / "entities" / "reading.yaml").write_text(extra, encoding="utf-8")
-    return target
+    return b2c_with(tmp_path / "b2c-readings", files={"entities/reading.yaml": extra})
 
 
 @pytest.fixture

@@ -6,32 +6,21 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from test_auth_support import SLUG, AuthHarness, link_in, serve, url
+from test_auth_support import SLUG, AuthHarness, link_in, url
 
 from portalis.engine.accounts.users import create_user
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.data.system_tables import jobs
-from portalis.engine.deploy.validator import Checker
 from portalis.runtime.runtime_tables import tokens
-from portalis.testing.smtp import SmtpServer
 from portalis.testing.web import WebPortal
 
 API = f"/{SLUG}/api/v1"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def auth(
-    database_url: str, tmp_path: Path, portalis_checker: Checker, smtp_server: SmtpServer
-) -> Iterator[AuthHarness]:
-    with serve(database_url, tmp_path, portalis_checker, smtp_server) as harness:
-        yield harness
 
 
 def signed_in(auth: AuthHarness, email: str) -> FlaskClient:

@@ -14,42 +14,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_auth_support import (
+    DIRECTORY_ISSUER,
+    DIRECTORY_PROVIDER,
+    Directory,
+    ProviderType,
+    with_test_providers,
+)
 
 from portalis.engine.accounts.passwords import hash_password
 from portalis.engine.accounts.user_writes import insert_user, update_user
 from portalis.engine.accounts.users import find_user, set_active
-from portalis.engine.data.db import begin_write, create_engine
+from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import Forbidden, NotFound, ValidationFailed
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.system_tables import audit
 from portalis.engine.data.tables import utcnow
-from portalis.engine.definition.auth_config import AuthProvider
-from portalis.engine.definition.sections import DefinitionSection
-from portalis.engine.deploy.validator import Checker
 from portalis.engine.hookspecs import hookimpl
-from portalis.runtime import default_plugins
-from portalis.runtime.app import create_app
-from portalis.runtime.auth.providers import BindContext, ExternalIdentity, LoginRefused
 from portalis.runtime.runtime_tables import identities
-from portalis.runtime.settings import Settings
-from portalis.testing.portals import b2c_with, deploy_dir, migrate_db
+from portalis.testing.portals import b2c_with
 from portalis.testing.web import PortalClient, WebPortal
 
 SLUG = "acme-support"
-ISSUER = "ldap://directory.test"
-PROVIDERS = """\
-    - type: directory
-      name: directory
-      label: Company directory
-      allow_registration: true
-      account_from: attribute:o
-      role_map: {customers: customer}
-"""
 #: Added to b2c: a rollup counting an account's users, a rule on the user's name.
 ACCOUNT_ROLLUP = """
       members:
@@ -89,58 +81,11 @@ automations:
 GROUPS: dict[str, tuple[str, ...]] = {"ben": ()}
 
 
-class Directory:
-    """A form provider: the password "right" authenticates any user name."""
-
-    kind = "form"
-
-    def __init__(self, entry: AuthProvider) -> None:
-        self.entry = entry
-
-    def authenticate(self, username: str, password: str) -> ExternalIdentity:
-        if password != "right":
-            raise LoginRefused("invalid_credentials")
-        return ExternalIdentity(
-            provider=self.entry.name, issuer=ISSUER, subject=f"uid={username},ou=people",
-            email=f"{username}@acme.test", email_verified=True, name=username.title(),
-            claims={"o": "Acme GmbH"},
-            groups=GROUPS.get(username, ("cn=customers,ou=groups,dc=test",)),
-        )  # fmt: skip
-
-
-@dataclass
-class DirectoryType:
-    name: str = "directory"
-    kind: str = "form"
-
-    def bind(self, entry: AuthProvider, ctx: BindContext) -> Any:
-        return Directory(entry)
-
-
-#: The options of a `type: directory` entry: what the core's provisioning reads.
-DIRECTORY_SECTION = DefinitionSection(
-    "provider",
-    "directory",
-    {
-        "type": "object",
-        "properties": {
-            "allow_registration": {"type": "boolean"},
-            "account_from": {"type": "string"},
-            "role_map": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "Test directory",
-)
-
-
 class DirectoryPlugin:
     @hookimpl
     def portalis_auth_provider_types(self) -> list[Any]:
-        return [DirectoryType()]
-
-    @hookimpl
-    def portalis_definition_sections(self) -> list[DefinitionSection]:
-        return [DIRECTORY_SECTION]
+        directory = partial(Directory, groups=GROUPS)
+        return [ProviderType("directory", "form", directory)]
 
 
 @dataclass
@@ -189,7 +134,7 @@ class Served:
 
 
 def definition(folder: Path) -> Path:
-    b2c_with(folder, providers=PROVIDERS)
+    b2c_with(folder, providers=DIRECTORY_PROVIDER)
     people = folder / "entities" / "people.yaml"
     text = people.read_text(encoding="utf-8")
     anchor = "        label: {en: Customer number, de: Kundennummer, fr: Numéro client, es: Número de cliente}\n"
@@ -202,18 +147,8 @@ def definition(folder: Path) -> Path:
 
 @pytest.fixture
 def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
-    pm = default_plugins.plugin_manager(
-        extra=[DirectoryPlugin()], disabled=["ldap", "saml", "oidc", "totp"]
-    )
-    engine = create_engine(database_url)
-    try:
-        compiled = deploy_dir(engine, Checker(pm), definition(tmp_path / "portal"), seed=True)
-    finally:
-        engine.dispose()
-    env = {"PORTALIS_DATABASE_URL": database_url, "PORTALIS_INSTANCE_PATH": str(tmp_path / "i")}
-    settings = Settings.from_env(env, testing=True, version_check_seconds=0)
-    migrate_db(database_url)
-    web = WebPortal(create_app(settings, pm=pm), compiled)
+    pm = with_test_providers(DirectoryPlugin())
+    web = WebPortal.deploy(database_url, tmp_path / "i", definition(tmp_path / "portal"), pm=pm)
     try:
         yield Served(web)
     finally:
@@ -240,7 +175,7 @@ def test_role_sync_of_a_provider_is_an_audited_store_write(served: Served) -> No
     with begin_write(web.engine) as conn:
         conn.execute(
             identities.insert().values(
-                portal=SLUG, provider="directory", issuer=ISSUER, subject="uid=ben,ou=people",
+                portal=SLUG, provider="directory", issuer=DIRECTORY_ISSUER, subject="uid=ben,ou=people",
                 user_id=ben, created_at=utcnow(), last_login_at=None,
             )
         )  # fmt: skip

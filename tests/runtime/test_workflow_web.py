@@ -44,6 +44,12 @@ def take(web: WebPortal, who: str, record_id: int, name: str, **kwargs: Any) -> 
     workflow.take(web.store, web.actor(EMAIL.format(who)), "expense", record_id, name, **kwargs)
 
 
+def assign(web: WebPortal, record_id: int, who: str) -> None:
+    """Mia (a manager) makes `who` the expense's handler."""
+    handler = web.actor(EMAIL.format(who)).id
+    web.store.update(web.actor(EMAIL.format("mia")), "expense", record_id, {"handler": handler})
+
+
 def forms(page: str) -> dict[str, str]:
     """Transition name → the HTML of its form (details or inline)."""
     found = {}
@@ -102,12 +108,7 @@ def test_disabled_transitions_say_why(web: WebPortal) -> None:
     assert "You approved · 1 of 2 approvals</span></button>" in mia
     assert "1 of 2 approvals" in forms(browser(web, "max").get(f"/expenses/{e1}").text)["approve"]
     take(web, "max", e1, "approve")
-    web.store.update(
-        web.actor(EMAIL.format("mia")),
-        "expense",
-        e1,
-        {"handler": web.actor(EMAIL.format("ada")).id},
-    )
+    assign(web, e1, "ada")
     abe = browser(web, "abe").get(f"/expenses/{e1}").text
     assert disabled(abe)["Pay"] == "only the assignee (Handler) may take this transition"
     ada = browser(web, "ada").get(f"/expenses/{e1}").text
@@ -116,12 +117,7 @@ def test_disabled_transitions_say_why(web: WebPortal) -> None:
     big = expense(web, amount=50_000)
     take(web, "mia", big, "approve")
     take(web, "max", big, "approve")
-    web.store.update(
-        web.actor(EMAIL.format("mia")),
-        "expense",
-        big,
-        {"handler": web.actor(EMAIL.format("ada")).id},
-    )
+    assign(web, big, "ada")
     reasons = disabled(browser(web, "ada").get(f"/expenses/{big}").text)
     assert reasons["Pay"] == "when-condition false: record['amount'] < 10000"
     own = expense(web, by="mia")
@@ -161,12 +157,7 @@ def test_refused_form_comes_back_with_input_and_errors(web: WebPortal) -> None:
     # a required field missing keeps the comment typed with it
     take(web, "mia", e1, "approve")
     take(web, "max", e1, "approve")
-    web.store.update(
-        web.actor(EMAIL.format("mia")),
-        "expense",
-        e1,
-        {"handler": web.actor(EMAIL.format("ada")).id},
-    )
+    assign(web, e1, "ada")
     ada = browser(web, "ada")
     version = str(web.store.get(web.actor(EMAIL.format("ada")), "expense", e1).version)
     missing = ada.post(

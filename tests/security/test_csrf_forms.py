@@ -10,13 +10,12 @@ behind a proxy that terminates TLS; and a token lives as long as the cookie sess
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_runtime_support import SUBJECTS, deploy, table_rows
+from test_runtime_support import SUBJECTS, deploy, rule_path, table_rows
 
 from portalis.engine.definition.block_configs import FormBlock
 from portalis.testing.web import PortalClient, WebPortal
@@ -43,22 +42,6 @@ def web(sqlite_url: str, tmp_path: Path) -> Iterator[WebPortal]:
     portal.close()
 
 
-def fill(rule: str, ticket: int) -> str:
-    values = {
-        "id": str(ticket),
-        "token": "x" * 43,
-        "file_id": "A" * 32,
-        "entity": "ticket",
-        "name": "start",
-        "provider": "password",
-        "step": "callback",
-        "page": "tickets",
-        "block": "0",
-        "action": "delete",
-    }
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
-
-
 def attempts(web: WebPortal, ticket: int) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(path, method, form) of every state-changing rule with each kind of form."""
     portal = web.app.extensions["portalis"].registry.require(web.slug)
@@ -72,7 +55,7 @@ def attempts(web: WebPortal, ticket: int) -> Iterator[tuple[str, str, dict[str, 
                     forms.append({**FORM, "_block": str(block.index), **fields})
         for method in methods:
             for form in forms:
-                yield fill(rule.rule, ticket), method, form
+                yield rule_path(rule.rule, ticket), method, form
 
 
 def refused(browser: PortalClient, path: str, method: str, form: dict[str, str], token: str) -> int:

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_runtime_support import PDF, SUBJECTS, b2c_copy, deploy, set_in_portal_yaml, upload_ticket
+from test_runtime_support import SUBJECTS, b2c_copy, deploy, set_in_portal_yaml
 
 from portalis.engine.data.permissions import Policy
 from portalis.runtime import dispatch
 from portalis.runtime.app import create_app
 from portalis.runtime.settings import Settings
-from portalis.testing.web import PortalClient, WebPortal
+from portalis.testing.web import PDF, PortalClient, WebPortal, upload_ticket
 
 SECRET = "p_acme_support__ticket secret-marker-4711"
 EMBED_ORIGINS = ("https://partner.example", "https://intranet.example:8443")

@@ -20,11 +20,11 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_runtime_support import PDF, SUBJECTS, deploy, table_rows
+from test_runtime_support import SUBJECTS, deploy, table_rows
 
 from portalis.testing.databases import postgres_available, postgres_database, sqlite_database
 from portalis.testing.pytest_plugin import require_service
-from portalis.testing.web import WebPortal
+from portalis.testing.web import PDF, WebPortal
 
 FUZZ = settings(
     max_examples=int(os.environ.get("PORTALIS_FUZZ_EXAMPLES", "60")),

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_runtime_support import b2c_copy, deploy, set_in_portal_yaml, upload_ticket
+from test_runtime_support import b2c_copy, deploy, set_in_portal_yaml
 
-from portalis.testing.web import PortalClient, WebPortal
+from portalis.testing.web import PortalClient, WebPortal, upload_ticket
 
 ACME, OTHER = "acme-support", "other-support"
 ONLY_ACME = "Only in acme-support: merger plans"  # searched for by "merger"

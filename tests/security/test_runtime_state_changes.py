@@ -8,13 +8,12 @@ every table, runtime tables included — is unchanged afterwards.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_runtime_support import SUBJECTS, deploy, table_rows
+from test_runtime_support import SUBJECTS, deploy, rule_path, table_rows
 
 from portalis.engine.accounts.users import find_user
 from portalis.engine.definition.block_configs import FormBlock
@@ -43,20 +42,6 @@ def web(sqlite_url: str, tmp_path: Path) -> Iterator[WebPortal]:
     portal.close()
 
 
-def fill(rule: str, ticket: int) -> str:
-    values = {
-        "id": str(ticket),
-        "token": "x" * 43,
-        "file_id": "A" * 32,
-        "entity": "ticket",
-        "name": "start",
-        "provider": "password",
-        "step": "callback",
-    }
-    values.update({"page": "tickets", "block": "0", "action": "delete"})
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
-
-
 def test_asvs_3_5_3_no_state_change_on_get(web: WebPortal) -> None:
     portal = web.app.extensions["portalis"].registry.require(web.slug)
     model = web.compiled.model
@@ -69,7 +54,7 @@ def test_asvs_3_5_3_no_state_change_on_get(web: WebPortal) -> None:
             methods = set(rule.methods or ()) - {"HEAD", "OPTIONS"}
             if not methods & WRITE_METHODS:
                 continue
-            path = fill(rule.rule, ticket)
+            path = rule_path(rule.rule, ticket)
             variants: list[dict[str, str]] = list(FORM_VARIANTS)
             if rule.endpoint.startswith("page:"):
                 page = model.pages[rule.endpoint[5:]]

@@ -7,7 +7,6 @@ no tests.
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 from collections.abc import Callable
@@ -20,11 +19,10 @@ from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
 from portalis.testing.portals import BLUEPRINTS
-from portalis.testing.web import PortalClient, WebPortal
+from portalis.testing.web import WebPortal
 
 B2C = BLUEPRINTS / "b2c"
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 SUBJECTS = {
     "t1": "Invoice 2026-114 is wrong",  # acme, by anna
     "t2": "Cannot download my contract",  # acme, by ben
@@ -65,19 +63,25 @@ def set_in_portal_yaml(folder: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def upload_ticket(browser: PortalClient, subject: str, content: bytes = PDF) -> tuple[int, str]:
-    """Create a ticket with a PDF attachment through the form: (ticket id, file id)."""
-    response = browser.post(
-        "/tickets/new",
-        {"_block": "0", "subject": subject, "attachment": (io.BytesIO(content), "doc.pdf")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 303, response.text
-    ticket = int(response.headers["Location"].rsplit("/", 1)[1])
-    page = browser.get(f"/tickets/{ticket}").text
-    match = re.search(r'href="/[a-z-]+/_files/([A-Za-z0-9_-]+)" download>', page)
-    assert match, page
-    return ticket, match.group(1)
+#: What a rule's placeholders are filled with by `rule_path` (`id`: the ticket given to it).
+_RULE_VALUES = {
+    "token": "x" * 43,
+    "file_id": "A" * 32,
+    "entity": "ticket",
+    "name": "start",
+    "provider": "password",
+    "step": "callback",
+    "page": "tickets",
+    "block": "0",
+    "action": "delete",
+}
+
+
+def rule_path(rule: str, ticket: int) -> str:
+    """A URL rule with its placeholders filled in: `ticket` as the record id, and a
+    well-formed value of the right kind for each other one."""
+    values = {**_RULE_VALUES, "id": str(ticket)}
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 
 
 def table_rows(engine: sa.Engine, *, skip_columns: frozenset[str] = frozenset()) -> dict:

@@ -10,9 +10,7 @@ a login forced on a victim, gets nowhere.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +24,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.auth_config import AuthProvider
 
+from ..bearer import digest, new_secret
 from ..context import state
 from ..registry import RuntimePortal
 from ..runtime_tables import parked
@@ -64,12 +63,12 @@ class FlowContext:
 
     def park(self, payload: dict[str, Any]) -> str:
         """Keep an identity provider's answer server-side; returns a single-use ticket."""
-        ticket = secrets.token_urlsafe(32)
+        ticket = new_secret()
         with begin_write(state().engine) as conn:
             conn.execute(parked.delete().where(parked.c.expires_at < utcnow()))
             conn.execute(
                 parked.insert().values(
-                    id=_digest(ticket),
+                    id=digest(ticket),
                     portal=self.portal.slug,
                     provider=self.entry.name,
                     payload=json.dumps(payload),
@@ -83,14 +82,14 @@ class FlowContext:
         with begin_write(state().engine) as conn:
             row = conn.execute(
                 sa.select(parked.c.payload, parked.c.expires_at).where(
-                    parked.c.id == _digest(ticket),
+                    parked.c.id == digest(ticket),
                     parked.c.portal == self.portal.slug,
                     parked.c.provider == self.entry.name,
                 )
             ).first()
             if row is None:
                 return None
-            conn.execute(parked.delete().where(parked.c.id == _digest(ticket)))
+            conn.execute(parked.delete().where(parked.c.id == digest(ticket)))
         expires = row.expires_at
         if expires.tzinfo is None:  # SQLite returns naive UTC
             expires = expires.replace(tzinfo=utcnow().tzinfo)
@@ -98,10 +97,6 @@ class FlowContext:
             return None
         data: dict[str, Any] = json.loads(row.payload)
         return data
-
-
-def _digest(ticket: str) -> str:
-    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 def saved_flow(portal: RuntimePortal, entry: AuthProvider) -> FlowContext:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +19,7 @@ import sqlalchemy as sa
 
 from portalis.engine.data.tables import utcnow
 
+from ..bearer import digest, new_secret
 from ..runtime_tables import tokens
 
 VERIFY = "verify"
@@ -48,10 +47,6 @@ class TokenInfo:
     payload: str | None
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _encode(payload: str) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
@@ -76,13 +71,13 @@ def issue(
     lifetime: timedelta | None = None,
 ) -> str:
     """Create a token; returns it for the link (the database keeps only its hash)."""
-    token = secrets.token_urlsafe(32)
+    token = new_secret()
     if payload is not None:
         token += "." + _encode(payload)
     now = utcnow()
     conn.execute(
         tokens.insert().values(
-            id=_digest(token),
+            id=digest(token),
             portal=portal,
             purpose=purpose,
             user_id=user_id,
@@ -98,7 +93,7 @@ def _live(
     portal: str, purposes: Iterable[str], token: str, now: datetime
 ) -> sa.ColumnElement[bool]:
     return sa.and_(
-        tokens.c.id == _digest(token),
+        tokens.c.id == digest(token),
         tokens.c.portal == portal,
         tokens.c.purpose.in_(list(purposes)),
         tokens.c.used_at.is_(None),

@@ -42,6 +42,7 @@ from .common import (
     database_option,
     handle_errors,
     migrate_database,
+    migrated_engine,
     open_engine,
     print_problems,
 )
@@ -297,12 +298,11 @@ def users_list(portal: str, database_url: str | None) -> None:
 @handle_errors
 def users_disable(portal: str, email: str, database_url: str | None) -> None:
     """Disable a user of PORTAL (their sessions end)."""
-    engine = open_engine(database_url)
-    compiled = load_live(engine, checker(), portal, os.environ)
-    migrate_database(engine)
-    with begin_write(engine) as conn:
-        uid = set_active(conn, compiled, email, False, via="cli")
-        end_user_sessions(conn, portal, uid)
+    with migrated_engine(database_url) as engine:
+        compiled = load_live(engine, checker(), portal, os.environ)
+        with begin_write(engine) as conn:
+            uid = set_active(conn, compiled, email, False, via="cli")
+            end_user_sessions(conn, portal, uid)
     click.echo(f"disabled {email}")
 
 

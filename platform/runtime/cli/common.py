@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -38,6 +39,19 @@ def database_option(func: F) -> F:
 def open_engine(url: str | None) -> sa.Engine:
     """An engine for the given (or default) database URL."""
     return create_engine(url or default_database_url())
+
+
+@contextmanager
+def migrated_engine(url: str | None) -> Iterator[sa.Engine]:
+    """An engine for the given (or default) database with the tables a server needs in place,
+    disposed on exit; the migration runs under the database lock, so several commands may
+    start at once."""
+    engine = open_engine(url)
+    try:
+        migrate_database(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def checker() -> Checker:

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,13 +25,7 @@ from portalis.engine.outbox.worker import Worker
 
 from ..job_handlers import build_handlers, living_ticks, standalone_registry
 from ..settings import Settings
-from .common import database_option, handle_errors, migrate_database, open_engine
-
-
-def _engine(database_url: str | None) -> sa.Engine:
-    engine = open_engine(database_url)
-    migrate_database(engine)  # under the database lock: several workers may start at once
-    return engine
+from .common import database_option, handle_errors, migrated_engine
 
 
 def register_job_commands(cli: click.Group) -> None:
@@ -66,11 +61,10 @@ def register_job_commands(cli: click.Group) -> None:
         # a worker signs nothing: no secret key file is created for it
         env.setdefault("PORTALIS_SECRET_KEY", "not-used-by-the-worker")
         settings = Settings.from_env(env)
-        engine = _engine(settings.database_url)
-        registry = standalone_registry(settings, engine)
-        runner = Worker(engine, build_handlers(settings, registry=registry), lease_seconds=lease,
-                        poll_seconds=poll, batch=batch, ticks=living_ticks(registry))  # fmt: skip
-        try:
+        with migrated_engine(settings.database_url) as engine:
+            registry = standalone_registry(settings, engine)
+            runner = Worker(engine, build_handlers(settings, registry=registry), lease_seconds=lease,
+                            poll_seconds=poll, batch=batch, ticks=living_ticks(registry))  # fmt: skip
             if once:
                 click.echo(f"ran {runner.drain()} job(s)")
                 return
@@ -80,8 +74,6 @@ def register_job_commands(cli: click.Group) -> None:
                        err=True)  # fmt: skip
             runner.run(stop)
             click.echo(f"worker {runner.worker_id} stopped", err=True)
-        finally:
-            engine.dispose()
 
     @cli.group(name="jobs")
     def jobs_group() -> None:
@@ -104,8 +96,7 @@ def register_job_commands(cli: click.Group) -> None:
         database_url: str | None,
     ) -> None:
         """List jobs, newest first (dead letters: --status dead)."""
-        engine = _engine(database_url)
-        try:
+        with migrated_engine(database_url) as engine:
             found = job_admin.list_jobs(
                 engine, status=status, portal=portal, kind=kind, limit=limit
             )
@@ -117,8 +108,6 @@ def register_job_commands(cli: click.Group) -> None:
                 click.echo(job_line(job))
             totals = job_admin.counts(engine)
             click.echo(", ".join(f"{n} {s}" for s, n in totals.items()), err=True)
-        finally:
-            engine.dispose()
 
     @jobs_group.command(name="retry")
     @click.argument("job_id", type=int)
@@ -126,13 +115,7 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_retry(job_id: int, database_url: str | None) -> None:
         """Run a dead (or waiting) job again now, with fresh attempts."""
-        engine = _engine(database_url)
-        try:
-            if not job_admin.retry(engine, job_id):
-                _refuse(engine, job_id, "retried")
-            click.echo(f"job #{job_id} will run again")
-        finally:
-            engine.dispose()
+        _change_job(database_url, job_id, job_admin.retry, "retried", "will run again")
 
     @jobs_group.command(name="discard")
     @click.argument("job_id", type=int)
@@ -140,13 +123,7 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_discard(job_id: int, database_url: str | None) -> None:
         """Give up on a waiting or dead job (it stays listed as dead, "discarded")."""
-        engine = _engine(database_url)
-        try:
-            if not job_admin.discard(engine, job_id):
-                _refuse(engine, job_id, "discarded")
-            click.echo(f"job #{job_id} discarded")
-        finally:
-            engine.dispose()
+        _change_job(database_url, job_id, job_admin.discard, "discarded", "discarded")
 
     @jobs_group.command(name="purge")
     @click.option(
@@ -162,13 +139,10 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_purge(days: float, dead: bool, database_url: str | None) -> None:
         """Delete finished jobs older than --older-than days."""  # fmt: skip
-        engine = _engine(database_url)
-        try:
+        with migrated_engine(database_url) as engine:
             statuses = (jobs.DONE, jobs.DEAD) if dead else (jobs.DONE,)
             removed = job_admin.purge(engine, older_than=timedelta(days=days), statuses=statuses)
             click.echo(f"purged {removed} job(s)")
-        finally:
-            engine.dispose()
 
 
 def job_dict(job: Job) -> dict[str, Any]:
@@ -203,6 +177,21 @@ def job_line(job: Job) -> str:
         f"{job.id:>6}  {job.status:<7} {job.kind:<12} {job.portal or '-':<16} "
         f"{job.attempts}/{job.max_attempts}  {when}  {error}"
     ).rstrip()
+
+
+def _change_job(
+    database_url: str | None,
+    job_id: int,
+    change: Callable[[sa.Engine, int], bool],
+    what: str,
+    outcome: str,
+) -> None:
+    """Apply `change` to one job and say `outcome`; exit 1 when the job is unknown or its
+    status does not allow it (`what` is the past participle the refusal names)."""
+    with migrated_engine(database_url) as engine:
+        if not change(engine, job_id):
+            _refuse(engine, job_id, what)
+        click.echo(f"job #{job_id} {outcome}")
 
 
 def _refuse(engine: sa.Engine, job_id: int, what: str) -> None:

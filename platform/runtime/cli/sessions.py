@@ -23,7 +23,7 @@ from portalis.engine.deploy.versions import load_live
 from portalis.engine.portal import CompiledPortal
 
 from ..sessions import SessionInfo, end_user_sessions, user_sessions
-from .common import checker, database_option, handle_errors, migrate_database, open_engine
+from .common import checker, database_option, handle_errors, migrated_engine
 
 
 def _user(engine: sa.Engine, portal: str, email: str) -> tuple[CompiledPortal, dict[str, Any]]:
@@ -65,17 +65,13 @@ def register_session_commands(cli: click.Group) -> None:
     @handle_errors
     def sessions_list(portal: str, email: str, database_url: str | None) -> None:
         """List the live sessions of EMAIL in PORTAL, most recently active first."""
-        engine = open_engine(database_url)
-        try:
-            migrate_database(engine)
+        with migrated_engine(database_url) as engine:
             compiled, row = _user(engine, portal, email)
             with engine.connect() as conn:
                 found = live_sessions(conn, compiled, int(row["id"]))
             for info in found:
                 click.echo(session_line(info))
             click.echo(f"{len(found)} live session(s) of {row['email']}", err=True)
-        finally:
-            engine.dispose()
 
     @sessions_group.command(name="revoke")
     @click.argument("portal")
@@ -84,9 +80,7 @@ def register_session_commands(cli: click.Group) -> None:
     @handle_errors
     def sessions_revoke(portal: str, email: str, database_url: str | None) -> None:
         """End every session of EMAIL in PORTAL (audited)."""
-        engine = open_engine(database_url)
-        try:
-            migrate_database(engine)
+        with migrated_engine(database_url) as engine:
             compiled, row = _user(engine, portal, email)
             uid = int(row["id"])
             with begin_write(engine) as conn:
@@ -97,5 +91,3 @@ def register_session_commands(cli: click.Group) -> None:
                     detail={"via": "cli", "count": count},
                 )  # fmt: skip
             click.echo(f"revoked {count} session(s) of {row['email']}")
-        finally:
-            engine.dispose()

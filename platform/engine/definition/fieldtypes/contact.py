@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -27,22 +27,37 @@ _LOCAL: Final = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _LABEL: Final = re.compile(r"[^\W_](?:[^\W_]|-){0,62}")
 
 
-class EmailType(BuiltinType):
+class _ContactType(BuiltinType):
+    """Base of the contact types: searchable text in a VARCHAR of `max_chars`."""
+
+    searchable = True
+    #: The longest value stored, and the column's VARCHAR length.
+    max_chars: ClassVar[int]
+
+    def column_type(self, field: Field) -> sa.types.TypeEngine[Any]:
+        """VARCHAR(`max_chars`)."""
+        return sa.String(self.max_chars)
+
+    def _stripped(self, raw: Any) -> str | None:
+        """`raw` without surrounding whitespace, None when blank, refused above `max_chars`."""
+        if is_blank(raw):
+            return None
+        return max_length(require_text(raw).strip(), self.max_chars)
+
+
+class EmailType(_ContactType):
     """An e-mail address, validated the practical way (no quoted local parts, no IP hosts)."""
 
     name = "email"
     description = "An e-mail address (local@domain.tld); the domain is stored lower-cased."
-    searchable = True
-
-    def column_type(self, field: Field) -> sa.types.TypeEngine[Any]:
-        """VARCHAR(254), the longest address SMTP delivers."""
-        return sa.String(EMAIL_MAX)
+    #: The longest address SMTP delivers.
+    max_chars = EMAIL_MAX
 
     def clean(self, field: Field, raw: Any) -> str | None:
         """`local@domain` with the domain lower-cased."""
-        if is_blank(raw):
+        value = self._stripped(raw)
+        if value is None:
             return None
-        value = max_length(require_text(raw).strip(), EMAIL_MAX)
         local, at, domain = value.rpartition("@")
         if not at or not _valid_local(local) or not _valid_domain(domain):
             raise FieldValueError("format", "must be an e-mail address like name@example.com")
@@ -70,16 +85,12 @@ def _valid_domain(domain: str) -> bool:
 _PHONE: Final = re.compile(r"\+?[0-9()\- ]+")
 
 
-class PhoneType(BuiltinType):
+class PhoneType(_ContactType):
     """A phone number as people write it: digits, spaces, '-', '(', ')' and a leading '+'."""
 
     name = "phone"
     description = "A phone number: a leading +, digits, spaces, -, ( and ); 5 to 20 digits."
-    searchable = True
-
-    def column_type(self, field: Field) -> sa.types.TypeEngine[Any]:
-        """VARCHAR(32)."""
-        return sa.String(PHONE_MAX)
+    max_chars = PHONE_MAX
 
     def clean(self, field: Field, raw: Any) -> str | None:
         """The number with runs of whitespace collapsed to one space."""
@@ -107,22 +118,18 @@ _HOST: Final = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?")
 _URL_FORBIDDEN: Final = re.compile(r"[\s\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-class UrlType(BuiltinType):
+class UrlType(_ContactType):
     """An absolute http(s) address."""
 
     name = "url"
     description = "An absolute http:// or https:// address with a host (at most 2048 characters)."
-    searchable = True
-
-    def column_type(self, field: Field) -> sa.types.TypeEngine[Any]:
-        """VARCHAR(2048)."""
-        return sa.String(URL_MAX)
+    max_chars = URL_MAX
 
     def clean(self, field: Field, raw: Any) -> str | None:
         """The address, stripped; refuses other schemes, relative URLs and credentials."""
-        if is_blank(raw):
+        value = self._stripped(raw)
+        if value is None:
             return None
-        value = max_length(require_text(raw).strip(), URL_MAX)
         # Whitespace and backslashes are parsed differently by browsers and urllib; refusing
         # them keeps the host we check the host a browser would visit.
         if _URL_FORBIDDEN.search(value):

@@ -58,21 +58,30 @@ def pending_secret(conn: sa.Connection, portal: str, user_id: int) -> str:
     return secret
 
 
+def _code_step(
+    conn: sa.Connection, portal: str, user_id: int, code: str, *, confirmed: bool
+) -> int | None:
+    """The time step `code` matches for the user's confirmed (or else pending) enrolment;
+    None without such an enrolment, for a code that does not match, or when the secret no
+    longer decrypts (the app's secret key changed)."""
+    state = (
+        enrolments.c.confirmed_at.is_not(None) if confirmed else enrolments.c.confirmed_at.is_(None)
+    )
+    query = sa.select(enrolments.c.secret).where(_where(enrolments, portal, user_id), state)
+    stored = conn.execute(query).scalar()
+    if stored is None:
+        return None
+    try:
+        secret = crypto.decrypt(stored)
+    except InvalidToken:
+        return None
+    return codes.matching_step(secret, code)
+
+
 def confirm(conn: sa.Connection, portal: str, user_id: int, code: str) -> list[str] | None:
     """Finish enrolment with the first code: the fresh recovery codes, or None when the
     code does not match the pending secret."""
-    row = (
-        conn.execute(sa.select(enrolments).where(_where(enrolments, portal, user_id)))
-        .mappings()
-        .first()
-    )
-    if row is None or row["confirmed_at"] is not None:
-        return None
-    try:
-        secret = crypto.decrypt(row["secret"])
-    except InvalidToken:
-        return None
-    step = codes.matching_step(secret, code)
+    step = _code_step(conn, portal, user_id, code, confirmed=False)
     if step is None:
         return None
     done = conn.execute(
@@ -118,22 +127,7 @@ def unused_recovery_codes(conn: sa.Connection, portal: str, user_id: int) -> int
 def use_totp(conn: sa.Connection, portal: str, user_id: int, code: str) -> bool:
     """Accept a current code once: its step must be later than the last accepted one
     (SECURITY A.9). The conditional update makes two parallel uses of one code fail."""
-    row = (
-        conn.execute(
-            sa.select(enrolments).where(
-                _where(enrolments, portal, user_id), enrolments.c.confirmed_at.is_not(None)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return False
-    try:
-        secret = crypto.decrypt(row["secret"])
-    except InvalidToken:
-        return False
-    step = codes.matching_step(secret, code)
+    step = _code_step(conn, portal, user_id, code, confirmed=True)
     if step is None:
         return False
     done = conn.execute(
