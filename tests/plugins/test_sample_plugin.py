@@ -12,7 +12,11 @@ temporary folder and the `portalis` command runs with that folder on `PYTHONPATH
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +25,9 @@ from types import ModuleType
 import pytest
 from sample_support import (
     ENV,
+    SOURCE,
     USERS,
+    copy_distribution,
     directory_entry,
     line_of,
     plugin_manager,
@@ -305,3 +311,54 @@ def test_the_reference_shows_each_sections_title_and_example(
     reference = docgen.generate(tmp_path, plugin_manager(sample))[tmp_path / docgen.REFERENCE_NAME]
     for section in (sample.SUMMARY_SECTION, sample.DIRECTORY_SECTION):
         assert section.title in reference and section.example.splitlines()[0] in reference
+
+
+# -- the distribution ------------------------------------------------------------------
+def _portalis(*args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **ENV}  # the definition's ${SAMPLE_DIRECTORY_PEPPER}
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+    command = [str(Path(sys.executable).with_name("portalis")), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_installed_distribution_is_found_through_its_entry_point(
+    tmp_path: Path, sample: ModuleType
+) -> None:
+    """Installed (into a folder of its own, offline), the plugin is loaded by `portalis` like
+    any plugin: listed with its hooks, and the definition that uses it validates."""
+    source = copy_distribution(tmp_path / "portalis-sample")
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+    pip += ["--no-build-isolation", "--target", str(site), str(source)]
+    installed = subprocess.run(pip, capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    listed = _portalis("plugins", site=site)
+    assert listed.returncode == 0, listed.stderr
+    assert "sample  [entry point]  portalis-sample 0.1.0" in listed.stdout
+    folder = sample_portal(tmp_path / "portal")
+    assert _portalis("validate", str(folder), site=site).returncode == 0
+    refused = _portalis("validate", str(folder))
+    assert refused.returncode == 1
+    assert "unknown field type 'rating'" in refused.stdout + refused.stderr
+
+
+def test_the_plugin_imports_only_the_public_facades() -> None:
+    """Of Portalis, the plugin's code imports `portalis.api` and `portalis.web` only (not
+    even `portalis.testing`), and never Flask's request globals."""
+    allowed = ("portalis.api", "portalis.web")
+    files = sorted(SOURCE.rglob("*.py"))
+    assert len(files) >= 5
+    imported: set[str] = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module)
+                if node.module == "flask":
+                    imported.update(f"flask.{alias.name}" for alias in node.names)
+    ours = {m for m in imported if m == "portalis" or m.startswith("portalis.")}
+    assert ours == set(allowed)
+    assert "flask.g" not in imported
