@@ -79,9 +79,10 @@ def test_a_definition_using_all_three_is_valid_and_compiles_to_the_plugins_objec
     assert isinstance(field.kind, sample.RatingType)
     assert field.config.max == 5 and field.config.labels[3].get("de") == "Sehr gut"
     dashboard = model.pages["dashboard"]
-    assert dashboard.blocks[0].config == sample.RatingSummary(
-        "ticket", "satisfaction", dashboard.blocks[0].config.title
-    )
+    summary = dashboard.blocks[0].config
+    assert isinstance(summary, sample.RatingSummary)
+    assert (summary.entity, summary.field) == ("ticket", "satisfaction")
+    assert summary.title is not None and summary.title.get("de") == "Kundenzufriedenheit"
     staff = model.auth.provider("staff")
     assert staff is not None and isinstance(staff.config, sample.Directory)
     assert sorted(staff.config.users) == ["ada", "bob"]
@@ -98,7 +99,8 @@ def test_the_plugins_checks_report_located_problems(tmp_path: Path, sample: Modu
     folder = sample_portal(
         tmp_path / "portal",
         field="      satisfaction: {type: rating, max: 4, labels: [Bad, Good]}\n",
-        block="      - rating_summary: {entity: ticket, field: priority}\n",
+        block="      - rating_summary: {entity: ticket, field: priority}\n"
+        "      - rating_summary: {entity: tickets, field: satisfaction}\n",
         provider=directory_entry(users, pepper="literally-in-the-file"),
     )
     report = plugin_checker(sample).check_dir(folder).report
@@ -107,8 +109,10 @@ def test_the_plugins_checks_report_located_problems(tmp_path: Path, sample: Modu
     assert located(report.problems) == {
         ("field-option", ticket, line_of(folder / ticket, "satisfaction:"),
          "entities.ticket.fields.satisfaction.labels"),
-        ("block-option", pages, line_of(folder / pages, "rating_summary"),
+        ("block-option", pages, line_of(folder / pages, "field: priority"),
          "pages.dashboard.blocks[0].rating_summary.field"),
+        ("ref-unknown-entity", pages, line_of(folder / pages, "entity: tickets"),
+         "pages.dashboard.blocks[1].rating_summary.entity"),
         ("secret-literal", portal, line_of(root, "literally-in-the-file"),
          "auth.providers[1].pepper"),
         ("schema-value", portal, line_of(root, "username: ada") + 1,
@@ -127,6 +131,9 @@ def test_the_plugins_checks_report_located_problems(tmp_path: Path, sample: Modu
         in messages["pages.dashboard.blocks[0].rating_summary.field"][0]
     )
     assert "satisfaction" in messages["pages.dashboard.blocks[0].rating_summary.field"][1]
+    assert (
+        "did you mean 'ticket'?" in messages["pages.dashboard.blocks[1].rating_summary.entity"][1]
+    )
     assert "10 iterations" in messages["auth.providers[1].users[2].password_hash"][0]
 
 
