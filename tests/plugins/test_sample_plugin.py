@@ -307,17 +307,17 @@ def test_the_reference_documents_the_plugins_sections_when_it_is_loaded(
     assert "The secret every password is peppered with; write ${ENV_NAME}." in with_plugin
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reference documents a section from its schema; DefinitionSection.title, "
-    "description and example are not rendered yet",
-)
-def test_the_reference_shows_each_sections_title_and_example(
+def test_the_reference_shows_each_sections_title_description_and_example(
     tmp_path: Path, sample: ModuleType
 ) -> None:
     reference = docgen.generate(tmp_path, plugin_manager(sample))[tmp_path / docgen.REFERENCE_NAME]
     for section in (sample.SUMMARY_SECTION, sample.DIRECTORY_SECTION):
-        assert section.title in reference and section.example.splitlines()[0] in reference
+        assert f"#### `{section.key}`: {section.title}" in reference
+        assert section.description in reference
+        example = section.example.splitlines()
+        assert f"  {example[0]}" in reference and f"  {example[-1]}" in reference
+    assert "Provided by `portalis_sample`" in reference
+    assert "Secret options (write them as `${ENV}` references): `pepper`." in reference
 
 
 # -- the distribution ------------------------------------------------------------------
