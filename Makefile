@@ -42,6 +42,8 @@ typecheck: venv
 	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.runtime -p portalis.testing -p portalis.api -p portalis.web
 	@# the first-party plugins, strict (each is its own distribution under plugins/)
 	$(VENV)/bin/mypy --strict $(dir $(wildcard plugins/*/src/portalis_*/__init__.py))
+	@# the sample plugin the tests load (tests/plugins/sample_plugin), strict like the others
+	$(VENV)/bin/mypy --strict tests/plugins/sample_plugin/src/portalis_sample
 
 importlint: venv
 	$(VENV)/bin/lint-imports
