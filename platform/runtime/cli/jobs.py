@@ -13,18 +13,18 @@ import signal
 import sys
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
 
-from portalis.engine.outbox import job_admin, jobs
-from portalis.engine.outbox.jobs import Job
-from portalis.engine.outbox.worker import Worker
+from portalis.engine.outbox import jobs  # the statuses `--status` offers
 
-from ..job_handlers import build_handlers, living_ticks, standalone_registry
-from ..settings import Settings
 from .common import database_option, handle_errors, migrate_database, open_engine
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from portalis.engine.outbox.jobs import Job
 
 
 def _engine(database_url: str | None) -> sa.Engine:
@@ -60,6 +60,11 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def worker(once: bool, database_url: str | None, lease: float, poll: float, batch: int) -> None:
         """Run outbox jobs (mail, webhooks, timers, scheduled automations) until stopped."""
+        from portalis.engine.outbox.worker import Worker
+
+        from ..job_handlers import build_handlers, living_ticks, standalone_registry
+        from ..settings import Settings
+
         env = dict(os.environ)
         if database_url:
             env["PORTALIS_DATABASE_URL"] = database_url
@@ -104,6 +109,8 @@ def register_job_commands(cli: click.Group) -> None:
         database_url: str | None,
     ) -> None:
         """List jobs, newest first (dead letters: --status dead)."""
+        from portalis.engine.outbox import job_admin
+
         engine = _engine(database_url)
         try:
             found = job_admin.list_jobs(
@@ -126,6 +133,8 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_retry(job_id: int, database_url: str | None) -> None:
         """Run a dead (or waiting) job again now, with fresh attempts."""
+        from portalis.engine.outbox import job_admin
+
         engine = _engine(database_url)
         try:
             if not job_admin.retry(engine, job_id):
@@ -140,6 +149,8 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_discard(job_id: int, database_url: str | None) -> None:
         """Give up on a waiting or dead job (it stays listed as dead, "discarded")."""
+        from portalis.engine.outbox import job_admin
+
         engine = _engine(database_url)
         try:
             if not job_admin.discard(engine, job_id):
@@ -162,6 +173,8 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_purge(days: float, dead: bool, database_url: str | None) -> None:
         """Delete finished jobs older than --older-than days."""  # fmt: skip
+        from portalis.engine.outbox import job_admin
+
         engine = _engine(database_url)
         try:
             statuses = (jobs.DONE, jobs.DEAD) if dead else (jobs.DONE,)
@@ -206,6 +219,8 @@ def job_line(job: Job) -> str:
 
 
 def _refuse(engine: sa.Engine, job_id: int, what: str) -> None:
+    from portalis.engine.outbox import job_admin
+
     job = job_admin.get_job(engine, job_id)
     if job is None:
         click.echo(f"error: no job #{job_id}", err=True)

@@ -10,24 +10,25 @@ from __future__ import annotations
 import os
 import sys
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
 
-from portalis.engine.accounts.users import find_user
-from portalis.engine.data import audit
-from portalis.engine.data.db import begin_write
-from portalis.engine.data.tables import utcnow
-from portalis.engine.deploy.versions import load_live
-from portalis.engine.portal import CompiledPortal
-
-from ..sessions import SessionInfo, end_user_sessions, user_sessions
 from .common import checker, database_option, handle_errors, migrate_database, open_engine
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from portalis.engine.portal import CompiledPortal
+
+    from ..sessions import SessionInfo
 
 
 def _user(engine: sa.Engine, portal: str, email: str) -> tuple[CompiledPortal, dict[str, Any]]:
     """The live compiled portal and the user row; exits 1 when the user is unknown."""
+    from portalis.engine.accounts.users import find_user
+    from portalis.engine.deploy.versions import load_live
+
     compiled = load_live(engine, checker(), portal, os.environ)
     with engine.connect() as conn:
         row = find_user(conn, compiled, email)
@@ -39,6 +40,10 @@ def _user(engine: sa.Engine, portal: str, email: str) -> tuple[CompiledPortal, d
 
 def live_sessions(conn: sa.Connection, compiled: CompiledPortal, user_id: int) -> list[SessionInfo]:
     """The user's sessions that are neither revoked, expired nor idle."""
+    from portalis.engine.data.tables import utcnow
+
+    from ..sessions import user_sessions
+
     idle = timedelta(minutes=compiled.model.auth.idle_minutes)
     now = utcnow()
     return [s for s in user_sessions(conn, compiled.slug, user_id) if s.last_seen + idle > now]
@@ -84,6 +89,11 @@ def register_session_commands(cli: click.Group) -> None:
     @handle_errors
     def sessions_revoke(portal: str, email: str, database_url: str | None) -> None:
         """End every session of EMAIL in PORTAL (audited)."""
+        from portalis.engine.data import audit
+        from portalis.engine.data.db import begin_write
+
+        from ..sessions import end_user_sessions
+
         engine = open_engine(database_url)
         try:
             migrate_database(engine)
