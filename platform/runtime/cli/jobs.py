@@ -62,6 +62,9 @@ def register_job_commands(cli: click.Group) -> None:
         """Run outbox jobs (mail, webhooks, timers, scheduled automations) until stopped."""
         from portalis.engine.outbox.worker import Worker
 
+        # the runtime's plugins first: `job_handlers` and `auth.reset` import each other, and
+        # only this order completes when a process imports neither yet
+        from .. import default_plugins  # noqa: F401
         from ..job_handlers import build_handlers, living_ticks, standalone_registry
         from ..settings import Settings
 
