@@ -36,14 +36,18 @@ lint: venv
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
+PLUGIN_PACKAGES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/src/portalis_*/__init__.py))))
+EMPTY :=
+PLUGIN_SRC := $(subst $(EMPTY) $(EMPTY),:,$(wildcard plugins/*/src) tests/plugins/sample_plugin/src)
+
 typecheck: venv
-	@# strict everywhere (pyproject.toml); untyped libraries are listed there module by module
-	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.engine
-	cd _typecheck && ../$(VENV)/bin/mypy -p portalis.runtime -p portalis.testing -p portalis.api -p portalis.web
-	@# the first-party plugins, strict (each is its own distribution under plugins/)
-	$(VENV)/bin/mypy --strict $(dir $(wildcard plugins/*/src/portalis_*/__init__.py))
-	@# the sample plugin the tests load (tests/plugins/sample_plugin), strict like the others
-	$(VENV)/bin/mypy --strict tests/plugins/sample_plugin/src/portalis_sample
+	@# one strict run (one start, one analysis of the shared imports): Portalis' packages,
+	@# found through _typecheck/, and the first-party plugins (each its own distribution under
+	@# plugins/, found through MYPYPATH) and the sample plugin the tests load
+	@# (tests/plugins/sample_plugin); untyped libraries are listed in pyproject.toml
+	MYPYPATH=$(PLUGIN_SRC) $(VENV)/bin/mypy --strict \
+	  -p portalis.engine -p portalis.runtime -p portalis.testing -p portalis.api -p portalis.web \
+	  $(addprefix -p ,$(PLUGIN_PACKAGES)) -p portalis_sample
 
 importlint: venv
 	$(VENV)/bin/lint-imports

@@ -1,28 +1,29 @@
-"""The `portalis` CLI end to end: deploy, plan, versions, diff, export, rollback, users."""
+"""The `portalis` CLI end to end: deploy, plan, versions, diff, export, rollback, users.
+
+Most steps run the commands in the test process (`run`); the first step of each family runs
+the installed console script (`run_process`): its exit code and streams at the process
+boundary, with the real password hashing.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from portalis.testing.cli import CliResult, invoke, run_process
 from portalis.testing.portals import BLUEPRINTS
 
-PORTALIS = str(Path(sys.executable).parent / "portalis")
+
+def run(*args: str, url: str, stdin: str | None = None) -> CliResult:
+    return invoke(*args, env={"PORTALIS_DATABASE_URL": url}, stdin=stdin)
 
 
-def run(*args: str, url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PORTALIS, *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={"PATH": "/usr/bin:/bin", "PORTALIS_DATABASE_URL": url, "HOME": "/tmp"},
-        timeout=120,
-    )
+def run_script(*args: str, url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PORTALIS_DATABASE_URL": url, "HOME": "/tmp"}
+    return run_process(*args, env=env, stdin=stdin)
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def definition(tmp_path: Path) -> Path:
 
 
 def test_cli_deploy_lifecycle(database_url: str, definition: Path, tmp_path: Path) -> None:
-    first = run("deploy", str(definition), "--seed", url=database_url)
+    first = run_script("deploy", str(definition), "--seed", url=database_url)
     assert first.returncode == 0, first.stderr
     assert "published version 1" in first.stdout
     again = run("deploy", str(definition), "--seed", url=database_url)
@@ -52,7 +53,7 @@ def test_cli_deploy_lifecycle(database_url: str, definition: Path, tmp_path: Pat
     assert run("deploy", str(definition), url=database_url).returncode == 0
 
     ticket.write_text(original)  # removing the field again is destructive
-    refused = run("deploy", str(definition), url=database_url)
+    refused = run_script("deploy", str(definition), url=database_url)
     assert refused.returncode == 1
     assert "drop column p_acme_support__ticket.channel" in refused.stderr
     assert "--allow-destructive" in refused.stderr
@@ -74,7 +75,7 @@ def test_cli_deploy_lifecycle(database_url: str, definition: Path, tmp_path: Pat
 
 def test_cli_users(database_url: str, definition: Path) -> None:
     assert run("deploy", str(definition), "--seed", url=database_url).returncode == 0
-    made = run(
+    made = run_script(
         "users", "create", "acme-support", "--email", "Zoe@Acme.test", "--name", "Zoe",
         "--role", "customer", "--account", "acme", url=database_url,
         stdin="a long passphrase 1\na long passphrase 1\n",
@@ -101,7 +102,7 @@ def test_cli_users(database_url: str, definition: Path) -> None:
 
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/x.sqlite"
-    assert run("deploy", url=url).returncode == 2
-    assert run("rollback", "acme-support", "not-a-number", url=url).returncode == 2
-    missing = run("versions", "nothing-here", url=url)
+    assert run_script("deploy", url=url).returncode == 2
+    assert run_script("rollback", "acme-support", "not-a-number", url=url).returncode == 2
+    missing = run_script("versions", "nothing-here", url=url)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr

@@ -1,4 +1,8 @@
-"""`portalis validate DIR`: exit codes 0/1/2, the problem line format and --json output."""
+"""`portalis validate DIR`: exit codes 0/1/2, the problem line format and --json output.
+
+The exit codes, the two streams and the environment are checked on the installed console
+script (`validate`); the output details in the test process (`validate_here`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+from portalis.testing.cli import CliResult, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 B2C = ROOT / "blueprints" / "b2c"
@@ -30,6 +36,10 @@ def validate(
         timeout=120,
         env={**base, **(env or {})},
     )
+
+
+def validate_here(*args: str | Path) -> CliResult:
+    return invoke("validate", *args)
 
 
 def test_valid_blueprint_exits_0_and_prints_ok() -> None:
@@ -55,7 +65,7 @@ def test_invalid_definition_exits_1_with_located_problems() -> None:
 
 
 def test_json_prints_one_json_object_per_problem() -> None:
-    result = validate(GALLERY / "unknown-key-lable", "--json")
+    result = validate_here(GALLERY / "unknown-key-lable", "--json")
     assert result.returncode == 1
     assert result.stderr == ""
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -74,13 +84,13 @@ def test_json_prints_one_json_object_per_problem() -> None:
 
 
 def test_json_for_a_valid_definition_prints_nothing_and_exits_0() -> None:
-    result = validate(B2C, "--json")
+    result = validate_here(B2C, "--json")
     assert result.returncode == 0
     assert result.stdout.strip() == ""
 
 
 def test_warnings_alone_exit_0() -> None:
-    result = validate(GALLERY / "include-matches-nothing")
+    result = validate_here(GALLERY / "include-matches-nothing")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "portal.yaml:6:" in result.stdout
     assert "warning include-empty" in result.stdout
@@ -99,7 +109,7 @@ def test_env_reference_is_read_from_the_environment() -> None:
 
 
 def test_missing_directory_exits_1_with_file_missing(tmp_path: Path) -> None:
-    result = validate(tmp_path / "does-not-exist")
+    result = validate_here(tmp_path / "does-not-exist")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Traceback" not in output
@@ -109,7 +119,7 @@ def test_missing_directory_exits_1_with_file_missing(tmp_path: Path) -> None:
 
 def test_folder_without_portal_yaml_exits_1(tmp_path: Path) -> None:
     (tmp_path / "entities.yaml").write_text("entities: {}\n")
-    result = validate(tmp_path)
+    result = validate_here(tmp_path)
     assert result.returncode == 1
     assert "portal.yaml:1:1: file-missing" in result.stderr
 
@@ -129,7 +139,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 def test_missing_directory_reports_one_located_problem(tmp_path: Path) -> None:
     """Regression: it used to print `<definition>:0:0: file-missing` plus 'no portal.yaml'."""
-    result = validate(tmp_path / "does-not-exist")
+    result = validate_here(tmp_path / "does-not-exist")
     problems = [m for line in result.stderr.splitlines() if (m := PROBLEM_LINE.match(line))]
     assert len(problems) == 1, result.stderr
     assert int(problems[0]["line"]) >= 1, result.stderr
@@ -137,7 +147,7 @@ def test_missing_directory_reports_one_located_problem(tmp_path: Path) -> None:
 
 def test_unreadable_portal_yaml_is_not_also_reported_missing(tmp_path: Path) -> None:
     (tmp_path / "portal.yaml").write_bytes(b"\xff\xfe title: Acme\n")
-    result = validate(tmp_path)
+    result = validate_here(tmp_path)
     assert result.returncode == 1
     assert "file-encoding" in result.stderr
     assert "has no portal.yaml" not in result.stderr, result.stderr

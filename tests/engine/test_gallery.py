@@ -18,9 +18,6 @@ implementers really make, plus `expect.yaml`:
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ import yaml
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import CODES, Problem, Severity
+from portalis.testing.cli import invoke
 from portalis.testing.portals import installed_checker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +37,6 @@ EXPECT_KEYS = {
     "about", "code", "file", "line", "col", "path", "severity", "hint_contains", "env",
     "absent", "note", "xfail_reason",
 }  # fmt: skip
-PORTALIS = Path(sys.executable).parent / "portalis"
 
 
 def read_expect(case: Path) -> dict[str, Any]:
@@ -156,14 +153,7 @@ def test_validate_cli_prints_gallery_problem(name: str) -> None:
     case = GALLERY / name
     expect = read_expect(case)
     assert "col" in expect and not expect.get("xfail_reason")
-    env = {k: v for k, v in os.environ.items() if k != "PORTALIS_DISABLED_PLUGINS"}
-    result = subprocess.run(
-        [str(PORTALIS), "validate", str(case)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    result = invoke("validate", case)  # in the test process: test_cli_validate runs the script
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Traceback" not in output

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,9 +19,9 @@ import sqlalchemy as sa
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import CODES, DefinitionError, Severity
+from portalis.testing.cli import CliResult, invoke
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
-PORTALIS = str(Path(sys.executable).parent / "portalis")
 PROBLEM = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<rest>.*)$")
 
 PORTAL = """\
@@ -111,14 +109,9 @@ def write(folder: Path, seeds: dict[str, str], portal: str = PORTAL) -> Path:
     return folder
 
 
-def cli(*args: str, url: str = "sqlite://") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PORTALIS, *args],
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "PORTALIS_DATABASE_URL": url, "HOME": "/tmp"},
-        timeout=120,
-    )
+def cli(*args: str, url: str = "sqlite://") -> CliResult:
+    """The command in the test process (`tests/engine/test_cli_*.py` run the console script)."""
+    return invoke(*args, env={"PORTALIS_DATABASE_URL": url})
 
 
 def problem_lines(stderr: str) -> list[str]:

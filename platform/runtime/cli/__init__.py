@@ -11,38 +11,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
 
-from portalis.engine.accounts.users import create_user, list_users, set_active
-from portalis.engine.data.db import begin_write
-from portalis.engine.data.errors import NotFound
-from portalis.engine.data.platform_tables import seed_keys
-from portalis.engine.definition.auth_config import PasswordPolicy
-from portalis.engine.definition.bundle import read_bundle
-from portalis.engine.deploy.migrations import Plan
-from portalis.engine.deploy.versions import (
-    deploy,
-    diff,
-    export,
-    list_versions,
-    load_live,
-    prepare,
-    rollback,
-)
-from portalis.engine.problems import DefinitionError, Problem, Severity
-
-from ..auth.policy import check_password
-from ..sessions import end_user_sessions
 from .audit import register_audit_commands
 from .common import (
     checker,
     database_option,
     handle_errors,
     migrate_database,
-    migrated_engine,
     open_engine,
     print_problems,
 )
@@ -50,6 +28,15 @@ from .jobs import register_job_commands
 from .plugins import register_plugin_commands
 from .serve import register_serve_commands
 from .sessions import register_session_commands
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from portalis.engine.deploy.migrations import Plan
+    from portalis.engine.problems import Problem
+
+# Each command imports the engine and runtime modules it uses when it runs, not at start-up:
+# `portalis --help` stays instant and every command process pays only for its own work.
 
 
 def print_plan(plan: Plan) -> None:
@@ -90,6 +77,8 @@ def validate(directory: str, as_json: bool) -> None:
 @handle_errors
 def plan(directory: str, database_url: str | None) -> None:
     """Show the schema changes deploying DIRECTORY would make (writes nothing)."""
+    from portalis.engine.deploy.versions import prepare
+
     bundle, _ = _bundle(directory)
     engine = open_engine(database_url)
     _, schema_plan = prepare(engine, checker(), bundle, os.environ)
@@ -107,6 +96,8 @@ def deploy_command(
     directory: str, database_url: str | None, seed: bool, allow_destructive: bool, note: str | None
 ) -> None:
     """Validate, migrate and publish DIRECTORY as the portal's live version."""
+    from portalis.engine.deploy.versions import deploy
+
     bundle, _ = _bundle(directory)
     engine = open_engine(database_url)
     _migrate(engine, quiet=True)
@@ -162,6 +153,9 @@ def _migrate(engine: sa.Engine, *, quiet: bool = False) -> None:
 @handle_errors
 def versions(portal: str, database_url: str | None) -> None:
     """List the stored versions of PORTAL."""
+    from portalis.engine.data.errors import NotFound
+    from portalis.engine.deploy.versions import list_versions
+
     rows = list_versions(open_engine(database_url), portal)
     if not rows:
         raise NotFound(f"portal {portal!r} has no versions")
@@ -183,6 +177,8 @@ def rollback_command(
     portal: str, version: int, database_url: str | None, allow_destructive: bool
 ) -> None:
     """Make stored VERSION of PORTAL live again."""
+    from portalis.engine.deploy.versions import rollback
+
     result = rollback(
         open_engine(database_url),
         checker(),
@@ -203,6 +199,8 @@ def rollback_command(
 @handle_errors
 def diff_command(portal: str, a: int, b: int, database_url: str | None) -> None:
     """Show what changed from version A to version B of PORTAL."""
+    from portalis.engine.deploy.versions import diff
+
     result = diff(open_engine(database_url), checker(), portal, a, b)
     click.echo(result.files, nl=False)
     if result.summary:
@@ -221,6 +219,8 @@ def export_command(
     portal: str, directory: str, number: int | None, database_url: str | None
 ) -> None:
     """Write the files of a version of PORTAL to DIRECTORY, byte-identical."""
+    from portalis.engine.deploy.versions import export
+
     bundle = export(open_engine(database_url), portal, directory, number)
     click.echo(f"wrote {len(bundle.files)} file(s) to {directory} (sha256 {bundle.sha256[:12]})")
 
@@ -249,6 +249,13 @@ def users_create(
     database_url: str | None,
 ) -> None:
     """Create a user of PORTAL."""
+    from portalis.engine.accounts.users import create_user
+    from portalis.engine.data.db import begin_write
+    from portalis.engine.definition.auth_config import PasswordPolicy
+    from portalis.engine.deploy.versions import load_live
+
+    from ..auth.policy import check_password
+
     engine = open_engine(database_url)
     compiled = load_live(engine, checker(), portal, os.environ)
     policy = compiled.model.auth.password or PasswordPolicy()
@@ -281,6 +288,9 @@ def users_create(
 @handle_errors
 def users_list(portal: str, database_url: str | None) -> None:
     """List the users of PORTAL."""
+    from portalis.engine.accounts.users import list_users
+    from portalis.engine.deploy.versions import load_live
+
     engine = open_engine(database_url)
     compiled = load_live(engine, checker(), portal, os.environ)
     with engine.connect() as conn:
@@ -298,15 +308,27 @@ def users_list(portal: str, database_url: str | None) -> None:
 @handle_errors
 def users_disable(portal: str, email: str, database_url: str | None) -> None:
     """Disable a user of PORTAL (their sessions end)."""
-    with migrated_engine(database_url) as engine:
-        compiled = load_live(engine, checker(), portal, os.environ)
-        with begin_write(engine) as conn:
-            uid = set_active(conn, compiled, email, False, via="cli")
-            end_user_sessions(conn, portal, uid)
+    from portalis.engine.accounts.users import set_active
+    from portalis.engine.data.db import begin_write
+    from portalis.engine.deploy.versions import load_live
+
+    from ..sessions import end_user_sessions
+
+    engine = open_engine(database_url)
+    compiled = load_live(engine, checker(), portal, os.environ)
+    migrate_database(engine)
+    with begin_write(engine) as conn:
+        uid = set_active(conn, compiled, email, False, via="cli")
+        end_user_sessions(conn, portal, uid)
     click.echo(f"disabled {email}")
 
 
 def _account_id(conn: sa.Connection, portal: str, account: str | None) -> int | None:
+    import sqlalchemy as sa
+
+    from portalis.engine.data.errors import NotFound
+    from portalis.engine.data.platform_tables import seed_keys
+
     if account is None:
         return None
     if account.isdigit():
@@ -324,6 +346,9 @@ def _account_id(conn: sa.Connection, portal: str, account: str | None) -> int | 
 
 
 def _bundle(directory: str) -> tuple[Any, list[Problem]]:
+    from portalis.engine.definition.bundle import read_bundle
+    from portalis.engine.problems import DefinitionError, Severity
+
     if not Path(directory).is_dir():
         raise click.BadParameter(f"{directory!r} is not a folder", param_hint="DIRECTORY")
     bundle, problems = read_bundle(directory)

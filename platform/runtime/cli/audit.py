@@ -12,15 +12,14 @@ import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
-import sqlalchemy as sa
-
-from portalis.engine.data import audit
-from portalis.engine.data.system_tables import audit as audit_table
 
 from .common import database_option, open_engine
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def parse_since(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
@@ -41,6 +40,11 @@ def parse_since(ctx: click.Context, param: click.Parameter, value: str) -> datet
 
 def write_lines(engine: sa.Engine, out: IO[str], *, since: datetime, portal: str | None) -> int:
     """Write the entries since `since` to `out` as JSON lines; returns how many."""
+    import sqlalchemy as sa
+
+    from portalis.engine.data import audit
+    from portalis.engine.data.system_tables import audit as audit_table
+
     if not sa.inspect(engine).has_table(audit_table.name):
         return 0  # nothing was ever deployed on this database: an empty log
     count = 0
@@ -78,6 +82,8 @@ def register_audit_commands(cli: click.Group) -> None:
         since: datetime, portal: str | None, output: Path | None, database_url: str | None
     ) -> None:
         """Print audit entries as JSON lines, oldest first."""
+        import sqlalchemy as sa
+
         engine = open_engine(database_url)
         partial = output.with_name(output.name + ".partial") if output is not None else None
         try:

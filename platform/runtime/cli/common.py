@@ -1,5 +1,9 @@
 """Helpers shared by the `portalis` command modules: the database option, engines, the
-checker and turning engine errors into printed problems and exit codes."""
+checker and turning engine errors into printed problems and exit codes.
+
+Engine, runtime and SQLAlchemy modules are imported inside the helpers, when a command runs:
+`portalis --help` and every command pay only for what they use (each process start counts).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import sqlalchemy as sa
 
-from portalis.engine.data.db import create_engine
-from portalis.engine.data.errors import NotFound, ValidationFailed
-from portalis.engine.deploy.migrations import DestructiveChangeRefused
-from portalis.engine.deploy.validator import Checker
-from portalis.engine.problems import DefinitionError, PortalisError, Problem, Severity
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
-from .. import default_plugins
-from ..runtime_tables import migrate
-from ..settings import default_database_url
+    from portalis.engine.deploy.validator import Checker
+    from portalis.engine.problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +37,10 @@ def database_option(func: F) -> F:
 
 def open_engine(url: str | None) -> sa.Engine:
     """An engine for the given (or default) database URL."""
+    from portalis.engine.data.db import create_engine
+
+    from ..settings import default_database_url
+
     return create_engine(url or default_database_url())
 
 
@@ -56,6 +59,10 @@ def migrated_engine(url: str | None) -> Iterator[sa.Engine]:
 
 def checker() -> Checker:
     """A checker with every installed plugin (PORTALIS_DISABLED_PLUGINS honoured)."""
+    from portalis.engine.deploy.validator import Checker
+
+    from .. import default_plugins
+
     disabled = [p for p in os.environ.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p]
     return Checker(default_plugins.plugin_manager(disabled=disabled))
 
@@ -64,6 +71,9 @@ def migrate_database(engine: sa.Engine, env: Mapping[str, str] | None = None) ->
     """`portalis migrate`: create the platform, runtime and plugin tables a server needs,
     with the plugins a server would load (PORTALIS_DISABLED_PLUGINS honoured), under a
     database lock; returns the names of the tables it created."""
+    from .. import default_plugins
+    from ..runtime_tables import migrate
+
     env = os.environ if env is None else env
     disabled = [p.strip() for p in env.get("PORTALIS_DISABLED_PLUGINS", "").split(",") if p.strip()]
     pm = default_plugins.plugin_manager(disabled=disabled)
@@ -72,6 +82,8 @@ def migrate_database(engine: sa.Engine, env: Mapping[str, str] | None = None) ->
 
 def print_problems(problems: Iterable[Problem]) -> tuple[int, int]:
     """Print problems sorted by location; returns (errors, warnings)."""
+    from portalis.engine.problems import Severity
+
     errors = warnings = 0
     for problem in sorted(problems, key=lambda p: (p.file, p.line, p.col)):
         click.echo(problem.format(), err=problem.severity is Severity.ERROR)
@@ -87,6 +99,12 @@ def handle_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import sqlalchemy as sa
+
+        from portalis.engine.data.errors import NotFound, ValidationFailed
+        from portalis.engine.deploy.migrations import DestructiveChangeRefused
+        from portalis.engine.problems import DefinitionError, PortalisError
+
         try:
             return func(*args, **kwargs)
         except DefinitionError as exc:

@@ -12,20 +12,31 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
 
-from portalis.engine.outbox import job_admin, jobs
-from portalis.engine.outbox.jobs import Job
-from portalis.engine.outbox.worker import Worker
+from portalis.engine.outbox import jobs  # the statuses `--status` offers
 
-from ..job_handlers import build_handlers, living_ticks, standalone_registry
-from ..settings import Settings
-from .common import database_option, handle_errors, migrated_engine
+from .common import (
+    database_option,
+    handle_errors,
+    migrate_database,
+    migrated_engine,
+    open_engine,
+)
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from portalis.engine.outbox.jobs import Job
+
+
+def _engine(database_url: str | None) -> sa.Engine:
+    engine = open_engine(database_url)
+    migrate_database(engine)  # under the database lock: several workers may start at once
+    return engine
 
 
 def register_job_commands(cli: click.Group) -> None:
@@ -55,16 +66,25 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def worker(once: bool, database_url: str | None, lease: float, poll: float, batch: int) -> None:
         """Run outbox jobs (mail, webhooks, timers, scheduled automations) until stopped."""
+        from portalis.engine.outbox.worker import Worker
+
+        # the runtime's plugins first: `job_handlers` and `auth.reset` import each other, and
+        # only this order completes when a process imports neither yet
+        from .. import default_plugins  # noqa: F401
+        from ..job_handlers import build_handlers, living_ticks, standalone_registry
+        from ..settings import Settings
+
         env = dict(os.environ)
         if database_url:
             env["PORTALIS_DATABASE_URL"] = database_url
         # a worker signs nothing: no secret key file is created for it
         env.setdefault("PORTALIS_SECRET_KEY", "not-used-by-the-worker")
         settings = Settings.from_env(env)
-        with migrated_engine(settings.database_url) as engine:
-            registry = standalone_registry(settings, engine)
-            runner = Worker(engine, build_handlers(settings, registry=registry), lease_seconds=lease,
-                            poll_seconds=poll, batch=batch, ticks=living_ticks(registry))  # fmt: skip
+        engine = _engine(settings.database_url)
+        registry = standalone_registry(settings, engine)
+        runner = Worker(engine, build_handlers(settings, registry=registry), lease_seconds=lease,
+                        poll_seconds=poll, batch=batch, ticks=living_ticks(registry))  # fmt: skip
+        try:
             if once:
                 click.echo(f"ran {runner.drain()} job(s)")
                 return
@@ -74,6 +94,8 @@ def register_job_commands(cli: click.Group) -> None:
                        err=True)  # fmt: skip
             runner.run(stop)
             click.echo(f"worker {runner.worker_id} stopped", err=True)
+        finally:
+            engine.dispose()
 
     @cli.group(name="jobs")
     def jobs_group() -> None:
@@ -96,6 +118,8 @@ def register_job_commands(cli: click.Group) -> None:
         database_url: str | None,
     ) -> None:
         """List jobs, newest first (dead letters: --status dead)."""
+        from portalis.engine.outbox import job_admin
+
         with migrated_engine(database_url) as engine:
             found = job_admin.list_jobs(
                 engine, status=status, portal=portal, kind=kind, limit=limit
@@ -115,7 +139,12 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_retry(job_id: int, database_url: str | None) -> None:
         """Run a dead (or waiting) job again now, with fresh attempts."""
-        _change_job(database_url, job_id, job_admin.retry, "retried", "will run again")
+        from portalis.engine.outbox import job_admin
+
+        with migrated_engine(database_url) as engine:
+            if not job_admin.retry(engine, job_id):
+                _refuse(engine, job_id, "retried")
+            click.echo(f"job #{job_id} will run again")
 
     @jobs_group.command(name="discard")
     @click.argument("job_id", type=int)
@@ -123,7 +152,12 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_discard(job_id: int, database_url: str | None) -> None:
         """Give up on a waiting or dead job (it stays listed as dead, "discarded")."""
-        _change_job(database_url, job_id, job_admin.discard, "discarded", "discarded")
+        from portalis.engine.outbox import job_admin
+
+        with migrated_engine(database_url) as engine:
+            if not job_admin.discard(engine, job_id):
+                _refuse(engine, job_id, "discarded")
+            click.echo(f"job #{job_id} discarded")
 
     @jobs_group.command(name="purge")
     @click.option(
@@ -139,6 +173,8 @@ def register_job_commands(cli: click.Group) -> None:
     @handle_errors
     def jobs_purge(days: float, dead: bool, database_url: str | None) -> None:
         """Delete finished jobs older than --older-than days."""  # fmt: skip
+        from portalis.engine.outbox import job_admin
+
         with migrated_engine(database_url) as engine:
             statuses = (jobs.DONE, jobs.DEAD) if dead else (jobs.DONE,)
             removed = job_admin.purge(engine, older_than=timedelta(days=days), statuses=statuses)
@@ -179,22 +215,9 @@ def job_line(job: Job) -> str:
     ).rstrip()
 
 
-def _change_job(
-    database_url: str | None,
-    job_id: int,
-    change: Callable[[sa.Engine, int], bool],
-    what: str,
-    outcome: str,
-) -> None:
-    """Apply `change` to one job and say `outcome`; exit 1 when the job is unknown or its
-    status does not allow it (`what` is the past participle the refusal names)."""
-    with migrated_engine(database_url) as engine:
-        if not change(engine, job_id):
-            _refuse(engine, job_id, what)
-        click.echo(f"job #{job_id} {outcome}")
-
-
 def _refuse(engine: sa.Engine, job_id: int, what: str) -> None:
+    from portalis.engine.outbox import job_admin
+
     job = job_admin.get_job(engine, job_id)
     if job is None:
         click.echo(f"error: no job #{job_id}", err=True)

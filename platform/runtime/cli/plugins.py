@@ -18,11 +18,6 @@ from dataclasses import asdict, dataclass
 import click
 import pluggy
 
-from portalis.engine import plugins as engine_plugins
-from portalis.engine.plugins import ENTRY_POINT_GROUP
-
-from .. import default_plugins
-
 DISABLED_VARIABLE = "PORTALIS_DISABLED_PLUGINS"
 
 
@@ -68,6 +63,8 @@ def _portalis_version() -> str | None:
 
 def _entry_points() -> Iterator[tuple[importlib.metadata.EntryPoint, str, str]]:
     """(entry point, distribution, version) of the group, in the order pluggy loads them."""
+    from portalis.engine.plugins import ENTRY_POINT_GROUP
+
     seen: set[str] = set()
     for dist in importlib.metadata.distributions():
         for ep in dist.entry_points:
@@ -85,6 +82,10 @@ def _hooks(pm: pluggy.PluginManager, plugin: object | None) -> tuple[str, ...]:
 
 def inventory(pm: pluggy.PluginManager, disabled: Iterable[str]) -> PluginInventory:
     """Describe what `pm` (built with `disabled`) loaded and what it left out."""
+    from portalis.engine import plugins as engine_plugins
+
+    from .. import default_plugins
+
     blocked = set(disabled)
     distinfo = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     version = _portalis_version()
@@ -132,6 +133,8 @@ def load_inventory(env: Mapping[str, str]) -> PluginInventory:
     Raises `click.ClickException` (exit 1, no traceback) when a plugin cannot be imported or
     implements a hook that does not exist or takes arguments the hook does not have.
     """
+    from .. import default_plugins
+
     disabled = disabled_names(env)
     try:
         pm = default_plugins.plugin_manager(disabled=disabled)

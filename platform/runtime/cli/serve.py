@@ -9,24 +9,16 @@ migrate step itself once before serving, for convenience.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
-from gunicorn.app.base import BaseApplication
 
-from portalis.engine.data.db import create_engine
-from portalis.engine.definition.loader import match_files
-from portalis.engine.definition.yamlsource import parse_text
-from portalis.engine.deploy.versions import get_bundle, live_versions
-
-from ..app import create_app
-from ..hosts import LOOPBACK_NAMES, base_url_host
-from ..runtime_tables import missing_tables
-from ..settings import Settings
 from .common import migrate_database
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 #: Printed when a server would have to build links from the request's Host header.
 BASE_URL_NEEDED = (
@@ -41,6 +33,11 @@ def seeded_logins(settings: Settings) -> list[tuple[str, str, str, str]]:
 
     Seed files are demo data: their passwords are printed so a first-time user can sign in.
     """
+    from portalis.engine.data.db import create_engine
+    from portalis.engine.definition.loader import match_files
+    from portalis.engine.definition.yamlsource import parse_text
+    from portalis.engine.deploy.versions import get_bundle, live_versions
+
     engine = create_engine(settings.database_url)
     out: list[tuple[str, str, str, str]] = []
     try:
@@ -70,6 +67,10 @@ def register_serve_commands(cli: click.Group) -> None:
     @click.option("--demo-logins", is_flag=True, help="Print the seeded demo users first.")
     def run(host: str, port: int, database_url: str | None, demo_logins: bool) -> None:
         """Serve every published portal with the development server."""
+        from portalis.engine.data.db import create_engine
+
+        from ..app import create_app
+
         loopback = is_loopback(host)
         settings = _settings(database_url, loopback_hosts=loopback)
         _require_base_url(settings, allow_missing=loopback)
@@ -94,14 +95,18 @@ def register_serve_commands(cli: click.Group) -> None:
         Needs PORTALIS_BASE_URL and a migrated database (`portalis deploy` or `portalis
         migrate`); workers never create tables.
         """
+        from .gunicorn_app import PortalisGunicorn
+
         settings = _settings(database_url)
         _require_base_url(settings, allow_missing=False)
         _warn_unmigrated(settings)
-        _Gunicorn(settings, {"bind": bind, "workers": workers, "timeout": timeout,
+        PortalisGunicorn(settings, {"bind": bind, "workers": workers, "timeout": timeout,
                              "graceful_timeout": timeout, "accesslog": "-"}).run()  # fmt: skip
 
 
 def _settings(database_url: str | None, *, loopback_hosts: bool = False) -> Settings:
+    from ..settings import Settings
+
     env = dict(os.environ)
     if database_url:
         env["PORTALIS_DATABASE_URL"] = database_url
@@ -110,6 +115,8 @@ def _settings(database_url: str | None, *, loopback_hosts: bool = False) -> Sett
 
 def is_loopback(host: str) -> bool:
     """Whether a bind address only this machine can reach (127.0.0.1, ::1, localhost)."""
+    from ..hosts import LOOPBACK_NAMES
+
     if host.lower() in LOOPBACK_NAMES:
         return True
     try:
@@ -120,6 +127,8 @@ def is_loopback(host: str) -> bool:
 
 def _require_base_url(settings: Settings, *, allow_missing: bool) -> None:
     """Exit 2 (usage error) without a usable PORTALIS_BASE_URL, unless `allow_missing`."""
+    from ..hosts import base_url_host
+
     if settings.base_url and base_url_host(settings.base_url) is None:
         click.echo(f"error: PORTALIS_BASE_URL {settings.base_url!r} is not an http(s) URL "
                    "with a host name", err=True)  # fmt: skip
@@ -131,6 +140,10 @@ def _require_base_url(settings: Settings, *, allow_missing: bool) -> None:
 
 def _warn_unmigrated(settings: Settings) -> None:
     """Say so before starting workers that would only answer 503."""
+    from portalis.engine.data.db import create_engine
+
+    from ..runtime_tables import missing_tables
+
     engine = create_engine(settings.database_url)
     try:
         missing = missing_tables(engine)
@@ -156,22 +169,3 @@ def _print_logins(settings: Settings, host: str, port: int) -> None:
     for slug, email, password, roles in logins:
         click.echo(f"  http://{host}:{port}/{slug}/login   {email:<22} {password:<20} ({roles})")
     click.echo("")
-
-
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    """gunicorn running `create_app` in each worker (after fork: no shared connections)."""
-
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self.settings = settings
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        app = create_app(self.settings)
-        # one line per worker that booted (operators and the start-up test count them)
-        logging.getLogger("gunicorn.error").info("portalis app loaded in worker %s", os.getpid())
-        return app

@@ -10,24 +10,25 @@ from __future__ import annotations
 import os
 import sys
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
 
-from portalis.engine.accounts.users import find_user
-from portalis.engine.data import audit
-from portalis.engine.data.db import begin_write
-from portalis.engine.data.tables import utcnow
-from portalis.engine.deploy.versions import load_live
-from portalis.engine.portal import CompiledPortal
+from .common import checker, database_option, handle_errors, migrate_database, open_engine
 
-from ..sessions import SessionInfo, end_user_sessions, user_sessions
-from .common import checker, database_option, handle_errors, migrated_engine
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from portalis.engine.portal import CompiledPortal
+
+    from ..sessions import SessionInfo
 
 
 def _user(engine: sa.Engine, portal: str, email: str) -> tuple[CompiledPortal, dict[str, Any]]:
     """The live compiled portal and the user row; exits 1 when the user is unknown."""
+    from portalis.engine.accounts.users import find_user
+    from portalis.engine.deploy.versions import load_live
+
     compiled = load_live(engine, checker(), portal, os.environ)
     with engine.connect() as conn:
         row = find_user(conn, compiled, email)
@@ -39,6 +40,10 @@ def _user(engine: sa.Engine, portal: str, email: str) -> tuple[CompiledPortal, d
 
 def live_sessions(conn: sa.Connection, compiled: CompiledPortal, user_id: int) -> list[SessionInfo]:
     """The user's sessions that are neither revoked, expired nor idle."""
+    from portalis.engine.data.tables import utcnow
+
+    from ..sessions import user_sessions
+
     idle = timedelta(minutes=compiled.model.auth.idle_minutes)
     now = utcnow()
     return [s for s in user_sessions(conn, compiled.slug, user_id) if s.last_seen + idle > now]
@@ -65,13 +70,17 @@ def register_session_commands(cli: click.Group) -> None:
     @handle_errors
     def sessions_list(portal: str, email: str, database_url: str | None) -> None:
         """List the live sessions of EMAIL in PORTAL, most recently active first."""
-        with migrated_engine(database_url) as engine:
+        engine = open_engine(database_url)
+        try:
+            migrate_database(engine)
             compiled, row = _user(engine, portal, email)
             with engine.connect() as conn:
                 found = live_sessions(conn, compiled, int(row["id"]))
             for info in found:
                 click.echo(session_line(info))
             click.echo(f"{len(found)} live session(s) of {row['email']}", err=True)
+        finally:
+            engine.dispose()
 
     @sessions_group.command(name="revoke")
     @click.argument("portal")
@@ -80,7 +89,14 @@ def register_session_commands(cli: click.Group) -> None:
     @handle_errors
     def sessions_revoke(portal: str, email: str, database_url: str | None) -> None:
         """End every session of EMAIL in PORTAL (audited)."""
-        with migrated_engine(database_url) as engine:
+        from portalis.engine.data import audit
+        from portalis.engine.data.db import begin_write
+
+        from ..sessions import end_user_sessions
+
+        engine = open_engine(database_url)
+        try:
+            migrate_database(engine)
             compiled, row = _user(engine, portal, email)
             uid = int(row["id"])
             with begin_write(engine) as conn:
@@ -91,3 +107,5 @@ def register_session_commands(cli: click.Group) -> None:
                     detail={"via": "cli", "count": count},
                 )  # fmt: skip
             click.echo(f"revoked {count} session(s) of {row['email']}")
+        finally:
+            engine.dispose()
