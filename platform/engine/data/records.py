@@ -37,6 +37,11 @@ class ReadStore(RecordQuery):
         self.tables = tables
         self.policy = policy
         self.engine = engine
+        # per entity: (name, field, first column, loader) — read once per row of every list
+        self._loaders = {
+            e.name: tuple((n, f, f.columns[0], f.kind.from_storage) for n, f in e.fields.items())
+            for e in model.entities.values()
+        }
 
     # -- helpers ------------------------------------------------------------------------
     def entity(self, name: str) -> Entity:
@@ -70,9 +75,9 @@ class ReadStore(RecordQuery):
     ) -> dict[str, Any]:
         """System columns plus the masked fields of a row, as Python values."""
         values = {name: row[name] for name in SYSTEM_COLUMNS}
-        for name, field in entity.fields.items():
-            if name in mask and field.columns[0] in row:
-                values[name] = field.kind.from_storage(field, row)
+        for name, field, column, load in self._loaders[entity.name]:
+            if name in mask and column in row:
+                values[name] = load(field, row)
         return values
 
     def raw_values(self, entity: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
