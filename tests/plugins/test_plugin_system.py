@@ -91,6 +91,7 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
         "version": importlib.metadata.version("portalis-ip-allowlist"),
         "hooks": ["portalis_definition_sections", "portalis_request_guards"],
         "disabled": False,
+        "sections": ["auth ip_allowlist"],
     }
     # registration order: engine defaults, entry points, then the runtime's defaults
     names = list(plugins)
@@ -101,6 +102,9 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
     assert text.exit_code == 0
     assert "ip_allowlist  [entry point]  portalis-ip-allowlist" in text.output
     assert "hooks: portalis_definition_sections, portalis_request_guards" in text.output
+    assert "    sections: auth ip_allowlist\n" in text.output
+    core = "block list, block detail, block form, block markdown, block metrics, provider password"
+    assert f"    sections: {core}\n" in text.output
     assert "DISABLED" not in text.output
 
 

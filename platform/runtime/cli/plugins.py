@@ -32,6 +32,8 @@ class PluginInfo:
     version: str | None
     hooks: tuple[str, ...]  #: the hooks it implements (empty when disabled: not imported)
     disabled: bool
+    #: the definition sections it provides, as `<place> <name>` (`auth two_factor`)
+    sections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,10 @@ class PluginInventory:
     def to_json(self) -> dict[str, object]:
         """The inventory as JSON-ready data (the `--json` output)."""
         return {
-            "plugins": [asdict(info) | {"hooks": list(info.hooks)} for info in self.plugins],
+            "plugins": [
+                asdict(info) | {"hooks": list(info.hooks), "sections": list(info.sections)}
+                for info in self.plugins
+            ],
             "unknown_disabled": list(self.unknown_disabled),
         }
 
@@ -80,6 +85,19 @@ def _hooks(pm: pluggy.PluginManager, plugin: object | None) -> tuple[str, ...]:
     return tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
 
 
+def _sections(pm: pluggy.PluginManager, plugin: object | None) -> tuple[str, ...]:
+    """The definition sections `plugin` provides (its own answer to the hook)."""
+    if plugin is None:
+        return ()
+    found: list[str] = []
+    for impl in pm.hook.portalis_definition_sections.get_hookimpls():
+        if impl.plugin is plugin:
+            result = impl.function()
+            sections = result if isinstance(result, list) else []
+            found.extend(f"{s.place} {s.name}" for s in sections)
+    return tuple(found)
+
+
 def inventory(pm: pluggy.PluginManager, disabled: Iterable[str]) -> PluginInventory:
     """Describe what `pm` (built with `disabled`) loaded and what it left out."""
     from portalis.engine import plugins as engine_plugins
@@ -93,9 +111,10 @@ def inventory(pm: pluggy.PluginManager, disabled: Iterable[str]) -> PluginInvent
     def default(plugin: object) -> PluginInfo:
         # default plugins are modules; registered (and blocked) under their module name
         name = str(getattr(plugin, "__name__", plugin))
+        loaded = pm.get_plugin(name)
         return PluginInfo(
-            name, "default", name, "portalis", version, _hooks(pm, pm.get_plugin(name)),
-            name in blocked,
+            name, "default", name, "portalis", version, _hooks(pm, loaded), name in blocked,
+            _sections(pm, loaded),
         )  # fmt: skip
 
     rows = [default(plugin) for plugin in engine_plugins.default_plugins()]
@@ -111,6 +130,7 @@ def inventory(pm: pluggy.PluginManager, disabled: Iterable[str]) -> PluginInvent
                 dist.version if dist is not None else dist_version,
                 _hooks(pm, plugin),
                 ep.name in blocked,
+                _sections(pm, plugin),
             )
         )
     rows += [default(plugin) for plugin in default_plugins.plugins()]
@@ -161,6 +181,8 @@ def format_inventory(found: PluginInventory) -> list[str]:
             lines.append(f"    module: {info.module}")
         hooks = ", ".join(info.hooks) if info.hooks else "-"
         lines.append(f"    hooks: {'not loaded' if info.disabled else hooks}")
+        if info.sections:
+            lines.append(f"    sections: {', '.join(info.sections)}")
     disabled = sum(info.disabled for info in found.plugins)
     lines.append(f"{len(found.plugins)} plugin(s), {disabled} disabled")
     return lines
