@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from portalis.engine.data.platform_tables import portals, versions
-from portalis.engine.deploy.versions import get_bundle
+from portalis.engine.definition.bundle import Bundle
 from portalis.runtime.context import state
 
 
@@ -103,7 +103,13 @@ def version_problems(slug: str, number: int) -> tuple[str, ...]:
     cache: dict[tuple[str, int], tuple[str, ...]] = st.extra.setdefault("builder_problems", {})
     key = (slug, number)
     if key not in cache:
-        bundle = get_bundle(st.engine, slug, number)
+        with st.engine.connect() as conn:
+            files = conn.execute(
+                sa.select(versions.c.files).where(
+                    versions.c.portal == slug, versions.c.number == number
+                )
+            ).scalar_one()
+        bundle = Bundle.of(files)
         report = st.checker.check_bundle(bundle, st.settings.env, seeds=False).report
         cache[key] = tuple(problem.format() for problem in report.sorted())
     return cache[key]
