@@ -35,5 +35,5 @@ def builder_factor() -> BuilderFactor | None:
     """The factor builder accounts use, or None when no loaded factor can be enrolled here."""
     for factor in state().second_factors:
         if isinstance(factor, EnrollableFactor):
-            return factor  # type: ignore[return-value]  # a SecondFactor that enrols too
+            return factor
     return None

@@ -151,7 +151,12 @@ def test_pages_carry_a_strict_content_security_policy(
 
 
 def test_the_ui_speaks_four_languages(web: WebPortal, browser: BuilderBrowser) -> None:
-    expected = {"de": "Anmelden", "fr": "Se connecter", "es": "Iniciar sesión", "en": "Sign in"}
+    expected = {
+        "de": "Am Builder anmelden",
+        "fr": "Se connecter au builder",
+        "es": "Iniciar sesión en el builder",
+        "en": "Sign in to the builder",
+    }
     for lang, words in expected.items():
         page = browser.get("/_builder/login", headers={"Accept-Language": lang})
         assert f'<html lang="{lang}">' in page.text and words in page.text, lang
