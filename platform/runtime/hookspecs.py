@@ -110,8 +110,11 @@ def portalis_second_factors() -> list[SecondFactor]:
     core asks the first factor a user has enrolled after any successful primary login
     (password, LDAP, SSO, invitation), forces enrolment for the roles any factor's
     `required_roles(model)` names (read from the plugin's own definition section, e.g.
-    `auth.two_factor.required_for`), and uses it for step-up before sensitive changes. Not
-    firstresult: factors are offered in registration order.
+    `auth.two_factor.required_for`), and uses it for step-up before sensitive changes. A
+    factor that also implements `EnrollableFactor` (see `portalis.web`) can be set up
+    outside portal pages: the builder requires such a factor for its accounts (keyed by the
+    reserved portal key `_builder`) and refuses every sign-in without one. Not firstresult:
+    factors are offered in registration order.
     """
     raise NotImplementedError
 

@@ -30,7 +30,15 @@ class EnrolmentStart:
 
 @runtime_checkable
 class EnrollableFactor(Protocol):
-    """A second factor that can be enrolled from any screen (see the module docstring)."""
+    """A second factor that can be enrolled outside the portal's own pages.
+
+    Implemented next to `SecondFactor` by a factor that supports it (the builder uses the
+    first loaded factor that does, keyed by a reserved portal key, for its accounts):
+    `start_enrolment` gives the secret, provisioning URI and QR code to show,
+    `confirm_enrolment` checks the first code and returns the recovery codes. Both run in
+    the caller's transaction; the caller writes the audit entries. Checked with
+    `isinstance(factor, EnrollableFactor)`.
+    """
 
     def start_enrolment(
         self, conn: sa.Connection, portal: str, user_id: int, *, account: str, issuer: str
