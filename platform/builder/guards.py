@@ -10,16 +10,13 @@ The builder account is no portal user: the guard sees an anonymous actor.
 
 from __future__ import annotations
 
-import logging
-
 from flask import request
 
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 from portalis.runtime.context import request_client_ip, state
+from portalis.runtime.dispatch import ask_guards
 from portalis.runtime.registry import RuntimePortal
-
-log = logging.getLogger("portalis.builder")
 
 
 def builder_path(rest: str) -> str:
@@ -39,13 +36,6 @@ def guards_allow(portal: RuntimePortal | None, rest: str) -> bool:
     if portal is None:
         return False
     ip = request_client_ip()
-    path = builder_path(rest)
-    ask = GuardRequest(
-        portal.compiled.model, ip, Actor.anonymous().with_ip(ip), path, request.method
-    )
-    for guard in guards:
-        if not guard(ask):
-            name = getattr(guard, "__qualname__", type(guard).__qualname__)
-            log.info("request guard %s refused builder %s %s from %r", name, portal.slug, path, ip)
-            return False
-    return True
+    actor = Actor.anonymous().with_ip(ip)
+    ask = GuardRequest(portal.compiled.model, ip, actor, builder_path(rest), request.method)
+    return ask_guards(portal.slug, ask)

@@ -1,21 +1,19 @@
 """Shared set-up of the builder tests: a served b2c portal, builder accounts created in the
 database, and a test browser that signs in to the builder through its real forms with an
-authenticator computing codes like a phone (pyotp). This module holds no tests."""
+authenticator computing codes like a phone (`portalis.testing.authenticator`). This module holds no tests."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-import pyotp
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.test import TestResponse
 
 from portalis.builder.accounts import create_account
 from portalis.engine.data.db import begin_write
+from portalis.testing.authenticator import Authenticator
 from portalis.testing.inspection import audit_table
 from portalis.testing.web import app_state, session_csrf
 
@@ -45,26 +43,6 @@ def audit_actions(engine: sa.Engine, portal: str = "_builder") -> list[str]:
             .order_by(audit_table.c.id)
         ).scalars()
         return list(rows)
-
-
-@dataclass
-class Authenticator:
-    """A phone's authenticator app: never a code of a step the server already accepted."""
-
-    secret: str
-    used: int = -1
-    totp: pyotp.TOTP = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.totp = pyotp.TOTP(self.secret)
-
-    def code(self) -> str:
-        """A code the server accepts now (waits for a new step when the window is used)."""
-        step = max(self.used + 1, int(time.time() // 30) - 1)
-        while step > int(time.time() // 30) + 1:
-            time.sleep(0.2)
-        self.used = step
-        return self.totp.at(step * 30)
 
 
 class BuilderBrowser:

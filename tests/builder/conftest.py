@@ -1,10 +1,8 @@
-"""Fixtures of the builder tests: the b2c blueprint served (SQLite and PostgreSQL) with
-every installed plugin — the builder, the second factor and the network allow-list."""
+"""Fixtures of the builder tests: the b2c blueprint served by `portalis_portal` (SQLite and
+PostgreSQL) with every installed plugin — the builder, the second factor and the network
+allow-list."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from builder_support import BuilderBrowser
@@ -13,13 +11,9 @@ from portalis.testing.web import WebPortal
 
 
 @pytest.fixture
-def web(database_url: str, tmp_path: Path) -> Iterator[WebPortal]:
-    """The b2c blueprint deployed with its seed data and served."""
-    served = WebPortal.deploy(database_url, tmp_path / "instance")
-    try:
-        yield served
-    finally:
-        served.close()
+def web(portalis_portal: WebPortal) -> WebPortal:
+    """The served b2c blueprint (seeded)."""
+    return portalis_portal
 
 
 @pytest.fixture
