@@ -10,7 +10,7 @@ account's.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -44,7 +44,8 @@ class Account:
     created_at: datetime
     last_login_at: datetime | None
     rights: Rights
-    password_hash: str = ""
+    #: the Argon2 hash (never shown: left out of the repr)
+    password_hash: str = field(default="", repr=False)
 
 
 def normalise_email(email: str) -> str:

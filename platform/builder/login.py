@@ -68,6 +68,8 @@ def login_view() -> Page:
         return _login_page(503, email=email)
     ip = request_client_ip()
     failure = _("The e-mail address or the password is not correct.")
+    account = None
+    ok = False
     with begin_write(state().engine) as conn:
         verdict = throttle.check(
             conn, BUILDER_KEY, email, ip, lockout_after=PASSWORD_POLICY.lockout_after

@@ -42,10 +42,6 @@ class Rights:
         """True when the account holds `right` on `portal`."""
         return right in self.of(portal)
 
-    def visible(self, portals: Iterable[str]) -> list[str]:
-        """Those of `portals` the account may view, sorted."""
-        return sorted(slug for slug in portals if self.can(slug, VIEW))
-
     def describe(self) -> str:
         """`acme:edit,view *:publish,view` (for `builder-users list`)."""
         parts = []

@@ -94,3 +94,16 @@ def test_the_command_and_the_plugin_list(tmp_path: object) -> None:
     assert "builder  [entry point]  portalis 0.1.0  DISABLED" in listed.stdout
     gone = run_process("builder-users", "list", env=off)
     assert gone.returncode == 2 and "No such command 'builder-users'" in gone.stderr
+
+
+def test_the_password_may_come_from_the_environment(web: WebPortal, database_url: str) -> None:
+    result = invoke(
+        "builder-users", "create", "ci@example.test", "--portal", web.slug, "--can", "view",
+        "--database-url", database_url, env={"PORTALIS_BUILDER_PASSWORD": PASSWORD},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Password" not in result.stdout  # not prompted
+    with web.engine.connect() as conn:
+        account = find_account(conn, "ci@example.test")
+    assert account is not None and account.rights.of(web.slug) == {"view"}
+    assert PASSWORD not in repr(account)
