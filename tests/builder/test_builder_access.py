@@ -19,7 +19,9 @@ from portalis.testing.web import WebPortal
 EMAIL = "builder@example.test"
 
 
-def test_a_portal_without_a_right_does_not_exist(web: WebPortal, browser: BuilderBrowser) -> None:
+def test_a20_builder_portal_without_a_right_does_not_exist(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
     add_account(web.engine, EMAIL, portals=("some-other-portal",), rights=("publish",))
     browser.sign_in(EMAIL)
     start = browser.get("/_builder/")
@@ -78,7 +80,7 @@ def test_portal_users_and_visitors_get_the_sign_in_not_the_builder(web: WebPorta
     assert builder.client.get(f"/{web.slug}/profile").status_code in (302, 303)
 
 
-def test_the_builder_allow_list_of_a_portal_keeps_its_pages_to_those_networks(
+def test_a43_builder_allow_list_of_a_portal_keeps_its_pages_to_those_networks(
     database_url: str, tmp_path: Path
 ) -> None:
     folder = b2c_with(tmp_path / "portal", auth='  ip_allowlist: {builder: ["10.0.0.0/8"]}\n')
@@ -88,8 +90,11 @@ def test_the_builder_allow_list_of_a_portal_keeps_its_pages_to_those_networks(
         outside = BuilderBrowser(web.app)
         outside.sign_in(EMAIL)
         assert outside.get(f"/_builder/p/{web.slug}/").status_code == 403
+        # a forwarded address counts only from a trusted proxy (none is configured here)
+        forged = {"X-Forwarded-For": "10.1.2.3"}
+        assert outside.get(f"/_builder/p/{web.slug}/", headers=forged).status_code == 403
         assert "Not open from your network" in outside.get("/_builder/").text
-        assert audit_actions(web.engine, web.slug) == ["builder_refused_by_guard"]
+        assert audit_actions(web.engine, web.slug) == ["builder_refused_by_guard"] * 2
         inside = BuilderBrowser(web.app)
         inside.client.environ_base["REMOTE_ADDR"] = "10.1.2.3"
         inside.authenticator = outside.authenticator

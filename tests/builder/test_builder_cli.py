@@ -25,7 +25,7 @@ def _create(web_url: str, *args: str, password: str = PASSWORD) -> tuple[int, st
     return result.returncode, result.stdout, result.stderr
 
 
-def test_create_list_disable(web: WebPortal, database_url: str) -> None:
+def test_a16_builder_users_create_list_disable(web: WebPortal, database_url: str) -> None:
     code, out, err = _create(database_url, EMAIL, "--portal", web.slug, "--can", "publish")
     assert code == 0, err
     assert "created builder account #1 admin@example.test" in out
@@ -61,7 +61,7 @@ def test_create_list_disable(web: WebPortal, database_url: str) -> None:
     assert actions[-1] == "builder_account_disabled"
 
 
-def test_create_refuses_bad_input(web: WebPortal, database_url: str) -> None:
+def test_a2_builder_users_create_refuses_bad_input(web: WebPortal, database_url: str) -> None:
     code, _, err = _create(database_url, "a@example.test", "--all", password="short")
     assert code == 1 and "password: too-short" in err
     code, _, err = _create(database_url, "a@example.test", "--all", password="123qweasdzxc")

@@ -17,7 +17,7 @@ from portalis.testing.web import WebPortal
 EMAIL = "builder@example.test"
 
 
-def test_first_sign_in_enrols_the_second_factor_then_asks_for_it(
+def test_a9_builder_first_sign_in_enrols_the_second_factor_then_asks_for_it(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     add_account(web.engine, EMAIL)
@@ -63,7 +63,7 @@ def test_first_sign_in_enrols_the_second_factor_then_asks_for_it(
     ]
 
 
-def test_wrong_passwords_look_alike_and_are_throttled(
+def test_a5_builder_wrong_passwords_look_alike_and_are_throttled(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     add_account(web.engine, EMAIL)
@@ -93,7 +93,7 @@ def _age_sessions(web: WebPortal, **changes: object) -> None:
         conn.execute(sessions.update().where(sessions.c.portal == "_builder").values(**changes))
 
 
-def test_idle_and_absolute_timeouts_end_the_session(
+def test_a17_builder_idle_and_absolute_timeouts_end_the_session(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     add_account(web.engine, EMAIL)
@@ -116,7 +116,9 @@ def test_idle_and_absolute_timeouts_end_the_session(
     assert browser.get("/_builder/").status_code == 303
 
 
-def test_sign_out_ends_the_session_server_side(web: WebPortal, browser: BuilderBrowser) -> None:
+def test_a15_builder_sign_out_ends_the_session_server_side(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
     add_account(web.engine, EMAIL)
     browser.sign_in(EMAIL)
     with browser.client.session_transaction() as sess:
@@ -128,7 +130,9 @@ def test_sign_out_ends_the_session_server_side(web: WebPortal, browser: BuilderB
     assert thief.get("/_builder/").status_code == 303
 
 
-def test_forms_without_a_csrf_token_are_refused(web: WebPortal, browser: BuilderBrowser) -> None:
+def test_a25_builder_forms_without_a_csrf_token_are_refused(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
     add_account(web.engine, EMAIL)
     assert (
         browser.post("/_builder/login", csrf=False, email=EMAIL, password=PASSWORD).status_code
@@ -140,7 +144,7 @@ def test_forms_without_a_csrf_token_are_refused(web: WebPortal, browser: Builder
     assert "builder_logout" not in audit_actions(web.engine)
 
 
-def test_pages_carry_a_strict_content_security_policy(
+def test_a46_builder_pages_carry_a_strict_content_security_policy(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     page = browser.get("/_builder/login")
