@@ -3,6 +3,7 @@ throttling, sign-out, session timeouts, CSRF and the audit trail."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -166,3 +167,43 @@ def test_the_ui_speaks_four_languages(web: WebPortal, browser: BuilderBrowser) -
         assert f'<html lang="{lang}">' in page.text and words in page.text, lang
     chosen = browser.get("/_builder/login?lang=fr", headers={"Accept-Language": "de"})
     assert '<html lang="fr">' in chosen.text
+
+
+def test_a14_builder_sign_in_starts_a_new_cookie_session(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    add_account(web.engine, EMAIL)
+    browser.get("/_builder/login")
+    with browser.client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    browser.password(EMAIL)
+    with browser.client.session_transaction() as sess:
+        before = sess.get("csrf_token")
+    browser.enrol()
+    with browser.client.session_transaction() as sess:
+        assert "planted" not in sess and sess.get("csrf_token") != before
+        assert isinstance(sess.get("builder_session"), str)
+
+
+def test_a10_builder_the_step_between_password_and_code_expires(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    add_account(web.engine, EMAIL)
+    browser.password(EMAIL)
+    with browser.client.session_transaction() as sess:
+        sess["builder_pending"] = {**sess["builder_pending"], "at": time.time() - 601}
+    answer = browser.get("/_builder/login/code")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/_builder/login")
+
+
+def test_a10_builder_wrong_codes_are_throttled(web: WebPortal, browser: BuilderBrowser) -> None:
+    add_account(web.engine, EMAIL)
+    browser.sign_in(EMAIL)
+    browser.post("/_builder/logout")
+    browser.password(EMAIL)
+    for _ in range(5):
+        assert browser.post("/_builder/login/code", code="000000").status_code == 422
+    assert browser.authenticator is not None
+    refused = browser.post("/_builder/login/code", code=browser.authenticator.code())
+    assert refused.status_code == 429  # even the right code waits now
+    assert browser.get("/_builder/").status_code == 303

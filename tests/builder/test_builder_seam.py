@@ -7,10 +7,13 @@ from __future__ import annotations
 import click
 import pytest
 from builder_support import BuilderBrowser, add_account
+from click.testing import CliRunner
 from flask import Blueprint
 
 from portalis.engine.plugins import hookimpl
 from portalis.runtime import default_plugins
+from portalis.runtime.cli.plugin_commands import PluginCommandGroup
+from portalis.testing.cli import invoke
 from portalis.testing.web import WebPortal
 
 
@@ -60,3 +63,19 @@ def test_every_state_changing_builder_route_needs_a_csrf_token(
         path = rule.rule.replace("<slug>", web.slug)
         assert browser.post(path, csrf=False).status_code == 400, path
     assert browser.get("/_builder/").status_code == 200  # nothing above signed out
+
+
+def test_a_plugin_command_cannot_take_a_built_in_name() -> None:
+    group = PluginCommandGroup(name="portalis")
+    group.add_command(click.Command("builder-users", help="A built-in of the same name."))
+    refused = CliRunner().invoke(group, ["anything"])
+    assert refused.exit_code == 1
+    assert "a plugin adds a command of a built-in name: builder-users" in refused.output
+    listed = CliRunner().invoke(group, ["--help"])
+    assert listed.exit_code == 0 and "builder-users" in listed.output
+    assert "warning: a plugin adds a command of a built-in name" in listed.output
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    result = invoke("no-such-command")
+    assert result.returncode == 2 and "No such command 'no-such-command'" in result.stderr

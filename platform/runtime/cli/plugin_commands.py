@@ -3,7 +3,9 @@
 Built-in commands resolve without loading any plugin, so `portalis validate` and friends stay
 quick; a name the group does not know, and `portalis --help`, build the plugin manager once
 (as a server builds it, `PORTALIS_DISABLED_PLUGINS` honoured) and look among the plugins'
-commands. A plugin command may not take a built-in name.
+commands. A plugin command may not take a built-in name. A plugin that cannot be loaded
+fails the lookup of an unknown name with one message (exit 1, no traceback) — `portalis
+plugins` says more — while `portalis --help` still lists the built-in commands.
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ class PluginCommandGroup(click.Group):
         if self._plugin_commands is None:
             from .. import default_plugins
 
-            pm = default_plugins.plugin_manager(disabled=disabled_names(os.environ))
-            found = default_plugins.cli_commands(pm)
+            try:
+                pm = default_plugins.plugin_manager(disabled=disabled_names(os.environ))
+                found = default_plugins.cli_commands(pm)
+            except Exception as exc:  # any plugin's import or validation error
+                raise click.ClickException(
+                    f"the plugins' commands cannot be loaded ({exc}); see `portalis plugins`"
+                ) from None
             clash = sorted(set(found) & set(self.commands))
             if clash:
                 raise click.ClickException(
@@ -47,4 +54,9 @@ class PluginCommandGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Built-in and plugin command names, sorted (for `--help`)."""
-        return sorted({*super().list_commands(ctx), *self.plugin_commands()})
+        try:
+            extra = self.plugin_commands()
+        except click.ClickException as exc:
+            click.echo(f"warning: {exc.message}", err=True)
+            extra = {}
+        return sorted({*super().list_commands(ctx), *extra})
