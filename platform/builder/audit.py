@@ -7,7 +7,7 @@ builder account (its id and e-mail address); `detail` never holds a secret or a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import has_request_context
@@ -16,6 +16,9 @@ from portalis.engine.data.audit import record_auth
 from portalis.runtime.context import request_client_ip
 
 from .accounts import BUILDER_KEY
+
+if TYPE_CHECKING:
+    from .accounts import Account
 
 
 def record(
@@ -39,3 +42,10 @@ def record(
         ip=ip,
         detail=detail or None,
     )
+
+
+def record_by(
+    conn: sa.Connection, action: str, account: Account, *, portal: str = BUILDER_KEY, **detail: Any
+) -> int:
+    """`record` with `account` as the actor."""
+    return record(conn, action, user_id=account.id, email=account.email, portal=portal, **detail)

@@ -21,8 +21,15 @@ from portalis.runtime.context import request_client_ip, state
 from portalis.runtime.templating import gettext as _
 
 from . import audit
-from .accounts import BUILDER_KEY, PASSWORD_POLICY, find_account, normalise_email, record_login
-from .factor import builder_factor
+from .accounts import (
+    BUILDER_KEY,
+    PASSWORD_POLICY,
+    Account,
+    find_account,
+    normalise_email,
+    record_login,
+)
+from .factor import BuilderFactor, builder_factor
 from .session import begin_pending, current_account, pending_account, sign_in, sign_out
 
 #: Wrong codes per account before the throttle's backoff applies.
@@ -85,19 +92,48 @@ def login_view() -> Page:
                 ok = verify_password(account.password_hash, password) and account.is_active
             throttle.record(conn, BUILDER_KEY, email, ip, success=ok)
             if ok and account is not None:
-                audit.record(conn, "password_ok", user_id=account.id, email=account.email)
+                audit.record_by(conn, "password_ok", account)
             else:
                 user_id = account.id if account is not None else None
                 audit.record(conn, "login_failed", user_id=user_id, email=email)
     if not verdict.allowed:
-        wait = _(
-            "Too many attempts. Try again in %(seconds)s seconds.", seconds=verdict.retry_after
-        )
-        return _login_page(429, wait, email, **{"Retry-After": str(verdict.retry_after)})
+        return _login_page(429, _wait(verdict), email, **{"Retry-After": str(verdict.retry_after)})
     if not ok or account is None:
         return _login_page(401, failure, email)
     begin_pending(account)
     return redirect(url_for("builder.two_factor"), 303)
+
+
+def _wait(verdict: throttle.Verdict) -> str:
+    return _("Too many attempts. Try again in %(seconds)s seconds.", seconds=verdict.retry_after)
+
+
+def _check_code(
+    account: Account, factor: BuilderFactor, enrolled: bool, code: str
+) -> tuple[throttle.Verdict, bool, list[str] | None]:
+    """Throttle, verify (or confirm the enrolment with) `code`, and audit the outcome in
+    one transaction: (verdict, accepted, recovery codes of a fresh enrolment)."""
+    subject = f"2fa:{account.id}"
+    ip = request_client_ip()
+    recovery: list[str] | None = None
+    ok = False
+    with begin_write(state().engine) as conn:
+        verdict = throttle.check(conn, BUILDER_KEY, subject, ip, lockout_after=CODE_ATTEMPTS)
+        if verdict.allowed:
+            if enrolled:
+                ok = factor.verify(conn, BUILDER_KEY, account.id, code)
+            else:
+                recovery = factor.confirm_enrolment(conn, BUILDER_KEY, account.id, code)
+                ok = recovery is not None
+            throttle.record(conn, BUILDER_KEY, subject, ip, success=ok)
+        if not ok:
+            audit.record_by(conn, "second_factor_failed", account, throttled=not verdict.allowed)
+            return verdict, False, None
+        if recovery is not None:
+            audit.record_by(conn, "two_factor_enrolled", account, factor=factor.name)
+        audit.record_by(conn, "login", account, factor=factor.name)
+        record_login(conn, account.id)
+    return verdict, True, recovery
 
 
 def two_factor_view() -> Page:
@@ -107,8 +143,7 @@ def two_factor_view() -> Page:
     factor = builder_factor()
     if account is None or factor is None:
         return redirect(url_for("builder.login"), 303)
-    engine = state().engine
-    with begin_write(engine) as conn:
+    with begin_write(state().engine) as conn:
         enrolled = factor.enrolled(conn, BUILDER_KEY, account.id)
         start = None
         if not enrolled:
@@ -119,52 +154,17 @@ def two_factor_view() -> Page:
     status = 200
     if request.method == "POST":
         code = request.form.get("code", "").strip()[:64]
-        subject = f"2fa:{account.id}"
-        ip = request_client_ip()
-        recovery: list[str] | None = None
-        with begin_write(engine) as conn:
-            verdict = throttle.check(conn, BUILDER_KEY, subject, ip, lockout_after=CODE_ATTEMPTS)
-            ok = False
-            if verdict.allowed and enrolled:
-                ok = factor.verify(conn, BUILDER_KEY, account.id, code)
-            elif verdict.allowed:
-                recovery = factor.confirm_enrolment(conn, BUILDER_KEY, account.id, code)
-                ok = recovery is not None
-            if verdict.allowed:
-                throttle.record(conn, BUILDER_KEY, subject, ip, success=ok)
-            if ok:
-                if recovery is not None:
-                    audit.record(
-                        conn,
-                        "two_factor_enrolled",
-                        user_id=account.id,
-                        email=account.email,
-                        factor=factor.name,
-                    )
-                audit.record(
-                    conn, "login", user_id=account.id, email=account.email, factor=factor.name
-                )
-                record_login(conn, account.id)
-            else:
-                audit.record(
-                    conn,
-                    "second_factor_failed",
-                    user_id=account.id,
-                    email=account.email,
-                    throttled=not verdict.allowed,
-                )
+        verdict, ok, recovery = _check_code(account, factor, enrolled, code)
         if ok:
             sign_in(account)
-            if recovery is not None:
-                return render_template(
-                    "builder/recovery_codes.html", codes=recovery, title=_("Recovery codes")
-                ), 200
-            return redirect(url_for("builder.start"), 303)
-        if not verdict.allowed:
-            error = _(
-                "Too many attempts. Try again in %(seconds)s seconds.", seconds=verdict.retry_after
+            if recovery is None:
+                return redirect(url_for("builder.start"), 303)
+            page = render_template(
+                "builder/recovery_codes.html", codes=recovery, title=_("Recovery codes")
             )
-            status = 429
+            return page, 200
+        if not verdict.allowed:
+            error, status = _wait(verdict), 429
         else:
             error = _("That code is not valid. Enter the current code from your app.")
             status = 422
@@ -180,6 +180,6 @@ def logout_view() -> Response:
     account = current_account()
     if account is not None:
         with begin_write(state().engine) as conn:
-            audit.record(conn, "logout", user_id=account.id, email=account.email)
+            audit.record_by(conn, "logout", account)
     sign_out()
     return redirect(url_for("builder.login"), 303)

@@ -45,12 +45,10 @@ def portal_view(slug: str) -> str:
         abort(404)
     if not guards_allow(state().registry.get(slug), ""):
         with begin_write(state().engine) as conn:
-            audit.record(
-                conn, "refused_by_guard", user_id=account.id, email=account.email, portal=slug
-            )
+            audit.record_by(conn, "refused_by_guard", account, portal=slug)
         abort(403)
     with begin_write(state().engine) as conn:
-        audit.record(conn, "portal_viewed", user_id=account.id, email=account.email, portal=slug)
+        audit.record_by(conn, "portal_viewed", account, portal=slug)
     rights = account.rights.of(slug)
     return render_template(
         "builder/portal.html",
