@@ -13,6 +13,7 @@ from portalis.builder.session import ABSOLUTE_HOURS, IDLE_MINUTES
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.tables import utcnow
 from portalis.runtime.runtime_tables import sessions
+from portalis.testing.inspection import audit_table
 from portalis.testing.web import WebPortal
 
 EMAIL = "builder@example.test"
@@ -51,6 +52,20 @@ def test_a9_builder_first_sign_in_enrols_the_second_factor_then_asks_for_it(
     other.password(EMAIL)
     assert other.post("/_builder/login/code", code=code).status_code == 422
 
+    with web.engine.connect() as conn:
+        login = (
+            conn.execute(
+                sa.select(audit_table).where(audit_table.c.action == "builder_login").limit(1)
+            )
+            .mappings()
+            .one()
+        )
+    assert (login["actor_email"], login["ip"], login["detail"]) == (
+        EMAIL,
+        "127.0.0.1",
+        {"factor": "totp"},
+    )
+    assert login["actor_id"] is not None
     assert audit_actions(web.engine) == [
         "builder_password_ok",
         "builder_second_factor_failed",
