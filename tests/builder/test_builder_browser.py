@@ -74,6 +74,7 @@ def _journey(browser: Browser, live: LiveServer, shots: Path) -> list[str]:
         page.wait_for_url(re.compile(r"/_builder/login/code$"))
         assert page.locator(".builder-qr svg").is_visible()
         assert axe_violations(page) == []
+        page.screenshot(path=str(shots / "builder-enrol-1280.png"), full_page=True)
         secret = page.locator("[data-secret]").get_attribute("data-secret")
         assert secret
         code = pyotp.TOTP(secret).now()
