@@ -16,7 +16,7 @@ STEP_SECONDS = 30
 DIGITS = 6
 
 
-def totp_at(secret: str, step: int) -> str:
+def code_at(secret: str, step: int) -> str:
     """The code of base32 `secret` for time step `step` (RFC 6238 / RFC 4226)."""
     key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret) % 8))
     digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
@@ -35,7 +35,7 @@ class Authenticator:
 
     def now(self) -> str:
         """The code of the current step (what the app shows)."""
-        return totp_at(self.secret, int(time.time() // STEP_SECONDS))
+        return code_at(self.secret, int(time.time() // STEP_SECONDS))
 
     def code(self) -> str:
         """A code the server accepts now: the oldest step of the window (one step back,
@@ -44,4 +44,4 @@ class Authenticator:
         while step > int(time.time() // STEP_SECONDS) + 1:  # the window is used up: wait
             time.sleep(0.2)
         self.used = step
-        return totp_at(self.secret, step)
+        return code_at(self.secret, step)

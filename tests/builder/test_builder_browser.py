@@ -14,15 +14,14 @@ import pyotp
 import pytest
 from builder_support import PASSWORD, add_account
 
-from portalis.testing.authenticator import totp_at
+from portalis.testing.authenticator import code_at
 from portalis.testing.browser import live_server, new_page, screenshot_dir
 from portalis.testing.web import app_state
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
     from playwright.sync_api import Browser, Page
 
-    from portalis.testing.authenticator import totp_at
-from portalis.testing.browser import LiveServer
+    from portalis.testing.browser import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +78,7 @@ def _journey(browser: Browser, live: LiveServer, shots: Path) -> list[str]:
         assert secret
         code = pyotp.TOTP(secret).now()
         # the tests' own authenticator (RFC 6238 written out) agrees with pyotp
-        assert code in {totp_at(secret, int(time.time() // 30) + d) for d in (-1, 0, 1)}
+        assert code in {code_at(secret, int(time.time() // 30) + d) for d in (-1, 0, 1)}
         page.get_by_label("Code").fill(code)
         page.get_by_role("button", name="Verify").click()
         page.get_by_role("heading", name="Recovery codes").wait_for()
