@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from builder_support import PASSWORD, BuilderBrowser, add_account, audit_actions
 
@@ -19,10 +20,15 @@ from portalis.testing.web import WebPortal
 EMAIL = "builder@example.test"
 
 
+@pytest.fixture(autouse=True)
+def account(web: WebPortal) -> int:
+    """The builder account every test here signs in with (its id)."""
+    return add_account(web.engine, EMAIL)
+
+
 def test_a9_builder_first_sign_in_enrols_the_second_factor_then_asks_for_it(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     assert browser.get("/_builder/").headers["Location"].endswith("/_builder/login")
     first = browser.password(EMAIL)
     assert first.status_code == 303 and first.headers["Location"].endswith("/_builder/login/code")
@@ -82,7 +88,6 @@ def test_a9_builder_first_sign_in_enrols_the_second_factor_then_asks_for_it(
 def test_a5_builder_wrong_passwords_look_alike_and_are_throttled(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     unknown = browser.password("nobody@example.test")
     wrong = browser.password(EMAIL, "not the password at all")
     assert unknown.status_code == wrong.status_code == 401
@@ -98,7 +103,6 @@ def test_a5_builder_wrong_passwords_look_alike_and_are_throttled(
 def test_a_disabled_account_cannot_sign_in(web: WebPortal, browser: BuilderBrowser) -> None:
     from portalis.builder.accounts import set_active
 
-    add_account(web.engine, EMAIL)
     with begin_write(web.engine) as conn:
         set_active(conn, EMAIL, False)
     assert browser.password(EMAIL).status_code == 401
@@ -112,7 +116,6 @@ def _age_sessions(web: WebPortal, **changes: object) -> None:
 def test_a17_builder_idle_and_absolute_timeouts_end_the_session(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     browser.sign_in(EMAIL)
     assert browser.get("/_builder/").status_code == 200
     _age_sessions(web, last_seen=utcnow() - timedelta(minutes=IDLE_MINUTES + 1))
@@ -135,7 +138,6 @@ def test_a17_builder_idle_and_absolute_timeouts_end_the_session(
 def test_a15_builder_sign_out_ends_the_session_server_side(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     browser.sign_in(EMAIL)
     with browser.client.session_transaction() as sess:
         stolen = dict(sess)
@@ -149,7 +151,6 @@ def test_a15_builder_sign_out_ends_the_session_server_side(
 def test_a25_builder_forms_without_a_csrf_token_are_refused(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     assert (
         browser.post("/_builder/login", csrf=False, email=EMAIL, password=PASSWORD).status_code
         == 400
@@ -187,7 +188,6 @@ def test_the_ui_speaks_four_languages(web: WebPortal, browser: BuilderBrowser) -
 def test_a14_builder_sign_in_starts_a_new_cookie_session(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     browser.get("/_builder/login")
     with browser.client.session_transaction() as sess:
         sess["planted"] = "by an attacker"
@@ -203,7 +203,6 @@ def test_a14_builder_sign_in_starts_a_new_cookie_session(
 def test_a10_builder_the_step_between_password_and_code_expires(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    add_account(web.engine, EMAIL)
     browser.password(EMAIL)
     with browser.client.session_transaction() as sess:
         sess["builder_pending"] = {**sess["builder_pending"], "at": time.time() - 601}
@@ -212,7 +211,6 @@ def test_a10_builder_the_step_between_password_and_code_expires(
 
 
 def test_a10_builder_wrong_codes_are_throttled(web: WebPortal, browser: BuilderBrowser) -> None:
-    add_account(web.engine, EMAIL)
     browser.sign_in(EMAIL)
     browser.post("/_builder/logout")
     browser.password(EMAIL)
