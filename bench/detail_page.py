@@ -24,8 +24,6 @@ requests/s of both and the ratio (Portalis time per request / handwritten time p
 
 from __future__ import annotations
 
-import json
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +33,8 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, abort, session
 from flask_wtf.csrf import generate_csrf
-from harness import compare_rates, database_kinds, first_body, rate_line, signed_in_client, timings
-from list_page import SLUG, portalis_client, prepared, ticket_arguments
+from harness import compare_rates, first_body, signed_in_client, timings
+from list_page import SLUG, compare_main, portalis_client, prepared
 from markupsafe import Markup
 
 from portalis.engine.data.db import begin_write, create_engine
@@ -211,22 +209,8 @@ def compare(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) ->
 
 
 def main() -> None:
-    parser = ticket_arguments(__doc__)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    kinds = database_kinds(args.db)
-    with tempfile.TemporaryDirectory() as tmp:
-        results = [
-            compare(kind, Path(tmp), args.tickets, args.accounts, args.requests) for kind in kinds
-        ]
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    print(
-        f"ticket detail page, {args.tickets:,} tickets over {args.accounts} accounts, {MESSAGES} messages"
-    )
-    for r in results:
-        print(rate_line(r))
+    title = "ticket detail page, {tickets:,} tickets over {accounts} accounts, %d messages"
+    compare_main(__doc__, title % MESSAGES, compare)
 
 
 if __name__ == "__main__":
