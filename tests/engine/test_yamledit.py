@@ -15,6 +15,7 @@ import pytest
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.definition.loader import load
 from portalis.engine.definition.yamledit import BundleEdit, EditError, YamlText, parse_path
+from portalis.engine.deploy.validator import Checker
 
 STARTER = Path(__file__).resolve().parents[2] / "blueprints" / "b2c"
 
@@ -305,7 +306,7 @@ def test_a_file_the_root_does_not_include_is_refused(starter: Bundle) -> None:
         (lambda e: e.rename("entities.ticket.fields.body", "subject"), "exists already"),
         (lambda e: e.rename("entities.ticket.fields.body", "two words"), "not a valid name"),
         (lambda e: e.insert("roles.partner", {}, before="nobody"), "has no nobody"),
-        (lambda e: e.move_item("entities.ticket.fields.body", 0), "only list items move"),
+        (lambda e: e.move_item("entities.ticket.fields.body", 0), "move it with move_key"),
     ],
 )
 def test_impossible_edits_raise_clear_errors(starter: Bundle, call: object, message: str) -> None:
@@ -350,3 +351,70 @@ def test_indentation_and_document_start_of_the_file_are_kept() -> None:
 def test_parse_path() -> None:
     assert parse_path("pages.home.blocks.0") == ("pages", "home", "blocks", 0)
     assert parse_path(("a", 1)) == ("a", 1)
+
+
+def test_move_a_key_before_a_sibling(starter: Bundle) -> None:
+    edit = BundleEdit(starter).move_key("roles.agent", before="customer")
+    assert diff(starter, edit) == (
+        "--- portal.yaml\n+++ portal.yaml\n@@ -29,2 +29,5 @@\n"
+        " roles:\n"
+        "+  agent:\n"
+        "+    label: {en: Support agent, de: Support-Mitarbeiter, fr: Agent de support, es: Agente de soporte}\n"
+        "+    staff: true\n"
+        "   customer:\n"
+        "@@ -34,5 +37,2 @@\n"
+        "     inherits: [customer]\n"
+        "-  agent:\n"
+        "-    label: {en: Support agent, de: Support-Mitarbeiter, fr: Agent de support, es: Agente de soporte}\n"
+        "-    staff: true\n"
+        " \n"
+    )
+    raw, _ = load(edit.result().bundle)
+    assert list(raw.data["roles"]) == ["agent", "customer", "account_admin"]
+
+
+def test_an_edit_inside_a_flow_mapping_rewrites_only_its_entry(starter: Bundle) -> None:
+    edit = BundleEdit(starter).set(
+        "workflows.ticket_flow.transitions.1.roles", ["agent", "account_admin"]
+    )
+    assert diff(starter, edit) == (
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -8,5 +8,3 @@\n"
+        "          label: {en: Start work, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}}\n"
+        "-      - {name: resolve, from: in_progress, to: resolved, roles: [agent], require: [resolution],\n"
+        "-         label: {en: Resolve, de: Lösen, fr: Résoudre, es: Resolver},\n"
+        "-         actions: [{notify: {template: ticket_resolved, to: [creator]}}]}\n"
+        "+      - {name: resolve, from: in_progress, to: resolved, roles: [agent, account_admin], "
+        "require: [resolution], label: {en: Resolve, de: Lösen, fr: Résoudre, es: Resolver}, "
+        "actions: [notify: {template: ticket_resolved, to: [creator]}]}\n"
+        "       - {name: close, from: [resolved], to: closed, roles: [customer, agent],\n"
+    )
+    raw, report = load(edit.result().bundle)
+    transition = raw.data["workflows"]["ticket_flow"]["transitions"][1]
+    assert transition["actions"] == [{"notify": {"template": "ticket_resolved", "to": ["creator"]}}]
+    assert not report.errors
+
+
+def test_an_edit_in_a_flow_value_keeps_the_lines_comment(starter: Bundle) -> None:
+    edit = BundleEdit(starter).set("automations.weekly_reminder.on.schedule", "0 9 * * 1")
+    assert diff(starter, edit) == (
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -31,3 +31,3 @@\n"
+        "     entity: ticket\n"
+        '-    on: {schedule: "0 8 * * 1"}   # Mondays 08:00 UTC\n'
+        '+    on: {schedule: "0 9 * * 1"}   # Mondays 08:00 UTC\n'
+        "     when: \"record['status'] in ('open', 'in_progress') and days_since(record['updated_at']) >= 7\"\n"
+    )
+
+
+def test_the_edited_bundle_still_validates(starter: Bundle, portalis_checker: Checker) -> None:
+    field = {"type": "string", "max_length": 40, "label": {"en": "Contract number"}}
+    edit = BundleEdit(starter)
+    edit.insert("entities.ticket.fields.contract_number", field, after="subject")
+    edit.append("pages.new_ticket.blocks.0.form.fields", "contract_number")
+    edit.move_item("pages.new_ticket.blocks.0.form.fields.7", 1)
+    edit.set("entities.ticket.permissions.0.fields", {"except": ["assignee", "contract_number"]})
+    result = edit.result()
+    assert result.changed == ("entities/ticket.yaml", "pages/tickets.yaml")
+    checked = portalis_checker.check_bundle(result.bundle, {})
+    assert checked.report.ok, checked.report.errors
+    assert checked.model is not None
+    assert "contract_number" in checked.model.entities["ticket"].fields

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -104,7 +105,7 @@ class YamlText:
             rendered = self._render(key, value, span.col, item, isinstance(value, dict))
             text = "".join(self.lines[: span.line] + rendered + self.lines[span.end :])
             return self._checked(text, mutate)
-        return self._tree(mutate)
+        return self._tree(mutate, near=path)
 
     def delete(self, path: JsonPath) -> str:
         """Remove the entry at `path` with its leading comments."""
@@ -129,7 +130,7 @@ class YamlText:
             return self._checked(text, mutate)
         if is_block(parent) and len(parent) == 1 and parent_path:
             return self.replace(tuple(parent_path), {} if isinstance(parent, CommentedMap) else [])
-        return self._tree(mutate)
+        return self._tree(mutate, near=tuple(parent_path))
 
     def insert(self, parent_path: JsonPath, index: int, key: str | None, value: Any) -> str:
         """Add an entry at position `index` of the collection at `parent_path` (a mapping
@@ -158,20 +159,24 @@ class YamlText:
             block = any(is_block(sibling) for sibling in siblings)
             rendered = self._render(key, value, col, isinstance(parent, CommentedSeq), block)
             return self._paste(found, index, rendered, mutate)
-        return self._tree(mutate)
+        return self._tree(mutate, near=parent_path)
 
     def move(self, path: JsonPath, to_parent: JsonPath, index: int) -> str:
-        """Move a sequence item (with its comments and writing) to position `index` of the
-        sequence at `to_parent` (the same one or another in this file)."""
+        """Move an entry (with its comments and writing) to position `index` of the
+        collection at `to_parent`: a list item into this or another list of the file, a
+        mapping key within its own mapping (counted after it left its place)."""
         *parent_path, last = path
         source = self._container(tuple(parent_path))
         target = self._container(to_parent)
-        if not isinstance(source, CommentedSeq) or not isinstance(target, CommentedSeq):
-            raise EditError("only list items move; rename or re-add mapping keys instead")
+        same_map = isinstance(source, CommentedMap) and tuple(parent_path) == tuple(to_parent)
+        lists = isinstance(source, CommentedSeq) and isinstance(target, CommentedSeq)
+        if not (same_map or lists):
+            raise EditError("list items move between lists; mapping keys within their mapping")
+        key = str(last) if same_map else None
         value = to_plain(self.get(path))
-        if is_block(source) and is_block(target) and len(source) >= 2 and len(target) > 0:
+        if is_block(source) and is_block(target) and len(source) >= 2:
             found = spans(self.lines, source)
-            span = found[_index(source, last)]
+            span = found[list(source).index(last) if same_map else _index(source, last)]
             block = self.lines[span.lead : span.end]
             removed = YamlText(self.delete(path), self.file)
             moved = removed.get(to_parent)
@@ -181,11 +186,14 @@ class YamlText:
                 bounded = max(0, min(index, len(moved)))
 
                 def mutate(root: Any) -> None:
-                    _at(root, to_parent).insert(bounded, from_plain(value, item=True))
+                    if key is None:
+                        _at(root, to_parent).insert(bounded, from_plain(value, item=True))
+                    else:
+                        _at(root, to_parent).insert(bounded, key, from_plain(value))
 
                 return removed._paste(new_spans, bounded, rendered, mutate)
         removed = YamlText(self.delete(path), self.file)
-        return removed.insert(to_parent, index, None, value)
+        return removed.insert(to_parent, index, key, value)
 
     def rename(self, path: JsonPath, new: str) -> str:
         """Rename the mapping key at `path` in place (its position, value and comments stay)."""
@@ -234,6 +242,9 @@ class YamlText:
         content = from_plain(value, item=item)
         if block and isinstance(content, (CommentedMap, CommentedSeq)):
             content.fa.set_block_style()
+        return self._render_node(key, content, col, item)
+
+    def _render_node(self, key: str | None, content: Any, col: int, item: bool) -> list[str]:
         node: Any = CommentedSeq([content]) if item else CommentedMap([(key, content)])
         node.fa.set_block_style()
         lines = dump(make_yaml(self.indent), node).splitlines(keepends=True)
@@ -253,7 +264,7 @@ class YamlText:
 
     def _checked(self, text: str, mutate: Callable[[Any], None]) -> str:
         """`text` when it means the edit; otherwise the tree's result."""
-        if _reads(text, self.indent) == to_plain(self._edited(mutate)):
+        if _reads(text, self.indent) == _ordered(self._edited(mutate)):
             return text
         return self._tree(mutate)
 
@@ -263,14 +274,22 @@ class YamlText:
         mutate(tree)
         return tree
 
-    def _tree(self, mutate: Callable[[Any], None]) -> str:
+    def _tree(self, mutate: Callable[[Any], None], *, near: JsonPath | None = None) -> str:
+        """The edit made on the tree and carried onto the text. With `near` (the path the
+        edit changes) an edit inside a flow collection may instead rewrite just the block
+        entry holding it; the candidate that changes fewer lines wins."""
         before = dump(self._yaml, self.root) if self.text.strip() else ""
         tree = self._edited(mutate)
         after = dump(self._yaml, tree)
-        result = splice("".join(self.lines), before, after)
-        expected = to_plain(tree)
-        if _reads(result, self.indent) == expected:
-            return result
+        expected = _ordered(tree)
+        candidates = [splice("".join(self.lines), before, after)]
+        if near is not None:
+            local = self._entry_rewrite(tree, near)
+            if local is not None:
+                candidates.insert(0, local)
+        valid = [c for c in candidates if _reads(c, self.indent) == expected]
+        if valid:
+            return min(valid, key=self._changed_lines)
         if _reads(after, self.indent) == expected:
             return after
         raise EditError(
@@ -278,11 +297,52 @@ class YamlText:
             hint="edit the file as text",
         )
 
+    def _entry_rewrite(self, tree: Any, near: JsonPath) -> str | None:
+        """The text with only the block entry that holds `near` rewritten from `tree`; None
+        when there is no such entry or it carries comments (which would be lost)."""
+        for depth in range(1, len(near) + 1):
+            if not self.has(near[:depth]):
+                return None
+            parent, node = self.get(near[: depth - 1]), self.get(near[:depth])
+            if is_block(parent) and not is_block(node):
+                break
+        else:
+            return None
+        step = near[depth - 1]
+        item = isinstance(parent, CommentedSeq)
+        index = _index(parent, step) if item else list(parent).index(step)
+        span = spans(self.lines, parent)[index]
+        if any("#" in line for line in self.lines[span.line : span.end]):
+            return None
+        content = _at(tree, near[:depth])
+        rendered = self._render_node(None if item else str(step), content, span.col, item)
+        return "".join(self.lines[: span.line] + rendered + self.lines[span.end :])
+
+    def _changed_lines(self, text: str) -> int:
+        matcher = SequenceMatcher(None, self.lines, text.splitlines(keepends=True), autojunk=False)
+        return sum(
+            max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+        )
+
+
+def _ordered(node: Any) -> Any:
+    """Plain data in which mappings compare with their key order (moves are about order)."""
+    plain = to_plain(node)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return [(k, walk(v)) for k, v in value.items()]
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(plain)
+
 
 def _reads(text: str, indent: Indent) -> Any:
-    """What `text` means as plain data (a sentinel that equals nothing when it is invalid)."""
+    """What `text` means, key order included (a sentinel equal to nothing when invalid)."""
     try:
-        return to_plain(make_yaml(indent).load(text))
+        return _ordered(make_yaml(indent).load(text))
     except YAMLError:
         return object()
 

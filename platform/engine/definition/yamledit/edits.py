@@ -234,6 +234,8 @@ class BundleEdit:
         full = parse_path(path)
         target = parse_path(to) if to is not None else full[:-1]
         name, local = self._existing(full)
+        if not isinstance(self._doc(name).get(local[:-1]), CommentedSeq):
+            raise EditError(f"{'.'.join(map(str, full))} is a mapping key: move it with move_key")
         target_name, target_local = self._existing(target)
         if name == target_name:
             self._files[name] = self._doc(name).move(local, target_local, index)
@@ -241,6 +243,26 @@ class BundleEdit:
         value = to_plain(self._doc(name).get(local))
         self._files[name] = self._doc(name).delete(local)
         self._files[target_name] = self._doc(target_name).insert(target_local, index, None, value)
+        return self
+
+    def move_key(
+        self, path: PathLike, *, before: str | None = None, after: str | None = None
+    ) -> BundleEdit:
+        """Move a mapping key before or after a sibling in the same file (default: to the
+        end), with its value, comments and writing — a field's place in its entity."""
+        name, local = self._existing(path)
+        doc = self._doc(name)
+        parent = doc.get(local[:-1])
+        if not isinstance(parent, CommentedMap):
+            raise EditError(f"{'.'.join(map(str, local))} is not a mapping key")
+        keys = [k for k in parent if k != local[-1]]
+        index = len(keys)
+        for sibling, shift in ((before, 0), (after, 1)):
+            if sibling is not None:
+                if sibling not in keys:
+                    raise EditError(f"{name}: {'.'.join(map(str, local[:-1]))} has no {sibling}")
+                index = keys.index(sibling) + shift
+        self._files[name] = doc.move(local, local[:-1], index)
         return self
 
     def set_file(self, file: str, text: str) -> BundleEdit:
