@@ -176,7 +176,8 @@ class YamlText:
         value = to_plain(self.get(path))
         if is_block(source) and is_block(target) and len(source) >= 2:
             found = spans(self.lines, source)
-            span = found[list(source).index(last) if same_map else _index(source, last)]
+            position = _index(source, last) if isinstance(source, CommentedSeq) else None
+            span = found[list(source).index(last) if position is None else position]
             block = self.lines[span.lead : span.end]
             removed = YamlText(self.delete(path), self.file)
             moved = removed.get(to_parent)
