@@ -15,6 +15,8 @@ import pytest
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.definition.loader import load
 from portalis.engine.definition.yamledit import BundleEdit, EditError, YamlText, parse_path
+from portalis.engine.definition.yamledit.splice import splice
+from portalis.engine.definition.yamlsource import Pos
 from portalis.engine.deploy.validator import Checker
 
 STARTER = Path(__file__).resolve().parents[2] / "blueprints" / "b2c"
@@ -418,3 +420,24 @@ def test_the_edited_bundle_still_validates(starter: Bundle, portalis_checker: Ch
     assert checked.report.ok, checked.report.errors
     assert checked.model is not None
     assert "contract_number" in checked.model.entities["ticket"].fields
+
+
+def test_position_of_a_definition_path(starter: Bundle) -> None:
+    edit = BundleEdit(starter)
+    assert edit.position("entities.ticket.fields.subject") == Pos("entities/ticket.yaml", 7, 7)
+    assert edit.position("pages.new_ticket.blocks.0") == Pos("pages/tickets.yaml", 43, 9)
+    # a missing node: where its parent mapping starts
+    assert edit.position("entities.ticket.fields.nothing") == Pos("entities/ticket.yaml", 7, 7)
+
+
+def test_splice_keeps_the_files_writing_outside_the_edit() -> None:
+    original = "a: {x: 1,\n    y: 2}\nb: 1\nc: [1,\n  2]\n"
+    before = "a: {x: 1, y: 2}\nb: 1\nc: [1, 2]\n"
+    assert splice(original, before, before.replace("b: 1", "b: 2")) == original.replace(
+        "b: 1", "b: 2"
+    )
+    # an edit of a line the file writes differently takes ruamel.yaml's writing there only
+    edited = splice(original, before, before.replace("y: 2", "y: 3"))
+    assert edited == "a: {x: 1, y: 3}\nb: 1\nc: [1,\n  2]\n"
+    assert splice(original, before, before + "d: 4\n") == original + "d: 4\n"
+    assert splice(original, before, before) == original

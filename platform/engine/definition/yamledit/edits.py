@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ...problems import JsonPath
 from ..bundle import Bundle
 from ..loader import DEFINITION_SUFFIXES, LIST_SECTIONS, load, match_files
+from ..yamlsource import Pos
 from .document import EditError, YamlText
 from .layout import is_block
 from .style import to_plain
@@ -73,6 +74,12 @@ class BundleEdit:
         if file not in self._files:
             self._new_file(file)
         return file, self._local(full, file, source.positions)
+
+    def position(self, path: PathLike) -> Pos:
+        """file:line:col of the node at a definition path (of its key, for a mapping key),
+        as problems report it; the nearest existing ancestor's for a missing node."""
+        raw, _ = load(Bundle.of(self._files))
+        return raw.source.locate(parse_path(path), key=True)
 
     def _local(self, full: JsonPath, file: str, positions: Mapping[JsonPath, Any]) -> JsonPath:
         if len(full) >= 2 and full[0] in LIST_SECTIONS and isinstance(full[1], int):
