@@ -441,3 +441,18 @@ def test_splice_keeps_the_files_writing_outside_the_edit() -> None:
     assert edited == "a: {x: 1, y: 3}\nb: 1\nc: [1,\n  2]\n"
     assert splice(original, before, before + "d: 4\n") == original + "d: 4\n"
     assert splice(original, before, before) == original
+
+
+def test_a_file_with_crlf_line_ends_keeps_them() -> None:
+    text = "roles:\r\n  customer:\r\n    label: {en: Customer}  # who buys\r\n  agent: {}\r\n"
+    doc = YamlText(text, "portal.yaml")
+    assert doc.rename(("roles", "agent"), "staff") == text.replace("agent", "staff")
+    inserted = doc.insert(("roles",), 1, "partner", {"label": {"en": "Partner"}})
+    assert inserted == text.replace(
+        "  agent:", "  partner:\r\n    label: {en: Partner}\r\n  agent:"
+    )
+    moved = doc.move(("roles", "agent"), ("roles",), 0)
+    assert (
+        moved == "roles:\r\n  agent: {}\r\n  customer:\r\n    label: {en: Customer}  # who buys\r\n"
+    )
+    assert "\r\r" not in doc.replace(("roles", "customer", "label", "en"), "Client")

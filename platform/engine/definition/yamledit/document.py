@@ -9,10 +9,11 @@ does not mean exactly that falls back to the tree, so an edit is never silently 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -35,10 +36,30 @@ class EditError(PortalisError):
         self.hint = hint
 
 
+_P = ParamSpec("_P")
+_BARE_LF = re.compile(r"(?<!\r)\n")
+
+
+def _keep_newlines(
+    method: Callable[Concatenate[YamlText, _P], str],
+) -> Callable[Concatenate[YamlText, _P], str]:
+    """An edit's result written with the file's own line ends."""
+
+    @functools.wraps(method)
+    def edit(doc: YamlText, /, *args: _P.args, **kwargs: _P.kwargs) -> str:
+        text = method(doc, *args, **kwargs)
+        return _BARE_LF.sub("\r\n", text) if doc.crlf else text
+
+    return edit
+
+
 class YamlText:
     """The text of one YAML file and its round-trip tree."""
 
     def __init__(self, text: str, file: str) -> None:
+        # a file written with CRLF is edited as LF and written back with CRLF
+        self.crlf = "\r\n" in text
+        text = text.replace("\r\n", "\n")
         self.text = text
         self.file = file
         self.indent: Indent = detect_indent(text)
@@ -84,6 +105,7 @@ class YamlText:
 
     # -- primitive edits ---------------------------------------------------------------
 
+    @_keep_newlines
     def replace(self, path: JsonPath, value: Any) -> str:
         """Set the value at `path` (its parent must exist). A multi-line value is rewritten
         as lines (the entry's leading comments stay); others change on the tree."""
@@ -107,6 +129,7 @@ class YamlText:
             return self._checked(text, mutate)
         return self._tree(mutate, near=path)
 
+    @_keep_newlines
     def delete(self, path: JsonPath) -> str:
         """Remove the entry at `path` with its leading comments."""
         *parent_path, last = path
@@ -132,6 +155,7 @@ class YamlText:
             return self.replace(tuple(parent_path), {} if isinstance(parent, CommentedMap) else [])
         return self._tree(mutate, near=tuple(parent_path))
 
+    @_keep_newlines
     def insert(self, parent_path: JsonPath, index: int, key: str | None, value: Any) -> str:
         """Add an entry at position `index` of the collection at `parent_path` (a mapping
         needs `key`; a sequence takes none)."""
@@ -161,6 +185,7 @@ class YamlText:
             return self._paste(found, index, rendered, mutate)
         return self._tree(mutate, near=parent_path)
 
+    @_keep_newlines
     def move(self, path: JsonPath, to_parent: JsonPath, index: int) -> str:
         """Move an entry (with its comments and writing) to position `index` of the
         collection at `to_parent`: a list item into this or another list of the file, a
@@ -196,6 +221,7 @@ class YamlText:
         removed = YamlText(self.delete(path), self.file)
         return removed.insert(to_parent, index, key, value)
 
+    @_keep_newlines
     def rename(self, path: JsonPath, new: str) -> str:
         """Rename the mapping key at `path` in place (its position, value and comments stay)."""
         *parent_path, old = path
