@@ -5,7 +5,8 @@ new file texts and the files that changed; comments, key order, quoting, blank l
 indentation elsewhere stay byte for byte.
 """
 
-from .document import EditError, YamlText
+from .document import YamlText
 from .edits import BundleEdit, EditResult, parse_path
+from .tree import EditError
 
 __all__ = ["BundleEdit", "EditError", "EditResult", "YamlText", "parse_path"]

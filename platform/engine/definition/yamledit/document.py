@@ -18,23 +18,11 @@ from typing import Any, Concatenate, ParamSpec
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from ...problems import JsonPath, PortalisError
+from ...problems import JsonPath
 from .layout import Span, is_block, reindent, separator, spans
 from .splice import splice
 from .style import Indent, detect_indent, dump, from_plain, make_yaml, to_plain
-
-Key = str | int
-
-
-class EditError(PortalisError):
-    """An edit that cannot be made: a missing node, a wrong kind of node, a name taken."""
-
-    code = "edit-invalid"
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
-
+from .tree import EditError, dotted, node_at, ordered, plain_key, reads, seq_index
 
 _P = ParamSpec("_P")
 _BARE_LF = re.compile(r"(?<!\r)\n")
@@ -114,11 +102,11 @@ class YamlText:
         item = isinstance(parent, CommentedSeq)
 
         def mutate(root: Any, step: Any = last) -> None:
-            _at(root, tuple(parent_path))[step] = from_plain(value, item=item)
+            node_at(root, tuple(parent_path))[step] = from_plain(value, item=item)
 
         if is_block(parent) and self.has(path) and is_block(self.get(path)):
             index = (
-                _index(parent, last)
+                seq_index(parent, last)
                 if isinstance(parent, CommentedSeq)
                 else list(parent).index(last)
             )
@@ -136,11 +124,13 @@ class YamlText:
         parent = self._container(tuple(parent_path))
         self.get(path)
         index = (
-            list(parent).index(last) if isinstance(parent, CommentedMap) else _index(parent, last)
+            list(parent).index(last)
+            if isinstance(parent, CommentedMap)
+            else seq_index(parent, last)
         )
 
         def mutate(root: Any) -> None:
-            del _at(root, tuple(parent_path))[last]
+            del node_at(root, tuple(parent_path))[last]
 
         if is_block(parent) and len(parent) >= 2:
             found = spans(self.lines, parent)
@@ -162,15 +152,15 @@ class YamlText:
         parent = self._container(parent_path)
         if isinstance(parent, CommentedMap):
             if key is None:
-                raise EditError(f"{_dotted(parent_path)} is a mapping: name the key to add")
+                raise EditError(f"{dotted(parent_path)} is a mapping: name the key to add")
             if key in parent:
-                raise EditError(f"{_dotted((*parent_path, key))} exists already")
+                raise EditError(f"{dotted((*parent_path, key))} exists already")
         elif key is not None:
-            raise EditError(f"{_dotted(parent_path)} is a list: it has no keys")
+            raise EditError(f"{dotted(parent_path)} is a list: it has no keys")
         index = max(0, min(index, len(parent)))
 
         def mutate(root: Any) -> None:
-            target = _at(root, parent_path)
+            target = node_at(root, parent_path)
             if isinstance(target, CommentedMap):
                 target.insert(index, key, from_plain(value))
             else:
@@ -201,7 +191,7 @@ class YamlText:
         value = to_plain(self.get(path))
         if is_block(source) and is_block(target) and len(source) >= 2:
             found = spans(self.lines, source)
-            position = _index(source, last) if isinstance(source, CommentedSeq) else None
+            position = seq_index(source, last) if isinstance(source, CommentedSeq) else None
             span = found[list(source).index(last) if position is None else position]
             block = self.lines[span.lead : span.end]
             removed = YamlText(self.delete(path), self.file)
@@ -213,9 +203,9 @@ class YamlText:
 
                 def mutate(root: Any) -> None:
                     if key is None:
-                        _at(root, to_parent).insert(bounded, from_plain(value, item=True))
+                        node_at(root, to_parent).insert(bounded, from_plain(value, item=True))
                     else:
-                        _at(root, to_parent).insert(bounded, key, from_plain(value))
+                        node_at(root, to_parent).insert(bounded, key, from_plain(value))
 
                 return removed._paste(new_spans, bounded, rendered, mutate)
         removed = YamlText(self.delete(path), self.file)
@@ -227,12 +217,12 @@ class YamlText:
         *parent_path, old = path
         parent = self._container(tuple(parent_path))
         if not isinstance(parent, CommentedMap) or not isinstance(old, str) or old not in parent:
-            raise EditError(f"{self.file} has no key {_dotted(path)}")
+            raise EditError(f"{self.file} has no key {dotted(path)}")
         if new in parent:
-            raise EditError(f"{_dotted((*parent_path, new))} exists already")
+            raise EditError(f"{dotted((*parent_path, new))} exists already")
         line, col = parent.lc.key(old)
         written = self.lines[line][col:]
-        rendered = _plain_key(new)
+        rendered = plain_key(new)
         text: str | None = None
         for form in (old, f'"{old}"', f"'{old}'"):
             if written.startswith(form):
@@ -242,7 +232,7 @@ class YamlText:
         position = list(parent).index(old)
 
         def mutate(root: Any) -> None:
-            target = _at(root, tuple(parent_path))
+            target = node_at(root, tuple(parent_path))
             comment = target.ca.items.pop(old, None)
             item = target.pop(old)
             target.insert(position, new, item)
@@ -259,7 +249,7 @@ class YamlText:
         node = self.get(path)
         if not isinstance(node, (CommentedMap, CommentedSeq)):
             raise EditError(
-                f"{self.file}: {_dotted(path) or 'the document'} is not a mapping or list"
+                f"{self.file}: {dotted(path) or 'the document'} is not a mapping or list"
             )
         return node
 
@@ -291,7 +281,7 @@ class YamlText:
 
     def _checked(self, text: str, mutate: Callable[[Any], None]) -> str:
         """`text` when it means the edit; otherwise the tree's result."""
-        if _reads(text, self.indent) == _ordered(self._edited(mutate)):
+        if reads(text, self.indent) == ordered(self._edited(mutate)):
             return text
         return self._tree(mutate)
 
@@ -308,16 +298,16 @@ class YamlText:
         before = dump(self._yaml, self.root) if self.text.strip() else ""
         tree = self._edited(mutate)
         after = dump(self._yaml, tree)
-        expected = _ordered(tree)
+        expected = ordered(tree)
         candidates = [splice("".join(self.lines), before, after)]
         if near is not None:
             local = self._entry_rewrite(tree, near)
             if local is not None:
                 candidates.insert(0, local)
-        valid = [c for c in candidates if _reads(c, self.indent) == expected]
+        valid = [c for c in candidates if reads(c, self.indent) == expected]
         if valid:
             return min(valid, key=self._changed_lines)
-        if _reads(after, self.indent) == expected:
+        if reads(after, self.indent) == expected:
             return after
         raise EditError(
             f"{self.file}: this edit cannot be written safely here",
@@ -337,11 +327,11 @@ class YamlText:
             return None
         step = near[depth - 1]
         item = isinstance(parent, CommentedSeq)
-        index = _index(parent, step) if item else list(parent).index(step)
+        index = seq_index(parent, step) if item else list(parent).index(step)
         span = spans(self.lines, parent)[index]
         if any("#" in line for line in self.lines[span.line : span.end]):
             return None
-        content = _at(tree, near[:depth])
+        content = node_at(tree, near[:depth])
         rendered = self._render_node(None if item else str(step), content, span.col, item)
         return "".join(self.lines[: span.line] + rendered + self.lines[span.end :])
 
@@ -350,57 +340,6 @@ class YamlText:
         return sum(
             max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
         )
-
-
-def _ordered(node: Any) -> Any:
-    """Plain data in which mappings compare with their key order (moves are about order)."""
-    plain = to_plain(node)
-
-    def walk(value: Any) -> Any:
-        if isinstance(value, dict):
-            return [(k, walk(v)) for k, v in value.items()]
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    return walk(plain)
-
-
-def _reads(text: str, indent: Indent) -> Any:
-    """What `text` means, key order included (a sentinel equal to nothing when invalid)."""
-    try:
-        return _ordered(make_yaml(indent).load(text))
-    except YAMLError:
-        return object()
-
-
-def _at(root: Any, path: JsonPath) -> Any:
-    node = root
-    for step in path:
-        node = node[step]
-    return node
-
-
-def _index(seq: CommentedSeq, step: Key) -> int:
-    if not isinstance(step, int):
-        raise EditError(f"list positions are numbers, not {step!r}")
-    return step % len(seq) if seq else step
-
-
-def _dotted(path: JsonPath) -> str:
-    return ".".join(str(p) for p in path)
-
-
-_SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-def _plain_key(key: str) -> str:
-    if not _SAFE_KEY.match(key) or key in ("true", "false", "null", "yes", "no", "on", "off"):
-        raise EditError(
-            f"{key!r} is not a valid name",
-            hint="names start with a letter and hold letters, digits, _ and -",
-        )
-    return key
 
 
 def _head(text: str) -> list[str]:

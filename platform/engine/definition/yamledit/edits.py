@@ -20,9 +20,10 @@ from ...problems import JsonPath
 from ..bundle import Bundle
 from ..loader import DEFINITION_SUFFIXES, LIST_SECTIONS, load, match_files
 from ..yamlsource import Pos
-from .document import EditError, YamlText
+from .document import YamlText
 from .layout import is_block
 from .style import to_plain
+from .tree import EditError
 
 PathLike = str | Sequence[str | int]
 
