@@ -54,7 +54,7 @@ def test_a_fork_is_a_copy_of_the_blueprints_files(platform_engine: sa.Engine) ->
     assert changed == ["portal.yaml"]
     assert "portal: acme-copy\n" in stored.files["portal.yaml"]
     assert draft.portal == "acme-copy" and draft.base_version is None and draft.head == 1
-    assert draft.created_by == 7 and not draft.discarded
+    assert draft.created_by == 7 and not draft.discarded and draft.origin == "blueprint b2c"
 
 
 def test_saves_are_numbered_revisions_with_author_and_message(platform_engine: sa.Engine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -54,7 +55,12 @@ def draft_from_directory(
     if problems:
         raise DefinitionError(problems)
     return draft_from_bundle(
-        engine, bundle, name=name, portal=portal, origin=os.fspath(directory), created_by=created_by
+        engine,
+        bundle,
+        name=name,
+        portal=portal,
+        origin=f"blueprint {Path(directory).name}",
+        created_by=created_by,
     )
 
 
