@@ -49,7 +49,7 @@ def test_cli_deploy_lifecycle(database_url: str, definition: Path, tmp_path: Pat
     plan = run("plan", str(definition), url=database_url)
     assert plan.returncode == 0, plan.stderr
     assert "+ add column p_acme_support__ticket.channel" in plan.stdout
-    assert "1 additive, 0 destructive" in plan.stdout
+    assert "1 additive, 0 removal, 0 destructive" in plan.stdout
     assert run("deploy", str(definition), url=database_url).returncode == 0
 
     ticket.write_text(original)  # removing the field again is destructive
