@@ -65,7 +65,7 @@ CODES: Final[dict[str, str]] = {
     "field-capability": "A field is used where its type cannot serve (filter, sort, search).",
     "field-reserved": "A field uses a name reserved for system columns.",
     "field-default": "A field default is not a valid value of the field.",
-    "index-invalid": "A declared index repeats a column or another index, has too many columns or names a field without a column.",
+    "index-invalid": "A declared index repeats a column or another index, or has too many columns.",
     "role-cycle": "Role inheritance forms a cycle.",
     "role-reserved": "A declared role redefines a built-in role.",
     "route-syntax": "A page route is malformed.",

@@ -51,6 +51,17 @@ def live_indexes(engine: sa.Engine) -> dict[str, tuple[str, ...]]:
         }
 
 
+def descending(engine: sa.Engine, index: str) -> tuple[bool, ...]:
+    """Per key column of a live index, whether it descends."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f'PRAGMA index_xinfo("{index}")').mappings().all()
+            return tuple(bool(r["desc"]) for r in rows if r["key"])
+        (found,) = [i for i in sa.inspect(conn).get_indexes(TICKET) if i["name"] == index]
+        sorting = found.get("column_sorting") or {}
+        return tuple("desc" in sorting.get(str(c), ()) for c in found["column_names"])
+
+
 def kinds(result: Plan) -> list[str]:
     return [op.kind for op in result.ops]
 
@@ -70,6 +81,7 @@ def test_a_composite_index_keeps_its_directions(engine: sa.Engine) -> None:
     assert result.additive == result.ops and not result.removals
     apply(engine, target, result)
     assert live_indexes(engine)[name] == ("account", "updated_at", "id")
+    assert descending(engine, name) == (False, True, False)
     assert plan(engine, target).empty
     # The same columns ascending are another index: the descending one is replaced.
     ascending = portal(account(), indexes=(("account", "updated_at", "id"),))
@@ -106,6 +118,7 @@ def test_an_index_portalis_did_not_make_survives_every_deploy(engine: sa.Engine)
     plan_and_apply(engine, target)
     plan_and_apply(engine, narrower, allow_destructive=True)
     assert live_indexes(engine)["dba_ticket_subject"] == ("subject", "id")
+    assert descending(engine, "dba_ticket_subject") == (False, True)
     assert plan(engine, narrower).empty
 
 
@@ -148,6 +161,7 @@ def test_a_sqlite_rebuild_keeps_descending_index_columns(engine: sa.Engine) -> N
     plan_and_apply(engine, target)
     slimmer = portal(account(), indexes=(("account", "-updated_at"),))
     assert kinds(plan_and_apply(engine, slimmer, allow_destructive=True)) == ["drop_column"]
+    assert descending(engine, "ix_p_acme__ticket__account_updated_at_desc") == (False, True)
     assert plan(engine, slimmer).empty
 
 

@@ -14,19 +14,25 @@ from portalis.engine.data.tables import build_tables
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.schema_diff import target_indexes
 from portalis.engine.deploy.validator import Checker
+from portalis.engine.deploy.versions import deploy, prepare
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 TICKET = "p_acme_support__ticket"
 
 
-def indexes(checker: Checker, edits: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
-    """Index name → text of the ticket table of the starter, after `edits` (file → old, new)."""
+def starter(edits: dict[str, tuple[str, str]] | None = None) -> Bundle:
+    """The starter's files after `edits` (file → old text, new text)."""
     bundle, _ = read_bundle(BLUEPRINTS / "b2c")
     files = dict(bundle.files)
     for path, (old, new) in (edits or {}).items():
         assert old in files[path], (path, old)
         files[path] = files[path].replace(old, new, 1)
-    result = checker.check_bundle(Bundle.of(files), {})
+    return Bundle.of(files)
+
+
+def indexes(checker: Checker, edits: dict[str, tuple[str, str]] | None = None) -> dict[str, str]:
+    """Index name → text of the ticket table of the starter, after `edits`."""
+    result = checker.check_bundle(starter(edits), {})
     assert result.model is not None, result.report.problems
     return {s.name: s.text() for s in target_indexes(build_tables(result.model)["ticket"])}
 
@@ -82,6 +88,32 @@ def test_a_list_sorted_by_id_needs_no_tie_break(portalis_checker: Checker) -> No
     found = indexes(portalis_checker, {"pages/tickets.yaml": ("sort: -updated_at", "sort: -id")})
     assert found[f"ix_{TICKET}__account_id_desc"] == "(account, id DESC)"
     assert f"ix_{TICKET}__id_desc" not in found  # agents read all: the primary key serves
+
+
+def test_a_new_sort_replaces_the_list_index_and_keeps_a_dba_index(
+    db_engine: sa.Engine, portalis_checker: Checker
+) -> None:
+    deploy(db_engine, portalis_checker, starter(), {})
+    with db_engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE INDEX ticket_due_by_hand ON {TICKET} (due)")
+    by_due = starter({"pages/tickets.yaml": ("sort: -updated_at", "sort: -due")})
+    _, result = prepare(db_engine, portalis_checker, by_due, {})
+    assert result.describe() == [
+        f"- drop index ix_{TICKET}__account_updated_at_desc_id on {TICKET}"
+        " (account, updated_at DESC, id)",
+        f"- drop index ix_{TICKET}__updated_at_desc_id on {TICKET} (updated_at DESC, id)",
+        f"+ create index ix_{TICKET}__account_due_desc_id on {TICKET} (account, due DESC, id)",
+        f"+ create index ix_{TICKET}__due_desc_id on {TICKET} (due DESC, id)",
+        # `(updated_at)` alone was served by `(updated_at DESC, id)`: back on its own
+        f"+ create index ix_{TICKET}__updated_at on {TICKET} (updated_at)",
+    ]
+    assert len(result.removals) == 2 and len(result.additive) == 3 and not result.destructive
+    deploy(db_engine, portalis_checker, by_due, {})
+    _, again = prepare(db_engine, portalis_checker, by_due, {})
+    assert again.empty
+    with db_engine.connect() as conn:
+        names = {i["name"] for i in sa.inspect(conn).get_indexes(TICKET)}
+    assert "ticket_due_by_hand" in names
 
 
 @pytest.fixture

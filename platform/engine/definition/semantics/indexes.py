@@ -15,7 +15,8 @@ MAX_INDEX_COLUMNS = 6
 
 
 def check_indexes(ctx: Ctx, entity: str, raw: dict[str, Any], base: JsonPath) -> None:
-    """Report unknown, unindexable and repeated columns and repeated or too long indexes."""
+    """Report unknown, unindexable and repeated columns and repeated or too long indexes;
+        an index that begins another one is a warning."""
     fields = raw.get("fields") or {}
     seen: list[tuple[int, tuple[tuple[str, bool], ...]]] = []
     for i, spec in enumerate(raw.get("indexes") or []):
@@ -61,7 +62,7 @@ def _indexable(ctx: Ctx, entity: str, fields: dict[str, Any], name: str, path: J
         return False
     if not _stored(spec):
         ctx.add(
-            "index-invalid",
+            "virtual-not-queryable",
             f"field {name!r} is computed on read (stored: false) and has no column to index",
             path,
             "store the computed value (stored: true) or index the fields it is computed from",
