@@ -62,7 +62,7 @@ CODES: Final[dict[str, str]] = {
     "ref-unknown-workflow-state": "A workflow names a state its status field does not offer.",
     "ref-unknown-field-type": "A field type is not registered.",
     "field-option": "A field type option is missing, unknown or wrong for its type.",
-    "field-capability": "A field is used where its type cannot serve (filter, sort, search).",
+    "field-capability": "A field is used where its type cannot serve (filter, sort, search, index).",
     "field-reserved": "A field uses a name reserved for system columns.",
     "field-default": "A field default is not a valid value of the field.",
     "index-invalid": "A declared index repeats a column or another index, or has too many columns.",

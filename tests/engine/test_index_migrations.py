@@ -188,3 +188,15 @@ def test_removals_are_counted_apart() -> None:
     assert result.additive == ops[:1]
     assert result.removals == ops[1:2]
     assert result.destructive == ops[2:]
+
+
+def test_a_removed_field_drops_its_indexes_first(engine: sa.Engine) -> None:
+    target = portal(account(), sa.Column("old", sa.Text), indexes=(("account", "old", "-id"),))
+    plan_and_apply(engine, target)
+    result = plan(engine, portal(account()))
+    assert result.describe()[0] == (
+        f"- drop index ix_p_acme__ticket__account_old_id_desc on {TICKET} (account, old, id DESC)"
+    )
+    assert kinds(result) == ["drop_index", "drop_column"]
+    apply(engine, portal(account()), result, allow_destructive=True)
+    assert live_indexes(engine) == {}

@@ -16,7 +16,7 @@ MAX_INDEX_COLUMNS = 6
 
 def check_indexes(ctx: Ctx, entity: str, raw: dict[str, Any], base: JsonPath) -> None:
     """Report unknown, unindexable and repeated columns and repeated or too long indexes;
-        an index that begins another one is a warning."""
+    an index that begins another one is a warning."""
     fields = raw.get("fields") or {}
     seen: list[tuple[int, tuple[tuple[str, bool], ...]]] = []
     for i, spec in enumerate(raw.get("indexes") or []):
