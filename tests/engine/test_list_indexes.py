@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from portalis.engine.data.tables import build_tables
 from portalis.engine.definition.bundle import Bundle, read_bundle
-from portalis.engine.deploy.schema_diff import target_indexes
+from portalis.engine.deploy.index_diff import target_indexes
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.deploy.versions import deploy, prepare
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir

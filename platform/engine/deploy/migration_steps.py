@@ -18,7 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from ..data.db import is_sqlite
 from ..data.tables import TableSet
 from ..problems import PortalisError
-from .schema_diff import default_source, target_foreign_keys, target_indexes
+from .index_diff import target_indexes
+from .schema_diff import default_source, target_foreign_keys
 from .schema_ops import (
     ADD_COLUMN,
     ADD_FOREIGN_KEY,

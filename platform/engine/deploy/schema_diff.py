@@ -13,26 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
 
 from ..data.tables import TableSet
-from ..definition.naming import constraint_name, is_portalis_index
+from ..definition.naming import constraint_name
+from .index_diff import given_name, index_ops
 from .schema_ops import (
     ADD_COLUMN,
     ADD_FOREIGN_KEY,
     ALTER_TYPE,
-    CREATE_INDEX,
     CREATE_TABLE,
     DROP_COLUMN,
     DROP_FOREIGN_KEY,
-    DROP_INDEX,
     DROP_NOT_NULL,
     DROP_TABLE,
-    DROP_UNIQUE,
     PHASES,
     RENAME_COLUMN,
-    RENAME_INDEX,
     SET_NOT_NULL,
     Plan,
     SchemaOp,
@@ -43,69 +38,6 @@ from .schema_types import canonical_type, compile_type, is_widening
 def derived_name(kind: str, table: str, columns: Sequence[str]) -> str:
     """A deterministic constraint/index name that fits PostgreSQL's identifier limit."""
     return constraint_name(kind, table, columns)
-
-
-def _name(value: object) -> str | None:
-    # Unnamed constraints carry a sentinel (not a str) as their name.
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class IndexSpec:
-    """An index or unique constraint the target wants; `descending` per column."""
-
-    name: str
-    columns: tuple[str, ...]
-    unique: bool
-    descending: tuple[bool, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.descending:
-            object.__setattr__(self, "descending", (False,) * len(self.columns))
-
-    def same_keys(self, other: IndexSpec) -> bool:
-        """True when both index the same columns in the same directions, alike in uniqueness."""
-        return (self.columns, self.descending, self.unique) == (
-            other.columns,
-            other.descending,
-            other.unique,
-        )
-
-    def text(self) -> str:
-        """`(account, updated_at DESC, id)`, with `UNIQUE ` in front for a unique index."""
-        parts = (c + (" DESC" if d else "") for c, d in zip(self.columns, self.descending))
-        return ("UNIQUE " if self.unique else "") + f"({', '.join(parts)})"
-
-
-def _key_columns(index: sa.Index) -> list[tuple[str, bool]] | None:
-    """`(column, descending)` per key of `index`; None for an expression index."""
-    out = []
-    for expr in index.expressions:
-        descending = False
-        if isinstance(expr, UnaryExpression) and expr.modifier is operators.desc_op:
-            expr, descending = expr.element, True
-        if not isinstance(expr, sa.Column):
-            return None  # expression indexes are not managed
-        out.append((expr.name, descending))
-    return out
-
-
-def target_indexes(table: sa.Table) -> list[IndexSpec]:
-    """The target table's indexes and unique constraints (a unique constraint is kept as a
-    unique index when it is added to an existing table)."""
-    specs: list[IndexSpec] = []
-    for index in sorted(table.indexes, key=lambda i: _name(i.name) or ""):
-        keys = _key_columns(index)
-        if keys is not None:
-            columns = tuple(c for c, _ in keys)
-            name = _name(index.name) or derived_name("ix", table.name, columns)
-            specs.append(IndexSpec(name, columns, bool(index.unique), tuple(d for _, d in keys)))
-    for constraint in table.constraints:
-        if isinstance(constraint, sa.UniqueConstraint):
-            columns = tuple(c.name for c in constraint.columns)
-            name = _name(constraint.name) or derived_name("uq", table.name, columns)
-            specs.append(IndexSpec(name, columns, True))
-    return specs
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +80,7 @@ def target_foreign_keys(table: sa.Table) -> list[ForeignKeySpec]:
         columns = tuple(c.name for c in fk.columns)
         specs.append(
             ForeignKeySpec(
-                _name(fk.name) or derived_name("fk", table.name, columns),
+                given_name(fk.name) or derived_name("fk", table.name, columns),
                 columns,
                 fk.referred_table.name,
                 tuple(element.column.name for element in fk.elements),
@@ -293,7 +225,8 @@ class _TableDiff:
         self.dropped = set(self.live) - set(self.back) - {c.name for c in table.columns}
 
     def ops(self) -> list[SchemaOp]:
-        return [*self._column_ops(), *self._index_ops(), *self._foreign_key_ops()]
+        indexes = index_ops(self.conn, self.inspector, self.table, self.back, self.dropped)
+        return [*self._column_ops(), *indexes, *self._foreign_key_ops()]
 
     def _column_ops(self) -> Iterable[SchemaOp]:
         for column in self.table.columns:
@@ -350,84 +283,6 @@ class _TableDiff:
         detail += " without default"
         return SchemaOp(ADD_COLUMN, self.name, column.name, detail, destructive=True, rows=existing)
 
-    def _index_ops(self) -> Iterable[SchemaOp]:
-        """Create what the target lacks; drop or rename only indexes Portalis made.
-
-        An index is Portalis-made when its name carries Portalis's prefix (`is_portalis_index`);
-        any other index is left alone and not listed, unless it covers a column the plan drops.
-        A live index that matches a wanted one column for column serves it, whoever made it.
-        """
-        live = self._live_indexes()
-        used: set[int] = set()
-        creates: list[SchemaOp] = []
-        renames: list[SchemaOp] = []
-        for spec in target_indexes(self.table):
-            found = [i for i, e in enumerate(live) if i not in used and e.spec.same_keys(spec)]
-            if not found:
-                creates.append(
-                    SchemaOp(CREATE_INDEX, self.name, detail=spec.text(), name=spec.name)
-                )
-                continue
-            same_name = [i for i in found if live[i].spec.name == spec.name]
-            mine = [i for i in found if live[i].mine]
-            pick = (same_name or mine or found)[0]
-            used.add(pick)
-            entry = live[pick]
-            if entry.mine and not entry.constraint and entry.spec.name != spec.name:
-                renames.append(
-                    SchemaOp(
-                        RENAME_INDEX,
-                        self.name,
-                        detail=spec.text(),
-                        name=spec.name,
-                        previous=entry.spec.name,
-                    )
-                )
-        for i, entry in enumerate(live):
-            if i in used:
-                continue
-            if entry.constraint:
-                detail = f"({', '.join(entry.spec.columns)})"
-                yield SchemaOp(DROP_UNIQUE, self.name, detail=detail, name=entry.spec.name)
-            elif entry.mine:
-                yield SchemaOp(
-                    DROP_INDEX, self.name, detail=entry.spec.text(), name=entry.spec.name
-                )
-            elif set(entry.live_columns) & self.dropped:
-                gone = ", ".join(sorted(set(entry.live_columns) & self.dropped))
-                yield SchemaOp(
-                    DROP_INDEX,
-                    self.name,
-                    detail=f"{entry.spec.text()}, not made by Portalis, on dropped {gone}",
-                    name=entry.spec.name,
-                )
-        yield from creates
-        yield from renames
-
-    def _live_indexes(self) -> list[_LiveIndex]:
-        """The table's live indexes and unique constraints, columns under their new names."""
-        out = []
-        for index in self.inspector.get_indexes(self.name):
-            name = index["name"]
-            if index.get("duplicates_constraint") or name is None:
-                continue  # PostgreSQL's index behind a unique constraint, listed below
-            raw = tuple(c or "" for c in index["column_names"])
-            sorting = index.get("column_sorting")
-            if sorting is not None or self.dialect.name != "sqlite":
-                descending = tuple("desc" in (sorting or {}).get(c, ()) for c in raw)
-            else:
-                descending = _sqlite_descending(self.conn, name)
-            columns = tuple(self.back.get(c, c) for c in raw)
-            spec = IndexSpec(name, columns, bool(index["unique"]), descending)
-            out.append(_LiveIndex(spec, raw, False, is_portalis_index(name, self.name)))
-        for unique in self.inspector.get_unique_constraints(self.name):
-            raw = tuple(unique["column_names"])
-            columns = tuple(self.back.get(c, c) for c in raw)
-            # SQLite's unique constraints are unnamed; batch mode names them by convention.
-            label = unique["name"] or f"uq_{self.name}__{'_'.join(columns)}"
-            out.append(_LiveIndex(IndexSpec(label, columns, True), raw, True, True))
-        return out
-
     def _foreign_key_ops(self) -> Iterable[SchemaOp]:
         live = []
         for fk in self.inspector.get_foreign_keys(self.name):
@@ -454,24 +309,6 @@ class _TableDiff:
         for spec in wanted:
             if not any(spec.same_as(existing) for existing in live):
                 yield SchemaOp(ADD_FOREIGN_KEY, self.name, detail=_fk_text(spec), name=spec.name)
-
-
-@dataclass(frozen=True, slots=True)
-class _LiveIndex:
-    """A live index: as the target would spell it, its live column names, whether it is a
-    unique constraint and whether Portalis made it."""
-
-    spec: IndexSpec
-    live_columns: tuple[str, ...]
-    constraint: bool
-    mine: bool
-
-
-def _sqlite_descending(conn: sa.Connection, index: str) -> tuple[bool, ...]:
-    """Per key column of a SQLite index, whether it descends (SQLAlchemy does not reflect it)."""
-    quoted = conn.dialect.identifier_preparer.quote(index)
-    rows = conn.exec_driver_sql(f"PRAGMA index_xinfo({quoted})").mappings().all()
-    return tuple(bool(row["desc"]) for row in rows if row["key"])
 
 
 def _fk_text(spec: ForeignKeySpec) -> str:
