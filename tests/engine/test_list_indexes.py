@@ -84,6 +84,31 @@ def test_own_and_where_scopes_lead_and_declared_indexes_join(
     assert f"ix_{TICKET}__status" in declared  # declared and single: one index
 
 
+def test_declared_indexes_the_primary_or_a_unique_key_serves_are_not_made(
+    portalis_checker: Checker,
+) -> None:
+    bundle = starter(
+        {
+            "entities/people.yaml": ("  user:\n", "  user:\n    indexes: [[-email]]\n"),
+            "entities/ticket.yaml": (
+                "    permissions:",
+                "    indexes: [[id, status]]\n    permissions:",
+            ),
+        }
+    )
+    result = portalis_checker.check_bundle(bundle, {})
+    assert [(p.code, p.severity.value) for p in result.report.problems] == [
+        ("index-invalid", "warning")  # [id, status]: id is the primary key
+    ]
+    assert result.model is not None
+    tables = build_tables(result.model)
+    user = {s.name: s.text() for s in target_indexes(tables["user"])}
+    assert user["ix_p_acme_support__user__email"] == "UNIQUE (email)"
+    assert not any("email" in name and name != "ix_p_acme_support__user__email" for name in user)
+    ticket = {s.name for s in target_indexes(tables["ticket"])}
+    assert not any("__id_" in name for name in ticket)
+
+
 def test_a_list_sorted_by_id_needs_no_tie_break(portalis_checker: Checker) -> None:
     found = indexes(portalis_checker, {"pages/tickets.yaml": ("sort: -updated_at", "sort: -id")})
     assert found[f"ix_{TICKET}__account_id_desc"] == "(account, id DESC)"

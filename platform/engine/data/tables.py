@@ -147,6 +147,8 @@ def _add_indexes(model: PortalModel, entity: Entity, table: sa.Table, indexed: s
     for key in entity_index_keys(model, entity, [n for n in single if n not in unique]):
         if not all(c in table.c for c in key.columns):
             continue  # a declared column without storage; the validator reports it
+        if key.columns[0] == "id" or (len(key.columns) == 1 and key.columns[0] in unique):
+            continue  # the primary key or the unique index already serves it
         name = constraint_name("ix", table.name, key.name_parts())
         if name in taken:  # two keys spelled alike (`a_desc` ascending, `a` descending)
             name = constraint_name("ix", table.name, (*key.name_parts(), "x" * MAX_IDENTIFIER))

@@ -42,6 +42,15 @@ def check_indexes(ctx: Ctx, entity: str, raw: dict[str, Any], base: JsonPath) ->
                 "columns after those are not used to find rows",
             )
             continue
+        if names[0] == "id":
+            ctx.add(
+                "index-invalid",
+                "an index that starts with id is never needed: id is the primary key",
+                path,
+                "put the columns queries compare with = first",
+                severity=Severity.WARNING,
+            )
+            continue
         key = tuple((n, str(item).startswith("-")) for n, item in zip(names, spec))
         _check_repeat(ctx, key, seen, path)
         seen.append((i, key))
