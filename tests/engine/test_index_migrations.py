@@ -10,10 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from portalis.engine.data.db import create_engine
-from portalis.engine.data.tables import TableSet
+from portalis.engine.data.tables import TableSet, build_tables
+from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.definition.naming import constraint_name, is_portalis_index
 from portalis.engine.deploy.migrations import Plan, apply, plan, plan_and_apply
 from portalis.engine.deploy.schema_ops import SchemaOp
+from portalis.engine.deploy.validator import Checker
+from portalis.testing.portals import BLUEPRINTS
 
 PREFIX = "p_acme__"
 TICKET = f"{PREFIX}ticket"
@@ -200,3 +203,22 @@ def test_a_removed_field_drops_its_indexes_first(engine: sa.Engine) -> None:
     assert kinds(result) == ["drop_index", "drop_column"]
     apply(engine, portal(account()), result, allow_destructive=True)
     assert live_indexes(engine) == {}
+
+
+def test_two_indexes_spelled_alike_get_distinct_names(portalis_checker: Checker) -> None:
+    bundle, _ = read_bundle(BLUEPRINTS / "b2c")
+    files = dict(bundle.files)
+    files["entities/ticket.yaml"] = (
+        files["entities/ticket.yaml"]
+        .replace(
+            "    permissions:",
+            "    indexes: [[status, due_desc], [status, -due]]\n    permissions:",
+            1,
+        )
+        .replace("      due:", "      due_desc: {type: date}\n      due:", 1)
+    )
+    model = portalis_checker.check_bundle(Bundle.of(files), {}).unwrap()
+    ticket = build_tables(model)["ticket"]
+    names = {str(i.name) for i in ticket.indexes if "status_due_desc" in str(i.name)}
+    assert len(names) == 2
+    assert all(is_portalis_index(n, ticket.name) and len(n) <= 63 for n in names)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ..definition.block_configs import ListBlock
 from ..definition.fields import TableContext
 from ..definition.model import Entity, PortalModel
-from ..definition.naming import MAX_IDENTIFIER, constraint_name, table_name, table_prefix
+from ..definition.naming import constraint_name, table_name, table_prefix
 from .table_indexes import entity_index_keys
 
 #: Columns of the user table that are not fields: they never appear in records.
@@ -151,7 +151,8 @@ def _add_indexes(model: PortalModel, entity: Entity, table: sa.Table, indexed: s
             continue  # the primary key or the unique index already serves it
         name = constraint_name("ix", table.name, key.name_parts())
         if name in taken:  # two keys spelled alike (`a_desc` ascending, `a` descending)
-            name = constraint_name("ix", table.name, (*key.name_parts(), "x" * MAX_IDENTIFIER))
+            directions = "".join("d" if d else "a" for d in key.descending)
+            name = constraint_name("ix", table.name, (*key.name_parts(), directions), hashed=True)
         taken.add(name)
         sa.Index(
             name,

@@ -28,16 +28,16 @@ def table_name(slug: str, entity: str) -> str:
 _HEAD = MAX_IDENTIFIER - 11
 
 
-def constraint_name(kind: str, table: str, parts: Sequence[str]) -> str:
+def constraint_name(kind: str, table: str, parts: Sequence[str], *, hashed: bool = False) -> str:
     """`<kind>_<table>__<part>_<part>…`: the deterministic name of an index (`ix`), unique
     constraint (`uq`) or foreign key (`fk`) Portalis makes.
 
     A name longer than PostgreSQL's identifier limit keeps its head and ends in a hash of the
     full name, so it stays unique, fits, and still starts with `<kind>_<table>__` as far as the
-    head reaches.
+    head reaches. `hashed` ends a short name in the hash too (for two names spelled alike).
     """
     name = f"{kind}_{table}__{'_'.join(parts)}"
-    if len(name) <= MAX_IDENTIFIER:
+    if len(name) <= MAX_IDENTIFIER and not hashed:
         return name
     digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10]
     return name[:_HEAD] + "_" + digest

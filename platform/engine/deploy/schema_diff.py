@@ -35,11 +35,6 @@ from .schema_ops import (
 from .schema_types import canonical_type, compile_type, is_widening
 
 
-def derived_name(kind: str, table: str, columns: Sequence[str]) -> str:
-    """A deterministic constraint/index name that fits PostgreSQL's identifier limit."""
-    return constraint_name(kind, table, columns)
-
-
 @dataclass(frozen=True, slots=True)
 class ForeignKeySpec:
     """A foreign key, reduced to what makes two of them equivalent."""
@@ -80,7 +75,7 @@ def target_foreign_keys(table: sa.Table) -> list[ForeignKeySpec]:
         columns = tuple(c.name for c in fk.columns)
         specs.append(
             ForeignKeySpec(
-                given_name(fk.name) or derived_name("fk", table.name, columns),
+                given_name(fk.name) or constraint_name("fk", table.name, columns),
                 columns,
                 fk.referred_table.name,
                 tuple(element.column.name for element in fk.elements),
