@@ -14,7 +14,7 @@ from portalis.engine.data.tables import build_tables
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.index_diff import target_indexes
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.deploy.versions import deploy, prepare
+from portalis.engine.deploy.versions import deploy, model_changes, prepare
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 TICKET = "p_acme_support__ticket"
@@ -181,3 +181,18 @@ def test_the_account_scoped_ticket_list_reads_its_index_in_order(
             plan = "\n".join(str(row[0]) for row in rows)
             assert f"Index Scan using {index}" in plan, plan
             assert "Sort" not in plan, plan
+
+
+def test_version_diffs_name_declared_indexes(portalis_checker: Checker) -> None:
+    before = portalis_checker.check_bundle(starter(), {}).unwrap()
+    declared = starter(
+        {
+            "entities/ticket.yaml": (
+                "    permissions:",
+                "    indexes: [[account, -due]]\n    permissions:",
+            )
+        }
+    )
+    after = portalis_checker.check_bundle(declared, {}).unwrap()
+    assert model_changes(before, after) == ["+ index ticket[account, -due]"]
+    assert model_changes(after, before) == ["- index ticket[account, -due]"]
