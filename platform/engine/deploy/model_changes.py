@@ -9,7 +9,8 @@ from ..definition.model import PortalModel
 
 
 def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
-    """Readable lines: entities, fields, pages, roles, workflows added/removed/changed."""
+    """Readable lines: entities, fields, declared indexes, pages, roles, workflows
+    added/removed/changed."""
     lines: list[str] = []
 
     def compare(kind: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
@@ -29,6 +30,12 @@ def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
                 lines.append(f"~ field {name}.{fname}: {prev.type} → {field.type}")
         if before.grants != entity.grants:
             lines.append(f"~ permissions of {name}")
+        lines.extend(
+            f"+ index {name}[{', '.join(i)}]" for i in entity.indexes if i not in before.indexes
+        )
+        lines.extend(
+            f"- index {name}[{', '.join(i)}]" for i in before.indexes if i not in entity.indexes
+        )
     compare("workflow", old.workflows, new.workflows)
     compare("page", old.pages, new.pages)
     return [line.replace(". ", ".") for line in lines]
