@@ -42,13 +42,16 @@ if TYPE_CHECKING:
 
 
 def print_plan(plan: Plan) -> None:
-    """One line per schema step, destructive ones marked."""
+    """One line per schema step, destructive ones marked; then the count of each kind."""
     if plan.empty:
         click.echo("no schema changes")
         return
     for line in plan.describe():
         click.echo(line)
-    click.echo(f"{len(plan.additive)} additive, {len(plan.destructive)} destructive step(s)")
+    click.echo(
+        f"{len(plan.additive)} additive, {len(plan.removals)} removal, "
+        f"{len(plan.destructive)} destructive step(s)"
+    )
 
 
 @click.group(cls=PluginCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
