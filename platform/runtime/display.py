@@ -160,13 +160,14 @@ class Formatter:
             return Markup("")
         value = record.get(name)
         if name in SYSTEM_LABELS:
-            return self._system_html(name, value, link=link)
+            return self.system_html(name, value)
         field = entity.fields.get(name)
         if field is None or value is None:
             return Markup("")
         return self.value_html(field, value, link=link, short=short)
 
-    def _system_html(self, name: str, value: Any, *, link: bool) -> Markup:
+    def system_html(self, name: str, value: Any) -> Markup:
+        """The value of system column `name` as HTML (`#id`, the author's name, a time)."""
         if value is None:
             return Markup("")
         if name == "id":
@@ -202,10 +203,7 @@ class Formatter:
             label = escape(self.choice_label(field, value))
             return Markup(f'<span class="badge badge-{escape(css_token(value))}">{label}</span>')
         if kind == "tags":
-            return Markup("").join(
-                Markup('<span class="tag">{}</span>').format(self._tag_label(field, t))
-                for t in value
-            )
+            return Markup("").join(self.tag_html(field, t) for t in value)
         if kind == "bool":
             return escape(self.gettext("Yes") if value else self.gettext("No"))
         if kind == "money" and isinstance(value, Money):
@@ -253,6 +251,10 @@ class Formatter:
         if isinstance(config, ChoiceConfig):
             return self.label(config.label_for(str(value)), str(value))
         return str(value)
+
+    def tag_html(self, field: Field, tag: str) -> Markup:
+        """One tag as a `tag` span with its translated label."""
+        return Markup('<span class="tag">{}</span>').format(self._tag_label(field, tag))
 
     def _tag_label(self, field: Field, tag: str) -> str:
         for choice in getattr(field.config, "choices", ()):

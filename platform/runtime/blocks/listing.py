@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.block_configs import ListBlock
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, Page
 
+from ..cells import ColumnCells, column_cells, rows_html
 from ..display import Formatter, page_for
 from ..i18n import format_number
 from ..pages import page_allowed
@@ -192,19 +194,12 @@ class ListBlockType(BlockType):
         columns = visible_columns(store, ctx.actor, cfg)
         formatter = Formatter(ctx.portal, ctx.actor, ctx.locale)
         formatter.prepare(entity, columns, result.records)
+        cells = [column_cells(ctx.portal, formatter, entity, c) for c in columns]
         link_page = ctx.portal.compiled.model.pages.get(cfg.link or "")
         linkable = link_page is not None and link_page.has_id and page_allowed(link_page, ctx.actor)
-        rows = []
-        for record in result.records:
-            url = page_url(link_page.name, record.id) if linkable and link_page else None
-            cells = [
-                (
-                    formatter.column_label(entity, c),
-                    formatter.html(entity, c, record, link=not (url and i == 0), short=True),
-                )
-                for i, c in enumerate(columns)
-            ]
-            rows.append({"id": record.id, "url": url, "cells": cells})
+        url_of = partial(page_url, link_page.name) if linkable and link_page else None
+        body = rows_html(cells, formatter, result.records, url_of)
+        rows = result.records
         start = (result.page - 1) * result.page_size + 1
         create = page_for(ctx.portal, ctx.actor, "create", entity.name) if not cfg.parent else None
         return Markup(
@@ -214,7 +209,8 @@ class ListBlockType(BlockType):
                 cfg=cfg,
                 heading=self.heading(cfg, entity),
                 query=query,
-                headers=[self.header(entity, c, query, ctx, formatter) for c in columns],
+                headers=[self.header(entity, c, query, ctx) for c in cells],
+                body=body,
                 rows=rows,
                 filters=[self.filter_input(entity, n, query, ctx) for n in filters],
                 hidden=self.kept_params(ctx.args, query, filters),
@@ -245,9 +241,10 @@ class ListBlockType(BlockType):
         return label(entity.plural_label, entity.name) if cfg.parent else ""
 
     def header(
-        self, entity: Entity, name: str, query: ListQuery, ctx: BlockContext, fmt: Formatter
+        self, entity: Entity, column: ColumnCells, query: ListQuery, ctx: BlockContext
     ) -> dict[str, Any]:
         """A column heading with its sort link (only for sortable, readable columns)."""
+        name = column.name
         field_ = entity.fields.get(name)
         sortable = (name in SYSTEM_COLUMNS and name != "created_by") or (
             field_ is not None and field_.kind.sortable and field_.stored
@@ -263,7 +260,7 @@ class ListBlockType(BlockType):
             target = f"-{name}" if newest_first else name
         return {
             "name": name,
-            "label": fmt.column_label(entity, name),
+            "label": column.label,
             "url": self.url(ctx, query, sort=target, page=1) if sortable else None,
             "sort": ("descending" if descending else "ascending") if current else None,
         }
