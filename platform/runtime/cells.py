@@ -27,7 +27,6 @@ EMPTY = Markup("")
 ROW_OPEN = Markup("\n        <tr>")
 ROW_CLOSE = Markup("\n        </tr>")
 CELL_CLOSE = Markup("</td>")
-ROW_LINK = Markup('<a class="row-link" href="{}">{}</a>')
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +101,12 @@ def rows_html(
         for i, column in enumerate(columns):
             parts.append(column.open_cell)
             if i == 0 and url:
-                cell = column.html(fmt, record, link=False)
-                parts.append(ROW_LINK.format(url, cell or f"#{record.id}"))
+                cell = column.html(fmt, record, link=False) or escape(f"#{record.id}")
+                parts.append(f'<a class="row-link" href="{escape(url)}">{cell}</a>')
             else:
                 parts.append(column.html(fmt, record, link=True))
             parts.append(CELL_CLOSE)
         parts.append(ROW_CLOSE)
-    # every part is markup, escaped where it was made: joined as it is, never escaped again
+    # every part is markup or built from escaped values where it was made: joined as it is,
+    # never escaped again
     return Markup("".join(parts))

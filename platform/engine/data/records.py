@@ -19,6 +19,7 @@ from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
+from .ref_titles import joined_from, read_titles, title_joins
 from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
 
@@ -118,10 +119,14 @@ class ReadStore(RecordQuery):
         count_limit: int = COUNT_LIMIT,
         conn: sa.Connection | None = None,
         fields: Sequence[str] | None = None,
+        titles: Sequence[str] = (),
     ) -> Page:
         """A page of records the actor may read, filtered, searched and sorted.
 
         `fields` limits the fields loaded (default: every field the actor may read).
+        `titles` names reference columns (and `created_by`) whose referenced records' titles
+        are joined into the same query (`Page.titles`; see `ref_titles` for the rules and
+        for the columns left to `titles()`).
         """
         entity = self.entity(entity_name)
         page = max(1, int(page))
@@ -132,11 +137,14 @@ class ReadStore(RecordQuery):
         table = self.tables[entity.name]
         order = self.order_by(actor, entity, sort)
         flags = self._flags(actor, entity)
+        joins = title_joins(self.model, self.tables, self.policy, actor, entity, titles)
         query = (
             sa.select(
                 *self.columns(entity, fields),
                 *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
+                *(c for j in joins for c in (j.title, j.key)),
             )
+            .select_from(joined_from(table, joins))
             .where(where)
             .order_by(*order, table.c.id)
             .limit(page_size + 1)
@@ -153,7 +161,8 @@ class ReadStore(RecordQuery):
         )
         if not count:
             total = (page - 1) * page_size + len(records)
-        return Page(records, total, exact, page, page_size, len(rows) > page_size)
+        joined = read_titles(joins, rows, records) if joins else {}
+        return Page(records, total, exact, page, page_size, len(rows) > page_size, joined)
 
     def count(
         self,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +27,7 @@ from ..display import Formatter, page_for
 from ..i18n import format_number
 from ..pages import page_allowed
 from ..templating import gettext, label
-from ..urls import page_url, portal_url
+from ..urls import page_url, portal_url, record_urls
 from ..widgets import ref_options
 from .base import BlockContext, BlockType
 
@@ -145,7 +144,18 @@ def fetch(
         parent=(cfg.parent, parent_id) if cfg.parent and parent_id is not None else None,
         count=count,
         fields=list_fields(store, cfg),
+        titles=title_columns(store, actor, cfg),
     )
+
+
+def title_columns(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[str]:
+    """Visible columns showing another record's title: references and `created_by`."""
+    fields = store.model.entities[cfg.entity].fields
+    return [
+        c
+        for c in visible_columns(store, actor, cfg)
+        if c == "created_by" or (c in fields and fields[c].type == "ref")
+    ]
 
 
 def list_fields(store: RecordStore, cfg: ListBlock) -> list[str]:
@@ -193,11 +203,11 @@ class ListBlockType(BlockType):
             abort(400)
         columns = visible_columns(store, ctx.actor, cfg)
         formatter = Formatter(ctx.portal, ctx.actor, ctx.locale)
-        formatter.prepare(entity, columns, result.records)
+        formatter.prepare(entity, columns, result.records, result.titles)
         cells = [column_cells(ctx.portal, formatter, entity, c) for c in columns]
         link_page = ctx.portal.compiled.model.pages.get(cfg.link or "")
         linkable = link_page is not None and link_page.has_id and page_allowed(link_page, ctx.actor)
-        url_of = partial(page_url, link_page.name) if linkable and link_page else None
+        url_of = record_urls(link_page.name) if linkable and link_page else None
         body = rows_html(cells, formatter, result.records, url_of)
         rows = result.records
         start = (result.page - 1) * result.page_size + 1
