@@ -2,7 +2,8 @@
 
 Reads put the policy's row filter into the SQL WHERE and mask fields the actor may not read;
 writes (in `writes`) clean input, enforce rules and grants and check `version`. A list page
-costs a constant number of queries: one for the rows, one bounded count.
+costs one statement: its rows, the titles of the records they reference and, when asked for,
+a bounded count.
 """
 
 from __future__ import annotations
@@ -150,10 +151,17 @@ class ReadStore(RecordQuery):
             .limit(page_size + 1)
             .offset((page - 1) * page_size)
         )
+        if count:
+            # the bounded count rides in the same statement (an uncorrelated subquery, run once)
+            inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
+            counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
+            query = query.add_columns(counted.label("_total"))
         with self._read(conn) as c:
             rows = c.execute(query).mappings().all()
             total, exact = (0, True)
-            if count:
+            if count and rows:
+                total, exact = _bounded(int(rows[0]["_total"]), count_limit)
+            elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
         mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
         records = tuple(
@@ -365,8 +373,9 @@ class ReadStore(RecordQuery):
         self, conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool], limit: int
     ) -> tuple[int, bool]:
         inner = sa.select(table.c.id).where(where).limit(limit + 1).subquery()
-        n = int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
-        return (limit, False) if n > limit else (n, True)
+        return _bounded(
+            int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()), limit
+        )
 
     def _read(self, conn: sa.Connection | None) -> Any:
         return _Borrowed(conn) if conn is not None else self.engine.connect()
@@ -374,6 +383,11 @@ class ReadStore(RecordQuery):
     def write(self) -> Any:
         """A write transaction (BEGIN IMMEDIATE on SQLite)."""
         return begin_write(self.engine)
+
+
+def _bounded(counted: int, limit: int) -> tuple[int, bool]:
+    """(total, exact) of a count that stopped after `limit` + 1 rows."""
+    return (limit, False) if counted > limit else (counted, True)
 
 
 class _Borrowed:

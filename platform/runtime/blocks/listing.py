@@ -198,7 +198,7 @@ class ListBlockType(BlockType):
         query = parse_query(cfg, ctx.args, param_prefix(ctx.page, ctx.block), filters)
         parent_id = ctx.record.id if cfg.parent and ctx.record is not None else None
         try:
-            result = fetch(store, ctx.actor, cfg, query, parent_id)
+            result = fetch(store, ctx.actor, cfg, query, parent_id, count=cfg.total)
         except BadQuery:
             abort(400)
         columns = visible_columns(store, ctx.actor, cfg)
@@ -225,13 +225,7 @@ class ListBlockType(BlockType):
                 filters=[self.filter_input(entity, n, query, ctx) for n in filters],
                 hidden=self.kept_params(ctx.args, query, filters),
                 result=result,
-                range_text=gettext(
-                    "%(start)s–%(end)s of %(total)s",
-                    start=format_number(start, ctx.locale),
-                    end=format_number(start + len(rows) - 1, ctx.locale),
-                    total=format_number(result.total, ctx.locale)
-                    + ("" if result.total_exact else "+"),
-                ),
+                range_text=self.range_text(cfg, result, start, ctx.locale),
                 prev_url=self.url(ctx, query, page=result.page - 1) if result.page > 1 else None,
                 next_url=self.url(ctx, query, page=result.page + 1) if result.has_next else None,
                 clear_url=self.url(ctx, query, clear=True),
@@ -244,6 +238,15 @@ class ListBlockType(BlockType):
         )
 
     # -- pieces -----------------------------------------------------------------------------
+    def range_text(self, cfg: ListBlock, result: RecordPage, start: int, locale: str) -> str:
+        """`1–25 of 132` (`10,000+` past the count's bound), or `1–25` without `total`."""
+        first = format_number(start, locale)
+        last = format_number(start + len(result.records) - 1, locale)
+        if not cfg.total:
+            return f"{first}–{last}"
+        total = format_number(result.total, locale) + ("" if result.total_exact else "+")
+        return gettext("%(start)s–%(end)s of %(total)s", start=first, end=last, total=total)
+
     def heading(self, cfg: ListBlock, entity: Entity) -> str:
         """The block title: `title`, else the plural label on record pages (conversations)."""
         if cfg.title is not None:
