@@ -44,6 +44,7 @@ class ReadStore(RecordQuery):
             e.name: tuple((n, f, f.columns[0], f.kind.from_storage) for n, f in e.fields.items())
             for e in model.entities.values()
         }
+        self._aliases: dict[tuple[str, str], sa.FromClause] = {}
 
     # -- helpers ------------------------------------------------------------------------
     def entity(self, name: str) -> Entity:
@@ -138,7 +139,9 @@ class ReadStore(RecordQuery):
         table = self.tables[entity.name]
         order = self.order_by(actor, entity, sort)
         flags = self._flags(actor, entity)
-        joins = title_joins(self.model, self.tables, self.policy, actor, entity, titles)
+        joins = title_joins(
+            self.model, self.tables, self.policy, actor, entity, titles, self._aliases
+        )
         query = (
             sa.select(
                 *self.columns(entity, fields),

@@ -48,8 +48,13 @@ def title_joins(
     actor: Actor,
     entity: Entity,
     names: Sequence[str],
+    aliases: dict[tuple[str, str], sa.FromClause],
 ) -> list[TitleJoin]:
-    """The joins for the reference columns `names` of `entity` that SQL alone can title."""
+    """The joins for the reference columns `names` of `entity` that SQL alone can title.
+
+    `aliases` keeps the alias of each (entity, column) across calls: an alias builds its
+    column collection on first use, which would otherwise cost more than the join saves.
+    """
     table = tables[entity.name]
     joins = []
     for i, name in enumerate(names):
@@ -64,7 +69,9 @@ def title_joins(
         target = model.entities.get(target_name)
         if target is None or not _joinable(policy, actor, target, names_only):
             continue
-        alias = tables[target.name].alias(f"_r{i}")
+        alias = aliases.get((entity.name, name))
+        if alias is None:
+            alias = aliases[(entity.name, name)] = tables[target.name].alias(f"_r_{name}")
         adapt = ClauseAdapter(alias).traverse
         on = alias.c.id == table.c[column]
         title_field = target.title_field
