@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mask_world import fresh_people
 from sqlalchemy import event
 
 from portalis.engine.data.db import begin_write
@@ -126,22 +127,10 @@ def arrange(engine: sa.Engine, portal: CompiledPortal, data: dict[str, Any]) -> 
     entities = portal.model.entities
     with begin_write(engine) as conn:
         conn.execute(portal.tables["link"].update().values(prev=None))
-        for name in ("link", "part", "box", "doc", "user", "account"):
-            conn.execute(portal.tables[name].delete())
-        accounts = [
-            store.insert_row(conn, entities["account"], {"name": f"acc{i}"}, created_by=None)
-            for i in range(2)
-        ]
-        other = store.insert_row(
-            conn, entities["user"], {"email": "o@x.test", "name": "Other"}, created_by=None
-        )
         roles, account = data["actor"]
-        uid = store.insert_row(
-            conn,
-            entities["user"],
-            {"email": "a@x.test", "name": "Actor", "account": accounts[account]},
-            created_by=None,
-        )
+        clear = ("link", "part", "box", "doc", "user", "account")
+        accounts, other, actor = fresh_people(conn, portal, store, roles, account, clear)
+        uid = actor.id
         docs = [
             store.insert_row(
                 conn,
@@ -167,7 +156,7 @@ def arrange(engine: sa.Engine, portal: CompiledPortal, data: dict[str, Any]) -> 
             links.append(
                 store.insert_row(conn, entities["link"], values, created_by=uid if mine else other)
             )
-    return Actor.for_user(portal.model, uid, accounts[account], roles)
+    return actor
 
 
 @settings(

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mask_world import fresh_people
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import BadQuery
@@ -129,23 +130,10 @@ def test_review_1_hidden_value_never_changes_an_answer(db_engine, mask_portal, d
     entities = portal.model.entities
     table = portal.tables["doc"]
     with begin_write(db_engine) as conn:
-        for name in ("doc", "user", "account"):
-            conn.execute(portal.tables[name].delete())
-        accounts = [
-            store.insert_row(conn, entities["account"], {"name": f"acc{i}"}, created_by=None)
-            for i in range(2)
-        ]
-        other = store.insert_row(
-            conn, entities["user"], {"email": "o@x.test", "name": "o"}, created_by=None
-        )
         roles, account = data["actor"]
-        uid = store.insert_row(
-            conn,
-            entities["user"],
-            {"email": "a@x.test", "name": "a", "account": accounts[account]},
-            created_by=None,
-        )
-        actor = Actor.for_user(portal.model, uid, accounts[account], roles)
+        clear = ("doc", "user", "account")
+        accounts, other, actor = fresh_people(conn, portal, store, roles, account, clear)
+        uid = actor.id
         for acc, status, level, note, amount, mine in data["docs"]:
             values = {
                 "account": accounts[acc],
