@@ -1,4 +1,5 @@
-"""The people the mask property tests start from: two accounts, another user and the actor."""
+"""What the mask property tests start from: a definition whose grants give one role different
+fields on different rows, and the people (two accounts, another user, the actor)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,38 @@ import sqlalchemy as sa
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
 from portalis.engine.portal import CompiledPortal
+
+#: `doc` records read through five roles, each one read grant with its own scope and fields.
+DEFINITION = """
+format: portalis/v1
+portal: maskprop
+title: Mask property
+locales: [en]
+roles:
+  r_acc_nolevel: {}
+  r_own: {}
+  r_where_nonote: {}
+  r_all_noamount: {}
+  r_acc_onlylevel: {}
+entities:
+  doc:
+    title_field: note
+    fields:
+      account: {type: ref, to: account}
+      status: {type: choice, options: [a, b]}
+      level: {type: choice, options: [x, y, z]}
+      note: {type: string}
+      amount: {type: int}
+    permissions:
+      - {roles: [r_acc_nolevel], actions: [read], scope: account, fields: {except: [level]}}
+      - {roles: [r_own], actions: [read], scope: own}
+      - {roles: [r_where_nonote], actions: [read], scope: {where: {status: a}},
+         fields: {except: [note, amount]}}
+      - {roles: [r_all_noamount], actions: [read], scope: all, fields: {except: [amount, note]}}
+      - {roles: [r_acc_onlylevel], actions: [read], scope: account,
+         fields: {only: [account, status, level]}}
+"""
+ROLES = ["r_acc_nolevel", "r_own", "r_where_nonote", "r_all_noamount", "r_acc_onlylevel"]
 
 
 def fresh_people(

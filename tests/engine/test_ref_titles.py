@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mask_world import fresh_people
+from mask_world import DEFINITION as MASK_DEFINITION
+from mask_world import ROLES, fresh_people
 from sqlalchemy import event
 
 from portalis.engine.data.db import begin_write
@@ -25,34 +26,9 @@ from portalis.engine.definition.bundle import Bundle
 from portalis.engine.portal import CompiledPortal
 from portalis.testing.portals import deploy_dir
 
-ROLES = ["r_acc_nolevel", "r_own", "r_where_nonote", "r_all_noamount", "r_acc_onlylevel"]
-DEFINITION = """
-format: portalis/v1
-portal: reftitles
-title: Reference titles
-locales: [en]
-roles:
-  r_acc_nolevel: {}
-  r_own: {}
-  r_where_nonote: {}
-  r_all_noamount: {}
-  r_acc_onlylevel: {}
-entities:
-  doc:
-    title_field: note
-    fields:
-      account: {type: ref, to: account}
-      status: {type: choice, options: [a, b]}
-      level: {type: choice, options: [x, y]}
-      note: {type: string}
-    permissions:
-      - {roles: [r_acc_nolevel], actions: [read], scope: account, fields: {except: [level]}}
-      - {roles: [r_own], actions: [read], scope: own}
-      - {roles: [r_where_nonote], actions: [read], scope: {where: {status: a}},
-         fields: {except: [note]}}
-      - {roles: [r_all_noamount], actions: [read], scope: all, fields: {except: [note]}}
-      - {roles: [r_acc_onlylevel], actions: [read], scope: account,
-         fields: {only: [account, status, level]}}
+DEFINITION = (
+    MASK_DEFINITION
+    + """
   box:
     title_field: shown
     fields:
@@ -80,7 +56,8 @@ entities:
       - {roles: [r_own], actions: [read], scope: own}
       - {roles: [r_where_nonote, r_all_noamount], actions: [read], scope: all,
          fields: {except: [doc, label]}}
-""".replace("[ROLES]", "[" + ", ".join(ROLES) + "]")
+"""
+).replace("[ROLES]", "[" + ", ".join(ROLES) + "]")
 REFS = ["doc", "prev", "box", "part", "created_by"]
 
 world = st.fixed_dictionaries(

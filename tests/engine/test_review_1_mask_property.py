@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mask_world import fresh_people
+from mask_world import DEFINITION, ROLES, fresh_people
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import BadQuery
@@ -23,36 +23,6 @@ from portalis.engine.data.records import ReadStore
 from portalis.engine.definition.bundle import Bundle
 from portalis.testing.portals import deploy_dir
 
-DEFINITION = """
-format: portalis/v1
-portal: maskprop
-title: Mask property
-locales: [en]
-roles:
-  r_acc_nolevel: {}
-  r_own: {}
-  r_where_nonote: {}
-  r_all_noamount: {}
-  r_acc_onlylevel: {}
-entities:
-  doc:
-    title_field: note
-    fields:
-      account: {type: ref, to: account}
-      status: {type: choice, options: [a, b]}
-      level: {type: choice, options: [x, y, z]}
-      note: {type: string}
-      amount: {type: int}
-    permissions:
-      - {roles: [r_acc_nolevel], actions: [read], scope: account, fields: {except: [level]}}
-      - {roles: [r_own], actions: [read], scope: own}
-      - {roles: [r_where_nonote], actions: [read], scope: {where: {status: a}},
-         fields: {except: [note, amount]}}
-      - {roles: [r_all_noamount], actions: [read], scope: all, fields: {except: [amount, note]}}
-      - {roles: [r_acc_onlylevel], actions: [read], scope: account,
-         fields: {only: [account, status, level]}}
-"""
-ROLES = ["r_acc_nolevel", "r_own", "r_where_nonote", "r_all_noamount", "r_acc_onlylevel"]
 LEVELS = ["x", "y", "z"]
 NOTES = ["alpha red", "beta blue", "gamma red", "delta"]
 #: the fields whose values are changed; status and account decide scopes, so they stay put
