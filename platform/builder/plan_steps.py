@@ -1,0 +1,84 @@
+"""A schema plan as the plan page shows it: the steps grouped (additive, removals that lose no
+data, destructive), each destructive step with a consent token and a label naming the data
+that will go ("drop field ticket.priority: 1,234 values").
+
+A consent token is a hash of what the step does (not of its row count, which drifts while the
+page is open), so a consent given on the page covers exactly the steps it listed: publishing
+plans again and refuses when a destructive step has no matching consent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from portalis.engine.definition.naming import table_prefix
+from portalis.engine.deploy.schema_ops import Plan, SchemaOp
+from portalis.runtime.i18n import format_number
+from portalis.runtime.templating import gettext as _
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the plan: its CLI line, and for destructive steps a token and a label."""
+
+    line: str
+    token: str = ""
+    consent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    """The plan's steps, grouped."""
+
+    additive: tuple[Step, ...]
+    removals: tuple[Step, ...]
+    destructive: tuple[Step, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when the live schema matches the draft already."""
+        return not (self.additive or self.removals or self.destructive)
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """The consent tokens publishing needs."""
+        return frozenset(step.token for step in self.destructive)
+
+
+def token(op: SchemaOp) -> str:
+    """The consent token of a step."""
+    return hashlib.sha256(repr(op.key()).encode()).hexdigest()[:20]
+
+
+def plan_view(plan: Plan, slug: str, locale: str) -> PlanView:
+    """Group and label the steps of `plan` for portal `slug`."""
+    prefix = table_prefix(slug)
+
+    def where(op: SchemaOp) -> str:
+        table = op.table.removeprefix(prefix)
+        return f"{table}.{op.column}" if op.column else table
+
+    def consent(op: SchemaOp) -> str:
+        rows = format_number(op.rows or 0, locale)
+        if op.kind == "drop_table":
+            return _("drop entity %(what)s: %(rows)s rows", what=where(op), rows=rows)
+        if op.kind == "drop_column":
+            return _("drop field %(what)s: %(rows)s values", what=where(op), rows=rows)
+        if op.kind == "alter_type":
+            return _(
+                "change the type of field %(what)s: %(rows)s values", what=where(op), rows=rows
+            )
+        if op.kind == "set_not_null":
+            return _("make field %(what)s required: %(rows)s empty rows", what=where(op), rows=rows)
+        return _("%(step)s: %(rows)s rows", step=op.describe(), rows=rows)
+
+    def steps(ops: Iterable[SchemaOp]) -> tuple[Step, ...]:
+        return tuple(Step(op.describe()) for op in ops)
+
+    return PlanView(
+        additive=steps(plan.additive),
+        removals=steps(plan.removals),
+        destructive=tuple(Step(op.describe(), token(op), consent(op)) for op in plan.destructive),
+    )
