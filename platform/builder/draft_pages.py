@@ -8,10 +8,18 @@ Every change is audited (`builder_draft_*`), and so are exports.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
-from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write

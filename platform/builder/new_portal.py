@@ -14,8 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write

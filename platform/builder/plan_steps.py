@@ -17,6 +17,7 @@ from portalis.engine.definition.naming import table_prefix
 from portalis.engine.deploy.schema_ops import Plan, SchemaOp
 from portalis.runtime.i18n import format_number
 from portalis.runtime.templating import gettext as _
+from portalis.runtime.templating import ngettext
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +62,31 @@ def plan_view(plan: Plan, slug: str, locale: str) -> PlanView:
         return f"{table}.{op.column}" if op.column else table
 
     def consent(op: SchemaOp) -> str:
-        rows = format_number(op.rows or 0, locale)
+        n = op.rows or 0
+        rows, what = format_number(n, locale), where(op)
         if op.kind == "drop_table":
-            return _("drop entity %(what)s: %(rows)s rows", what=where(op), rows=rows)
+            return ngettext(
+                "drop entity %(what)s: %(rows)s row", "drop entity %(what)s: %(rows)s rows",
+                n, what=what, rows=rows,
+            )  # fmt: skip
         if op.kind == "drop_column":
-            return _("drop field %(what)s: %(rows)s values", what=where(op), rows=rows)
+            return ngettext(
+                "drop field %(what)s: %(rows)s value", "drop field %(what)s: %(rows)s values",
+                n, what=what, rows=rows,
+            )  # fmt: skip
         if op.kind == "alter_type":
-            return _(
-                "change the type of field %(what)s: %(rows)s values", what=where(op), rows=rows
-            )
+            return ngettext(
+                "change the type of field %(what)s: %(rows)s value",
+                "change the type of field %(what)s: %(rows)s values",
+                n, what=what, rows=rows,
+            )  # fmt: skip
         if op.kind == "set_not_null":
-            return _("make field %(what)s required: %(rows)s empty rows", what=where(op), rows=rows)
-        return _("%(step)s: %(rows)s rows", step=op.describe(), rows=rows)
+            return ngettext(
+                "make field %(what)s required: %(rows)s empty row",
+                "make field %(what)s required: %(rows)s empty rows",
+                n, what=what, rows=rows,
+            )  # fmt: skip
+        return _("%(step)s: data at risk", step=op.describe())
 
     def steps(ops: Iterable[SchemaOp]) -> tuple[Step, ...]:
         return tuple(Step(op.describe()) for op in ops)

@@ -11,8 +11,7 @@ history and exports; publish to publish and roll back (404 otherwise). Each is a
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
