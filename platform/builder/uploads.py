@@ -22,7 +22,7 @@ def read_zip_upload(field: str) -> tuple[bytes, Problem | None]:
         return b"", Problem("zip-missing", _("Choose a zip file to upload."), file="upload")
     data = upload.stream.read(MAX_ZIP_BYTES + 1)
     if len(data) > MAX_ZIP_BYTES:
-        message = _("The zip is larger than %(limit)s bytes.", limit=f"{MAX_ZIP_BYTES:,}")
+        message = _("The zip is larger than %(limit)s bytes.", limit=format(MAX_ZIP_BYTES, ","))
         return b"", Problem("zip-too-large", message, file=upload.filename)
     return data, None
 
