@@ -14,9 +14,12 @@ The plan against the live database is not cached (row counts and the live versio
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
+from flask import Response as HtmlResponse
+from flask import abort, render_template
+from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
@@ -89,3 +92,8 @@ def author_names(ids: Iterable[int | None]) -> dict[int, str]:
             sa.select(accounts.c.id, accounts.c.email).where(accounts.c.id.in_(wanted))
         ).all()
     return {int(r.id): str(r.email) for r in rows}
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """A rendered builder page with `status` (an HTML response, like a view's string)."""
+    return HtmlResponse(render_template(template, **context), status=status)

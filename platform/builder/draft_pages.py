@@ -8,18 +8,10 @@ Every change is audited (`builder_draft_*`), and so are exports.
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
@@ -31,7 +23,7 @@ from portalis.runtime.templating import gettext as _
 
 from . import audit
 from .diff_view import file_diffs
-from .draft_access import author_names, require, require_draft, revision_problems
+from .draft_access import author_names, page, require, require_draft, revision_problems
 from .editor_links import available_editors, editor_url
 from .rights import EDIT, PUBLISH, VIEW
 from .uploads import read_zip_upload, zip_response
@@ -130,14 +122,12 @@ def discard_view(slug: str, draft: int) -> Response | str:
         )
         return redirect(target, 303)
     missing = request.method == "POST"
-    return Response(
-        render_template(
-            "builder/draft_discard.html",
-            draft=info,
-            missing=missing,
-            title=_("Discard draft %(name)s", name=info.name),
-        ),
-        status=400 if missing else 200,
+    return page(
+        "builder/draft_discard.html",
+        400 if missing else 200,
+        draft=info,
+        missing=missing,
+        title=_("Discard draft %(name)s", name=info.name),
     )
 
 
@@ -192,12 +182,9 @@ def import_view(slug: str) -> Response | str:
             with begin_write(state().engine) as conn:
                 audit.record_by(conn, "draft_imported", account, portal=slug, draft=info.id)
             return redirect(_draft_url(info), 303)
-    return Response(
-        render_template(
-            "builder/draft_import.html", slug=slug, problems=problems,
-            title=_("The zip was not imported"),
-        ),
-        status=400,
+    return page(
+        "builder/draft_import.html", 400, slug=slug, problems=problems,
+        title=_("The zip was not imported"),
     )  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
@@ -27,6 +28,7 @@ from portalis.runtime.templating import gettext as _
 
 from . import audit
 from .accounts import Account
+from .draft_access import page
 from .rights import ALL_PORTALS, EDIT
 from .session import current_account
 from .uploads import read_zip_upload
@@ -101,11 +103,10 @@ def new_portal_view() -> Response | str:
                 audit.record_by(conn, "portal_created", account, portal=info.portal,
                                 draft=info.id, origin=info.origin)  # fmt: skip
             return redirect(url_for("builder.draft", slug=info.portal, draft=info.id), 303)
-    body = render_template(
-        "builder/new_portal.html", blueprints=sorted(blueprints()), problems=problems,
-        form=request.form, title=_("New portal"),
+    return page(
+        "builder/new_portal.html", 400 if problems else 200, blueprints=sorted(blueprints()),
+        problems=problems, form=request.form, title=_("New portal"),
     )  # fmt: skip
-    return Response(body, status=400 if problems else 200)
 
 
 def register(bp: Blueprint) -> None:

@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from portalis.engine.definition.naming import table_prefix
 from portalis.engine.deploy.schema_ops import Plan, SchemaOp
 from portalis.runtime.i18n import format_number
 from portalis.runtime.templating import gettext as _
@@ -53,12 +52,13 @@ def token(op: SchemaOp) -> str:
     return hashlib.sha256(repr(op.key()).encode()).hexdigest()[:20]
 
 
-def plan_view(plan: Plan, slug: str, locale: str) -> PlanView:
-    """Group and label the steps of `plan` for portal `slug`."""
-    prefix = table_prefix(slug)
+def plan_view(plan: Plan, entities: Iterable[str], locale: str) -> PlanView:
+    """Group and label the steps of `plan`; `entities` are the entity names of the live and
+    the new model, to name a table by its entity (the table's own name otherwise)."""
+    names = sorted(set(entities), key=len, reverse=True)
 
     def where(op: SchemaOp) -> str:
-        table = op.table.removeprefix(prefix)
+        table = next((e for e in names if op.table.endswith("__" + e)), op.table)
         return f"{table}.{op.column}" if op.column else table
 
     def consent(op: SchemaOp) -> str:

@@ -11,7 +11,8 @@ history and exports; publish to publish and roll back (404 otherwise). Each is a
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
@@ -20,13 +21,14 @@ from portalis.engine.definition.bundle_zip import bundle_to_zip
 from portalis.engine.deploy.migrations import DestructiveChangeRefused
 from portalis.engine.deploy.versions import diff, get_bundle, list_versions, prepare, rollback
 from portalis.engine.drafts import DraftError, DraftOutdated
+from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import DefinitionError, PortalisError
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
 
 from . import audit
 from .diff_view import file_diffs, split_unified
-from .draft_access import remember_problems, require, require_draft
+from .draft_access import page, remember_problems, require, require_draft
 from .editor_links import editor_url
 from .plan_steps import PlanView, plan_view
 from .rights import PUBLISH, VIEW
@@ -39,9 +41,12 @@ def _render_plan(slug: str, draft: int, *, error: str = "", status: int = 200) -
     review = drafts.review(st.engine, st.checker, info.id, env=st.settings.env)
     problems = tuple(review.report.sorted())
     remember_problems(info.id, review.revision, problems)
-    steps = plan_view(review.plan, slug, g.locale) if review.plan is not None else None
-    body = render_template(
+    steps = None
+    if review.plan is not None and review.compiled is not None:
+        steps = plan_view(review.plan, _entities(slug, review.compiled), g.locale)
+    return page(
         "builder/plan.html",
+        status,
         draft=info,
         review=review,
         problems=[(p, editor_url(slug, info.id, p.path, p.file, p.line)) for p in problems],
@@ -51,7 +56,15 @@ def _render_plan(slug: str, draft: int, *, error: str = "", status: int = 200) -
         note=request.form.get("note", ""),
         title=_("Plan of %(name)s", name=info.name),
     )
-    return Response(body, status=status)
+
+
+def _entities(slug: str, target: CompiledPortal) -> set[str]:
+    """The entity names of the target model and of the version this server serves."""
+    names = set(target.model.entities)
+    served = state().registry.get(slug)
+    if served is not None:
+        names |= set(served.compiled.model.entities)
+    return names
 
 
 def plan_view_page(slug: str, draft: int) -> Response:
@@ -70,7 +83,8 @@ def publish_view(slug: str, draft: int) -> Response:
     review = drafts.review(st.engine, st.checker, info.id, info.head, env=st.settings.env)
     if not review.ok or review.plan is None:
         return _render_plan(slug, draft, error=_("The draft has errors."), status=400)
-    steps: PlanView = plan_view(review.plan, slug, g.locale)
+    assert review.compiled is not None  # an ok review compiled
+    steps = plan_view(review.plan, _entities(slug, review.compiled), g.locale)
     missing = steps.tokens - set(request.form.getlist("consent"))
     if missing:
         return _render_plan(
@@ -86,10 +100,9 @@ def publish_view(slug: str, draft: int) -> Response:
             deployed_by=account.email, replace_newer=replace, env=st.settings.env,
         )  # fmt: skip
     except DraftOutdated:
-        return Response(
-            render_template("builder/draft_outdated.html", draft=info, review=review,
-                            note=note or "", title=_("A newer version is live")),
-            status=409,
+        return page(
+            "builder/draft_outdated.html", 409, draft=info, review=review, note=note or "",
+            title=_("A newer version is live"),
         )  # fmt: skip
     except DestructiveChangeRefused:
         return _render_plan(slug, draft, status=409,
@@ -155,10 +168,10 @@ def rollback_view(slug: str, number: int) -> Response:
         abort(404)
     error, status = "", 200
     try:
-        _compiled, plan = prepare(st.engine, st.checker, bundle, st.settings.env)
+        compiled, plan = prepare(st.engine, st.checker, bundle, st.settings.env)
     except DefinitionError as failure:
         return _rollback_page(slug, number, None, str(failure), 400)
-    steps = plan_view(plan, slug, g.locale)
+    steps = plan_view(plan, _entities(slug, compiled), g.locale)
     if request.method == "POST":
         consented = steps.tokens <= set(request.form.getlist("consent"))
         if request.form.get("confirm") != "yes" or not consented:
@@ -181,11 +194,10 @@ def rollback_view(slug: str, number: int) -> Response:
 def _rollback_page(
     slug: str, number: int, steps: PlanView | None, error: str, status: int
 ) -> Response:
-    body = render_template(
-        "builder/history_rollback.html", slug=slug, number=number, steps=steps, error=error,
+    return page(
+        "builder/history_rollback.html", status, slug=slug, number=number, steps=steps, error=error,
         title=_("Roll back to version %(number)s", number=number),
     )  # fmt: skip
-    return Response(body, status=status)
 
 
 def register(bp: Blueprint) -> None:

@@ -19,11 +19,11 @@ def read_zip_upload(field: str) -> tuple[bytes, Problem | None]:
     """The bytes of the uploaded file `field`, or a problem saying why there are none."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        return b"", Problem("zip-missing", _("Choose a zip file to upload."), file="upload")
+        return b"", Problem("zip-invalid", _("Choose a zip file to upload."), file="upload")
     data = upload.stream.read(MAX_ZIP_BYTES + 1)
     if len(data) > MAX_ZIP_BYTES:
         message = _("The zip is larger than %(limit)s bytes.", limit=format(MAX_ZIP_BYTES, ","))
-        return b"", Problem("zip-too-large", message, file=upload.filename)
+        return b"", Problem("file-too-large", message, file=upload.filename)
     return data, None
 
 
