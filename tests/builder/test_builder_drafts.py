@@ -76,7 +76,12 @@ def test_the_overview_lists_revisions_and_links_each_problem_to_its_editor(
     assert "export the files" in page.text
     # the portal page counts the draft's problems
     portal = browser.get(f"/_builder/p/{web.slug}/")
-    assert f'data-draft="{draft.id}"' in portal.text and "badge-urgent" in portal.text
+    assert f'data-draft="{draft.id}"' in portal.text and "1 error" in portal.text
+    german = browser.get(f"/_builder/p/{web.slug}/d/{draft.id}/?lang=de")
+    assert "Probleme der Revision 2" in german.text and "Im Editor öffnen" in german.text
+    # the edit right does not publish
+    refused = browser.post(f"/_builder/p/{web.slug}/d/{draft.id}/publish", revision="2")
+    assert refused.status_code == 404
 
 
 def test_problems_are_checked_once_per_revision(

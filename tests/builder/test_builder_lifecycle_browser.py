@@ -123,6 +123,12 @@ def test_draft_overview_plan_and_publish(portalis_browser: Browser, tmp_path: Pa
             assert "amounts live in the ERP" in page.locator("tr[data-version='2']").inner_text()
             assert live_versions(engine)[live.slug] == 2
 
+            # usable at 1024 px: nothing wider than the window
+            page.set_viewport_size({"width": 1024, "height": 800})
+            for path in (f"p/{live.slug}/", f"p/{live.slug}/d/{typo}/", f"p/{live.slug}/v/diff"):
+                page.goto(f"{live.base_url}/_builder/{path}")
+                assert page.evaluate("document.documentElement.scrollWidth") <= 1024, path
+            page.set_viewport_size({"width": 1280, "height": 800})
             page.goto(f"{live.base_url}/_builder/new")
             assert axe_violations(page) == []
             page.screenshot(path=str(shots / "builder-new-portal-1280.png"), full_page=True)

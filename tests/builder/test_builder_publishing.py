@@ -185,6 +185,22 @@ def test_a_draft_behind_the_live_version_offers_to_start_again_or_replace(
     assert replaced.status_code == 303 and live_versions(web.engine)[web.slug] == 3
 
 
+def test_a_draft_with_errors_is_not_published(web: WebPortal, browser: BuilderBrowser) -> None:
+    _publisher(web, browser, (web.slug,))
+    draft = drafts.draft_from_live(web.engine, web.slug, name="typo")
+    edit = BundleEdit(drafts.revision_bundle(web.engine, draft.id))
+    result = edit.set("entities.ticket.fields.subject.type", "strnig").result()
+    drafts.save(web.engine, draft.id, 1, {p: result.files[p] for p in result.changed})
+    plan = browser.get(f"/_builder/p/{web.slug}/d/{draft.id}/plan")
+    assert "Fix the errors above" in plan.text and "Publish revision" not in plan.text
+    refused = browser.post(f"/_builder/p/{web.slug}/d/{draft.id}/publish", revision="2")
+    assert refused.status_code == 400 and "The draft has errors." in refused.text
+    stale = browser.post(f"/_builder/p/{web.slug}/d/{draft.id}/publish", revision="1")
+    assert stale.status_code == 409 and "The draft changed" in stale.text
+    assert live_versions(web.engine)[web.slug] == 1
+    assert web.client().get("/").status_code == 200
+
+
 def test_a_version_zip_holds_exactly_what_portalis_export_writes(
     web: WebPortal, browser: BuilderBrowser, tmp_path: Path
 ) -> None:
