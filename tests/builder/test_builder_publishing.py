@@ -185,6 +185,30 @@ def test_a_draft_behind_the_live_version_offers_to_start_again_or_replace(
     assert replaced.status_code == 303 and live_versions(web.engine)[web.slug] == 3
 
 
+def test_a_rollback_that_drops_data_needs_consent_too(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    _publisher(web, browser, (web.slug,))
+    draft = drafts.draft_from_live(web.engine, web.slug, name="contract")
+    edit = BundleEdit(drafts.revision_bundle(web.engine, draft.id))
+    field = {"type": "string", "label": {"en": "Contract", "de": "Vertrag", "fr": "Contrat",
+                                         "es": "Contrato"}}  # fmt: skip
+    result = edit.set("entities.ticket.fields.contract_number", field).result()
+    drafts.save(web.engine, draft.id, 1, {p: result.files[p] for p in result.changed})
+    assert (
+        browser.post(f"/_builder/p/{web.slug}/d/{draft.id}/publish", revision="2").status_code
+        == 303
+    )
+    page = browser.get(f"/_builder/p/{web.slug}/v/1/rollback")
+    assert "drop field ticket.contract_number: 0 values" in page.text
+    tokens = _TOKEN.findall(page.text)
+    assert len(tokens) == 1
+    refused = browser.post(f"/_builder/p/{web.slug}/v/1/rollback", confirm="yes")
+    assert refused.status_code == 400 and live_versions(web.engine)[web.slug] == 2
+    done = browser.post(f"/_builder/p/{web.slug}/v/1/rollback", confirm="yes", consent=tokens[0])
+    assert done.status_code == 303 and live_versions(web.engine)[web.slug] == 1
+
+
 def test_a_draft_with_errors_is_not_published(web: WebPortal, browser: BuilderBrowser) -> None:
     _publisher(web, browser, (web.slug,))
     draft = drafts.draft_from_live(web.engine, web.slug, name="typo")
