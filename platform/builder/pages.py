@@ -1,4 +1,5 @@
-"""The builder's pages: the start page (portals the account may view) and a portal's page.
+"""The builder's pages: the start page (portals the account may view, new portals' drafts) and a
+portal's page (versions with their actions, open drafts with their problem counts).
 
 A portal the account holds no right on does not exist for it (404, the same as an unknown
 slug); a portal page also obeys the portal's request guards (`guards`), so a portal's
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
+from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
 
 from . import audit
+from .draft_access import author_names, revision_problems
 from .guards import guards_allow
+from .new_portal import may_create
 from .portals import portal_versions, summaries
 from .rights import EDIT, PUBLISH, VIEW
 from .session import current_account
@@ -29,8 +33,19 @@ def start_view() -> str:
     visible = [s for s in mine if account.rights.can(s.slug, VIEW)]
     registry = state().registry
     reachable = {s.slug for s in visible if guards_allow(registry.get(s.slug), "")}
+    live = {s.slug for s in mine}
+    unpublished = [
+        d
+        for d in drafts.list_drafts(state().engine)
+        if d.portal not in live and account.rights.can(d.portal, VIEW)
+    ]
     return render_template(
-        "builder/start.html", portals=visible, reachable=reachable, title=_("Portals")
+        "builder/start.html",
+        portals=visible,
+        reachable=reachable,
+        unpublished=unpublished,
+        may_create=may_create(account),
+        title=_("Portals"),
     )
 
 
@@ -50,10 +65,13 @@ def portal_view(slug: str) -> str:
     with begin_write(state().engine) as conn:
         audit.record_by(conn, "portal_viewed", account, portal=slug)
     rights = account.rights.of(slug)
+    open_drafts = drafts.list_drafts(state().engine, slug)
     return render_template(
         "builder/portal.html",
         portal=found[0],
         versions=portal_versions(slug),
+        drafts=[(d, revision_problems(d, d.head)) for d in open_drafts],
+        names=author_names(d.created_by for d in open_drafts),
         can_edit=EDIT in rights,
         can_publish=PUBLISH in rights,
         title=slug,
