@@ -108,7 +108,7 @@ def start_view(slug: str) -> Any:
                 account,
                 portal=slug,
                 user=chosen["id"],
-                email=chosen["email"],
+                user_email=chosen["email"],
             )
         return redirect(f"{prefix_of(slug)}/{slug}/", 303)
     return render_template(
