@@ -34,7 +34,7 @@ def _inner_first() -> Response | None:
         if chosen in UI_LOCALES
         else select_locale(UI_LOCALES, None, request.accept_languages)
     )
-    return handler(dict(request.view_args or {}))  # type: ignore[no-untyped-call]
+    return handler(dict(request.view_args or {}))
 
 
 def register(bp: Blueprint) -> None:

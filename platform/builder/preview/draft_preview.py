@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Flask, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from portalis.engine.data.db import begin_write
@@ -69,12 +69,7 @@ def _preview_app(slug: str, draft: int, revision: int) -> tuple[Flask, sandbox.S
         gone = apps.pop(old, None)
         if gone is not None:
             gone[0].extensions["portalis"].engine.dispose()
-    app = inner_app(
-        current_app._get_current_object(),
-        box.engine(),
-        prefix=prefix_of(slug, draft),
-        share_registry=False,
-    )  # type: ignore[attr-defined]
+    app = inner_app(st, box.engine(), prefix=prefix_of(slug, draft), share_registry=False)
     apps[key] = (app, box)
     return app, box
 
@@ -169,7 +164,7 @@ def page_view(slug: str, draft: int, rest: str) -> Response:
     app, _box = _preview_app(slug, draft, info.head)
     chosen = session.get(_CHOICE_KEY)
     if not isinstance(chosen, dict) or chosen.get("draft") != draft:
-        return redirect(url_for("builder.preview_start", slug=slug, draft=draft), 303)  # type: ignore[return-value]
+        return redirect(url_for("builder.preview_start", slug=slug, draft=draft), 303)
     users, _roles, accounts = _people(app, slug)
     choice = chosen["actor"]
     text = _(

@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response
 from portalis.engine.accounts.users import user_by_id
 from portalis.engine.data.permissions import Actor
 from portalis.runtime.app import create_app
-from portalis.runtime.context import PortalUser, state
+from portalis.runtime.context import AppState, PortalUser, state
 
 from .why import why_panel
 
@@ -67,11 +67,10 @@ class MountedRequest(Request):
         self.path = self.root_path + self.path
 
 
-def inner_app(outer: Flask, engine: sa.Engine, *, prefix: str, share_registry: bool) -> Flask:
-    """A runtime application on `engine` mounted at `prefix`, with the outer app's
-    settings and plugins (no embedded worker; `share_registry`: serve the outer app's
-    compiled portals instead of compiling them again)."""
-    st = outer.extensions["portalis"]
+def inner_app(st: AppState, engine: sa.Engine, *, prefix: str, share_registry: bool) -> Flask:
+    """A runtime application on `engine` mounted at `prefix`, with the settings and
+    plugins of the outer app's state `st` (no embedded worker; `share_registry`: serve the
+    outer app's compiled portals instead of compiling them again)."""
     settings = dataclasses.replace(st.settings, worker="off")
     app = create_app(settings, pm=st.pm, engine=engine)
     if share_registry:

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from flask import (
     Flask,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -69,8 +68,7 @@ def _app() -> Flask:
     st = state()
     app: Flask | None = st.extra.get(_APP_KEY)
     if app is None:
-        outer = current_app._get_current_object()  # type: ignore[attr-defined]
-        app = inner_app(outer, st.engine, prefix="/_builder/p/", share_registry=True)
+        app = inner_app(st, st.engine, prefix="/_builder/p/", share_registry=True)
         st.extra[_APP_KEY] = app
     return app
 
@@ -154,12 +152,12 @@ def page_view(slug: str, rest: str) -> Response:
         abort(404)
     current = session.get(_KEY)
     if not isinstance(current, dict) or current.get("portal") != slug:
-        return redirect(url_for("builder.view_as_start", slug=slug), 303)  # type: ignore[return-value]
+        return redirect(url_for("builder.view_as_start", slug=slug), 303)
     if time.time() > float(current.get("until", 0)):
         session.pop(_KEY, None)
         with begin_write(state().engine) as conn:
             audit.record_by(conn, "view_as_expired", account, portal=slug, user=current.get("user"))
-        return redirect(url_for("builder.view_as_start", slug=slug), 303)  # type: ignore[return-value]
+        return redirect(url_for("builder.view_as_start", slug=slug), 303)
     until = time.strftime("%H:%M", time.localtime(float(current["until"])))
     overlay = Overlay(
         "view-as", _("Viewing as %(who)s (read-only)", who=current["who"]),

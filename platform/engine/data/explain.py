@@ -120,9 +120,10 @@ def explain_entity(
     def lookup(target: str, record_id: Any) -> Mapping[str, Any] | None:
         parent = tables[target]
         found = conn.execute(sa.select(parent).where(parent.c.id == record_id)).mappings()
-        return found.first()
+        row = found.first()
+        return dict(row) if row is not None else None
 
-    records = tuple(explain_record(policy, actor, entity, row, lookup=lookup) for row in rows)
+    records = tuple(explain_record(policy, actor, entity, dict(r), lookup=lookup) for r in rows)
     return EntityReason(entity, read, field_reasons(policy, actor, entity, grants), records)
 
 
