@@ -45,6 +45,7 @@ def test_a_customer_sees_account_tickets_by_grant_one_without_the_assignee(
         "Invoice 2026-114 is wrong",
         "Cannot download my contract",
     }
+    assert {r.title for r in found.records} == _subjects(db_engine, b2c, ids)
     for record in found.records:
         assert record.decision.reason == "allowed by grant #1 of ticket: customer/account"
         fields = {f.field: f for f in record.fields}

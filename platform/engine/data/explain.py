@@ -41,6 +41,8 @@ class RecordReason:
     record_id: Any
     decision: Decision
     fields: tuple[FieldReason, ...]
+    #: the record's title (its entity's title field), when it has one
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,11 @@ def explain_record(
     decision = policy.can(actor, "read", entity, record, lookup=lookup)
     covering = policy.matching_grants(actor, "read", entity, record, lookup=lookup)
     fields = field_reasons(policy, actor, entity, covering) if decision else ()
-    return RecordReason(entity, record.get("id"), decision, fields)
+    title_field = policy.model.entities[entity].title_field
+    title = record.get(title_field) if title_field else None
+    return RecordReason(
+        entity, record.get("id"), decision, fields, None if title is None else str(title)
+    )
 
 
 def explain_entity(
