@@ -68,7 +68,7 @@ def test_preview_as_ben_and_view_as_ben_with_why(portalis_browser: Browser, tmp_
             page.wait_for_url(re.compile(rf"/preview/{live.slug}/tickets$"))
             banner = page.locator("[data-overlay='preview']")
             assert banner.inner_text() == f"Preview of draft {draft.id} revision 1 as Ben Ortiz"
-            assert page.get_by_text("Cannot download my contract").is_visible()
+            assert page.get_by_role("link", name="Cannot download my contract").is_visible()
             assert axe_violations(page) == []
             page.screenshot(path=str(shots / "builder-preview-1280.png"), full_page=True)
 
