@@ -35,7 +35,7 @@ def test_a_customer_sees_account_tickets_by_grant_one_without_the_assignee(
 ) -> None:
     ben = actor_for(db_engine, b2c, "ben@acme.test")
     with db_engine.connect() as conn:
-        found = explain_entity(conn, b2c.policy, b2c.tables, ben, "ticket")
+        found = explain_entity(conn, b2c, ben, "ticket")
     assert (
         found.read.allowed
         and found.read.reason == "allowed by grant #1 of ticket: customer/account"
@@ -64,8 +64,8 @@ def test_an_agent_sees_everything_and_a_visitor_has_no_grant(
 ) -> None:
     sam = actor_for(db_engine, b2c, "sam@support.test")
     with db_engine.connect() as conn:
-        agent = explain_entity(conn, b2c.policy, b2c.tables, sam, "ticket", limit=2)
-        visitor = explain_entity(conn, b2c.policy, b2c.tables, Actor.anonymous(), "ticket")
+        agent = explain_entity(conn, b2c, sam, "ticket", limit=2)
+        visitor = explain_entity(conn, b2c, Actor.anonymous(), "ticket")
     assert len(agent.records) == 2  # the limit holds
     assert all(f.visible for f in agent.fields)
     assert agent.read.reason == "allowed by grant #4 of ticket: agent/all"
@@ -86,9 +86,7 @@ def test_a_record_outside_the_scope_says_why_and_the_ids_filter_keeps_to_the_row
             .one()
         )
         outside = explain_record(b2c.policy, ben, "ticket", globex)
-        asked = explain_entity(
-            conn, b2c.policy, b2c.tables, ben, "ticket", record_ids=[globex["id"]]
-        )
+        asked = explain_entity(conn, b2c, ben, "ticket", record_ids=[globex["id"]])
     assert not outside.decision.allowed and outside.fields == ()
     assert "is not the actor's account" in outside.decision.considered[0]
     assert asked.records == ()  # a record the actor may not read is never explained as shown

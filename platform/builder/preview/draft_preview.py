@@ -14,11 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from portalis.engine.accounts.users import list_users
 from portalis.engine.data.db import begin_write
+from portalis.engine.data.permissions import Actor
 from portalis.engine.drafts import DraftError, get_draft, review
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
@@ -80,20 +81,19 @@ def _people(app: Flask, slug: str) -> tuple[list[dict[str, Any]], list[str], lis
     portal = inner.registry.get(slug)
     if portal is None:
         abort(404)
-    users, accounts = portal.compiled.tables["user"], portal.compiled.tables["account"]
     with inner.engine.connect() as conn:
-        people = (
-            conn.execute(
-                sa.select(users.c.id, users.c.email, users.c.name, users.c.roles)
-                .where(users.c.is_active.is_(True))
-                .order_by(users.c.email)
-            )
-            .mappings()
-            .all()
+        people = [
+            {"id": u.id, "email": u.email, "name": u.name, "roles": list(u.roles)}
+            for u in list_users(conn, portal.compiled)
+            if u.is_active
+        ]
+        # the builder lists every account, whoever may read them in the portal
+        firms = portal.store.list(
+            Actor.system(), "account", sort="name", page_size=100, count=False, conn=conn
         )
-        firms = conn.execute(sa.select(accounts.c.id, accounts.c.name).order_by(accounts.c.name))
-        found = [dict(r) for r in firms.mappings()]
-    return [dict(p) for p in people], sorted(portal.compiled.model.roles), found
+    found = [{"id": r.id, "name": str(r.values.get("name") or r.id)} for r in firms.records]
+    people.sort(key=lambda u: str(u["email"]))
+    return people, sorted(portal.compiled.model.roles), found
 
 
 def start_view(slug: str, draft: int) -> Any:

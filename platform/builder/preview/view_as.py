@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Flask,
     abort,
@@ -30,6 +29,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from portalis.engine.accounts.users import list_users
 from portalis.engine.data.db import begin_write
 from portalis.runtime.context import state
 from portalis.runtime.security import csrf_token
@@ -74,14 +74,14 @@ def _app() -> Flask:
 
 
 def _users(portal: Any) -> list[dict[str, Any]]:
-    table = portal.compiled.tables["user"]
     with state().engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(table.c.id, table.c.email, table.c.name, table.c.roles)
-            .where(table.c.is_active.is_(True))
-            .order_by(table.c.email)
-        ).mappings()
-        return [dict(r) for r in rows]
+        users = list_users(conn, portal.compiled)
+    active = [
+        {"id": u.id, "email": u.email, "name": u.name, "roles": list(u.roles)}
+        for u in users
+        if u.is_active
+    ]
+    return sorted(active, key=lambda u: str(u["email"]))
 
 
 def start_view(slug: str) -> Any:

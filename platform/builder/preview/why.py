@@ -56,14 +56,5 @@ def why_panel(portal: RuntimePortal) -> WhyPanel:
     with state().engine.connect() as conn:
         for index, entity in enumerate(page_entities(model.entities, page.blocks)):
             ids = [record] if record is not None and index == 0 else None
-            reasons.append(
-                explain_entity(
-                    conn,
-                    portal.compiled.policy,
-                    portal.compiled.tables,
-                    actor,
-                    entity,
-                    record_ids=ids,
-                )  # fmt: skip
-            )
+            reasons.append(explain_entity(conn, portal.compiled, actor, entity, record_ids=ids))
     return WhyPanel(name, who, roles, tuple(reasons))

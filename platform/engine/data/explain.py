@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ..definition.model import Entity, Grant
 from .permissions import Actor, Decision, Policy
-from .tables import TableSet
+
+if TYPE_CHECKING:
+    from ..portal import CompiledPortal
 
 #: At most this many records are explained per entity (a page shows a page of them).
 DEFAULT_RECORDS = 10
@@ -103,8 +105,7 @@ def explain_record(
 
 def explain_entity(
     conn: sa.Connection,
-    policy: Policy,
-    tables: TableSet,
+    portal: CompiledPortal,
     actor: Actor,
     entity: str,
     *,
@@ -112,7 +113,9 @@ def explain_entity(
     limit: int = DEFAULT_RECORDS,
 ) -> EntityReason:
     """The reasons for `entity`: reading it at all, its fields, and each visible record
-    (the ones named in `record_ids`, else the newest `limit` the actor may read)."""
+    (the ones named in `record_ids`, else the newest `limit` the actor may read) of the
+    compiled `portal`."""
+    policy, tables = portal.policy, portal.tables
     read = policy.can(actor, "read", entity)
     if not read:
         return EntityReason(entity, read, field_reasons(policy, actor, entity, ()), ())
