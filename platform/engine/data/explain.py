@@ -12,15 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from ..definition.model import Entity, Grant
 from .permissions import Actor, Decision, Policy
+from .tables import TableSet
 
-if TYPE_CHECKING:
-    from ..portal import CompiledPortal
+
+class Compiled(Protocol):
+    """What an explanation needs of a compiled portal (`CompiledPortal` has both)."""
+
+    @property
+    def policy(self) -> Policy:
+        """The portal's permission policy."""
+
+    @property
+    def tables(self) -> TableSet:
+        """The portal's tables."""
+
 
 #: At most this many records are explained per entity (a page shows a page of them).
 DEFAULT_RECORDS = 10
@@ -105,7 +116,7 @@ def explain_record(
 
 def explain_entity(
     conn: sa.Connection,
-    portal: CompiledPortal,
+    portal: Compiled,
     actor: Actor,
     entity: str,
     *,
