@@ -89,6 +89,10 @@ def test_writes_in_a_preview_stay_in_its_sandbox(web: WebPortal, browser: Builde
     assert form.status_code == 200, form.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token
+    forged = browser.client.post(
+        f"{prefix}/{web.slug}/tickets/new", data={"_block": "0", "subject": "No token"}
+    )
+    assert forged.status_code == 400  # the preview checks its own CSRF tokens
     with statements(web.engine) as live_sql:
         made = browser.client.post(
             f"{prefix}/{web.slug}/tickets/new",
