@@ -124,6 +124,28 @@ def test_every_write_route_of_the_portal_is_refused(
     assert seen == []  # refused before anything (not even the audit log) is written
 
 
+def test_no_page_of_the_portal_writes_while_viewed_as(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    base = _start(web, browser)
+    browser.get(base + "/")
+    portal = app_state(web.app).registry.get(web.slug)
+    assert portal is not None
+    seen, stop = _writes(web.engine)
+    try:
+        answers = {
+            rule.rule: browser.get(base + _sample(rule)).status_code
+            for rule in portal.url_map.iter_rules()
+            if "GET" in (rule.methods or ())
+        }
+    finally:
+        stop()
+    assert 500 not in answers.values(), answers
+    assert sum(code == 200 for code in answers.values()) >= 8, answers
+    # only the builder's audit entries ("page viewed"), never a session, read mark or record
+    assert seen and all("portalis_audit" in s for s in seen), seen
+
+
 def test_view_as_ends_after_its_time_box(web: WebPortal, browser: BuilderBrowser) -> None:
     base = _start(web, browser)
     with browser.client.session_transaction() as session:

@@ -60,8 +60,12 @@ def _preview_app(slug: str, draft: int, revision: int) -> tuple[Flask, sandbox.S
     st = state()
     apps: dict[tuple[int, int], tuple[Flask, sandbox.Sandbox]] = st.extra.setdefault(_APPS_KEY, {})
     key = (draft, revision)
-    if key in apps:
-        return apps[key]
+    cached = apps.get(key)
+    if cached is not None and sandbox.exists(st.engine, cached[1]):
+        return cached
+    if cached is not None:
+        # dropped meanwhile (by another process's pruning): build it again
+        apps.pop(key)[0].extensions["portalis"].engine.dispose()
     checked = review(st.engine, st.checker, draft, revision, st.settings.env)
     if not checked.ok:
         abort(409, description=_("This revision has problems: fix them to preview it."))

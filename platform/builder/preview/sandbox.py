@@ -75,7 +75,8 @@ def locate(live: sa.Engine, instance_path: Path, draft: int, revision: int) -> S
     return Sandbox(draft, revision, live.url.render_as_string(hide_password=False), schema, None)
 
 
-def _exists(live: sa.Engine, box: Sandbox) -> bool:
+def exists(live: sa.Engine, box: Sandbox) -> bool:
+    """True when the sandbox's database (file or schema) is there."""
     if box.path is not None:
         return box.path.exists()
     with live.connect() as conn:
@@ -92,7 +93,7 @@ def ensure(
     """The sandbox of (draft, revision), created and seeded on first use."""
     box = locate(live, instance_path, draft, revision)
     with _lock:
-        if _exists(live, box):
+        if exists(live, box):
             return box
         bundle = revision_bundle(live, draft, revision)
         if box.path is not None:
