@@ -15,7 +15,7 @@ from builder_support import BuilderBrowser, add_account, audit_actions
 from sqlalchemy import event
 
 from portalis.builder.preview import sandbox
-from portalis.engine.drafts import discard, draft_from_live
+from portalis.engine.drafts import discard, draft_from_live, revision_bundle, save
 from portalis.testing.web import WebPortal, app_state
 
 EMAIL = "builder@example.test"
@@ -148,3 +148,23 @@ def test_sandboxes_are_dropped_with_their_draft_and_nobody_else_gets_in(
     assert (draft, 1) in sandbox.prune(web.engine, folder)
     assert (draft, 1) not in set(sandbox.existing(web.engine, folder))
     assert browser.get(prefix + "/").status_code == 404
+
+
+def test_a_new_revision_supersedes_its_sandbox_and_a_broken_one_is_not_previewed(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    draft, prefix = _setup(web, browser)
+    assert browser.get(prefix + "/").status_code == 200
+    folder = Path(app_state(web.app).settings.instance_path)
+    text = revision_bundle(web.engine, draft, 1).files["portal.yaml"]
+    save(
+        web.engine, draft, 1, {"portal.yaml": text.replace("title:", "title: Renamed\nx_title:", 1)}
+    )
+    broken = browser.get(prefix + "/")
+    assert broken.status_code == 409 and "This revision has problems" in broken.text
+    fixed = text.replace("Acme Support", "Acme Help", 1)
+    assert fixed != text
+    save(web.engine, draft, 2, {"portal.yaml": fixed})
+    picker = browser.get(prefix + "/")
+    assert picker.status_code == 200 and "revision 3" in picker.text
+    assert set(sandbox.existing(web.engine, folder)) == {(draft, 3)}  # revision 1's dropped

@@ -35,6 +35,14 @@ _APPS_KEY = "builder_previews"
 _CHOICE_KEY = "builder_preview_as"
 
 
+class Unpreviewable(Exception):
+    """The revision has errors: `response` lists them (409)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("the revision has errors")
+        self.response = response
+
+
 def _draft_or_404(slug: str, draft: int) -> Any:
     account = current_account()
     if account is None or not account.rights.can(slug, VIEW):
@@ -68,7 +76,12 @@ def _preview_app(slug: str, draft: int, revision: int) -> tuple[Flask, sandbox.S
         apps.pop(key)[0].extensions["portalis"].engine.dispose()
     checked = review(st.engine, st.checker, draft, revision, st.settings.env)
     if not checked.ok:
-        abort(409, description=_("This revision has problems: fix them to preview it."))
+        errors = [p.format() for p in checked.report.errors] or [_("It does not compile.")]
+        page = render_template(
+            "builder/preview_problems.html", slug=slug, draft=draft, revision=revision,
+            problems=errors, title=_("Preview of draft %(n)s", n=draft),
+        )  # fmt: skip
+        raise Unpreviewable(Response(page, 409, mimetype="text/html"))
     box = sandbox.ensure(st.engine, st.checker, Path(st.settings.instance_path), draft, revision)
     for old in sandbox.prune(st.engine, Path(st.settings.instance_path), keep=key):
         gone = apps.pop(old, None)
@@ -103,7 +116,10 @@ def _people(app: Flask, slug: str) -> tuple[list[dict[str, Any]], list[str], lis
 def start_view(slug: str, draft: int) -> Any:
     """`preview/`: whom to preview as (GET), then start (POST)."""
     info = _draft_or_404(slug, draft)
-    app, _box = _preview_app(slug, draft, info.head)
+    try:
+        app, _box = _preview_app(slug, draft, info.head)
+    except Unpreviewable as exc:
+        return exc.response
     users, roles, accounts = _people(app, slug)
     if request.method == "POST":
         choice = _parse_choice(request.form, users, roles, accounts)
@@ -165,7 +181,10 @@ def page_view(slug: str, draft: int, rest: str) -> Response:
     info = _draft_or_404(slug, draft)
     if not (rest == slug or rest.startswith(slug + "/") or rest.startswith("_static/")):
         abort(404)
-    app, _box = _preview_app(slug, draft, info.head)
+    try:
+        app, _box = _preview_app(slug, draft, info.head)
+    except Unpreviewable as exc:
+        return exc.response
     chosen = session.get(_CHOICE_KEY)
     if not isinstance(chosen, dict) or chosen.get("draft") != draft:
         return redirect(url_for("builder.preview_start", slug=slug, draft=draft), 303)
