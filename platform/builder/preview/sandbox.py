@@ -20,6 +20,7 @@ superseded revisions (not a draft's head) and the oldest beyond `KEEP`.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,14 +97,17 @@ def ensure(
         if exists(live, box):
             return box
         bundle = revision_bundle(live, draft, revision)
+        # built under a name of its own, then renamed: another process never serves a
+        # half-built sandbox, and two building at once do not share one
+        token = secrets.token_hex(4)
         if box.path is not None:
             box.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = box.path.with_suffix(".partial")
-            partial.unlink(missing_ok=True)
+            partial = box.path.with_name(f"{box.path.stem}.{token}.partial")
             building = Sandbox(draft, revision, f"sqlite:///{partial}", None, partial)
         else:
-            _create_schema(live, str(box.schema))
-            building = box
+            temporary = f"{_live_schema(live)}_previewtmp_{token}"
+            _create_schema(live, temporary)
+            building = Sandbox(draft, revision, box.url, temporary, None)
         engine = building.engine()
         try:
             migrate_database(engine, {})
@@ -115,7 +119,21 @@ def ensure(
         engine.dispose()
         if box.path is not None and building.path is not None:
             building.path.replace(box.path)
+        elif not _rename_schema(live, str(building.schema), str(box.schema)):
+            _drop(live, building)  # another process finished first: use its sandbox
     return box
+
+
+def _rename_schema(live: sa.Engine, old: str, new: str) -> bool:
+    """Rename a schema; False when `new` exists already."""
+    with live.connect() as conn:
+        try:
+            conn.execute(sa.text(f'ALTER SCHEMA "{old}" RENAME TO "{new}"'))
+        except sa.exc.ProgrammingError:
+            conn.rollback()
+            return False
+        conn.commit()
+    return True
 
 
 def _create_schema(live: sa.Engine, schema: str) -> None:
