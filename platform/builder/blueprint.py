@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
-from . import draft_pages, login, new_portal, pages, publishing
+from . import draft_pages, login, new_portal, pages, preview, publishing
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -69,4 +69,5 @@ def make_blueprint() -> Blueprint:
     new_portal.register(bp)
     draft_pages.register(bp)
     publishing.register(bp)
+    preview.register(bp)
     return bp

@@ -66,14 +66,17 @@ def portal_view(path: str = "") -> Any:
         abort(400, description="NUL characters are not allowed")
     registry = state().registry
     portal = registry.for_host(request.host)
+    # the script root leads every portal link when the app is mounted under a prefix (the
+    # builder serves previews so: links stay inside the preview)
+    root = request.script_root
     if portal is not None:
-        prefix, rest = "", "/" + path
+        prefix, rest = root, "/" + path
     else:
         slug, _, remainder = path.partition("/")
         portal = registry.get(slug)
         if portal is None:
             abort(404)
-        prefix, rest = f"/{slug}", "/" + remainder
+        prefix, rest = f"{root}/{slug}", "/" + remainder
     g.portal = portal
     g.portal_prefix = prefix
     if not _guards_allow(portal, rest):
