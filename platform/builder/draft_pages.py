@@ -25,6 +25,7 @@ from . import audit
 from .diff_view import file_diffs
 from .draft_access import author_names, page, require, require_draft, revision_problems
 from .editor_links import available_editors, editor_url
+from .preview import draft_preview
 from .rights import EDIT, PUBLISH, VIEW
 from .uploads import read_zip_upload, zip_response
 
@@ -115,6 +116,7 @@ def discard_view(slug: str, draft: int) -> Response | str:
     if request.method == "POST" and request.form.get("confirm") == "yes":
         engine = state().engine
         drafts.discard(engine, info.id)
+        draft_preview.release_unused()
         with begin_write(engine) as conn:
             audit.record_by(conn, "draft_discarded", account, portal=slug, draft=info.id)
         target = (

@@ -31,6 +31,7 @@ from .diff_view import file_diffs, split_unified
 from .draft_access import page, remember_problems, require, require_draft
 from .editor_links import editor_url
 from .plan_steps import PlanView, plan_view
+from .preview import draft_preview
 from .rights import PUBLISH, VIEW
 from .uploads import zip_response
 
@@ -118,6 +119,7 @@ def publish_view(slug: str, draft: int) -> Response:
             version=result.version, note=note, destructive=sorted(steps.tokens),
         )  # fmt: skip
     st.registry.refresh()
+    draft_preview.release_unused()
     return redirect(url_for("builder.portal", slug=slug), 303)
 
 

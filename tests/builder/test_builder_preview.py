@@ -168,3 +168,15 @@ def test_a_new_revision_supersedes_its_sandbox_and_a_broken_one_is_not_previewed
     picker = browser.get(prefix + "/")
     assert picker.status_code == 200 and "revision 3" in picker.text
     assert set(sandbox.existing(web.engine, folder)) == {(draft, 3)}  # revision 1's dropped
+
+
+def test_discarding_a_draft_in_the_builder_drops_its_sandbox(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    draft, prefix = _setup(web, browser, rights="edit")
+    assert browser.get(prefix + "/").status_code == 200
+    folder = Path(app_state(web.app).settings.instance_path)
+    assert (draft, 1) in set(sandbox.existing(web.engine, folder))
+    answer = browser.post(f"/_builder/p/{web.slug}/d/{draft}/discard", confirm="yes")
+    assert answer.status_code == 303
+    assert (draft, 1) not in set(sandbox.existing(web.engine, folder))

@@ -92,6 +92,18 @@ def _preview_app(slug: str, draft: int, revision: int) -> tuple[Flask, sandbox.S
     return app, box
 
 
+def release_unused() -> None:
+    """Drop the sandboxes (and this process's preview apps) no draft needs any more: called
+    after a publish or a discard, so a finished draft's scratch data does not linger until
+    the next preview is built."""
+    st = state()
+    apps: dict[tuple[int, int], tuple[Flask, sandbox.Sandbox]] = st.extra.setdefault(_APPS_KEY, {})
+    for old in sandbox.prune(st.engine, Path(st.settings.instance_path)):
+        gone = apps.pop(old, None)
+        if gone is not None:
+            gone[0].extensions["portalis"].engine.dispose()
+
+
 def _people(app: Flask, slug: str) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
     """The sandbox's users, the draft's roles and the sandbox's accounts."""
     inner = app.extensions["portalis"]
