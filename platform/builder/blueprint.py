@@ -17,6 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import login, pages
+from .editors import entities, forms
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -66,4 +67,6 @@ def make_blueprint() -> Blueprint:
     bp.add_url_rule("/logout", "logout", login.logout_view, methods=["POST"])
     bp.add_url_rule("/", "start", pages.start_view)
     bp.add_url_rule("/p/<slug>/", "portal", pages.portal_view)
+    entities.register(bp)
+    forms.register(bp)
     return bp
