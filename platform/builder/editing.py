@@ -193,9 +193,9 @@ def preview_edit(ctx: DraftContext, operations: Sequence[Operation]) -> EditPrev
     bundle = apply_operations(ctx.bundle, operations).result().bundle
     checked = st.checker.check_bundle(bundle, st.settings.env, seeds=False)
     if checked.model is None or not checked.report.ok:
-        return EditPreview(tuple(checked.report.errors()), ())
+        return EditPreview(tuple(checked.report.errors), ())
     _, plan = plan_model(st.engine, checked.model, bundle)
-    return EditPreview(tuple(checked.report.errors()), plan.destructive)
+    return EditPreview(tuple(checked.report.errors), plan.destructive)
 
 
 def editor_url(endpoint: str, ctx: DraftContext, **values: Any) -> str:

@@ -16,12 +16,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sqlalchemy as sa
+
 from flask import Blueprint, abort, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from portalis.engine.definition.yamledit import BundleEdit
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
+from portalis.runtime.templating import ngettext
 
 from ..editing import (
     DraftContext,
@@ -147,6 +150,8 @@ def _page(
                 "errors": (errors or {}).get(name, {}),
             }
         )
+        if rows[-1]["errors"] and rows[-1]["options"] is not None:
+            rows[-1]["options"].parse(request.form)  # show the posted values and their errors
     return render_template(
         "builder/editors/entity.html",
         ctx=ctx,
@@ -203,7 +208,7 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
     if action == "remove_field":
         ops = [lambda edit: edit.delete(field_path(entity, field))]
         return _confirmed(ctx, ops, _("Remove field %(name)s", name=field), page,
-                          f"remove field {entity}.{field}", page)
+                          f"remove field {entity}.{field}", page, live_loss(ctx, entity, field))
     if action == "rename_entity":
         new = request.form.get("new_name", "").strip()
         if not _NAME.match(new) or new in _entities(ctx):
@@ -211,11 +216,12 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
         ops = [lambda edit: edit.rename(("entities", entity), new)]
         done = editor_url("builder.entity", ctx, entity=new)
         return _confirmed(ctx, ops, _("Rename entity %(name)s", name=entity), done,
-                          f"rename entity {entity} to {new}", page)
+                          f"rename entity {entity} to {new}", page, live_loss(ctx, entity))
     if action == "remove_entity":
         ops = [lambda edit: edit.delete(("entities", entity))]
         return _confirmed(ctx, ops, _("Remove entity %(name)s", name=entity),
-                          editor_url("builder.entities", ctx), f"remove entity {entity}", page)
+                          editor_url("builder.entities", ctx), f"remove entity {entity}", page,
+                          live_loss(ctx, entity))
     return _invalid(ctx, _("Unknown action."), page)
 
 
@@ -232,8 +238,37 @@ def _rename_field_ops(
     return ops
 
 
+def live_loss(ctx: DraftContext, entity: str, field: str | None = None) -> str | None:
+    """What the live database holds that removing `entity` (or its `field`) would drop:
+    its record count, or the field's non-empty values — counted directly, since the plan
+    cannot be made while the edit leaves the draft with errors (a field still in use)."""
+    live = state().registry.get(ctx.slug)
+    if live is None or entity not in live.compiled.model.entities:
+        return None
+    model_entity = live.compiled.model.entities[entity]
+    table = live.compiled.tables[entity]
+    if field is None:
+        query = sa.select(sa.func.count()).select_from(table)
+    else:
+        known = model_entity.fields.get(field)
+        if known is None:
+            return None
+        columns = [table.c[c] for c in known.columns if c in table.c]
+        if not columns:
+            return None
+        query = sa.select(sa.func.count()).where(sa.or_(*(c.is_not(None) for c in columns)))
+    with state().engine.connect() as conn:
+        count = int(conn.execute(query).scalar() or 0)
+    if field is None:
+        return ngettext("%(num)d record of %(entity)s", "%(num)d records of %(entity)s", count,
+                        entity=entity)
+    return ngettext("%(num)d record has a value in %(field)s", "%(num)d records have a value in %(field)s",
+                    count, field=f"{entity}.{field}")
+
+
 def _confirmed(
-    ctx: DraftContext, ops: list[Operation], heading: str, done: str, what: str, back: str
+    ctx: DraftContext, ops: list[Operation], heading: str, done: str, what: str, back: str,
+    loss: str | None = None,
 ) -> Response | str:
     """Save when the form says `confirm=yes`; else the page that shows what the live
     database would lose and asks."""
@@ -246,6 +281,7 @@ def _confirmed(
         ctx=ctx,
         heading=heading,
         preview=preview,
+        loss=loss,
         kept=kept,
         action=request.path,
         back=back,
