@@ -100,9 +100,7 @@ def open_draft(slug: str, draft_id: int, right: str = VIEW) -> DraftContext:
     if not guards_allow(state().registry.get(slug), f"p/{slug}/d/{draft_id}/"):
         abort(403)
     bundle = drafts.revision_bundle(engine, draft_id, draft.head)
-    return DraftContext(
-        slug, draft, account, draft.head, bundle, account.rights.can(slug, EDIT)
-    )
+    return DraftContext(slug, draft, account, draft.head, bundle, account.rights.can(slug, EDIT))
 
 
 def definition(ctx: DraftContext) -> dict[str, Any]:
@@ -139,7 +137,9 @@ def save_edits(
     `EditError` when an operation does not apply. Audited as `builder_edit`.
     """
     engine = state().engine
-    bundle = ctx.bundle if base == ctx.revision else drafts.revision_bundle(engine, ctx.draft_id, base)
+    bundle = (
+        ctx.bundle if base == ctx.revision else drafts.revision_bundle(engine, ctx.draft_id, base)
+    )
     result = apply_operations(bundle, operations).result()
     changes: dict[str, str | None] = {path: result.files[path] for path in result.changed}
     changes.update({path: None for path in bundle.files if path not in result.files})
@@ -167,7 +167,9 @@ def review_of(ctx: DraftContext) -> drafts.DraftReview:
     cache: dict[tuple[int, int], drafts.DraftReview] = st.extra.setdefault(_REVIEWS, {})
     key = (ctx.draft_id, ctx.revision)
     if key not in cache:
-        cache[key] = drafts.review(st.engine, st.checker, ctx.draft_id, ctx.revision, st.settings.env)
+        cache[key] = drafts.review(
+            st.engine, st.checker, ctx.draft_id, ctx.revision, st.settings.env
+        )
     return cache[key]
 
 
@@ -240,7 +242,11 @@ def edit_failed(ctx: DraftContext, exc: PortalisError, back: str) -> Response:
     """The page shown when an edit cannot be applied (422), with a link back."""
     hint = getattr(exc, "hint", "")
     body = render_template(
-        "builder/edit_failed.html", ctx=ctx, error=str(exc), hint=hint, back=back,
+        "builder/edit_failed.html",
+        ctx=ctx,
+        error=str(exc),
+        hint=hint,
+        back=back,
         title=_("The change could not be made"),
     )
     return Response(body, 422, mimetype="text/html")
@@ -261,7 +267,9 @@ def conflict_response(
         apply_operations(head_bundle, operations)
     except EditError as exc:
         reapply_error = str(exc)
-    kept = [(k, v) for k, v in request.form.items(multi=True) if k not in (BASE_FIELD, "csrf_token")]
+    kept = [
+        (k, v) for k, v in request.form.items(multi=True) if k not in (BASE_FIELD, "csrf_token")
+    ]
     body = render_template(
         "builder/conflict.html",
         ctx=ctx,

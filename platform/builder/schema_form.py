@@ -158,7 +158,7 @@ class SchemaForm:
         if kind == "string":
             return "text"
         if kind in ("integer", "number"):
-            return kind
+            return str(kind)
         if kind == "boolean":
             return "checkbox"
         if kind == "array":
@@ -195,15 +195,14 @@ class SchemaForm:
             elif value != before:
                 changes.append((made.path, value))
                 _put(data, made.path, value)
-        if not errors:
-            validator = jsonschema.Draft202012Validator(dict(self.schema))
-            for error in validator.iter_errors(data):
-                where = [str(p) for p in error.absolute_path]
-                missing = _missing_property(error)
-                if missing:
-                    where.append(missing)
-                name = self._nearest(tuple(where))
-                errors.setdefault(name, error.message)
+        # values that could not be read keep their own error (setdefault)
+        validator = jsonschema.Draft202012Validator(dict(self.schema))
+        for error in validator.iter_errors(data):
+            where = [str(p) for p in error.absolute_path]
+            missing = _missing_property(error)
+            if missing:
+                where.append(missing)
+            errors.setdefault(self._nearest(tuple(where)), error.message)
         for made in self._leaves(self.fields):
             made.error = errors.get(made.name, "")
             if made.name in form or made.kind in ("checkbox", "checks"):
@@ -257,7 +256,8 @@ class SchemaForm:
 
 def _missing_property(error: jsonschema.ValidationError) -> str | None:
     if error.validator == "required" and isinstance(error.instance, Mapping):
-        for name in error.validator_value:
+        wanted: Any = error.validator_value
+        for name in wanted:
             if name not in error.instance:
                 return str(name)
     return None

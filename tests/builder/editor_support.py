@@ -22,7 +22,9 @@ def new_draft(web: WebPortal) -> int:
     return drafts.draft_from_live(web.engine, web.slug, name="work").id
 
 
-def signed_in(web: WebPortal, email: str = EDITOR, rights: tuple[str, ...] = ("edit",)) -> BuilderBrowser:
+def signed_in(
+    web: WebPortal, email: str = EDITOR, rights: tuple[str, ...] = ("edit",)
+) -> BuilderBrowser:
     """A builder browser signed in as a new account with `rights` on the portal."""
     add_account(web.engine, email, portals=(web.slug,), rights=rights)
     browser = BuilderBrowser(web.app)

@@ -137,7 +137,9 @@ def test_remove_a_field_shows_the_data_it_drops_then_removes_it(web: WebPortal) 
     assert asked.status_code == 200
     assert "3 records have a value in message.body" in asked.text
     assert drafts.get_draft(web.engine, draft).head == 1  # nothing saved yet
-    confirmed = browser.post(_url(web, draft, "message"), **form_values(asked.text, "id", "confirm-form"))
+    confirmed = browser.post(
+        _url(web, draft, "message"), **form_values(asked.text, "id", "confirm-form")
+    )
     assert confirmed.status_code == 303
     diff = text_diff(web, draft, 1, 2)["entities/message.yaml"]
     assert diff[0].startswith("@@ ") and all(line.startswith("-") for line in diff[1:])
@@ -165,15 +167,21 @@ def test_add_rename_and_remove_an_entity(web: WebPortal) -> None:
     asked = browser.post(_url(web, draft, "contract"), action="rename_entity", new_name="deal",
                          base_revision=base_of(page.text))  # fmt: skip
     assert asked.status_code == 200 and "holds no data this change would drop" in asked.text
-    renamed = browser.post(_url(web, draft, "contract"), **form_values(asked.text, "id", "confirm-form"))
+    renamed = browser.post(
+        _url(web, draft, "contract"), **form_values(asked.text, "id", "confirm-form")
+    )
     assert renamed.headers["Location"].endswith("/entities/deal?saved=3")
     assert text_diff(web, draft, 2, 3) == {
         "entities/contract.yaml": ["@@ -2 +2 @@", "-  contract:", "+  deal:"]
     }
     asked = browser.post(_url(web, draft, "deal"), action="remove_entity", base_revision="3")
-    removed = browser.post(_url(web, draft, "deal"), **form_values(asked.text, "id", "confirm-form"))
+    removed = browser.post(
+        _url(web, draft, "deal"), **form_values(asked.text, "id", "confirm-form")
+    )
     assert removed.headers["Location"].endswith("/entities/?saved=4")
-    assert "deal" not in drafts.revision_bundle(web.engine, draft, 4).files["entities/contract.yaml"]
+    assert (
+        "deal" not in drafts.revision_bundle(web.engine, draft, 4).files["entities/contract.yaml"]
+    )
 
 
 def test_rights_view_sees_edit_saves_none_is_404(web: WebPortal) -> None:

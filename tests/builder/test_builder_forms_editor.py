@@ -95,7 +95,10 @@ def test_a_conflicting_edit_that_no_longer_applies_is_explained(web: WebPortal) 
     draft = new_draft(web)
     anna = signed_in(web, "anna@example.test")
     ben = signed_in(web, "ben@example.test")
-    assert anna.post(_url(web, draft), base_revision="1", action="add", field="status").status_code == 303
+    assert (
+        anna.post(_url(web, draft), base_revision="1", action="add", field="status").status_code
+        == 303
+    )
     ben.post(_url(web, draft), base_revision="1", action="add", field="status")
     late = ben.post(_url(web, draft), base_revision="1", action="add", field="status")
     assert late.status_code == 409 and "no longer applies" in late.text

@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-
 from flask import Blueprint, abort, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
@@ -73,7 +72,11 @@ def _locales(ctx: DraftContext) -> tuple[str, ...]:
 
 def _invalid(ctx: DraftContext, message: str, back: str) -> Response:
     body = render_template(
-        "builder/edit_failed.html", ctx=ctx, error=message, hint="", back=back,
+        "builder/edit_failed.html",
+        ctx=ctx,
+        error=message,
+        hint="",
+        back=back,
         title=_("The change could not be made"),
     )
     return Response(body, 422, mimetype="text/html")
@@ -87,7 +90,9 @@ def entities_view(slug: str, draft: int) -> Response | str:
         ctx = open_draft(slug, draft, EDIT)
         name = request.form.get("name", "").strip()
         if not _NAME.match(name) or name in _entities(ctx):
-            return _invalid(ctx, _("%(name)s is not a new entity name (a-z, 0-9, _).", name=name), here)
+            return _invalid(
+                ctx, _("%(name)s is not a new entity name (a-z, 0-9, _).", name=name), here
+            )
         label = request.form.get("label", "").strip() or name.replace("_", " ").capitalize()
         value = {
             "label": {_locales(ctx)[0]: label},
@@ -132,7 +137,10 @@ def entity_view(slug: str, draft: int, entity: str) -> Response | str:
 
 
 def _page(
-    ctx: DraftContext, entity: str, spec: dict[str, Any], errors: dict[str, dict[str, str]] | None = None
+    ctx: DraftContext,
+    entity: str,
+    spec: dict[str, Any],
+    errors: dict[str, dict[str, str]] | None = None,
 ) -> str:
     registry = state().checker.registry
     locales = _locales(ctx)
@@ -180,15 +188,26 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
     page = editor_url("builder.entity", ctx, entity=entity)
     field = request.form.get("field", "")
     if action in ("save_field", "rename_field", "remove_field") and field not in fields:
-        return _invalid(ctx, _("%(entity)s has no field %(field)s.", entity=entity, field=field), page)
+        return _invalid(
+            ctx, _("%(entity)s has no field %(field)s.", entity=entity, field=field), page
+        )
     if action == "add_field":
         name, kind = request.form.get("name", "").strip(), request.form.get("type", "string")
         if not _NAME.match(name) or name in fields or kind not in state().checker.registry:
-            return _invalid(ctx, _("%(name)s is not a new field name (a-z, 0-9, _).", name=name), page)
+            return _invalid(
+                ctx, _("%(name)s is not a new field name (a-z, 0-9, _).", name=name), page
+            )
         label = {_locales(ctx)[0]: name.replace("_", " ").capitalize()}
-        op: Operation = lambda edit: edit.set(field_path(entity, name), {"type": kind, "label": label})
-        return run_edit(ctx, [op], editor="entities", what=f"add field {entity}.{name}",
-                        done=f"{page}#field-{name}")
+        ops: list[Operation] = [
+            lambda edit: edit.set(field_path(entity, name), {"type": kind, "label": label})
+        ]
+        return run_edit(
+            ctx,
+            ops,
+            editor="entities",
+            what=f"add field {entity}.{name}",
+            done=f"{page}#field-{name}",
+        )
     if action == "save_field":
         made = field_edit(
             state().checker.registry, entity, field, fields[field], _locales(ctx), request.form
@@ -196,32 +215,62 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
         if made.errors:
             body = _page(ctx, entity, spec, {field: dict(made.errors)})
             return Response(body, 422, mimetype="text/html")
-        return run_edit(ctx, made.operations, editor="entities", what=made.what,
-                        done=f"{page}#field-{field}")
+        return run_edit(
+            ctx, made.operations, editor="entities", what=made.what, done=f"{page}#field-{field}"
+        )
     if action == "rename_field":
         new = request.form.get("new_name", "").strip()
         if not _NAME.match(new) or new in fields:
-            return _invalid(ctx, _("%(name)s is not a new field name (a-z, 0-9, _).", name=new), page)
+            return _invalid(
+                ctx, _("%(name)s is not a new field name (a-z, 0-9, _).", name=new), page
+            )
         ops = _rename_field_ops(ctx, entity, field, fields[field], new)
-        return run_edit(ctx, ops, editor="entities", what=f"rename field {entity}.{field} to {new}",
-                        done=f"{page}#field-{new}")
+        return run_edit(
+            ctx,
+            ops,
+            editor="entities",
+            what=f"rename field {entity}.{field} to {new}",
+            done=f"{page}#field-{new}",
+        )
     if action == "remove_field":
         ops = [lambda edit: edit.delete(field_path(entity, field))]
-        return _confirmed(ctx, ops, _("Remove field %(name)s", name=field), page,
-                          f"remove field {entity}.{field}", page, live_loss(ctx, entity, field))
+        return _confirmed(
+            ctx,
+            ops,
+            _("Remove field %(name)s", name=field),
+            page,
+            f"remove field {entity}.{field}",
+            page,
+            live_loss(ctx, entity, field),
+        )
     if action == "rename_entity":
         new = request.form.get("new_name", "").strip()
         if not _NAME.match(new) or new in _entities(ctx):
-            return _invalid(ctx, _("%(name)s is not a new entity name (a-z, 0-9, _).", name=new), page)
+            return _invalid(
+                ctx, _("%(name)s is not a new entity name (a-z, 0-9, _).", name=new), page
+            )
         ops = [lambda edit: edit.rename(("entities", entity), new)]
         done = editor_url("builder.entity", ctx, entity=new)
-        return _confirmed(ctx, ops, _("Rename entity %(name)s", name=entity), done,
-                          f"rename entity {entity} to {new}", page, live_loss(ctx, entity))
+        return _confirmed(
+            ctx,
+            ops,
+            _("Rename entity %(name)s", name=entity),
+            done,
+            f"rename entity {entity} to {new}",
+            page,
+            live_loss(ctx, entity),
+        )
     if action == "remove_entity":
         ops = [lambda edit: edit.delete(("entities", entity))]
-        return _confirmed(ctx, ops, _("Remove entity %(name)s", name=entity),
-                          editor_url("builder.entities", ctx), f"remove entity {entity}", page,
-                          live_loss(ctx, entity))
+        return _confirmed(
+            ctx,
+            ops,
+            _("Remove entity %(name)s", name=entity),
+            editor_url("builder.entities", ctx),
+            f"remove entity {entity}",
+            page,
+            live_loss(ctx, entity),
+        )
     return _invalid(ctx, _("Unknown action."), page)
 
 
@@ -260,14 +309,24 @@ def live_loss(ctx: DraftContext, entity: str, field: str | None = None) -> str |
     with state().engine.connect() as conn:
         count = int(conn.execute(query).scalar() or 0)
     if field is None:
-        return ngettext("%(num)d record of %(entity)s", "%(num)d records of %(entity)s", count,
-                        entity=entity)
-    return ngettext("%(num)d record has a value in %(field)s", "%(num)d records have a value in %(field)s",
-                    count, field=f"{entity}.{field}")
+        return ngettext(
+            "%(num)d record of %(entity)s", "%(num)d records of %(entity)s", count, entity=entity
+        )
+    return ngettext(
+        "%(num)d record has a value in %(field)s",
+        "%(num)d records have a value in %(field)s",
+        count,
+        field=f"{entity}.{field}",
+    )
 
 
 def _confirmed(
-    ctx: DraftContext, ops: list[Operation], heading: str, done: str, what: str, back: str,
+    ctx: DraftContext,
+    ops: list[Operation],
+    heading: str,
+    done: str,
+    what: str,
+    back: str,
     loss: str | None = None,
 ) -> Response | str:
     """Save when the form says `confirm=yes`; else the page that shows what the live
@@ -304,8 +363,14 @@ def check_expression_view(slug: str, draft: int, entity: str) -> Response:
     return jsonify(
         ok=not found,
         problems=[
-            {"code": p.code, "message": p.message, "hint": p.hint, "file": p.file,
-             "line": p.line, "col": p.col}
+            {
+                "code": p.code,
+                "message": p.message,
+                "hint": p.hint,
+                "file": p.file,
+                "line": p.line,
+                "col": p.col,
+            }
             for p in found
         ],
     )
