@@ -36,6 +36,8 @@ def test_add_a_field_adds_three_lines(web: WebPortal) -> None:
     }
     shown = browser.get(saved.headers["Location"])
     assert "Saved as revision 2." in shown.text and 'id="field-contract_number"' in shown.text
+    german = browser.get(_url(web, draft, "ticket") + "?lang=de")
+    assert "Feld hinzufügen" in german.text and "Feld contract_number speichern" in german.text
     assert audit_actions(web.engine, web.slug)[-1] == "builder_edit"
 
 

@@ -312,11 +312,12 @@ def live_loss(ctx: DraftContext, entity: str, field: str | None = None) -> str |
         return ngettext(
             "%(num)d record of %(entity)s", "%(num)d records of %(entity)s", count, entity=entity
         )
+    dotted = entity + "." + field
     return ngettext(
         "%(num)d record has a value in %(field)s",
         "%(num)d records have a value in %(field)s",
         count,
-        field=f"{entity}.{field}",
+        field=dotted,
     )
 
 
