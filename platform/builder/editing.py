@@ -21,7 +21,7 @@ steps, which live here so no editor re-implements them:
 
 Typed API for editors: `DraftContext`, `Operation`, `open_draft`, `save_edits`,
 `run_edit` (save + conflict + edit-error handling in one call), `problems_under`,
-`saved_message`, `editor_url`, `definition` (the head's merged data), `preview_edit` (problems and destructive plan steps of an
+`saved_message`, `editor_url`, `definition` (the head's merged data), `base_definition` (the data the form showed), `preview_edit` (problems and destructive plan steps of an
 edit before it is saved).
 """
 
@@ -56,7 +56,10 @@ from .session import current_account
 Operation = Callable[[BundleEdit], object]
 #: The hidden field holding the revision a form was rendered from.
 BASE_FIELD = "base_revision"
+#: After a conflict: the revision the user saw first (their values are compared with it).
+SHOWN_FIELD = "shown_revision"
 _REVIEWS = "builder_reviews"
+_REVIEWS_KEPT = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,22 @@ def open_draft(slug: str, draft_id: int, right: str = VIEW) -> DraftContext:
 def definition(ctx: DraftContext) -> dict[str, Any]:
     """The merged definition of the draft's head revision as plain data."""
     data = load(ctx.bundle)[0].data
+    return data if isinstance(data, dict) else {}
+
+
+def base_definition(ctx: DraftContext) -> dict[str, Any]:
+    """The merged definition of the revision the posted form was rendered from: what the
+    user saw, so an editor turns into operations only the values the user changed (and a
+    save after a conflict does not undo the other editor's change)."""
+    shown = request.form.get(SHOWN_FIELD, "")
+    base = int(shown) if shown.isdigit() else posted_base(ctx)
+    if base == ctx.revision:
+        return definition(ctx)
+    try:
+        bundle = drafts.revision_bundle(state().engine, ctx.draft_id, base)
+    except drafts.DraftError:
+        return definition(ctx)
+    data = load(bundle)[0].data
     return data if isinstance(data, dict) else {}
 
 
@@ -167,6 +186,8 @@ def review_of(ctx: DraftContext) -> drafts.DraftReview:
     cache: dict[tuple[int, int], drafts.DraftReview] = st.extra.setdefault(_REVIEWS, {})
     key = (ctx.draft_id, ctx.revision)
     if key not in cache:
+        if len(cache) >= _REVIEWS_KEPT:  # oldest first: dicts keep insertion order
+            del cache[next(iter(cache))]
         cache[key] = drafts.review(
             st.engine, st.checker, ctx.draft_id, ctx.revision, st.settings.env
         )
@@ -267,15 +288,16 @@ def conflict_response(
         apply_operations(head_bundle, operations)
     except EditError as exc:
         reapply_error = str(exc)
-    kept = [
-        (k, v) for k, v in request.form.items(multi=True) if k not in (BASE_FIELD, "csrf_token")
-    ]
+    skip = (BASE_FIELD, SHOWN_FIELD, "csrf_token")
+    kept = [(k, v) for k, v in request.form.items(multi=True) if k not in skip]
+    shown = request.form.get(SHOWN_FIELD, "")
     body = render_template(
         "builder/conflict.html",
         ctx=ctx,
         conflict=conflict,
         what=what,
         kept=kept,
+        shown=int(shown) if shown.isdigit() else conflict.base,
         action=request.path,
         back=request.path,
         reapply_error=reapply_error,

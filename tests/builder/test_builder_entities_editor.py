@@ -138,14 +138,24 @@ def test_remove_a_field_shows_the_data_it_drops_then_removes_it(web: WebPortal) 
     )  # fmt: skip
     assert asked.status_code == 200
     assert "3 records have a value in message.body" in asked.text
+    assert "pages/tickets.yaml:24" in asked.text  # and what still uses the field
     assert drafts.get_draft(web.engine, draft).head == 1  # nothing saved yet
     confirmed = browser.post(
         _url(web, draft, "message"), **form_values(asked.text, "id", "confirm-form")
     )
     assert confirmed.status_code == 303
-    diff = text_diff(web, draft, 1, 2)["entities/message.yaml"]
-    assert diff[0].startswith("@@ ") and all(line.startswith("-") for line in diff[1:])
-    assert diff[1].strip() == "-      body:"
+    assert text_diff(web, draft, 1, 2) == {
+        "entities/message.yaml": [
+            "@@ -13,5 +12,0 @@",
+            "-      body:",
+            "-        type: text",
+            "-        required: true",
+            "-        max_length: 10000",
+            "-        label: {en: Message, de: Nachricht, fr: Message, es: Mensaje}",
+        ]
+    }
+    shown = browser.get(confirmed.headers["Location"])  # the draft now has problems here
+    assert 'data-code="title-field"' in shown.text
 
 
 def test_add_rename_and_remove_an_entity(web: WebPortal) -> None:
@@ -197,3 +207,28 @@ def test_rights_view_sees_edit_saves_none_is_404(web: WebPortal) -> None:
     assert viewer.get(_url(web, draft, "nope")).status_code == 404
     assert viewer.get(f"/_builder/p/{web.slug}/d/999/entities/").status_code == 404
     assert drafts.get_draft(web.engine, draft).head == 1
+
+
+def test_two_editors_changing_one_field_keep_both_changes(web: WebPortal) -> None:
+    draft = new_draft(web)
+    anna = signed_in(web, "anna@example.test")
+    ben = signed_in(web, "ben@example.test")
+    anna_form = form_values(anna.get(_url(web, draft, "ticket")).text, "data-field", "subject")
+    ben_form = form_values(ben.get(_url(web, draft, "ticket")).text, "data-field", "subject")
+    anna_form["label.de"] = "Thema"
+    assert anna.post(_url(web, draft, "ticket"), **anna_form).status_code == 303
+    ben_form["opt.max_length"] = "150"
+    conflict = ben.post(_url(web, draft, "ticket"), **ben_form)
+    assert conflict.status_code == 409 and drafts.get_draft(web.engine, draft).head == 2
+    again = form_values(conflict.text, "id", "confirm-form")
+    assert again["base_revision"] == "2" and again["opt.max_length"] == "150"
+    assert ben.post(_url(web, draft, "ticket"), **again).status_code == 303
+    assert text_diff(web, draft, 1, 3) == {
+        "entities/ticket.yaml": [
+            "@@ -10,2 +10,2 @@",
+            "-        max_length: 200",
+            "-        label: {en: Subject, de: Betreff, fr: Objet, es: Asunto}",
+            "+        max_length: 150",
+            "+        label: {en: Subject, de: Thema, fr: Objet, es: Asunto}",
+        ]
+    }

@@ -83,7 +83,9 @@ def test_two_editors_saving_the_same_revision_lose_no_edit(web: WebPortal) -> No
     assert "+" + LINE.format(START + ", status") in second.text.replace("&#39;", "'")
     assert drafts.get_draft(web.engine, draft).head == 2  # nothing overwritten
     again = form_values(second.text, "id", "confirm-form")
-    assert again == {"base_revision": "2", "action": "down", "field": "subject"}
+    assert again == {
+        "base_revision": "2", "shown_revision": "1", "action": "down", "field": "subject"
+    }  # fmt: skip
     applied = ben.post(_url(web, draft), **again)
     assert applied.status_code == 303
     assert text_diff(web, draft, 1, 3) == _change(

@@ -28,6 +28,7 @@ from portalis.runtime.templating import ngettext
 from ..editing import (
     DraftContext,
     Operation,
+    base_definition,
     definition,
     editor_url,
     open_draft,
@@ -61,7 +62,11 @@ def register(bp: Blueprint) -> None:
 
 
 def _entities(ctx: DraftContext) -> dict[str, Any]:
-    found = definition(ctx).get("entities") or {}
+    return _entities_of(definition(ctx))
+
+
+def _entities_of(data: dict[str, Any]) -> dict[str, Any]:
+    found = data.get("entities") or {}
     return found if isinstance(found, dict) else {}
 
 
@@ -209,8 +214,10 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
             done=f"{page}#field-{name}",
         )
     if action == "save_field":
+        shown = _entities_of(base_definition(ctx)).get(entity) or {}
+        seen = (shown.get("fields") or {}).get(field, fields[field])
         made = field_edit(
-            state().checker.registry, entity, field, fields[field], _locales(ctx), request.form
+            state().checker.registry, entity, field, seen, _locales(ctx), request.form
         )
         if made.errors:
             body = _page(ctx, entity, spec, {field: dict(made.errors)})
