@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
+from portalis.engine import drafts
 from portalis.engine.definition.yamledit import BundleEdit
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
@@ -296,25 +296,20 @@ def _rename_field_ops(
 
 def live_loss(ctx: DraftContext, entity: str, field: str | None = None) -> str | None:
     """What the live database holds that removing `entity` (or its `field`) would drop:
-    its record count, or the field's non-empty values — counted directly, since the plan
-    cannot be made while the edit leaves the draft with errors (a field still in use)."""
+    its record count, or how many records have a value in the field — counted by
+    `drafts.live_rows`/`live_values`, since the plan itself cannot be made while the edit leaves the
+    draft with errors (a field still in use elsewhere)."""
     live = state().registry.get(ctx.slug)
     if live is None or entity not in live.compiled.model.entities:
         return None
-    model_entity = live.compiled.model.entities[entity]
-    table = live.compiled.tables[entity]
+    engine = state().engine
     if field is None:
-        query = sa.select(sa.func.count()).select_from(table)
+        count = drafts.live_rows(engine, ctx.slug, entity)
     else:
-        known = model_entity.fields.get(field)
+        known = live.compiled.model.entities[entity].fields.get(field)
         if known is None:
             return None
-        columns = [table.c[c] for c in known.columns if c in table.c]
-        if not columns:
-            return None
-        query = sa.select(sa.func.count()).where(sa.or_(*(c.is_not(None) for c in columns)))
-    with state().engine.connect() as conn:
-        count = int(conn.execute(query).scalar() or 0)
+        count = drafts.live_values(engine, ctx.slug, entity, known.columns)
     if field is None:
         return ngettext(
             "%(num)d record of %(entity)s", "%(num)d records of %(entity)s", count, entity=entity
