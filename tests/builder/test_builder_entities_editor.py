@@ -4,10 +4,12 @@ removals show what the live data would lose first; expressions are checked as ty
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from builder_support import audit_actions
 from editor_support import base_of, form_values, new_draft, signed_in, text_diff
 
 from portalis.engine import drafts
+from portalis.testing.inspection import audit_table
 from portalis.testing.web import WebPortal
 
 
@@ -232,3 +234,44 @@ def test_two_editors_changing_one_field_keep_both_changes(web: WebPortal) -> Non
             "+        label: {en: Subject, de: Thema, fr: Objet, es: Asunto}",
         ]
     }
+
+
+def test_changing_the_type_drops_the_old_types_options(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    values = form_values(browser.get(_url(web, draft, "ticket")).text, "data-field", "priority")
+    assert values["type"] == "choice" and values["default"] == "normal"
+    values["type"] = "string"
+    assert browser.post(_url(web, draft, "ticket"), **values).status_code == 303
+    assert text_diff(web, draft, 1, 2) == {
+        "entities/ticket.yaml": [
+            "@@ -16 +16 @@",
+            "-        type: choice",
+            "+        type: string",
+            "@@ -19,5 +18,0 @@",
+            "-        options:",
+            "-          - {value: low, label: {en: Low, de: Niedrig, fr: Basse, es: Baja}}",
+            "-          - {value: normal, label: {en: Normal, de: Normal, fr: Normale, es: Normal}}",
+            "-          - {value: high, label: {en: High, de: Hoch, fr: Haute, es: Alta}}",
+            "-          - {value: urgent, label: {en: Urgent, de: Dringend, fr: Urgente, es: Urgente}}",
+        ]
+    }
+    page = browser.get(_url(web, draft, "ticket"))
+    assert form_values(page.text, "data-field", "priority").get("opt.max_length") == ""
+
+
+def test_every_save_is_audited_with_what_changed(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    refused = browser.post(_url(web, draft, "ticket"), csrf=False, action="add_field", name="x")
+    assert refused.status_code == 400  # no CSRF token
+    browser.post(_url(web, draft, "ticket"), action="add_field", name="x", type="int",
+                 base_revision="1")  # fmt: skip
+    with web.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(audit_table.c.detail, audit_table.c.actor_email)
+            .where(audit_table.c.action == "builder_edit")
+        ).one()  # fmt: skip
+    assert row.actor_email == "editor@example.test"
+    assert row.detail == {"draft": draft, "revision": 2, "editor": "entities",
+                          "what": "add field ticket.x"}  # fmt: skip
