@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -107,9 +107,17 @@ def open_draft(slug: str, draft_id: int, right: str = VIEW) -> DraftContext:
 
 
 def definition(ctx: DraftContext) -> dict[str, Any]:
-    """The merged definition of the draft's head revision as plain data."""
-    data = load(ctx.bundle)[0].data
-    return data if isinstance(data, dict) else {}
+    """The merged definition of the draft's head revision as plain data (loaded once per
+    request)."""
+    return _merged(ctx.bundle)
+
+
+def _merged(bundle: Bundle) -> dict[str, Any]:
+    loaded: dict[str, dict[str, Any]] = g.setdefault("builder_definitions", {})
+    if bundle.sha256 not in loaded:
+        data = load(bundle)[0].data
+        loaded[bundle.sha256] = data if isinstance(data, dict) else {}
+    return loaded[bundle.sha256]
 
 
 def base_definition(ctx: DraftContext) -> dict[str, Any]:
@@ -121,11 +129,9 @@ def base_definition(ctx: DraftContext) -> dict[str, Any]:
     if base == ctx.revision:
         return definition(ctx)
     try:
-        bundle = drafts.revision_bundle(state().engine, ctx.draft_id, base)
+        return _merged(drafts.revision_bundle(state().engine, ctx.draft_id, base))
     except drafts.DraftError:
         return definition(ctx)
-    data = load(bundle)[0].data
-    return data if isinstance(data, dict) else {}
 
 
 def posted_base(ctx: DraftContext) -> int:
