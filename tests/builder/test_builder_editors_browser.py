@@ -20,7 +20,7 @@ from portalis.testing.browser import live_server, new_page, screenshot_dir
 from portalis.testing.web import app_state
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Page
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,18 @@ def _sign_in(page: Page, base: str) -> None:
     page.get_by_role("heading", name="Recovery codes").wait_for()
 
 
+def _console(message: ConsoleMessage, errors: list[str]) -> None:
+    """Collect console errors but the two expected ones: the favicon probe (404) and the
+    conflict page's own status (409)."""
+    url = str(message.location.get("url"))
+    if (
+        message.type == "error"
+        and not url.endswith("/favicon.ico")
+        and "(CONFLICT)" not in message.text
+    ):
+        errors.append(f"{message.text} ({url})")
+
+
 def _order(page: Page) -> list[str]:
     return [
         str(n)
@@ -48,6 +60,8 @@ def _order(page: Page) -> list[str]:
 
 
 def test_add_a_field_and_place_it_in_a_form(portalis_browser: Browser, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     shots = screenshot_dir(tmp_path)
     errors: list[str] = []
     with live_server(directory=tmp_path / "live") as live:
@@ -56,10 +70,8 @@ def test_add_a_field_and_place_it_in_a_form(portalis_browser: Browser, tmp_path:
         draft = drafts.draft_from_live(engine, live.slug, name="work").id
         root = f"{live.base_url}/_builder/p/{live.slug}/d/{draft}"
         with new_page(portalis_browser, viewport={"width": 1280, "height": 900}) as page:
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "favicon" not in str(m.location.get("url")) else None)  # fmt: skip
+            page.on("console", lambda m: _console(m, errors))
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            from playwright.sync_api import expect
-
             _sign_in(page, live.base_url)
 
             page.goto(f"{root}/entities/ticket")
@@ -95,6 +107,21 @@ def test_add_a_field_and_place_it_in_a_form(portalis_browser: Browser, tmp_path:
             page.get_by_role("button", name="Move subject up").focus()
             assert axe_violations(page) == []
             page.screenshot(path=str(shots / "builder-form-editor-1280.png"), full_page=True)
+
+            # someone else saves meanwhile: this page's next move meets the conflict page
+            head = drafts.get_draft(engine, draft).head
+            files = drafts.revision_bundle(engine, draft).files
+            text = files["pages/tickets.yaml"].replace(
+                "roles: [customer]\n", "roles: [customer, agent]\n", 1
+            )
+            drafts.save(engine, draft, head, {"pages/tickets.yaml": text})
+            page.get_by_role("button", name="Move due up").click()
+            page.get_by_role("heading", name="Someone saved this draft first").wait_for()
+            assert axe_violations(page) == []
+            page.screenshot(path=str(shots / "builder-conflict-1280.png"), full_page=True)
+            page.get_by_role("button", name="Apply my change on top of the latest revision").click()
+            page.wait_for_url(re.compile(r"saved=7"))
+            assert _order(page)[-3:] == ["due", "tags", "attachment"]
         new_form = drafts.revision_bundle(engine, draft).files["pages/tickets.yaml"]
         assert "fields: [contract_number, subject, body," in new_form
     assert errors == []
