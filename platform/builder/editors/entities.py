@@ -42,6 +42,7 @@ from .fields import (
     EXPRESSION_KEYS,
     NAME_PATTERN,
     check_expression,
+    default_text,
     field_edit,
     field_path,
     label_values,
@@ -158,7 +159,7 @@ def _page(
                 "name": name,
                 "spec": fspec,
                 "labels": label_values(fspec.get("label"), locales),
-                "default": "" if "default" not in fspec else _scalar_text(fspec["default"]),
+                "default": "" if "default" not in fspec else default_text(fspec["default"]),
                 "options": options_form(registry, str(fspec.get("type")), fspec, "opt"),
                 "errors": (errors or {}).get(name, {}),
             }
@@ -179,12 +180,6 @@ def _page(
         message=saved_message(),
         title=_("Entity %(name)s", name=entity),
     )
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
 
 
 def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | str:

@@ -89,7 +89,9 @@ def field_edit(
     if new_type not in registry:
         errors["type"] = f"unknown field type {new_type!r}"
     keep("type", new_type)
-    keep("required", True if form.get("required") == "true" else UNSET)
+    # an explicit `required: false` stays as written while the box stays unticked
+    unticked = False if spec.get("required") is False else UNSET
+    keep("required", True if form.get("required") == "true" else unticked)
     _label_ops(here, spec.get("label"), locales, form, ops)
     default = form.get("default", "").strip()
     if default:
@@ -144,6 +146,13 @@ def _label_ops(
             ops.append(_setter((*here, "label"), wanted))
         elif label is not None:
             ops.append(_deleter((*here, "label")))
+
+
+def default_text(value: Any) -> str:
+    """A default as the editor shows it: inline YAML, so posting it back unchanged gives the
+    same value (`"01"` stays a string, `{expr: now()}` a mapping)."""
+    text = str(yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6))
+    return text.removesuffix("\n").removesuffix("\n...").strip()
 
 
 def label_values(label: Any, locales: tuple[str, ...]) -> dict[str, str]:
