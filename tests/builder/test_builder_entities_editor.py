@@ -275,3 +275,15 @@ def test_every_save_is_audited_with_what_changed(web: WebPortal) -> None:
     assert row.actor_email == "editor@example.test"
     assert row.detail == {"draft": draft, "revision": 2, "editor": "entities",
                           "what": "add field ticket.x"}  # fmt: skip
+
+
+def test_saving_every_field_unchanged_changes_nothing(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    page = browser.get(_url(web, draft, "ticket")).text
+    fields = ["subject", "body", "priority", "tags", "account", "assignee", "amount", "due"]
+    fields += ["attachment", "status", "escalated", "messages", "resolution"]
+    for name in fields:
+        done = browser.post(_url(web, draft, "ticket"), **form_values(page, "data-field", name))
+        assert done.status_code == 303, (name, done.text)
+    assert drafts.get_draft(web.engine, draft).head == 1
