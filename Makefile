@@ -9,7 +9,7 @@ DEMO_DB ?= sqlite:///$(CURDIR)/instance/demo.sqlite
 APT_PACKAGES := chromium slapd ldap-utils xmlsec1
 PYTEST_ARGS ?=
 
-.PHONY: run test venv system-deps lint typecheck importlint docs clean
+.PHONY: run test venv vendor system-deps lint typecheck importlint docs clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -19,7 +19,21 @@ $(STAMP): setup.cfg setup.py pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	@for p in plugins/*/; do if [ -f "$$p/pyproject.toml" ]; then $(PIP) install -q -e "$${p%/}[test]" || exit 1; fi; done
 	@touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) vendor
+
+# Browser libraries the builder serves from its own static files (no CDN), fetched from npm
+# once; the files are committed, so this only runs when one is missing or its version moves.
+SORTABLE_VERSION := 1.15.7
+VENDOR_DIR := platform/builder/static/builder/vendor
+VENDORED := $(VENDOR_DIR)/Sortable.min.js $(VENDOR_DIR)/Sortable.LICENSE
+
+vendor: $(VENDORED)
+
+$(VENDORED):
+	@mkdir -p $(VENDOR_DIR)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent sortablejs@$(SORTABLE_VERSION) >/dev/null && tar xzf sortablejs-$(SORTABLE_VERSION).tgz) \
+	  && cp $$tmp/package/Sortable.min.js $(VENDOR_DIR)/Sortable.min.js && cp $$tmp/package/LICENSE $(VENDOR_DIR)/Sortable.LICENSE; \
+	  status=$$?; rm -rf $$tmp; exit $$status
 
 # Debian packages the browser and directory tests need; installed only when missing.
 system-deps:

@@ -17,6 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
+from .editors import entities, forms
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -70,4 +71,6 @@ def make_blueprint() -> Blueprint:
     draft_pages.register(bp)
     publishing.register(bp)
     preview.register(bp)
+    entities.register(bp)
+    forms.register(bp)
     return bp

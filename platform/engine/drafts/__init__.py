@@ -6,6 +6,7 @@ it was based on (`store`, `DraftConflict` in `conflicts`); a revision is validat
 and planned without publishing and published through the deploy path (`review`).
 """
 
+from .at_risk import live_rows, live_values
 from .conflicts import DraftConflict, DraftError, file_diffs
 from .review import DraftOutdated, DraftReview, Publication, publications, publish, review
 from .sources import (
@@ -51,6 +52,8 @@ __all__ = [
     "file_diffs",
     "get_draft",
     "list_drafts",
+    "live_rows",
+    "live_values",
     "publications",
     "publish",
     "restore",
