@@ -27,6 +27,8 @@ from portalis.engine.data.store import RecordStore
 #: attributes of the request object (it exists before the request context, `attach`)
 _KEY = "portalis_connection"
 _STORES = "portalis_stores"
+#: what `_KEY` holds once the request's connection went back to the pool
+_RELEASED = False
 
 
 def init_app(app: Flask) -> None:
@@ -38,7 +40,7 @@ def attach(req: Request, engine: sa.Engine) -> SharedConnection:
     """The shared connection of request `req`, made now if it has none — also before the
     request context exists (the Host allow-list, which may poll the live versions, is
     computed then)."""
-    shared: SharedConnection | None = getattr(req, _KEY, None)
+    shared: SharedConnection | None = getattr(req, _KEY, None) or None
     if shared is None:
         shared = SharedConnection(engine)
         setattr(req, _KEY, shared)
@@ -48,9 +50,9 @@ def attach(req: Request, engine: sa.Engine) -> SharedConnection:
 def request_connection(engine: sa.Engine) -> SharedConnection | None:
     """This request's shared connection to `engine` (made on first use; the connection
     itself is checked out on the first read); None outside a request."""
-    if not has_request_context():
-        return None
-    shared = attach(request._get_current_object(), engine)
+    if not has_request_context() or getattr(request, _KEY, None) is _RELEASED:
+        return None  # (after the teardown: a connection of its own, not a leaked one)
+    shared = attach(request, engine)
     if shared.engine is not engine:
         return None  # another database (a test's second app): a connection of its own
     return shared
@@ -76,11 +78,10 @@ def request_store(store: RecordStore) -> RecordStore:
     shared = request_connection(store.engine)
     if shared is None:
         return store
-    req = request._get_current_object()
-    stores: dict[int, RecordStore] | None = getattr(req, _STORES, None)
+    stores: dict[int, RecordStore] | None = getattr(request, _STORES, None)
     if stores is None:
         stores = {}
-        setattr(req, _STORES, stores)
+        setattr(request, _STORES, stores)
     bound = stores.get(id(store))
     if bound is None:
         bound = stores[id(store)] = store.sharing(shared)
@@ -91,8 +92,8 @@ def release(_exc: BaseException | None = None, **_: Any) -> None:
     """Give the request's connection back (teardown; also safe when none was taken)."""
     if not has_request_context():
         return
-    req = request._get_current_object()
-    req.__dict__.pop(_STORES, None)
-    shared: SharedConnection | None = req.__dict__.pop(_KEY, None)
-    if shared is not None:
+    setattr(request, _STORES, None)
+    shared: SharedConnection | bool | None = getattr(request, _KEY, None)
+    setattr(request, _KEY, _RELEASED)
+    if isinstance(shared, SharedConnection):
         shared.close()

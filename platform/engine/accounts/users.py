@@ -21,8 +21,8 @@ from ..data.permissions import Actor
 from ..data.records import ReadStore
 from ..data.store import RecordStore
 from ..definition.fields import FieldValueError
-from ..definition.model import PortalModel
 from ..outbox.inbox import unread_column
+from ..outbox.notify import Recipient
 from ..portal import CompiledPortal
 from .passwords import hash_password
 from .user_writes import insert_user, update_user
@@ -49,16 +49,11 @@ class UserInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionUser:
-    """What a request needs of its signed-in user — never the password hash or a field
-    value (a page that shows those loads the row itself, `user_by_id`)."""
+class SessionUser(Recipient):
+    """What a request needs of its signed-in user: who they are (the fields an actor is made
+    of, as for a notification's recipient) and their sign-in state — never the password hash
+    or a field value (a page that shows those loads the row itself, `user_by_id`)."""
 
-    id: int
-    email: str
-    name: str
-    account: int | None
-    roles: tuple[str, ...]
-    locale: str | None
     is_active: bool
     has_password: bool
     password_changed_at: datetime | None
@@ -72,13 +67,6 @@ class SessionUser:
             int(row["id"]), str(row["email"] or ""), str(row["name"] or ""), row["account"],
             tuple(row["roles"] or ()), row.get("locale"), bool(row["is_active"]),
             bool(row.get("password_hash")), row.get("password_changed_at"), unread=None,
-        )  # fmt: skip
-
-    def actor(self, model: PortalModel) -> Actor:
-        """The user as an actor of `model`."""
-        return Actor.for_user(
-            model, self.id, self.account, self.roles,
-            email=self.email, name=self.name, locale=self.locale,
         )  # fmt: skip
 
 

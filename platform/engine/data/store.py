@@ -102,6 +102,7 @@ class RecordStore(WriteChecks, ReadStore):
         return manager
 
     def _read(self, conn: sa.Connection | None) -> Any:
+        # every read of `ReadStore` asks here for its connection
         if conn is None and self.shared is not None:
             return self.shared.read()
         return super()._read(conn)

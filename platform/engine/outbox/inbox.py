@@ -13,6 +13,7 @@ costs no query and every worker shows the same number.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,13 +119,14 @@ def mark_read(
 
 
 def add_unread(conn: sa.Connection, portal: str, user_ids: Collection[int]) -> None:
-    """Count one new unread notification for each of `user_ids` (one statement; call it in
-    the transaction that inserts them)."""
+    """Count a new unread notification for each entry of `user_ids` (a user listed twice got
+    two; one statement; call it in the transaction that inserts them)."""
     if not user_ids:
         return
     insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
+    added = Counter(int(uid) for uid in user_ids)
     statement = insert(notification_unread).values(
-        [{"portal": portal, "user_id": int(uid), "unread": 1} for uid in sorted(set(user_ids))]
+        [{"portal": portal, "user_id": uid, "unread": n} for uid, n in sorted(added.items())]
     )
     conn.execute(
         statement.on_conflict_do_update(
