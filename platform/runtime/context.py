@@ -27,7 +27,7 @@ from .i18n import I18n
 from .registry import PortalRegistry, RuntimePortal
 from .request_db import read_connection, write_transaction
 from .security import client_ip
-from .sessions import close_session, open_session, session_with_user, touch
+from .sessions import close_session, open_session, session_query, session_with_user, touch
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -97,6 +97,10 @@ def request_client_ip() -> str:
     )
 
 
+#: `RuntimePortal.cache` key of the version's session query (built once, `session_query`)
+_SESSION_QUERY = "session_query"
+
+
 class PortalUser(UserMixin):  # type: ignore[misc]
     """The Flask-Login user: one signed-in user of one portal, with their actor.
 
@@ -144,10 +148,11 @@ def load_user(user_id: str) -> PortalUser | None:
         return None
     model = portal.compiled.model
     engine = state().engine
+    query = portal.cache.get(_SESSION_QUERY)
+    if query is None:
+        query = portal.cache[_SESSION_QUERY] = session_query(portal.compiled)
     with read_connection(engine) as conn:
-        found = session_with_user(
-            conn, portal.compiled, secret, idle_minutes=model.auth.idle_minutes
-        )
+        found = session_with_user(conn, query, secret, idle_minutes=model.auth.idle_minutes)
     if found is None:
         return None
     user, due = found

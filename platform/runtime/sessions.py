@@ -78,31 +78,39 @@ def session_state(
     concurrent writers instead of waiting for the lock).
     """
     row = conn.execute(
-        sa.select(sessions.c.user_id, *_STATE).where(*_session_is(portal, secret))
+        sa.select(sessions.c.user_id, *_STATE).where(
+            sessions.c.id == digest(secret), sessions.c.portal == portal
+        )
     ).first()
     due = _live(row, idle_minutes)
     return None if row is None or due is None else (int(row.user_id), due)
 
 
+def session_query(portal: Source) -> sa.Select[Any]:
+    """The session check of `portal` as one query — the session, the user's columns a request
+    needs and the bell's count — with the session's digest as the parameter `sid`. Build it
+    once per portal version (`session_with_user` takes it): building it costs several times
+    more than running it."""
+    return (
+        session_user_query(portal, sessions.c.user_id)
+        .add_columns(*_STATE)
+        .where(sessions.c.id == sa.bindparam("sid"), sessions.c.portal == portal.model.slug)
+    )
+
+
 def session_with_user(
-    conn: sa.Connection, portal: Source, secret: str, *, idle_minutes: int
+    conn: sa.Connection, query: sa.Select[Any], secret: str, *, idle_minutes: int
 ) -> tuple[SessionUser, bool] | None:
-    """(the signed-in user, activity worth recording) of a live session — one query for the
-    session, its user and the bell's count; None when the session is unknown, revoked, idle
-    or expired (an inactive user is returned: the caller refuses them)."""
-    slug = portal.model.slug
-    query = session_user_query(portal, sessions.c.user_id).add_columns(*_STATE)
-    row = conn.execute(query.where(*_session_is(slug, secret))).first()
+    """(the signed-in user, activity worth recording) of a live session, by the portal's
+    `session_query`; None when the session is unknown, revoked, idle or expired (an
+    inactive user is returned: the caller refuses them)."""
+    row = conn.execute(query, {"sid": digest(secret)}).first()
     due = _live(row, idle_minutes)
     return None if row is None or due is None else (session_user(row), due)
 
 
 #: The columns that decide whether a session is live.
 _STATE = (sessions.c.revoked, sessions.c.expires_at, sessions.c.last_seen)
-
-
-def _session_is(portal: str, secret: str) -> tuple[sa.ColumnElement[bool], ...]:
-    return sessions.c.id == digest(secret), sessions.c.portal == portal
 
 
 def _live(row: Any, idle_minutes: int) -> bool | None:
