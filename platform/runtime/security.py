@@ -173,13 +173,12 @@ def apply_headers(response: Response, headers: HeaderPairs) -> Response:
     """Set each of `headers` (`security_headers`) the response does not set itself, and a
     UTF-8 charset on text responses that name none."""
     target = response.headers
+    present = {name.lower() for name in target.keys()}  # one pass, not one per header
     for name, value in headers:
-        target.setdefault(name, value)
-    if (
-        response.mimetype
-        and response.mimetype.startswith("text/")
-        and "charset" not in (response.content_type or "")
-    ):
+        if name.lower() not in present:
+            target.add(name, value)
+    content_type = target.get("Content-Type", "")
+    if content_type[:5].lower() == "text/" and "charset" not in content_type:
         response.content_type = f"{response.mimetype}; charset=utf-8"
     return response
 

@@ -113,3 +113,17 @@ def test_an_idle_refresh_costs_one_short_write_on_the_same_connection(
     assert use.checkouts == 1
     assert len(use.matching("UPDATE portalis_session")) == 1
     assert len(use.matching("portalis_session")) == 2  # the check, then the refresh
+
+
+def test_security_headers_are_built_once_per_version(web: WebPortal) -> None:
+    with web.app.app_context():
+        served = web.app.extensions["portalis"].registry.require(web.slug)
+    pairs = served.headers[False]
+    response = web.client("anna@acme.test").get("/tickets")
+    assert [(name, response.headers[name]) for name, _ in pairs] == list(pairs)
+    assert (
+        web.client().get("/").headers["Content-Security-Policy"]
+        == dict(pairs)["Content-Security-Policy"]
+    )
+    with web.app.app_context():
+        assert web.app.extensions["portalis"].registry.require(web.slug).headers[False] is pairs
