@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from portalis.engine.data.db import SharedConnection, begin_write
+from portalis.engine.data.db import SharedConnection, begin_write, create_engine
 from portalis.engine.data.platform_tables import ensure_platform_tables
 from portalis.engine.data.system_tables import notification_unread, notifications, system_metadata
 from portalis.engine.data.tables import utcnow
@@ -82,9 +82,10 @@ def test_each_write_is_one_transaction_on_the_same_connection(engine: sa.Engine)
         shared.close()
 
 
-def test_a_write_inside_a_write_gets_a_connection_of_its_own(engine: sa.Engine) -> None:
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite has one writer at a time: nested writers wait for each other")
+def test_a_write_inside_a_write_gets_a_connection_of_its_own(postgres_url_fixture: str) -> None:
+    # PostgreSQL only: SQLite has one writer at a time, so nested writers wait for each other
+    engine = create_engine(postgres_url_fixture)
+    metadata.create_all(engine)
     shared = SharedConnection(engine)
     try:
         with database_use(engine) as use, shared.begin_write() as outer:
@@ -97,6 +98,7 @@ def test_a_write_inside_a_write_gets_a_connection_of_its_own(engine: sa.Engine) 
         assert use.checkouts == 2
     finally:
         shared.close()
+        engine.dispose()
 
 
 def test_a_store_reads_through_the_shared_connection(
