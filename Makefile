@@ -46,7 +46,7 @@ typecheck: venv
 	@# plugins/, found through MYPYPATH) and the sample plugin the tests load
 	@# (tests/plugins/sample_plugin); untyped libraries are listed in pyproject.toml
 	MYPYPATH=$(PLUGIN_SRC) $(VENV)/bin/mypy --strict \
-	  -p portalis.engine -p portalis.runtime -p portalis.testing -p portalis.api -p portalis.web \
+	  -p portalis.engine -p portalis.runtime -p portalis.builder -p portalis.testing -p portalis.api -p portalis.web \
 	  $(addprefix -p ,$(PLUGIN_PACKAGES)) -p portalis_sample
 
 importlint: venv

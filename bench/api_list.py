@@ -21,7 +21,6 @@ neither side can get faster by answering less. Reported: requests/s of both and 
 from __future__ import annotations
 
 import json
-import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,11 @@ import sqlalchemy as sa
 from flask import Flask, abort, jsonify, session
 from harness import (
     compare_rates,
-    database_kinds,
     first_body,
-    rate_line,
     signed_in_client,
     timings,
 )
-from list_page import SLUG, portalis_client, prepared, ticket_arguments
+from list_page import SLUG, compare_main, portalis_client, prepared
 
 from portalis.engine.data.db import create_engine
 from portalis.engine.portal import CompiledPortal
@@ -135,20 +132,11 @@ def compare(kind: str, tmp: Path, tickets: int, accounts: int, requests: int) ->
 
 
 def main() -> None:
-    parser = ticket_arguments(__doc__)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    kinds = database_kinds(args.db)
-    with tempfile.TemporaryDirectory() as tmp:
-        results = [
-            compare(kind, Path(tmp), args.tickets, args.accounts, args.requests) for kind in kinds
-        ]
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    print(f"API ticket list, {args.tickets:,} tickets over {args.accounts} accounts, 25 records")
-    for r in results:
-        print(rate_line(r))
+    compare_main(
+        __doc__,
+        "API ticket list, {tickets:,} tickets over {accounts} accounts, 25 records",
+        compare,
+    )
 
 
 if __name__ == "__main__":

@@ -239,6 +239,29 @@ def ticket_arguments(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+#: A benchmark's comparison on one database: (kind, tmp, tickets, accounts, requests) → result.
+Compare = Callable[[str, Path, int, int, int], dict[str, Any]]
+
+
+def compare_main(doc: str | None, title: str, compare: Compare) -> None:
+    """The command line of a ticket comparison: `compare` on each database `--db` names, then
+    `title` (formatted with the arguments) and a rate line per database, or the JSON."""
+    parser = ticket_arguments(doc)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    kinds = database_kinds(args.db)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [
+            compare(kind, Path(tmp), args.tickets, args.accounts, args.requests) for kind in kinds
+        ]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(title.format(tickets=args.tickets, accounts=args.accounts))
+    for r in results:
+        print(rate_line(r))
+
+
 def main() -> None:
     parser = ticket_arguments(__doc__)
     parser.add_argument(

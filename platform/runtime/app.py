@@ -119,6 +119,8 @@ def create_app(
         # the runtime's own templates first: a plugin cannot replace layout.html or a core page
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(folders)])  # type: ignore[list-item]
     init_csrf(app, lifetime=SESSION_LIFETIME)
+    for blueprint in default_plugins.platform_blueprints(pm):
+        app.register_blueprint(blueprint)
     configure_jinja(app)
     notifications.init_app(app)
     request_db.init_app(app)

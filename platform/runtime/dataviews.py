@@ -18,7 +18,7 @@ from flask import Response, abort, flash, g, jsonify, redirect, request, stream_
 
 from portalis.engine.data import errors
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.rows import Record
+from portalis.engine.data.rows import Page as RecordPage
 from portalis.engine.definition.block_configs import ListBlock
 from portalis.engine.definition.model import Entity
 from portalis.engine.flow import workflow
@@ -118,13 +118,12 @@ def export_view(portal: RuntimePortal, actor: Actor, page: str, block: int) -> R
     columns = visible_columns(store, actor, cfg)
     locale = str(g.get("locale") or model.default_locale)
 
-    def next_chunk(number: int) -> Sequence[Record]:
-        chunk = fetch(
+    def next_chunk(number: int) -> RecordPage:
+        return fetch(
             store, actor, cfg, query, parent_id, page=number, size=EXPORT_CHUNK, count=False
         )
-        return chunk.records
 
-    rows = _rows(portal, actor, locale, entity, columns, first.records, first.has_next, next_chunk)
+    rows = _rows(portal, actor, locale, entity, columns, first, next_chunk)
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = content_disposition(f"{page}.csv")
@@ -138,23 +137,22 @@ def _rows(
     locale: str,
     entity: Entity,
     columns: list[str],
-    first: Sequence[Record],
-    more: bool,
-    next_chunk: Callable[[int], Sequence[Record]],
+    first: RecordPage,
+    next_chunk: Callable[[int], RecordPage],
 ) -> Iterator[str]:
     """The CSV text: a header, then rows chunk by chunk (look-ups batched per chunk)."""
     fmt = Formatter(portal, actor, locale)
     yield csv_line([fmt.column_label(entity, c) for c in columns])
     chunk, number, written = first, 1, 0
-    while chunk:
+    while chunk.records:
         fmt = Formatter(portal, actor, locale)
-        fmt.prepare(entity, columns, chunk)
-        for record in chunk:
+        fmt.prepare(entity, columns, chunk.records, chunk.titles)
+        for record in chunk.records:
             if written >= EXPORT_MAX_ROWS:
                 return
             yield csv_line([fmt.text(entity, c, record) for c in columns])
             written += 1
-        if not more or len(chunk) < EXPORT_CHUNK:
+        if not chunk.has_next or len(chunk.records) < EXPORT_CHUNK:
             return
         number += 1
         chunk = next_chunk(number)

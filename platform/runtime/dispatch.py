@@ -141,16 +141,23 @@ def _plugin_view(
 def _guards_allow(portal: RuntimePortal, path: str) -> bool:
     """True when every request guard lets this request through (before URL matching, so a
     refused client learns nothing about the portal's paths)."""
-    guards = state().guards
-    if not guards:
+    if not state().guards:
         return True
     actor = current_actor()
     ip = actor.ip if actor.ip is not None else request_client_ip()
-    ask = GuardRequest(portal.compiled.model, ip, actor, path, request.method)
-    for guard in guards:
+    return ask_guards(
+        portal.slug, GuardRequest(portal.compiled.model, ip, actor, path, request.method)
+    )
+
+
+def ask_guards(slug: str, ask: GuardRequest) -> bool:
+    """True when every request guard of the application lets `ask` through (a request of
+    portal `slug`, served here or by a platform-level view such as the builder's); a
+    refusal is logged with the guard's name."""
+    for guard in state().guards:
         if not guard(ask):
             name = getattr(guard, "__qualname__", type(guard).__qualname__)
-            log.info("request guard %s refused %s %s from %r", name, portal.slug, path, ip)
+            log.info("request guard %s refused %s %s from %r", name, slug, ask.path, ask.client_ip)
             return False
     return True
 

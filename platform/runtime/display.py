@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -30,7 +30,7 @@ from .files import file_names
 from .i18n import format_date, format_money, format_number
 from .pages import page_allowed
 from .registry import RuntimePortal
-from .urls import page_url, portal_url
+from .urls import portal_url, record_urls
 
 
 def N_(message: str) -> str:
@@ -103,7 +103,7 @@ class Formatter:
         self.model = portal.compiled.model
         self.titles: dict[str, dict[int, str]] = {}
         self.files: dict[str, str] = {}
-        self.links: dict[str, str | None] = {}
+        self.links: dict[str, Callable[[int], str] | None] = {}
 
     def gettext(self, message: str, **params: Any) -> str:
         """A UI string in the formatter's locale."""
@@ -123,14 +123,29 @@ class Formatter:
         return self.gettext(SYSTEM_LABELS.get(name, name))
 
     # -- batching ---------------------------------------------------------------------------
-    def prepare(self, entity: Entity, names: Iterable[str], records: Sequence[Record]) -> None:
-        """Load titles of referenced records and names of files for `records` (batched)."""
+    def prepare(
+        self,
+        entity: Entity,
+        names: Iterable[str],
+        records: Sequence[Record],
+        joined: Mapping[str, Mapping[int, str]] | None = None,
+    ) -> None:
+        """Load titles of referenced records and names of files for `records` (batched).
+
+        `joined` holds titles the list query already joined (`Page.titles`): those columns
+        cost no query here.
+        """
         store = self.portal.store
+        joined = joined or {}
         file_ids: set[str] = set()
         for name in names:
             if name == "created_by":
                 ids = [r.get("created_by") for r in records]
-                self.titles[name] = store.titles(self.actor, "user", ids, names_only=True)
+                self.titles[name] = (
+                    dict(joined[name])
+                    if name in joined
+                    else store.titles(self.actor, "user", ids, names_only=True)
+                )
                 continue
             field = entity.fields.get(name)
             if field is None:
@@ -138,9 +153,12 @@ class Formatter:
             if field.type == "ref":
                 target = getattr(field.config, "to", "")
                 ids = [r.get(name) for r in records if r.get(name) is not None]
-                self.titles[name] = store.titles(self.actor, target, ids) if ids else {}
+                if name in joined:
+                    self.titles[name] = dict(joined[name])
+                else:
+                    self.titles[name] = store.titles(self.actor, target, ids) if ids else {}
                 page = page_for(self.portal, self.actor, "detail", target)
-                self.links[name] = page.name if page is not None else None
+                self.links[name] = record_urls(page.name) if page is not None else None
             elif field.type == "file":
                 file_ids.update(str(r.get(name)) for r in records if r.get(name))
         self.prepare_files(file_ids)
@@ -160,13 +178,14 @@ class Formatter:
             return Markup("")
         value = record.get(name)
         if name in SYSTEM_LABELS:
-            return self._system_html(name, value, link=link)
+            return self.system_html(name, value)
         field = entity.fields.get(name)
         if field is None or value is None:
             return Markup("")
         return self.value_html(field, value, link=link, short=short)
 
-    def _system_html(self, name: str, value: Any, *, link: bool) -> Markup:
+    def system_html(self, name: str, value: Any) -> Markup:
+        """The value of system column `name` as HTML (`#id`, the author's name, a time)."""
         if value is None:
             return Markup("")
         if name == "id":
@@ -202,10 +221,7 @@ class Formatter:
             label = escape(self.choice_label(field, value))
             return Markup(f'<span class="badge badge-{escape(css_token(value))}">{label}</span>')
         if kind == "tags":
-            return Markup("").join(
-                Markup('<span class="tag">{}</span>').format(self._tag_label(field, t))
-                for t in value
-            )
+            return Markup("").join(self.tag_html(field, t) for t in value)
         if kind == "bool":
             return escape(self.gettext("Yes") if value else self.gettext("No"))
         if kind == "money" and isinstance(value, Money):
@@ -242,9 +258,9 @@ class Formatter:
         title = self.titles.get(field.name, {}).get(int(value))
         if title is None:
             return escape(f"#{value}")
-        page = self.links.get(field.name)
-        if link and page:
-            return Markup('<a href="{}">{}</a>').format(page_url(page, int(value)), title)
+        url_of = self.links.get(field.name)
+        if link and url_of:
+            return Markup(f'<a href="{escape(url_of(int(value)))}">{escape(title)}</a>')
         return escape(title)
 
     def choice_label(self, field: Field, value: Any) -> str:
@@ -253,6 +269,10 @@ class Formatter:
         if isinstance(config, ChoiceConfig):
             return self.label(config.label_for(str(value)), str(value))
         return str(value)
+
+    def tag_html(self, field: Field, tag: str) -> Markup:
+        """One tag as a `tag` span with its translated label."""
+        return Markup('<span class="tag">{}</span>').format(self._tag_label(field, tag))
 
     def _tag_label(self, field: Field, tag: str) -> str:
         for choice in getattr(field.config, "choices", ()):

@@ -1,8 +1,9 @@
 """The runtime's hooks: what a plugin adds to the served application (web types).
 
 Blocks that render pages, the HTML inputs of field types, sign-in provider types, second
-factors, portal routes, template folders and the plugin's own tables are runtime concepts, so their hooks live here, next to
-the types they return; the engine's hooks (field types, expression functions, definition
+factors, portal routes, template folders, the plugin's own tables, platform-level blueprints
+and `portalis` commands are runtime concepts, so their hooks live here, next to the types
+they return; the engine's hooks (field types, expression functions, definition
 checks, request guards) are in `portalis.engine.hookspecs`. Plugins implement both with the
 one marker `hookimpl` of `portalis.api`. The runtime's plugin manager
 (`portalis.runtime.default_plugins.plugin_manager`) loads both spec modules before any
@@ -23,7 +24,9 @@ from portalis.engine.hookspecs import PROJECT
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import click
     import sqlalchemy as sa
+    from flask import Blueprint
 
     from .api.fields import ApiFieldFactory
     from .auth.providers import ProviderType
@@ -107,8 +110,11 @@ def portalis_second_factors() -> list[SecondFactor]:
     core asks the first factor a user has enrolled after any successful primary login
     (password, LDAP, SSO, invitation), forces enrolment for the roles any factor's
     `required_roles(model)` names (read from the plugin's own definition section, e.g.
-    `auth.two_factor.required_for`), and uses it for step-up before sensitive changes. Not
-    firstresult: factors are offered in registration order.
+    `auth.two_factor.required_for`), and uses it for step-up before sensitive changes. A
+    factor that also implements `EnrollableFactor` (see `portalis.web`) can be set up
+    outside portal pages: the builder requires such a factor for its accounts (keyed by the
+    reserved portal key `_builder`) and refuses every sign-in without one. Not firstresult:
+    factors are offered in registration order.
     """
     raise NotImplementedError
 
@@ -167,5 +173,38 @@ def portalis_api_fields() -> Mapping[str, ApiFieldFactory]:
     the JSON value to the record store unchanged, which cleans it. A field type no plugin
     maps is served by `ApiField` itself. Not firstresult; a later plugin overrides an
     earlier one for the same type name.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_platform_blueprints() -> list[Blueprint]:
+    """Flask blueprints served at platform level, outside every portal (`/_builder/`, …).
+
+    When: once per application, when `create_app` builds it (Flask accepts no rule after
+    the first request). Result: a list of *new* `flask.Blueprint` objects (build them in the
+    hook: one application must not share a blueprint's state with another) whose
+    `url_prefix` starts with `/_` — portal slugs start with a letter, so a platform path can
+    never shadow a portal; another prefix is an error at start-up. The blueprint's views run
+    outside any portal: no portal, no portal user, no request guard applies unless the view
+    asks for them. Forms must check CSRF themselves (`portalis.runtime.security.
+    protect_request` in a `before_request`): the application checks no view by default.
+    Security headers (CSP without `unsafe-inline`, `no-store`) and the Host allow-list apply
+    as to every response. Not firstresult.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_cli_commands() -> list[click.Command]:
+    """Commands (or command groups) this plugin adds to the `portalis` command.
+
+    When: when the `portalis` command looks up a name it does not know itself, or lists its
+    commands (`portalis --help`) — never for a built-in command, which stays quick. The
+    plugin manager is built as a server builds it (`PORTALIS_DISABLED_PLUGINS` honoured).
+    Result: a list of `click.Command` objects; each is added under its own `name`. A name of
+    a built-in command, or one two plugins use, is an error. Follow the built-in commands'
+    conventions: `--database-url` (PORTALIS_DATABASE_URL), exit code 1 for problems, 2 for
+    usage errors, no traceback. Not firstresult.
     """
     raise NotImplementedError

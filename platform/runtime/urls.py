@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import g
@@ -24,3 +25,10 @@ def page_url(page_name: str, record_id: int | None = None, **query: object) -> s
     if record_id is not None:
         route = route.replace("<id>", str(int(record_id)))
     return portal_url(route, **query)
+
+
+def record_urls(page_name: str) -> Callable[[int], str]:
+    """`page_url(page_name, id)` as a function of the id, with the route resolved once (list
+    rows and reference cells link many records to one page)."""
+    head, _, tail = page_url(page_name).partition("<id>")
+    return lambda record_id: f"{head}{int(record_id)}{tail}"

@@ -26,6 +26,7 @@ from portalis.runtime.auth.common import (
     see_other,
     user_row,
 )
+from portalis.runtime.auth.enrolment import EnrollableFactor, EnrolmentStart
 from portalis.runtime.auth.flows import FlowContext
 from portalis.runtime.auth.providers import (
     BindContext,
@@ -61,6 +62,8 @@ __all__ = [
     "BlockContext",
     "BlockType",
     "CodeForm",
+    "EnrollableFactor",
+    "EnrolmentStart",
     "ExternalIdentity",
     "FlowContext",
     "FormFieldFactory",

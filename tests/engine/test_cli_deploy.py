@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from portalis.engine.data.db import create_engine
 from portalis.testing.cli import CliResult, invoke, run_process
 from portalis.testing.portals import BLUEPRINTS
 
@@ -49,7 +50,7 @@ def test_cli_deploy_lifecycle(database_url: str, definition: Path, tmp_path: Pat
     plan = run("plan", str(definition), url=database_url)
     assert plan.returncode == 0, plan.stderr
     assert "+ add column p_acme_support__ticket.channel" in plan.stdout
-    assert "1 additive, 0 destructive" in plan.stdout
+    assert "1 additive, 0 removal, 0 destructive" in plan.stdout
     assert run("deploy", str(definition), url=database_url).returncode == 0
 
     ticket.write_text(original)  # removing the field again is destructive
@@ -106,3 +107,29 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_script("rollback", "acme-support", "not-a-number", url=url).returncode == 2
     missing = run_script("versions", "nothing-here", url=url)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_cli_plan_keeps_hand_made_indexes_and_shows_index_drops_apart(
+    database_url: str, definition: Path
+) -> None:
+    assert run("deploy", str(definition), url=database_url).returncode == 0
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE INDEX dba_subject ON p_acme_support__ticket (subject)")
+    finally:
+        engine.dispose()
+    unchanged = run("plan", str(definition), url=database_url)
+    assert unchanged.stdout.strip().endswith("no schema changes"), unchanged.stdout
+    pages = definition / "pages" / "tickets.yaml"
+    pages.write_text(pages.read_text().replace("sort: -updated_at", "sort: -created_at", 1))
+    plan = run("plan", str(definition), url=database_url)
+    assert plan.returncode == 0, plan.stderr
+    table = "p_acme_support__ticket"
+    assert f"- drop index ix_{table}__account_updated_at_desc_id on {table}" in plan.stdout
+    assert (
+        f"+ create index ix_{table}__account_created_at_desc_id on {table}"
+        " (account, created_at DESC, id)"
+    ) in plan.stdout
+    assert "dba_subject" not in plan.stdout
+    assert "3 additive, 2 removal, 0 destructive" in plan.stdout

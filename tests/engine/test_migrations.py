@@ -605,7 +605,9 @@ def test_add_foreign_key_and_index_to_existing_table(engine: sa.Engine) -> None:
         "create_index",
     ]
     assert not result.destructive
-    assert result.ops[0].describe() == "- drop index ix_p_acme__ticket__subject on p_acme__ticket"
+    assert result.ops[0].describe() == (
+        "- drop index ix_p_acme__ticket__subject on p_acme__ticket (subject)"
+    )
     apply(engine, new, result)
     assert plan(engine, new).empty
     assert rows(engine, "p_acme__ticket", "subject") == [("a",)]

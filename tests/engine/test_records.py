@@ -252,7 +252,7 @@ def test_list_query_count_is_constant(world) -> None:
         large = len(statements)
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
-    assert small == large == 2
+    assert small == large == 1  # rows and the bounded count in one statement
 
 
 def test_unique_index_holds_when_the_precheck_races(world, monkeypatch) -> None:
@@ -283,3 +283,31 @@ def test_file_ids_are_no_permission(world) -> None:
     assert guarded.update(p["ben"], "ticket", mine, {"attachment": "own-upload-0123456789"})[
         "attachment"
     ]
+
+
+def test_bounded_count_rides_in_the_list_query(world, db_engine) -> None:
+    _, store, p, _ = world
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", before)
+    try:
+        first = store.list(p["sam"], "ticket", page_size=3)
+        assert len(statements) == 1 and "count(" in statements[0].lower()
+        assert (first.total, first.total_exact, first.has_next) == (4, True, True)
+        bounded = store.list(p["sam"], "ticket", page_size=1, count_limit=2)
+        assert (bounded.total, bounded.total_exact) == (2, False)
+        statements.clear()
+        # a page past the end carries no row to read the count from: it is counted apart
+        past = store.list(p["nina"], "ticket", page=3, page_size=2)
+        assert (past.records, past.total, past.total_exact) == ((), 2, True)
+        assert len(statements) == 2
+        statements.clear()
+        uncounted = store.list(p["sam"], "ticket", page=2, page_size=3, count=False)
+        assert "count(" not in statements[0].lower()
+        assert (uncounted.total, uncounted.has_next) == (4, False)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", before)

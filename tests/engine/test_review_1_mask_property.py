@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mask_world import DEFINITION, ROLES, fresh_people
 
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import BadQuery
@@ -22,36 +23,6 @@ from portalis.engine.data.records import ReadStore
 from portalis.engine.definition.bundle import Bundle
 from portalis.testing.portals import deploy_dir
 
-DEFINITION = """
-format: portalis/v1
-portal: maskprop
-title: Mask property
-locales: [en]
-roles:
-  r_acc_nolevel: {}
-  r_own: {}
-  r_where_nonote: {}
-  r_all_noamount: {}
-  r_acc_onlylevel: {}
-entities:
-  doc:
-    title_field: note
-    fields:
-      account: {type: ref, to: account}
-      status: {type: choice, options: [a, b]}
-      level: {type: choice, options: [x, y, z]}
-      note: {type: string}
-      amount: {type: int}
-    permissions:
-      - {roles: [r_acc_nolevel], actions: [read], scope: account, fields: {except: [level]}}
-      - {roles: [r_own], actions: [read], scope: own}
-      - {roles: [r_where_nonote], actions: [read], scope: {where: {status: a}},
-         fields: {except: [note, amount]}}
-      - {roles: [r_all_noamount], actions: [read], scope: all, fields: {except: [amount, note]}}
-      - {roles: [r_acc_onlylevel], actions: [read], scope: account,
-         fields: {only: [account, status, level]}}
-"""
-ROLES = ["r_acc_nolevel", "r_own", "r_where_nonote", "r_all_noamount", "r_acc_onlylevel"]
 LEVELS = ["x", "y", "z"]
 NOTES = ["alpha red", "beta blue", "gamma red", "delta"]
 #: the fields whose values are changed; status and account decide scopes, so they stay put
@@ -129,23 +100,10 @@ def test_review_1_hidden_value_never_changes_an_answer(db_engine, mask_portal, d
     entities = portal.model.entities
     table = portal.tables["doc"]
     with begin_write(db_engine) as conn:
-        for name in ("doc", "user", "account"):
-            conn.execute(portal.tables[name].delete())
-        accounts = [
-            store.insert_row(conn, entities["account"], {"name": f"acc{i}"}, created_by=None)
-            for i in range(2)
-        ]
-        other = store.insert_row(
-            conn, entities["user"], {"email": "o@x.test", "name": "o"}, created_by=None
-        )
         roles, account = data["actor"]
-        uid = store.insert_row(
-            conn,
-            entities["user"],
-            {"email": "a@x.test", "name": "a", "account": accounts[account]},
-            created_by=None,
-        )
-        actor = Actor.for_user(portal.model, uid, accounts[account], roles)
+        clear = ("doc", "user", "account")
+        accounts, other, actor = fresh_people(conn, portal, store, roles, account, clear)
+        uid = actor.id
         for acc, status, level, note, amount, mine in data["docs"]:
             values = {
                 "account": accounts[acc],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from portalis.engine.data.records import ReadStore
 from portalis.engine.definition import compiler
 from portalis.engine.expr import expressions
+from portalis.testing.portals import BLUEPRINTS
 from portalis.testing.web import WebPortal, count_selects
 
 SUBJECTS = {
@@ -183,6 +185,46 @@ def test_constant_queries_per_page_size(web: WebPortal) -> None:
         assert rows(sam.get("/tickets?size=100").text) == 100
     assert len(small) == len(large)
     assert len(large) <= 12
+
+
+def test_one_list_statement_holds_rows_titles_and_count(web: WebPortal) -> None:
+    add_tickets(web, "anna@acme.test", 60)
+    add_tickets(web, "nina@globex.test", 60)
+    sam = web.client("sam@support.test")
+    sam.get("/tickets")  # warm up
+    for size in (10, 100):
+        with count_selects(web.engine) as statements:
+            html = sam.get(f"/tickets?size={size}&lang=en").text
+        assert rows(html) == size and f"1–{size} of 124" in html
+        assert "Globex Ltd" in html  # account titles, joined
+        listing = [s for s in statements if "__ticket" in s or "__account" in s]
+        assert len(listing) == 1, listing
+        assert "count(" in listing[0].lower()
+
+
+def test_list_without_total_counts_nothing(database_url: str, tmp_path: Path) -> None:
+    definition = tmp_path / "b2c"
+    shutil.copytree(BLUEPRINTS / "b2c", definition)
+    pages = definition / "pages" / "tickets.yaml"
+    text = pages.read_text(encoding="utf-8")
+    assert text.count("          link: ticket\n") == 1
+    pages.write_text(
+        text.replace("          link: ticket\n", "          link: ticket\n          total: false\n")
+    )
+    web = WebPortal.deploy(database_url, tmp_path / "instance", definition)
+    try:
+        add_tickets(web, "anna@acme.test", 30)
+        anna = web.client("anna@acme.test")
+        with count_selects(web.engine) as statements:
+            first = anna.get("/tickets?lang=en").text
+        assert rows(first) == 25 and "<span>1–25</span>" in first and " of " not in first
+        assert 'rel="next"' in first
+        assert not any("count(" in s.lower() for s in statements if "__ticket" in s)
+        second = anna.get("/tickets?page=2").text
+        assert rows(second) == 7 and "<span>26–32</span>" in second
+        assert 'rel="prev"' in second and 'rel="next"' not in second
+    finally:
+        web.close()
 
 
 def test_no_template_or_expression_compiles_after_warm_up(

@@ -215,8 +215,9 @@ def test_asvs_2_2_1_api_update_fuzz(web: WebPortal, body: dict[str, Any]) -> Non
             conn.execute(table.update().where(table.c.id == ticket).values(subject=SUBJECTS["t2"]))
 
 
-#: Characters without NUL (NUL bytes have their own deterministic test below).
-no_nul = st.characters(exclude_characters="\x00")
+#: Characters without NUL (NUL bytes have their own deterministic test below) and without
+#: lone surrogates (no URL can carry one: the test client would fail before the application).
+no_nul = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 query_value = st.one_of(
     st.sampled_from([t for t in TRICKY if "\x00" not in t]),
     st.text(alphabet=no_nul, max_size=30),

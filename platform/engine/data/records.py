@@ -2,7 +2,8 @@
 
 Reads put the policy's row filter into the SQL WHERE and mask fields the actor may not read;
 writes (in `writes`) clean input, enforce rules and grants and check `version`. A list page
-costs a constant number of queries: one for the rows, one bounded count.
+costs one statement: its rows, the titles of the records they reference and, when asked for,
+a bounded count.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
+from .ref_titles import joined_from, read_titles, title_joins
 from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
 
@@ -42,6 +44,7 @@ class ReadStore(RecordQuery):
             e.name: tuple((n, f, f.columns[0], f.kind.from_storage) for n, f in e.fields.items())
             for e in model.entities.values()
         }
+        self._aliases: dict[tuple[str, str], sa.FromClause] = {}
 
     # -- helpers ------------------------------------------------------------------------
     def entity(self, name: str) -> Entity:
@@ -118,10 +121,14 @@ class ReadStore(RecordQuery):
         count_limit: int = COUNT_LIMIT,
         conn: sa.Connection | None = None,
         fields: Sequence[str] | None = None,
+        titles: Sequence[str] = (),
     ) -> Page:
         """A page of records the actor may read, filtered, searched and sorted.
 
         `fields` limits the fields loaded (default: every field the actor may read).
+        `titles` names reference columns (and `created_by`) whose referenced records' titles
+        are joined into the same query (`Page.titles`; see `ref_titles` for the rules and
+        for the columns left to `titles()`).
         """
         entity = self.entity(entity_name)
         page = max(1, int(page))
@@ -132,20 +139,32 @@ class ReadStore(RecordQuery):
         table = self.tables[entity.name]
         order = self.order_by(actor, entity, sort)
         flags = self._flags(actor, entity)
+        joins = title_joins(
+            self.model, self.tables, self.policy, actor, entity, titles, self._aliases
+        )
         query = (
             sa.select(
                 *self.columns(entity, fields),
                 *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
+                *(c for j in joins for c in (j.title, j.key)),
             )
+            .select_from(joined_from(table, joins))
             .where(where)
             .order_by(*order, table.c.id)
             .limit(page_size + 1)
             .offset((page - 1) * page_size)
         )
+        if count:
+            # the bounded count rides in the same statement (an uncorrelated subquery, run once)
+            inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
+            counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
+            query = query.add_columns(counted.label("_total"))
         with self._read(conn) as c:
             rows = c.execute(query).mappings().all()
             total, exact = (0, True)
-            if count:
+            if count and rows:
+                total, exact = _bounded(int(rows[0]["_total"]), count_limit)
+            elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
         mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
         records = tuple(
@@ -153,7 +172,8 @@ class ReadStore(RecordQuery):
         )
         if not count:
             total = (page - 1) * page_size + len(records)
-        return Page(records, total, exact, page, page_size, len(rows) > page_size)
+        joined = read_titles(joins, rows, records) if joins else {}
+        return Page(records, total, exact, page, page_size, len(rows) > page_size, joined)
 
     def count(
         self,
@@ -356,8 +376,9 @@ class ReadStore(RecordQuery):
         self, conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool], limit: int
     ) -> tuple[int, bool]:
         inner = sa.select(table.c.id).where(where).limit(limit + 1).subquery()
-        n = int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
-        return (limit, False) if n > limit else (n, True)
+        return _bounded(
+            int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()), limit
+        )
 
     def _read(self, conn: sa.Connection | None) -> Any:
         return _Borrowed(conn) if conn is not None else self.engine.connect()
@@ -365,6 +386,11 @@ class ReadStore(RecordQuery):
     def write(self) -> Any:
         """A write transaction (BEGIN IMMEDIATE on SQLite)."""
         return begin_write(self.engine)
+
+
+def _bounded(counted: int, limit: int) -> tuple[int, bool]:
+    """(total, exact) of a count that stopped after `limit` + 1 rows."""
+    return (limit, False) if counted > limit else (counted, True)
 
 
 class _Borrowed:

@@ -1,5 +1,6 @@
 """What reads return: a `Record` (values the actor may see, with its id and version) and a
-`Page` of records with a bounded total.
+`Page` of records with a bounded total (and the titles of the records they reference, when
+the list query joined them).
 
 Both are frozen: a block, an expression or an API view reads them and can change nothing.
 """
@@ -7,7 +8,7 @@ Both are frozen: a block, an expression or an API view reads them and can change
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -52,6 +53,8 @@ class Page:
     page: int
     page_size: int
     has_next: bool
+    #: titles of referenced records joined into the list query: column → id → title
+    titles: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:

@@ -9,7 +9,6 @@ no column.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,8 @@ import sqlalchemy as sa
 from ..definition.block_configs import ListBlock
 from ..definition.fields import TableContext
 from ..definition.model import Entity, PortalModel
-from ..definition.naming import MAX_IDENTIFIER, table_name, table_prefix
+from ..definition.naming import constraint_name, table_name, table_prefix
+from .table_indexes import entity_index_keys
 
 #: Columns of the user table that are not fields: they never appear in records.
 USER_AUTH_COLUMNS = (
@@ -75,7 +75,7 @@ def build_tables(model: PortalModel) -> TableSet:
                     f"{user_table}.id",
                     ondelete="SET NULL",
                     use_alter=True,
-                    name=_index_name(names[entity.name], "created_by", prefix="fk"),
+                    name=constraint_name("fk", names[entity.name], ("created_by",)),
                 ),
                 nullable=True,
             ),
@@ -91,16 +91,7 @@ def build_tables(model: PortalModel) -> TableSet:
         # reuse ids anyway; SQLite cannot add it to an existing table, so older tables keep
         # their layout until a migration rebuilds them.
         table = sa.Table(names[entity.name], metadata, *columns, sqlite_autoincrement=True)
-        unique = {f.columns[0] for f in entity.fields.values() if f.unique}
-        for column_name in sorted(indexed.get(entity.name, set()) | _ref_columns(entity)):
-            if column_name in table.c and not table.c[column_name].primary_key:
-                sa.Index(
-                    _index_name(table.name, column_name),
-                    table.c[column_name],
-                    unique=column_name in unique,
-                )
-        sa.Index(_index_name(table.name, "updated_at"), table.c.updated_at)
-        sa.Index(_index_name(table.name, "created_by"), table.c.created_by)
+        _add_indexes(model, entity, table, indexed.get(entity.name, set()))
         tables[entity.name] = table
     return TableSet(metadata, tables, table_prefix(model.slug))
 
@@ -140,9 +131,30 @@ def _indexed_fields(model: PortalModel) -> dict[str, set[str]]:
     return out
 
 
-def _index_name(table: str, column: str, prefix: str = "ix") -> str:
-    name = f"{prefix}_{table}__{column}"
-    if len(name) <= MAX_IDENTIFIER:
-        return name
-    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10]
-    return name[: MAX_IDENTIFIER - 11] + "_" + digest
+def _add_indexes(model: PortalModel, entity: Entity, table: sa.Table, indexed: set[str]) -> None:
+    """Unique single-column indexes for unique fields; every other index from `table_indexes`
+    (named by `constraint_name`, which marks them as made by Portalis)."""
+    unique = {f.columns[0] for f in entity.fields.values() if f.unique}
+    single = [
+        name
+        for name in sorted(indexed | _ref_columns(entity) | {"updated_at", "created_by"})
+        if name in table.c and not table.c[name].primary_key
+    ]
+    for name in single:
+        if name in unique:
+            sa.Index(constraint_name("ix", table.name, (name,)), table.c[name], unique=True)
+    taken: set[str | None] = {index.name for index in table.indexes}
+    for key in entity_index_keys(model, entity, [n for n in single if n not in unique]):
+        if not all(c in table.c for c in key.columns):
+            continue  # a declared column without storage; the validator reports it
+        if key.columns[0] == "id" or (len(key.columns) == 1 and key.columns[0] in unique):
+            continue  # the primary key or the unique index already serves it
+        name = constraint_name("ix", table.name, key.name_parts())
+        if name in taken:  # two keys spelled alike (`a_desc` ascending, `a` descending)
+            directions = "".join("d" if d else "a" for d in key.descending)
+            name = constraint_name("ix", table.name, (*key.name_parts(), directions), hashed=True)
+        taken.add(name)
+        sa.Index(
+            name,
+            *(table.c[c].desc() if d else table.c[c] for c, d in zip(key.columns, key.descending)),
+        )

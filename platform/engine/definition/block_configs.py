@@ -23,6 +23,9 @@ class ListBlock:
     parent: str | None = None
     export: bool = True
     title: Label | None = None
+    #: the pager shows "1–25 of 132" (a bounded count in the list query); False: "1–25" and
+    #: previous/next only, with no count
+    total: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,11 @@ LIST: dict[str, Any] = {
             "description": "On a detail page: the ref field that points to the page's record.",
         },
         "export": {"type": "boolean", "description": "Offer CSV export of what the actor may see."},
+        "total": {
+            "type": "boolean",
+            "description": "Show how many rows match ('1–25 of 132', counted up to 10,000); "
+            "false shows '1–25' with previous/next only and counts nothing.",
+        },
     },
     "additionalProperties": False,
     "required": ["entity", "columns"],

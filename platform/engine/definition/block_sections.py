@@ -156,6 +156,7 @@ def compile_list(options: dict[str, Any]) -> ListBlock:
         link=options.get("link"),
         parent=options.get("parent"),
         export=bool(options.get("export", True)),
+        total=bool(options.get("total", True)),
         title=Label.of(options["title"]) if "title" in options else None,
     )
 

@@ -170,6 +170,7 @@ class _Compiler:
             table_name=table_name(str(self.ctx.data["portal"]), name),
             search_fields=search,
             icon=spec.get("icon"),
+            indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
         )
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:

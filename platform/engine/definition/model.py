@@ -176,6 +176,8 @@ class Entity:
     table_name: str = ""
     search_fields: tuple[str, ...] = ()
     icon: str | None = None
+    #: declared `indexes:`, each a list of field or system column names (`-name` descends)
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""

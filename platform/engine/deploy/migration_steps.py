@@ -18,7 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from ..data.db import is_sqlite
 from ..data.tables import TableSet
 from ..problems import PortalisError
-from .schema_diff import default_source, target_foreign_keys, target_indexes
+from .index_diff import target_indexes
+from .schema_diff import default_source, target_foreign_keys
 from .schema_ops import (
     ADD_COLUMN,
     ADD_FOREIGN_KEY,
@@ -32,6 +33,7 @@ from .schema_ops import (
     DROP_TABLE,
     DROP_UNIQUE,
     RENAME_COLUMN,
+    RENAME_INDEX,
     SET_NOT_NULL,
     Plan,
     SchemaOp,
@@ -86,8 +88,26 @@ class Executor:
             )
         self._drop_tables(_of(ops, DROP_TABLE))
         for op in _of(ops, CREATE_INDEX):
-            spec = {s.name: s for s in target_indexes(self.tables[op.table])}[_named(op)]
-            self.op.create_index(spec.name, op.table, list(spec.columns), unique=spec.unique)
+            self._create_index(op.table, _named(op))
+        for op in _of(ops, RENAME_INDEX):
+            if is_sqlite(self.conn):  # SQLite cannot rename an index
+                self.op.drop_index(str(op.previous), table_name=op.table)
+                self._create_index(op.table, _named(op))
+            else:
+                quote = self.conn.dialect.identifier_preparer.quote
+                self.conn.exec_driver_sql(
+                    f"ALTER INDEX {quote(str(op.previous))} RENAME TO {quote(_named(op))}"
+                )
+
+    def _create_index(self, table_name: str, name: str) -> None:
+        """Create a target index or unique constraint (as a unique index) on a live table."""
+        table = self.tables[table_name]
+        index = next((i for i in table.indexes if i.name == name), None)
+        if index is not None:
+            index.create(self.conn)  # keeps each column's direction
+            return
+        spec = {s.name: s for s in target_indexes(table)}[name]
+        self.op.create_index(spec.name, table_name, list(spec.columns), unique=spec.unique)
 
     def _add_columns(self, ops: list[SchemaOp]) -> dict[str, list[str]]:
         """Add columns; returns the NOT NULL ones that were added nullable, per table."""
@@ -126,6 +146,7 @@ class Executor:
             "fk": "fk_%(table_name)s__%(column_0_N_name)s",
             "uq": "uq_%(table_name)s__%(column_0_N_name)s",
         }
+        kept = _sqlite_index_sql(self.conn, table.name) if is_sqlite(self.conn) else {}
         # A SQLite rebuild also gives older tables AUTOINCREMENT (ids never reused), which
         # SQLite cannot add in place; the diff does not see it, so plans stay quiet about it.
         with self.op.batch_alter_table(
@@ -163,6 +184,20 @@ class Executor:
                     )
             for column_name in tighten:
                 batch.alter_column(column_name, nullable=False)
+        if kept:
+            self._restore_sqlite_indexes(table.name, kept)
+
+    def _restore_sqlite_indexes(self, table: str, kept: dict[str, str]) -> None:
+        """Recreate indexes a SQLite rebuild changed from their stored DDL.
+
+        Batch mode recreates a rebuilt table's indexes from reflection, which loses column
+        directions (`updated_at DESC`): whoever made an index, it comes back as it was.
+        """
+        quote = self.conn.dialect.identifier_preparer.quote
+        for name, sql in _sqlite_index_sql(self.conn, table).items():
+            if name in kept and kept[name] != sql:
+                self.conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+                self.conn.exec_driver_sql(kept[name])
 
     def _check_loss(self, table: sa.Table, name: str, live_type: sa.types.TypeEngine[Any]) -> None:
         column = table.c[name]
@@ -219,6 +254,15 @@ class Executor:
                         self.op.drop_constraint(fk["name"], op.table, type_="foreignkey")
         for op in ops:
             self.op.drop_table(op.table)
+
+
+def _sqlite_index_sql(conn: sa.Connection, table: str) -> dict[str, str]:
+    """Index name → its CREATE INDEX statement, for the explicit indexes of a SQLite table."""
+    query = sa.text(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"
+        " AND sql IS NOT NULL"
+    )
+    return {str(r.name): str(r.sql) for r in conn.execute(query, {"table": table})}
 
 
 def _of(ops: Sequence[SchemaOp], kind: str) -> list[SchemaOp]:

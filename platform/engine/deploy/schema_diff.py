@@ -8,7 +8,6 @@ own tables are invisible here.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,19 +15,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..data.tables import TableSet
-from ..definition.naming import MAX_IDENTIFIER
+from ..definition.naming import constraint_name
+from .index_diff import given_name, index_ops
 from .schema_ops import (
     ADD_COLUMN,
     ADD_FOREIGN_KEY,
     ALTER_TYPE,
-    CREATE_INDEX,
     CREATE_TABLE,
     DROP_COLUMN,
     DROP_FOREIGN_KEY,
-    DROP_INDEX,
     DROP_NOT_NULL,
     DROP_TABLE,
-    DROP_UNIQUE,
     PHASES,
     RENAME_COLUMN,
     SET_NOT_NULL,
@@ -36,46 +33,6 @@ from .schema_ops import (
     SchemaOp,
 )
 from .schema_types import canonical_type, compile_type, is_widening
-
-
-def derived_name(kind: str, table: str, columns: Sequence[str]) -> str:
-    """A deterministic constraint/index name that fits PostgreSQL's identifier limit."""
-    name = f"{kind}_{table}__{'_'.join(columns)}"
-    if len(name) <= MAX_IDENTIFIER:
-        return name
-    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10]
-    return name[: MAX_IDENTIFIER - 11] + "_" + digest
-
-
-def _name(value: object) -> str | None:
-    # Unnamed constraints carry a sentinel (not a str) as their name.
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class IndexSpec:
-    """An index or unique constraint the target wants."""
-
-    name: str
-    columns: tuple[str, ...]
-    unique: bool
-
-
-def target_indexes(table: sa.Table) -> list[IndexSpec]:
-    """The target table's indexes and unique constraints (a unique constraint is kept as a
-    unique index when it is added to an existing table)."""
-    specs: list[IndexSpec] = []
-    for index in sorted(table.indexes, key=lambda i: _name(i.name) or ""):
-        columns = tuple(c.name for c in index.columns)
-        if len(columns) == len(index.expressions):  # expression indexes are not managed
-            name = _name(index.name) or derived_name("ix", table.name, columns)
-            specs.append(IndexSpec(name, columns, bool(index.unique)))
-    for constraint in table.constraints:
-        if isinstance(constraint, sa.UniqueConstraint):
-            columns = tuple(c.name for c in constraint.columns)
-            name = _name(constraint.name) or derived_name("uq", table.name, columns)
-            specs.append(IndexSpec(name, columns, True))
-    return specs
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +75,7 @@ def target_foreign_keys(table: sa.Table) -> list[ForeignKeySpec]:
         columns = tuple(c.name for c in fk.columns)
         specs.append(
             ForeignKeySpec(
-                _name(fk.name) or derived_name("fk", table.name, columns),
+                given_name(fk.name) or constraint_name("fk", table.name, columns),
                 columns,
                 fk.referred_table.name,
                 tuple(element.column.name for element in fk.elements),
@@ -246,6 +203,7 @@ class _TableDiff:
         table: sa.Table,
         renames: Mapping[str, str],
     ) -> None:
+        self.conn = conn
         self.dialect = conn.dialect
         self.inspector = inspector
         self.rows = rows
@@ -262,7 +220,8 @@ class _TableDiff:
         self.dropped = set(self.live) - set(self.back) - {c.name for c in table.columns}
 
     def ops(self) -> list[SchemaOp]:
-        return [*self._column_ops(), *self._index_ops(), *self._foreign_key_ops()]
+        indexes = index_ops(self.conn, self.inspector, self.table, self.back, self.dropped)
+        return [*self._column_ops(), *indexes, *self._foreign_key_ops()]
 
     def _column_ops(self) -> Iterable[SchemaOp]:
         for column in self.table.columns:
@@ -318,38 +277,6 @@ class _TableDiff:
             return SchemaOp(ADD_COLUMN, self.name, column.name, detail)
         detail += " without default"
         return SchemaOp(ADD_COLUMN, self.name, column.name, detail, destructive=True, rows=existing)
-
-    def _index_ops(self) -> Iterable[SchemaOp]:
-        live: list[tuple[str | None, tuple[str, ...], bool, bool]] = []
-        for index in self.inspector.get_indexes(self.name):
-            if index.get("duplicates_constraint"):
-                continue  # PostgreSQL's index behind a unique constraint, listed below
-            columns = tuple(self.back.get(c or "", c or "") for c in index["column_names"])
-            live.append((index["name"], columns, bool(index["unique"]), False))
-        for unique in self.inspector.get_unique_constraints(self.name):
-            columns = tuple(self.back.get(c, c) for c in unique["column_names"])
-            live.append((unique["name"], columns, True, True))
-        used: set[int] = set()
-        creates = []
-        for spec in target_indexes(self.table):
-            wanted = (spec.columns, spec.unique)
-            found = [i for i, e in enumerate(live) if i not in used and (e[1], e[2]) == wanted]
-            same_name = [i for i in found if live[i][0] == spec.name]
-            if found:
-                used.add((same_name or found)[0])
-            else:
-                detail = ("UNIQUE " if spec.unique else "") + f"({', '.join(spec.columns)})"
-                creates.append(SchemaOp(CREATE_INDEX, self.name, detail=detail, name=spec.name))
-        for i, (name, columns, _unique, constraint) in enumerate(live):
-            if i in used:
-                continue
-            if constraint:
-                # SQLite's unique constraints are unnamed; batch mode names them by convention.
-                label = name or f"uq_{self.name}__{'_'.join(columns)}"
-                yield SchemaOp(DROP_UNIQUE, self.name, detail=f"({', '.join(columns)})", name=label)
-            elif name is not None:
-                yield SchemaOp(DROP_INDEX, self.name, name=name)
-        yield from creates
 
     def _foreign_key_ops(self) -> Iterable[SchemaOp]:
         live = []

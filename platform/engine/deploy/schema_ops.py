@@ -23,6 +23,7 @@ DROP_INDEX = "drop_index"
 ADD_FOREIGN_KEY = "add_foreign_key"
 DROP_FOREIGN_KEY = "drop_foreign_key"
 DROP_UNIQUE = "drop_unique"
+RENAME_INDEX = "rename_index"
 
 #: Execution order of op kinds; `Plan.ops` is sorted by it (stable within a kind).
 PHASES: Final = MappingProxyType(
@@ -43,6 +44,7 @@ PHASES: Final = MappingProxyType(
                 ADD_FOREIGN_KEY,
                 DROP_TABLE,
                 CREATE_INDEX,
+                RENAME_INDEX,
             )
         )
     }
@@ -56,6 +58,15 @@ _VERBS: Final = MappingProxyType(
         DROP_UNIQUE: "drop unique constraint",
     }
 )
+#: Non-destructive steps that take something away (a drop that holds no data): neither
+#: additive nor in need of consent, and counted apart from both.
+REMOVALS: Final = frozenset(
+    {
+        DROP_INDEX,
+        DROP_UNIQUE,
+        DROP_FOREIGN_KEY,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +74,15 @@ class SchemaOp:
     """One step of a migration plan.
 
     `kind` is one of create_table, drop_table, add_column, drop_column, rename_column,
-    alter_type, set_not_null, drop_not_null, create_index, drop_index, add_foreign_key,
-    drop_foreign_key (a key that changed target or went away) and drop_unique (a unique
-    constraint the target no longer has). `destructive` steps need consent.
+    alter_type, set_not_null, drop_not_null, create_index, drop_index, rename_index,
+    add_foreign_key, drop_foreign_key (a key that changed target or went away) and drop_unique
+    (a unique constraint the target no longer has). `destructive` steps need consent; the
+    drops of indexes and constraints lose no data and are `Plan.removals`, not additive.
 
     `rows` is the number of rows the step puts at risk (set for destructive steps): rows of a
     dropped table, values of a dropped or narrowed column, NULLs that block NOT NULL, existing
     rows that need a value for a new NOT NULL column. `previous` is the old name of a renamed
-    column; `name` the index or constraint a step creates or drops.
+    column or index; `name` the index or constraint a step creates, drops or renames.
     """
 
     kind: str
@@ -92,13 +104,15 @@ class SchemaOp:
             sign = "!"
         elif self.kind.startswith(("create_", "add_")):
             sign = "+"
-        elif self.kind.startswith("drop_") and self.kind != DROP_NOT_NULL:
+        elif self.kind in REMOVALS:
             sign = "-"
         else:
             sign = "~"
         where = f"{self.table}.{self.column}" if self.column else self.table
         if self.kind == RENAME_COLUMN:
             text = f"{sign} rename column {self.table}.{self.previous} -> {self.column}"
+        elif self.kind == RENAME_INDEX:
+            text = f"{sign} rename index {self.previous} -> {self.name} on {where}"
         elif self.name is not None:
             text = f"{sign} {_VERBS.get(self.kind, self.kind)} {self.name} on {where}"
         else:
@@ -146,8 +160,14 @@ class Plan:
 
     @property
     def additive(self) -> tuple[SchemaOp, ...]:
-        """Steps that apply on publish without consent."""
-        return tuple(op for op in self.ops if not op.destructive)
+        """Steps that add or change without taking anything away (no consent needed)."""
+        return tuple(op for op in self.ops if not op.destructive and op.kind not in REMOVALS)
+
+    @property
+    def removals(self) -> tuple[SchemaOp, ...]:
+        """Steps that drop an index or constraint: no data is lost and no consent is needed,
+        but they are not additive either (`- drop index …` in `describe`)."""
+        return tuple(op for op in self.ops if not op.destructive and op.kind in REMOVALS)
 
     @property
     def empty(self) -> bool:

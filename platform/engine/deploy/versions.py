@@ -29,6 +29,7 @@ from ..definition.model import PortalModel
 from ..portal import CompiledPortal, compile_portal, renames
 from ..problems import PortalisError
 from .migrations import Plan, apply, plan
+from .model_changes import model_changes
 from .rollup_repair import derived_order, repair
 from .seed import SeedStats, load_seed
 from .validator import Checker
@@ -67,11 +68,16 @@ class DeployResult:
 def prepare(
     engine: sa.Engine, checker: Checker, bundle: Bundle, env: Mapping[str, str] | None
 ) -> tuple[CompiledPortal, Plan]:
-    """Check, compile and plan a bundle against the live database without writing anything.
-
-    Drafts use this too. Raises DefinitionError when the bundle has errors.
-    """
+    """Check, compile and plan a bundle against the live database without writing anything
+    (DefinitionError when the bundle has errors)."""
     model = checker.check_bundle(bundle, env if env is not None else os.environ).unwrap()
+    return plan_model(engine, model, bundle)
+
+
+def plan_model(
+    engine: sa.Engine, model: PortalModel, bundle: Bundle
+) -> tuple[CompiledPortal, Plan]:
+    """Compile a checked model and plan its schema against the live database (read-only)."""
     compiled = compile_portal(model, bundle)
     ensure_platform_tables(engine)
     return compiled, plan(engine, compiled.tables, renames=renames(compiled))
@@ -88,8 +94,10 @@ def deploy(
     note: str | None = None,
     deployed_by: str | None = None,
     progress: Progress = _quiet,
+    on_publish: Callable[[sa.Connection, int], None] | None = None,
 ) -> DeployResult:
-    """Deploy `bundle` and publish it as the portal's live version."""
+    """Deploy `bundle` and publish it as the portal's live version; `on_publish(conn, N)`
+    runs in the same transaction once version N is live (drafts record their publication)."""
     progress("validating and compiling")
     compiled, schema_plan = prepare(engine, checker, bundle, env)
     slug = compiled.slug
@@ -123,6 +131,8 @@ def deploy(
             outcome["seed"] = load_seed(conn, live_portal, engine)
             seeded = frozenset(outcome["seed"].created)
         refresh_rollups(conn, compiled, engine, previous, seeded, progress, everything=seed)
+        if on_publish is not None:
+            on_publish(conn, number)
 
     progress("applying")
     apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
@@ -340,32 +350,6 @@ def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> Vers
 
 def _env_names(checker: Checker, bundle: Bundle) -> set[str]:
     return set(checker.check_bundle(bundle, None, seeds=False).raw.env_refs)
-
-
-def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
-    """Readable lines: entities, fields, pages, roles, workflows added/removed/changed."""
-    lines: list[str] = []
-
-    def compare(kind: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
-        lines.extend(f"+ {kind} {n}" for n in b if n not in a)
-        lines.extend(f"- {kind} {n}" for n in a if n not in b)
-
-    compare("role", old.roles, new.roles)
-    compare("entity", old.entities, new.entities)
-    for name, entity in new.entities.items():
-        before = old.entities.get(name)
-        if before is None:
-            continue
-        compare(f"field {name}.", before.fields, entity.fields)
-        for fname, field in entity.fields.items():
-            prev = before.fields.get(fname)
-            if prev is not None and prev.type != field.type:
-                lines.append(f"~ field {name}.{fname}: {prev.type} → {field.type}")
-        if before.grants != entity.grants:
-            lines.append(f"~ permissions of {name}")
-    compare("workflow", old.workflows, new.workflows)
-    compare("page", old.pages, new.pages)
-    return [line.replace(". ", ".") for line in lines]
 
 
 def _live(conn: sa.Connection, slug: str) -> int | None:

@@ -22,11 +22,12 @@ from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.block_configs import ListBlock
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, Page
 
+from ..cells import ColumnCells, column_cells, rows_html
 from ..display import Formatter, page_for
 from ..i18n import format_number
 from ..pages import page_allowed
 from ..templating import gettext, label
-from ..urls import page_url, portal_url
+from ..urls import page_url, portal_url, record_urls
 from ..widgets import ref_options
 from .base import BlockContext, BlockType
 
@@ -143,7 +144,18 @@ def fetch(
         parent=(cfg.parent, parent_id) if cfg.parent and parent_id is not None else None,
         count=count,
         fields=list_fields(store, cfg),
+        titles=title_columns(store, actor, cfg),
     )
+
+
+def title_columns(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[str]:
+    """Visible columns showing another record's title: references and `created_by`."""
+    fields = store.model.entities[cfg.entity].fields
+    return [
+        c
+        for c in visible_columns(store, actor, cfg)
+        if c == "created_by" or (c in fields and fields[c].type == "ref")
+    ]
 
 
 def list_fields(store: RecordStore, cfg: ListBlock) -> list[str]:
@@ -186,25 +198,18 @@ class ListBlockType(BlockType):
         query = parse_query(cfg, ctx.args, param_prefix(ctx.page, ctx.block), filters)
         parent_id = ctx.record.id if cfg.parent and ctx.record is not None else None
         try:
-            result = fetch(store, ctx.actor, cfg, query, parent_id)
+            result = fetch(store, ctx.actor, cfg, query, parent_id, count=cfg.total)
         except BadQuery:
             abort(400)
         columns = visible_columns(store, ctx.actor, cfg)
         formatter = Formatter(ctx.portal, ctx.actor, ctx.locale)
-        formatter.prepare(entity, columns, result.records)
+        formatter.prepare(entity, columns, result.records, result.titles)
+        cells = [column_cells(ctx.portal, formatter, entity, c) for c in columns]
         link_page = ctx.portal.compiled.model.pages.get(cfg.link or "")
         linkable = link_page is not None and link_page.has_id and page_allowed(link_page, ctx.actor)
-        rows = []
-        for record in result.records:
-            url = page_url(link_page.name, record.id) if linkable and link_page else None
-            cells = [
-                (
-                    formatter.column_label(entity, c),
-                    formatter.html(entity, c, record, link=not (url and i == 0), short=True),
-                )
-                for i, c in enumerate(columns)
-            ]
-            rows.append({"id": record.id, "url": url, "cells": cells})
+        url_of = record_urls(link_page.name) if linkable and link_page else None
+        body = rows_html(cells, formatter, result.records, url_of)
+        rows = result.records
         start = (result.page - 1) * result.page_size + 1
         create = page_for(ctx.portal, ctx.actor, "create", entity.name) if not cfg.parent else None
         return Markup(
@@ -214,18 +219,13 @@ class ListBlockType(BlockType):
                 cfg=cfg,
                 heading=self.heading(cfg, entity),
                 query=query,
-                headers=[self.header(entity, c, query, ctx, formatter) for c in columns],
+                headers=[self.header(entity, c, query, ctx) for c in cells],
+                body=body,
                 rows=rows,
                 filters=[self.filter_input(entity, n, query, ctx) for n in filters],
                 hidden=self.kept_params(ctx.args, query, filters),
                 result=result,
-                range_text=gettext(
-                    "%(start)s–%(end)s of %(total)s",
-                    start=format_number(start, ctx.locale),
-                    end=format_number(start + len(rows) - 1, ctx.locale),
-                    total=format_number(result.total, ctx.locale)
-                    + ("" if result.total_exact else "+"),
-                ),
+                range_text=self.range_text(cfg, result, start, ctx.locale),
                 prev_url=self.url(ctx, query, page=result.page - 1) if result.page > 1 else None,
                 next_url=self.url(ctx, query, page=result.page + 1) if result.has_next else None,
                 clear_url=self.url(ctx, query, clear=True),
@@ -238,6 +238,15 @@ class ListBlockType(BlockType):
         )
 
     # -- pieces -----------------------------------------------------------------------------
+    def range_text(self, cfg: ListBlock, result: RecordPage, start: int, locale: str) -> str:
+        """`1–25 of 132` (`10,000+` past the count's bound), or `1–25` without `total`."""
+        first = format_number(start, locale)
+        last = format_number(start + len(result.records) - 1, locale)
+        if not cfg.total:
+            return f"{first}–{last}"
+        total = format_number(result.total, locale) + ("" if result.total_exact else "+")
+        return gettext("%(start)s–%(end)s of %(total)s", start=first, end=last, total=total)
+
     def heading(self, cfg: ListBlock, entity: Entity) -> str:
         """The block title: `title`, else the plural label on record pages (conversations)."""
         if cfg.title is not None:
@@ -245,9 +254,10 @@ class ListBlockType(BlockType):
         return label(entity.plural_label, entity.name) if cfg.parent else ""
 
     def header(
-        self, entity: Entity, name: str, query: ListQuery, ctx: BlockContext, fmt: Formatter
+        self, entity: Entity, column: ColumnCells, query: ListQuery, ctx: BlockContext
     ) -> dict[str, Any]:
         """A column heading with its sort link (only for sortable, readable columns)."""
+        name = column.name
         field_ = entity.fields.get(name)
         sortable = (name in SYSTEM_COLUMNS and name != "created_by") or (
             field_ is not None and field_.kind.sortable and field_.stored
@@ -263,7 +273,7 @@ class ListBlockType(BlockType):
             target = f"-{name}" if newest_first else name
         return {
             "name": name,
-            "label": fmt.column_label(entity, name),
+            "label": column.label,
             "url": self.url(ctx, query, sort=target, page=1) if sortable else None,
             "sort": ("descending" if descending else "ascending") if current else None,
         }

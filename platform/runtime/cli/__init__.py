@@ -1,5 +1,6 @@
 """The `portalis` command: validate, plan, deploy, migrate, versions, rollback, diff, export,
-users, run, serve, worker, jobs, audit, plugins, sessions.
+users, run, serve, worker, jobs, audit, plugins, sessions — and the installed plugins'
+commands (`portalis_cli_commands`, e.g. the builder's `builder-users`).
 
 Exit codes: 0 ok, 1 problems found, 2 usage error. Problems print as
 `file:line:col: CODE message (path) — hint`.
@@ -25,6 +26,7 @@ from .common import (
     print_problems,
 )
 from .jobs import register_job_commands
+from .plugin_commands import PluginCommandGroup
 from .plugins import register_plugin_commands
 from .serve import register_serve_commands
 from .sessions import register_session_commands
@@ -40,16 +42,19 @@ if TYPE_CHECKING:
 
 
 def print_plan(plan: Plan) -> None:
-    """One line per schema step, destructive ones marked."""
+    """One line per schema step, destructive ones marked; then the count of each kind."""
     if plan.empty:
         click.echo("no schema changes")
         return
     for line in plan.describe():
         click.echo(line)
-    click.echo(f"{len(plan.additive)} additive, {len(plan.destructive)} destructive step(s)")
+    click.echo(
+        f"{len(plan.additive)} additive, {len(plan.removals)} removal, "
+        f"{len(plan.destructive)} destructive step(s)"
+    )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PluginCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="portalis", prog_name="portalis")
 def cli() -> None:
     """Portalis: portals as code — validate, deploy and serve definitions."""

@@ -1,21 +1,20 @@
 """Shared set-up of the TOTP tests: the b2c blueprint with `two_factor: {required_for:
 [agent]}`, browsers that sign in through the real forms, and an authenticator that computes
-codes with pyotp like a phone would. This module holds no tests."""
+codes like a phone would (`portalis.testing.authenticator`). This module holds no tests."""
 
 from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import sqlalchemy as sa
 from werkzeug.test import TestResponse
 
+from portalis.testing.authenticator import Authenticator
 from portalis.testing.inspection import audit_table as audit
 from portalis.testing.jobs import run_jobs
 from portalis.testing.portals import b2c_with
@@ -39,28 +38,6 @@ def definition(tmp_path: Path) -> Path:
 def deploy(database_url: str, folder: Path, env: Mapping[str, str] | None = None) -> WebPortal:
     """Serve the definition on `database_url` (instance files under `folder`)."""
     return WebPortal.deploy(database_url, folder / "instance", definition(folder), env=env)
-
-
-@dataclass
-class Authenticator:
-    """A phone's authenticator app: the code of the current 30-second step, never one the
-    portal has already accepted (it waits for the next step like a user would)."""
-
-    secret: str
-    used: int = -1
-    totp: pyotp.TOTP = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.totp = pyotp.TOTP(self.secret)
-
-    def code(self) -> str:
-        """A code the portal accepts now: the oldest step in the window not used yet."""
-        now = int(time.time() // 30)
-        step = max(self.used + 1, now - 1)
-        while step > int(time.time() // 30) + 1:  # used up the window: wait for a new step
-            time.sleep(0.2)
-        self.used = step
-        return self.totp.at(step * 30)
 
 
 class Browser:

@@ -1,5 +1,6 @@
 """Semantic checks of entities: table names, fields (each through its field type's own
-checks), title, search and account fields; each entity's grants are checked in `grants`."""
+checks), title, search and account fields; each entity's grants are checked in `grants`,
+its declared indexes in `indexes`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..naming import MAX_IDENTIFIER, table_name
 from ..values import Label
 from .base import Ctx, account_field, check_field_ref, suggest
 from .grants import check_grant, check_parent_cycles
+from .indexes import check_indexes
 
 
 def check_entities(ctx: Ctx) -> None:
@@ -40,6 +42,7 @@ def check_entities(ctx: Ctx) -> None:
         for i, fname in enumerate(entity.get("search") or []):
             check_field_ref(ctx, name, fname, (*base, "search", i), need="searchable")
         account_field(ctx, name, report=True)
+        check_indexes(ctx, name, entity, base)
         for i, grant in enumerate(entity.get("permissions") or []):
             check_grant(ctx, name, grant, (*base, "permissions", i))
         check_parent_cycles(ctx, name, base)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portalis.api import PortalModel, record_auth_event
-from portalis.web import audit_auth, request_portal, user_row
+from portalis.web import EnrolmentStart, audit_auth, request_portal, user_row
 from portalis.web import gettext as _
 
-from . import codes, store
+from . import codes, qr, store
 from .section import TwoFactorPolicy
 
 #: The enrolment page (served by `views`).
@@ -63,6 +63,23 @@ class TotpFactor:
             record(conn, portal, "recovery_code_used", user_id, remaining=str(left))
             return True
         return False
+
+    def start_enrolment(
+        self, conn: sa.Connection, portal: str, user_id: int, *, account: str, issuer: str
+    ) -> EnrolmentStart:
+        """The pending secret (created on first call, kept on reload), its otpauth URI and QR
+        code (`EnrollableFactor`). Raises ValueError when the user is already enrolled."""
+        secret = store.pending_secret(conn, portal, user_id)
+        uri = codes.otpauth_uri(secret, account=account, issuer=issuer)
+        grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+        return EnrolmentStart(grouped, uri, qr.qr_svg(uri))
+
+    def confirm_enrolment(
+        self, conn: sa.Connection, portal: str, user_id: int, code: str
+    ) -> list[str] | None:
+        """Confirm the pending enrolment with its first code: the fresh recovery codes, or
+        None for a wrong code (`EnrollableFactor`; the caller audits)."""
+        return store.confirm(conn, portal, user_id, code.strip().replace(" ", ""))
 
     def disable(self, conn: sa.Connection, portal: str, user_id: int) -> bool:
         """Remove the user's enrolment and recovery codes (a lost device: the next login of

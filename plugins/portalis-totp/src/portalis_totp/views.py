@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from portalis.api import Actor, begin_write
 from portalis.web import (
     CodeForm,
+    EnrolmentStart,
     RuntimePortal,
     ViewResult,
     add_error,
@@ -32,7 +33,7 @@ from portalis.web import (
 )
 from portalis.web import gettext as _
 
-from . import codes, qr, store
+from . import store
 from .factor import ENROL_PATH, TotpFactor
 
 #: Session key: the pending login that just confirmed its enrolment (may press Continue).
@@ -57,13 +58,10 @@ def _issuer(portal: RuntimePortal) -> str:
 
 
 def _enrol_page(
-    portal: RuntimePortal, row: dict[str, Any], secret: str, pending: bool, status: int = 200,
-    form: CodeForm | None = None,
-) -> ViewResult:  # fmt: skip
-    uri = codes.otpauth_uri(secret, account=str(row["email"]), issuer=_issuer(portal))
-    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    start: EnrolmentStart, pending: bool, status: int = 200, form: CodeForm | None = None
+) -> ViewResult:
     return render(
-        "totp/enrol.html", status, secret=grouped, uri=uri, qr=qr.qr_svg(uri),
+        "totp/enrol.html", status, secret=start.secret, uri=start.uri, qr=start.qr_svg,
         pending=pending, form=form or CodeForm(),
     )  # fmt: skip
 
@@ -92,12 +90,14 @@ def enrol_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         if step_up is not None:
             return step_up
     with begin_write(database()) as conn:
-        secret = store.pending_secret(conn, portal.slug, uid)
+        start = FACTOR.start_enrolment(
+            conn, portal.slug, uid, account=str(row["email"]), issuer=_issuer(portal)
+        )
     if request.method == "GET":
-        return _enrol_page(portal, row, secret, pending)
+        return _enrol_page(start, pending)
     form = CodeForm(request.form)
     with begin_write(database()) as conn:
-        fresh = store.confirm(conn, portal.slug, uid, form.code.data)
+        fresh = FACTOR.confirm_enrolment(conn, portal.slug, uid, form.code.data or "")
         if fresh is not None:
             audit_auth(conn, portal, "two_factor_enrolled", user_id=uid, email=row["email"],
                        factor="totp")  # fmt: skip
@@ -105,7 +105,7 @@ def enrol_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         add_error(
             form.code, _("That code is not valid. Enter the current 6-digit code from your app.")
         )
-        return _enrol_page(portal, row, secret, pending, 422, form)
+        return _enrol_page(start, pending, 422, form)
     if pending:
         session[_ENROLLED] = {"portal": portal.slug, "user": uid}
     return render("totp/recovery_codes.html", codes=fresh, pending=pending, enrolled_now=True)
