@@ -94,20 +94,22 @@ def contrast_warnings(values: dict[str, Any]) -> list[str]:
     out = []
     on_primary = contrast("#ffffff", merged["primary_color"])
     if on_primary is not None and on_primary < AA_NORMAL:
+        ratio = format(on_primary, ".2f")
         out.append(
             _(
                 "White button text on the primary colour has a contrast of %(ratio)s:1; "
                 "WCAG AA needs 4.5:1.",
-                ratio=f"{on_primary:.2f}",
+                ratio=ratio,
             )
         )
     text = contrast(merged["text_color"], merged["background_color"])
     if text is not None and text < AA_NORMAL:
+        ratio = format(text, ".2f")
         out.append(
             _(
                 "The text colour on the background has a contrast of %(ratio)s:1; "
                 "WCAG AA needs 4.5:1.",
-                ratio=f"{text:.2f}",
+                ratio=ratio,
             )
         )
     return out
