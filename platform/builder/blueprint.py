@@ -17,8 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
-from .editors import entities, forms
-from .editors import navigation, theme
+from .editors import entities, forms, navigation, theme
 from .editors import pages as page_editor
 from .session import current_account
 

@@ -181,8 +181,12 @@ def test_two_editors_moving_blocks_from_one_revision_lose_no_edit(web: WebPortal
     again = form_values(late.text, "id", "confirm-form")
     assert _saved(ben, url, int(again.pop("base_revision")), **again) == 3
     blocks = drafts.revision_bundle(web.engine, draft, 3).files["pages/tickets.yaml"]
-    assert blocks.index("      - list:\n          entity: message") < blocks.index("      - detail:")
-    assert blocks.index("      - markdown:") > blocks.index("      - form:\n          entity: message")
+    assert blocks.index("      - list:\n          entity: message") < blocks.index(
+        "      - detail:"
+    )
+    assert blocks.index("      - markdown:") > blocks.index(
+        "      - form:\n          entity: message"
+    )
 
 
 # -- a plugin's block ------------------------------------------------------------------
@@ -248,6 +252,11 @@ def test_a_plugin_block_is_added_and_edited_with_a_form_from_its_schema(
     assert f'id="sf-b{index}-tone"' in page and f'id="sf-b{index}-height"' in page
     values = form_values(page, "id", f"block-{index}-options")
     values.update({f"b{index}.text": "Closed on Friday", f"b{index}.tone": "warning"})
-    number = _saved(browser, url, added, **{k: v for k, v in values.items() if k != "base_revision"})
+    number = _saved(
+        browser, url, added, **{k: v for k, v in values.items() if k != "base_revision"}
+    )
     diff = text_diff(web, draft, added, number)["pages/public.yaml"]
-    assert diff[1:] == ["-      - banner: {text: ''}", "+      - banner: {text: 'Closed on Friday', tone: warning}"]
+    assert diff[1:] == [
+        "-      - banner: {text: ''}",
+        "+      - banner: {text: 'Closed on Friday', tone: warning}",
+    ]

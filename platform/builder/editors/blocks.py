@@ -51,7 +51,9 @@ class BlockForm:
     form: SchemaForm
     whole: bool
 
-    def changes(self, changes: tuple[tuple[tuple[str, ...], Any], ...]) -> list[Any]:
+    def changes(
+        self, changes: tuple[tuple[tuple[str, ...], Any], ...]
+    ) -> list[tuple[tuple[str, ...], Any]]:
         """(path under the block's value, value) of a parsed form's changes."""
         return [(path[1:] if self.whole else path, value) for path, value in changes]
 
@@ -86,12 +88,13 @@ def new_block_value(section: DefinitionSection) -> Any:
     empty = {"array": [], "object": {}, "boolean": False, "integer": 0, "number": 0}
     props = schema.get("properties", {})
     return {
-        key: empty.get(str(props.get(key, {}).get("type")), "") for key in schema.get("required", ())
+        key: empty.get(str(props.get(key, {}).get("type")), "")
+        for key in schema.get("required", ())
     }
 
 
 def _blocks(edit: BundleEdit, page: str) -> list[Any]:
-    found = ((load(edit.result().bundle)[0].data.get("pages") or {}).get(page) or {})
+    found = (load(edit.result().bundle)[0].data.get("pages") or {}).get(page) or {}
     if not isinstance(found, dict):
         raise EditError(f"the definition has no page {page} any more")
     return list(found.get("blocks") or [])
@@ -139,13 +142,15 @@ def remove_op(page: str, index: int, kind: str) -> Operation:
     return run
 
 
-def options_op(page: str, index: int, kind: str, changes: list[Any]) -> Operation:
+def options_op(
+    page: str, index: int, kind: str, changes: list[tuple[tuple[str, ...], Any]]
+) -> Operation:
     """Write the changed options of block `index`: set each changed value, delete cleared
     ones; the whole value when the form has one field for it."""
 
     def run(edit: BundleEdit) -> None:
         _checked(edit, page, index, kind)
-        base = (*blocks_path(page), index, kind)
+        base: tuple[str | int, ...] = (*blocks_path(page), index, kind)
         for path, value in changes:
             if value is UNSET:
                 edit.delete((*base, *path))

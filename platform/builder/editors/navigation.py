@@ -126,9 +126,7 @@ def _post(ctx: DraftContext) -> Response | str:
             return edit_failed(ctx, EditError(_("There is no page %(name)s.", name=name)), here)
         wanted = {loc: request.form.get(f"title.{loc}", "").strip() for loc in locales_of(data)}
         ops = title_ops(("pages", name, "title"), spec.get("title"), wanted)
-        return run_edit(
-            ctx, ops, editor="navigation", what=f"label of {name}", done=here + anchor
-        )
+        return run_edit(ctx, ops, editor="navigation", what=f"label of {name}", done=here + anchor)
     choices: dict[str, tuple[Operation, str]] = {
         "up": (move_op(name, -1), f"move {name} up"),
         "down": (move_op(name, 1), f"move {name} down"),

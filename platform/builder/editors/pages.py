@@ -79,12 +79,16 @@ def title_ops(base: tuple[str, ...], written: Any, wanted: dict[str, str]) -> li
     for loc, text in wanted.items():
         if text == str(written.get(loc, "")):
             continue
-        path = (*base, loc)
-        if text:
-            ops.append(lambda edit, path=path, text=text: edit.set(path, text))
-        elif loc in written:
-            ops.append(lambda edit, path=path: edit.delete(path))
+        if text or loc in written:
+            ops.append(_label_op((*base, loc), text))
     return ops
+
+
+def _label_op(path: tuple[str, ...], text: str) -> Operation:
+    """Set one locale's text at `path` (delete it when `text` is empty)."""
+    if text:
+        return lambda edit: edit.set(path, text)
+    return lambda edit: edit.delete(path)
 
 
 def _posted_title(locales: tuple[str, ...]) -> dict[str, str]:
