@@ -166,3 +166,30 @@ def test_low_contrast_warns_and_the_checks_measure_like_wcag(web: WebPortal) -> 
     number = _saved(browser, url, 1, **{**values, "theme.primary_color": "#66aaff"})
     page = browser.get(f"{url}?saved={number}").text
     assert "White button text on the primary colour has a contrast of 2.4" in page
+
+
+def test_a_theme_without_files_gets_its_css_and_logo_files(web: WebPortal) -> None:
+    draft = new_draft(web)
+    portal = drafts.revision_bundle(web.engine, draft, 1).files["portal.yaml"]
+    bare = portal.replace("  logo: assets/logo.svg\n  css: assets/portal.css\n", "")
+    assert bare != portal
+    drafts.save(web.engine, draft, 1, {"portal.yaml": bare}, author=None, message="bare theme")
+    browser = signed_in(web)
+    url = _url(web, draft, "theme")
+    values = form_values(browser.get(url).text, "id", "theme-form")
+    assert values.pop("css") == ""
+    values.pop("logo")
+    values.pop("base_revision")
+    done = browser.post(
+        url, base_revision="2", css=".hero { color: #123; }\n",
+        logo=(io.BytesIO(LOGO), "brand.svg"), **values,
+    )  # fmt: skip
+    assert done.status_code == 303, done.text
+    diff = text_diff(web, draft, 2, 3)
+    assert diff["assets/theme.css"] == ["@@ -0,0 +1 @@", "+.hero { color: #123; }"]
+    assert diff["assets/logo.svg"][-1] == "+" + LOGO.decode().rstrip("\n")
+    assert diff["portal.yaml"] == [
+        "@@ -17,0 +18,2 @@",
+        "+  css: assets/theme.css",
+        "+  logo: assets/logo.svg",
+    ]
