@@ -18,6 +18,7 @@ from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
 from .editors import entities, forms
+from .editors import translations
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -73,4 +74,5 @@ def make_blueprint() -> Blueprint:
     preview.register(bp)
     entities.register(bp)
     forms.register(bp)
+    translations.register(bp)
     return bp
