@@ -18,7 +18,7 @@ from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
 from .editors import entities, forms
-from .editors import translations
+from .editors import files, translations
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -75,4 +75,5 @@ def make_blueprint() -> Blueprint:
     entities.register(bp)
     forms.register(bp)
     translations.register(bp)
+    files.register(bp)
     return bp
