@@ -45,6 +45,9 @@ if (host && textarea) {
   const extensions = [
     basicSetup,
     lintGutter(),
+    // Wrapped lines and no height limit: the page scrolls, not a region inside it (a
+    // scrollable region would need its own tab stop to be reachable by keyboard).
+    EditorView.lineWrapping,
     EditorView.updateListener.of((update) => {
       if (update.docChanged) { textarea.value = update.state.doc.toString(); }
     }),
@@ -53,7 +56,7 @@ if (host && textarea) {
     EditorView.theme({
       "&": { fontSize: "14px", border: "1px solid #6b7280", borderRadius: "6px", backgroundColor: "#fff" },
       "&.cm-focused": { outline: "3px solid #0b5fff", outlineOffset: "2px" },
-      ".cm-scroller": { fontFamily: "ui-monospace, monospace", minHeight: "20rem", maxHeight: "75vh" },
+      ".cm-scroller": { fontFamily: "ui-monospace, monospace", minHeight: "20rem" },
     }),
   ];
   if (host.dataset.yaml === "true") { extensions.push(yaml()); }
