@@ -17,8 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
-from .editors import entities, forms
-from .editors import files, translations
+from .editors import entities, files, forms, translations
 from .session import current_account
 
 #: Endpoints open without a builder session.

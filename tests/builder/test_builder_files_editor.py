@@ -56,7 +56,9 @@ def test_saving_a_file_changes_exactly_the_edited_line(web: WebPortal) -> None:
     assert text_diff(web, draft, 1, 2) == {
         FILE: ["@@ -10 +10 @@", "-        max_length: 200", "+        max_length: 120"]
     }
-    assert audit_actions(web.engine, web.slug).count("builder_edit") == 2  # the unchanged save is audited too
+    assert (
+        audit_actions(web.engine, web.slug).count("builder_edit") == 2
+    )  # the unchanged save is audited too
 
 
 def test_problems_are_listed_with_their_line_and_anchor(web: WebPortal) -> None:
@@ -106,7 +108,9 @@ def test_viewers_read_files_but_cannot_change_them(web: WebPortal) -> None:
     viewer = signed_in(web, "viewer@example.test", rights=("view",))
     page = viewer.get(_url(web, draft, FILE))
     assert page.status_code == 200 and " readonly" in page.text
-    assert "Save the file" not in page.text and "Add a file" not in viewer.get(_url(web, draft)).text
+    assert (
+        "Save the file" not in page.text and "Add a file" not in viewer.get(_url(web, draft)).text
+    )
     refused = viewer.post(_url(web, draft, FILE), base_revision="1", action="save", text="x")
     assert refused.status_code == 404
     assert viewer.post(_url(web, draft), base_revision="1", file="a.yaml").status_code == 404

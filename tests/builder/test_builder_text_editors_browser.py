@@ -41,8 +41,10 @@ def test_translate_a_label_and_edit_a_file(portalis_browser: Browser, tmp_path: 
             "    title: Tickets\n",
             1,
         )
-        broken = drafts.revision_bundle(engine, draft).files[FILE].replace(
-            "max_length: 200", "max_length: many", 1
+        broken = (
+            drafts.revision_bundle(engine, draft)
+            .files[FILE]
+            .replace("max_length: 200", "max_length: many", 1)
         )
         drafts.save(engine, draft, 1, {"pages/tickets.yaml": plain, FILE: broken})
         root = f"{live.base_url}/_builder/p/{live.slug}/d/{draft}"
@@ -66,7 +68,9 @@ def test_translate_a_label_and_edit_a_file(portalis_browser: Browser, tmp_path: 
             page.goto(f"{root}/files/{FILE}#L10")
             content = page.locator(".cm-content")
             content.wait_for()
-            sheets = page.locator("#file-editor").evaluate("h => h.shadowRoot.adoptedStyleSheets.length")
+            sheets = page.locator("#file-editor").evaluate(
+                "h => h.shadowRoot.adoptedStyleSheets.length"
+            )
             assert sheets > 0
             assert "max_length: many" in page.locator(".cm-activeLine").inner_text()
             assert page.locator(".cm-lint-marker-error").count() >= 1

@@ -45,9 +45,7 @@ YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
 def register(bp: Blueprint) -> None:
     """Add the files editor's routes to the builder blueprint."""
-    bp.add_url_rule(
-        "/p/<slug>/d/<int:draft>/files/", "files", files_view, methods=["GET", "POST"]
-    )
+    bp.add_url_rule("/p/<slug>/d/<int:draft>/files/", "files", files_view, methods=["GET", "POST"])
     bp.add_url_rule(
         "/p/<slug>/d/<int:draft>/files/<path:file>",
         "file",
@@ -70,9 +68,7 @@ def check_new_path(file: str, existing: set[str]) -> str:
     if any(p.startswith(".") for p in parts):
         raise EditError(_("File and folder names may not start with a dot."))
     if not is_text(path):
-        raise EditError(
-            _("The bundle keeps only text files: %(suffixes)s.", suffixes=_suffixes())
-        )
+        raise EditError(_("The bundle keeps only text files: %(suffixes)s.", suffixes=_suffixes()))
     if path in existing:
         raise EditError(_("The draft already has %(file)s.", file=path))
     return path

@@ -76,8 +76,9 @@ def cell_op(path: JsonPath, cells: Mapping[str, str], locales: tuple[str, ...]) 
         for step in path:
             try:
                 current = current[step]
-            except (KeyError, IndexError, TypeError):
-                raise EditError(f"the definition has no {'.'.join(map(str, path))} any more")
+            except (KeyError, IndexError, TypeError) as exc:
+                where = ".".join(map(str, path))
+                raise EditError(f"the definition has no {where} any more") from exc
         if isinstance(current, str):
             _plain(edit, path, current, cells, locales)
         elif isinstance(current, dict):
@@ -106,7 +107,9 @@ def _plain(
     edit.set(path, texts)
 
 
-def _mapped(edit: BundleEdit, path: JsonPath, texts: dict[str, Any], cells: Mapping[str, str]) -> None:
+def _mapped(
+    edit: BundleEdit, path: JsonPath, texts: dict[str, Any], cells: Mapping[str, str]
+) -> None:
     kept = [loc for loc in texts if not (loc in cells and not cells[loc])]
     for loc, value in cells.items():
         if value:
@@ -201,9 +204,7 @@ def _render(ctx: DraftContext) -> str:
         total_missing=sum(1 for label in labels if _missing(label, locales)),
         long_keys=_LONG_KEYS,
         sep=_SEP,
-        problems=problems_under(ctx, ()) and [
-            p for p in problems_under(ctx, ()) if p.code == "translation-missing"
-        ],
+        problems=[p for p in problems_under(ctx, ()) if p.code == "translation-missing"],
         message=saved_message(),
         title=_("Translations"),
     )
