@@ -65,7 +65,25 @@ def test_translate_a_label_and_edit_a_file(portalis_browser: Browser, tmp_path: 
             saved = drafts.revision_bundle(engine, draft).files["pages/tickets.yaml"]
             assert "    title: {en: Tickets, de: Vorgänge}\n" in saved
 
+            # without the enhancement: the textarea, and the anchor marks line 10's number
+            # in the gutter, level with the textarea's tenth line
+            page.route(
+                "**/files_editor.js",
+                lambda route: route.fulfill(body="", content_type="text/javascript"),
+            )
             page.goto(f"{root}/files/{FILE}#L10")
+            assert page.locator("#file-text").is_visible()
+            assert page.locator("#L10").evaluate("li => li.matches(':target')")
+            top = page.locator("#L10").bounding_box()
+            area = page.locator("#file-text").bounding_box()
+            assert top and area
+            line_height = top["height"]
+            assert abs(top["y"] - (area["y"] + 9 * line_height)) < line_height / 2 + 8
+            page.screenshot(path=str(shots / "files-without-js.png"), full_page=False)
+            page.unroute("**/files_editor.js")
+
+            page.goto(f"{root}/files/{FILE}#L10")
+            page.reload()  # the same URL again: the document, not only the hash
             content = page.locator(".cm-content")
             content.wait_for()
             sheets = page.locator("#file-editor").evaluate(
