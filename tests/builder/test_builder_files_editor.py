@@ -22,6 +22,10 @@ def _text(web: WebPortal, draft: int, revision: int, file: str = FILE) -> str:
     return drafts.revision_bundle(web.engine, draft, revision).files[file]
 
 
+def _lines(web: WebPortal, draft: int, file: str) -> int:
+    return _text(web, draft, 1, file).count("\n")
+
+
 def test_the_list_shows_every_file_with_links_and_downloads(web: WebPortal) -> None:
     draft = new_draft(web)
     browser = signed_in(web)
@@ -132,4 +136,29 @@ def test_two_implementers_saving_one_file_get_a_conflict(web: WebPortal) -> None
         text=original.replace("max_length: 200", "max_length: 150", 1),
     )  # fmt: skip
     assert second.status_code == 409 and "Someone saved this draft first" in second.text
+    # re-applying the whole text would undo Anna's change to the same file: refused
+    assert "entities/ticket.yaml was changed meanwhile" in second.text
+    again = ben.post(
+        _url(web, draft, FILE), base_revision="2", shown_revision="1", action="save",
+        text=original.replace("max_length: 200", "max_length: 150", 1),
+    )  # fmt: skip
+    assert again.status_code == 422 and drafts.get_draft(web.engine, draft).head == 2
     assert "max_length: 120" in _text(web, draft, 2)
+    # a save of another file on top of Anna's revision applies
+    other = "pages/tickets.yaml"
+    moved = ben.post(
+        _url(web, draft, other), base_revision="1", action="save",
+        text=_text(web, draft, 1, other) + "# checked\n",
+    )  # fmt: skip
+    assert moved.status_code == 409 and "was changed meanwhile" not in moved.text
+    applied = ben.post(
+        _url(web, draft, other), base_revision="2", shown_revision="1", action="save",
+        text=_text(web, draft, 1, other) + "# checked\n",
+    )  # fmt: skip
+    assert applied.status_code == 303
+    assert text_diff(web, draft, 2, 3) == {
+        other: [
+            f"@@ -{_lines(web, draft, other)},0 +{_lines(web, draft, other) + 1} @@",
+            "+# checked",
+        ]
+    }

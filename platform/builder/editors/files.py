@@ -22,12 +22,16 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
+from portalis.engine import drafts
 from portalis.engine.definition.bundle import MAX_FILE_BYTES, ROOT_NAMES, TEXT_SUFFIXES
 from portalis.engine.definition.yamledit import BundleEdit, EditError
 from portalis.engine.problems import Problem
+from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
 
 from ..editing import (
+    BASE_FIELD,
+    SHOWN_FIELD,
     DraftContext,
     Operation,
     edit_failed,
@@ -78,12 +82,22 @@ def _suffixes() -> str:
     return ", ".join(sorted(TEXT_SUFFIXES))
 
 
-def save_op(file: str, text: str) -> Operation:
-    """Replace the text of `file`, which must still exist."""
+def save_op(file: str, text: str, shown: str | None = None) -> Operation:
+    """Replace the text of `file`, which must still exist — and, when `shown` (the text the
+    user started from) is given, still have that text: a whole-file save on top of someone
+    else's change to the same file would undo it, so it is refused instead."""
 
     def run(edit: BundleEdit) -> None:
-        if file not in edit.result().files:
+        current = edit.result().files.get(file)
+        if current is None:
             raise EditError(_("%(file)s was deleted meanwhile.", file=file))
+        if shown is not None and current not in (shown, text):
+            raise EditError(
+                _(
+                    "%(file)s was changed meanwhile; copy your change into the latest text.",
+                    file=file,
+                )
+            )
         if len(text.encode("utf-8")) > MAX_FILE_BYTES:
             raise EditError(_("A file may hold at most %(n)s bytes.", n=MAX_FILE_BYTES))
         edit.set_file(file, text)
@@ -186,12 +200,24 @@ def file_view(slug: str, draft: int, file: str) -> Response | str:
     )
 
 
+def _shown_text(ctx: DraftContext, file: str) -> str | None:
+    """The file's text in the revision the user's form started from (None when unknown)."""
+    raw = request.form.get(SHOWN_FIELD, "") or request.form.get(BASE_FIELD, "")
+    if not raw.isdigit() or int(raw) == ctx.revision:
+        return ctx.bundle.files.get(file)
+    try:
+        return drafts.revision_bundle(state().engine, ctx.draft_id, int(raw)).files.get(file)
+    except drafts.DraftError:
+        return None
+
+
 def _post(ctx: DraftContext, file: str) -> Response | str:
     here = editor_url("builder.file", ctx, file=file)
     action = request.form.get("action", "")
     if action == "save":
         text = normalise(request.form.get("text", ""), ctx.bundle.files[file])
-        return run_edit(ctx, [save_op(file, text)], editor="files", what=f"edit {file}", done=here)
+        op = save_op(file, text, _shown_text(ctx, file))
+        return run_edit(ctx, [op], editor="files", what=f"edit {file}", done=here)
     if action == "delete":
         if request.form.get("confirm") != file:
             return edit_failed(ctx, EditError(_("Tick the box to confirm the deletion.")), here)
