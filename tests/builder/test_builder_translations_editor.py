@@ -114,3 +114,22 @@ def test_two_translators_saving_the_same_revision_get_a_conflict(web: WebPortal)
     second = ben.post(_url(web, draft), base_revision="1", **{_cell(TITLE, "fr"): "Dossiers"})
     assert second.status_code == 409 and "Someone saved this draft first" in second.text
     assert drafts.get_draft(web.engine, draft).head == 2
+
+
+def test_a_block_text_keeps_its_style_when_a_line_changes(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    key = "notifications.ticket_resolved.body"
+    body = drafts.revision_bundle(web.engine, draft, 1).files["notifications.yaml"]
+    start = body.index("      de: |\n") + len("      de: |\n")
+    shown = "\n".join(line[8:] for line in body[start:].split("\n      fr:")[0].splitlines())
+    posted = shown.replace("Hallo", "Guten Tag").replace("\n", "\r\n")
+    done = browser.post(_url(web, draft), base_revision="1", **{_cell(key, "de"): posted})
+    assert done.status_code == 303, done.text
+    assert text_diff(web, draft, 1, 2) == {
+        "notifications.yaml": [
+            "@@ -24 +24 @@",
+            "-        Hallo {{ recipient.name }},",
+            "+        Guten Tag {{ recipient.name }},",
+        ]
+    }

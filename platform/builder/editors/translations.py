@@ -139,6 +139,9 @@ def changed_cells(
         if label.plain and locale != locales[0]:
             shown = ""
         if value != shown.strip():
+            # a block text (`|`) keeps its final line break: only the words changed
+            if value and shown.endswith("\n"):
+                value += "\n"
             out.setdefault(label.path, {})[locale] = value
     return out
 
