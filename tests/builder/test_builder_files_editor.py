@@ -36,7 +36,7 @@ def test_the_list_shows_every_file_with_links_and_downloads(web: WebPortal) -> N
         assert f'href="{_url(web, draft, name)}?raw=1"' in page.text, name
     raw = browser.get(_url(web, draft, "portal.yaml") + "?raw=1")
     assert raw.status_code == 200 and raw.text == _text(web, draft, 1, "portal.yaml")
-    assert raw.headers["Content-Disposition"] == 'attachment; filename="portal.yaml"'
+    assert raw.headers["Content-Disposition"] == "attachment; filename=portal.yaml"
     assert raw.headers["Content-Type"].startswith("text/plain")
     assert browser.get(_url(web, draft, "missing.yaml")).status_code == 404
 

@@ -17,9 +17,10 @@ cursor on the anchored line. `?raw=1` downloads a file as it is stored.
 
 from __future__ import annotations
 
+import io
 from pathlib import PurePosixPath
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, send_file
 from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
@@ -178,11 +179,12 @@ def file_view(slug: str, draft: int, file: str) -> Response | str:
         return _post(open_draft(slug, draft, EDIT), file)
     text = ctx.bundle.files[file]
     if request.args.get("raw") == "1":
-        name = PurePosixPath(file).name.replace('"', "")
-        return Response(
-            text,
+        # as plain text and an attachment: an SVG or HTML file is never rendered here
+        return send_file(
+            io.BytesIO(text.encode("utf-8")),
             mimetype="text/plain",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            as_attachment=True,
+            download_name=PurePosixPath(file).name,
         )
     lines = text.split("\n")
     return render_template(
