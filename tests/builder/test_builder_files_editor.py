@@ -38,6 +38,7 @@ def test_the_list_shows_every_file_with_links_and_downloads(web: WebPortal) -> N
     assert raw.status_code == 200 and raw.text == _text(web, draft, 1, "portal.yaml")
     assert raw.headers["Content-Disposition"] == "attachment; filename=portal.yaml"
     assert raw.headers["Content-Type"].startswith("text/plain")
+    assert audit_actions(web.engine, web.slug).count("builder_file_downloaded") == 1
     assert browser.get(_url(web, draft, "missing.yaml")).status_code == 404
 
 

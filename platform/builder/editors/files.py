@@ -24,12 +24,14 @@ from flask import Blueprint, abort, render_template, request, send_file
 from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
+from portalis.engine.data.db import begin_write
 from portalis.engine.definition.bundle import MAX_FILE_BYTES, ROOT_NAMES, TEXT_SUFFIXES
 from portalis.engine.definition.yamledit import BundleEdit, EditError
 from portalis.engine.problems import Problem
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
 
+from .. import audit
 from ..editing import (
     BASE_FIELD,
     SHOWN_FIELD,
@@ -179,6 +181,11 @@ def file_view(slug: str, draft: int, file: str) -> Response | str:
         return _post(open_draft(slug, draft, EDIT), file)
     text = ctx.bundle.files[file]
     if request.args.get("raw") == "1":
+        with begin_write(state().engine) as conn:
+            audit.record_by(
+                conn, "file_downloaded", ctx.account, portal=slug, draft=draft,
+                revision=ctx.revision, file=file,
+            )  # fmt: skip
         # as plain text and an attachment: an SVG or HTML file is never rendered here
         return send_file(
             io.BytesIO(text.encode("utf-8")),
