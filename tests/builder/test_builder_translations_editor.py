@@ -84,6 +84,22 @@ def test_a_plain_string_becomes_a_map_when_a_second_locale_is_filled(web: WebPor
     }
 
 
+def test_the_editors_speak_the_builders_four_languages(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    words = {"de": "Übersetzungen speichern", "fr": "Enregistrer les traductions",
+             "es": "Guardar las traducciones", "en": "Save translations"}  # fmt: skip
+    files = {"de": "Datei hinzufügen", "fr": "Ajouter un fichier", "es": "Añadir un archivo",
+             "en": "Add a file"}  # fmt: skip
+    for lang, text in words.items():
+        page = browser.get(_url(web, draft, "?area=pages"), headers={"Accept-Language": lang})
+        assert page.status_code == 200 and text in page.text, lang
+        listing = browser.get(
+            f"/_builder/p/{web.slug}/d/{draft}/files/", headers={"Accept-Language": lang}
+        )
+        assert files[lang] in listing.text, lang
+
+
 def test_the_locale_filter_shows_one_column(web: WebPortal) -> None:
     draft = new_draft(web)
     browser = signed_in(web)
