@@ -60,6 +60,9 @@ def test_translate_a_label_and_edit_a_file(portalis_browser: Browser, tmp_path: 
             cell.focus()
             assert axe_violations(page) == []
             page.screenshot(path=str(shots / "builder-translations-1280.png"), full_page=False)
+            page.set_viewport_size({"width": 1024, "height": 800})  # usable: no sideways scroll
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+            page.set_viewport_size({"width": 1280, "height": 900})
             page.get_by_role("button", name="Save translations").click()
             page.wait_for_url(re.compile(r"saved=3"))
             saved = drafts.revision_bundle(engine, draft).files["pages/tickets.yaml"]
@@ -99,6 +102,8 @@ def test_translate_a_label_and_edit_a_file(portalis_browser: Browser, tmp_path: 
             page.keyboard.type("120")
             assert axe_violations(page) == []
             page.screenshot(path=str(shots / "builder-files-1280.png"), full_page=False)
+            page.set_viewport_size({"width": 1024, "height": 800})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1024
             page.get_by_role("button", name="Save the file").click()
             page.wait_for_url(re.compile(r"saved=\d"))
             assert "saved=4" in page.url, page.url
