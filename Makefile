@@ -25,11 +25,24 @@ venv: $(STAMP) vendor
 # once; the files are committed, so this only runs when one is missing or its version moves.
 SORTABLE_VERSION := 1.15.7
 VENDOR_DIR := platform/builder/static/builder/vendor
-VENDORED := $(VENDOR_DIR)/Sortable.min.js $(VENDOR_DIR)/Sortable.LICENSE
+SORTABLE_FILES := $(VENDOR_DIR)/Sortable.min.js $(VENDOR_DIR)/Sortable.LICENSE
+# CodeMirror 6 is many npm packages: `npm ci` of the pinned lock file in a scratch copy of
+# vendor_src, then esbuild bundles them into one ES module (with every package's licence).
+CODEMIRROR_SRC := platform/builder/vendor_src
+CODEMIRROR_FILES := $(VENDOR_DIR)/codemirror.js $(VENDOR_DIR)/codemirror.LICENSE
+VENDORED := $(SORTABLE_FILES) $(CODEMIRROR_FILES)
 
 vendor: $(VENDORED)
 
-$(VENDORED):
+$(CODEMIRROR_FILES) &:
+	@mkdir -p $(VENDOR_DIR)
+	@tmp=$$(mktemp -d) && cp $(CODEMIRROR_SRC)/package.json $(CODEMIRROR_SRC)/package-lock.json \
+	  $(CODEMIRROR_SRC)/codemirror.entry.mjs $(CODEMIRROR_SRC)/bundle.mjs $$tmp/ \
+	  && (cd $$tmp && npm ci --silent --no-audit --no-fund >/dev/null && node bundle.mjs out.js out.LICENSE) \
+	  && cp $$tmp/out.js $(VENDOR_DIR)/codemirror.js && cp $$tmp/out.LICENSE $(VENDOR_DIR)/codemirror.LICENSE; \
+	  status=$$?; rm -rf $$tmp; exit $$status
+
+$(SORTABLE_FILES):
 	@mkdir -p $(VENDOR_DIR)
 	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent sortablejs@$(SORTABLE_VERSION) >/dev/null && tar xzf sortablejs-$(SORTABLE_VERSION).tgz) \
 	  && cp $$tmp/package/Sortable.min.js $(VENDOR_DIR)/Sortable.min.js && cp $$tmp/package/LICENSE $(VENDOR_DIR)/Sortable.LICENSE; \

@@ -456,3 +456,13 @@ def test_a_file_with_crlf_line_ends_keeps_them() -> None:
         moved == "roles:\r\n  agent: {}\r\n  customer:\r\n    label: {en: Customer}  # who buys\r\n"
     )
     assert "\r\r" not in doc.replace(("roles", "customer", "label", "en"), "Client")
+
+
+def test_delete_file_removes_only_that_file(starter: Bundle) -> None:
+    edit = BundleEdit(starter).delete_file("notifications.yaml")
+    result = edit.result()
+    assert "notifications.yaml" not in result.files
+    assert set(result.files) == set(starter.files) - {"notifications.yaml"}
+    assert result.changed == ()
+    with pytest.raises(EditError, match="no file notifications.yaml"):
+        edit.delete_file("notifications.yaml")

@@ -278,6 +278,13 @@ class BundleEdit:
         self._files[file] = text
         return self
 
+    def delete_file(self, file: str) -> BundleEdit:
+        """Remove a whole file from the bundle (the code editor)."""
+        if file not in self._files:
+            raise EditError(f"the bundle has no file {file}")
+        del self._files[file]
+        return self
+
     def _existing(self, path: PathLike) -> tuple[str, JsonPath]:
         full = parse_path(path)
         raw, _ = load(Bundle.of(self._files))
