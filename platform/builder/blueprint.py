@@ -18,6 +18,8 @@ from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
 from .editors import entities, forms
+from .editors import permissions as permission_matrix
+from .editors import roles
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -73,4 +75,6 @@ def make_blueprint() -> Blueprint:
     preview.register(bp)
     entities.register(bp)
     forms.register(bp)
+    roles.register(bp)
+    permission_matrix.register(bp)
     return bp
