@@ -17,9 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
-from .editors import entities, forms
-from .editors import permissions as permission_matrix
-from .editors import roles
+from .editors import entities, forms, permissions, roles
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -76,5 +74,5 @@ def make_blueprint() -> Blueprint:
     entities.register(bp)
     forms.register(bp)
     roles.register(bp)
-    permission_matrix.register(bp)
+    permissions.register(bp)
     return bp

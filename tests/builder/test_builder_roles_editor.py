@@ -88,9 +88,10 @@ def test_rename_a_role_shows_then_rewrites_every_reference(web: WebPortal) -> No
         "-      - {name: start, from: open, to: in_progress, roles: [agent],",
         "+      - {name: start, from: open, to: in_progress, roles: [support],",
     ]
-    assert '+          - notify: {template: ticket_escalated, to: ["role:support"]}' in diff[
-        "workflows/ticket_flow.yaml"
-    ]
+    assert (
+        '+          - notify: {template: ticket_escalated, to: ["role:support"]}'
+        in diff["workflows/ticket_flow.yaml"]
+    )
     assert sorted(diff) == [
         "entities/message.yaml", "entities/people.yaml", "entities/ticket.yaml",
         "pages/tickets.yaml", "portal.yaml", "seed/demo.yaml", "workflows/ticket_flow.yaml",
@@ -130,9 +131,11 @@ def test_the_matrix_shows_every_cell_with_a_labelled_edit_link(web: WebPortal) -
     browser = signed_in(web)
     page = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions")
     assert page.status_code == 200
-    assert '<th scope="col">ticket</th>' in page.text and '<th scope="row">customer</th>' in page.text
+    assert (
+        '<th scope="col">ticket</th>' in page.text and '<th scope="row">customer</th>' in page.text
+    )
     assert 'aria-label="Edit customer on ticket"' in page.text
-    assert "read, create</span> <span class=\"builder-grant-scope\">· account" in page.text
+    assert 'read, create</span> <span class="builder-grant-scope">· account' in page.text
     assert "(via customer)" in page.text  # account_admin inherits customer's grants
     assert "Customer can" not in page.text  # the panel lists clauses
     assert "Tickets of their account, except assignee" in page.text
@@ -206,13 +209,19 @@ def test_rights_and_conflicts(web: WebPortal) -> None:
     draft = new_draft(web)
     viewer = signed_in(web, "viewer@example.test", rights=("view",))
     assert viewer.get(_roles(web, draft)).status_code == 200
-    assert viewer.post(_roles(web, draft), action="add", name="x1", base_revision="1").status_code == 404
+    assert (
+        viewer.post(_roles(web, draft), action="add", name="x1", base_revision="1").status_code
+        == 404
+    )
     assert viewer.get(_cell(web, draft, "customer", "nothing")).status_code == 404
     outsider = signed_in(web, "out@example.test", rights=())
     assert outsider.get(_roles(web, draft)).status_code == 404
     anna = signed_in(web, "anna@example.test")
     ben = signed_in(web, "ben@example.test")
-    assert anna.post(_roles(web, draft), action="add", name="partner", base_revision="1").status_code == 303
+    assert (
+        anna.post(_roles(web, draft), action="add", name="partner", base_revision="1").status_code
+        == 303
+    )
     late = ben.post(_roles(web, draft), action="add", name="reseller", base_revision="1")
     assert late.status_code == 409 and "Someone saved this draft first" in late.text
     again = ben.post(_roles(web, draft), **form_values(late.text, "id", "confirm-form"))

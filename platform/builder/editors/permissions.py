@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
+from portalis.engine.definition.yamledit import BundleEdit
 from portalis.engine.problems import Problem
 from portalis.runtime.templating import gettext as _
 
@@ -165,7 +166,9 @@ def _post(ctx: DraftContext, role: str, entity: str) -> Response | str:
     ops: list[Operation]
     if action == "remove" and current is not None:
         ops = [_leave(path, current, role)] if current.shared else [_drop(path, index)]
-        return run_edit(ctx, ops, editor="permissions", what=f"remove grant {entity}/{role}", done=here)
+        return run_edit(
+            ctx, ops, editor="permissions", what=f"remove grant {entity}/{role}", done=here
+        )
     if action not in ("save", "add"):
         abort(400)
     fields, refs = _fields_of(ctx, entity)
@@ -190,8 +193,12 @@ def _post(ctx: DraftContext, role: str, entity: str) -> Response | str:
     return run_edit(ctx, ops, editor="permissions", what=what, done=here)
 
 
-def _drop(path: tuple[str, ...], index: int) -> Operation:
-    return lambda edit: edit.delete((*path, index))
+def _drop(path: tuple[str | int, ...], step: str | int) -> Operation:
+    return lambda edit: edit.delete((*path, step))
+
+
+def _setter(path: tuple[str | int, ...], value: Any) -> Operation:
+    return lambda edit: edit.set(path, value)
 
 
 def _leave(path: tuple[str, ...], current: CellGrant, role: str) -> Operation:
@@ -205,7 +212,7 @@ def _simple(grant: dict[str, Any]) -> dict[str, Any]:
     return {"roles": grant["roles"], "actions": grant["actions"], "scope": "all"}
 
 
-def _nested(edit: Any, at: tuple[str | int, ...], grant: dict[str, Any]) -> None:
+def _nested(edit: BundleEdit, at: tuple[str | int, ...], grant: dict[str, Any]) -> None:
     if grant["scope"] != "all":
         edit.set((*at, "scope"), grant["scope"])
     if "fields" in grant:
@@ -213,7 +220,7 @@ def _nested(edit: Any, at: tuple[str | int, ...], grant: dict[str, Any]) -> None
 
 
 def _inserted(path: tuple[str, ...], index: int, grant: dict[str, Any]) -> Operation:
-    def insert(edit: Any) -> None:
+    def insert(edit: BundleEdit) -> None:
         edit.insert_item(path, index, _simple(grant))
         _nested(edit, (*path, index), grant)
 
@@ -226,18 +233,16 @@ def _added(path: tuple[str, ...], grants: list[Any], grant: dict[str, Any]) -> O
     return _inserted(path, len(grants), grant)
 
 
-def _changed(
-    path: tuple[str, ...], index: int, old: Any, new: dict[str, Any]
-) -> list[Operation]:
+def _changed(path: tuple[str, ...], index: int, old: Any, new: dict[str, Any]) -> list[Operation]:
     """Only the keys of the grant whose value changed (its `roles` list stays as written)."""
     ops: list[Operation] = []
     for key in ("actions", "scope", "fields"):
         if key in new and _same(new[key], old.get(key)):
             continue
         if key in new:
-            ops.append(lambda edit, key=key: edit.set((*path, index, key), new[key]))
-        elif key not in new and key in old:
-            ops.append(lambda edit, key=key: edit.delete((*path, index, key)))
+            ops.append(_setter((*path, index, key), new[key]))
+        elif key in old:
+            ops.append(_drop((*path, index), key))
     return ops
 
 

@@ -26,9 +26,7 @@ from portalis.engine.definition.yamledit import BundleEdit, YamlText
 from ..editing import Operation
 
 #: Keys whose list values are role names.
-ROLE_LIST_KEYS = frozenset(
-    {"roles", "inherits", "admin_roles", "default_roles", "required_for"}
-)
+ROLE_LIST_KEYS = frozenset({"roles", "inherits", "admin_roles", "default_roles", "required_for"})
 _RECIPIENT = "role:"
 
 JsonPath = tuple[str | int, ...]
@@ -172,6 +170,10 @@ def rename_operations(refs: list[RoleRef], old: str, new: str) -> list[Operation
     return ops
 
 
+def _deleter(path: JsonPath) -> Operation:
+    return lambda edit: edit.delete(path)
+
+
 def removal_operations(
     refs: list[RoleRef], role: str, grants: Mapping[str, list[Any]]
 ) -> list[Operation]:
@@ -184,6 +186,6 @@ def removal_operations(
         entity, index = str(ref.path[1]), int(ref.path[3])
         roles = grants[entity][index].get("roles") or []
         target: JsonPath = ref.path[:4] if len(roles) <= 1 else ref.path
-        ops.append(lambda edit, target=target: edit.delete(target))
+        ops.append(_deleter(target))
     ops.append(lambda edit: edit.delete(("roles", role)))
     return ops

@@ -128,9 +128,6 @@ def role_words(model: PortalModel, role: str, locale: str) -> RoleWords:
     return RoleWords(role, label, tuple(clauses))
 
 
-def all_role_words(
-    model: PortalModel, roles: Iterable[str], locale: str
-) -> list[RoleWords]:
+def all_role_words(model: PortalModel, roles: Iterable[str], locale: str) -> list[RoleWords]:
     """`role_words` of each of `roles` that the model knows."""
     return [role_words(model, r, locale) for r in roles if r in model.roles]
-

@@ -125,11 +125,15 @@ def _post(ctx: DraftContext) -> Response | str:
     if action == "add":
         name = request.form.get("name", "").strip()
         if not _NAME.match(name) or name in roles or name in BUILTIN_ROLES:
-            return _invalid(ctx, _("%(name)s is not a new role name (a-z, 0-9, _).", name=name), here)
+            return _invalid(
+                ctx, _("%(name)s is not a new role name (a-z, 0-9, _).", name=name), here
+            )
         text = request.form.get("label", "").strip() or name.replace("_", " ").capitalize()
         value = {"label": {locales_of(data)[0]: text}}
         ops: list[Operation] = [lambda edit: edit.set(("roles", name), value)]
-        return run_edit(ctx, ops, editor="roles", what=f"add role {name}", done=f"{here}#role-{name}")
+        return run_edit(
+            ctx, ops, editor="roles", what=f"add role {name}", done=f"{here}#role-{name}"
+        )
     if role not in roles:
         return _invalid(ctx, _("The draft has no role %(name)s.", name=role), here)
     if action == "save":
@@ -177,23 +181,37 @@ def _rename(
     refs = references(ctx.bundle, data, role)
     unsafe = [r for r in refs if not r.safe]
     if unsafe:
-        return _usage(ctx, role, refs, here, refused=_(
-            "%(name)s is named inside an expression; rename it there by hand first.", name=role
-        ))
+        return _usage(
+            ctx,
+            role,
+            refs,
+            here,
+            refused=_(
+                "%(name)s is named inside an expression; rename it there by hand first.", name=role
+            ),
+        )
     ops = rename_operations(refs, role, new)
     if request.form.get("confirm") == "yes":
         what = f"rename role {role} to {new}"
         return run_edit(ctx, ops, editor="roles", what=what, done=f"{here}#role-{new}")
-    return _usage(ctx, role, refs, here, heading=_("Rename role %(old)s to %(new)s", old=role, new=new))
+    return _usage(
+        ctx, role, refs, here, heading=_("Rename role %(old)s to %(new)s", old=role, new=new)
+    )
 
 
 def _remove(ctx: DraftContext, role: str, data: dict[str, Any], here: str) -> Response | str:
     refs = references(ctx.bundle, data, role)
     others = [r for r in refs if not r.is_grant]
     if others:
-        return _usage(ctx, role, refs, here, refused=_(
-            "%(name)s is still used outside permissions; remove it there first.", name=role
-        ))
+        return _usage(
+            ctx,
+            role,
+            refs,
+            here,
+            refused=_(
+                "%(name)s is still used outside permissions; remove it there first.", name=role
+            ),
+        )
     entities = data.get("entities") or {}
     grants = {str(r.path[1]): list(entities[r.path[1]].get("permissions") or []) for r in refs}
     ops = removal_operations(refs, role, grants)
@@ -240,7 +258,6 @@ def _position(ctx: DraftContext, ref: RoleRef) -> str:
 
 def _edit_of(ctx: DraftContext) -> BundleEdit:
     found = g.get("builder_roles_edit")
-    if found is None:
+    if not isinstance(found, BundleEdit):
         found = g.builder_roles_edit = BundleEdit(ctx.bundle)
     return found
-
