@@ -158,7 +158,7 @@ def test_edit_a_grant_changes_only_its_keys(web: WebPortal) -> None:
         "entities/ticket.yaml": [
             "@@ -76 +76 @@",
             "-      - {roles: [customer], actions: [read, create], scope: account, fields: {except: [assignee]}}",
-            "+      - {roles: [customer], actions: [read], scope: account, fields: {except: [priority, assignee]}}",
+            "+      - {roles: [customer], actions: [read], scope: account, fields: {except: [assignee, priority]}}",
         ]
     }  # fmt: skip
 

@@ -240,10 +240,20 @@ def _changed(path: tuple[str, ...], index: int, old: Any, new: dict[str, Any]) -
         if key in new and _same(new[key], old.get(key)):
             continue
         if key in new:
-            ops.append(_setter((*path, index, key), new[key]))
+            ops.append(_setter((*path, index, key), _kept_order(new[key], old.get(key))))
         elif key in old:
             ops.append(_drop((*path, index), key))
     return ops
+
+
+def _kept_order(new: Any, old: Any) -> Any:
+    """`new` with the items `old` already lists first, in their written order (a ticked
+    field is added at the end rather than the list re-sorted)."""
+    if isinstance(new, list) and isinstance(old, list):
+        return [x for x in old if x in new] + [x for x in new if x not in old]
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: _kept_order(v, old.get(k)) for k, v in new.items()}
+    return new
 
 
 def _same(new: Any, old: Any) -> bool:
