@@ -3,7 +3,8 @@
 A role's name appears in the role lists of the definition (grants' `roles`, workflow
 transitions' `roles` and approvals, pages' `roles`, a detail block's history, `inherits`,
 `auth.admin_roles`, `two_factor.required_for`, providers' `default_roles`), as a value of a
-provider's `role_map`, as a key of `ip_allowlist.roles`, as `role:<name>` in a notification's
+provider's `role_map`, as a key of a `roles:` mapping inside a section (a network
+allow-list per role), as `role:<name>` in a notification's
 recipients, and in the seed files' users. Each is a `RoleRef` with the edit that rewrites
 it; a quoted name inside an expression (`'agent' in actor['roles']`) cannot be rewritten
 safely and is reported as such, so a rename refuses with that reason.
@@ -73,7 +74,7 @@ def _walk(node: Any, path: JsonPath, role: str) -> Iterator[RoleRef]:
                     if target == role:
                         yield RoleRef((*here, source), "value")
                 continue
-            if key == "roles" and path[-1:] == ("ip_allowlist",) and isinstance(value, dict):
+            if key == "roles" and isinstance(value, dict):  # role → settings (allow-lists)
                 if role in value:
                     yield RoleRef((*here, role), "key")
                 continue
