@@ -141,6 +141,11 @@ def test_the_matrix_shows_every_cell_with_a_labelled_edit_link(web: WebPortal) -
     assert "Tickets of their account, except assignee" in page.text
     german = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions?lang=de")
     assert "Tickets ihres Kontos lesen und anlegen, außer assignee" in german.text
+    french = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions?lang=fr")
+    assert "lire et créer les Tickets de son compte, sauf assignee" in french.text
+    spanish = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions?lang=es")
+    assert "leer y crear los Tickets de su cuenta, excepto assignee" in spanish.text
+    assert 'aria-label="Editar customer en ticket"' in spanish.text
 
 
 def test_edit_a_grant_changes_only_its_keys(web: WebPortal) -> None:
@@ -228,3 +233,23 @@ def test_rights_and_conflicts(web: WebPortal) -> None:
     assert again.status_code == 303
     text = drafts.revision_bundle(web.engine, draft, 3).files["portal.yaml"]
     assert "  partner:" in text and "  reseller:" in text
+
+
+def test_a_rename_is_refused_while_an_expression_names_the_role(web: WebPortal) -> None:
+    draft = new_draft(web)
+    files = drafts.revision_bundle(web.engine, draft, 1).files
+    text = files["entities/ticket.yaml"].replace(
+        "      resolution:",
+        "      resolution:\n        visible_when: \"'agent' in actor['roles']\"",
+        1,
+    )
+    assert text != files["entities/ticket.yaml"]
+    drafts.save(web.engine, draft, 1, {"entities/ticket.yaml": text})
+    browser = signed_in(web)
+    refused = browser.post(
+        _roles(web, draft), action="rename", role="agent", new_name="support", base_revision="2"
+    )
+    assert refused.status_code == 422 and "named inside an expression" in refused.text
+    assert "entities.ticket.fields.resolution.visible_when" in refused.text
+    assert 'id="confirm-form"' not in refused.text
+    assert drafts.get_draft(web.engine, draft).head == 2

@@ -22,7 +22,7 @@ from typing import Any
 
 from portalis.engine.definition.bundle import Bundle
 from portalis.engine.definition.loader import match_files
-from portalis.engine.definition.yamledit import BundleEdit, YamlText
+from portalis.engine.definition.yamledit import BundleEdit, EditError, YamlText
 
 from ..editing import Operation
 
@@ -129,7 +129,7 @@ def references(bundle: Bundle, data: Mapping[str, Any], role: str) -> list[RoleR
 def _splice(edit: BundleEdit, path: JsonPath, old: str, new: str) -> None:
     """Replace the scalar `old` at `path` by `new` in its line, leaving every other byte
     (a multi-line flow mapping keeps its lines); the tree edit when the text there is not
-    the plain or double-quoted scalar."""
+    the plain or double-quoted scalar; EditError when `path` no longer holds `old`."""
     pos = edit.position(path)
     text = edit.result().files[pos.file]
     lines = text.splitlines(keepends=True)
@@ -142,6 +142,10 @@ def _splice(edit: BundleEdit, path: JsonPath, old: str, new: str) -> None:
                 lines[line] = current[:col] + wanted + current[end:]
                 edit.set_file(pos.file, "".join(lines))
                 return
+    file, local = edit.locate(path)
+    if YamlText(edit.result().files[file], file).get(local) != old:
+        # the draft changed since the references were found (a concurrent save)
+        raise EditError(f"{'.'.join(map(str, path))} no longer names {old}")
     edit.set(path, new)
 
 

@@ -18,8 +18,11 @@ from typing import Any
 from flask import Blueprint, g, render_template, request
 from werkzeug.wrappers import Response
 
+from portalis.engine import drafts
+from portalis.engine.definition.bundle import Bundle
 from portalis.engine.definition.model import PortalModel
 from portalis.engine.definition.yamledit import BundleEdit
+from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
 
 from ..editing import (
@@ -29,6 +32,7 @@ from ..editing import (
     definition,
     editor_url,
     open_draft,
+    posted_base,
     problems_under,
     review_of,
     run_edit,
@@ -139,9 +143,9 @@ def _post(ctx: DraftContext) -> Response | str:
     if action == "save":
         return _save(ctx, role, roles, here)
     if action == "rename":
-        return _rename(ctx, role, roles, data, here)
+        return _rename(ctx, role, roles, here)
     if action == "remove":
-        return _remove(ctx, role, data, here)
+        return _remove(ctx, role, here)
     return _invalid(ctx, _("Unknown action."), here)
 
 
@@ -172,13 +176,11 @@ def _save(ctx: DraftContext, role: str, roles: dict[str, Any], here: str) -> Res
     return run_edit(ctx, ops, editor="roles", what=f"edit role {role}", done=f"{here}#role-{role}")
 
 
-def _rename(
-    ctx: DraftContext, role: str, roles: dict[str, Any], data: dict[str, Any], here: str
-) -> Response | str:
+def _rename(ctx: DraftContext, role: str, roles: dict[str, Any], here: str) -> Response | str:
     new = request.form.get("new_name", "").strip()
     if not _NAME.match(new) or new in roles or new in BUILTIN_ROLES:
         return _invalid(ctx, _("%(name)s is not a new role name (a-z, 0-9, _).", name=new), here)
-    refs = references(ctx.bundle, data, role)
+    refs = references(_base_bundle(ctx), base_definition(ctx), role)
     unsafe = [r for r in refs if not r.safe]
     if unsafe:
         return _usage(
@@ -199,8 +201,9 @@ def _rename(
     )
 
 
-def _remove(ctx: DraftContext, role: str, data: dict[str, Any], here: str) -> Response | str:
-    refs = references(ctx.bundle, data, role)
+def _remove(ctx: DraftContext, role: str, here: str) -> Response | str:
+    data = base_definition(ctx)
+    refs = references(_base_bundle(ctx), data, role)
     others = [r for r in refs if not r.is_grant]
     if others:
         return _usage(
@@ -218,6 +221,15 @@ def _remove(ctx: DraftContext, role: str, data: dict[str, Any], here: str) -> Re
     if request.form.get("confirm") == "yes":
         return run_edit(ctx, ops, editor="roles", what=f"remove role {role}", done=here)
     return _usage(ctx, role, refs, here, heading=_("Remove role %(name)s", name=role))
+
+
+def _base_bundle(ctx: DraftContext) -> Bundle:
+    """The files of the revision the posted form was rendered from: the references of a
+    rename or removal are found where its operations are applied."""
+    base = posted_base(ctx)
+    if base == ctx.revision:
+        return ctx.bundle
+    return drafts.revision_bundle(state().engine, ctx.draft_id, base)
 
 
 def _usage(
@@ -259,5 +271,5 @@ def _position(ctx: DraftContext, ref: RoleRef) -> str:
 def _edit_of(ctx: DraftContext) -> BundleEdit:
     found = g.get("builder_roles_edit")
     if not isinstance(found, BundleEdit):
-        found = g.builder_roles_edit = BundleEdit(ctx.bundle)
+        found = g.builder_roles_edit = BundleEdit(_base_bundle(ctx))
     return found
