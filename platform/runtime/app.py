@@ -28,7 +28,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import request_guards
 
-from . import default_plugins, notifications
+from . import default_plugins, notifications, request_db
 from .auth.providers import ProviderTypes
 from .auth.second_factor import SecondFactor
 from .blocks.base import BlockRegistry, BlockType
@@ -43,12 +43,13 @@ from .plugin_routes import collect_routes
 from .registry import PortalRegistry
 from .routing import SYSTEM_ROUTES
 from .runtime_tables import SchemaCheck
-from .security import apply_headers, init_csrf
+from .security import DEFAULT_HEADERS, apply_headers, init_csrf
 from .settings import Settings
 from .templating import configure_jinja
 
 log = logging.getLogger("portalis.runtime")
-#: How long the cookie session lives (refreshed on every request); CSRF tokens as long.
+#: How long the cookie session lives (moved on with the session's activity, at most once a
+#: minute); CSRF tokens as long.
 SESSION_LIFETIME = timedelta(hours=24)
 
 
@@ -76,6 +77,9 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PATH="/",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        # the cookie is written when the session changes, or when `last_seen` is refreshed
+        # (at most once a minute, `sessions.TOUCH_INTERVAL`): not on every response
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1_000_000,
         TESTING=settings.testing,
         PORTALIS_HTTPS=https,
@@ -119,6 +123,7 @@ def create_app(
         app.register_blueprint(blueprint)
     configure_jinja(app)
     notifications.init_app(app)
+    request_db.init_app(app)
 
     login_manager = LoginManager()
     login_manager.init_app(app)
@@ -245,8 +250,8 @@ def _slug(name: str | None) -> str:
 
 
 def after_request(response: Response) -> Response:
-    """Security headers on every response."""
+    """Security headers on every response (built once per portal version)."""
     portal = g.get("portal")
-    origins = portal.compiled.model.embed_origins if portal is not None else ()
     https = bool(current_app.config.get("PORTALIS_HTTPS")) or request.is_secure
-    return apply_headers(response, https=https, frame_origins=origins)
+    headers = portal.headers if portal is not None else DEFAULT_HEADERS
+    return apply_headers(response, headers[https])

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 
-from portalis.engine.accounts.users import user_by_id
-from portalis.engine.data.db import begin_write
+from portalis.engine.accounts.users import SessionUser, user_by_id
 from portalis.engine.data.permissions import Actor
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.guards import RequestGuard
@@ -26,8 +25,9 @@ from portalis.engine.guards import RequestGuard
 from .blocks.base import BlockRegistry
 from .i18n import I18n
 from .registry import PortalRegistry, RuntimePortal
+from .request_db import read_connection, write_transaction
 from .security import client_ip
-from .sessions import close_session, open_session, session_state, touch
+from .sessions import close_session, open_session, session_query, session_with_user, touch
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -97,21 +97,49 @@ def request_client_ip() -> str:
     )
 
 
-class PortalUser(UserMixin):  # type: ignore[misc]
-    """The Flask-Login user: one signed-in user of one portal, with their actor."""
+#: `RuntimePortal.cache` key of the version's session query (built once, `session_query`)
+_SESSION_QUERY = "session_query"
 
-    def __init__(self, portal: str, secret: str, actor: Actor, row: dict[str, Any]) -> None:
+
+class PortalUser(UserMixin):  # type: ignore[misc]
+    """The Flask-Login user: one signed-in user of one portal, with their actor.
+
+    `user` is what every request needs (loaded with the session in one query); `row`, the
+    whole user row with its authentication columns, is read only when a page asks for it.
+    """
+
+    def __init__(
+        self,
+        portal: str,
+        secret: str,
+        actor: Actor,
+        user: SessionUser,
+        row: dict[str, Any] | None = None,
+    ) -> None:
         self.portal = portal
         self.secret = secret
         self.actor = actor
-        self.row = row
+        self.user = user
+        self._row = row
 
     def get_id(self) -> str:
         return f"{self.portal}|{self.secret}"
 
+    @property
+    def row(self) -> dict[str, Any] | None:
+        """The user's row (read once per request, on the request's connection)."""
+        if self._row is None:
+            with read_connection(state().engine) as conn:
+                self._row = user_by_id(conn, current_portal().compiled, self.user.id)
+        return self._row
+
 
 def load_user(user_id: str) -> PortalUser | None:
-    """Flask-Login user loader: validate the session record for the current portal."""
+    """Flask-Login user loader: validate the session record for the current portal.
+
+    One query (session, user and unread count) on the request's connection; at most once a
+    minute also a short write of `last_seen`, and only then is the session cookie re-sent.
+    """
     portal = g.get("portal")
     if portal is None or "|" not in user_id:
         return None
@@ -120,27 +148,21 @@ def load_user(user_id: str) -> PortalUser | None:
         return None
     model = portal.compiled.model
     engine = state().engine
-    with engine.connect() as conn:
-        found = session_state(conn, slug, secret, idle_minutes=model.auth.idle_minutes)
-        if found is None:
-            return None
-        uid, due = found
-        row = user_by_id(conn, portal.compiled, uid)
-    if row is None or not row["is_active"]:
+    query = portal.cache.get(_SESSION_QUERY)
+    if query is None:
+        query = portal.cache[_SESSION_QUERY] = session_query(portal.compiled)
+    with read_connection(engine) as conn:
+        found = session_with_user(conn, query, secret, idle_minutes=model.auth.idle_minutes)
+    if found is None:
+        return None
+    user, due = found
+    if not user.is_active:
         return None
     if due:
-        with begin_write(engine) as conn:
+        with write_transaction(engine) as conn:
             touch(conn, secret)
-    actor = Actor.for_user(
-        model,
-        int(row["id"]),
-        row["account"],
-        row["roles"] or (),
-        email=row["email"],
-        name=row["name"],
-        locale=row["locale"],
-    )
-    return PortalUser(slug, secret, actor, row)
+        session.modified = True  # the cookie's expiry moves with the activity
+    return PortalUser(slug, secret, user.actor(model), user)
 
 
 def load_actor() -> Actor:
@@ -154,16 +176,23 @@ def load_actor() -> Actor:
 
 
 def current_user_row() -> dict[str, Any] | None:
-    """The signed-in user's row (including authentication columns), if any."""
+    """The signed-in user's row (including authentication columns), if any; read on first
+    use in a request (`current_session_user` has what most requests need)."""
     user = current_user._get_current_object()
     return user.row if isinstance(user, PortalUser) else None
+
+
+def current_session_user() -> SessionUser | None:
+    """What every request knows of its signed-in user (with the unread count), if any."""
+    user = current_user._get_current_object()
+    return user.user if isinstance(user, PortalUser) else None
 
 
 def sign_in(portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_agent: str) -> None:
     """Start a fresh server-side session (new secret: no session fixation)."""
     model = portal.compiled.model
     session.clear()
-    with begin_write(state().engine) as conn:
+    with write_transaction(state().engine) as conn:
         secret = open_session(
             conn,
             portal.slug,
@@ -172,8 +201,9 @@ def sign_in(portal: RuntimePortal, user_row: dict[str, Any], *, ip: str, user_ag
             ip=ip,
             user_agent=user_agent,
         )
-    actor = Actor.for_user(model, int(user_row["id"]), user_row["account"], user_row["roles"] or ())
-    login_user(PortalUser(portal.slug, secret, actor, user_row))
+    user = SessionUser.of_row(user_row)
+    actor = Actor.for_user(model, user.id, user.account, user.roles)
+    login_user(PortalUser(portal.slug, secret, actor, user, user_row))
     session.permanent = True
     # when the user last proved who they are (step-up before sensitive changes reads it)
     session["auth_at"] = time.time()
@@ -189,7 +219,7 @@ def rotate_session(
     old = user.secret if isinstance(user, PortalUser) else None
     sign_in(portal, user_row, ip=ip, user_agent=user_agent)
     if old is not None:
-        with begin_write(state().engine) as conn:
+        with write_transaction(state().engine) as conn:
             close_session(conn, old)
 
 
@@ -200,7 +230,7 @@ def sign_out(record: Callable[[sa.Connection], None] | None = None) -> None:
     """
     user = current_user._get_current_object()
     if isinstance(user, PortalUser):
-        with begin_write(state().engine) as conn:
+        with write_transaction(state().engine) as conn:
             close_session(conn, user.secret)
             if record is not None:
                 record(conn)

@@ -25,7 +25,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
 from . import admin, api, auth, dataviews, notifications, pages, theme
-from .context import current_actor, current_user_row, request_client_ip, state
+from .context import current_actor, current_session_user, request_client_ip, state
 from .i18n import select_locale
 from .registry import RuntimePortal
 from .security import protect_request
@@ -99,19 +99,20 @@ def portal_view(path: str = "") -> Any:
         # a state-changing branch), and the WSGI layer drops the body of the HEAD response
         request.method = "GET"
     actor = current_actor()
-    row = current_user_row()
+    user = current_session_user()
     locales = portal.compiled.model.locales
     requested = request.args.get("lang")
-    if requested in locales:
+    if requested in locales and session.get("lang") != requested:
         # the language switcher: an explicit choice holds for the rest of the session
         session["lang"] = requested
     chosen = session.get("lang") if session.get("lang") in locales else None
-    g.locale = select_locale(locales, chosen or (row or {}).get("locale"), request.accept_languages)
+    preferred = user.locale if user is not None else None
+    g.locale = select_locale(locales, chosen or preferred, request.accept_languages)
     kind, _, name = endpoint.partition(":")
     if request.method != "GET" and kind != "api" and not auth.csrf_exempt(portal, endpoint, args):
         # Flask-WTF's check, decided per endpoint (the API checks its header itself: 403)
         protect_request()
-    forced = auth.password_change_redirect(portal, endpoint, row)
+    forced = auth.password_change_redirect(portal, endpoint, user)
     if forced is not None:
         return forced
     if kind == "page":

@@ -37,6 +37,7 @@ from portalis.engine.flow.rights import file_readable
 from .attachments import FILE_ID, attachable
 from .context import state
 from .registry import RuntimePortal
+from .request_db import read_connection
 from .runtime_tables import files
 
 log = logging.getLogger("portalis.runtime.files")
@@ -240,7 +241,7 @@ def file_row(engine: sa.Engine, portal: str, file_id: str) -> StoredFile | None:
     """The stored file `file_id` of `portal`, if any."""
     if FILE_ID.fullmatch(file_id) is None:
         return None
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         row = conn.execute(
             sa.select(files).where(files.c.id == file_id, files.c.portal == portal)
         ).first()
@@ -254,7 +255,7 @@ def file_names(engine: sa.Engine, portal: str, ids: Iterable[str]) -> dict[str, 
     wanted = sorted({i for i in ids if FILE_ID.fullmatch(i)})
     if not wanted:
         return {}
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         rows = conn.execute(
             sa.select(files.c.id, files.c.name).where(
                 files.c.portal == portal, files.c.id.in_(wanted)
@@ -265,7 +266,7 @@ def file_names(engine: sa.Engine, portal: str, ids: Iterable[str]) -> dict[str, 
 
 def owned_by(engine: sa.Engine, portal: str, file_id: str, actor: Actor) -> bool:
     """True when `actor` uploaded `file_id` in `portal` (only such files may be attached)."""
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return attachable(conn, actor, file_id, portal=portal)
 
 

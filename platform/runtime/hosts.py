@@ -15,7 +15,10 @@ from urllib.parse import urlsplit
 from flask import Flask, Request, current_app
 from werkzeug.routing import MapAdapter
 
+from portalis.engine.data.db import SharedConnection
+
 from .context import AppState
+from .request_db import attach
 
 log = logging.getLogger("portalis.runtime")
 
@@ -39,11 +42,12 @@ def base_url_host(base_url: str | None) -> str | None:
     return parts.hostname.lower()
 
 
-def trusted_hosts(st: AppState) -> list[str]:
+def trusted_hosts(st: AppState, shared: SharedConnection | None = None) -> list[str]:
     """The Host names this app answers for: the base URL's host, every published portal's
-    `domains:`, and loopback names when the settings allow them."""
+    `domains:`, and loopback names when the settings allow them (a due live-version poll
+    runs on `shared`, the request's connection, when given)."""
     names = [name for name in (base_url_host(st.settings.base_url),) if name]
-    names.extend(st.registry.hosts())
+    names.extend(st.registry.hosts(shared))
     if st.settings.trusts_loopback:
         names.extend(LOOPBACK_NAMES)
     return names or [_NO_NAME]
@@ -59,7 +63,7 @@ class PortalisFlask(Flask):
         if request is not None and request.path not in ANY_HOST_PATHS:
             st: AppState | None = self.extensions.get("portalis")
             if st is not None:
-                request.trusted_hosts = trusted_hosts(st)
+                request.trusted_hosts = trusted_hosts(st, attach(request, st.engine))
         return super().create_url_adapter(request)
 
 

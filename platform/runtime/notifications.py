@@ -6,8 +6,10 @@ one read and opens its page; `POST /notifications/read-all` marks every one read
 `POST /notifications/preferences` turns e-mail on or off per notification of the portal.
 Every query is bound to the signed-in user: another user's notification id is a 404.
 
-The bell is filled lazily: the layout calls `notification_bell()`, which counts the unread
-notifications once per request (one query) and only for signed-in users.
+The bell is filled lazily: the layout calls `notification_bell()` for signed-in users. Its
+number comes with the session check (the unread counter kept with every notification write,
+`engine.outbox.inbox`), so it costs no query of its own; only right after a sign-in in the
+same request is it counted.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ import sqlalchemy as sa
 from flask import Flask, abort, flash, g, redirect, request
 from werkzeug.wrappers import Response
 
-from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.flow_model import NotificationTemplate
 from portalis.engine.outbox import notify
 
 from .auth.common import ViewResult, login_redirect, render, see_other
-from .context import current_actor, state
+from .context import current_actor, current_session_user, state
 from .forms.account import NotificationBackForm, NotificationPreferencesForm
 from .registry import RuntimePortal
+from .request_db import read_connection, write_transaction
 from .security import safe_next
 from .templating import gettext as _
 from .templating import label, ngettext
@@ -48,20 +50,24 @@ def init_app(app: Flask) -> None:
 
 def notification_bell() -> dict[str, Any] | None:
     """The bell for this request: unread count, badge text, URL and an accessible label;
-    None for visitors and outside a portal. At most one query per request."""
+    None for visitors and outside a portal. No query of its own (the count came with the
+    session) but right after a sign-in in this request."""
     portal = g.get("portal")
     actor = current_actor() if portal is not None else None
     if portal is None or actor is None or actor.id is None:
         return None
     cached: dict[str, Any] | None = g.get(_BELL_CACHE)
     if cached is None:
-        try:
-            with state().engine.connect() as conn:
-                count = notify.unread_count(conn, portal=portal.slug, user_id=actor.id)
-        except sa.exc.SQLAlchemyError:
-            # the bell must never take a page (or an error page) down with it
-            log.warning("cannot count unread notifications", exc_info=True)
-            return None
+        user = current_session_user()
+        count = user.unread if user is not None and user.id == actor.id else None
+        if count is None:
+            try:
+                with read_connection(state().engine) as conn:
+                    count = notify.unread_count(conn, portal=portal.slug, user_id=actor.id)
+            except sa.exc.SQLAlchemyError:
+                # the bell must never take a page (or an error page) down with it
+                log.warning("cannot count unread notifications", exc_info=True)
+                return None
         cached = _remember_bell(count)
     return cached
 
@@ -95,7 +101,7 @@ def notifications_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         page = max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         total = notify.count_for(conn, portal=portal.slug, user_id=actor.id)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(page, pages)
@@ -129,7 +135,7 @@ def read_view(portal: RuntimePortal, actor: Actor, id: int) -> Response:
     """POST: mark one notification read, then open its page (or come back with `stay`)."""
     if actor.id is None:
         return login_redirect()
-    with begin_write(state().engine) as conn:
+    with write_transaction(state().engine) as conn:
         item = notify.get(conn, portal=portal.slug, user_id=actor.id, notification_id=id)
         if item is None:
             abort(404)
@@ -145,7 +151,7 @@ def read_all_view(portal: RuntimePortal, actor: Actor) -> Response:
     """POST: mark every notification of the user read."""
     if actor.id is None:
         return login_redirect()
-    with begin_write(state().engine) as conn:
+    with write_transaction(state().engine) as conn:
         count = notify.mark_read(conn, portal=portal.slug, user_id=actor.id)
     if count:
         flash(ngettext("Marked %(num)s notification as read.",
@@ -158,7 +164,7 @@ def preferences_view(portal: RuntimePortal, actor: Actor) -> Response:
     if actor.id is None:
         return login_redirect()
     chosen = set(NotificationPreferencesForm(request.form).email.data or ())
-    with begin_write(state().engine) as conn:
+    with write_transaction(state().engine) as conn:
         for kind in emailed_kinds(portal):
             notify.set_pref(
                 conn, portal=portal.slug, user_id=actor.id, kind=kind.name,

@@ -1,7 +1,9 @@
 """The registry of served portals: compiled once per live version, swapped atomically.
 
 Each worker process keeps its own registry and checks the database's live-version pointers
-at most once per `check_seconds`; a newly published version is compiled and swapped in
+at most once per `check_seconds` — one statement, on the request's connection when a request
+asks (`request_db`), so a page that happens to poll takes no extra connection and the pages
+in between (nearly all of them under load) none at all; a newly published version is compiled and swapped in
 without a restart. A version that fails to compile here keeps the previous one serving.
 """
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from werkzeug.routing import Map
 
+from portalis.engine.data.db import SharedConnection
 from portalis.engine.data.errors import NotFound
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.model import PortalModel
@@ -28,7 +31,9 @@ from portalis.engine.portal import CompiledPortal
 from .attachments import attachable
 from .auth.providers import BindContext, Provider, ProviderTypes
 from .plugin_routes import PortalRoute
+from .request_db import read_connection, request_store
 from .routing import build_map
+from .security import DEFAULT_HEADERS, HeaderPairs, security_headers
 
 if TYPE_CHECKING:
     from .forms.record import PortalForms
@@ -43,7 +48,9 @@ class RuntimePortal:
     """A compiled portal ready to serve: store, URL map and version-bound caches."""
 
     compiled: CompiledPortal
-    store: RecordStore
+    #: the version's record store, each read on a connection of its own (`store` is what a
+    #: request uses)
+    base_store: RecordStore
     url_map: Map
     cache: dict[Any, Any] = field(default_factory=dict)
     #: the auth providers of this version by entry name, bound once when it was loaded
@@ -51,6 +58,14 @@ class RuntimePortal:
     #: the WTForms classes of this version's forms, built once when it was loaded (None in
     #: processes that serve no pages, such as a worker)
     forms: PortalForms | None = None
+    #: the security headers of this version's responses, by https (built once)
+    headers: Mapping[bool, HeaderPairs] = field(default_factory=lambda: DEFAULT_HEADERS)
+
+    @property
+    def store(self) -> RecordStore:
+        """The record store; inside a request its reads share the request's one connection
+        (`request_db`), elsewhere each read takes a connection of its own."""
+        return request_store(self.base_store)
 
     @property
     def slug(self) -> str:
@@ -119,9 +134,11 @@ class PortalRegistry:
         slug = self._hosts.get(host.lower())
         return self._portals.get(slug) if slug else None
 
-    def hosts(self) -> list[str]:
-        """Every host name a served portal declares in `domains:` (trusted Host names)."""
-        self.refresh()
+    def hosts(self, shared: SharedConnection | None = None) -> list[str]:
+        """Every host name a served portal declares in `domains:` (trusted Host names); a
+        due poll runs on `shared` when given (the request's connection, asked before the
+        request context exists)."""
+        self.refresh(shared=shared)
         return list(self._hosts)
 
     def slugs(self) -> list[str]:
@@ -129,8 +146,10 @@ class PortalRegistry:
         self.refresh()
         return sorted(self._portals)
 
-    def refresh(self, *, force: bool = False) -> None:
-        """Pick up newly published versions (at most once per `check_seconds`)."""
+    def refresh(self, *, force: bool = False, shared: SharedConnection | None = None) -> None:
+        """Pick up newly published versions (at most once per `check_seconds`), reading the
+        pointers on `shared` or else the request's connection (a connection of its own
+        outside a request)."""
         now = time.monotonic()
         if not force and self._loaded and now - self._checked < self.check_seconds:
             return
@@ -139,7 +158,10 @@ class PortalRegistry:
                 return
             self._checked = now
             try:
-                live = live_versions(self.engine)
+                # inside a request, on its connection: the poll costs no checkout of its own
+                reading = shared.read() if shared is not None else read_connection(self.engine)
+                with reading as conn:
+                    live = live_versions(conn)
             except sa.exc.SQLAlchemyError:
                 log.warning("cannot read live versions; serving what is loaded", exc_info=True)
                 return
@@ -180,6 +202,10 @@ class PortalRegistry:
             build_map(compiled.model, self.routes),
             providers=providers,
             forms=forms,
+            headers={
+                https: security_headers(compiled.model.embed_origins, https=https)
+                for https in (False, True)
+            },
         )
 
     def _check_blocks(self, compiled: CompiledPortal) -> None:

@@ -134,33 +134,51 @@ def content_security_policy(frame_origins: Iterable[str] = ()) -> str:
     )
 
 
-def apply_headers(
-    response: Response, *, https: bool, frame_origins: Iterable[str] = ()
-) -> Response:
-    """Security headers every response gets.
+#: Response headers as (name, value) pairs, in the order they are set.
+HeaderPairs = tuple[tuple[str, str], ...]
+
+
+def security_headers(frame_origins: Iterable[str] = (), *, https: bool) -> HeaderPairs:
+    """The security headers of every response, built once (per portal version and scheme,
+    `RuntimePortal.headers`) and applied by `apply_headers`.
 
     A response that chose no caching policy gets `Cache-Control: no-store`: pages, API answers,
     error pages and redirects may carry personal data or a signed-in user's name, so neither
     the browser's nor a shared cache may keep them. Views that serve static assets (the
     `static` files, the theme's CSS and logo) or revalidated API reads set their own policy.
     """
-    headers = response.headers
-    headers.setdefault("Cache-Control", NO_STORE)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Content-Security-Policy", content_security_policy(frame_origins))
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    origins = list(frame_origins)
+    origins = tuple(frame_origins)
+    pairs = [
+        ("Cache-Control", NO_STORE),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Content-Security-Policy", content_security_policy(origins)),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
     if not origins:
-        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        pairs.append(("X-Frame-Options", "SAMEORIGIN"))
     if https:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if (
-        response.mimetype
-        and response.mimetype.startswith("text/")
-        and "charset" not in (response.content_type or "")
-    ):
+        pairs.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    return tuple(pairs)
+
+
+#: The headers of responses outside a portal (no embedding origins), by https.
+DEFAULT_HEADERS: dict[bool, HeaderPairs] = {
+    https: security_headers(https=https) for https in (False, True)
+}
+
+
+def apply_headers(response: Response, headers: HeaderPairs) -> Response:
+    """Set each of `headers` (`security_headers`) the response does not set itself, and a
+    UTF-8 charset on text responses that name none."""
+    target = response.headers
+    present = {name.lower() for name in target.keys()}  # one pass, not one per header
+    for name, value in headers:
+        if name.lower() not in present:
+            target.add(name, value)
+    content_type = target.get("Content-Type", "")
+    if content_type[:5].lower() == "text/" and "charset" not in content_type:
         response.content_type = f"{response.mimetype}; charset=utf-8"
     return response
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
+from portalis.engine.accounts.users import SessionUser, Source, session_user, session_user_query
 from portalis.engine.data.tables import utcnow
 
 from .bearer import digest, new_secret
 from .runtime_tables import sessions
 
-#: last_seen is written at most this often (keeps reads cheap on busy pages).
+#: last_seen is written at most this often (keeps reads cheap on busy pages); the session
+#: cookie is re-sent (its expiry moved) only then, or when the cookie session changes.
 TOUCH_INTERVAL = timedelta(seconds=60)
 
 
@@ -75,17 +78,51 @@ def session_state(
     concurrent writers instead of waiting for the lock).
     """
     row = conn.execute(
-        sa.select(
-            sessions.c.user_id, sessions.c.revoked, sessions.c.expires_at, sessions.c.last_seen
-        ).where(sessions.c.id == digest(secret), sessions.c.portal == portal)
+        sa.select(sessions.c.user_id, *_STATE).where(
+            sessions.c.id == digest(secret), sessions.c.portal == portal
+        )
     ).first()
+    due = _live(row, idle_minutes)
+    return None if row is None or due is None else (int(row.user_id), due)
+
+
+def session_query(portal: Source) -> sa.Select[Any]:
+    """The session check of `portal` as one query — the session, the user's columns a request
+    needs and the bell's count — with the session's digest as the parameter `sid`. Build it
+    once per portal version (`session_with_user` takes it): building it costs several times
+    more than running it."""
+    return (
+        session_user_query(portal, sessions.c.user_id)
+        .add_columns(*_STATE)
+        .where(sessions.c.id == sa.bindparam("sid"), sessions.c.portal == portal.model.slug)
+    )
+
+
+def session_with_user(
+    conn: sa.Connection, query: sa.Select[Any], secret: str, *, idle_minutes: int
+) -> tuple[SessionUser, bool] | None:
+    """(the signed-in user, activity worth recording) of a live session, by the portal's
+    `session_query`; None when the session is unknown, revoked, idle or expired (an
+    inactive user is returned: the caller refuses them)."""
+    row = conn.execute(query, {"sid": digest(secret)}).first()
+    due = _live(row, idle_minutes)
+    return None if row is None or due is None else (session_user(row), due)
+
+
+#: The columns that decide whether a session is live.
+_STATE = (sessions.c.revoked, sessions.c.expires_at, sessions.c.last_seen)
+
+
+def _live(row: Any, idle_minutes: int) -> bool | None:
+    """None when the session `row` (of `_STATE`) is missing or over; else whether its
+    `last_seen` is due for a refresh."""
     if row is None or row.revoked:
         return None
     now = utcnow()
     last_seen = _aware(row.last_seen)
     if _aware(row.expires_at) <= now or last_seen + timedelta(minutes=idle_minutes) <= now:
         return None
-    return int(row.user_id), now - last_seen >= TOUCH_INTERVAL
+    return now - last_seen >= TOUCH_INTERVAL
 
 
 def touch(conn: sa.Connection, secret: str) -> None:

@@ -4,7 +4,8 @@
 `login_as` opens a real server-side session for a user and puts it (with a CSRF secret) into
 the test client's cookie session, exactly as the login view would; `csrf_token_for` signs a
 session's CSRF secret into the token Flask-WTF accepts in a form or the `X-CSRF-Token` header. `WebPortal` and
-`PortalClient` bundle both for tests; `count_selects` counts the queries of a request.
+`PortalClient` bundle both for tests; `count_selects` counts the queries of a request,
+`database_use` also its connections and transactions.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -163,6 +164,55 @@ def count_selects(engine: sa.Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+@dataclass
+class DatabaseUse:
+    """What an engine did inside a `database_use` block: connections checked out of the pool,
+    transactions begun (SQLAlchemy's `begin` event, also for a driver that sends no BEGIN)
+    and every statement sent."""
+
+    checkouts: int = 0
+    transactions: int = 0
+    statements: list[str] = field(default_factory=list)
+
+    def matching(self, *words: str) -> list[str]:
+        """The statements that mention each of `words` (case-insensitive)."""
+        lowered = [w.lower() for w in words]
+        return [s for s in self.statements if all(w in s.lower() for w in lowered)]
+
+    @property
+    def begins(self) -> list[str]:
+        """The BEGIN statements Portalis sent itself (SQLite's transactions)."""
+        return [s for s in self.statements if s.lstrip().upper().startswith("BEGIN")]
+
+
+@contextmanager
+def database_use(engine: sa.Engine) -> Iterator[DatabaseUse]:
+    """Count the checkouts, transactions and statements of `engine` inside the block."""
+    use = DatabaseUse()
+
+    def checkout(*_: Any) -> None:
+        use.checkouts += 1
+
+    def begin(*_: Any) -> None:
+        use.transactions += 1
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        use.statements.append(statement)
+
+    listeners = [
+        (engine.pool, "checkout", checkout),
+        (engine, "begin", begin),
+        (engine, "before_cursor_execute", before),
+    ]
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
+    try:
+        yield use
+    finally:
+        for target, name, fn in listeners:
+            event.remove(target, name, fn)
 
 
 class PortalClient:

@@ -72,8 +72,10 @@ def test_the_overview_lists_revisions_and_links_each_problem_to_its_editor(
     assert '<code class="builder-where">entities/ticket.yaml:8</code>' in page.text
     link = f'href="/_builder/p/{web.slug}/d/{draft.id}/entities/ticket#field-subject"'
     assert link in page.text
-    # no editor is installed on this branch: none is listed, the zip round trip is offered
-    assert "export the files" in page.text
+    # the installed editors are listed (the entities editor at least) instead of the zip hint
+    editors = f"/_builder/p/{web.slug}/d/{draft.id}/"
+    assert f'<li><a href="{editors}entities/">Entities and fields</a></li>' in page.text
+    assert "export the files" not in page.text
     # the portal page counts the draft's problems
     portal = browser.get(f"/_builder/p/{web.slug}/")
     assert f'data-draft="{draft.id}"' in portal.text and "1 error" in portal.text

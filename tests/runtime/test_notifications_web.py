@@ -17,7 +17,7 @@ from flask import Flask
 from portalis.engine.data.db import begin_write, create_engine
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.store import RecordStore
-from portalis.engine.data.system_tables import notifications
+from portalis.engine.data.system_tables import notification_unread, notifications
 from portalis.engine.definition.flow_model import Action
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import actions
@@ -223,20 +223,67 @@ def test_bell_shows_the_unread_count_on_every_page(web: Web) -> None:
     assert 'class="bell' not in web.client().get("/").text
 
 
-def test_bell_costs_one_query_per_page(web: Web) -> None:
+def test_bell_costs_no_query_of_its_own(web: Web) -> None:
     for title in ("one", "two"):
         web.notify("incident_quiet", ["role:customer"], web.incident(title))
     ben = web.client("ben@acme.test")
     ben.get("/tickets")  # warm up
     with count_selects(app_state(web.app).engine) as statements:
-        assert ben.get("/tickets").status_code == 200
+        page = ben.get("/tickets")
+    assert '<span class="bell-badge" aria-hidden="true">2</span>' in bell(page.text)
+    # the count comes with the session check: one statement reads session, user and count
     bell_queries = [s for s in statements if "portalis_notification" in s]
-    assert len(bell_queries) == 1
+    assert len(bell_queries) == 1 and "portalis_session" in bell_queries[0]
+    assert not [s for s in statements if "count(" in s.lower() and "portalis_notif" in s]
     with count_selects(app_state(web.app).engine) as statements:
         assert ben.get("/notifications").status_code == 200
     # the page counts once for itself and the bell
     counts = [s for s in statements if "portalis_notification" in s and "count(" in s.lower()]
     assert len(counts) == 2  # total and unread; the bell reuses the unread count
+
+
+def test_bell_agrees_across_workers(web: Web) -> None:
+    """Two app instances on one database (two workers): each shows the same number after a
+    notification is created, opened and all are marked read on the other one."""
+    second = create_app(app_state(web.app).settings)
+    try:
+        on_a = web.client("ben@acme.test")
+        on_b = PortalClient(second, SLUG).login("ben@acme.test")
+
+        def badges() -> tuple[str | None, str | None]:
+            found = [
+                re.search(r'class="bell-badge"[^>]*>([^<]+)<', bell(c.get("/tickets").text))
+                for c in (on_a, on_b)
+            ]
+            first, other = (m.group(1) if m else None for m in found)
+            return first, other
+
+        assert badges() == (None, None)
+        for title in ("one", "two", "three"):
+            web.notify("incident_quiet", ["role:customer"], web.incident(title))
+        assert badges() == ("3", "3")
+        newest = web.inbox("ben@acme.test")[0]
+        assert on_b.post(f"/notifications/{newest.id}/read", {"stay": "1"}).status_code == 303
+        assert on_b.post(f"/notifications/{newest.id}/read", {"stay": "1"}).status_code == 303
+        assert badges() == ("2", "2")  # opening one twice counts once
+        assert on_a.post("/notifications/read-all").status_code == 303
+        assert badges() == (None, None)
+        web.notify("incident_quiet", ["role:customer"], web.incident("four"))
+        assert badges() == ("1", "1")
+        # the stored counter is the number of unread rows (anna's too: she was notified)
+        for email in ("ben@acme.test", "anna@acme.test"):
+            user = web.actor(email)
+            assert user.id is not None
+            with web.engine.connect() as conn:
+                stored = conn.execute(
+                    sa.select(notification_unread.c.unread).where(
+                        notification_unread.c.portal == SLUG,
+                        notification_unread.c.user_id == user.id,
+                    )
+                ).scalar_one()
+                assert stored == notify.unread_count(conn, portal=SLUG, user_id=user.id)
+    finally:
+        app_state(second).engine.dispose()
 
 
 # -- the list -----------------------------------------------------------------------------------

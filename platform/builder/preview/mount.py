@@ -33,7 +33,7 @@ from flask.wrappers import Request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from portalis.engine.accounts.users import user_by_id
+from portalis.engine.accounts.users import SessionUser, user_by_id
 from portalis.engine.data.permissions import Actor
 from portalis.runtime.app import create_app
 from portalis.runtime.context import AppState, PortalUser, state
@@ -118,12 +118,17 @@ def _act_as() -> None:
         roles = frozenset({str(chosen[1])})
         # user id 0 belongs to nobody: signed in, but `own`/`self` scopes match no record
         actor = Actor.for_user(model, 0, chosen[2], roles, name=str(chosen[1]))
-        row = {"id": 0, "account": chosen[2], "roles": sorted(roles), "locale": None}
+        row = {
+            "id": 0, "email": "", "name": str(chosen[1]), "account": chosen[2],
+            "roles": sorted(roles), "locale": None, "is_active": True,
+            "password_hash": None, "password_changed_at": None,
+        }  # fmt: skip
     else:
         return
     g.actor = actor.with_ip(request.remote_addr)
     # the secret names no session record: signing out or listing sessions finds none
-    g._login_user = PortalUser(slug, "builder-preview", actor, dict(row))
+    # (the bell's count is read separately: `unread` None, as for a row not read with a session)
+    g._login_user = PortalUser(slug, "builder-preview", actor, SessionUser.of_row(row), dict(row))
 
 
 def _overlay() -> Markup:

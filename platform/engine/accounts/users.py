@@ -9,7 +9,7 @@ the record store's user path (`user_writes`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,8 @@ from ..data.permissions import Actor
 from ..data.records import ReadStore
 from ..data.store import RecordStore
 from ..definition.fields import FieldValueError
+from ..outbox.inbox import unread_column
+from ..outbox.notify import Recipient
 from ..portal import CompiledPortal
 from .passwords import hash_password
 from .user_writes import insert_user, update_user
@@ -44,6 +46,54 @@ class UserInfo:
     locale: str | None
     last_login_at: datetime | None = None
     has_password: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUser(Recipient):
+    """What a request needs of its signed-in user: who they are (the fields an actor is made
+    of, as for a notification's recipient) and their sign-in state — never the password hash
+    or a field value (a page that shows those loads the row itself, `user_by_id`)."""
+
+    is_active: bool
+    has_password: bool
+    password_changed_at: datetime | None
+    #: unread in-app notifications (the bell); None when not read with the session
+    unread: int | None = 0
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> SessionUser:
+        """The `SessionUser` of a whole user row (`find_user`, `user_by_id`; no count)."""
+        return cls(
+            int(row["id"]), str(row["email"] or ""), str(row["name"] or ""), row["account"],
+            tuple(row["roles"] or ()), row.get("locale"), bool(row["is_active"]),
+            bool(row.get("password_hash")), row.get("password_changed_at"), unread=None,
+        )  # fmt: skip
+
+
+def session_user_query(portal: Source, user_id: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The columns of `SessionUser` (labelled `u_*`) for the user whose id is `user_id` — a
+    column of the caller's session table: the caller adds that table's columns and
+    conditions, so the session check, the user and the bell's count are one query."""
+    table = portal.tables["user"]
+    return sa.select(
+        *(table.c[name].label(f"u_{name}") for name in _SESSION_COLUMNS),
+        table.c.password_hash.is_not(None).label("u_has_password"),
+        unread_column(portal.model.slug, table.c.id).label("u_unread"),
+    ).where(table.c.id == user_id)
+
+
+def session_user(row: Any) -> SessionUser:
+    """The `SessionUser` of a row of `session_user_query`."""
+    return SessionUser(
+        int(row.u_id), str(row.u_email or ""), str(row.u_name or ""), row.u_account,
+        tuple(row.u_roles or ()), row.u_locale, bool(row.u_is_active),
+        bool(row.u_has_password), row.u_password_changed_at, int(row.u_unread or 0),
+    )  # fmt: skip
+
+
+_SESSION_COLUMNS = (
+    "id", "email", "name", "account", "roles", "locale", "is_active", "password_changed_at",
+)  # fmt: skip
 
 
 def normalize_email(email: str) -> str:

@@ -12,16 +12,17 @@ fields have no column and are never written; rollups are kept by `rollups` after
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..definition.model import Entity, Grant, PortalModel
 from .computed import Errors, apply_defaults
-from .db import begin_write
+from .db import SharedConnection, begin_write
 from .errors import (
     NON_FIELD,
     Forbidden,
@@ -83,6 +84,28 @@ class RecordStore(WriteChecks, ReadStore):
         #: what runs after each write, in its transaction, in order (`portalis.engine.effects`
         #: names the portal's listeners; the store knows only this interface)
         self.listeners = tuple(listeners)
+        #: the connection reads without `conn=` share (`sharing`); None: one of their own
+        self.shared: SharedConnection | None = None
+
+    def sharing(self, shared: SharedConnection) -> RecordStore:
+        """This store with its reads on `shared` (one connection for a whole request): every
+        read not given `conn=` uses it. Cheap (a shallow copy); writes are unchanged — each
+        one transaction of its own, or the caller's with `conn=`."""
+        bound = copy.copy(self)
+        bound.shared = shared
+        return bound
+
+    def reading(self, conn: sa.Connection | None = None) -> AbstractContextManager[sa.Connection]:
+        """A connection for reads: `conn` when given (left open), else the shared one
+        (`sharing`), else a new one closed at the end of the block."""
+        manager: AbstractContextManager[sa.Connection] = self._read(conn)
+        return manager
+
+    def _read(self, conn: sa.Connection | None) -> Any:
+        # every read of `ReadStore` asks here for its connection
+        if conn is None and self.shared is not None:
+            return self.shared.read()
+        return super()._read(conn)
 
     def emit(self, conn: sa.Connection, event: WriteEvent) -> None:
         """Tell the listeners about a write, in order, in its transaction: a listener that

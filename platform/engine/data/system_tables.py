@@ -1,4 +1,5 @@
-"""Tables of the living portal: outbox jobs, audit log, approvals, notifications, schedules.
+"""Tables of the living portal: outbox jobs, audit log, approvals, notifications (with each
+user's unread count), schedules.
 
 They are shared by all portals (rows carry the portal slug) and created with the platform
 tables. Every time column is timezone-aware UTC; SQLite hands them back naive, so readers
@@ -104,6 +105,32 @@ notifications = sa.Table(
     sa.Column("read_at", _TZ, nullable=True),
     sa.Index("ix_portalis_notification_user", "portal", "user_id", "read_at"),
     sqlite_autoincrement=True,  # ids are in links: a deleted one is never handed out again
+)
+
+
+def _count_existing_unread(target: sa.Table, connection: sa.Connection, **_: object) -> None:
+    """When the counter table is created in a database that already holds notifications,
+    count their unread ones (so a missing counter row always means none unread)."""
+    if not sa.inspect(connection).has_table(notifications.name):
+        return
+    unread = (
+        sa.select(notifications.c.portal, notifications.c.user_id, sa.func.count())
+        .where(notifications.c.read_at.is_(None))
+        .group_by(notifications.c.portal, notifications.c.user_id)
+    )
+    connection.execute(target.insert().from_select(["portal", "user_id", "unread"], unread))
+
+
+#: Unread in-app notifications per user: the bell's number. Kept in the transaction of every
+#: notification write (`outbox.inbox`), so a page reads it with its session and user and
+#: never counts; no row means none unread.
+notification_unread = sa.Table(
+    "portalis_notification_unread",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("unread", sa.Integer, nullable=False),
+    listeners=[("after_create", _count_existing_unread)],
 )
 
 #: Per-user notification preferences; no row means the default (e-mail on).

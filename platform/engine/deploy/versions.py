@@ -263,20 +263,23 @@ def list_versions(engine: sa.Engine, slug: str) -> list[VersionInfo]:
         ]
 
 
-def live_versions(engine: sa.Engine) -> dict[str, int]:
-    """slug → live version of every portal (one cheap query; workers poll it)."""
+def live_versions(bind: sa.Engine | sa.Connection) -> dict[str, int]:
+    """slug → live version of every portal (one cheap query; workers poll it, on the
+    connection of the request at hand when given one)."""
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as new:
+            return live_versions(new)
     query = sa.select(portals.c.slug, portals.c.live_version).where(
         portals.c.live_version.is_not(None)
     )
-    with engine.connect() as conn:
-        try:
-            rows = conn.execute(query).all()
-        except sa.exc.DBAPIError:
-            conn.rollback()  # PostgreSQL refuses further statements in a failed transaction
-            if sa.inspect(conn).has_table(portals.name):
-                raise
-            return {}  # a fresh database: nothing deployed yet
-        return {r.slug: int(r.live_version) for r in rows}
+    try:
+        rows = bind.execute(query).all()
+    except sa.exc.DBAPIError:
+        bind.rollback()  # PostgreSQL refuses further statements in a failed transaction
+        if sa.inspect(bind).has_table(portals.name):
+            raise
+        return {}  # a fresh database: nothing deployed yet
+    return {r.slug: int(r.live_version) for r in rows}
 
 
 def get_bundle(engine: sa.Engine, slug: str, number: int | None = None) -> Bundle:

@@ -7,8 +7,7 @@ query. It is advice for the page only: the write itself is checked again by the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,15 +52,6 @@ class RecordRights:
         return bool(self.grants.get(action))
 
 
-@contextmanager
-def _reading(store: RecordStore, conn: sa.Connection | None) -> Iterator[sa.Connection]:
-    if conn is not None:
-        yield conn
-        return
-    with store.engine.connect() as new:
-        yield new
-
-
 def record_rights(
     store: RecordStore,
     actor: Actor,
@@ -89,7 +79,7 @@ def record_rights(
     table = store.tables[entity.name]
     query = sa.select(table.c.id, *(f.label(f"_g{i}") for i, (_, _, f) in enumerate(flags)))
     query = query.where(table.c.id == rid, policy.row_filter(actor, entity.name, "read"))
-    with _reading(store, conn) as c:
+    with store.reading(conn) as c:
         row = c.execute(query).mappings().first()
     if row is None:
         return none
@@ -112,7 +102,7 @@ def file_readable(store: RecordStore, actor: Actor, file_id: str) -> bool:
     (`Policy.readable_clause`), so a masked field never opens a download.
     """
     policy = store.policy
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         for entity in store.model.entities.values():
             for fld in entity.fields.values():
                 if fld.type != "file":

@@ -61,7 +61,7 @@ def available(
     workflows = store.model.workflow_for(entity.name)
     if not workflows:
         return []
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         current = _readable_row(store, conn, actor, entity, record_id)
         has_grant = bool(
             store.policy.matching_grants(

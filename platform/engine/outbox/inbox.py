@@ -3,10 +3,17 @@
 Rows are written by `notify.send`; here a user reads, counts and marks their own. Every query
 is bounded to one portal and one user, so another user's notification id changes nothing
 and reads as absent.
+
+Each user's unread count is also kept in `portalis_notification_unread`, changed by
+`add_unread` and `mark_read` in the transaction that writes the notifications, as an
+increment or decrement of the stored number (two workers writing at once both count): a
+page reads it together with its session (`accounts.users.session_user_query`), so the bell
+costs no query and every worker shows the same number.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..data.db import is_sqlite
-from ..data.system_tables import aware, notification_prefs, notifications
+from ..data.system_tables import aware, notification_prefs, notification_unread, notifications
 from ..data.tables import utcnow
 
 
@@ -100,7 +107,44 @@ def mark_read(
         if not ids:
             return 0
         query = query.where(notifications.c.id.in_(sorted({int(i) for i in ids})))
-    return int(conn.execute(query.values(read_at=utcnow())).rowcount)
+    changed = int(conn.execute(query.values(read_at=utcnow())).rowcount)
+    if changed:
+        count = notification_unread.c.unread
+        conn.execute(
+            notification_unread.update()
+            .where(notification_unread.c.portal == portal, notification_unread.c.user_id == user_id)
+            .values(unread=sa.case((count > changed, count - changed), else_=0))
+        )
+    return changed
+
+
+def add_unread(conn: sa.Connection, portal: str, user_ids: Collection[int]) -> None:
+    """Count a new unread notification for each entry of `user_ids` (a user listed twice got
+    two; one statement; call it in the transaction that inserts them)."""
+    if not user_ids:
+        return
+    insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
+    added = Counter(int(uid) for uid in user_ids)
+    statement = insert(notification_unread).values(
+        [{"portal": portal, "user_id": uid, "unread": n} for uid, n in sorted(added.items())]
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["portal", "user_id"],
+            set_={"unread": notification_unread.c.unread + statement.excluded.unread},
+        )
+    )
+
+
+def unread_column(portal: str, user_id: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    """The unread count of the user whose id is `user_id` (a column of the caller's query),
+    as a column: 0 without a counter row."""
+    stored = (
+        sa.select(notification_unread.c.unread)
+        .where(notification_unread.c.portal == portal, notification_unread.c.user_id == user_id)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(stored, 0)
 
 
 def _notification(row: Mapping[Any, Any]) -> Notification:

@@ -34,6 +34,7 @@ from ..expr.textmpl import TemplateProblem, render_text
 from . import jobs
 from .inbox import (
     Notification,
+    add_unread,
     count_for,
     email_off,
     get,
@@ -151,6 +152,7 @@ def deliver(
     model = store.model
     muted = email_off(conn, model.slug, spec.name, [u.id for u in users])
     notified = 0
+    unread: list[int] = []
     for user in users:
         locale = recipient_locale(model, user.locale)
         subject, body = render(
@@ -172,6 +174,7 @@ def deliver(
                     created_at=utcnow(), read_at=None,
                 )
             )  # fmt: skip
+            unread.append(user.id)
         wants_mail = spec.email and user.id not in muted and bool(user.email)
         if wants_mail:
             jobs.enqueue(
@@ -186,6 +189,7 @@ def deliver(
                 },
             )  # fmt: skip
         notified += int(spec.in_app or wants_mail)
+    add_unread(conn, model.slug, unread)
     return notified
 
 

@@ -23,6 +23,7 @@ from ..auth.second_factor import factors, second_factor_roles
 from ..context import state
 from ..forms.auth import ProviderTestForm
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..templating import gettext as _
 from ..templating import label, provider_label
 from .access import admin_gate
@@ -90,7 +91,7 @@ def test_view(portal: RuntimePortal, actor: Actor, provider: str) -> ViewResult:
     # the test form checks passwords too: throttled like the login form, per tested user
     key, ip = f"admin-test:{provider}:{username.lower()}", request_ip()
     engine = state().engine
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         verdict = throttle.check(conn, portal.slug, key, ip, lockout_after=TEST_ATTEMPTS)
     if not verdict.allowed:
         refused = LoginRefused(

@@ -27,6 +27,7 @@ from ..auth.second_factor import enrolled_factors, factors, require_recent_auth
 from ..context import state
 from ..forms.account import AdminUserActionForm
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..runtime_tables import identities, sessions
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
@@ -70,7 +71,7 @@ def _user_rows(portal: RuntimePortal, query: str, page: int) -> tuple[list[UserI
         sort="name", page=page, page_size=PAGE_SIZE, count=False, fields=("name", "email"),
     )  # fmt: skip
     ids = [r.id for r in listing.records]
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         infos = user_infos(conn, portal.compiled, ids)
     return [infos[i] for i in ids if i in infos], listing.has_next
 
@@ -134,7 +135,7 @@ def list_users(portal: RuntimePortal, query: str, page: int) -> Listing:
     accounts = portal.store.titles(
         Actor.system(), "account", [r.account for r in rows if r.account]
     )
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         counts = _session_counts(conn, portal, ids)
         linked = _identities(conn, portal, ids)
         enrolled = _factor_labels(conn, portal, ids)
@@ -166,7 +167,7 @@ def _page_number(raw: str | None) -> int:
 def _target(portal: RuntimePortal, uid: int | None) -> dict[str, Any]:
     if uid is None:
         abort(400)
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         row = user_row(conn, portal, uid)
     if row is None:
         abort(404)

@@ -26,6 +26,7 @@ from ..context import state
 from ..forms.account import InviteUserForm, MemberActionForm
 from ..forms.base import show_errors
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
 from ..templating import label
@@ -73,7 +74,7 @@ def invitable_roles(portal: RuntimePortal, actor: Actor) -> list[tuple[str, str]
 
 def _members(portal: RuntimePortal, actor: Actor, page: int) -> tuple[list[Member], Any]:
     listing = portal.store.list(actor, "user", sort="name", page=page, page_size=PAGE_SIZE)
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         infos = user_infos(conn, portal.compiled, [r.id for r in listing.records])
     members = []
     for record in listing.records:
@@ -127,7 +128,7 @@ def _target(portal: RuntimePortal, actor: Actor, user_id: int | None) -> dict[st
         portal.store.get(actor, "user", user_id)
     except NotFound:
         abort(404)
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         row = user_row(conn, portal, user_id)
     if row is None or row["account"] != actor.account:
         abort(404)

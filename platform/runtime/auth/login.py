@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from portalis.engine.accounts.passwords import hash_password, needs_rehash, verify_password
 from portalis.engine.accounts.user_writes import update_user
-from portalis.engine.accounts.users import find_user, normalize_email
+from portalis.engine.accounts.users import SessionUser, find_user, normalize_email
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
 from portalis.engine.data.tables import utcnow
@@ -28,6 +29,7 @@ from ..context import sign_out, state
 from ..forms.auth import DirectoryLoginForm, LoginForm
 from ..forms.base import add_error
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..security import safe_next
 from ..templating import gettext as _
 from ..urls import portal_url
@@ -66,16 +68,24 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(24))
 
 
-def password_change_required(row: dict[str, Any] | None, model: PortalModel) -> bool:
-    """True when the user's password is older than the policy's `max_age_days`.
+def password_change_required(
+    user: SessionUser | Mapping[str, Any] | None, model: PortalModel
+) -> bool:
+    """True when the user's password is older than the policy's `max_age_days`; `user` is
+    the request's `SessionUser` or a user row.
 
     A user without a password (SSO only, pending invitation) never has to change it; a
     password without a recorded date is treated as expired.
     """
     policy = model.auth.password
-    if row is None or policy is None or not policy.max_age_days or not row.get("password_hash"):
+    if user is None or policy is None or not policy.max_age_days:
         return False
-    changed = row.get("password_changed_at")
+    if isinstance(user, SessionUser):
+        has_password, changed = user.has_password, user.password_changed_at
+    else:
+        has_password, changed = bool(user.get("password_hash")), user.get("password_changed_at")
+    if not has_password:
+        return False
     if changed is None:
         return True
     if changed.tzinfo is None:  # SQLite returns naive UTC
@@ -84,7 +94,7 @@ def password_change_required(row: dict[str, Any] | None, model: PortalModel) -> 
 
 
 def password_change_redirect(
-    portal: RuntimePortal, endpoint: str, row: dict[str, Any] | None
+    portal: RuntimePortal, endpoint: str, row: SessionUser | Mapping[str, Any] | None
 ) -> Response | None:
     """The dispatcher hook: a redirect to /profile/password while the password is expired.
 
@@ -148,13 +158,13 @@ def password_login(portal: RuntimePortal, next_url: str) -> ViewResult:
     password = form.password.data
     ip = request_ip()
     engine = state().engine
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         verdict = throttle.check(conn, portal.slug, email, ip, lockout_after=policy.lockout_after)
     if not verdict.allowed:
         # refused attempts are not audited: hammering must not grow an append-only log
         # (the lockout itself was recorded when it began)
         return _failure(portal, form, next_url, 429, **{"Retry-After": str(verdict.retry_after)})
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         row = find_user(conn, portal.compiled, email) if email else None
     if row is None:
         verify_password(_dummy_hash(), password)
@@ -210,7 +220,7 @@ def directory_login(portal: RuntimePortal, bound: FormProvider, next_url: str) -
     # the password policy's lockout threshold, or the policy default without a password form
     lockout_after = (portal.compiled.model.auth.password or PasswordPolicy()).lockout_after
     engine = state().engine
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         verdict = throttle.check(conn, portal.slug, key, ip, lockout_after=lockout_after)
     if not verdict.allowed:
         return _directory_failure(

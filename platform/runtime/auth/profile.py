@@ -26,6 +26,7 @@ from ..form_errors import error_texts
 from ..forms.account import EmailChangeForm, PasswordChangeForm, ProfileForm
 from ..forms.base import show_errors
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..security import safe_next
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
@@ -61,7 +62,7 @@ def reauthenticate(
     """None when `password` is the user's current one, else (field message, HTTP status)."""
     policy = password_policy(portal)
     ip = request_ip()
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         verdict = throttle.check(
             conn, portal.slug, row["email"], ip, lockout_after=policy.lockout_after
         )
@@ -88,7 +89,7 @@ def locale_choices(portal: RuntimePortal) -> list[tuple[str, str]]:
 def sign_in_methods(portal: RuntimePortal, user_id: int) -> dict[str, Any]:
     """The profile's "Sign-in methods": linked identities (with their provider's label),
     the redirect providers not linked yet, and the first second factor's page."""
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         linked = user_identities(conn, portal.slug, user_id)
     for item in linked:
         bound = portal.providers.get(str(item["provider"]))

@@ -28,6 +28,7 @@ from ..context import state
 from ..forms.auth import RegisterForm
 from ..forms.base import show_errors
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..templating import gettext as _
 from ..urls import portal_url
 from . import policy as pw
@@ -144,7 +145,7 @@ def verify_view(portal: RuntimePortal, actor: Actor, token: str) -> ViewResult:
     the button POSTs back and the token is used then.
     """
     if request.method == "GET":
-        with state().engine.connect() as conn:
+        with read_connection(state().engine) as conn:
             info = tokens.peek(conn, portal.slug, [tokens.VERIFY, tokens.EMAIL], token)
         if info is None:
             return render("auth/link_invalid.html", 404, kind="verify")

@@ -32,6 +32,7 @@ from ..forms.base import show_errors
 from ..job_handlers import RESET_JOB
 from ..mail import enqueue_mail, mail_from_payload, render_mail
 from ..registry import PortalRegistry, RuntimePortal
+from ..request_db import read_connection
 from ..sessions import end_user_sessions
 from ..templating import gettext as _
 from ..urls import portal_url
@@ -70,7 +71,7 @@ def reset_request_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if errors:
         show_errors(form, errors)
         return render("auth/reset_request.html", 422, form=form)
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         row = find_user(conn, portal.compiled, email)
     # the link's token is issued by the job; the mail holds a random placeholder until then
     placeholder = secrets.token_hex(16)

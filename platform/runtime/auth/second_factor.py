@@ -33,6 +33,7 @@ from ..context import rotate_session, sign_in, state
 from ..forms.auth import CodeForm, ConfirmForm
 from ..forms.base import add_error, show_errors
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..security import safe_next
 from ..templating import gettext as _
 from ..urls import portal_url
@@ -124,7 +125,7 @@ def complete_sign_in(
 ) -> ViewResult:
     """After a successful first factor: ask the second one, or start the session now."""
     uid = int(row["id"])
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         enrolled = enrolled_factors(conn, portal.slug, uid)
     required = requires_second_factor(portal, row)
     if not enrolled and not required:
@@ -177,7 +178,7 @@ def pending_user(portal: RuntimePortal) -> dict[str, Any] | None:
     if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
         session.pop(_PENDING, None)
         return None
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         row = user_row(conn, portal, int(pending["user"]))
     return row if row is not None and row["is_active"] else None
 
@@ -274,7 +275,7 @@ def confirm_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if not actor.is_authenticated or actor.id is None:
         return login_redirect()
     next_url = request.values.get("next", "")[:2000]
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         row = user_row(conn, portal, actor.id)
         if row is None:
             abort(404)
@@ -322,7 +323,7 @@ def reauth_by_identity(
 ) -> ViewResult:
     """Step-up through an SSO provider: the identity must be one bound to this user."""
     assert actor.id is not None
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         owner = linked_user(conn, portal.slug, identity)
         row = user_row(conn, portal, actor.id)
     if owner != actor.id or row is None:

@@ -15,6 +15,7 @@ from portalis.engine.data.tables import utcnow
 from ..context import sign_out, state
 from ..forms.account import SessionActionForm
 from ..registry import RuntimePortal
+from ..request_db import read_connection
 from ..sessions import end_user_sessions, revoke_by_prefix, user_sessions
 from ..templating import gettext as _
 from .common import ViewResult, audit_auth, current_secret, login_redirect, render, see_other
@@ -88,7 +89,7 @@ def sessions_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         return see_other("/profile/sessions")
     idle = timedelta(minutes=portal.compiled.model.auth.idle_minutes)
     now = utcnow()
-    with state().engine.connect() as conn:
+    with read_connection(state().engine) as conn:
         live = [s for s in user_sessions(conn, portal.slug, actor.id) if s.last_seen + idle > now]
     rows = [
         {"info": s, "current": s.id == current, "device": describe_agent(s.user_agent)}

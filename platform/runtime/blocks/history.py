@@ -69,7 +69,7 @@ def render_history(ctx: BlockContext, entity: Entity, record: Record) -> Markup:
     if not history_visible(ctx):
         return Markup("")
     store = ctx.store
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         entries = audit.history(
             conn,
             portal=ctx.portal.slug,
