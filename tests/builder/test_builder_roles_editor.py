@@ -185,6 +185,8 @@ def test_a_shared_grant_is_split_and_a_where_scope_is_checked(web: WebPortal) ->
             "+      - {roles: [agent], actions: [read], scope: {where: {ticket: 7}}}",
         ]
     }
+    panel = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions").text
+    assert "read Messages where ticket is 7" in panel  # the compiled split grant, in words
     unknown = _post(browser, url, {
         "action": "add", "base_revision": "2", "actions": ["read"], "scope": "where",
         "where": "nope: $actor.id",
