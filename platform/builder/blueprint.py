@@ -17,7 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
-from .editors import entities, files, forms, navigation, theme, translations
+from .editors import entities, files, forms, navigation, permissions, roles, theme, translations
 from .editors import pages as page_editor
 from .session import current_account
 
@@ -79,4 +79,6 @@ def make_blueprint() -> Blueprint:
     theme.register(bp)
     translations.register(bp)
     files.register(bp)
+    roles.register(bp)
+    permissions.register(bp)
     return bp
