@@ -17,7 +17,7 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
-from .editors import entities, forms
+from .editors import entities, forms, workflows
 from .session import current_account
 
 #: Endpoints open without a builder session.
@@ -73,4 +73,5 @@ def make_blueprint() -> Blueprint:
     preview.register(bp)
     entities.register(bp)
     forms.register(bp)
+    workflows.register(bp)
     return bp
