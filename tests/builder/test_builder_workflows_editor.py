@@ -264,6 +264,8 @@ def test_add_a_workflow_bound_to_a_choice_field(web: WebPortal) -> None:
         ]
     }
     assert browser.get(added.headers["Location"]).status_code == 200
+    german = browser.get(_url(web, draft) + "?lang=de").text
+    assert "Übergang reopen speichern" in german and "Status hinzufügen" in german
     assert audit_actions(web.engine, web.slug)[-1] == "builder_edit"
 
 
