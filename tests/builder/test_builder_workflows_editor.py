@@ -140,9 +140,9 @@ def test_approvals_and_actions_through_the_generated_form(web: WebPortal) -> Non
     draft = new_draft(web)
     browser = signed_in(web)
     values = _form(browser.get(_url(web, draft)).text, "data-transition", "close")
-    assert values["opt.comment"] == "none" and values["roles"] == ["agent", "customer"]
-    values.update({"opt.approvals.roles": "agent", "opt.approvals.count": "2"})
-    values["opt.actions"] = "- set: {escalated: false}"
+    assert values["t2.comment"] == "none" and values["roles"] == ["agent", "customer"]
+    values.update({"t2.approvals.roles": "agent", "t2.approvals.count": "2"})
+    values["t2.actions"] = "- set: {escalated: false}"
     assert _post(browser, _url(web, draft), values).status_code == 303
     assert text_diff(web, draft, 1, 2) == {
         FLOW: [
@@ -152,7 +152,7 @@ def test_approvals_and_actions_through_the_generated_form(web: WebPortal) -> Non
             "+      - {name: close, from: [resolved], to: closed, roles: [customer, agent], label: {en: Close, de: Schließen, fr: Fermer, es: Cerrar}, comment: none, approvals: {roles: [agent], count: 2}, actions: [set: {escalated: false}]}",
         ]
     }  # fmt: skip
-    values["opt.approvals.count"] = "99"
+    values["t2.approvals.count"] = "99"
     refused = _post(browser, _url(web, draft), {**values, "base_revision": "2"})
     assert refused.status_code == 422 and "greater than the maximum of 50" in refused.text
     assert drafts.get_draft(web.engine, draft).head == 2
@@ -223,8 +223,8 @@ def test_timers_edit_add_and_remove(web: WebPortal) -> None:
     draft = new_draft(web)
     browser = signed_in(web)
     values = _form(browser.get(_url(web, draft)).text, "data-timer", "0")
-    assert values["timer.after"] == "4h" and values["timer.state"] == "open"
-    values["timer.after"] = "8h"
+    assert values["timer0.after"] == "4h" and values["timer0.state"] == "open"
+    values["timer0.after"] = "8h"
     assert _post(browser, _url(web, draft), values).status_code == 303
     assert text_diff(web, draft, 1, 2) == {
         FLOW: ["@@ -21 +21 @@", "-        after: 4h", "+        after: 8h"]
@@ -307,11 +307,11 @@ def test_two_editors_changing_one_transition_keep_both_changes(web: WebPortal) -
     ben_form = _form(ben.get(_url(web, draft)).text, "data-transition", "reopen")
     anna_form["label.de"] = "Neu öffnen"
     assert _post(anna, _url(web, draft), anna_form).status_code == 303
-    ben_form["opt.comment"] = "optional"
+    ben_form["t3.comment"] = "optional"
     conflict = _post(ben, _url(web, draft), ben_form)
     assert conflict.status_code == 409 and drafts.get_draft(web.engine, draft).head == 2
     again = _form(conflict.text, "id", "confirm-form")
-    assert again["base_revision"] == "2" and again["opt.comment"] == "optional"
+    assert again["base_revision"] == "2" and again["t3.comment"] == "optional"
     assert _post(ben, _url(web, draft), again).status_code == 303
     flow = drafts.revision_bundle(web.engine, draft, 3).files[FLOW]
     assert "de: Neu öffnen" in flow and "comment: optional" in flow

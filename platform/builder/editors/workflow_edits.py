@@ -87,9 +87,10 @@ def remove_state(flow: Workflow, value: str) -> list[Operation]:
     return [_delete((*flow.option_path, flow.states.index(value)))]
 
 
-def extras_form(schema: Mapping[str, Any], spec: Mapping[str, Any], prefix: str) -> SchemaForm:
-    """The generated form of a transition's other keys (see `TRANSITION_EXTRAS`), from the
-    definition schema's `transition` sub-schema."""
+def extras_form(schema: Mapping[str, Any], spec: Mapping[str, Any], index: int) -> SchemaForm:
+    """The generated form of transition `index`'s other keys (see `TRANSITION_EXTRAS`), from
+    the definition schema's `transition` sub-schema; its controls are named `t<index>.<key>`
+    (ids unique on the page)."""
     defs = schema.get("$defs", {})
     props = defs.get("transition", {}).get("properties", {})
     sub = {
@@ -97,13 +98,14 @@ def extras_form(schema: Mapping[str, Any], spec: Mapping[str, Any], prefix: str)
         "properties": {k: props[k] for k in TRANSITION_EXTRAS if k in props},
         "$defs": defs,
     }
-    return SchemaForm(sub, {k: spec[k] for k in TRANSITION_EXTRAS if k in spec}, prefix)
+    return SchemaForm(sub, {k: spec[k] for k in TRANSITION_EXTRAS if k in spec}, f"t{index}")
 
 
-def timer_form(schema: Mapping[str, Any], spec: Mapping[str, Any], prefix: str) -> SchemaForm:
-    """The generated form of a timer, from the definition schema's `timer` sub-schema."""
+def timer_form(schema: Mapping[str, Any], spec: Mapping[str, Any], index: int) -> SchemaForm:
+    """The generated form of timer `index`, from the definition schema's `timer` sub-schema
+    (controls named `timer<index>.<key>`)."""
     defs = schema.get("$defs", {})
-    return SchemaForm({**defs.get("timer", {}), "$defs": defs}, spec, prefix)
+    return SchemaForm({**defs.get("timer", {}), "$defs": defs}, spec, f"timer{index}")
 
 
 def transition_edit(
@@ -138,7 +140,7 @@ def transition_edit(
     if when != str(spec.get("when") or ""):
         ops.append(_set((*here, "when"), when) if when else _delete((*here, "when")))
     _label_ops(here, spec.get("label"), locales, form, ops)  # type: ignore[arg-type]
-    extras = extras_form(schema, spec, "opt").parse(form)
+    extras = extras_form(schema, spec, seen.index).parse(form)
     errors.update(extras.errors)
     for path, value in extras.changes:
         ops.append(_delete((*here, *path)) if value is UNSET else _set((*here, *path), value))
@@ -153,7 +155,7 @@ def timer_edit(
     form: MultiDict[str, str],
 ) -> Made:
     """Operations that make timer `index` what its posted generated form says."""
-    parsed = timer_form(schema, spec, "timer").parse(form)
+    parsed = timer_form(schema, spec, index).parse(form)
     here = flow_path(flow, "timers", index)
     ops = [
         _delete((*here, *path)) if value is UNSET else _set((*here, *path), value)

@@ -149,7 +149,7 @@ def _page(ctx: DraftContext, flow: Workflow, errors: dict[int, Any] | None = Non
     data = definition(ctx)
     transitions = []
     for t in flow.transitions:
-        extras = extras_form(schema, t.spec, "opt")
+        extras = extras_form(schema, t.spec, t.index)
         mine = (errors or {}).get(t.index)
         if mine is not None:
             extras.parse(request.form)  # show the posted values and their errors
@@ -161,7 +161,7 @@ def _page(ctx: DraftContext, flow: Workflow, errors: dict[int, Any] | None = Non
                 "errors": mine or {},
             }
         )
-    timers = [(timer, timer_form(schema, timer.spec, "timer")) for timer in flow.timers]
+    timers = [(timer, timer_form(schema, timer.spec, timer.index)) for timer in flow.timers]
     roles = sorted(set(_roles(data)) | {r for t in flow.transitions for r in t.roles})
     return render_template(
         "builder/editors/workflow.html",
