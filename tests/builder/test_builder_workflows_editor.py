@@ -178,7 +178,7 @@ def test_rename_a_state_renames_it_everywhere_the_workflow_names_it(web: WebPort
     # the layer keeps an edited flow mapping's values, in its own inline spelling
     assert "actions: [notify: {template: ticket_resolved, to: [creator]}]" in added[0]
     shown = browser.get(saved.headers["Location"]).text
-    assert 'data-state="done"' in shown and 'class="builder-problems"' not in shown
+    assert 'data-state="done"' in shown and "builder-problems" not in shown
 
 
 def test_add_and_remove_states(web: WebPortal) -> None:
@@ -315,3 +315,23 @@ def test_two_editors_changing_one_transition_keep_both_changes(web: WebPortal) -
     assert _post(ben, _url(web, draft), again).status_code == 303
     flow = drafts.revision_bundle(web.engine, draft, 3).files[FLOW]
     assert "de: Neu öffnen" in flow and "comment: optional" in flow
+
+
+def test_renaming_a_transition_renames_the_timer_that_takes_it(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    added = browser.post(_url(web, draft), action="add_timer", state="resolved", after="2w",
+                         base_revision="1")  # fmt: skip
+    assert added.status_code == 303
+    page = browser.get(_url(web, draft)).text
+    timer = _form(page, "data-timer", "1")
+    timer["timer1.transition"] = "close"
+    assert _post(browser, _url(web, draft), timer).status_code == 303
+    values = _form(browser.get(_url(web, draft)).text, "data-transition", "close")
+    values["name"] = "finish"
+    assert _post(browser, _url(web, draft), values).status_code == 303
+    assert text_diff(web, draft, 3, 4)[FLOW][-2:] == [
+        "-        transition: close",
+        "+        transition: finish",
+    ]
+    assert "builder-problems" not in browser.get(_url(web, draft)).text

@@ -123,6 +123,9 @@ def transition_edit(
     name = form.get("name", "").strip()
     if name and name != seen.name:
         ops.append(_set((*here, "name"), name))
+        for timer in flow.timers:  # a timer that takes the transition follows the rename
+            if timer.spec.get("transition") == seen.name:
+                ops.append(_set(flow_path(flow.name, "timers", timer.index, "transition"), name))
     sources = [s for s in flow.states if s in form.getlist("from")]
     if not sources:
         errors["from"] = "pick at least one state"
