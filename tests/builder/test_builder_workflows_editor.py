@@ -152,6 +152,8 @@ def test_approvals_and_actions_through_the_generated_form(web: WebPortal) -> Non
             "+      - {name: close, from: [resolved], to: closed, roles: [customer, agent], label: {en: Close, de: Schließen, fr: Fermer, es: Cerrar}, comment: none, approvals: {roles: [agent], count: 2}, actions: [set: {escalated: false}]}",
         ]
     }  # fmt: skip
+    taken = _post(browser, _url(web, draft), {**values, "base_revision": "2", "name": "start"})
+    assert taken.status_code == 422 and "Not a new transition name" in taken.text
     values["t2.approvals.count"] = "99"
     refused = _post(browser, _url(web, draft), {**values, "base_revision": "2"})
     assert refused.status_code == 422 and "greater than the maximum of 50" in refused.text
@@ -242,6 +244,8 @@ def test_timers_edit_add_and_remove(web: WebPortal) -> None:
 def test_add_a_workflow_bound_to_a_choice_field(web: WebPortal) -> None:
     draft = new_draft(web)
     browser = signed_in(web)
+    overview = browser.get(f"/_builder/p/{web.slug}/d/{draft}/").text
+    assert f'href="{_url(web, draft, "")}"' in overview  # the draft links to the editor
     listing = browser.get(_url(web, draft, ""))
     assert 'data-workflow="ticket_flow"' in listing.text
     assert '<option value="ticket.priority">' in listing.text

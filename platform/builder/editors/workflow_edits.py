@@ -12,6 +12,7 @@ whose value changed become operations, so untouched YAML keeps its text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,10 @@ from werkzeug.datastructures import MultiDict
 
 from ..editing import Operation
 from ..schema_form import UNSET, SchemaForm
-from .fields import _label_ops
+from .fields import NAME_PATTERN, _label_ops
 from .workflow_model import Transition, Workflow
 
+_NAME = re.compile(NAME_PATTERN)
 #: Transition keys edited through the generated form (the rest are hand-made controls).
 TRANSITION_EXTRAS = (
     "require",
@@ -121,7 +123,9 @@ def transition_edit(
     ops: list[Operation] = []
     errors: dict[str, str] = {}
     name = form.get("name", "").strip()
-    if name and name != seen.name:
+    if name != seen.name and (not _NAME.match(name) or name in {t.name for t in flow.transitions}):
+        errors["name"] = "not a new transition name (a-z, 0-9, _)"
+    elif name != seen.name:
         ops.append(_set((*here, "name"), name))
         for timer in flow.timers:  # a timer that takes the transition follows the rename
             if timer.spec.get("transition") == seen.name:
