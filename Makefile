@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 DEMO_DB ?= sqlite:///$(CURDIR)/instance/demo.sqlite
-APT_PACKAGES := chromium slapd ldap-utils xmlsec1
+APT_PACKAGES := chromium slapd ldap-utils xmlsec1 graphviz
 PYTEST_ARGS ?=
 
 .PHONY: run test venv vendor system-deps lint typecheck importlint docs clean

@@ -17,7 +17,17 @@ from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
 from . import draft_pages, login, new_portal, pages, preview, publishing
-from .editors import entities, files, forms, navigation, permissions, roles, theme, translations
+from .editors import (
+    entities,
+    files,
+    forms,
+    navigation,
+    permissions,
+    roles,
+    theme,
+    translations,
+    workflows,
+)
 from .editors import pages as page_editor
 from .session import current_account
 
@@ -81,4 +91,5 @@ def make_blueprint() -> Blueprint:
     files.register(bp)
     roles.register(bp)
     permissions.register(bp)
+    workflows.register(bp)
     return bp

@@ -173,7 +173,18 @@ def check_expression(
 ) -> list[Problem]:
     """The problems `validate` would report for `source` as the field's `key` expression:
     the same checker, run on the bundle with the expression in place (nothing is saved)."""
-    path = field_path(entity, field, key)
+    return check_at(checker, bundle, field_path(entity, field, key), source, env)
+
+
+def check_at(
+    checker: Checker,
+    bundle: Bundle,
+    path: tuple[str | int, ...],
+    source: str,
+    env: Mapping[str, str],
+) -> list[Problem]:
+    """The problems `validate` would report under definition `path` with the expression
+    `source` written there (an empty one removed); nothing is saved."""
     edited = BundleEdit(bundle)
     if source.strip():
         edited.set(path, source)
@@ -183,10 +194,13 @@ def check_expression(
     return [p for p in report.sorted() if tuple(p.path[: len(path)]) == path]
 
 
-def _has(bundle: Bundle, path: tuple[str, ...]) -> bool:
+def _has(bundle: Bundle, path: tuple[str | int, ...]) -> bool:
     node: Any = load(bundle)[0].data
     for step in path:
-        if not isinstance(node, Mapping) or step not in node:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+        elif isinstance(node, Mapping) and step in node:
+            node = node[step]
+        else:
             return False
-        node = node[step]
     return True
