@@ -18,6 +18,7 @@ from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
+from .list_plans import ListPlan, ListPlans, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
 from .ref_titles import joined_from, read_titles, title_joins
@@ -45,6 +46,7 @@ class ReadStore(RecordQuery):
             for e in model.entities.values()
         }
         self._aliases: dict[tuple[str, str], sa.FromClause] = {}
+        self._plans = ListPlans()
 
     # -- helpers ------------------------------------------------------------------------
     def entity(self, name: str) -> Entity:
@@ -133,9 +135,58 @@ class ReadStore(RecordQuery):
         entity = self.entity(entity_name)
         page = max(1, int(page))
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+        key = plan_key(
+            actor, entity.name, filters, search, search_fields, parent,
+            sort, page, page_size, count, count_limit, fields, titles,
+        )  # fmt: skip
+        if key is not None and key in self._plans:
+            plan = self._plans.get(key)
+        else:
+            plan = self._plan(
+                actor, entity, filters, search, search_fields, parent, sort, page, page_size,
+                count, count_limit, fields, titles,
+            )  # fmt: skip
+            if key is not None:
+                self._plans.put(key, plan)
+        if plan is None:
+            return Page((), 0, True, page, page_size, False)
+        query, table, where, joins = plan.query, plan.table, plan.where, plan.joins
+        flags, mask = list(plan.flags), plan.mask
+        with self._read(conn) as c:
+            rows = c.execute(query).mappings().all()
+            total, exact = (0, True)
+            if count and rows:
+                total, exact = _bounded(int(rows[0]["_total"]), count_limit)
+            elif count and page > 1:  # a page past the end: no row carried the count
+                total, exact = self._count(c, table, where, count_limit)
+        records = tuple(
+            self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+        )
+        if not count:
+            total = (page - 1) * page_size + len(records)
+        joined = read_titles(joins, rows, records) if joins else {}
+        return Page(records, total, exact, page, page_size, len(rows) > page_size, joined)
+
+    def _plan(
+        self,
+        actor: Actor,
+        entity: Entity,
+        filters: Mapping[str, Any] | None,
+        search: str | None,
+        search_fields: Sequence[str] | None,
+        parent: tuple[str, int] | None,
+        sort: str | None,
+        page: int,
+        page_size: int,
+        count: bool,
+        count_limit: int,
+        fields: Sequence[str] | None,
+        titles: Sequence[str],
+    ) -> ListPlan | None:
+        """The statement of a list read (None when the actor can read no row)."""
         where = self.where(actor, entity, filters, search, search_fields, parent)
         if where is None:
-            return Page((), 0, True, page, page_size, False)
+            return None
         table = self.tables[entity.name]
         order = self.order_by(actor, entity, sort)
         flags = self._flags(actor, entity)
@@ -159,21 +210,8 @@ class ReadStore(RecordQuery):
             inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
             counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
             query = query.add_columns(counted.label("_total"))
-        with self._read(conn) as c:
-            rows = c.execute(query).mappings().all()
-            total, exact = (0, True)
-            if count and rows:
-                total, exact = _bounded(int(rows[0]["_total"]), count_limit)
-            elif count and page > 1:  # a page past the end: no row carried the count
-                total, exact = self._count(c, table, where, count_limit)
         mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
-        records = tuple(
-            self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
-        )
-        if not count:
-            total = (page - 1) * page_size + len(records)
-        joined = read_titles(joins, rows, records) if joins else {}
-        return Page(records, total, exact, page, page_size, len(rows) > page_size, joined)
+        return ListPlan(query, table, where, tuple(flags), mask, tuple(joins))
 
     def count(
         self,

@@ -1,0 +1,93 @@
+"""List statements built once per actor and query shape, kept by the record store.
+
+A list page asks for the same statement on every request: the same actor, entity, filters,
+sort and page. Building it (row filter, field masks, title joins, the bounded count) costs
+more than running it, and a new statement object also makes SQLAlchemy recompute its cache
+key. `ListPlans` keeps the finished statement with what reading its rows needs. The key holds
+the whole `Actor` (every attribute a row filter or mask can read) and every argument of the
+read, so a plan is only ever reused for an identical unfiltered read; the store is per portal version,
+so a new version starts empty. The cache is bounded: past `MAX_PLANS` it starts over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .permissions import Actor
+from .ref_titles import TitleJoin
+
+#: Plans kept per store; a busy portal has one per (signed-in user, list query) in use.
+MAX_PLANS = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class ListPlan:
+    """A list read ready to run: the statement and what reading its rows needs."""
+
+    query: sa.Select[Any]
+    table: sa.Table
+    where: sa.ColumnElement[bool]
+    flags: tuple[tuple[Any, sa.ColumnElement[Any]], ...]
+    mask: frozenset[str] | None
+    joins: tuple[TitleJoin, ...]
+
+
+class ListPlans:
+    """A bounded map of plan keys to plans (`None` for reads that can see no row)."""
+
+    def __init__(self, limit: int = MAX_PLANS) -> None:
+        self.limit = limit
+        self._plans: dict[Hashable, ListPlan | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._plans
+
+    def get(self, key: Hashable) -> ListPlan | None:
+        """The plan of `key` (None when absent or when the read sees no row)."""
+        return self._plans.get(key)
+
+    def put(self, key: Hashable, plan: ListPlan | None) -> None:
+        """Keep `plan` under `key`, starting over when the bound is reached."""
+        if len(self._plans) >= self.limit:
+            self._plans.clear()
+        self._plans[key] = plan
+
+
+def plan_key(
+    actor: Actor,
+    entity: str,
+    filters: Mapping[str, Any] | None,
+    search: str | None,
+    search_fields: Sequence[str] | None,
+    parent: tuple[str, int] | None,
+    *shape: Any,
+) -> Hashable | None:
+    """The key of a list read, or None when no plan is kept for it.
+
+    `shape` is the rest of the read as given (sort, page, size, count, fields, titles …);
+    sequences are keyed as tuples. Filtered reads keep no plan: a field type (a plugin's too)
+    builds its filter clause from the value, and nothing promises that clause is the same at
+    every call.
+    """
+    if filters:
+        return None
+    try:
+        key = (
+            actor,
+            entity,
+            search,
+            None if search_fields is None else tuple(search_fields),
+            parent,
+            *(tuple(s) if isinstance(s, list) else s for s in shape),
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key
