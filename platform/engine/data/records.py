@@ -159,8 +159,11 @@ class ReadStore(RecordQuery):
                 total, exact = _bounded(int(rows[0]["_total"]), count_limit)
             elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
+        # one mask for every row: which fields a row yields is known once, not per row
+        loaders = self._selected(entity, mask, rows[0].keys()) if mask and rows else None
         records = tuple(
-            self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+            self._record(actor, entity, row, flags, mask, fields, loaders)
+            for row in rows[:page_size]
         )
         if not count:
             total = (page - 1) * page_size + len(records)
@@ -394,13 +397,39 @@ class ReadStore(RecordQuery):
         flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
         mask: frozenset[str] | None = None,
         fields: Sequence[str] | None = None,
+        loaders: Sequence[tuple[str, Any, Any]] | None = None,
     ) -> Record:
+        if loaders is not None and mask is not None:
+            values = {name: row[name] for name in SYSTEM_COLUMNS}
+            for name, field, load in loaders:
+                values[name] = load(field, row)
+            return self._computed(actor, entity, values, mask, fields)
         if flags:
             grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
             mask = self.policy.fields_of_grants(entity.name, grants)
         elif mask is None:
             mask = self.policy.field_mask(actor, entity.name, "read")
-        values = self.to_values(entity, row, mask)
+        return self._computed(actor, entity, self.to_values(entity, row, mask), mask, fields)
+
+    def _selected(
+        self, entity: Entity, mask: frozenset[str], keys: Any
+    ) -> tuple[tuple[str, Any, Any], ...]:
+        """(name, field, loader) of the masked fields whose column a row of `keys` has — what
+        `to_values` reads from each row."""
+        return tuple(
+            (name, field, load)
+            for name, field, column, load in self._loaders[entity.name]
+            if name in mask and column in keys
+        )
+
+    def _computed(
+        self,
+        actor: Actor,
+        entity: Entity,
+        values: dict[str, Any],
+        mask: frozenset[str],
+        fields: Sequence[str] | None,
+    ) -> Record:
         wanted = [
             n for n in virtual_fields(entity) if n in mask and (fields is None or n in fields)
         ]
