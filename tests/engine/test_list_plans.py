@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portalis.engine.data.list_plans import ListPlans
+from portalis.engine.data.list_plans import ABSENT, ListPlans
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 
@@ -60,3 +60,4 @@ def test_the_plans_are_bounded() -> None:
         plans.put(key, None)
         assert len(plans) <= 2
     assert 4 in plans and 0 not in plans
+    assert plans.get(4) is None and plans.get(0) is ABSENT

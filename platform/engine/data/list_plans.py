@@ -24,6 +24,13 @@ from .ref_titles import TitleJoin
 MAX_PLANS = 2048
 
 
+class Absent:
+    """The type of `ABSENT`: no plan is kept for a key."""
+
+
+ABSENT = Absent()
+
+
 @dataclass(frozen=True, slots=True)
 class ListPlan:
     """A list read ready to run: the statement and what reading its rows needs."""
@@ -49,9 +56,12 @@ class ListPlans:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._plans
 
-    def get(self, key: Hashable) -> ListPlan | None:
-        """The plan of `key` (None when absent or when the read sees no row)."""
-        return self._plans.get(key)
+    def get(self, key: Hashable) -> ListPlan | None | Absent:
+        """The plan of `key`, None when the read sees no row, `ABSENT` when no plan is kept.
+
+        One look-up, so that a concurrent `put` starting over cannot turn a plan into None
+        between a membership test and a read."""
+        return self._plans.get(key, ABSENT)
 
     def put(self, key: Hashable, plan: ListPlan | None) -> None:
         """Keep `plan` under `key`, starting over when the bound is reached."""

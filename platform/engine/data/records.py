@@ -18,7 +18,7 @@ from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
-from .list_plans import ListPlan, ListPlans, plan_key
+from .list_plans import ABSENT, Absent, ListPlan, ListPlans, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
 from .ref_titles import joined_from, read_titles, title_joins
@@ -139,9 +139,8 @@ class ReadStore(RecordQuery):
             actor, entity.name, filters, search, search_fields, parent,
             sort, page, page_size, count, count_limit, fields, titles,
         )  # fmt: skip
-        if key is not None and key in self._plans:
-            plan = self._plans.get(key)
-        else:
+        plan = self._plans.get(key) if key is not None else ABSENT
+        if isinstance(plan, Absent):
             plan = self._plan(
                 actor, entity, filters, search, search_fields, parent, sort, page, page_size,
                 count, count_limit, fields, titles,
