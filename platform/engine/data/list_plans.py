@@ -1,4 +1,5 @@
-"""List statements built once per actor and query shape, kept by the record store.
+"""List statements built once per actor and query shape (`build_plan`), kept by the record
+store (`ListPlans`).
 
 A list page asks for the same statement on every request: the same actor, entity, filters,
 sort and page. Building it (row filter, field masks, title joins, the bounded count) costs
@@ -13,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ..definition.model import Entity
 from .permissions import Actor
-from .ref_titles import TitleJoin
+from .ref_titles import TitleJoin, joined_from, title_joins
+
+if TYPE_CHECKING:
+    from .records import ReadStore
 
 #: Plans kept per store; a busy portal has one per (signed-in user, list query) in use.
 MAX_PLANS = 2048
@@ -101,3 +106,50 @@ def plan_key(
     except TypeError:
         return None
     return key
+
+
+def build_plan(
+    store: ReadStore,
+    actor: Actor,
+    entity: Entity,
+    filters: Mapping[str, Any] | None,
+    search: str | None,
+    search_fields: Sequence[str] | None,
+    parent: tuple[str, int] | None,
+    sort: str | None,
+    page: int,
+    page_size: int,
+    count: bool,
+    count_limit: int,
+    fields: Sequence[str] | None,
+    titles: Sequence[str],
+) -> ListPlan | None:
+    """The statement of a list read through `store` (None when the actor can read no row)."""
+    where = store.where(actor, entity, filters, search, search_fields, parent)
+    if where is None:
+        return None
+    table = store.tables[entity.name]
+    order = store.order_by(actor, entity, sort)
+    flags = store._flags(actor, entity)
+    joins = title_joins(
+        store.model, store.tables, store.policy, actor, entity, titles, store._aliases
+    )
+    query = (
+        sa.select(
+            *store.columns(entity, fields),
+            *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
+            *(c for j in joins for c in (j.title, j.key)),
+        )
+        .select_from(joined_from(table, joins))
+        .where(where)
+        .order_by(*order, table.c.id)
+        .limit(page_size + 1)
+        .offset((page - 1) * page_size)
+    )
+    if count:
+        # the bounded count rides in the same statement (an uncorrelated subquery, run once)
+        inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
+        counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
+        query = query.add_columns(counted.label("_total"))
+    mask = None if flags else store.policy.field_mask(actor, entity.name, "read")
+    return ListPlan(query, table, where, tuple(flags), mask, tuple(joins))

@@ -18,10 +18,10 @@ from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
-from .list_plans import ABSENT, Absent, ListPlan, ListPlans, plan_key
+from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
-from .ref_titles import joined_from, read_titles, title_joins
+from .ref_titles import read_titles
 from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
 
@@ -141,9 +141,9 @@ class ReadStore(RecordQuery):
         )  # fmt: skip
         plan = self._plans.get(key) if key is not None else ABSENT
         if isinstance(plan, Absent):
-            plan = self._plan(
-                actor, entity, filters, search, search_fields, parent, sort, page, page_size,
-                count, count_limit, fields, titles,
+            plan = build_plan(
+                self, actor, entity, filters, search, search_fields, parent, sort, page,
+                page_size, count, count_limit, fields, titles,
             )  # fmt: skip
             if key is not None:
                 self._plans.put(key, plan)
@@ -168,52 +168,6 @@ class ReadStore(RecordQuery):
             total = (page - 1) * page_size + len(records)
         joined = read_titles(joins, rows, records) if joins else {}
         return Page(records, total, exact, page, page_size, len(rows) > page_size, joined)
-
-    def _plan(
-        self,
-        actor: Actor,
-        entity: Entity,
-        filters: Mapping[str, Any] | None,
-        search: str | None,
-        search_fields: Sequence[str] | None,
-        parent: tuple[str, int] | None,
-        sort: str | None,
-        page: int,
-        page_size: int,
-        count: bool,
-        count_limit: int,
-        fields: Sequence[str] | None,
-        titles: Sequence[str],
-    ) -> ListPlan | None:
-        """The statement of a list read (None when the actor can read no row)."""
-        where = self.where(actor, entity, filters, search, search_fields, parent)
-        if where is None:
-            return None
-        table = self.tables[entity.name]
-        order = self.order_by(actor, entity, sort)
-        flags = self._flags(actor, entity)
-        joins = title_joins(
-            self.model, self.tables, self.policy, actor, entity, titles, self._aliases
-        )
-        query = (
-            sa.select(
-                *self.columns(entity, fields),
-                *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
-                *(c for j in joins for c in (j.title, j.key)),
-            )
-            .select_from(joined_from(table, joins))
-            .where(where)
-            .order_by(*order, table.c.id)
-            .limit(page_size + 1)
-            .offset((page - 1) * page_size)
-        )
-        if count:
-            # the bounded count rides in the same statement (an uncorrelated subquery, run once)
-            inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
-            counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
-            query = query.add_columns(counted.label("_total"))
-        mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
-        return ListPlan(query, table, where, tuple(flags), mask, tuple(joins))
 
     def count(
         self,
