@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -195,12 +195,10 @@ class Formatter:
         return self._time_html(value)
 
     def _time_html(self, value: Any) -> Markup:
-        # list pages format many timestamps: plain f-strings over escaped parts, and the
-        # formatting itself is memoized (pure: the same value and locale give the same text)
+        # list pages format many timestamps: the whole element is memoized (pure: the same
+        # value, offset and locale give the same markup)
         if isinstance(value, datetime):
-            value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-            iso = value.isoformat(timespec="seconds")
-            return Markup(f'<time datetime="{iso}">{escape(self.datetime_text(value))}</time>')
+            return time_html(value, value.utcoffset(), self.locale or "en")
         if isinstance(value, date):
             text = format_date(value, self.locale)
             return Markup(f'<time datetime="{value.isoformat()}">{escape(text)}</time>')
@@ -319,6 +317,19 @@ def _iso(value: Any) -> str:
 
 def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+@lru_cache(maxsize=8192)
+def time_html(value: datetime, offset: timedelta | None, locale_code: str) -> Markup:
+    """A timestamp as `<time datetime="ISO">text</time>` (naive values are UTC).
+
+    `offset` is part of the key because equal instants in other zones compare equal, and
+    the `datetime` attribute writes the value's own offset.
+    """
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    iso = aware.isoformat(timespec="seconds")
+    text = datetime_text(aware.astimezone(UTC).replace(second=0, microsecond=0), locale_code)
+    return Markup(f'<time datetime="{iso}">{escape(text)}</time>')
 
 
 @lru_cache(maxsize=8192)

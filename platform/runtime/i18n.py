@@ -103,6 +103,13 @@ def format_number(value: int | float | Decimal | None, locale: str) -> str:
     """A number with the locale's separators."""
     if value is None:
         return ""
+    if type(value) is int:  # counts and ranges of every list page: memoized
+        return _format_int(value, locale)
+    return numbers.format_decimal(value, locale=_babel_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _format_int(value: int, locale: str) -> str:
     return numbers.format_decimal(value, locale=_babel_locale(locale))
 
 

@@ -18,9 +18,10 @@ from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
 from .errors import BadQuery, Forbidden, NotFound
+from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
-from .ref_titles import joined_from, read_titles, title_joins
+from .ref_titles import read_titles
 from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
 
@@ -45,6 +46,7 @@ class ReadStore(RecordQuery):
             for e in model.entities.values()
         }
         self._aliases: dict[tuple[str, str], sa.FromClause] = {}
+        self._plans = ListPlans()
 
     # -- helpers ------------------------------------------------------------------------
     def entity(self, name: str) -> Entity:
@@ -133,32 +135,22 @@ class ReadStore(RecordQuery):
         entity = self.entity(entity_name)
         page = max(1, int(page))
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-        where = self.where(actor, entity, filters, search, search_fields, parent)
-        if where is None:
+        key = plan_key(
+            actor, entity.name, filters, search, search_fields, parent,
+            sort, page, page_size, count, count_limit, fields, titles,
+        )  # fmt: skip
+        plan = self._plans.get(key) if key is not None else ABSENT
+        if isinstance(plan, Absent):
+            plan = build_plan(
+                self, actor, entity, filters, search, search_fields, parent, sort, page,
+                page_size, count, count_limit, fields, titles,
+            )  # fmt: skip
+            if key is not None:
+                self._plans.put(key, plan)
+        if plan is None:
             return Page((), 0, True, page, page_size, False)
-        table = self.tables[entity.name]
-        order = self.order_by(actor, entity, sort)
-        flags = self._flags(actor, entity)
-        joins = title_joins(
-            self.model, self.tables, self.policy, actor, entity, titles, self._aliases
-        )
-        query = (
-            sa.select(
-                *self.columns(entity, fields),
-                *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
-                *(c for j in joins for c in (j.title, j.key)),
-            )
-            .select_from(joined_from(table, joins))
-            .where(where)
-            .order_by(*order, table.c.id)
-            .limit(page_size + 1)
-            .offset((page - 1) * page_size)
-        )
-        if count:
-            # the bounded count rides in the same statement (an uncorrelated subquery, run once)
-            inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
-            counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
-            query = query.add_columns(counted.label("_total"))
+        query, table, where, joins = plan.query, plan.table, plan.where, plan.joins
+        flags, mask = list(plan.flags), plan.mask
         with self._read(conn) as c:
             rows = c.execute(query).mappings().all()
             total, exact = (0, True)
@@ -166,9 +158,11 @@ class ReadStore(RecordQuery):
                 total, exact = _bounded(int(rows[0]["_total"]), count_limit)
             elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
-        mask = None if flags else self.policy.field_mask(actor, entity.name, "read")
+        # one mask for every row: which fields a row yields is known once, not per row
+        loaders = self._selected(entity, mask, rows[0].keys()) if mask and rows else None
         records = tuple(
-            self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+            self._record(actor, entity, row, flags, mask, fields, loaders)
+            for row in rows[:page_size]
         )
         if not count:
             total = (page - 1) * page_size + len(records)
@@ -356,13 +350,39 @@ class ReadStore(RecordQuery):
         flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
         mask: frozenset[str] | None = None,
         fields: Sequence[str] | None = None,
+        loaders: Sequence[tuple[str, Any, Any]] | None = None,
     ) -> Record:
+        if loaders is not None and mask is not None:
+            values = {name: row[name] for name in SYSTEM_COLUMNS}
+            for name, field, load in loaders:
+                values[name] = load(field, row)
+            return self._computed(actor, entity, values, mask, fields)
         if flags:
             grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
             mask = self.policy.fields_of_grants(entity.name, grants)
         elif mask is None:
             mask = self.policy.field_mask(actor, entity.name, "read")
-        values = self.to_values(entity, row, mask)
+        return self._computed(actor, entity, self.to_values(entity, row, mask), mask, fields)
+
+    def _selected(
+        self, entity: Entity, mask: frozenset[str], keys: Any
+    ) -> tuple[tuple[str, Any, Any], ...]:
+        """(name, field, loader) of the masked fields whose column a row of `keys` has — what
+        `to_values` reads from each row."""
+        return tuple(
+            (name, field, load)
+            for name, field, column, load in self._loaders[entity.name]
+            if name in mask and column in keys
+        )
+
+    def _computed(
+        self,
+        actor: Actor,
+        entity: Entity,
+        values: dict[str, Any],
+        mask: frozenset[str],
+        fields: Sequence[str] | None,
+    ) -> Record:
         wanted = [
             n for n in virtual_fields(entity) if n in mask and (fields is None or n in fields)
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -343,20 +344,15 @@ class ListBlockType(BlockType):
     ) -> str:
         """The current page's URL with this block's parameters changed."""
         getlist = getattr(ctx.args, "getlist", None)
-        pairs = {k: list(getlist(k)) if getlist else [ctx.args[k]] for k in ctx.args}
-        if clear:
-            for key in (query.param("q"), query.param("page")):
-                pairs.pop(key, None)
-            for name in query.filters:
-                pairs.pop(filter_param(query.prefix, name), None)
-        if sort is not None:
-            pairs[query.param("sort")] = [sort]
-        if page is not None:
-            pairs[query.param("page")] = [str(page)]
-            if page == 1:
-                pairs.pop(query.param("page"))
-        flat = [(k, v) for k, values in pairs.items() for v in values]
-        return request.path + ("?" + urlencode(flat) if flat else "")
+        args = tuple((k, tuple(getlist(k)) if getlist else (ctx.args[k],)) for k in ctx.args)
+        dropped = (query.param("q"), query.param("page")) + tuple(
+            filter_param(query.prefix, name) for name in query.filters
+        )
+        change = (request.path, args, dropped if clear else (), query.param("sort"), sort)
+        try:
+            return changed_url(*change, query.param("page"), page)
+        except TypeError:  # an unhashable argument value: the same URL, not memoized
+            return changed_url.__wrapped__(*change, query.param("page"), page)
 
     def export_url(self, ctx: BlockContext, query: ListQuery, parent_id: int | None) -> str:
         """The CSV export of this block with the same filters, search and sort."""
@@ -367,3 +363,29 @@ class ListBlockType(BlockType):
         params[query.param("sort")] = query.sort
         params["id"] = parent_id
         return portal_url(f"/_export/{ctx.page.name}/{ctx.block.index}.csv", **params)
+
+
+@lru_cache(maxsize=4096)
+def changed_url(
+    path: str,
+    args: tuple[tuple[str, tuple[Any, ...]], ...],
+    dropped: tuple[str, ...],
+    sort_param: str,
+    sort: str | None,
+    page_param: str,
+    page: int | None,
+) -> str:
+    """`path` with the query `args` less the `dropped` parameters and with a new sort and
+    page (page 1 drops the parameter). Pure, so memoized: a list page asks for the same
+    sort, pager and clear links on every request."""
+    pairs = {k: list(values) for k, values in args}
+    for key in dropped:
+        pairs.pop(key, None)
+    if sort is not None:
+        pairs[sort_param] = [sort]
+    if page is not None:
+        pairs[page_param] = [str(page)]
+        if page == 1:
+            pairs.pop(page_param)
+    flat = [(k, v) for k, values in pairs.items() for v in values]
+    return path + ("?" + urlencode(flat) if flat else "")
