@@ -27,8 +27,8 @@ SORTABLE_VERSION := 1.15.7
 VENDOR_DIR := platform/builder/static/builder/vendor
 SORTABLE_FILES := $(VENDOR_DIR)/Sortable.min.js $(VENDOR_DIR)/Sortable.LICENSE
 # CodeMirror 6 is many npm packages: `npm ci` of the pinned lock file in a scratch copy of
-# vendor_src, then esbuild bundles them into one ES module (with every package's licence).
-CODEMIRROR_SRC := platform/builder/vendor_src
+# vendor/codemirror, then esbuild bundles them into one ES module (with every package's licence).
+CODEMIRROR_SRC := vendor/codemirror
 CODEMIRROR_FILES := $(VENDOR_DIR)/codemirror.js $(VENDOR_DIR)/codemirror.LICENSE
 VENDORED := $(SORTABLE_FILES) $(CODEMIRROR_FILES)
 

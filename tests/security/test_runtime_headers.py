@@ -167,12 +167,14 @@ def test_asvs_16_5_generic_errors(served: Served, monkeypatch: pytest.MonkeyPatc
         assert api.mimetype == "application/problem+json"
         assert_generic(ben.get(f"/tickets/{t2}"), 500)
 
-    # a failing permission check fails closed: an error, never unfiltered rows
+    # a failing permission check fails closed: an error, never unfiltered rows. (The list
+    # asks for a sort no earlier request used: list statements are kept once built, per actor
+    # and query, so only a new one is built under the failing check.)
     for target in ("row_filter", "grants_for"):
         with monkeypatch.context() as patch:
             patch.setattr(Policy, target, boom)
             for path in (
-                "/tickets",
+                "/tickets?sort=-subject",
                 f"/tickets/{t2}",
                 f"/tickets/{t2}/edit",
                 "/_export/tickets/0.csv",

@@ -24,7 +24,7 @@ for (const input of Object.keys(result.metafile.inputs)) {
 }
 const parts = [
   "CodeMirror 6 and its dependencies, bundled into codemirror.js by `make vendor`",
-  "(platform/builder/vendor_src). Each package's licence follows.",
+  "(vendor/codemirror). Each package's licence follows.",
   "",
 ];
 for (const name of [...packages].sort()) {
