@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from test_runtime_support import SUBJECTS, b2c_copy, deploy, set_in_portal_yaml
 
+from portalis.engine.data.list_plans import ABSENT, ListPlans
 from portalis.engine.data.permissions import Policy
 from portalis.runtime import dispatch
 from portalis.runtime.app import create_app
@@ -167,14 +168,15 @@ def test_asvs_16_5_generic_errors(served: Served, monkeypatch: pytest.MonkeyPatc
         assert api.mimetype == "application/problem+json"
         assert_generic(ben.get(f"/tickets/{t2}"), 500)
 
-    # a failing permission check fails closed: an error, never unfiltered rows. (The list
-    # asks for a sort no earlier request used: list statements are kept once built, per actor
-    # and query, so only a new one is built under the failing check.)
+    # a failing permission check fails closed: an error, never unfiltered rows. (List
+    # statements are kept once built, per actor and query — by earlier tests too — so none is
+    # found here: each read builds its statement under the failing check.)
     for target in ("row_filter", "grants_for"):
         with monkeypatch.context() as patch:
             patch.setattr(Policy, target, boom)
+            patch.setattr(ListPlans, "get", lambda self, key: ABSENT)
             for path in (
-                "/tickets?sort=-subject",
+                "/tickets",
                 f"/tickets/{t2}",
                 f"/tickets/{t2}/edit",
                 "/_export/tickets/0.csv",
