@@ -466,3 +466,21 @@ def test_delete_file_removes_only_that_file(starter: Bundle) -> None:
     assert result.changed == ()
     with pytest.raises(EditError, match="no file notifications.yaml"):
         edit.delete_file("notifications.yaml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!python/object/apply:os.system [echo]\n",
+        "a: !custom 1\n",
+        "a: &x [1, 2]\nb: *x\n",
+    ],
+)
+def test_tags_and_aliases_are_refused_before_anything_is_built(text: str) -> None:
+    with pytest.raises(EditError, match="edit this file as text"):
+        YamlText(text, "entities/x.yaml")
+
+
+def test_the_tags_the_definition_loader_allows_are_kept() -> None:
+    node = YamlText("a: !!str 1\n", "entities/x.yaml").get(["a"])
+    assert node.value == "1" and str(node.tag) == "tag:yaml.org,2002:str"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import compute_virtual, queryable, virtual_fields
 from .db import begin_write
-from .errors import BadQuery, Forbidden, NotFound
+from .errors import Forbidden, NotFound
 from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
@@ -306,31 +307,7 @@ class ReadStore(RecordQuery):
         group_by: str | None = None,
     ) -> builtins.list[tuple[Any, Any]]:
         """count/sum over readable records, optionally grouped: [(group or None, value)]."""
-        entity = self.entity(entity_name)
-        table = self.tables[entity.name]
-        mask = self.policy.field_mask(actor, entity.name, "read")
-        where = self.policy.row_filter(actor, entity.name, "read")
-        if function == "sum":
-            if field is None or field not in mask or not queryable(entity, field):
-                raise BadQuery(f"cannot sum {field!r}")
-            summed = self._where_readable(
-                actor, entity, field, table.c[entity.fields[field].columns[0]]
-            )
-            value: sa.ColumnElement[Any] = sa.func.coalesce(sa.func.sum(summed), 0)
-        elif function == "count":
-            value = sa.func.count()
-        else:
-            raise BadQuery(f"unknown aggregate {function!r}")
-        if group_by is not None:
-            if group_by not in mask or not queryable(entity, group_by):
-                raise BadQuery(f"cannot group by {group_by!r}")
-            # rows where the group field is hidden are grouped as if it were empty
-            col = self._where_readable(
-                actor, entity, group_by, table.c[entity.fields[group_by].columns[0]]
-            )
-            query = sa.select(col, value).where(where).group_by(col).order_by(col)
-        else:
-            query = sa.select(sa.null(), value).select_from(table).where(where)
+        query = self.aggregate_query(actor, self.entity(entity_name), function, field, group_by)
         with self._read(None) as c:
             return [(row[0], row[1]) for row in c.execute(query)]
 
@@ -401,7 +378,8 @@ class ReadStore(RecordQuery):
         )
 
     def _read(self, conn: sa.Connection | None) -> Any:
-        return _Borrowed(conn) if conn is not None else self.engine.connect()
+        # a caller's connection is lent, not closed
+        return nullcontext(conn) if conn is not None else self.engine.connect()
 
     def write(self) -> Any:
         """A write transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -411,16 +389,3 @@ class ReadStore(RecordQuery):
 def _bounded(counted: int, limit: int) -> tuple[int, bool]:
     """(total, exact) of a count that stopped after `limit` + 1 rows."""
     return (limit, False) if counted > limit else (counted, True)
-
-
-class _Borrowed:
-    """Context manager that lends an existing connection without closing it."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sa.Connection:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        return None

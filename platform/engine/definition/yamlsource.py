@@ -20,7 +20,8 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 _IMPLICIT = "tag:portalis.dev,2026:implicit"
-_ALLOWED_EXPLICIT = frozenset(
+#: the explicit tags a definition may carry (plain data only; the edit layer allows the same)
+ALLOWED_TAGS = _ALLOWED_EXPLICIT = frozenset(
     {
         "tag:yaml.org,2002:str",
         "tag:yaml.org,2002:map",

@@ -21,7 +21,7 @@ from ruamel.yaml.error import YAMLError
 from ...problems import JsonPath
 from .layout import Span, is_block, reindent, separator, spans
 from .splice import splice
-from .style import Indent, detect_indent, dump, from_plain, make_yaml, to_plain
+from .style import Indent, detect_indent, dump, from_plain, load_text, make_yaml, to_plain
 from .tree import EditError, dotted, node_at, ordered, plain_key, reads, seq_index
 
 _P = ParamSpec("_P")
@@ -54,9 +54,11 @@ class YamlText:
         self.explicit_start = any(line == "---" for line in _head(text))
         self._yaml = make_yaml(self.indent, explicit_start=self.explicit_start)
         try:
-            loaded = self._yaml.load(text) if text.strip() else None
+            loaded = load_text(self._yaml, text)
         except YAMLError as exc:
             raise EditError(f"{file} is not valid YAML: {exc}") from exc
+        except ValueError as exc:
+            raise EditError(f"{file}: {exc}; edit this file as text") from exc
         self.root: Any = CommentedMap() if loaded is None else loaded
         self.lines = text.splitlines(keepends=True)
         if self.lines and not self.lines[-1].endswith("\n"):
@@ -286,7 +288,7 @@ class YamlText:
         return self._tree(mutate)
 
     def _edited(self, mutate: Callable[[Any], None]) -> Any:
-        tree = self._yaml.load(self.text) if self.text.strip() else None
+        tree = load_text(self._yaml, self.text)  # (checked when this object was made)
         tree = CommentedMap() if tree is None else tree
         mutate(tree)
         return tree

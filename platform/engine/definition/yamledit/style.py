@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.events import AliasEvent
+
+from ..yamlsource import ALLOWED_TAGS
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 #: Wide enough that ruamel.yaml never folds a line of its own accord.
@@ -67,6 +70,23 @@ def make_yaml(indent: Indent, *, explicit_start: bool = False) -> YAML:
     yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
     yaml.explicit_start = explicit_start
     return yaml
+
+
+def load_text(yaml: YAML, text: str) -> Any:
+    """The round-trip tree of `text` (None for an empty file), refusing what plain data never
+    needs: explicit tags other than the definition loader's (a tag is how YAML asks for objects
+    to be built) and anchors or aliases (an alias can multiply a document when it is turned
+    into plain data, and an edit could not keep it). Raises ValueError naming what it found;
+    the text's YAML errors pass through."""
+    if not text.strip():
+        return None
+    for event in yaml.parse(text):
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            raise ValueError("anchors and aliases (&name, *name) are not edited here")
+        tag = getattr(event, "tag", None)
+        if tag is not None and str(tag) not in ALLOWED_TAGS:
+            raise ValueError(f"the explicit tag {tag!s} is not allowed in a definition")
+    return yaml.load(text)
 
 
 def dump(yaml: YAML, data: Any) -> str:

@@ -10,7 +10,7 @@ from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from ...problems import JsonPath, PortalisError
-from .style import Indent, make_yaml, to_plain
+from .style import Indent, load_text, make_yaml, to_plain
 
 Key = str | int
 
@@ -42,8 +42,8 @@ def ordered(node: Any) -> Any:
 def reads(text: str, indent: Indent) -> Any:
     """What `text` means, key order included (a sentinel equal to nothing when invalid)."""
     try:
-        return ordered(make_yaml(indent).load(text))
-    except YAMLError:
+        return ordered(load_text(make_yaml(indent), text))
+    except (YAMLError, ValueError):
         return object()
 
 
