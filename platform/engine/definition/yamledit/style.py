@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.events import AliasEvent
 
 from ..yamlsource import ALLOWED_TAGS
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 #: Wide enough that ruamel.yaml never folds a line of its own accord.
 WIDTH = 1 << 20
