@@ -16,6 +16,10 @@ STEP_SECONDS = 30
 DIGITS = 6
 
 
+#: How long before a step ends its predecessor's code is no longer handed out.
+SAFETY_SECONDS = 8
+
+
 def code_at(secret: str, step: int) -> str:
     """The code of base32 `secret` for time step `step` (RFC 6238 / RFC 4226)."""
     key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret) % 8))
@@ -40,7 +44,12 @@ class Authenticator:
     def code(self) -> str:
         """A code the server accepts now: the oldest step of the window (one step back,
         one ahead) not used yet."""
-        step = max(self.used + 1, int(time.time() // STEP_SECONDS) - 1)
+        now = time.time()
+        current = int(now // STEP_SECONDS)
+        # the previous step's code stops working when this step ends: not when that is a few
+        # seconds away (a slow request would arrive after it, and the code be refused)
+        oldest = current - 1 if STEP_SECONDS - now % STEP_SECONDS > SAFETY_SECONDS else current
+        step = max(self.used + 1, oldest)
         while step > int(time.time() // STEP_SECONDS) + 1:  # the window is used up: wait
             time.sleep(0.2)
         self.used = step
