@@ -47,6 +47,8 @@ SYSTEM_LABELS: Mapping[str, str] = {
 }
 #: List cells show at most this many characters of long text.
 SHORT_TEXT = 140
+#: Field types whose value shows as its text (cut to `SHORT_TEXT` in lists) with no link.
+PLAIN_TEXT = frozenset({"string", "text"})
 _CLASS_SAFE = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -93,6 +95,14 @@ def page_for(portal: RuntimePortal, actor: Actor, key: str, entity: str) -> Page
 
 
 # -- the formatter ------------------------------------------------------------------------
+def short_text(value: Any) -> Markup:
+    """A value's text for a list cell: cut to `SHORT_TEXT` characters with an ellipsis."""
+    text = str(value)
+    if len(text) > SHORT_TEXT:
+        text = text[: SHORT_TEXT - 1].rstrip() + "…"
+    return escape(text)
+
+
 class Formatter:
     """Formats values of one entity for one actor and locale."""
 
@@ -247,10 +257,7 @@ class Formatter:
             )
         if link and kind == "phone":
             return Markup('<a href="tel:{}">{}</a>').format(re.sub(r"[^0-9+]", "", value), value)
-        text = str(value)
-        if short and len(text) > SHORT_TEXT:
-            text = text[: SHORT_TEXT - 1].rstrip() + "…"
-        return escape(text)
+        return short_text(value) if short else escape(str(value))
 
     def _ref_html(self, field: Field, value: Any, *, link: bool) -> Markup:
         title = self.titles.get(field.name, {}).get(int(value))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request
+from flask import abort, g, redirect, request
 from markupsafe import Markup
 
 from portalis.engine.data.errors import NotFound
@@ -21,6 +21,7 @@ from portalis.engine.definition.model import Page, PortalModel
 
 from .blocks.base import BlockContext
 from .context import state
+from .page_shell import render_page
 from .registry import RuntimePortal
 from .urls import portal_url
 
@@ -96,7 +97,7 @@ def page_view(portal: RuntimePortal, actor: Actor, name: str, args: Mapping[str,
         shown = model.entities[record.entity]
         title = f"{shown.title_of(record.values)} · {title}"
     status = 422 if any(c.errors for c in contexts) else 200
-    return render_template("page.html", page=page, blocks=html, title=title, record=record), status
+    return render_page(portal, actor, page, html, title, record), status
 
 
 def render_block(ctx: BlockContext) -> Markup:

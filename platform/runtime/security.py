@@ -14,11 +14,12 @@ check has already vetted.
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Request, Response, current_app, request, session
+from flask import Flask, Request, Response, current_app, g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, same_origin
 
 #: Form field and session key of the CSRF token (Flask-WTF keeps its secret under the
@@ -26,6 +27,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, same_origin
 CSRF_FIELD = "csrf_token"
 CSRF_SESSION_KEY = CSRF_FIELD
 CSRF_HEADER = "X-CSRF-Token"
+#: How long a session's signed CSRF token is handed out again, at most (`csrf_token`) …
+REUSE_SECONDS = 60.0
+#: … for this many sessions per process (the map starts over when full).
+MAX_SIGNED = 10_000
+_SIGNED = "portalis-csrf-signed"
 #: The caching policy of every response that did not choose its own.
 NO_STORE = "no-store"
 
@@ -67,8 +73,29 @@ def protect_request() -> None:
 
 
 def csrf_token() -> str:
-    """The CSRF token for this session's forms and API clients (created on first use)."""
-    return str(generate_csrf())
+    """The CSRF token for this session's forms and API clients (created on first use).
+
+    A signature costs as much as a small page's template, so a session's signed token is
+    reused for a minute (at most a sixtieth of the token's lifetime): its timestamp is then
+    up to a minute older than the page, out of a lifetime of hours."""
+    if CSRF_FIELD in g:
+        return str(g.get(CSRF_FIELD))
+    raw = session.get(CSRF_SESSION_KEY)
+    if not isinstance(raw, str):
+        return str(generate_csrf())
+    kept: dict[str, tuple[float, str]] = current_app.extensions.setdefault(_SIGNED, {})
+    now = time.monotonic()
+    hit = kept.get(raw)
+    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT")
+    reuse = min(REUSE_SECONDS, limit / 60) if limit else REUSE_SECONDS
+    if hit is not None and now - hit[0] < reuse:
+        setattr(g, CSRF_FIELD, hit[1])
+        return hit[1]
+    token = str(generate_csrf())
+    if len(kept) >= MAX_SIGNED:
+        kept.clear()
+    kept[raw] = (now, token)
+    return token
 
 
 def csrf_valid(request: Request) -> bool:

@@ -7,6 +7,7 @@ after warm-up compiles nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, g, request
@@ -61,37 +62,57 @@ def csrf_input() -> Markup:
 
 
 def navigation() -> list[dict[str, Any]]:
-    """Navigation entries the actor may open."""
+    """Navigation entries the actor may open, the current one marked."""
     portal = g.get("portal")
     if portal is None:
         return []
-    actor = current_actor()
-    model = portal.compiled.model
-    items = []
-    for name in model.navigation:
-        page = model.pages[name]
-        if page.roles & actor.roles:
-            items.append(
-                {
-                    "name": name,
-                    "title": label(page.title, name),
-                    "url": page_url(name),
-                    "current": False,
-                }
-            )
-    # the current entry is the one whose URL is the longest prefix of this path
-    # (the home page only counts when it is the page itself)
-    path = request.path.rstrip("/") or "/"
-    home = portal_url("/").rstrip("/") or "/"
+    entries = nav_entries(portal.cache, current_actor().roles)
+    current = current_nav(entries)
+    return [
+        {"name": name, "title": title, "url": url, "current": i == current}
+        for i, (name, title, url) in enumerate(entries)
+    ]
 
-    def matches(url: str) -> bool:
-        url = url.rstrip("/") or "/"
-        return path == url or (url != home and path.startswith(url + "/"))
 
-    candidates = [item for item in items if matches(str(item["url"]))]
-    if candidates:
-        max(candidates, key=lambda item: len(str(item["url"])))["current"] = True
-    return items
+def nav_entries(cache: dict[Any, Any], roles: frozenset[str]) -> tuple[tuple[str, str, str], ...]:
+    """(name, title, url) of the navigation entries `roles` may open, in this request's
+    locale and URL prefix; built once per portal version and kept in its `cache`."""
+    key = ("nav", _locale(), g.get("portal_prefix"), roles)
+    found: tuple[tuple[str, str, str], ...] | None = cache.get(key)
+    if found is None:
+        model = g.portal.compiled.model
+        found = tuple(
+            (name, label(model.pages[name].title, name), page_url(name))
+            for name in model.navigation
+            if model.pages[name].roles & roles
+        )
+        cache[key] = found
+    return found
+
+
+def current_nav(entries: tuple[tuple[str, str, str], ...]) -> int | None:
+    """The index of the current entry: the one whose URL is the longest prefix of this
+    request's path (the home page only counts when it is the page itself)."""
+    return _current_nav(tuple(url for _, _, url in entries), request.path, portal_url("/"))
+
+
+@lru_cache(maxsize=4096)
+def _current_nav(urls: tuple[str, ...], path: str, home_url: str) -> int | None:
+    path = path.rstrip("/") or "/"
+    home = home_url.rstrip("/") or "/"
+    best: int | None = None
+    for i, raw in enumerate(urls):
+        url = raw.rstrip("/") or "/"
+        if (path == url or (url != home and path.startswith(url + "/"))) and (
+            best is None or len(raw) > len(urls[best])
+        ):
+            best = i
+    return best
+
+
+def initial(who: str | None) -> str:
+    """The letter of a user's avatar."""
+    return (who or "?")[:1].upper()
 
 
 def configure_jinja(app: Flask) -> None:
@@ -107,6 +128,7 @@ def configure_jinja(app: Flask) -> None:
         purl=portal_url,
         page_url=page_url,
         navigation=navigation,
+        initial=initial,
         actor=current_actor,
         locale=_locale,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portalis.runtime.blocks.listing import changed_url
+from portalis.runtime.blocks.list_urls import changed_url
 
 ARGS = (("b0-q", ("vpn",)), ("b0-page", ("3",)), ("tab", ("a", "b")))
 

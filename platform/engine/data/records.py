@@ -16,12 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
-from .computed import compute_virtual, queryable, virtual_fields
+from .computed import compute_virtual, queryable
 from .db import begin_write
 from .errors import Forbidden, NotFound
 from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
+from .record_rows import masked_records, wanted_virtual
 from .ref_titles import read_titles
 from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
@@ -160,11 +161,19 @@ class ReadStore(RecordQuery):
             elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
         # one mask for every row: which fields a row yields is known once, not per row
-        loaders = self._selected(entity, mask, rows[0].keys()) if mask and rows else None
-        records = tuple(
-            self._record(actor, entity, row, flags, mask, fields, loaders)
-            for row in rows[:page_size]
-        )
+        if mask and rows:
+            records = masked_records(
+                actor,
+                entity,
+                rows[:page_size],
+                mask,
+                fields,
+                self._selected(entity, mask, rows[0].keys()),
+            )
+        else:
+            records = tuple(
+                self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+            )
         if not count:
             total = (page - 1) * page_size + len(records)
         joined = read_titles(joins, rows, records) if joins else {}
@@ -327,13 +336,7 @@ class ReadStore(RecordQuery):
         flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
         mask: frozenset[str] | None = None,
         fields: Sequence[str] | None = None,
-        loaders: Sequence[tuple[str, Any, Any]] | None = None,
     ) -> Record:
-        if loaders is not None and mask is not None:
-            values = {name: row[name] for name in SYSTEM_COLUMNS}
-            for name, field, load in loaders:
-                values[name] = load(field, row)
-            return self._computed(actor, entity, values, mask, fields)
         if flags:
             grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
             mask = self.policy.fields_of_grants(entity.name, grants)
@@ -360,9 +363,7 @@ class ReadStore(RecordQuery):
         mask: frozenset[str],
         fields: Sequence[str] | None,
     ) -> Record:
-        wanted = [
-            n for n in virtual_fields(entity) if n in mask and (fields is None or n in fields)
-        ]
+        wanted = wanted_virtual(entity, mask, fields)
         if wanted:
             # computed from the fields this actor may read on this row, never from hidden ones
             computed = compute_virtual(entity, values, actor)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from markupsafe import Markup
 
 from portalis.engine.data.errors import BadQuery
@@ -25,50 +23,32 @@ from portalis.engine.definition.model import SYSTEM_COLUMNS, Block, Entity, Page
 
 from ..cells import ColumnCells, column_cells, rows_html
 from ..display import Formatter, page_for
+from ..fragments import fragments_of, hole
 from ..i18n import format_number
 from ..pages import page_allowed
 from ..templating import gettext, label
-from ..urls import page_url, portal_url, record_urls
+from ..urls import page_url, record_urls
 from ..widgets import ref_options
 from .base import BlockContext, BlockType
+from .list_frame import CACHE as FRAME_CACHE
+from .list_frame import HOLES, frame_key
+from .list_urls import (
+    ListQuery,
+    export_url,
+    filter_param,
+    kept_params,
+    list_url,
+)
 
-#: Parameter names a filter field may not take (it becomes `f_<name>` instead).
-RESERVED_PARAMS = frozenset({"sort", "page", "size", "q", "lang", "id", "next"})
 #: Columns a list may show besides fields.
 LIST_SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by")
 MAX_SIZE = 200
-
-
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    """The block's parameters from the URL: filters, search, sort and paging."""
-
-    prefix: str
-    filters: Mapping[str, str]
-    search: str | None
-    sort: str
-    page: int
-    size: int
-
-    def param(self, name: str) -> str:
-        """The URL name of parameter `name` for this block."""
-        return self.prefix + name
-
-    @property
-    def narrowed(self) -> bool:
-        """True when a filter or search is active."""
-        return bool(self.filters or self.search)
 
 
 def param_prefix(page: Page, block: Block) -> str:
     """`""` for the only list of a page, else `b<index>_`."""
     lists = [b for b in page.blocks if isinstance(b.config, ListBlock)]
     return "" if len(lists) <= 1 else f"b{block.index}_"
-
-
-def filter_param(prefix: str, name: str) -> str:
-    """The URL name of the filter on field `name`."""
-    return prefix + (f"f_{name}" if name in RESERVED_PARAMS else name)
 
 
 def readable_filters(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[str]:
@@ -210,8 +190,47 @@ class ListBlockType(BlockType):
         linkable = link_page is not None and link_page.has_id and page_allowed(link_page, ctx.actor)
         url_of = record_urls(link_page.name) if linkable and link_page else None
         body = rows_html(cells, formatter, result.records, url_of)
-        rows = result.records
         start = (result.page - 1) * result.page_size + 1
+        holes = {
+            "body": body,
+            "range": self.range_text(cfg, result, start, ctx.locale),
+            "prev": list_url(ctx, query, page=result.page - 1) if result.page > 1 else None,
+            "next": list_url(ctx, query, page=result.page + 1) if result.has_next else None,
+        }
+        key = frame_key(ctx, entity, filters, query.param("page"), parent_id, result)
+        if key is not None:
+            frame = fragments_of(ctx.portal.cache, FRAME_CACHE).get_or_render(
+                key,
+                lambda: self.frame(
+                    ctx,
+                    entity,
+                    query,
+                    filters,
+                    parent_id,
+                    result,
+                    cells,
+                    {name: hole(name) if holes[name] is not None else None for name in HOLES},
+                ),
+                HOLES,
+            )
+            if frame is not None:
+                return frame.fill(holes)
+        return self.frame(ctx, entity, query, filters, parent_id, result, cells, holes)
+
+    def frame(
+        self,
+        ctx: BlockContext,
+        entity: Entity,
+        query: ListQuery,
+        filters: Sequence[str],
+        parent_id: int | None,
+        result: RecordPage,
+        cells: Sequence[ColumnCells],
+        holes: Mapping[str, Any],
+    ) -> Markup:
+        """`blocks/list.html` around the rows, range text and pager links in `holes`."""
+        cfg: ListBlock = ctx.block.config
+        store = ctx.store
         create = page_for(ctx.portal, ctx.actor, "create", entity.name) if not cfg.parent else None
         return Markup(
             render_template(
@@ -221,16 +240,16 @@ class ListBlockType(BlockType):
                 heading=self.heading(cfg, entity),
                 query=query,
                 headers=[self.header(entity, c, query, ctx) for c in cells],
-                body=body,
-                rows=rows,
+                body=holes["body"],
+                rows=result.records,
                 filters=[self.filter_input(entity, n, query, ctx) for n in filters],
-                hidden=self.kept_params(ctx.args, query, filters),
+                hidden=kept_params(ctx.args, query, filters),
                 result=result,
-                range_text=self.range_text(cfg, result, start, ctx.locale),
-                prev_url=self.url(ctx, query, page=result.page - 1) if result.page > 1 else None,
-                next_url=self.url(ctx, query, page=result.page + 1) if result.has_next else None,
-                clear_url=self.url(ctx, query, clear=True),
-                export_url=self.export_url(ctx, query, parent_id) if cfg.export else None,
+                range_text=holes["range"],
+                prev_url=holes["prev"],
+                next_url=holes["next"],
+                clear_url=list_url(ctx, query, clear=True),
+                export_url=export_url(ctx, query, parent_id) if cfg.export else None,
                 create_url=page_url(create.name)
                 if create is not None and store.policy.grants_for(ctx.actor, entity.name, "create")
                 else None,
@@ -275,7 +294,7 @@ class ListBlockType(BlockType):
         return {
             "name": name,
             "label": column.label,
-            "url": self.url(ctx, query, sort=target, page=1) if sortable else None,
+            "url": list_url(ctx, query, sort=target, page=1) if sortable else None,
             "sort": ("descending" if descending else "ascending") if current else None,
         }
 
@@ -316,76 +335,3 @@ class ListBlockType(BlockType):
             item.kind = "input"
             item.input_type = "date" if field_.type == "date" else "text"
         return item
-
-    def kept_params(
-        self, args: Mapping[str, Any], query: ListQuery, filters: Sequence[str]
-    ) -> list[tuple[str, str]]:
-        """Parameters of other blocks (and the sort), kept when this toolbar is submitted."""
-        own = {query.param(p) for p in ("page", "q")} | {
-            filter_param(query.prefix, n) for n in filters
-        }
-        getlist = getattr(args, "getlist", None)
-        pairs = []
-        for key in args:
-            if key in own:
-                continue
-            for value in getlist(key) if getlist else [args[key]]:
-                pairs.append((key, str(value)))
-        return pairs
-
-    def url(
-        self,
-        ctx: BlockContext,
-        query: ListQuery,
-        *,
-        page: int | None = None,
-        sort: str | None = None,
-        clear: bool = False,
-    ) -> str:
-        """The current page's URL with this block's parameters changed."""
-        getlist = getattr(ctx.args, "getlist", None)
-        args = tuple((k, tuple(getlist(k)) if getlist else (ctx.args[k],)) for k in ctx.args)
-        dropped = (query.param("q"), query.param("page")) + tuple(
-            filter_param(query.prefix, name) for name in query.filters
-        )
-        change = (request.path, args, dropped if clear else (), query.param("sort"), sort)
-        try:
-            return changed_url(*change, query.param("page"), page)
-        except TypeError:  # an unhashable argument value: the same URL, not memoized
-            return changed_url.__wrapped__(*change, query.param("page"), page)
-
-    def export_url(self, ctx: BlockContext, query: ListQuery, parent_id: int | None) -> str:
-        """The CSV export of this block with the same filters, search and sort."""
-        params: dict[str, Any] = {
-            filter_param(query.prefix, k): v for k, v in query.filters.items()
-        }
-        params[query.param("q")] = query.search
-        params[query.param("sort")] = query.sort
-        params["id"] = parent_id
-        return portal_url(f"/_export/{ctx.page.name}/{ctx.block.index}.csv", **params)
-
-
-@lru_cache(maxsize=4096)
-def changed_url(
-    path: str,
-    args: tuple[tuple[str, tuple[Any, ...]], ...],
-    dropped: tuple[str, ...],
-    sort_param: str,
-    sort: str | None,
-    page_param: str,
-    page: int | None,
-) -> str:
-    """`path` with the query `args` less the `dropped` parameters and with a new sort and
-    page (page 1 drops the parameter). Pure, so memoized: a list page asks for the same
-    sort, pager and clear links on every request."""
-    pairs = {k: list(values) for k, values in args}
-    for key in dropped:
-        pairs.pop(key, None)
-    if sort is not None:
-        pairs[sort_param] = [sort]
-    if page is not None:
-        pairs[page_param] = [str(page)]
-        if page == 1:
-            pairs.pop(page_param)
-    flat = [(k, v) for k, values in pairs.items() for v in values]
-    return path + ("?" + urlencode(flat) if flat else "")
