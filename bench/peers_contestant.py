@@ -4,7 +4,8 @@
 The definition next to this module (`peers_def/portal.yaml`) declares a `ticket` entity, a
 `customer` role reading tickets scoped to its account, and one page `/tickets` whose `list`
 block shows subject, priority, status, account, created_at, updated_at sorted `-updated_at`,
-25 rows (`?size=N` picks another page size).
+25 rows (`?size=N` picks another page size), and no total, as the harness's page and its floor
+(`PEERS_PORTALIS_TOTAL=1` adds the bounded count, "1–25 of 100").
 
 `prepare()` deploys that definition into the run's data file, copies the harness's accounts and
 tickets into the portal's tables with the same ids (so the same markers), creates the first
@@ -28,6 +29,7 @@ harness has a `bench.py` of its own):
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +50,9 @@ SECRET_KEY = os.environ.get("PEERS_SECRET_KEY", "peers-bench-secret-not-for-prod
 SLUG = "bench"
 ROLE = "customer"
 DEFINITION = Path(__file__).resolve().parent / "peers_def"
+#: The harness's page shows no total (nor does its floor); `PEERS_PORTALIS_TOTAL=1` deploys
+#: the list with its bounded count ("1–25 of 100"), as the starter's lists show it.
+TOTAL = os.environ.get("PEERS_PORTALIS_TOTAL", "") not in ("", "0")
 #: The list's row filter and sort. Made here only while the deployed schema has no index
 #: that starts with these columns.
 LIST_INDEX_COLUMNS = ("account", "updated_at")
@@ -146,11 +151,24 @@ def _create_users(engine: sa.Engine, portal: CompiledPortal, env: dict[str, str]
         )
 
 
+def _definition(db_path: str) -> Path:
+    """The definition to deploy: `peers_def`, with the list's total when `TOTAL` asks."""
+    if not TOTAL:
+        return DEFINITION
+    target = Path(db_path).resolve().parent / "portalis-definition"
+    shutil.copytree(DEFINITION, target, dirs_exist_ok=True)
+    portal_yaml = target / "portal.yaml"
+    text = portal_yaml.read_text(encoding="utf-8")
+    assert "total: false" in text, "the list block of peers_def/portal.yaml sets `total`"
+    portal_yaml.write_text(text.replace("total: false", "total: true"), encoding="utf-8")
+    return target
+
+
 def prepare(db_path: str) -> None:
     """Deploy the definition into the run's data file and fill the portal's tables."""
     env = _env(db_path)
     os.makedirs(env["PORTALIS_INSTANCE_PATH"], exist_ok=True)
-    portal = deploy_served(env["PORTALIS_DATABASE_URL"], DEFINITION, seed=False, env=env)
+    portal = deploy_served(env["PORTALIS_DATABASE_URL"], _definition(db_path), seed=False, env=env)
     engine = sa.create_engine(env["PORTALIS_DATABASE_URL"])
     try:
         with begin_write(engine) as conn:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import sqlalchemy as sa
 
 from portalis.testing.portals import deploy_served
@@ -77,12 +78,18 @@ def test_the_contestant_implements_the_harness_contract() -> None:
     assert (module.DEFINITION / "portal.yaml").is_file()
 
 
-def test_the_contestant_definition_deploys(sqlite_url: str) -> None:
+@pytest.mark.parametrize("total", [False, True])
+def test_the_contestant_definition_deploys(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, total: bool
+) -> None:
     module = _contestant()
-    portal = deploy_served(sqlite_url, module.DEFINITION, seed=False)
+    monkeypatch.setattr(module, "TOTAL", total)
+    portal = deploy_served(sqlite_url, module._definition(str(tmp_path / "run.db")), seed=False)
     assert portal.slug == module.SLUG
     ticket = portal.tables["ticket"]
     assert {"account", "updated_at", "subject", "priority", "status"} <= set(ticket.c.keys())
+    (block,) = portal.model.pages["tickets"].blocks
+    assert block.config.total is total
 
 
 def test_an_index_starting_with_the_list_columns_counts_and_others_do_not(

@@ -22,8 +22,9 @@ from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Page
 
 from .fragments import fragments_of, hole
+from .notifications import notification_bell
 from .registry import RuntimePortal
-from .templating import csrf_input, current_nav, initial, nav_entries
+from .templating import OVERLAY, csrf_input, current_nav, initial, nav_entries
 
 _CACHE = "page-shells"
 _FIXED = ("title", "who", "initial", "csrf", "bell_label", "bell_badge", "overlay")
@@ -49,12 +50,10 @@ def render_page(
     record: Record | None,
 ) -> str:
     """`page.html` for this request: filled from its shape's fragment when there is one."""
-    context: dict[str, Any] = {}
-    current_app.update_template_context(context)
     if "_flashes" in session:
         return render_template("page.html", page=page, blocks=blocks, title=title, record=record)
-    bell = context["notification_bell"]() if "notification_bell" in context else None
-    overlay = context.get("portal_overlay")
+    bell = notification_bell()
+    overlay = current_app.extensions.get(OVERLAY)
     roles = actor.roles
     key = (
         g.locale,

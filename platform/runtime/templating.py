@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from markupsafe import Markup
 
 from portalis.engine.definition.auth_config import AuthProvider
@@ -110,6 +110,17 @@ def _current_nav(urls: tuple[str, ...], path: str, home_url: str) -> int | None:
     return best
 
 
+#: `app.extensions` key of an application's page overlay: a callable giving markup shown at
+#: the top of every page (the builder's preview banner sets one on its inner applications).
+OVERLAY = "portalis-overlay"
+
+
+def portal_overlay() -> Markup:
+    """The application's page overlay (empty when it has none)."""
+    render = current_app.extensions.get(OVERLAY)
+    return Markup(render()) if render is not None else Markup("")
+
+
 def initial(who: str | None) -> str:
     """The letter of a user's avatar."""
     return (who or "?")[:1].upper()
@@ -129,6 +140,7 @@ def configure_jinja(app: Flask) -> None:
         page_url=page_url,
         navigation=navigation,
         initial=initial,
+        portal_overlay=portal_overlay,
         actor=current_actor,
         locale=_locale,
     )

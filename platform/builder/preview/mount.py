@@ -9,7 +9,7 @@ the WSGI environ (never as a session: no session record, no sign-in, no `last_lo
 
 - `ACTOR_KEY`: `("user", id)`, `("role", role, account id or None)` or `("anonymous",)`;
 - `OVERLAY_KEY`: the banner's data (`Overlay`), drawn on every page by the runtime layout's
-  `portal_overlay` hook, with the "why?" panel (`why`);
+  page overlay (`portalis.runtime.templating.OVERLAY`), with the "why?" panel (`why`);
 - `READ_ONLY_KEY`: refuse every state-changing method (view-as).
 
 Inside the inner application `request.path` is the path the browser asked for (the
@@ -37,6 +37,7 @@ from portalis.engine.accounts.users import SessionUser, user_by_id
 from portalis.engine.data.permissions import Actor
 from portalis.runtime.app import create_app
 from portalis.runtime.context import AppState, PortalUser, state
+from portalis.runtime.templating import OVERLAY
 
 from .why import why_panel
 
@@ -81,7 +82,7 @@ def inner_app(st: AppState, engine: sa.Engine, *, prefix: str, share_registry: b
     )
     app.request_class = MountedRequest
     app.before_request(_act_as)
-    app.context_processor(lambda: {"portal_overlay": _overlay})
+    app.extensions[OVERLAY] = _overlay
     return app
 
 
