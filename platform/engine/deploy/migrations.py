@@ -40,6 +40,7 @@ from .schema_diff import diff
 from .schema_ops import (
     Plan,
     SchemaOp,
+    ValueRename,
 )
 
 __all__ = [
@@ -81,16 +82,19 @@ def plan(
     target: TableSet,
     *,
     renames: Mapping[str, Mapping[str, str]] | None = None,
+    values: Sequence[ValueRename] = (),
 ) -> Plan:
     """The steps that turn the live schema into `target` (read-only).
 
     `renames` maps a table name to `{new column: old column}` (from fields' `renamed_from:`); a
     rename whose old column is live and new column is not becomes a `rename_column` step.
+    `values` are renamed choice options (workflow states): a `rename_value` step for each whose
+    old value some record still holds.
     """
     if isinstance(bind, sa.Engine):
         with bind.connect() as conn:
-            return diff(conn, target, renames)
-    return diff(bind, target, renames)
+            return diff(conn, target, renames, values)
+    return diff(bind, target, renames, values)
 
 
 def apply(
@@ -122,7 +126,7 @@ def apply(
                     # Serialise migrations of one portal; SQLite's BEGIN IMMEDIATE already does.
                     key = sa.func.hashtext(target.prefix)
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-                current = diff(conn, target, plan.renames())
+                current = diff(conn, target, plan.renames(), plan.values)
                 if [op.key() for op in current.ops] != [op.key() for op in plan.ops]:
                     raise PlanOutdated("the database changed since the plan was made; plan again")
                 try:
@@ -146,11 +150,12 @@ def plan_and_apply(
     target: TableSet,
     *,
     renames: Mapping[str, Mapping[str, str]] | None = None,
+    values: Sequence[ValueRename] = (),
     allow_destructive: bool = False,
     extra: Callable[[sa.Connection], None] | None = None,
 ) -> Plan:
     """Plan and apply in one call; returns the plan that was applied."""
-    result = plan(engine, target, renames=renames)
+    result = plan(engine, target, renames=renames, values=values)
     apply(engine, target, result, allow_destructive=allow_destructive, extra=extra)
     return result
 

@@ -25,14 +25,17 @@ from ..data.errors import NotFound
 from ..data.platform_tables import ensure_platform_tables, portals, versions
 from ..data.tables import utcnow
 from ..definition.bundle import Bundle
+from ..definition.loader import RawPortal
 from ..definition.model import PortalModel
 from ..portal import CompiledPortal, compile_portal, renames
-from ..problems import PortalisError
+from ..problems import DefinitionError, PortalisError
 from .migrations import Plan, apply, plan
 from .model_changes import model_changes
+from .rename_check import unknown_renames
 from .rollup_repair import derived_order, repair
 from .seed import SeedStats, load_seed
 from .validator import Checker
+from .value_renames import declared
 
 Progress = Callable[[str], None]
 
@@ -70,17 +73,28 @@ def prepare(
 ) -> tuple[CompiledPortal, Plan]:
     """Check, compile and plan a bundle against the live database without writing anything
     (DefinitionError when the bundle has errors)."""
-    model = checker.check_bundle(bundle, env if env is not None else os.environ).unwrap()
-    return plan_model(engine, model, bundle)
+    checked = checker.check_bundle(bundle, env if env is not None else os.environ)
+    return plan_model(engine, checked.unwrap(), bundle, checked.raw)
 
 
 def plan_model(
-    engine: sa.Engine, model: PortalModel, bundle: Bundle
+    engine: sa.Engine, model: PortalModel, bundle: Bundle, raw: RawPortal | None = None
 ) -> tuple[CompiledPortal, Plan]:
-    """Compile a checked model and plan its schema against the live database (read-only)."""
+    """Compile a checked model and plan its schema against the live database (read-only).
+
+    With the loaded definition `raw`, a `renamed_from:` of an option that the live version
+    cannot explain is a DefinitionError at its line (see `rename_check`)."""
     compiled = compile_portal(model, bundle)
     ensure_platform_tables(engine)
-    return compiled, plan(engine, compiled.tables, renames=renames(compiled))
+    result = plan(engine, compiled.tables, renames=renames(compiled), values=declared(compiled))
+    if raw is not None and result.values:
+        with engine.connect() as conn:
+            number = _live(conn, compiled.slug)
+        live = get_bundle(engine, compiled.slug, number) if number is not None else None
+        problems = unknown_renames(raw, compiled, result, live)
+        if problems:
+            raise DefinitionError(problems)
+    return compiled, result
 
 
 def deploy(
