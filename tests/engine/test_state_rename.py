@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from portalis.engine.data.system_tables import audit, jobs
 from portalis.engine.definition.bundle import Bundle, read_bundle
-from portalis.engine.deploy.versions import deploy, diff, prepare
+from portalis.engine.deploy.version_diff import diff
+from portalis.engine.deploy.versions import deploy, prepare
 from portalis.engine.outbox.jobs import enqueue
 from portalis.engine.problems import DefinitionError
 from portalis.testing.portals import BLUEPRINTS

@@ -74,7 +74,7 @@ def rename_state(
     `renamed_from: <old>` on the option, so deploying moves its records along; an option that
     has `renamed_from` already keeps it (the live name), or loses it when renamed back."""
     index = flow.states.index(old)
-    here = (*flow.option_path, index)
+    here: tuple[str | int, ...] = (*flow.option_path, index)
     ops = [_set((*here, "value"), new)]
     options = [o for o in field.get("options") or () if isinstance(o, Mapping)]
     had = options[index].get("renamed_from") if index < len(options) else None

@@ -47,6 +47,7 @@ __all__ = [
     "DestructiveChangeRefused",
     "MigrationFailed",
     "Plan",
+    "PlanChanged",
     "PlanOutdated",
     "SchemaOp",
     "apply",
@@ -77,6 +78,18 @@ class PlanOutdated(PortalisError):
     code = "plan-outdated"
 
 
+class PlanChanged(PlanOutdated):
+    """Planned again inside the deploy's transaction, the plan is not the one consent was
+    given for (`Plan.fingerprint`): another version was published meanwhile, or rows changed
+    the data a destructive step removes. Nothing was applied; `plan` is the plan now."""
+
+    code = "plan-changed"
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        super().__init__("the plan changed since it was shown; check it and consent again")
+
+
 def plan(
     bind: sa.Engine | sa.Connection,
     target: TableSet,
@@ -104,11 +117,14 @@ def apply(
     *,
     allow_destructive: bool = False,
     extra: Callable[[sa.Connection], None] | None = None,
+    expected: str | None = None,
 ) -> None:
     """Apply `plan` and then `extra(conn)` in one transaction.
 
     The plan is checked against the live schema inside the transaction (`PlanOutdated` when
-    it no longer matches, row counts aside). Errors from the database are raised as
+    it no longer matches, row counts aside). With `expected` — the fingerprint of the plan a
+    person consented to — the plan made inside the transaction must have that fingerprint,
+    row counts of destructive steps included (`PlanChanged` otherwise). Errors from the database are raised as
     `MigrationFailed`; errors from `extra` propagate unchanged. Either way nothing is kept.
 
     On SQLite `extra` runs while foreign keys are off (they cannot be switched inside the
@@ -127,6 +143,8 @@ def apply(
                     key = sa.func.hashtext(target.prefix)
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
                 current = diff(conn, target, plan.renames(), plan.values)
+                if expected is not None and current.fingerprint() != expected:
+                    raise PlanChanged(current)
                 if [op.key() for op in current.ops] != [op.key() for op in plan.ops]:
                     raise PlanOutdated("the database changed since the plan was made; plan again")
                 try:

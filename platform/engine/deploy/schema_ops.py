@@ -6,6 +6,7 @@ them (`describe()`).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -209,6 +210,14 @@ class Plan:
     def describe(self) -> list[str]:
         """One line per step (see `SchemaOp.describe`)."""
         return [op.describe() for op in self.ops]
+
+    def fingerprint(self) -> str:
+        """What a consent to this plan covers, as a short hash: every step, and the rows each
+        destructive step puts at risk (the data consent was given for). Other counts — the
+        records a renamed state moves — are left out: they drift with every write and change
+        nothing anyone consents to."""
+        parts = [(op.key(), op.rows if op.destructive else None) for op in self.ops]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
     def renames(self) -> dict[str, dict[str, str]]:
         """The column renames of this plan, as `plan()` takes them: table → {new: old}."""

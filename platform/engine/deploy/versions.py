@@ -12,7 +12,6 @@ recomputes every derived value (and so repairs any that went wrong).
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from ..definition.model import PortalModel
 from ..portal import CompiledPortal, compile_portal, renames
 from ..problems import DefinitionError, PortalisError
 from .migrations import Plan, apply, plan
-from .model_changes import model_changes
 from .rename_check import unknown_renames
 from .rollup_repair import derived_order, repair
 from .seed import SeedStats, load_seed
@@ -109,9 +107,12 @@ def deploy(
     deployed_by: str | None = None,
     progress: Progress = _quiet,
     on_publish: Callable[[sa.Connection, int], None] | None = None,
+    expected_plan: str | None = None,
 ) -> DeployResult:
     """Deploy `bundle` and publish it as the portal's live version; `on_publish(conn, N)`
-    runs in the same transaction once version N is live (drafts record their publication)."""
+    runs in the same transaction once version N is live (drafts record their publication).
+    `expected_plan` is the fingerprint of the plan that was shown and consented to: planned
+    again inside the transaction, a different plan raises `PlanChanged` (nothing deployed)."""
     progress("validating and compiling")
     compiled, schema_plan = prepare(engine, checker, bundle, env)
     slug = compiled.slug
@@ -149,7 +150,14 @@ def deploy(
             on_publish(conn, number)
 
     progress("applying")
-    apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
+    apply(
+        engine,
+        compiled.tables,
+        schema_plan,
+        allow_destructive=allow_destructive,
+        extra=publish,
+        expected=expected_plan,
+    )
     number = int(outcome["number"])
     progress(f"version {number} is live")
     return DeployResult(
@@ -335,35 +343,6 @@ def export(
     bundle = get_bundle(engine, slug, number)
     bundle.write(directory)
     return bundle
-
-
-@dataclass(frozen=True, slots=True)
-class VersionDiff:
-    """A unified diff of the files and a summary of model changes."""
-
-    files: str
-    summary: tuple[str, ...]
-
-
-def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> VersionDiff:
-    """Compare two stored versions of a portal."""
-    left, right = get_bundle(engine, slug, a), get_bundle(engine, slug, b)
-    chunks: list[str] = []
-    for path in sorted(set(left.files) | set(right.files)):
-        old = left.files.get(path, "").splitlines(keepends=True)
-        new = right.files.get(path, "").splitlines(keepends=True)
-        chunks.extend(difflib.unified_diff(old, new, f"v{a}/{path}", f"v{b}/{path}"))
-    env = {name: "" for name in _env_names(checker, left) | _env_names(checker, right)}
-    env.update(os.environ)
-    models = [checker.check_bundle(bundle, env, seeds=False).model for bundle in (left, right)]
-    summary: tuple[str, ...] = ()
-    if models[0] is not None and models[1] is not None:
-        summary = tuple(model_changes(models[0], models[1]))
-    return VersionDiff("".join(chunks), summary)
-
-
-def _env_names(checker: Checker, bundle: Bundle) -> set[str]:
-    return set(checker.check_bundle(bundle, None, seeds=False).raw.env_refs)
 
 
 def _live(conn: sa.Connection, slug: str) -> int | None:

@@ -103,11 +103,14 @@ def publish(
     replace_newer: bool = False,
     seed: bool = False,
     env: Mapping[str, str] | None = None,
+    expected_plan: str | None = None,
 ) -> DeployResult:
     """Publish a draft revision as the portal's live version, as `portalis deploy` does.
 
     Destructive steps need `allow_destructive` (DestructiveChangeRefused otherwise); a draft
-    whose base is no longer live needs `replace_newer` (DraftOutdated otherwise).
+    whose base is no longer live needs `replace_newer` (DraftOutdated otherwise). With
+    `expected_plan` (the fingerprint of the plan the publisher saw) a plan that changed since
+    raises `PlanChanged` and nothing is published.
     """
     draft = get_draft(engine, draft_id)
     if draft.discarded:
@@ -146,6 +149,7 @@ def publish(
         note=note,
         deployed_by=deployed_by,
         on_publish=record,
+        expected_plan=expected_plan,
     )
 
 
