@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from builder_support import BuilderBrowser
-from test_builder_publishing import _PLAN, _TOKEN, _drop_amount, _publisher, _shown
+from test_builder_publishing import _PLAN, _TOKEN, _amount_dropped, _publisher, _shown
 
 from portalis.engine import drafts
 from portalis.engine.definition.yamledit import BundleEdit
@@ -26,10 +26,7 @@ def _amounts(web: WebPortal) -> int:
 def test_rows_added_after_the_plan_was_shown_refuse_the_publish(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    _publisher(web, browser, (web.slug,))
-    draft = drafts.draft_from_live(web.engine, web.slug, name="drop amount")
-    _drop_amount(web.engine, draft)
-    base = f"/_builder/p/{web.slug}/d/{draft.id}"
+    _, base = _amount_dropped(web, browser)
     plan = browser.get(f"{base}/plan").text
     assert "drop field ticket.amount: 1 value <code" in plan
     with web.engine.begin() as conn:  # meanwhile, customers enter amounts

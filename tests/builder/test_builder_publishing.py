@@ -51,6 +51,14 @@ def _drop_amount(engine: sa.Engine, draft: drafts.DraftInfo) -> None:
     drafts.save(engine, draft.id, draft.head, changes, message="drop amount")
 
 
+def _amount_dropped(web: WebPortal, browser: BuilderBrowser) -> tuple[drafts.DraftInfo, str]:
+    """A publisher signed in and a draft without ticket.amount; the draft and its URL."""
+    _publisher(web, browser, (web.slug,))
+    draft = drafts.draft_from_live(web.engine, web.slug, name="drop amount")
+    _drop_amount(web.engine, draft)
+    return draft, f"/_builder/p/{web.slug}/d/{draft.id}"
+
+
 def test_fork_a_blueprint_and_publish_it_as_a_new_portal(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
@@ -130,10 +138,7 @@ def test_a_blank_portal_and_a_zip_as_new_portals(web: WebPortal, browser: Builde
 def test_destructive_steps_need_consent_naming_the_data(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    _publisher(web, browser, (web.slug,))
-    draft = drafts.draft_from_live(web.engine, web.slug, name="drop amount")
-    _drop_amount(web.engine, draft)
-    base = f"/_builder/p/{web.slug}/d/{draft.id}"
+    draft, base = _amount_dropped(web, browser)
     plan = browser.get(f"{base}/plan")
     assert "drop field ticket.amount: 1 value <code" in plan.text
     tokens = _TOKEN.findall(plan.text)
