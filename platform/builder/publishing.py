@@ -2,6 +2,12 @@
 note and, for destructive steps, consent naming the data that will go), rollback to a stored
 version, a version's files as a zip, and the diff between two versions.
 
+The plan page carries the fingerprint of the plan it shows (`Plan.fingerprint`: the steps and
+the rows each destructive step removes), so consent is bound to that plan: publishing plans
+again, inside the deploy's transaction too, and refuses — showing the new plan, publishing
+nothing — when the plan is not the one shown (another version was published meanwhile, or
+rows changed what a destructive step removes).
+
 Publish goes through `drafts.publish` and rollback through the engine's `rollback` — the
 paths `portalis deploy` and `portalis rollback` take: one transaction, so a failure leaves the
 live version serving. A draft whose base is no longer live gets a page offering to publish it
@@ -18,8 +24,9 @@ from portalis.engine import drafts
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import NotFound as NoVersion
 from portalis.engine.definition.bundle_zip import bundle_to_zip
-from portalis.engine.deploy.migrations import DestructiveChangeRefused
-from portalis.engine.deploy.versions import diff, get_bundle, list_versions, prepare, rollback
+from portalis.engine.deploy.migrations import DestructiveChangeRefused, PlanChanged
+from portalis.engine.deploy.version_diff import diff
+from portalis.engine.deploy.versions import get_bundle, list_versions, prepare, rollback
 from portalis.engine.drafts import DraftError, DraftOutdated
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import DefinitionError, PortalisError
@@ -34,6 +41,13 @@ from .plan_steps import PlanView, plan_view
 from .preview import draft_preview
 from .rights import PUBLISH, VIEW
 from .uploads import zip_response
+
+
+def _plan_changed() -> str:
+    return _(
+        "The plan changed since you saw it (another version was published, or the data "
+        "changed): check it and consent again. Nothing was published."
+    )
 
 
 def _render_plan(slug: str, draft: int, *, error: str = "", status: int = 200) -> Response:
@@ -85,6 +99,9 @@ def publish_view(slug: str, draft: int) -> Response:
     if not review.ok or review.plan is None:
         return _render_plan(slug, draft, error=_("The draft has errors."), status=400)
     assert review.compiled is not None  # an ok review compiled
+    shown = request.form.get("plan", "")
+    if shown != review.plan.fingerprint():
+        return _render_plan(slug, draft, error=_plan_changed(), status=409)
     steps = plan_view(review.plan, _entities(slug, review.compiled), g.locale)
     missing = steps.tokens - set(request.form.getlist("consent"))
     if missing:
@@ -99,15 +116,16 @@ def publish_view(slug: str, draft: int) -> Response:
             st.engine, st.checker, info.id, info.head, note=note,
             allow_destructive=bool(steps.tokens), published_by=account.id,
             deployed_by=account.email, replace_newer=replace, env=st.settings.env,
+            expected_plan=shown,
         )  # fmt: skip
     except DraftOutdated:
         return page(
             "builder/draft_outdated.html", 409, draft=info, review=review, note=note or "",
             title=_("A newer version is live"),
         )  # fmt: skip
-    except DestructiveChangeRefused:
-        return _render_plan(slug, draft, status=409,
-                            error=_("The plan changed: check it and consent again."))  # fmt: skip
+    except (DestructiveChangeRefused, PlanChanged):
+        # planned again inside the deploy's transaction: not the plan consent was given for
+        return _render_plan(slug, draft, error=_plan_changed(), status=409)
     except (DefinitionError, DraftError) as failure:
         with begin_write(st.engine) as conn:
             audit.record_by(conn, "publish_failed", account, portal=slug, draft=info.id,

@@ -68,6 +68,10 @@ CODES: Final[dict[str, str]] = {
     "field-capability": "A field is used where its type cannot serve (filter, sort, search, index).",
     "field-reserved": "A field uses a name reserved for system columns.",
     "field-default": "A field default is not a valid value of the field.",
+    "option-rename": "A choice option's renamed_from names a value another option still has, "
+    "an old value two options claim, or a value that could never have been stored.",
+    "option-rename-unknown": "A choice option's renamed_from names a value the live version's "
+    "field never offered and no record holds (checked when planning against the database).",
     "index-invalid": "A declared index repeats a column or another index, or has too many columns.",
     "role-cycle": "Role inheritance forms a cycle.",
     "role-reserved": "A declared role redefines a built-in role.",

@@ -20,6 +20,14 @@ from portalis.testing.web import WebPortal, session_csrf
 
 EMAIL = "publisher@example.test"
 _TOKEN = re.compile(r'name="consent" value="([0-9a-f]+)"')
+_PLAN = re.compile(r'name="plan" value="([0-9a-f]+)"')
+
+
+def _shown(browser: BuilderBrowser, slug: str, draft: int) -> str:
+    """The fingerprint of the plan the plan page shows (what a publish binds consent to)."""
+    found = _PLAN.search(browser.get(f"/_builder/p/{slug}/d/{draft}/plan").text)
+    assert found, "no plan fingerprint on the plan page"
+    return found.group(1)
 
 
 def _publisher(web: WebPortal, browser: BuilderBrowser, portals: tuple[str, ...] = ("*",)) -> int:
@@ -41,6 +49,14 @@ def _drop_amount(engine: sa.Engine, draft: drafts.DraftInfo) -> None:
     result = edit.result()
     changes: dict[str, str | None] = {p: result.files[p] for p in result.changed}
     drafts.save(engine, draft.id, draft.head, changes, message="drop amount")
+
+
+def _amount_dropped(web: WebPortal, browser: BuilderBrowser) -> tuple[drafts.DraftInfo, str]:
+    """A publisher signed in and a draft without ticket.amount; the draft and its URL."""
+    _publisher(web, browser, (web.slug,))
+    draft = drafts.draft_from_live(web.engine, web.slug, name="drop amount")
+    _drop_amount(web.engine, draft)
+    return draft, f"/_builder/p/{web.slug}/d/{draft.id}"
 
 
 def test_fork_a_blueprint_and_publish_it_as_a_new_portal(
@@ -71,7 +87,10 @@ def test_fork_a_blueprint_and_publish_it_as_a_new_portal(
     assert "Additive steps" in plan.text
     assert "create table p_acme_two__ticket" in plan.text and "Destructive" not in plan.text
     published = browser.post(
-        f"/_builder/p/acme-two/d/{draft.id}/publish", revision="1", note="first launch"
+        f"/_builder/p/acme-two/d/{draft.id}/publish",
+        revision="1",
+        note="first launch",
+        plan=_PLAN.findall(plan.text)[0],
     )
     assert published.status_code == 303, published.text
     assert published.headers["Location"].endswith("/_builder/p/acme-two/")
@@ -92,7 +111,12 @@ def test_a_blank_portal_and_a_zip_as_new_portals(web: WebPortal, browser: Builde
     assert blank.status_code == 303
     draft = drafts.list_drafts(web.engine, "blank-one")[0]
     assert (
-        browser.post(f"/_builder/p/blank-one/d/{draft.id}/publish", revision="1").status_code == 303
+        browser.post(
+            f"/_builder/p/blank-one/d/{draft.id}/publish",
+            revision="1",
+            plan=_shown(browser, "blank-one", draft.id),
+        ).status_code
+        == 303
     )
     assert live_versions(web.engine)["blank-one"] == 1
 
@@ -114,20 +138,18 @@ def test_a_blank_portal_and_a_zip_as_new_portals(web: WebPortal, browser: Builde
 def test_destructive_steps_need_consent_naming_the_data(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
-    _publisher(web, browser, (web.slug,))
-    draft = drafts.draft_from_live(web.engine, web.slug, name="drop amount")
-    _drop_amount(web.engine, draft)
-    base = f"/_builder/p/{web.slug}/d/{draft.id}"
+    draft, base = _amount_dropped(web, browser)
     plan = browser.get(f"{base}/plan")
     assert "drop field ticket.amount: 1 value <code" in plan.text
     tokens = _TOKEN.findall(plan.text)
     assert len(tokens) == 2  # amount and its currency column
-    refused = browser.post(f"{base}/publish", revision="2", note="no consent")
+    shown = _PLAN.findall(plan.text)[0]
+    refused = browser.post(f"{base}/publish", revision="2", note="no consent", plan=shown)
     assert refused.status_code == 400 and "Tick every destructive step" in refused.text
     half = browser.client.post(
         f"{base}/publish",
         data={"csrf_token": session_csrf(browser.client, browser.app), "revision": "2",
-              "consent": tokens[:1]},
+              "consent": tokens[:1], "plan": shown},
     )  # fmt: skip
     assert half.status_code == 400
     assert live_versions(web.engine)[web.slug] == 1
@@ -136,7 +158,7 @@ def test_destructive_steps_need_consent_naming_the_data(
     done = browser.client.post(
         f"{base}/publish",
         data={"csrf_token": session_csrf(browser.client, browser.app), "revision": "2",
-              "consent": tokens, "note": "drop the amount"},
+              "consent": tokens, "note": "drop the amount", "plan": shown},
     )  # fmt: skip
     assert done.status_code == 303, done.text
     assert live_versions(web.engine)[web.slug] == 2
@@ -172,15 +194,25 @@ def test_a_draft_behind_the_live_version_offers_to_start_again_or_replace(
         result = edit.result()
         drafts.save(web.engine, draft.id, 1, {p: result.files[p] for p in result.changed})
     assert (
-        browser.post(f"/_builder/p/{web.slug}/d/{second.id}/publish", revision="2").status_code
+        browser.post(
+            f"/_builder/p/{web.slug}/d/{second.id}/publish",
+            revision="2",
+            plan=_shown(browser, web.slug, second.id),
+        ).status_code
         == 303
     )
-    outdated = browser.post(f"/_builder/p/{web.slug}/d/{first.id}/publish", revision="2")
+    shown = _shown(browser, web.slug, first.id)  # the plan of `first` against version 2
+    outdated = browser.post(
+        f"/_builder/p/{web.slug}/d/{first.id}/publish", revision="2", plan=shown
+    )
     assert outdated.status_code == 409 and "A newer version is live" in outdated.text
     assert "New draft from version 2" in outdated.text
     assert live_versions(web.engine)[web.slug] == 2
     replaced = browser.post(
-        f"/_builder/p/{web.slug}/d/{first.id}/publish", revision="2", replace_newer="yes"
+        f"/_builder/p/{web.slug}/d/{first.id}/publish",
+        revision="2",
+        replace_newer="yes",
+        plan=shown,
     )
     assert replaced.status_code == 303 and live_versions(web.engine)[web.slug] == 3
 
@@ -196,7 +228,11 @@ def test_a_rollback_that_drops_data_needs_consent_too(
     result = edit.set("entities.ticket.fields.contract_number", field).result()
     drafts.save(web.engine, draft.id, 1, {p: result.files[p] for p in result.changed})
     assert (
-        browser.post(f"/_builder/p/{web.slug}/d/{draft.id}/publish", revision="2").status_code
+        browser.post(
+            f"/_builder/p/{web.slug}/d/{draft.id}/publish",
+            revision="2",
+            plan=_shown(browser, web.slug, draft.id),
+        ).status_code
         == 303
     )
     page = browser.get(f"/_builder/p/{web.slug}/v/1/rollback")

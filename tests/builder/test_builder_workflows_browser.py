@@ -15,6 +15,7 @@ from test_builder_browser import axe_violations
 from test_builder_editors_browser import EMAIL, _console, _sign_in
 
 from portalis.engine import drafts
+from portalis.engine.definition.yamledit import BundleEdit
 from portalis.testing.browser import live_server, new_page, screenshot_dir
 from portalis.testing.web import app_state
 
@@ -68,4 +69,48 @@ def test_edit_a_transition_and_see_the_diagram_follow(
             row = page.locator('tr[data-transition="start"]')
             expect(row).to_contain_text("resolved")
             assert axe_violations(page) == []
+    assert errors == []
+
+
+def test_rename_a_state_and_publish_with_the_plan_bound_to_consent(
+    portalis_browser: Browser, tmp_path: Path
+) -> None:
+    """The rename's plan step on the plan page, and the refusal when another version was
+    published between showing the plan and publishing it."""
+    from playwright.sync_api import expect
+
+    shots = screenshot_dir(tmp_path)
+    errors: list[str] = []
+    with live_server(directory=tmp_path / "live") as live:
+        state = app_state(live.app)
+        engine = state.engine
+        add_account(engine, EMAIL, portals=(live.slug,), rights=("edit", "publish"))
+        draft = drafts.draft_from_live(engine, live.slug, name="rename").id
+        other = drafts.draft_from_live(engine, live.slug, name="other").id
+        root = f"{live.base_url}/_builder/p/{live.slug}/d/{draft}"
+        with new_page(portalis_browser, viewport={"width": 1280, "height": 900}) as page:
+            page.on("console", lambda m: _console(m, errors))
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            _sign_in(page, live.base_url)
+            page.goto(f"{root}/workflows/ticket_flow")
+            page.get_by_label("New name of open", exact=True).fill("submitted")
+            page.get_by_label("New name of open", exact=True).press("Enter")
+            page.wait_for_url(re.compile(r"saved=2#states$"))
+
+            page.goto(f"{root}/plan")
+            step = page.locator(".builder-steps li", has_text="rename state open -> submitted")
+            expect(step).to_contain_text("of ticket.status (")
+            assert axe_violations(page) == []
+            page.screenshot(path=str(shots / "builder-plan-rename-1280.png"), full_page=True)
+
+            # meanwhile another version is published: the plan shown is no longer the plan
+            field = {"type": "string", "label": "Contract"}
+            made = BundleEdit(drafts.revision_bundle(engine, other))
+            made = made.set("entities.ticket.fields.contract_number", field).result()
+            drafts.save(engine, other, 1, {p: made.files[p] for p in made.changed})
+            drafts.publish(engine, state.checker, other, 2)
+            page.get_by_role("button", name="Publish revision 2").click()
+            expect(page.locator("#plan-error")).to_contain_text("The plan changed")
+            assert axe_violations(page) == []
+            page.screenshot(path=str(shots / "builder-plan-changed-1280.png"), full_page=True)
     assert errors == []

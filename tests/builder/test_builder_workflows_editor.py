@@ -11,14 +11,16 @@ import subprocess
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from builder_support import BuilderBrowser, audit_actions
 from editor_support import _FormReader, base_of, new_draft, signed_in, text_diff
 
 from portalis.builder.editors import workflow_diagram
 from portalis.engine import drafts
-from portalis.testing.web import WebPortal
+from portalis.testing.web import WebPortal, app_state
 
 FLOW = "workflows/ticket_flow.yaml"
+TICKETS = "p_acme_support__ticket"
 
 
 def _url(web: WebPortal, draft: int, rest: str = "ticket_flow") -> str:
@@ -171,8 +173,9 @@ def test_rename_a_state_renames_it_everywhere_the_workflow_names_it(web: WebPort
     assert diff["entities/ticket.yaml"] == [
         "@@ -55 +55 @@",
         "-          - {value: resolved, label: {en: Resolved, de: Gelöst, fr: Résolu, es: Resuelto}}",
-        "+          - {value: done, label: {en: Resolved, de: Gelöst, fr: Résolu, es: Resuelto}}",
-    ]
+        "+          - {value: done, label: {en: Resolved, de: Gelöst, fr: Résolu, es: Resuelto}, "
+        "renamed_from: resolved}",
+    ]  # the live version has `resolved`: publishing moves its records to `done`
     added = [line for line in diff[FLOW] if line.startswith("+")]
     assert len(added) == 3 and not any(re.search(r"\bresolved\b", line) for line in added)
     assert "to: done" in added[0] and "from: [done]" in added[1]
@@ -181,6 +184,31 @@ def test_rename_a_state_renames_it_everywhere_the_workflow_names_it(web: WebPort
     assert "actions: [notify: {template: ticket_resolved, to: [creator]}]" in added[0]
     shown = browser.get(saved.headers["Location"]).text
     assert 'data-state="done"' in shown and "builder-problems" not in shown
+    # renamed again, the option keeps the live name; renamed back, it needs none
+    again = browser.post(_url(web, draft), action="rename_state", state="done",
+                         new_name="finished", base_revision="2")  # fmt: skip
+    assert again.status_code == 303
+    assert "renamed_from: resolved}" in text_diff(web, draft, 1, 3)["entities/ticket.yaml"][-1]
+    back = browser.post(_url(web, draft), action="rename_state", state="finished",
+                        new_name="resolved", base_revision="3")  # fmt: skip
+    assert back.status_code == 303
+    assert "entities/ticket.yaml" not in text_diff(web, draft, 1, 4)  # the option as it was
+
+
+def test_a_state_renamed_in_the_builder_keeps_its_records_on_publish(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    with web.engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {TICKETS} SET status = 'resolved' WHERE id IN (1, 2)"))
+    saved = browser.post(_url(web, draft), action="rename_state", state="resolved",
+                         new_name="done", base_revision="1")  # fmt: skip
+    assert saved.status_code == 303
+    plan = browser.get(f"/_builder/p/{web.slug}/d/{draft}/plan").text
+    assert "~ rename state resolved -&gt; done of ticket.status (2 records)" in plan
+    drafts.publish(web.engine, app_state(web.app).checker, draft, 2)
+    with web.engine.connect() as conn:
+        rows = conn.execute(sa.text(f"SELECT status FROM {TICKETS} WHERE id IN (1, 2)")).all()
+    assert [r[0] for r in rows] == ["done", "done"]
 
 
 def test_add_and_remove_states(web: WebPortal) -> None:

@@ -13,8 +13,9 @@ from sqlalchemy import event
 from portalis.engine.data.tables import build_tables
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.index_diff import target_indexes
+from portalis.engine.deploy.model_changes import model_changes
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.deploy.versions import deploy, model_changes, prepare
+from portalis.engine.deploy.versions import deploy, prepare
 from portalis.testing.portals import BLUEPRINTS, actor_for, deploy_dir
 
 TICKET = "p_acme_support__ticket"

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.migrations import DestructiveChangeRefused
+from portalis.engine.deploy.version_diff import diff
 from portalis.engine.deploy.versions import (
     deploy,
-    diff,
     export,
     get_bundle,
     list_versions,

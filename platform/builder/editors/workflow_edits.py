@@ -2,7 +2,8 @@
 transitions and timers, as `BundleEdit` operations from posted forms.
 
 A state rename renames the option and every place of the workflow that names the state
-(`initial`, transitions' `from`/`to`, timers' `state`) and the field's `default`; a removal is
+(`initial`, transitions' `from`/`to`, timers' `state`) and the field's `default`, and marks a
+state the live version has with `renamed_from` (deploying moves its records); a removal is
 refused while something still names the state. A transition's name, states, roles, label and
 `when` are hand-made controls; its other keys (`require`, `comment`, `allow_self_approval`,
 `assignee_field`, `approvals`, `actions`) and every timer are generated forms
@@ -63,10 +64,24 @@ def add_state(flow: Workflow, value: str, label: str, locale: str) -> list[Opera
     return [lambda edit: edit.append(flow.option_path, option)]
 
 
-def rename_state(flow: Workflow, field: Mapping[str, Any], old: str, new: str) -> list[Operation]:
+def rename_state(
+    flow: Workflow, field: Mapping[str, Any], old: str, new: str, live: frozenset[str]
+) -> list[Operation]:
     """Rename state `old` to `new` in the field's options and everywhere the workflow names
-    it (the field's `default` too)."""
-    ops = [_set((*flow.option_path, flow.states.index(old), "value"), new)]
+    it (the field's `default` too).
+
+    `live` are the states the live version offers: renaming one of them writes
+    `renamed_from: <old>` on the option, so deploying moves its records along; an option that
+    has `renamed_from` already keeps it (the live name), or loses it when renamed back."""
+    index = flow.states.index(old)
+    here: tuple[str | int, ...] = (*flow.option_path, index)
+    ops = [_set((*here, "value"), new)]
+    options = [o for o in field.get("options") or () if isinstance(o, Mapping)]
+    had = options[index].get("renamed_from") if index < len(options) else None
+    if had is not None and had == new:
+        ops.append(_delete((*here, "renamed_from")))
+    elif had is None and old in live:
+        ops.append(_set((*here, "renamed_from"), old))
     if field.get("default") == old:
         ops.append(_set(("entities", flow.entity, "fields", flow.field, "default"), new))
     if flow.initial == old:

@@ -2,7 +2,8 @@
 
 The list adds a workflow bound to an entity's choice field. A workflow's page edits its
 states (the field's options: add, rename — every transition, timer and the initial state
-follow — and remove), its transitions (states, roles, label per locale, `when` checked as
+follow, and a state the live version has gets `renamed_from` so its records move on publish —
+and remove), its transitions (states, roles, label per locale, `when` checked as
 you type by `…/workflows/<workflow>/check-expression`, the same checker as validate, and the
 other keys — approvals, actions, required fields, comment — as generated forms) and its
 timers. The diagram above the table is drawn by Graphviz from the same reading of the YAML
@@ -17,6 +18,7 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
+from portalis.engine.definition.fieldtypes import ChoiceConfig
 from portalis.engine.problems import PortalisError
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
@@ -198,7 +200,7 @@ def _post(ctx: DraftContext, flow: Workflow) -> Response | str:
             return _refused(ctx, _("%(name)s is not a new state.", name=new), page)
         entity = (definition(ctx).get("entities") or {}).get(flow.entity) or {}
         field = (entity.get("fields") or {}).get(flow.field) or {}
-        ops = rename_state(flow, field, state_name, new)
+        ops = rename_state(flow, field, state_name, new, _live_states(ctx, flow))
         return _save(
             ctx, ops, f"rename state {state_name} of {flow.name} to {new}", f"{page}#states"
         )
@@ -232,6 +234,15 @@ def _post(ctx: DraftContext, flow: Workflow) -> Response | str:
             ctx, gone, f"remove workflow {flow.name}", editor_url("builder.workflows", ctx)
         )
     return _refused(ctx, _("Unknown action."), page)
+
+
+def _live_states(ctx: DraftContext, flow: Workflow) -> frozenset[str]:
+    """The states the live version's field of `flow` offers (none without a live version)."""
+    live = state().registry.get(ctx.slug)
+    entity = live.compiled.model.entities.get(flow.entity) if live is not None else None
+    field = entity.fields.get(flow.field) if entity is not None else None
+    config = field.config if field is not None else None
+    return config.values if isinstance(config, ChoiceConfig) else frozenset()
 
 
 def _save(ctx: DraftContext, ops: list[Operation], what: str, done: str) -> Response | str:

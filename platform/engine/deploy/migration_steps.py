@@ -34,11 +34,13 @@ from .schema_ops import (
     DROP_UNIQUE,
     RENAME_COLUMN,
     RENAME_INDEX,
+    RENAME_VALUE,
     SET_NOT_NULL,
     Plan,
     SchemaOp,
 )
 from .schema_types import compile_type, loss_condition, zero_value
+from .value_renames import fits, move
 
 #: Steps that change an existing table in place (one batch per table, a rebuild on SQLite).
 _ALTER_KINDS = (
@@ -82,10 +84,20 @@ class Executor:
             # and foreign keys), so later steps already see the new name.
             self.op.alter_column(op.table, str(op.previous), new_column_name=_column(op))
         tighten = self._add_columns(_of(ops, ADD_COLUMN))
+        # A renamed value moves before its column changes type when it fits already (so a
+        # narrowing sees only new values), after a widening otherwise.
+        specs = {(v.table, v.column, v.old): v for v in plan.values}
+        moves = [specs[(op.table, _column(op), str(op.previous))] for op in _of(ops, RENAME_VALUE)]
+        early = [spec for spec in moves if fits(self.conn, spec)]
+        for spec in early:
+            move(self.conn, spec)
         for name in dict.fromkeys([*(op.table for op in ops if op.kind in _ALTER_KINDS), *tighten]):
             self._alter(
                 self.tables[name], [op for op in ops if op.table == name], tighten.get(name, [])
             )
+        for spec in moves:
+            if spec not in early:
+                move(self.conn, spec)
         self._drop_tables(_of(ops, DROP_TABLE))
         for op in _of(ops, CREATE_INDEX):
             self._create_index(op.table, _named(op))

@@ -40,12 +40,14 @@ from .schema_diff import diff
 from .schema_ops import (
     Plan,
     SchemaOp,
+    ValueRename,
 )
 
 __all__ = [
     "DestructiveChangeRefused",
     "MigrationFailed",
     "Plan",
+    "PlanChanged",
     "PlanOutdated",
     "SchemaOp",
     "apply",
@@ -76,21 +78,36 @@ class PlanOutdated(PortalisError):
     code = "plan-outdated"
 
 
+class PlanChanged(PlanOutdated):
+    """Planned again inside the deploy's transaction, the plan is not the one consent was
+    given for (`Plan.fingerprint`): another version was published meanwhile, or rows changed
+    the data a destructive step removes. Nothing was applied; `plan` is the plan now."""
+
+    code = "plan-changed"
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        super().__init__("the plan changed since it was shown; check it and consent again")
+
+
 def plan(
     bind: sa.Engine | sa.Connection,
     target: TableSet,
     *,
     renames: Mapping[str, Mapping[str, str]] | None = None,
+    values: Sequence[ValueRename] = (),
 ) -> Plan:
     """The steps that turn the live schema into `target` (read-only).
 
     `renames` maps a table name to `{new column: old column}` (from fields' `renamed_from:`); a
     rename whose old column is live and new column is not becomes a `rename_column` step.
+    `values` are renamed choice options (workflow states): a `rename_value` step for each whose
+    old value some record still holds.
     """
     if isinstance(bind, sa.Engine):
         with bind.connect() as conn:
-            return diff(conn, target, renames)
-    return diff(bind, target, renames)
+            return diff(conn, target, renames, values)
+    return diff(bind, target, renames, values)
 
 
 def apply(
@@ -100,11 +117,14 @@ def apply(
     *,
     allow_destructive: bool = False,
     extra: Callable[[sa.Connection], None] | None = None,
+    expected: str | None = None,
 ) -> None:
     """Apply `plan` and then `extra(conn)` in one transaction.
 
     The plan is checked against the live schema inside the transaction (`PlanOutdated` when
-    it no longer matches, row counts aside). Errors from the database are raised as
+    it no longer matches, row counts aside). With `expected` — the fingerprint of the plan a
+    person consented to — the plan made inside the transaction must have that fingerprint,
+    row counts of destructive steps included (`PlanChanged` otherwise). Errors from the database are raised as
     `MigrationFailed`; errors from `extra` propagate unchanged. Either way nothing is kept.
 
     On SQLite `extra` runs while foreign keys are off (they cannot be switched inside the
@@ -122,7 +142,9 @@ def apply(
                     # Serialise migrations of one portal; SQLite's BEGIN IMMEDIATE already does.
                     key = sa.func.hashtext(target.prefix)
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-                current = diff(conn, target, plan.renames())
+                current = diff(conn, target, plan.renames(), plan.values)
+                if expected is not None and current.fingerprint() != expected:
+                    raise PlanChanged(current)
                 if [op.key() for op in current.ops] != [op.key() for op in plan.ops]:
                     raise PlanOutdated("the database changed since the plan was made; plan again")
                 try:
@@ -146,11 +168,12 @@ def plan_and_apply(
     target: TableSet,
     *,
     renames: Mapping[str, Mapping[str, str]] | None = None,
+    values: Sequence[ValueRename] = (),
     allow_destructive: bool = False,
     extra: Callable[[sa.Connection], None] | None = None,
 ) -> Plan:
     """Plan and apply in one call; returns the plan that was applied."""
-    result = plan(engine, target, renames=renames)
+    result = plan(engine, target, renames=renames, values=values)
     apply(engine, target, result, allow_destructive=allow_destructive, extra=extra)
     return result
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..definition.model import PortalModel
+from ..definition.fieldtypes import ChoiceConfig
+from ..definition.model import Field, PortalModel
 
 
 def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
@@ -28,6 +29,12 @@ def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
             prev = before.fields.get(fname)
             if prev is not None and prev.type != field.type:
                 lines.append(f"~ field {name}.{fname}: {prev.type} → {field.type}")
+            states = {w.field for w in new.workflow_for(name)}
+            what = "state" if fname in states else "option"
+            lines.extend(
+                f"~ {what} {name}.{fname}: {old} → {value}"
+                for old, value in _renamed_options(prev, field)
+            )
         if before.grants != entity.grants:
             lines.append(f"~ permissions of {name}")
         lines.extend(
@@ -39,3 +46,13 @@ def model_changes(old: PortalModel, new: PortalModel) -> list[str]:
     compare("workflow", old.workflows, new.workflows)
     compare("page", old.pages, new.pages)
     return [line.replace(". ", ".") for line in lines]
+
+
+def _renamed_options(before: Field | None, after: Field) -> list[tuple[str, str]]:
+    """(old, new) of the options `after` renames that `before` offered under the old value."""
+    if before is None or not isinstance(after.config, ChoiceConfig):
+        return []
+    had = before.config.values if isinstance(before.config, ChoiceConfig) else frozenset()
+    return [
+        (old, new) for old, new in after.config.renamed.items() if old in had and new not in had
+    ]

@@ -31,8 +31,10 @@ from .schema_ops import (
     SET_NOT_NULL,
     Plan,
     SchemaOp,
+    ValueRename,
 )
 from .schema_types import canonical_type, compile_type, is_widening
+from .value_renames import value_ops
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +152,13 @@ def has_default(column: sa.Column[Any]) -> bool:
 
 
 def diff(
-    conn: sa.Connection, target: TableSet, renames: Mapping[str, Mapping[str, str]] | None = None
+    conn: sa.Connection,
+    target: TableSet,
+    renames: Mapping[str, Mapping[str, str]] | None = None,
+    values: Sequence[ValueRename] = (),
 ) -> Plan:
-    """The plan that turns the live schema seen by `conn` into `target` (read-only)."""
+    """The plan that turns the live schema seen by `conn` into `target` (read-only);
+    `values` are the target's renamed choice options (see `value_renames`)."""
     foreign = sorted(t.name for t in target.tables.values() if not t.name.startswith(target.prefix))
     if foreign:
         raise ValueError(f"tables outside the portal prefix {target.prefix!r}: {foreign}")
@@ -168,7 +174,13 @@ def diff(
         ops.extend(_TableDiff(conn, inspector, rows, wanted[name], table_renames).ops())
     for name in sorted(live - wanted.keys()):
         ops.append(SchemaOp(DROP_TABLE, name, destructive=True, rows=rows.total(name)))
-    return Plan(tuple(sorted(ops, key=lambda op: PHASES[op.kind])))
+    if values:
+        columns = {
+            name: {c["name"] for c in inspector.get_columns(name)}
+            for name in {v.table for v in values} & live
+        }
+        ops.extend(value_ops(conn, live, columns, renames or {}, values))
+    return Plan(tuple(sorted(ops, key=lambda op: PHASES[op.kind])), tuple(values))
 
 
 def _creation_order(tables: Sequence[sa.Table]) -> list[sa.Table]:

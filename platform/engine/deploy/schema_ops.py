@@ -6,6 +6,7 @@ them (`describe()`).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -24,6 +25,7 @@ ADD_FOREIGN_KEY = "add_foreign_key"
 DROP_FOREIGN_KEY = "drop_foreign_key"
 DROP_UNIQUE = "drop_unique"
 RENAME_INDEX = "rename_index"
+RENAME_VALUE = "rename_value"
 
 #: Execution order of op kinds; `Plan.ops` is sorted by it (stable within a kind).
 PHASES: Final = MappingProxyType(
@@ -35,6 +37,7 @@ PHASES: Final = MappingProxyType(
                 DROP_INDEX,
                 RENAME_COLUMN,
                 ADD_COLUMN,
+                RENAME_VALUE,
                 DROP_FOREIGN_KEY,
                 DROP_UNIQUE,
                 ALTER_TYPE,
@@ -70,19 +73,40 @@ REMOVALS: Final = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class ValueRename:
+    """A choice option renamed with `renamed_from`: records of `table` whose `column` holds
+    `old` get `new`. `what` is `state` for a workflow's state field (`option` otherwise) and
+    `workflows` the workflows over the field (their queued timers name the state)."""
+
+    portal: str
+    entity: str
+    field: str
+    table: str
+    column: str
+    old: str
+    new: str
+    what: str = "option"
+    workflows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SchemaOp:
     """One step of a migration plan.
 
     `kind` is one of create_table, drop_table, add_column, drop_column, rename_column,
     alter_type, set_not_null, drop_not_null, create_index, drop_index, rename_index,
-    add_foreign_key, drop_foreign_key (a key that changed target or went away) and drop_unique
-    (a unique constraint the target no longer has). `destructive` steps need consent; the
+    add_foreign_key, drop_foreign_key (a key that changed target or went away), drop_unique
+    (a unique constraint the target no longer has) and rename_value (records holding a renamed
+    choice option — a workflow state — move to its new value; `detail` names what was renamed,
+    e.g. `state ticket.status`). `destructive` steps need consent; the
     drops of indexes and constraints lose no data and are `Plan.removals`, not additive.
 
     `rows` is the number of rows the step puts at risk (set for destructive steps): rows of a
     dropped table, values of a dropped or narrowed column, NULLs that block NOT NULL, existing
     rows that need a value for a new NOT NULL column. `previous` is the old name of a renamed
     column or index; `name` the index or constraint a step creates, drops or renames.
+    For rename_value, `previous` and `name` are the old and new value and `rows` the number of
+    records that hold the old one.
     """
 
     kind: str
@@ -109,6 +133,10 @@ class SchemaOp:
         else:
             sign = "~"
         where = f"{self.table}.{self.column}" if self.column else self.table
+        if self.kind == RENAME_VALUE:
+            what, _, owner = self.detail.partition(" ")
+            records = "1 record" if self.rows == 1 else f"{self.rows or 0} records"
+            return f"{sign} rename {what} {self.previous} -> {self.name} of {owner} ({records})"
         if self.kind == RENAME_COLUMN:
             text = f"{sign} rename column {self.table}.{self.previous} -> {self.column}"
         elif self.kind == RENAME_INDEX:
@@ -149,9 +177,14 @@ def _rows_text(kind: str, rows: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The steps that turn the live schema into the target, in execution order."""
+    """The steps that turn the live schema into the target, in execution order.
+
+    `values` are the option renames the target declares (`ValueRename`), whether or not a
+    record still holds an old value: applying plans again with them.
+    """
 
     ops: tuple[SchemaOp, ...] = ()
+    values: tuple[ValueRename, ...] = ()
 
     @property
     def destructive(self) -> tuple[SchemaOp, ...]:
@@ -177,6 +210,14 @@ class Plan:
     def describe(self) -> list[str]:
         """One line per step (see `SchemaOp.describe`)."""
         return [op.describe() for op in self.ops]
+
+    def fingerprint(self) -> str:
+        """What a consent to this plan covers, as a short hash: every step, and the rows each
+        destructive step puts at risk (the data consent was given for). Other counts — the
+        records a renamed state moves — are left out: they drift with every write and change
+        nothing anyone consents to."""
+        parts = [(op.key(), op.rows if op.destructive else None) for op in self.ops]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
     def renames(self) -> dict[str, dict[str, str]]:
         """The column renames of this plan, as `plan()` takes them: table → {new: old}."""

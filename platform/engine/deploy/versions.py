@@ -12,7 +12,6 @@ recomputes every derived value (and so repairs any that went wrong).
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,14 +24,16 @@ from ..data.errors import NotFound
 from ..data.platform_tables import ensure_platform_tables, portals, versions
 from ..data.tables import utcnow
 from ..definition.bundle import Bundle
+from ..definition.loader import RawPortal
 from ..definition.model import PortalModel
 from ..portal import CompiledPortal, compile_portal, renames
-from ..problems import PortalisError
+from ..problems import DefinitionError, PortalisError
 from .migrations import Plan, apply, plan
-from .model_changes import model_changes
+from .rename_check import unknown_renames
 from .rollup_repair import derived_order, repair
 from .seed import SeedStats, load_seed
 from .validator import Checker
+from .value_renames import declared
 
 Progress = Callable[[str], None]
 
@@ -70,17 +71,28 @@ def prepare(
 ) -> tuple[CompiledPortal, Plan]:
     """Check, compile and plan a bundle against the live database without writing anything
     (DefinitionError when the bundle has errors)."""
-    model = checker.check_bundle(bundle, env if env is not None else os.environ).unwrap()
-    return plan_model(engine, model, bundle)
+    checked = checker.check_bundle(bundle, env if env is not None else os.environ)
+    return plan_model(engine, checked.unwrap(), bundle, checked.raw)
 
 
 def plan_model(
-    engine: sa.Engine, model: PortalModel, bundle: Bundle
+    engine: sa.Engine, model: PortalModel, bundle: Bundle, raw: RawPortal | None = None
 ) -> tuple[CompiledPortal, Plan]:
-    """Compile a checked model and plan its schema against the live database (read-only)."""
+    """Compile a checked model and plan its schema against the live database (read-only).
+
+    With the loaded definition `raw`, a `renamed_from:` of an option that the live version
+    cannot explain is a DefinitionError at its line (see `rename_check`)."""
     compiled = compile_portal(model, bundle)
     ensure_platform_tables(engine)
-    return compiled, plan(engine, compiled.tables, renames=renames(compiled))
+    result = plan(engine, compiled.tables, renames=renames(compiled), values=declared(compiled))
+    if raw is not None and result.values:
+        with engine.connect() as conn:
+            number = _live(conn, compiled.slug)
+        live = get_bundle(engine, compiled.slug, number) if number is not None else None
+        problems = unknown_renames(raw, compiled, result, live)
+        if problems:
+            raise DefinitionError(problems)
+    return compiled, result
 
 
 def deploy(
@@ -95,9 +107,12 @@ def deploy(
     deployed_by: str | None = None,
     progress: Progress = _quiet,
     on_publish: Callable[[sa.Connection, int], None] | None = None,
+    expected_plan: str | None = None,
 ) -> DeployResult:
     """Deploy `bundle` and publish it as the portal's live version; `on_publish(conn, N)`
-    runs in the same transaction once version N is live (drafts record their publication)."""
+    runs in the same transaction once version N is live (drafts record their publication).
+    `expected_plan` is the fingerprint of the plan that was shown and consented to: planned
+    again inside the transaction, a different plan raises `PlanChanged` (nothing deployed)."""
     progress("validating and compiling")
     compiled, schema_plan = prepare(engine, checker, bundle, env)
     slug = compiled.slug
@@ -135,7 +150,14 @@ def deploy(
             on_publish(conn, number)
 
     progress("applying")
-    apply(engine, compiled.tables, schema_plan, allow_destructive=allow_destructive, extra=publish)
+    apply(
+        engine,
+        compiled.tables,
+        schema_plan,
+        allow_destructive=allow_destructive,
+        extra=publish,
+        expected=expected_plan,
+    )
     number = int(outcome["number"])
     progress(f"version {number} is live")
     return DeployResult(
@@ -321,35 +343,6 @@ def export(
     bundle = get_bundle(engine, slug, number)
     bundle.write(directory)
     return bundle
-
-
-@dataclass(frozen=True, slots=True)
-class VersionDiff:
-    """A unified diff of the files and a summary of model changes."""
-
-    files: str
-    summary: tuple[str, ...]
-
-
-def diff(engine: sa.Engine, checker: Checker, slug: str, a: int, b: int) -> VersionDiff:
-    """Compare two stored versions of a portal."""
-    left, right = get_bundle(engine, slug, a), get_bundle(engine, slug, b)
-    chunks: list[str] = []
-    for path in sorted(set(left.files) | set(right.files)):
-        old = left.files.get(path, "").splitlines(keepends=True)
-        new = right.files.get(path, "").splitlines(keepends=True)
-        chunks.extend(difflib.unified_diff(old, new, f"v{a}/{path}", f"v{b}/{path}"))
-    env = {name: "" for name in _env_names(checker, left) | _env_names(checker, right)}
-    env.update(os.environ)
-    models = [checker.check_bundle(bundle, env, seeds=False).model for bundle in (left, right)]
-    summary: tuple[str, ...] = ()
-    if models[0] is not None and models[1] is not None:
-        summary = tuple(model_changes(models[0], models[1]))
-    return VersionDiff("".join(chunks), summary)
-
-
-def _env_names(checker: Checker, bundle: Bundle) -> set[str]:
-    return set(checker.check_bundle(bundle, None, seeds=False).raw.env_refs)
 
 
 def _live(conn: sa.Connection, slug: str) -> int | None:

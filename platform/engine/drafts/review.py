@@ -22,7 +22,7 @@ from ..deploy.migrations import Plan
 from ..deploy.validator import Checker
 from ..deploy.versions import DeployResult, deploy, live_versions, plan_model
 from ..portal import CompiledPortal
-from ..problems import Report
+from ..problems import DefinitionError, Report
 from .conflicts import DraftError
 from .store import DraftInfo, get_draft, revision_bundle
 
@@ -72,8 +72,11 @@ def review(
     compiled: CompiledPortal | None = None
     schema_plan: Plan | None = None
     if checked.model is not None and checked.report.ok:
-        compiled, schema_plan = plan_model(engine, checked.model, bundle)
-        if compiled.slug != draft.portal:
+        try:
+            compiled, schema_plan = plan_model(engine, checked.model, bundle, checked.raw)
+        except DefinitionError as refused:  # a rename the live version cannot explain
+            checked.report.extend(refused.problems)
+        if compiled is not None and compiled.slug != draft.portal:
             checked.report.add(
                 checked.raw.source.problem(
                     "draft-portal",
@@ -100,11 +103,14 @@ def publish(
     replace_newer: bool = False,
     seed: bool = False,
     env: Mapping[str, str] | None = None,
+    expected_plan: str | None = None,
 ) -> DeployResult:
     """Publish a draft revision as the portal's live version, as `portalis deploy` does.
 
     Destructive steps need `allow_destructive` (DestructiveChangeRefused otherwise); a draft
-    whose base is no longer live needs `replace_newer` (DraftOutdated otherwise).
+    whose base is no longer live needs `replace_newer` (DraftOutdated otherwise). With
+    `expected_plan` (the fingerprint of the plan the publisher saw) a plan that changed since
+    raises `PlanChanged` and nothing is published.
     """
     draft = get_draft(engine, draft_id)
     if draft.discarded:
@@ -143,6 +149,7 @@ def publish(
         note=note,
         deployed_by=deployed_by,
         on_publish=record,
+        expected_plan=expected_plan,
     )
 
 

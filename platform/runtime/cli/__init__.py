@@ -204,7 +204,7 @@ def rollback_command(
 @handle_errors
 def diff_command(portal: str, a: int, b: int, database_url: str | None) -> None:
     """Show what changed from version A to version B of PORTAL."""
-    from portalis.engine.deploy.versions import diff
+    from portalis.engine.deploy.version_diff import diff
 
     result = diff(open_engine(database_url), checker(), portal, a, b)
     click.echo(result.files, nl=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ...markers import hookimpl
 from ..fields import FieldType
 from .boolean import BoolType
-from .choices import Choice, ChoiceConfig, ChoiceType, TagsConfig, TagsType
+from .choices import Choice, ChoiceConfig, ChoiceType, TagsConfig, TagsType, parse_choices
 from .contact import EmailType, PhoneType, UrlType
 from .jsonvalue import JsonType
 from .money import Money, MoneyConfig, MoneyType
@@ -49,6 +49,7 @@ __all__ = [
     "TextType",
     "UrlType",
     "builtin_field_types",
+    "parse_choices",
     "portalis_field_types",
 ]
 

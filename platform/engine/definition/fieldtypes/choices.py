@@ -31,7 +31,17 @@ _TAG_FORBIDDEN: Final = re.compile(r'[",\\\x00-\x1f\x7f-\x9f\ud800-\udfff]')
 _TAG_VALUE_FORBIDDEN: Final = re.compile(rf"{_TAG_FORBIDDEN.pattern}|^\s|\s$")
 
 
-def _choices_schema(description: str, max_length: int) -> dict[str, Any]:
+def _choices_schema(
+    description: str, max_length: int, *, renamable: bool = False
+) -> dict[str, Any]:
+    value = {"type": "string", "minLength": 1, "maxLength": max_length}
+    item: dict[str, Any] = {"value": value, "label": LABEL_SCHEMA}
+    if renamable:
+        item["renamed_from"] = {
+            **value,
+            "description": "The option's previous value: deploying moves the records that "
+            "still hold it to this value (a renamed workflow state keeps its records).",
+        }
     return {
         "type": "array",
         "minItems": 1,
@@ -42,10 +52,7 @@ def _choices_schema(description: str, max_length: int) -> dict[str, Any]:
                 {"type": "string", "minLength": 1, "maxLength": max_length},
                 {
                     "type": "object",
-                    "properties": {
-                        "value": {"type": "string", "minLength": 1, "maxLength": max_length},
-                        "label": LABEL_SCHEMA,
-                    },
+                    "properties": item,
                     "required": ["value"],
                     "additionalProperties": False,
                 },
@@ -56,10 +63,11 @@ def _choices_schema(description: str, max_length: int) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One allowed value and its label."""
+    """One allowed value and its label; `renamed_from` is the value it had before a rename."""
 
     value: str
     label: Label
+    renamed_from: str | None = None
 
 
 def _humanize(value: str) -> str:
@@ -77,7 +85,8 @@ def parse_choices(options: Any) -> tuple[Choice, ...]:
             value = item["value"]
             label = item.get("label")
             text = label if isinstance(label, str | Mapping) else _humanize(value)
-            out.append(Choice(value, Label.of(text)))
+            old = item.get("renamed_from")
+            out.append(Choice(value, Label.of(text), old if isinstance(old, str) else None))
     return tuple(out)
 
 
@@ -99,6 +108,40 @@ def _check_choices(
         seen.add(choice.value)
 
 
+def _check_renames(options: Any, ctx: CheckContext) -> Iterator[Problem]:
+    """`renamed_from` names a value no option still has, and each old value once."""
+    choices = parse_choices(options)
+    values = {c.value for c in choices}
+    renamed: dict[str, str] = {}
+    for index, choice in enumerate(choices):
+        old = choice.renamed_from
+        if old is None:
+            continue
+        path = (*ctx.path, "options", index, "renamed_from")
+        if old in values:
+            yield ctx.problem(
+                "option-rename",
+                f"renamed_from {old!r} is still an option of the field",
+                path,
+                "remove the old option when renaming it, or drop renamed_from",
+            )
+        elif old in renamed:
+            yield ctx.problem(
+                "option-rename",
+                f"{old!r} is renamed twice: to {renamed[old]!r} and to {choice.value!r}",
+                path,
+                "records can move to one value only; keep renamed_from on one option",
+            )
+        elif _VALUE_FORBIDDEN.search(old):
+            yield ctx.problem(
+                "option-rename",
+                f"renamed_from {old!r} could never have been stored",
+                path,
+                "give the old value exactly as it was, without surrounding spaces",
+            )
+        renamed.setdefault(old, choice.value)
+
+
 def _column_width(choices: Sequence[Choice]) -> int:
     # At least 32, so adding a slightly longer option later needs no column change.
     return max([32, *(len(c.value) for c in choices)])
@@ -110,6 +153,11 @@ class ChoiceConfig:
 
     choices: tuple[Choice, ...] = ()
     values: frozenset[str] = frozenset()
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """Old value → new value, from the options' `renamed_from`."""
+        return {c.renamed_from: c.value for c in self.choices if c.renamed_from is not None}
 
     def label_for(self, value: str) -> Label:
         """The label of `value` (the value itself when it is not an option)."""
@@ -128,7 +176,9 @@ class ChoiceType(BuiltinType):
     name = "choice"
     description = "One value from a fixed list of options (strings or {value, label})."
     options_schema = {
-        "options": _choices_schema("The allowed values, in display order.", CHOICE_MAX),
+        "options": _choices_schema(
+            "The allowed values, in display order.", CHOICE_MAX, renamable=True
+        ),
     }
     required_options = ("options",)
     filterable = True
@@ -139,13 +189,15 @@ class ChoiceType(BuiltinType):
         return ChoiceConfig(choices, frozenset(c.value for c in choices))
 
     def check(self, options: Mapping[str, Any], ctx: CheckContext) -> Iterator[Problem]:
-        """Refuse duplicate values and values that could never be entered."""
-        return _check_choices(
+        """Refuse duplicate values, values that could never be entered and renames that
+        clash with an option or move one old value twice."""
+        yield from _check_choices(
             options.get("options"),
             ctx,
             _VALUE_FORBIDDEN,
             "has control characters or surrounding spaces",
         )
+        yield from _check_renames(options.get("options"), ctx)
 
     def column_type(self, field: Field) -> sa.types.TypeEngine[Any]:
         """VARCHAR wide enough for the longest value."""
