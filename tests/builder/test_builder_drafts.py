@@ -209,4 +209,4 @@ def test_each_route_needs_its_right(web: WebPortal, browser: BuilderBrowser, rig
 def _csrf(browser: BuilderBrowser) -> str:
     from portalis.testing.web import session_csrf
 
-    return session_csrf(browser.client, browser.app)
+    return session_csrf(browser.client, browser.app, "/_builder/")
