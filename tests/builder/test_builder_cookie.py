@@ -4,11 +4,19 @@ signed in to both whatever the other does, and the builder's cookie has the flag
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from builder_support import BuilderBrowser, add_account
+from test_builder_editors_browser import EMAIL as EDITOR
+from test_builder_editors_browser import _sign_in
 from werkzeug.test import TestResponse
 
-from portalis.testing.web import WebPortal, session_csrf
+from portalis.testing.browser import live_server, new_page
+from portalis.testing.web import WebPortal, app_state, session_csrf
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 EMAIL = "builder@example.test"
 CUSTOMER, CUSTOMER_PASSWORD = "ben@acme.test", "correct horse 44"
@@ -73,3 +81,28 @@ def test_a19_builder_cookie_flags_https(database_url: str, tmp_path: Path) -> No
         assert portal.startswith("__Host-portalis=")
     finally:
         web.close()
+
+
+@pytest.mark.browser
+def test_a_real_browser_stays_signed_in_to_both(portalis_browser: Browser, tmp_path: Path) -> None:
+    with live_server(directory=tmp_path / "live") as live:
+        add_account(app_state(live.app).engine, EDITOR, portals=(live.slug,))
+        with new_page(portalis_browser) as page:
+            live.login(page, CUSTOMER, CUSTOMER_PASSWORD)
+            _sign_in(page, live.base_url)
+            names = {c["name"]: c["path"] for c in page.context.cookies()}
+            assert names == {"portalis": "/", "portalis-builder": "/_builder/"}
+
+            def both() -> tuple[bool, bool]:
+                profile = page.goto(live.url("/profile"))
+                portal = profile is not None and page.url.endswith("/profile")
+                page.goto(f"{live.base_url}/_builder/")
+                return portal, page.url.endswith("/_builder/")
+
+            assert both() == (True, True)
+            page.goto(live.url("/profile"))
+            page.locator("form[action$='/logout'] button").first.click()
+            page.wait_for_load_state()
+            assert both() == (False, True)
+            live.login(page, CUSTOMER, CUSTOMER_PASSWORD)
+            assert both() == (True, True)
