@@ -95,7 +95,7 @@ run: venv
 # New msgids arrive untranslated — translate them in each messages.po and run the target again.
 I18N_DIR := platform/runtime/translations
 I18N_LOCALES := en de fr es
-I18N_KEYWORDS := -k _ -k gettext -k ngettext:1,2 -k N_ -k FieldValueError:2 -k FieldMessage:2 -k _err:4 -k add_error:4 -k UploadRejected:2
+I18N_KEYWORDS := -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k N_ -k FieldValueError:2 -k FieldMessage:2 -k _err:4 -k add_error:4 -k UploadRejected:2
 
 .PHONY: i18n
 i18n: venv

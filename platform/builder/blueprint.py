@@ -5,18 +5,20 @@ Before every view: the UI language (the `?lang=` choice kept in the cookie sessi
 the browser's, among the UI catalogs), the CSRF check of every state-changing request
 (the runtime's Flask-WTF set-up: the same token field and header), and — for every page
 but the sign-in steps and the static files — a signed-in builder account, else a redirect
-to the builder's sign-in. A portal user's session is no builder session.
+to the builder's sign-in. A portal user's session is no builder session, and the builder
+keeps its cookie session in a cookie of its own (`cookie`).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.wrappers import Response
 
 from portalis.runtime.i18n import UI_LOCALES, select_locale
 from portalis.runtime.security import protect_request
 
-from . import draft_pages, login, new_portal, pages, preview, publishing
+from . import cookie, draft_pages, login, new_portal, pages, preview, publishing
 from .editors import (
     entities,
     files,
@@ -59,6 +61,11 @@ def _before() -> Response | None:
     return None
 
 
+def _own_cookie(setup: BlueprintSetupState) -> None:
+    if isinstance(setup.app, Flask):
+        cookie.install(setup.app, "/_builder")
+
+
 def make_blueprint() -> Blueprint:
     """A new builder blueprint (one per application)."""
     bp = Blueprint(
@@ -69,6 +76,7 @@ def make_blueprint() -> Blueprint:
         static_folder="static",
         static_url_path="/static",
     )
+    bp.record_once(_own_cookie)
     bp.before_request(_before)
     bp.context_processor(
         lambda: {"builder_account": current_account, "builder_locales": UI_LOCALES}

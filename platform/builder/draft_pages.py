@@ -63,7 +63,7 @@ def draft_view(slug: str, draft: int) -> str:
         "builder/draft.html",
         draft=info,
         revisions=list(reversed(history)),
-        problems=[(p, editor_url(slug, info.id, p.path, p.file, p.line)) for p in problems],
+        problems=[(p, editor_url(slug, info.id, p.path, p.file, p.line, p.code)) for p in problems],
         errors=sum(1 for p in problems if p.severity.value == "error"),
         editors=available_editors(slug, info.id, _routed),
         names=names,

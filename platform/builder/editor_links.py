@@ -4,6 +4,8 @@ A pure function of the fixed URL scheme under `/_builder/p/<slug>/d/<draft>/` (e
 forms, pages, navigation, theme, roles, permissions, workflows, translations, files), so a
 problem links to the right editor whether or not that editor is installed yet; what is not
 edited by a dedicated editor opens in the files editor at its line (`files/<file>#L<line>`).
+A missing translation (`translation-missing`) opens the translations grid at the label's row,
+among the labels of its area that miss a text (`translations?area=…&missing=1#label-<path>`).
 `EDITORS` lists every editor's start page for the draft overview, which shows the ones whose
 route the application has (`available_editors`).
 """
@@ -14,6 +16,8 @@ from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from portalis.runtime.display import N_
+
+from .editors.labels import AREAS
 
 JsonPath = Sequence[str | int]
 
@@ -36,8 +40,19 @@ def draft_base(slug: str, draft: int) -> str:
     return f"/_builder/p/{quote(slug)}/d/{draft}/"
 
 
-def editor_path(path: JsonPath, file: str = "", line: int = 0) -> str:
-    """The editor of definition path `path` (else of `file` at `line`), relative to the draft."""
+def translation_path(path: JsonPath) -> str:
+    """The translations grid at the row of the label at `path`, relative to the draft."""
+    key = ".".join(str(step) for step in path)
+    head = str(path[0]) if path else ""
+    area = head if head in AREAS else "portal"
+    return f"translations?area={area}&missing=1#label-{quote(key)}"
+
+
+def editor_path(path: JsonPath, file: str = "", line: int = 0, code: str = "") -> str:
+    """The editor of definition path `path` (else of `file` at `line`), relative to the draft;
+    the problem `code` may pick another (a missing translation: the translations grid)."""
+    if code == "translation-missing" and path:
+        return translation_path(path)
     parts = list(path)
     head = parts[0] if parts else None
     name = str(parts[1]) if len(parts) > 1 else None
@@ -66,9 +81,12 @@ def files_path(file: str, line: int = 0) -> str:
     return f"files/{quote(file)}{anchor}"
 
 
-def editor_url(slug: str, draft: int, path: JsonPath, file: str = "", line: int = 0) -> str:
-    """The absolute URL of the editor for a definition path / file:line of a draft."""
-    return draft_base(slug, draft) + editor_path(path, file, line)
+def editor_url(
+    slug: str, draft: int, path: JsonPath, file: str = "", line: int = 0, code: str = ""
+) -> str:
+    """The absolute URL of the editor for a definition path / file:line of a draft (and a
+    problem's `code`)."""
+    return draft_base(slug, draft) + editor_path(path, file, line, code)
 
 
 def available_editors(

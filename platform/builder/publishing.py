@@ -64,7 +64,7 @@ def _render_plan(slug: str, draft: int, *, error: str = "", status: int = 200) -
         status,
         draft=info,
         review=review,
-        problems=[(p, editor_url(slug, info.id, p.path, p.file, p.line)) for p in problems],
+        problems=[(p, editor_url(slug, info.id, p.path, p.file, p.line, p.code)) for p in problems],
         steps=steps,
         can_publish=account.rights.can(slug, PUBLISH),
         error=error,

@@ -1,8 +1,8 @@
 """Builder sessions: the runtime's server-side session records, keyed `BUILDER_KEY`.
 
-The browser's signed cookie holds a random secret under `SESSION_KEY` (the database only
-its SHA-256), next to — never instead of — a portal sign-in's: the portal user loader
-accepts only secrets of its own portal, this one only those of `BUILDER_KEY`. Idle and
+The browser's signed builder cookie (`cookie`: not the portals' one) holds a random secret
+under `SESSION_KEY` (the database only its SHA-256); the portal user loader accepts only
+secrets of its own portal, this one only those of `BUILDER_KEY`. Idle and
 absolute timeouts are the builder's own (shorter than a portal's); disabling an account
 ends its sessions. Between the password and the second factor the cookie carries a
 *pending* sign-in (account id and time, `PENDING_SECONDS`), which opens nothing.
@@ -75,7 +75,8 @@ def pending_account() -> Account | None:
 
 def sign_in(account: Account) -> None:
     """Start a session for `account` with a fresh secret (no fixation): a new cookie
-    session too, so its CSRF secret changes. A portal sign-in of the same browser ends."""
+    session too, so its CSRF secret changes. The builder's cookie session is its own
+    (`cookie`): a portal sign-in of the same browser stays."""
     session.clear()
     with begin_write(state().engine) as conn:
         secret = open_session(

@@ -41,6 +41,12 @@ class I18n:
         text = self.catalog(locale).gettext(message)
         return text % params if params else text
 
+    def pgettext(self, locale: str, context: str, message: str, **params: Any) -> str:
+        """Translate `message` in `context` (one English word, two meanings: "Open" the
+        button and "Open" the state) and fill `%(name)s` parameters."""
+        text = str(self.catalog(locale).pgettext(context, message))
+        return text % params if params else text
+
     def ngettext(self, locale: str, singular: str, plural: str, n: int, **params: Any) -> str:
         """Translate with plural forms; `num` is available as a parameter."""
         text = self.catalog(locale).ngettext(singular, plural, n)

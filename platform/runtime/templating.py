@@ -31,6 +31,11 @@ def gettext(message: str, **params: Any) -> str:
     return state().i18n.gettext(_locale(), message, **params)
 
 
+def pgettext(context: str, message: str, **params: Any) -> str:
+    """Translate a UI string whose meaning its `context` tells (msgctxt)."""
+    return state().i18n.pgettext(_locale(), context, message, **params)
+
+
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     """Translate a UI string with plural forms."""
     return state().i18n.ngettext(_locale(), singular, plural, n, **params)
@@ -131,7 +136,9 @@ def configure_jinja(app: Flask) -> None:
     env = app.jinja_env
     env.auto_reload = False
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True, pgettext=pgettext
+    )
     env.globals.update(
         label=label,
         provider_label=provider_label,

@@ -102,10 +102,10 @@ def mask_csrf(html: str) -> str:
     return _TOKEN_FIELD.sub(r"\1TOKEN\2", html)
 
 
-def session_csrf(client: FlaskClient, app: Flask) -> str:
-    """The CSRF token of `client`'s cookie session (a secret is put there when it has none,
-    as rendering a form would)."""
-    with client.session_transaction() as sess:
+def session_csrf(client: FlaskClient, app: Flask, path: str = "/") -> str:
+    """The CSRF token of `client`'s cookie session for requests to `path` (a secret is put
+    there when it has none, as rendering a form would)."""
+    with client.session_transaction(path) as sess:
         secret = sess.get(CSRF_SESSION_KEY)
         if not isinstance(secret, str):
             secret = sess[CSRF_SESSION_KEY] = secrets.token_hex(20)

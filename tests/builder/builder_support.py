@@ -66,7 +66,7 @@ class BuilderBrowser:
         """POST a form (with the session's CSRF token unless `csrf` is False)."""
         form = dict(data)
         if csrf:
-            form["csrf_token"] = session_csrf(self.client, self.app)
+            form["csrf_token"] = session_csrf(self.client, self.app, path)
         return self.client.post(path, data=form)
 
     def password(self, email: str, password: str = PASSWORD) -> TestResponse:

@@ -56,6 +56,33 @@ def test_editor_links_follow_the_url_scheme() -> None:
         base + "files/portal.yaml#L22"
     )
     assert files_path("") == "files/"
+    # a missing translation: the grid's row of that label, among the area's missing ones
+    label = ("pages", "home", "title")
+    assert editor_url("acme", 3, label, code="translation-missing") == (
+        base + "translations?area=pages&missing=1#label-pages.home.title"
+    )
+    assert editor_url("acme", 3, ("title",), code="translation-missing") == (
+        base + "translations?area=portal&missing=1#label-title"
+    )
+
+
+def test_a_missing_translation_links_to_its_row_of_the_translations_grid(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    account = _signed_in(web, browser, "edit")
+    draft = _draft(web)
+    edit = BundleEdit(drafts.revision_bundle(web.engine, draft.id))
+    edit.set("entities.ticket.fields.subject.label", {"en": "Subject", "de": "Betreff"})
+    changes: dict[str, str | None] = {p: edit.result().files[p] for p in edit.result().changed}
+    drafts.save(web.engine, draft.id, draft.head, changes, author=account, message="labels")
+    page = browser.get(f"/_builder/p/{web.slug}/d/{draft.id}/").text
+    url = (
+        f"/_builder/p/{web.slug}/d/{draft.id}/translations?area=entities&amp;missing=1"
+        "#label-entities.ticket.fields.subject.label"
+    )
+    assert f'href="{url}"' in page
+    grid = browser.get(url.replace("&amp;", "&").partition("#")[0]).text
+    assert '<tr id="label-entities.ticket.fields.subject.label">' in grid
 
 
 def test_the_overview_lists_revisions_and_links_each_problem_to_its_editor(
@@ -209,4 +236,4 @@ def test_each_route_needs_its_right(web: WebPortal, browser: BuilderBrowser, rig
 def _csrf(browser: BuilderBrowser) -> str:
     from portalis.testing.web import session_csrf
 
-    return session_csrf(browser.client, browser.app)
+    return session_csrf(browser.client, browser.app, "/_builder/")

@@ -139,11 +139,11 @@ def test_a15_builder_sign_out_ends_the_session_server_side(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     browser.sign_in(EMAIL)
-    with browser.client.session_transaction() as sess:
+    with browser.client.session_transaction("/_builder/") as sess:
         stolen = dict(sess)
     browser.post("/_builder/logout")
     thief = BuilderBrowser(web.app)
-    with thief.client.session_transaction() as sess:
+    with thief.client.session_transaction("/_builder/") as sess:
         sess.update(stolen)  # the cookie of before the sign-out
     assert thief.get("/_builder/").status_code == 303
 
@@ -189,13 +189,13 @@ def test_a14_builder_sign_in_starts_a_new_cookie_session(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     browser.get("/_builder/login")
-    with browser.client.session_transaction() as sess:
+    with browser.client.session_transaction("/_builder/") as sess:
         sess["planted"] = "by an attacker"
     browser.password(EMAIL)
-    with browser.client.session_transaction() as sess:
+    with browser.client.session_transaction("/_builder/") as sess:
         before = sess.get("csrf_token")
     browser.enrol()
-    with browser.client.session_transaction() as sess:
+    with browser.client.session_transaction("/_builder/") as sess:
         assert "planted" not in sess and sess.get("csrf_token") != before
         assert isinstance(sess.get("builder_session"), str)
 
@@ -204,7 +204,7 @@ def test_a10_builder_the_step_between_password_and_code_expires(
     web: WebPortal, browser: BuilderBrowser
 ) -> None:
     browser.password(EMAIL)
-    with browser.client.session_transaction() as sess:
+    with browser.client.session_transaction("/_builder/") as sess:
         sess["builder_pending"] = {**sess["builder_pending"], "at": time.time() - 601}
     answer = browser.get("/_builder/login/code")
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/_builder/login")

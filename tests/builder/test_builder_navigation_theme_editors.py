@@ -76,6 +76,14 @@ def test_navigation_refuses_pages_with_a_record_id_and_stale_entries(web: WebPor
     assert viewer.post(url, base_revision="1", action="up", page="tickets").status_code == 404
 
 
+def test_the_theme_samples_open_state_is_the_state_word_in_german(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    german = {"Accept-Language": "de"}
+    theme = browser.get(_url(web, draft, "theme"), headers=german).text
+    assert '<span class="badge badge-open">Offen</span>' in theme
+
+
 def test_theme_colours_and_css_change_only_their_lines(web: WebPortal) -> None:
     draft = new_draft(web)
     browser = signed_in(web)

@@ -31,7 +31,7 @@ def test_rows_added_after_the_plan_was_shown_refuse_the_publish(
     assert "drop field ticket.amount: 1 value <code" in plan
     with web.engine.begin() as conn:  # meanwhile, customers enter amounts
         conn.execute(sa.text(f"UPDATE {TICKETS} SET amount = 12, amount_currency = 'EUR'"))
-    form = {"csrf_token": session_csrf(browser.client, browser.app), "revision": "2",
+    form = {"csrf_token": session_csrf(browser.client, browser.app, "/_builder/"), "revision": "2",
             "consent": _TOKEN.findall(plan), "plan": _PLAN.findall(plan)[0]}  # fmt: skip
     refused = browser.client.post(f"{base}/publish", data=form)
     assert refused.status_code == 409 and CHANGED in refused.text

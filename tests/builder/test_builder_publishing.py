@@ -124,7 +124,7 @@ def test_a_blank_portal_and_a_zip_as_new_portals(web: WebPortal, browser: Builde
     answer = browser.client.post(
         "/_builder/new",
         data={
-            "csrf_token": session_csrf(browser.client, browser.app),
+            "csrf_token": session_csrf(browser.client, browser.app, "/_builder/"),
             "source": "zip",
             "slug": "blank-two",
             "archive": (io.BytesIO(archive), "blank.zip"),
@@ -148,7 +148,7 @@ def test_destructive_steps_need_consent_naming_the_data(
     assert refused.status_code == 400 and "Tick every destructive step" in refused.text
     half = browser.client.post(
         f"{base}/publish",
-        data={"csrf_token": session_csrf(browser.client, browser.app), "revision": "2",
+        data={"csrf_token": session_csrf(browser.client, browser.app, "/_builder/"), "revision": "2",
               "consent": tokens[:1], "plan": shown},
     )  # fmt: skip
     assert half.status_code == 400
@@ -157,7 +157,7 @@ def test_destructive_steps_need_consent_naming_the_data(
 
     done = browser.client.post(
         f"{base}/publish",
-        data={"csrf_token": session_csrf(browser.client, browser.app), "revision": "2",
+        data={"csrf_token": session_csrf(browser.client, browser.app, "/_builder/"), "revision": "2",
               "consent": tokens, "note": "drop the amount", "plan": shown},
     )  # fmt: skip
     assert done.status_code == 303, done.text

@@ -25,7 +25,7 @@ def _cell(web: WebPortal, draft: int, role: str, entity: str) -> str:
 
 def _post(browser: BuilderBrowser, path: str, data: dict[str, str | list[str]]) -> TestResponse:
     """POST a form with repeated fields (checkboxes) and the session's CSRF token."""
-    form = {**data, "csrf_token": session_csrf(browser.client, browser.app)}
+    form = {**data, "csrf_token": session_csrf(browser.client, browser.app, "/_builder/")}
     return browser.client.post(path, data=form)
 
 

@@ -148,7 +148,7 @@ def test_no_page_of_the_portal_writes_while_viewed_as(
 
 def test_view_as_ends_after_its_time_box(web: WebPortal, browser: BuilderBrowser) -> None:
     base = _start(web, browser)
-    with browser.client.session_transaction() as session:
+    with browser.client.session_transaction("/_builder/") as session:
         # (assigned, not mutated in place: only a changed session is written back)
         session["builder_view_as"] = {**session["builder_view_as"], "until": time.time() - 1}
     ended = browser.get(base + "/tickets")

@@ -148,10 +148,9 @@ def test_approvals_and_actions_through_the_generated_form(web: WebPortal) -> Non
     assert _post(browser, _url(web, draft), values).status_code == 303
     assert text_diff(web, draft, 1, 2) == {
         FLOW: [
-            "@@ -12,2 +12 @@",
-            "-      - {name: close, from: [resolved], to: closed, roles: [customer, agent],",
+            "@@ -13 +13 @@",
             "-         label: {en: Close, de: Schließen, fr: Fermer, es: Cerrar}, comment: none}",
-            "+      - {name: close, from: [resolved], to: closed, roles: [customer, agent], label: {en: Close, de: Schließen, fr: Fermer, es: Cerrar}, comment: none, approvals: {roles: [agent], count: 2}, actions: [set: {escalated: false}]}",
+            "+         label: {en: Close, de: Schließen, fr: Fermer, es: Cerrar}, comment: none, approvals: {roles: [agent], count: 2}, actions: [{set: {escalated: false}}]}",
         ]
     }  # fmt: skip
     taken = _post(browser, _url(web, draft), {**values, "base_revision": "2", "name": "start"})
@@ -176,12 +175,17 @@ def test_rename_a_state_renames_it_everywhere_the_workflow_names_it(web: WebPort
         "+          - {value: done, label: {en: Resolved, de: Gelöst, fr: Résolu, es: Resuelto}, "
         "renamed_from: resolved}",
     ]  # the live version has `resolved`: publishing moves its records to `done`
-    added = [line for line in diff[FLOW] if line.startswith("+")]
-    assert len(added) == 3 and not any(re.search(r"\bresolved\b", line) for line in added)
-    assert "to: done" in added[0] and "from: [done]" in added[1]
-    assert "from: [done, closed]" in added[2]
-    # the layer keeps an edited flow mapping's values, in its own inline spelling
-    assert "actions: [notify: {template: ticket_resolved, to: [creator]}]" in added[0]
+    # each transition keeps its lines: only the words that named the state change
+    original = drafts.revision_bundle(web.engine, draft, 1).files[FLOW].splitlines()
+    assert diff[FLOW] == [
+        line
+        for number in (9, 12, 14)
+        for line in (
+            f"@@ -{number} +{number} @@",
+            "-" + original[number - 1],
+            "+" + re.sub(r"\bresolved\b", "done", original[number - 1]),
+        )
+    ]
     shown = browser.get(saved.headers["Location"]).text
     assert 'data-state="done"' in shown and "builder-problems" not in shown
     # renamed again, the option keeps the live name; renamed back, it needs none
@@ -267,6 +271,35 @@ def test_timers_edit_add_and_remove(web: WebPortal) -> None:
     }
     removed = browser.post(_url(web, draft), action="remove_timer", index="1", base_revision="3")
     assert removed.status_code == 303 and text_diff(web, draft, 2, 4) == {}
+
+
+def test_a_timers_state_and_transition_are_picked_from_the_workflows(web: WebPortal) -> None:
+    draft = new_draft(web)
+    browser = signed_in(web)
+    page = browser.get(_url(web, draft)).text
+    timer = re.search(r'<form [^>]*data-timer="0".*?</form>', page, re.S)
+    assert timer is not None
+    states = re.search(
+        r'<select id="sf-timer0-state" name="timer0.state".*?</select>', timer[0], re.S
+    )
+    assert states is not None
+    options = re.findall(r'<option value="([^"]*)"', states[0])
+    assert options == ["", "open", "in_progress", "resolved", "closed"]
+    assert '<option value="open" selected>' in states[0]
+    assert '<select id="sf-timer0-transition" name="timer0.transition"' in timer[0]
+    # the choice is checked on the server: a name that is no state is refused, nothing saved
+    values = _form(page, "data-timer", "0")
+    values["timer0.state"] = "nowhere"
+    refused = _post(browser, _url(web, draft), values)
+    assert refused.status_code == 422 and "timer0.state" in refused.text
+    values["timer0.state"], values["timer0.transition"] = "open", "no_such_transition"
+    assert _post(browser, _url(web, draft), values).status_code == 422
+    values["timer0.transition"] = ""
+    values["timer0.state"] = "in_progress"
+    assert _post(browser, _url(web, draft), values).status_code == 303
+    assert text_diff(web, draft, 1, 2) == {
+        FLOW: ["@@ -20 +20 @@", "-        state: open", "+        state: in_progress"]
+    }
 
 
 def test_add_a_workflow_bound_to_a_choice_field(web: WebPortal) -> None:

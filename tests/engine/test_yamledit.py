@@ -375,25 +375,123 @@ def test_move_a_key_before_a_sibling(starter: Bundle) -> None:
     assert list(raw.data["roles"]) == ["agent", "customer", "account_admin"]
 
 
-def test_an_edit_inside_a_flow_mapping_rewrites_only_its_entry(starter: Bundle) -> None:
+def test_an_edit_inside_a_multi_line_flow_mapping_changes_only_its_line(starter: Bundle) -> None:
     edit = BundleEdit(starter).set(
         "workflows.ticket_flow.transitions.1.roles", ["agent", "account_admin"]
     )
     assert diff(starter, edit) == (
-        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -8,5 +8,3 @@\n"
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -8,3 +8,3 @@\n"
         "          label: {en: Start work, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}}\n"
         "-      - {name: resolve, from: in_progress, to: resolved, roles: [agent], require: [resolution],\n"
-        "-         label: {en: Resolve, de: Lösen, fr: Résoudre, es: Resolver},\n"
-        "-         actions: [{notify: {template: ticket_resolved, to: [creator]}}]}\n"
-        "+      - {name: resolve, from: in_progress, to: resolved, roles: [agent, account_admin], "
-        "require: [resolution], label: {en: Resolve, de: Lösen, fr: Résoudre, es: Resolver}, "
-        "actions: [notify: {template: ticket_resolved, to: [creator]}]}\n"
-        "       - {name: close, from: [resolved], to: closed, roles: [customer, agent],\n"
+        "+      - {name: resolve, from: in_progress, to: resolved, roles: [agent, account_admin], require: [resolution],\n"
+        "          label: {en: Resolve, de: Lösen, fr: Résoudre, es: Resolver},\n"
     )
     raw, report = load(edit.result().bundle)
     transition = raw.data["workflows"]["ticket_flow"]["transitions"][1]
     assert transition["actions"] == [{"notify": {"template": "ticket_resolved", "to": ["creator"]}}]
     assert not report.errors
+
+
+def test_an_action_in_a_flow_list_keeps_its_braces(starter: Bundle) -> None:
+    edit = BundleEdit(starter).set(
+        "workflows.ticket_flow.transitions.1.actions",
+        [{"notify": {"template": "ticket_done", "to": ["creator", "assignee"]}}],
+    )
+    assert diff(starter, edit) == (
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -10,3 +10,3 @@\n"
+        "          label: {en: Resolve, de: Lösen, fr: Résoudre, es: Resolver},\n"
+        "-         actions: [{notify: {template: ticket_resolved, to: [creator]}}]}\n"
+        "+         actions: [{notify: {template: ticket_done, to: [creator, assignee]}}]}\n"
+        "       - {name: close, from: [resolved], to: closed, roles: [customer, agent],\n"
+    )
+
+
+def test_setting_a_whole_flow_transition_changes_only_what_differs(starter: Bundle) -> None:
+    raw, _ = load(starter)
+    transition = dict(raw.data["workflows"]["ticket_flow"]["transitions"][3])
+    transition["label"] = {**transition["label"], "de": "Erneut öffnen"}
+    del transition["when"]
+    transition["require"] = ["resolution"]
+    edit = BundleEdit(starter).set("workflows.ticket_flow.transitions.3", transition)
+    assert diff(starter, edit) == (
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -13,5 +13,4 @@\n"
+        "          label: {en: Close, de: Schließen, fr: Fermer, es: Cerrar}, comment: none}\n"
+        "-      - {name: reopen, from: [resolved, closed], to: open, roles: [customer],\n"
+        "-         when: \"days_since(record['updated_at']) <= 14\", comment: required,\n"
+        "-         label: {en: Reopen, de: Wieder öffnen, fr: Rouvrir, es: Reabrir}}\n"
+        "+      - {name: reopen, from: [resolved, closed], to: open, roles: [customer], comment: required,\n"
+        "+         label: {en: Reopen, de: Erneut öffnen, fr: Rouvrir, es: Reabrir}, require: [resolution]}\n"
+        "     timers:\n"
+    )
+
+
+def test_a_key_added_to_a_multi_line_flow_mapping_goes_after_its_last_entry(
+    starter: Bundle,
+) -> None:
+    edit = BundleEdit(starter).set("workflows.ticket_flow.transitions.0.comment", "optional")
+    assert diff(starter, edit) == (
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -7,3 +7,3 @@\n"
+        "       - {name: start, from: open, to: in_progress, roles: [agent],\n"
+        "-         label: {en: Start work, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}}\n"
+        "+         label: {en: Start work, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}, comment: optional}\n"
+        "       - {name: resolve, from: in_progress, to: resolved, roles: [agent], require: [resolution],\n"
+    )
+
+
+def test_a_label_over_two_lines_keeps_its_lines(starter: Bundle) -> None:
+    edit = BundleEdit(starter).set(
+        "automations.weekly_reminder.label.fr", "Rappel des tickets en attente"
+    )
+    assert diff(starter, edit) == (
+        "--- workflows/ticket_flow.yaml\n+++ workflows/ticket_flow.yaml\n@@ -29,3 +29,3 @@\n"
+        "     label: {en: Weekly reminder of waiting tickets, de: Wöchentliche Erinnerung an wartende Tickets,\n"
+        "-            fr: Rappel hebdomadaire des tickets en attente, es: Recordatorio semanal de tickets en espera}\n"
+        "+            fr: Rappel des tickets en attente, es: Recordatorio semanal de tickets en espera}\n"
+        "     entity: ticket\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # a value inside a flow mapping whose lines carry comments
+        (
+            lambda doc: doc.replace(("a", "y"), 3),
+            "a: {x: 1,   # first\n    y: 3}   # last\nb: [p, q]\nc: {}\n",
+        ),
+        # the first, a middle and the only entry of a flow collection removed
+        (
+            lambda doc: doc.delete(("b", 0)),
+            "a: {x: 1,   # first\n    y: 2}   # last\nb: [q]\nc: {}\n",
+        ),
+        (
+            lambda doc: doc.delete(("a", "y")),
+            "a: {x: 1}   # last\nb: [p, q]\nc: {}\n",
+        ),
+        # entries added before an item, at the end, and into an empty mapping
+        (
+            lambda doc: doc.insert(("b",), 1, None, {"r": 1}),
+            "a: {x: 1,   # first\n    y: 2}   # last\nb: [p, {r: 1}, q]\nc: {}\n",
+        ),
+        (
+            lambda doc: doc.insert(("b",), 2, None, "a, b"),
+            "a: {x: 1,   # first\n    y: 2}   # last\nb: [p, q, 'a, b']\nc: {}\n",
+        ),
+        (
+            lambda doc: doc.insert(("a",), 0, "k", [1, 2]),
+            "a: {k: [1, 2], x: 1,   # first\n    y: 2}   # last\nb: [p, q]\nc: {}\n",
+        ),
+    ],
+)
+def test_flow_collection_edits_change_only_their_characters(edit: object, expected: str) -> None:
+    doc = YamlText("a: {x: 1,   # first\n    y: 2}   # last\nb: [p, q]\nc: {}\n", "x.yaml")
+    assert edit(doc) == expected  # type: ignore[operator]
+
+
+def test_a_line_written_by_ruamel_keeps_braces_around_one_key_mappings() -> None:
+    # an empty value has no characters to replace: the line is written from the tree
+    doc = YamlText("a: {w: , b: [{x: 1}]}\nc: 1\n", "x.yaml")
+    assert doc.replace(("a", "w"), 1) == "a: {w: 1, b: [{x: 1}]}\nc: 1\n"
 
 
 def test_an_edit_in_a_flow_value_keeps_the_lines_comment(starter: Bundle) -> None:

@@ -84,6 +84,15 @@ def _show(ids: set[str | tuple[str, ...]]) -> str:
 
 
 # -- (a) complete translations ------------------------------------------------------------------
+def test_one_word_with_two_meanings_has_a_context_each() -> None:
+    i18n = I18n()
+    expected = {"de": ("Öffnen", "Offen"), "fr": ("Ouvrir", "Ouvert"), "es": ("Abrir", "Abierto")}
+    for locale, (action, state) in expected.items():
+        assert i18n.pgettext(locale, "action", "Open") == action
+        assert i18n.pgettext(locale, "state", "Open") == state
+    assert i18n.pgettext("en", "state", "Open") == "Open"
+
+
 def test_catalog_files_exist() -> None:
     assert POT.is_file()
     for locale in UI_LOCALES:

@@ -118,11 +118,22 @@ def extras_form(schema: Mapping[str, Any], spec: Mapping[str, Any], index: int) 
     return SchemaForm(sub, {k: spec[k] for k in TRANSITION_EXTRAS if k in spec}, f"t{index}")
 
 
-def timer_form(schema: Mapping[str, Any], spec: Mapping[str, Any], index: int) -> SchemaForm:
+def timer_form(
+    schema: Mapping[str, Any], flow: Workflow, spec: Mapping[str, Any], index: int
+) -> SchemaForm:
     """The generated form of timer `index`, from the definition schema's `timer` sub-schema
-    (controls named `timer<index>.<key>`)."""
+    (controls named `timer<index>.<key>`). Its `state` and `transition` are picked among the
+    workflow's states and transitions: the schema gets their names as an `enum`, so the
+    form shows selects and a posted name that is none of them is refused."""
     defs = schema.get("$defs", {})
-    return SchemaForm({**defs.get("timer", {}), "$defs": defs}, spec, f"timer{index}")
+    timer = dict(defs.get("timer", {}))
+    props = dict(timer.get("properties", {}))
+    props["state"] = {**props.get("state", {}), "enum": list(flow.states)}
+    names = [t.name for t in flow.transitions]
+    if names:
+        props["transition"] = {**props.get("transition", {}), "enum": names}
+    timer["properties"] = props
+    return SchemaForm({**timer, "$defs": defs}, spec, f"timer{index}")
 
 
 def transition_edit(
@@ -171,14 +182,14 @@ def transition_edit(
 
 def timer_edit(
     schema: Mapping[str, Any],
-    flow: str,
+    flow: Workflow,
     index: int,
     spec: Mapping[str, Any],
     form: MultiDict[str, str],
 ) -> Made:
     """Operations that make timer `index` what its posted generated form says."""
-    parsed = timer_form(schema, spec, index).parse(form)
-    here = flow_path(flow, "timers", index)
+    parsed = timer_form(schema, flow, spec, index).parse(form)
+    here = flow_path(flow.name, "timers", index)
     ops = [
         _delete((*here, *path)) if value is UNSET else _set((*here, *path), value)
         for path, value in parsed.changes

@@ -163,7 +163,7 @@ def _page(ctx: DraftContext, flow: Workflow, errors: dict[int, Any] | None = Non
                 "errors": mine or {},
             }
         )
-    timers = [(timer, timer_form(schema, timer.spec, timer.index)) for timer in flow.timers]
+    timers = [(timer, timer_form(schema, flow, timer.spec, timer.index)) for timer in flow.timers]
     roles = sorted(set(_roles(data)) | {r for t in flow.transitions for r in t.roles})
     return render_template(
         "builder/editors/workflow.html",
@@ -312,7 +312,7 @@ def _timer(ctx: DraftContext, flow: Workflow, action: str, page: str) -> Respons
         return _save(ctx, ops, f"remove timer {index + 1} of {flow.name}", done)
     shown = workflows_of(base_definition(ctx)).get(flow.name)
     seen = shown.timers[index] if shown and index < len(shown.timers) else flow.timers[index]
-    made = timer_edit(state().checker.schema, flow.name, index, seen.spec, request.form)
+    made = timer_edit(state().checker.schema, flow, index, seen.spec, request.form)
     if made.errors:
         return _refused(ctx, "; ".join(f"{k}: {v}" for k, v in made.errors.items()), page)
     return _save(ctx, list(made.operations), f"timer {index + 1} of {flow.name}", done)

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -80,6 +81,8 @@ def inner_app(st: AppState, engine: sa.Engine, *, prefix: str, share_registry: b
         SESSION_COOKIE_NAME="portalis-preview",
         SESSION_COOKIE_PATH=prefix.rstrip("/") + "/",
     )
+    # every inner path is under the builder's prefix: one cookie, not the builder's
+    app.session_interface = SecureCookieSessionInterface()
     app.request_class = MountedRequest
     app.before_request(_act_as)
     app.extensions[OVERLAY] = _overlay

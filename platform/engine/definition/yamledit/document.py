@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from ...problems import JsonPath
+from .flowtext import delete_entry, flow_entry, flow_value, insert_entry, replace_value
 from .layout import Span, is_block, reindent, separator, spans
 from .splice import splice
 from .style import Indent, detect_indent, dump, from_plain, load_text, make_yaml, to_plain
@@ -117,6 +118,11 @@ class YamlText:
             rendered = self._render(key, value, span.col, item, isinstance(value, dict))
             text = "".join(self.lines[: span.line] + rendered + self.lines[span.end :])
             return self._checked(text, mutate)
+        if not is_block(parent) and self.has(path):
+            written = flow_value(make_yaml(self.indent), value, self.get(path))
+            flow_text = replace_value(self._yaml, self.text, path, written)
+            if flow_text is not None:
+                return self._checked(flow_text, mutate, near=path)
         return self._tree(mutate, near=path)
 
     @_keep_newlines
@@ -145,6 +151,10 @@ class YamlText:
             return self._checked(text, mutate)
         if is_block(parent) and len(parent) == 1 and parent_path:
             return self.replace(tuple(parent_path), {} if isinstance(parent, CommentedMap) else [])
+        if not is_block(parent):
+            flow_text = delete_entry(self._yaml, self.text, tuple(parent_path), index)
+            if flow_text is not None:
+                return self._checked(flow_text, mutate, near=tuple(parent_path))
         return self._tree(mutate, near=tuple(parent_path))
 
     @_keep_newlines
@@ -175,6 +185,11 @@ class YamlText:
             block = any(is_block(sibling) for sibling in siblings)
             rendered = self._render(key, value, col, isinstance(parent, CommentedSeq), block)
             return self._paste(found, index, rendered, mutate)
+        if not is_block(parent):
+            written = flow_entry(make_yaml(self.indent), key, value)
+            flow_text = insert_entry(self._yaml, self.text, parent_path, index, written)
+            if flow_text is not None:
+                return self._checked(flow_text, mutate, near=parent_path)
         return self._tree(mutate, near=parent_path)
 
     @_keep_newlines
@@ -281,11 +296,13 @@ class YamlText:
         text = "".join(self.lines[:at] + pasted + self.lines[at:])
         return self._checked(text, mutate)
 
-    def _checked(self, text: str, mutate: Callable[[Any], None]) -> str:
+    def _checked(
+        self, text: str, mutate: Callable[[Any], None], *, near: JsonPath | None = None
+    ) -> str:
         """`text` when it means the edit; otherwise the tree's result."""
         if reads(text, self.indent) == ordered(self._edited(mutate)):
             return text
-        return self._tree(mutate)
+        return self._tree(mutate, near=near)
 
     def _edited(self, mutate: Callable[[Any], None]) -> Any:
         tree = load_text(self._yaml, self.text)  # (checked when this object was made)

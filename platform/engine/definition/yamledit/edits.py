@@ -151,7 +151,7 @@ class BundleEdit:
         node = doc.get(local)
         if to_plain(node) == value:
             return
-        if isinstance(node, CommentedMap) and is_block(node) and isinstance(value, dict) and value:
+        if isinstance(node, CommentedMap) and isinstance(value, dict) and value:
             for key in [k for k in node if k not in value]:
                 self._files[name] = self._doc(name).delete((*local, key))
             previous: str | None = None
@@ -164,7 +164,7 @@ class BundleEdit:
                     self._files[name] = self._doc(name).insert(local, index, key, item)
                 previous = key
             return
-        if isinstance(node, CommentedSeq) and is_block(node) and isinstance(value, list) and value:
+        if isinstance(node, CommentedSeq) and isinstance(value, list) and value:
             for index in range(len(node) - 1, len(value) - 1, -1):
                 self._files[name] = self._doc(name).delete((*local, index))
             for index, item in enumerate(value):

@@ -69,6 +69,8 @@ def make_yaml(indent: Indent, *, explicit_start: bool = False) -> YAML:
     yaml.width = WIDTH
     yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
     yaml.explicit_start = explicit_start
+    # `[{notify: ...}]` stays as written: without braces it would read `[notify: ...]`
+    yaml.brace_single_entry_mapping_in_flow_sequence = True
     return yaml
 
 
