@@ -80,13 +80,14 @@ def test_editing_a_transition_changes_table_diagram_and_one_entry(web: WebPortal
     saved = _post(browser, _url(web, draft), values)
     assert saved.status_code == 303
     assert saved.headers["Location"].endswith("ticket_flow?saved=2#transition-start")
-    # the layer writes an edited multi-line flow entry on one line: its two lines become one
+    # an edited multi-line flow entry keeps its lines: only the changed values differ
     assert text_diff(web, draft, 1, 2) == {
         FLOW: [
-            "@@ -7,2 +7 @@",
+            "@@ -7,2 +7,2 @@",
             "-      - {name: start, from: open, to: in_progress, roles: [agent],",
             "-         label: {en: Start work, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}}",
-            "+      - {name: start, from: open, to: resolved, roles: [agent], label: {en: Begin, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}}",
+            "+      - {name: start, from: open, to: resolved, roles: [agent],",
+            "+         label: {en: Begin, de: Bearbeitung beginnen, fr: Commencer, es: Empezar}}",
         ]
     }  # fmt: skip
     after = browser.get(saved.headers["Location"]).text
