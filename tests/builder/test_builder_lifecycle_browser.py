@@ -51,7 +51,7 @@ def test_draft_overview_plan_and_publish(builder_ui: StartUI) -> None:
     page.wait_for_url(re.compile(rf"/_builder/p/{live.slug}/$"))
     assert page.locator(f"tr[data-draft='{typo}'] .badge-urgent").inner_text() == "1 error"
     ui.assert_accessible()
-    ui.shot("builder-portal-1280.png")
+    ui.shot("lifecycle-portal-1280.png")
 
     page.get_by_role("link", name="Typo in subject").click()
     problem = page.locator(".builder-problem").first
@@ -61,7 +61,7 @@ def test_draft_overview_plan_and_publish(builder_ui: StartUI) -> None:
         f"/_builder/p/{live.slug}/d/{typo}/entities/ticket#field-subject"
     )
     ui.assert_accessible()
-    ui.shot("builder-draft-1280.png")
+    ui.shot("lifecycle-draft-1280.png")
 
     page.get_by_role("button", name="Show changes").click()
     page.wait_for_url(re.compile(r"/diff\?a=1&b=2$"))
