@@ -82,6 +82,26 @@ def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> 
     return authenticator
 
 
+def form_order(page: Page) -> list[str]:
+    """The field names of the forms editor's list, in order."""
+    names = page.locator("#form-fields li").evaluate_all("e => e.map(li => li.dataset.name)")
+    return [str(n) for n in names]
+
+
+def add_and_drag(page: Page, field: str, onto: str, *, saved: int) -> list[str]:
+    """In the forms editor: add `field` (saved as revision `saved`, last in the form), then
+    drag it by its SortableJS handle onto the place of `onto` (revision `saved` + 1); the
+    form's new order."""
+    page.get_by_label("Field", exact=True).select_option(field)
+    page.get_by_role("button", name="Add to the form").click()
+    page.wait_for_url(re.compile(rf"saved={saved}\b"))
+    assert form_order(page)[-1] == field
+    handle = page.locator(f"#form-field-{field} .handle")
+    handle.drag_to(page.locator(f"#form-field-{onto} .handle"))
+    page.wait_for_url(re.compile(rf"saved={saved + 1}\b"))
+    return form_order(page)
+
+
 @dataclass
 class BuilderUI:
     """A served b2c portal and a browser page of the builder (signed in unless asked not to)."""

@@ -7,24 +7,13 @@ violation, screenshots of both editors at 1280 px."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import pytest
-from browser_support import StartUI
+from browser_support import StartUI, add_and_drag, form_order
 
 from portalis.engine import drafts
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Page
-
 pytestmark = pytest.mark.browser
-
-
-def _order(page: Page) -> list[str]:
-    return [
-        str(n)
-        for n in page.locator("#form-fields li").evaluate_all("e => e.map(li => li.dataset.name)")
-    ]
 
 
 def test_add_a_field_and_place_it_in_a_form(builder_ui: StartUI) -> None:
@@ -51,18 +40,11 @@ def test_add_a_field_and_place_it_in_a_form(builder_ui: StartUI) -> None:
     ui.shot("builder-entity-editor-1280.png", full_page=False)
 
     page.goto(f"{root}/forms/new_ticket/0")
-    page.get_by_label("Field", exact=True).select_option("contract_number")
-    page.get_by_role("button", name="Add to the form").click()
-    page.wait_for_url(re.compile(r"saved=3"))
-    assert _order(page)[-1] == "contract_number"
-    handle = page.locator("#form-field-contract_number .handle")
-    handle.drag_to(page.locator("#form-field-body .handle"))
-    page.wait_for_url(re.compile(r"saved=4"))
-    dragged = _order(page)
+    dragged = add_and_drag(page, "contract_number", "body", saved=3)
     assert dragged.index("contract_number") == 1, dragged
     page.get_by_role("button", name="Move contract_number up").click()
     page.wait_for_url(re.compile(r"saved=5"))
-    assert _order(page)[:2] == ["contract_number", "subject"]
+    assert form_order(page)[:2] == ["contract_number", "subject"]
     page.goto(f"{root}/forms/new_ticket/0")  # from the top, without the anchor
     page.get_by_role("button", name="Move subject up").focus()
     ui.assert_accessible()
@@ -81,7 +63,7 @@ def test_add_a_field_and_place_it_in_a_form(builder_ui: StartUI) -> None:
     ui.shot("builder-conflict-1280.png")
     page.get_by_role("button", name="Apply my change on top of the latest revision").click()
     page.wait_for_url(re.compile(r"saved=7"))
-    assert _order(page)[-3:] == ["due", "tags", "attachment"]
+    assert form_order(page)[-3:] == ["due", "tags", "attachment"]
     new_form = drafts.revision_bundle(engine, draft).files["pages/tickets.yaml"]
     assert "fields: [contract_number, subject, body," in new_form
     assert ui.errors == []

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from browser_support import BuilderUI, StartUI
+from browser_support import BuilderUI, StartUI, add_and_drag
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -81,13 +81,6 @@ def _add_field(ui: BuilderUI, draft: str) -> None:
     page.goto(draft)
 
 
-def _order(page: Page) -> list[str]:
-    return [
-        str(n)
-        for n in page.locator("#form-fields li").evaluate_all("e => e.map(li => li.dataset.name)")
-    ]
-
-
 def _place_in_form(ui: BuilderUI, draft: str) -> None:
     """The new field into the new-ticket form, dragged to follow the subject."""
     page = ui.page
@@ -98,15 +91,9 @@ def _place_in_form(ui: BuilderUI, draft: str) -> None:
     page.locator(".builder-block summary").first.click()
     page.get_by_role("link", name="Order the form's fields").click()
     _ok(ui, r"/forms/new_ticket/0$")
-    page.get_by_label("Field", exact=True).select_option("contract_number")
-    page.get_by_role("button", name="Add to the form").click()
-    page.wait_for_url(re.compile(r"saved=3"))
-    assert _order(page)[-1] == "contract_number"
     # a real drag by the SortableJS handle, onto the second field's place
-    handle = page.locator("#form-field-contract_number .handle")
-    handle.drag_to(page.locator("#form-field-body .handle"))
-    page.wait_for_url(re.compile(r"saved=4"))
-    assert _order(page)[:3] == ["subject", "contract_number", "body"], _order(page)
+    order = add_and_drag(page, "contract_number", "body", saved=3)
+    assert order[:3] == ["subject", "contract_number", "body"], order
     ui.shot("journey-02-form-editor-1280.png")
     page.goto(draft)
 
