@@ -127,9 +127,17 @@ class BuilderUI:
         """A new draft of the live version (the arrangement of an editor's test)."""
         return drafts.draft_from_live(self.engine, self.live.slug, name=name).id
 
-    def draft_url(self, draft: int, slug: str | None = None) -> str:
+    def draft_url(self, draft: int) -> str:
         """The absolute URL of a draft's pages (`…/_builder/p/<slug>/d/<draft>`)."""
-        return f"{self.base_url}/_builder/p/{slug or self.live.slug}/d/{draft}"
+        return f"{self.base_url}/_builder/p/{self.live.slug}/d/{draft}"
+
+    def open_draft(self, editor: str, name: str = "work") -> tuple[int, str]:
+        """A new draft, and its `editor` page (e.g. `entities/ticket`) opened; the draft's
+        id and the URL of its pages."""
+        draft = self.draft(name)
+        root = self.draft_url(draft)
+        self.page.goto(f"{root}/{editor}")
+        return draft, root
 
     def shot(self, name: str, *, full_page: bool = True, page: Page | None = None) -> Path:
         """A screenshot `name` of the page (or of `page`) into the screenshot folder."""

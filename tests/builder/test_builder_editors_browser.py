@@ -21,9 +21,7 @@ def test_add_a_field_and_place_it_in_a_form(builder_ui: StartUI) -> None:
 
     ui = builder_ui()
     page, engine = ui.page, ui.engine
-    draft = ui.draft()
-    root = ui.draft_url(draft)
-    page.goto(f"{root}/entities/ticket")
+    draft, root = ui.open_draft("entities/ticket")
     page.get_by_label("Name", exact=True).fill("contract_number")
     page.get_by_role("button", name="Add field").click()
     page.wait_for_url(re.compile(r"saved=2#field-contract_number$"))

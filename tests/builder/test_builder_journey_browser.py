@@ -34,6 +34,14 @@ def _ok(ui: BuilderUI, url: str, shot: str | None = None) -> None:
         ui.shot(shot)
 
 
+def _open_editor(ui: BuilderUI, editor: str, folder: str, item: str) -> None:
+    """From the draft's overview: the editor's list, then one of its items."""
+    ui.page.get_by_role("link", name=editor).click()
+    _ok(ui, rf"/{folder}/$")
+    ui.page.get_by_role("link", name=item, exact=True).click()
+    _ok(ui, rf"/{folder}/{item}$")
+
+
 def _fork_and_publish(ui: BuilderUI) -> None:
     """New portal from the b2c blueprint, published unchanged (with its seed data) as
     version 1."""
@@ -68,10 +76,7 @@ def _start_draft(ui: BuilderUI) -> str:
 def _add_field(ui: BuilderUI, draft: str) -> None:
     """`contract_number` (text) on tickets, through the entities editor."""
     page = ui.page
-    page.get_by_role("link", name="Entities and fields").click()
-    _ok(ui, r"/entities/$")
-    page.get_by_role("link", name="ticket", exact=True).click()
-    _ok(ui, r"/entities/ticket$")
+    _open_editor(ui, "Entities and fields", "entities", "ticket")
     page.get_by_label("Name", exact=True).fill("contract_number")
     page.locator("#new-field-type").select_option("text")
     page.get_by_role("button", name="Add field").click()
@@ -84,10 +89,7 @@ def _add_field(ui: BuilderUI, draft: str) -> None:
 def _place_in_form(ui: BuilderUI, draft: str) -> None:
     """The new field into the new-ticket form, dragged to follow the subject."""
     page = ui.page
-    page.get_by_role("link", name="Pages and blocks").click()
-    _ok(ui, r"/pages/$")
-    page.get_by_role("link", name="new_ticket", exact=True).click()
-    _ok(ui, r"/pages/new_ticket$")
+    _open_editor(ui, "Pages and blocks", "pages", "new_ticket")
     page.locator(".builder-block summary").first.click()
     page.get_by_role("link", name="Order the form's fields").click()
     _ok(ui, r"/forms/new_ticket/0$")

@@ -19,10 +19,7 @@ def test_pages_navigation_and_theme_in_the_browser(builder_ui: StartUI) -> None:
 
     ui = builder_ui()
     page = ui.page
-    draft = ui.draft()
-    root = ui.draft_url(draft)
-
-    page.goto(f"{root}/pages/ticket")
+    _draft, root = ui.open_draft("pages/ticket")
     page.get_by_label("Block type").select_option("markdown")
     page.get_by_role("button", name="Add block").click()
     page.wait_for_url(re.compile(r"saved=2#blocks-end$"))

@@ -18,10 +18,7 @@ pytestmark = pytest.mark.browser
 def test_edit_a_cell_of_the_matrix_and_add_a_role(builder_ui: StartUI) -> None:
     ui = builder_ui()
     page, engine = ui.page, ui.engine
-    draft = ui.draft()
-    root = ui.draft_url(draft)
-
-    page.goto(f"{root}/permissions")
+    draft, root = ui.open_draft("permissions")
     page.get_by_role("link", name="Edit customer on ticket").click()
     page.get_by_role("heading", name="What customer may do with ticket").wait_for()
     form = page.locator("#grant-form-0")

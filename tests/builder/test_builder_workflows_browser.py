@@ -18,10 +18,7 @@ def test_edit_a_transition_and_see_the_diagram_follow(builder_ui: StartUI) -> No
 
     ui = builder_ui()
     page = ui.page
-    draft = ui.draft()
-    root = ui.draft_url(draft)
-
-    page.goto(f"{root}/workflows/")
+    ui.open_draft("workflows/")
     ui.assert_accessible()
     page.get_by_role("link", name="ticket_flow").click()
     diagram = page.get_by_role("img", name="Diagram of workflow ticket_flow")
