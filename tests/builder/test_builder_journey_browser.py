@@ -47,7 +47,7 @@ def _fork_and_publish(ui: BuilderUI) -> None:
     version 1."""
     page = ui.page
     page.get_by_role("link", name="New portal").click()
-    _ok(ui, r"/_builder/new$", "journey-01-new-portal-1280.png")
+    _ok(ui, r"/_builder/new$", "journey-00-new-portal-1280.png")
     form = page.locator("form:has(input[name=source][value=blueprint])")
     form.get_by_label("Blueprint").select_option("b2c")
     form.get_by_label("Portal slug").fill(SLUG)
@@ -58,6 +58,7 @@ def _fork_and_publish(ui: BuilderUI) -> None:
     _ok(ui, r"/plan$")
     page.get_by_label("Note for the version history").fill("b2c as it comes")
     page.get_by_label(re.compile("^Load the seed data")).check()  # Ben and his account
+    ui.shot("journey-01-plan-new-portal-1280.png")
     page.get_by_role("button", name="Publish revision 1").click()
     _ok(ui, rf"/_builder/p/{SLUG}/$")
     assert "Live" in page.locator("tr[data-version='1']").inner_text()
