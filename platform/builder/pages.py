@@ -65,13 +65,18 @@ def portal_view(slug: str) -> str:
     with begin_write(state().engine) as conn:
         audit.record_by(conn, "portal_viewed", account, portal=slug)
     rights = account.rights.of(slug)
-    open_drafts = drafts.list_drafts(state().engine, slug)
+    engine = state().engine
+    open_drafts = drafts.list_drafts(engine, slug)
+    # a published draft stays open (it may be edited and published again): say which
+    # revision went live as which version, so it is not mistaken for unpublished work
+    published = {d.id: drafts.publications(engine, d.id)[-1:] for d in open_drafts}
     return render_template(
         "builder/portal.html",
         portal=found[0],
         versions=portal_versions(slug),
         drafts=[(d, revision_problems(d, d.head)) for d in open_drafts],
         names=author_names(d.created_by for d in open_drafts),
+        published={k: v[0] for k, v in published.items() if v},
         can_edit=EDIT in rights,
         can_publish=PUBLISH in rights,
         title=slug,

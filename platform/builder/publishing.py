@@ -67,9 +67,20 @@ def _render_plan(slug: str, draft: int, *, error: str = "", status: int = 200) -
         problems=[(p, editor_url(slug, info.id, p.path, p.file, p.line, p.code)) for p in problems],
         steps=steps,
         can_publish=account.rights.can(slug, PUBLISH),
+        offer_seed=_offers_seed(review),
         error=error,
         note=request.form.get("note", ""),
         title=_("Plan of %(name)s", name=info.name),
+    )
+
+
+def _offers_seed(review: drafts.DraftReview) -> bool:
+    """True when publishing may load the draft's seed data: the first version of a new
+    portal (a fork of a blueprint has no users otherwise), never over live data."""
+    return (
+        review.live_version is None
+        and review.compiled is not None
+        and bool(review.compiled.model.seed)
     )
 
 
@@ -111,11 +122,12 @@ def publish_view(slug: str, draft: int) -> Response:
         )  # fmt: skip
     note = (request.form.get("note") or "").strip()[:500] or None
     replace = request.form.get("replace_newer") == "yes"
+    seed = request.form.get("seed") == "yes" and _offers_seed(review)
     try:
         result = drafts.publish(
             st.engine, st.checker, info.id, info.head, note=note,
             allow_destructive=bool(steps.tokens), published_by=account.id,
-            deployed_by=account.email, replace_newer=replace, env=st.settings.env,
+            deployed_by=account.email, replace_newer=replace, seed=seed, env=st.settings.env,
             expected_plan=shown,
         )  # fmt: skip
     except DraftOutdated:
@@ -134,7 +146,7 @@ def publish_view(slug: str, draft: int) -> Response:
     with begin_write(st.engine) as conn:
         audit.record_by(
             conn, "published", account, portal=slug, draft=info.id, revision=info.head,
-            version=result.version, note=note, destructive=sorted(steps.tokens),
+            version=result.version, note=note, destructive=sorted(steps.tokens), seeded=seed,
         )  # fmt: skip
     st.registry.refresh()
     draft_preview.release_unused()

@@ -7,27 +7,16 @@ portal page — no console error, no serious or critical axe-core violation, scr
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import pyotp
 import pytest
 import sqlalchemy as sa
-from builder_support import PASSWORD, add_account
-from test_builder_browser import axe_violations
+from browser_support import StartUI
 
 from portalis.engine import drafts
 from portalis.engine.definition.yamledit import BundleEdit, YamlText
 from portalis.engine.deploy.versions import live_versions
-from portalis.testing.browser import live_server, new_page, screenshot_dir
-from portalis.testing.web import app_state
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
-
-EMAIL = "publisher@example.test"
 
 
 def _save(engine: sa.Engine, draft: drafts.DraftInfo, edit: BundleEdit, message: str) -> None:
@@ -54,82 +43,53 @@ def _arrange(engine: sa.Engine, slug: str) -> tuple[int, int]:
     return typo.id, drop.id
 
 
-def _sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/_builder/login")
-    page.get_by_label("E-mail address").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/_builder/login/code$"))
-    secret = page.locator("[data-secret]").get_attribute("data-secret")
-    assert secret
-    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Verify").click()
-    page.get_by_role("link", name="Continue").click()
-    page.wait_for_url(re.compile(r"/_builder/$"))
+def test_draft_overview_plan_and_publish(builder_ui: StartUI) -> None:
+    ui = builder_ui("publisher@example.test", portals=("*",), rights=("publish",))
+    page, engine, live = ui.page, ui.engine, ui.live
+    typo, drop = _arrange(engine, live.slug)
+    page.get_by_role("link", name=live.slug).click()
+    page.wait_for_url(re.compile(rf"/_builder/p/{live.slug}/$"))
+    assert page.locator(f"tr[data-draft='{typo}'] .badge-urgent").inner_text() == "1 error"
+    ui.assert_accessible()
+    ui.shot("lifecycle-portal-1280.png")
 
+    page.get_by_role("link", name="Typo in subject").click()
+    problem = page.locator(".builder-problem").first
+    assert "entities/ticket.yaml:8" in problem.inner_text()
+    link = problem.get_by_role("link", name=re.compile("Open in the editor"))
+    assert link.get_attribute("href", timeout=1000) == (
+        f"/_builder/p/{live.slug}/d/{typo}/entities/ticket#field-subject"
+    )
+    ui.assert_accessible()
+    ui.shot("lifecycle-draft-1280.png")
 
-def test_draft_overview_plan_and_publish(portalis_browser: Browser, tmp_path: Path) -> None:
-    shots = screenshot_dir(tmp_path)
-    errors: list[str] = []
-    with live_server(directory=tmp_path / "live") as live:
-        engine = app_state(live.app).engine
-        add_account(engine, EMAIL, rights=("publish",))
-        typo, drop = _arrange(engine, live.slug)
-        with new_page(portalis_browser, viewport={"width": 1280, "height": 800}) as page:
-            page.on(
-                "console",
-                lambda m: (
-                    errors.append(m.text)
-                    if m.type == "error" and not str(m.location.get("url")).endswith("/favicon.ico")
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            _sign_in(page, live.base_url)
+    page.get_by_role("button", name="Show changes").click()
+    page.wait_for_url(re.compile(r"/diff\?a=1&b=2$"))
+    assert "strnig" in page.locator("ins.diff-add").first.inner_text()
+    ui.assert_accessible()
+    ui.shot("builder-diff-1280.png")
 
-            page.get_by_role("link", name=live.slug).click()
-            page.wait_for_url(re.compile(rf"/_builder/p/{live.slug}/$"))
-            assert page.locator(f"tr[data-draft='{typo}'] .badge-urgent").inner_text() == "1 error"
-            assert axe_violations(page) == []
-            page.screenshot(path=str(shots / "builder-portal-1280.png"), full_page=True)
+    page.goto(f"{live.base_url}/_builder/p/{live.slug}/d/{drop}/plan")
+    consent = page.get_by_label(re.compile(r"drop field ticket\.amount: 1 value\b"))
+    assert consent.is_visible()
+    ui.assert_accessible()
+    ui.shot("builder-plan-1280.png")
+    page.get_by_label("Note for the version history").fill("amounts live in the ERP")
+    for box in page.locator("input[name=consent]").all():
+        box.focus()
+        page.keyboard.press("Space")  # keyboard operable
+    page.get_by_role("button", name="Publish revision 2").click()
+    page.wait_for_url(re.compile(rf"/_builder/p/{live.slug}/$"))
+    assert "amounts live in the ERP" in page.locator("tr[data-version='2']").inner_text()
+    assert live_versions(engine)[live.slug] == 2
 
-            page.get_by_role("link", name="Typo in subject").click()
-            problem = page.locator(".builder-problem").first
-            assert "entities/ticket.yaml:8" in problem.inner_text()
-            link = problem.get_by_role("link", name=re.compile("Open in the editor"))
-            assert link.get_attribute("href", timeout=1000) == (
-                f"/_builder/p/{live.slug}/d/{typo}/entities/ticket#field-subject"
-            )
-            assert axe_violations(page) == []
-            page.screenshot(path=str(shots / "builder-draft-1280.png"), full_page=True)
-
-            page.get_by_role("button", name="Show changes").click()
-            page.wait_for_url(re.compile(r"/diff\?a=1&b=2$"))
-            assert "strnig" in page.locator("ins.diff-add").first.inner_text()
-            assert axe_violations(page) == []
-            page.screenshot(path=str(shots / "builder-diff-1280.png"), full_page=True)
-
-            page.goto(f"{live.base_url}/_builder/p/{live.slug}/d/{drop}/plan")
-            consent = page.get_by_label(re.compile(r"drop field ticket\.amount: 1 value\b"))
-            assert consent.is_visible()
-            assert axe_violations(page) == []
-            page.screenshot(path=str(shots / "builder-plan-1280.png"), full_page=True)
-            page.get_by_label("Note for the version history").fill("amounts live in the ERP")
-            for box in page.locator("input[name=consent]").all():
-                box.focus()
-                page.keyboard.press("Space")  # keyboard operable
-            page.get_by_role("button", name="Publish revision 2").click()
-            page.wait_for_url(re.compile(rf"/_builder/p/{live.slug}/$"))
-            assert "amounts live in the ERP" in page.locator("tr[data-version='2']").inner_text()
-            assert live_versions(engine)[live.slug] == 2
-
-            # usable at 1024 px: nothing wider than the window
-            page.set_viewport_size({"width": 1024, "height": 800})
-            for path in (f"p/{live.slug}/", f"p/{live.slug}/d/{typo}/", f"p/{live.slug}/v/diff"):
-                page.goto(f"{live.base_url}/_builder/{path}")
-                assert page.evaluate("document.documentElement.scrollWidth") <= 1024, path
-            page.set_viewport_size({"width": 1280, "height": 800})
-            page.goto(f"{live.base_url}/_builder/new")
-            assert axe_violations(page) == []
-            page.screenshot(path=str(shots / "builder-new-portal-1280.png"), full_page=True)
-    assert errors == []
+    # usable at 1024 px: nothing wider than the window
+    page.set_viewport_size({"width": 1024, "height": 800})
+    for path in (f"p/{live.slug}/", f"p/{live.slug}/d/{typo}/", f"p/{live.slug}/v/diff"):
+        page.goto(f"{live.base_url}/_builder/{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024, path
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live.base_url}/_builder/new")
+    ui.assert_accessible()
+    ui.shot("builder-new-portal-1280.png")
+    assert ui.errors == []

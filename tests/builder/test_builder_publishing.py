@@ -105,6 +105,47 @@ def test_fork_a_blueprint_and_publish_it_as_a_new_portal(
     ]
 
 
+def test_the_first_publish_of_a_new_portal_may_load_its_seed_data(
+    web: WebPortal, browser: BuilderBrowser
+) -> None:
+    _publisher(web, browser)
+    browser.post("/_builder/new", source="blueprint", blueprint="b2c", slug="acme-seeded")
+    draft = drafts.list_drafts(web.engine, "acme-seeded")[0]
+    base = f"/_builder/p/acme-seeded/d/{draft.id}"
+    assert 'name="seed" value="yes"' in browser.get(f"{base}/plan").text
+    assert browser.post(f"{base}/publish", revision="1", seed="yes").status_code == 303
+    portal = browser.get("/_builder/p/acme-seeded/").text  # the draft stays, marked published
+    assert f'data-draft="{draft.id}"' in portal
+    assert "revision 1 published as version 1" in portal
+    ben = web.app.test_client()
+    signed_in = ben.post(
+        "/acme-seeded/login",
+        data={
+            "email": "ben@acme.test",
+            "password": "correct horse 44",
+            "csrf_token": session_csrf(ben, web.app),
+        },
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    assert "Cannot download my contract" in ben.get("/acme-seeded/tickets").text
+
+    # never over live data: a later version is published without it, whatever is posted
+    later = drafts.draft_from_live(web.engine, "acme-seeded", name="later")
+    seed = drafts.revision_bundle(web.engine, later.id).files["seed/demo.yaml"]
+    zoe = "  - {email: zoe@acme.test, name: Zoe, account: acme, roles: [customer]}\n"
+    drafts.save(
+        web.engine, later.id, 1, {"seed/demo.yaml": seed.replace("records:\n", zoe + "records:\n")}
+    )
+    plan = browser.get(f"/_builder/p/acme-seeded/d/{later.id}/plan").text
+    assert 'name="seed"' not in plan
+    again = browser.post(f"/_builder/p/acme-seeded/d/{later.id}/publish", revision="2", seed="yes")
+    assert again.status_code == 303, again.text
+    assert live_versions(web.engine)["acme-seeded"] == 2
+    with web.engine.connect() as conn:
+        emails = conn.execute(sa.text("SELECT email FROM p_acme_seeded__user")).scalars().all()
+    assert "ben@acme.test" in emails and "zoe@acme.test" not in emails
+
+
 def test_a_blank_portal_and_a_zip_as_new_portals(web: WebPortal, browser: BuilderBrowser) -> None:
     _publisher(web, browser)
     blank = browser.post("/_builder/new", source="blank", slug="blank-one", title="Blank")
