@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from browser_support import StartUI, sign_in
 from builder_support import BuilderBrowser, add_account
-from test_builder_editors_browser import EMAIL as EDITOR
-from test_builder_editors_browser import _sign_in
 from werkzeug.test import TestResponse
 
-from portalis.testing.browser import live_server, new_page
-from portalis.testing.web import WebPortal, app_state, session_csrf
+from portalis.testing.web import WebPortal, session_csrf
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    pass
 
 EMAIL = "builder@example.test"
 CUSTOMER, CUSTOMER_PASSWORD = "ben@acme.test", "correct horse 44"
@@ -84,25 +82,24 @@ def test_a19_builder_cookie_flags_https(database_url: str, tmp_path: Path) -> No
 
 
 @pytest.mark.browser
-def test_a_real_browser_stays_signed_in_to_both(portalis_browser: Browser, tmp_path: Path) -> None:
-    with live_server(directory=tmp_path / "live") as live:
-        add_account(app_state(live.app).engine, EDITOR, portals=(live.slug,))
-        with new_page(portalis_browser) as page:
-            live.login(page, CUSTOMER, CUSTOMER_PASSWORD)
-            _sign_in(page, live.base_url)
-            names = {c["name"]: c["path"] for c in page.context.cookies()}
-            assert names == {"portalis": "/", "portalis-builder": "/_builder/"}
+def test_a_real_browser_stays_signed_in_to_both(builder_ui: StartUI) -> None:
+    ui = builder_ui(signed_in=False)
+    page, live = ui.page, ui.live
+    live.login(page, CUSTOMER, CUSTOMER_PASSWORD)
+    sign_in(page, live.base_url, ui.email)
+    names = {c["name"]: c["path"] for c in page.context.cookies()}
+    assert names == {"portalis": "/", "portalis-builder": "/_builder/"}
 
-            def both() -> tuple[bool, bool]:
-                profile = page.goto(live.url("/profile"))
-                portal = profile is not None and page.url.endswith("/profile")
-                page.goto(f"{live.base_url}/_builder/")
-                return portal, page.url.endswith("/_builder/")
+    def both() -> tuple[bool, bool]:
+        profile = page.goto(live.url("/profile"))
+        portal = profile is not None and page.url.endswith("/profile")
+        page.goto(f"{live.base_url}/_builder/")
+        return portal, page.url.endswith("/_builder/")
 
-            assert both() == (True, True)
-            page.goto(live.url("/profile"))
-            page.locator("form[action$='/logout'] button").first.click()
-            page.wait_for_load_state()
-            assert both() == (False, True)
-            live.login(page, CUSTOMER, CUSTOMER_PASSWORD)
-            assert both() == (True, True)
+    assert both() == (True, True)
+    page.goto(live.url("/profile"))
+    page.locator("form[action$='/logout'] button").first.click()
+    page.wait_for_load_state()
+    assert both() == (False, True)
+    live.login(page, CUSTOMER, CUSTOMER_PASSWORD)
+    assert both() == (True, True)

@@ -113,7 +113,9 @@ def test_the_first_publish_of_a_new_portal_may_load_its_seed_data(
     draft = drafts.list_drafts(web.engine, "acme-seeded")[0]
     base = f"/_builder/p/acme-seeded/d/{draft.id}"
     assert 'name="seed" value="yes"' in browser.get(f"{base}/plan").text
-    assert browser.post(f"{base}/publish", revision="1", seed="yes").status_code == 303
+    shown = _shown(browser, "acme-seeded", draft.id)
+    published = browser.post(f"{base}/publish", revision="1", seed="yes", plan=shown)
+    assert published.status_code == 303, published.text
     portal = browser.get("/_builder/p/acme-seeded/").text  # the draft stays, marked published
     assert f'data-draft="{draft.id}"' in portal
     assert "revision 1 published as version 1" in portal
@@ -138,7 +140,12 @@ def test_the_first_publish_of_a_new_portal_may_load_its_seed_data(
     )
     plan = browser.get(f"/_builder/p/acme-seeded/d/{later.id}/plan").text
     assert 'name="seed"' not in plan
-    again = browser.post(f"/_builder/p/acme-seeded/d/{later.id}/publish", revision="2", seed="yes")
+    again = browser.post(
+        f"/_builder/p/acme-seeded/d/{later.id}/publish",
+        revision="2",
+        seed="yes",
+        plan=_shown(browser, "acme-seeded", later.id),
+    )
     assert again.status_code == 303, again.text
     assert live_versions(web.engine)["acme-seeded"] == 2
     with web.engine.connect() as conn:
