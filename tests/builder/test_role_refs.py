@@ -70,3 +70,17 @@ def test_a_removal_drops_a_lone_grant_and_shortens_a_shared_one() -> None:
     lines = text.files["portal.yaml"].splitlines()
     assert "      - {roles: [agent], actions: [update], scope: all}" in lines
     assert not any("boss" in line for line in lines)
+
+
+def test_a_seed_file_names_roles_in_its_users() -> None:
+    seed = (
+        "users:\n  - {email: a@example.test, roles: [boss, agent]}\n  - {email: b@example.test}\n"
+    )
+    bundle = Bundle.of({"portal.yaml": PORTAL + "seed: [seed/*.yaml]\n", "seed/people.yaml": seed})
+    refs = references(bundle, load(bundle)[0].data, "agent")
+    assert [(r.where, r.kind, r.file) for r in refs if r.kind == "seed"] == [
+        ("users.0.roles.1", "seed", "seed/people.yaml")
+    ]
+    safe = [r for r in refs if r.safe]
+    renamed = apply_operations(bundle, rename_operations(safe, "agent", "staff")).result()
+    assert renamed.files["seed/people.yaml"] == seed.replace("agent]", "staff]")

@@ -23,6 +23,7 @@ from typing import Any
 from portalis.engine.definition.bundle import Bundle
 from portalis.engine.definition.loader import match_files
 from portalis.engine.definition.yamledit import BundleEdit, EditError, YamlText
+from portalis.engine.definition.yamlsource import parse_text
 
 from ..editing import Operation
 
@@ -116,7 +117,9 @@ def references(bundle: Bundle, data: Mapping[str, Any], role: str) -> list[RoleR
             if item == role and name != role:
                 found.append(RoleRef(("roles", name, "inherits", index), "list"))
     for name in seed_files(bundle, data):
-        plain = YamlText(bundle.files[name], name).plain()
+        # plain data is all this needs: the definition loader's parser, not the edit layer's
+        # round-trip one (twenty times slower, and the roles page asks once per role)
+        plain = parse_text(bundle.files[name], name).data
         users = plain.get("users") if isinstance(plain, dict) else None
         for i, user in enumerate(users if isinstance(users, list) else []):
             roles = user.get("roles") if isinstance(user, dict) else None
