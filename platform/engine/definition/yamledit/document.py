@@ -305,7 +305,9 @@ class YamlText:
         return self._tree(mutate, near=near)
 
     def _edited(self, mutate: Callable[[Any], None]) -> Any:
-        tree = load_text(self._yaml, self.text)  # (checked when this object was made)
+        # a fresh tree to change; the text's tags and anchors were refused when this object
+        # was made, so it is loaded without a second pass over its events
+        tree = self._yaml.load(self.text) if self.text.strip() else None
         tree = CommentedMap() if tree is None else tree
         mutate(tree)
         return tree

@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ...problems import JsonPath
 from ..bundle import Bundle
-from ..loader import DEFINITION_SUFFIXES, LIST_SECTIONS, load, match_files
+from ..loader import DEFINITION_SUFFIXES, LIST_SECTIONS, RawPortal, load, match_files
 from ..yamlsource import Pos
 from .document import YamlText
 from .layout import is_block
@@ -54,6 +54,17 @@ class BundleEdit:
     def __init__(self, bundle: Bundle) -> None:
         self._original = bundle
         self._files: dict[str, str] = dict(bundle.files)
+        # an edit asks for the merged definition and a file's tree several times between two
+        # changes; both are kept until the texts they were made from change
+        self._loaded: tuple[tuple[tuple[str, str], ...], RawPortal] | None = None
+        self._docs: dict[str, tuple[str, YamlText]] = {}
+
+    def _raw(self) -> RawPortal:
+        """The merged definition of the files as they are now (loaded once per state)."""
+        key = tuple(self._files.items())
+        if self._loaded is None or self._loaded[0] != key:
+            self._loaded = (key, load(Bundle.of(self._files))[0])
+        return self._loaded[1]
 
     # -- where things are --------------------------------------------------------------
 
@@ -61,7 +72,7 @@ class BundleEdit:
         """The file that holds (or would hold) the node at a definition path, and the
         node's path inside that file."""
         full = parse_path(path)
-        raw, _ = load(Bundle.of(self._files))
+        raw = self._raw()
         source = raw.source
         depth = len(full)
         while depth > 0 and not _exists(raw.data, full[:depth]):
@@ -79,8 +90,7 @@ class BundleEdit:
     def position(self, path: PathLike) -> Pos:
         """file:line:col of the node at a definition path (of its key, for a mapping key),
         as problems report it; the nearest existing ancestor's for a missing node."""
-        raw, _ = load(Bundle.of(self._files))
-        return raw.source.locate(parse_path(path), key=True)
+        return self._raw().source.locate(parse_path(path), key=True)
 
     def _local(self, full: JsonPath, file: str, positions: Mapping[JsonPath, Any]) -> JsonPath:
         if len(full) >= 2 and full[0] in LIST_SECTIONS and isinstance(full[1], int):
@@ -116,7 +126,11 @@ class BundleEdit:
     def _doc(self, file: str) -> YamlText:
         if file.endswith(".json"):
             raise EditError(f"{file} is JSON; edit it as text", hint="YAML files edit in place")
-        return YamlText(self._files[file], file)
+        text = self._files[file]
+        cached = self._docs.get(file)
+        if cached is None or cached[0] != text:  # a YamlText never changes: edits return text
+            cached = self._docs[file] = (text, YamlText(text, file))
+        return cached[1]
 
     # -- edits -------------------------------------------------------------------------
 
@@ -287,8 +301,7 @@ class BundleEdit:
 
     def _existing(self, path: PathLike) -> tuple[str, JsonPath]:
         full = parse_path(path)
-        raw, _ = load(Bundle.of(self._files))
-        if not _exists(raw.data, full):
+        if not _exists(self._raw().data, full):
             raise EditError(f"the definition has no {'.'.join(map(str, full))}")
         return self.locate(full)
 
