@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from portalis.engine.definition.bundle import read_bundle
-from portalis.engine.definition.yamledit import BundleEdit, edits
+from portalis.engine.definition.yamledit import BundleEdit, document, edits
 
 STARTER = Path(__file__).resolve().parents[2] / "blueprints" / "b2c"
 
@@ -55,3 +55,22 @@ def test_a_deletion_loads_once_and_the_next_edit_loads_the_changed_files_again(
     assert counts == {"load": 2, "tree": 2}  # portal.yaml changed: both are made again
     text = edit.result().files["portal.yaml"]
     assert "    staff: true" not in text and "{en: Agent, de: Support-Mitarbeiter" in text
+
+
+def test_of_two_ways_to_write_a_flow_value_only_the_smaller_is_read_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value inside a flow mapping can be written by rewriting its entry or by splicing the
+    dumped tree; each candidate is read back before it is trusted, fewest changed lines
+    first, so a valid first candidate is the only one read."""
+    bundle, _ = read_bundle(STARTER)
+    read: list[str] = []
+    real = document.reads
+
+    def reads(text: str, indent: Any) -> Any:
+        read.append(text)
+        return real(text, indent)
+
+    monkeypatch.setattr(document, "reads", reads)
+    result = BundleEdit(bundle).set(("roles", "customer", "label", "en"), "Client").result()
+    assert read == [result.files["portal.yaml"]]

@@ -325,9 +325,11 @@ class YamlText:
             local = self._entry_rewrite(tree, near)
             if local is not None:
                 candidates.insert(0, local)
-        valid = [c for c in candidates if reads(c, self.indent) == expected]
-        if valid:
-            return min(valid, key=self._changed_lines)
+        # the valid candidate changing fewest lines wins: checked fewest-first, so the usual
+        # case parses one candidate, not all (sorting is stable: ties keep their order)
+        for candidate in sorted(candidates, key=self._changed_lines):
+            if reads(candidate, self.indent) == expected:
+                return candidate
         if reads(after, self.indent) == expected:
             return after
         raise EditError(
