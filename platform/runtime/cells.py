@@ -84,6 +84,8 @@ def _renderer(name: str, field_: Field | None, fixed: Mapping[Any, Markup]) -> C
     if field_ is None:
         if name not in SYSTEM_LABELS:
             return lambda fmt, value, link: EMPTY
+        if name in ("created_at", "updated_at"):
+            return lambda fmt, value, link: fmt.moment_html(value)
         return lambda fmt, value, link: fmt.system_html(name, value)
     kind = field_.type
     if kind == "choice":
@@ -96,6 +98,10 @@ def _renderer(name: str, field_: Field | None, fixed: Mapping[Any, Markup]) -> C
         )
     if kind in PLAIN_TEXT:
         return lambda fmt, value, link: short_text(value)
+    if kind in ("date", "datetime"):
+        return lambda fmt, value, link: fmt.moment_html(value)
+    if kind == "ref":
+        return lambda fmt, value, link: fmt.ref_html(field_, value, link=link)
     return lambda fmt, value, link: fmt.value_html(field_, value, link=link, short=True)
 
 

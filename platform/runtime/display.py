@@ -202,9 +202,10 @@ class Formatter:
             return escape(f"#{value}")
         if name == "created_by":
             return escape(self.titles.get(name, {}).get(int(value), ""))
-        return self._time_html(value)
+        return self.moment_html(value)
 
-    def _time_html(self, value: Any) -> Markup:
+    def moment_html(self, value: Any) -> Markup:
+        """A date or timestamp as a `<time>` element in the locale's words."""
         # list pages format many timestamps: the whole element is memoized (pure: the same
         # value, offset and locale give the same markup)
         if isinstance(value, datetime):
@@ -237,9 +238,9 @@ class Formatter:
         if kind in ("int", "decimal"):
             return escape(format_number(value, self.locale))
         if kind in ("date", "datetime"):
-            return self._time_html(value)
+            return self.moment_html(value)
         if kind == "ref":
-            return self._ref_html(field, value, link=link)
+            return self.ref_html(field, value, link=link)
         if kind == "file":
             name = self.files.get(str(value)) or self.gettext("File")
             if not link:
@@ -259,7 +260,9 @@ class Formatter:
             return Markup('<a href="tel:{}">{}</a>').format(re.sub(r"[^0-9+]", "", value), value)
         return short_text(value) if short else escape(str(value))
 
-    def _ref_html(self, field: Field, value: Any, *, link: bool) -> Markup:
+    def ref_html(self, field: Field, value: Any, *, link: bool) -> Markup:
+        """A reference as its record's title (a link when `link` and the record has a page
+        the actor may open), `#id` when the title is unknown."""
         title = self.titles.get(field.name, {}).get(int(value))
         if title is None:
             return escape(f"#{value}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..definition.fields import FieldType
 from ..definition.model import SYSTEM_COLUMNS, Entity
 from .computed import compute_virtual, virtual_fields
 from .permissions import Actor
@@ -33,10 +34,14 @@ def masked_records(
     """The records of `rows`, each yielding the fields `loaders` read (name, field, loader:
     the masked fields whose columns the rows have) and the computed fields it may show."""
     wanted = wanted_virtual(entity, mask, fields)
+    # a type that keeps its value in a column of the field's name as it is (most types) is
+    # read by key; the others convert through their loader
+    direct = (*SYSTEM_COLUMNS, *(name for name, _, load in loaders if _stored_as_is(load)))
+    loading = tuple(item for item in loaders if not _stored_as_is(item[2]))
     records = []
     for row in rows:
-        values = {name: row[name] for name in SYSTEM_COLUMNS}
-        for name, field, load in loaders:
+        values = {name: row[name] for name in direct}
+        for name, field, load in loading:
             values[name] = load(field, row)
         if wanted:
             # computed from the fields this actor may read on this row, never hidden ones
@@ -44,3 +49,8 @@ def masked_records(
             values.update({n: computed[n] for n in wanted if n in computed})
         records.append(Record(entity.name, values))
     return tuple(records)
+
+
+def _stored_as_is(load: Any) -> bool:
+    """True for the base type's loader: the value is the column of the field's name."""
+    return getattr(load, "__func__", None) is FieldType.from_storage
