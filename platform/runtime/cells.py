@@ -101,7 +101,16 @@ def _renderer(name: str, field_: Field | None, fixed: Mapping[Any, Markup]) -> C
     if kind in ("date", "datetime"):
         return lambda fmt, value, link: fmt.moment_html(value)
     if kind == "ref":
-        return lambda fmt, value, link: fmt.ref_html(field_, value, link=link)
+        # a page's rows often name the same few records (one account, one assignee): each
+        # reference's markup is made once per page
+        def reference(fmt: Formatter, value: Any, link: bool) -> Markup:
+            key = (name, value, link)
+            found = fmt.memo.get(key)
+            if found is None:
+                found = fmt.memo[key] = fmt.ref_html(field_, value, link=link)
+            return found
+
+        return reference
     return lambda fmt, value, link: fmt.value_html(field_, value, link=link, short=True)
 
 

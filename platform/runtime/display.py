@@ -114,6 +114,8 @@ class Formatter:
         self.titles: dict[str, dict[int, str]] = {}
         self.files: dict[str, str] = {}
         self.links: dict[str, Callable[[int], str] | None] = {}
+        #: markup made once per formatter for values that repeat across rows (`cells`)
+        self.memo: dict[Any, Markup] = {}
 
     def gettext(self, message: str, **params: Any) -> str:
         """A UI string in the formatter's locale."""

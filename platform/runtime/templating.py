@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from portalis.engine.definition.auth_config import AuthProvider
 from portalis.engine.definition.values import Label
@@ -63,7 +63,7 @@ def provider_label(entry: AuthProvider) -> str:
 
 def csrf_input() -> Markup:
     """The hidden CSRF field for forms (Flask-WTF's signed token of this session)."""
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token())
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf_token())}">')
 
 
 def navigation() -> list[dict[str, Any]]:
