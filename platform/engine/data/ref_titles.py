@@ -116,7 +116,9 @@ def read_titles(
         key, title, field = join.key.key, join.title.key, join.target.title_field or "id"
         for row, record in zip(rows, records, strict=False):
             ref = record.values.get(join.name)
-            if ref is not None and row[key] is not None:
+            if ref is None or ref in found:  # rows often name the same record
+                continue
+            if row[key] is not None:
                 found[int(ref)] = join.target.title_of({field: row[title], "id": row[key]})
         titles[join.name] = found
     return titles
