@@ -2,19 +2,23 @@
 
 `require(slug, right)` answers 404 when the signed-in account lacks `right` on the portal
 (view to see, edit to change drafts, publish to publish or roll back) and applies the portal's
-request guards like the portal page does; a portal that was never published has no guards'
-settings to apply (its drafts are reachable to accounts with the right). `require_draft` also
-answers 404 for a draft of another portal, a discarded draft or an unknown one.
+request guards like the portal page does (403); a portal that was never published has no
+served version to ask them with, so its pages that name no draft (a zip imported as a draft)
+follow the platform-level pages' rule, the account's rights. `require_draft` also answers 404
+for a draft of another portal, a discarded draft or an unknown one, and asks the guards about
+the draft (`guards.draft_guards_allow`: for a portal never published, with the draft's own
+head revision).
 
 The problems of a revision are cached per (draft, revision) and process: a revision never
 changes, and the checker is the application's, so viewing a draft does not validate it again.
-The plan against the live database is not cached (row counts and the live version move).
+The plan page reviews again (`reviews.fresh_review`: rows counted now, the live schema kept
+per live version).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from flask import Response as HtmlResponse
@@ -30,7 +34,8 @@ from portalis.runtime.context import state
 
 from . import audit
 from .accounts import Account
-from .guards import guards_allow
+from .guards import draft_guards_allow, guards_allow
+from .reviews import reviewed
 from .session import current_account
 from .tables import accounts
 
@@ -40,40 +45,49 @@ _CACHE_KEY = "builder_draft_problems"
 def require(slug: str, right: str, rest: str = "") -> Account:
     """The signed-in account, when it holds `right` on portal `slug` (404 otherwise; 403 when
     a request guard of the portal refuses this client)."""
-    account = current_account()
-    assert account is not None  # the blueprint signs everyone else in first
-    if not account.rights.can(slug, right):
-        abort(404)
+    account = _with_right(slug, right)
     st = state()
     served = st.registry.get(slug)
     if (served is not None or slug in live_versions(st.engine)) and not guards_allow(served, rest):
-        with begin_write(st.engine) as conn:
-            audit.record_by(conn, "refused_by_guard", account, portal=slug)
-        abort(403)
+        _refused(account, slug)
     return account
 
 
 def require_draft(slug: str, draft_id: int, right: str) -> tuple[Account, DraftInfo]:
     """`require`, and the open draft `draft_id` of portal `slug` (404 otherwise)."""
-    account = require(slug, right, f"d/{draft_id}/")
+    account = _with_right(slug, right)
     try:
         draft = drafts.get_draft(state().engine, draft_id)
     except DraftError:
         abort(404)
     if draft.portal != slug or draft.discarded:
         abort(404)
+    if not draft_guards_allow(slug, draft, f"p/{slug}/d/{draft_id}/"):
+        _refused(account, slug)
     return account, draft
+
+
+def _with_right(slug: str, right: str) -> Account:
+    account = current_account()
+    assert account is not None  # the blueprint signs everyone else in first
+    if not account.rights.can(slug, right):
+        abort(404)
+    return account
+
+
+def _refused(account: Account, slug: str) -> NoReturn:
+    with begin_write(state().engine) as conn:
+        audit.record_by(conn, "refused_by_guard", account, portal=slug)
+    abort(403)
 
 
 def revision_problems(draft: DraftInfo, revision: int) -> tuple[Problem, ...]:
     """The problems of a revision (errors and warnings, sorted), as `drafts.review` finds them
     with the application's checker — once per (draft, revision) and process."""
-    st = state()
-    cache: dict[tuple[int, int], tuple[Problem, ...]] = st.extra.setdefault(_CACHE_KEY, {})
+    cache: dict[tuple[int, int], tuple[Problem, ...]] = state().extra.setdefault(_CACHE_KEY, {})
     key = (draft.id, revision)
     if key not in cache:
-        review = drafts.review(st.engine, st.checker, draft.id, revision, env=st.settings.env)
-        cache[key] = tuple(review.report.sorted())
+        cache[key] = tuple(reviewed(draft.id, revision).report.sorted())
     return cache[key]
 
 

@@ -48,7 +48,8 @@ from portalis.runtime.templating import gettext as _
 
 from . import audit
 from .accounts import Account
-from .guards import guards_allow
+from .guards import draft_guards_allow
+from .reviews import live_schemas, reviewed
 from .rights import EDIT, VIEW
 from .session import current_account
 
@@ -58,8 +59,6 @@ Operation = Callable[[BundleEdit], object]
 BASE_FIELD = "base_revision"
 #: After a conflict: the revision the user saw first (their values are compared with it).
 SHOWN_FIELD = "shown_revision"
-_REVIEWS = "builder_reviews"
-_REVIEWS_KEPT = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +99,7 @@ def open_draft(slug: str, draft_id: int, right: str = VIEW) -> DraftContext:
         abort(404)
     if draft.portal != slug or draft.discarded:
         abort(404)
-    if not guards_allow(state().registry.get(slug), f"p/{slug}/d/{draft_id}/"):
+    if not draft_guards_allow(slug, draft, f"p/{slug}/d/{draft_id}/"):
         abort(403)
     bundle = drafts.revision_bundle(engine, draft_id, draft.head)
     return DraftContext(slug, draft, account, draft.head, bundle, account.rights.can(slug, EDIT))
@@ -187,17 +186,8 @@ def save_edits(
 
 def review_of(ctx: DraftContext) -> drafts.DraftReview:
     """`drafts.review` of the draft's head, cached per (draft, revision) and process:
-    revisions never change."""
-    st = state()
-    cache: dict[tuple[int, int], drafts.DraftReview] = st.extra.setdefault(_REVIEWS, {})
-    key = (ctx.draft_id, ctx.revision)
-    if key not in cache:
-        if len(cache) >= _REVIEWS_KEPT:  # oldest first: dicts keep insertion order
-            del cache[next(iter(cache))]
-        cache[key] = drafts.review(
-            st.engine, st.checker, ctx.draft_id, ctx.revision, st.settings.env
-        )
-    return cache[key]
+    revisions never change (see `reviews`)."""
+    return reviewed(ctx.draft_id, ctx.revision)
 
 
 def problems_under(ctx: DraftContext, prefix: JsonPath) -> list[Problem]:
@@ -223,7 +213,7 @@ def preview_edit(ctx: DraftContext, operations: Sequence[Operation]) -> EditPrev
     checked = st.checker.check_bundle(bundle, st.settings.env, seeds=False)
     if checked.model is None or not checked.report.ok:
         return EditPreview(tuple(checked.report.errors), ())
-    _, plan = plan_model(st.engine, checked.model, bundle)
+    _, plan = plan_model(st.engine, checked.model, bundle, schemas=live_schemas())
     return EditPreview(tuple(checked.report.errors), plan.destructive)
 
 

@@ -6,7 +6,10 @@ The plan page carries the fingerprint of the plan it shows (`Plan.fingerprint`: 
 the rows each destructive step removes), so consent is bound to that plan: publishing plans
 again, inside the deploy's transaction too, and refuses — showing the new plan, publishing
 nothing — when the plan is not the one shown (another version was published meanwhile, or
-rows changed what a destructive step removes).
+rows changed what a destructive step removes). The plan page and the publish form's check
+plan against the live schema this process keeps per live version (`reviews`); the deploy
+plans against the database itself, and when its plan is not the one shown the kept schema is
+dropped, so the plan shown next is reflected afresh.
 
 Publish goes through `drafts.publish` and rollback through the engine's `rollback` — the
 paths `portalis deploy` and `portalis rollback` take: one transaction, so a failure leaves the
@@ -39,6 +42,7 @@ from .draft_access import page, remember_problems, require, require_draft
 from .editor_links import editor_url
 from .plan_steps import PlanView, plan_view
 from .preview import draft_preview
+from .reviews import forget_schema, fresh_review
 from .rights import PUBLISH, VIEW
 from .uploads import zip_response
 
@@ -52,8 +56,7 @@ def _plan_changed() -> str:
 
 def _render_plan(slug: str, draft: int, *, error: str = "", status: int = 200) -> Response:
     account, info = require_draft(slug, draft, VIEW)
-    st = state()
-    review = drafts.review(st.engine, st.checker, info.id, env=st.settings.env)
+    review = fresh_review(info.id)
     problems = tuple(review.report.sorted())
     remember_problems(info.id, review.revision, problems)
     steps = None
@@ -106,12 +109,13 @@ def publish_view(slug: str, draft: int) -> Response:
     if revision != str(info.head):
         return _render_plan(slug, draft, error=_("The draft changed: check the plan again."),
                             status=409)  # fmt: skip
-    review = drafts.review(st.engine, st.checker, info.id, info.head, env=st.settings.env)
+    review = fresh_review(info.id, info.head)
     if not review.ok or review.plan is None:
         return _render_plan(slug, draft, error=_("The draft has errors."), status=400)
     assert review.compiled is not None  # an ok review compiled
     shown = request.form.get("plan", "")
     if shown != review.plan.fingerprint():
+        forget_schema(slug)
         return _render_plan(slug, draft, error=_plan_changed(), status=409)
     steps = plan_view(review.plan, _entities(slug, review.compiled), g.locale)
     missing = steps.tokens - set(request.form.getlist("consent"))
@@ -137,6 +141,7 @@ def publish_view(slug: str, draft: int) -> Response:
         )  # fmt: skip
     except (DestructiveChangeRefused, PlanChanged):
         # planned again inside the deploy's transaction: not the plan consent was given for
+        forget_schema(slug)
         return _render_plan(slug, draft, error=_plan_changed(), status=409)
     except (DefinitionError, DraftError) as failure:
         with begin_write(st.engine) as conn:

@@ -20,12 +20,13 @@ from werkzeug.wrappers import Response
 from portalis.engine.accounts.users import list_users
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.permissions import Actor
-from portalis.engine.drafts import DraftError, get_draft, review
+from portalis.engine.drafts import DraftError, get_draft
 from portalis.runtime.context import state
 from portalis.runtime.templating import gettext as _
 
 from .. import audit
-from ..guards import guards_allow
+from ..guards import draft_guards_allow
+from ..reviews import reviewed
 from ..rights import VIEW
 from ..session import current_account
 from . import sandbox
@@ -53,7 +54,7 @@ def _draft_or_404(slug: str, draft: int) -> Any:
         abort(404)
     if info.portal != slug or info.discarded:
         abort(404)
-    if not guards_allow(state().registry.get(slug), "preview"):
+    if not draft_guards_allow(slug, info, f"p/{slug}/d/{draft}/preview"):
         abort(403)
     return info
 
@@ -74,7 +75,7 @@ def _preview_app(slug: str, draft: int, revision: int) -> tuple[Flask, sandbox.S
     if cached is not None:
         # dropped meanwhile (by another process's pruning): build it again
         apps.pop(key)[0].extensions["portalis"].engine.dispose()
-    checked = review(st.engine, st.checker, draft, revision, st.settings.env)
+    checked = reviewed(draft, revision)
     if not checked.ok:
         errors = [p.format() for p in checked.report.errors] or [_("It does not compile.")]
         page = render_template(

@@ -17,6 +17,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from ..definition.naming import constraint_name, is_portalis_index
+from .live_schema import LiveTable
 from .schema_ops import CREATE_INDEX, DROP_INDEX, DROP_UNIQUE, RENAME_INDEX, SchemaOp
 
 
@@ -95,15 +96,14 @@ class _LiveIndex:
 
 
 def index_ops(
-    conn: sa.Connection,
-    inspector: sa.Inspector,
+    reflected: LiveTable,
     table: sa.Table,
     back: Mapping[str, str],
     dropped: set[str],
 ) -> Iterable[SchemaOp]:
     """The index steps for a live `table`: drops (Portalis's own, and others' on `dropped`
     columns), then creates, then renames. `back` maps renamed live columns to new names."""
-    live = _live_indexes(conn, inspector, table.name, back)
+    live = _live_indexes(reflected, table.name, back)
     used: set[int] = set()
     creates: list[SchemaOp] = []
     renames: list[SchemaOp] = []
@@ -143,35 +143,27 @@ def index_ops(
     yield from renames
 
 
-def _live_indexes(
-    conn: sa.Connection, inspector: sa.Inspector, table: str, back: Mapping[str, str]
-) -> list[_LiveIndex]:
+def _live_indexes(reflected: LiveTable, table: str, back: Mapping[str, str]) -> list[_LiveIndex]:
     """The table's live indexes and unique constraints."""
     out = []
-    for index in inspector.get_indexes(table):
+    for index in reflected.indexes:
         name = index["name"]
         if index.get("duplicates_constraint") or name is None:
             continue  # PostgreSQL's index behind a unique constraint, listed below
         raw = tuple(c or "" for c in index["column_names"])
         sorting = index.get("column_sorting")
-        if sorting is not None or conn.dialect.name != "sqlite":
-            descending = tuple("desc" in (sorting or {}).get(c, ()) for c in raw)
+        found = reflected.descending.get(name)
+        if found is not None:
+            descending = found
         else:
-            descending = _sqlite_descending(conn, name)
+            descending = tuple("desc" in (sorting or {}).get(c, ()) for c in raw)
         columns = tuple(back.get(c, c) for c in raw)
         spec = IndexSpec(name, columns, bool(index["unique"]), descending)
         out.append(_LiveIndex(spec, raw, False, is_portalis_index(name, table)))
-    for unique in inspector.get_unique_constraints(table):
+    for unique in reflected.unique_constraints:
         raw = tuple(unique["column_names"])
         columns = tuple(back.get(c, c) for c in raw)
         # SQLite's unique constraints are unnamed; batch mode names them by convention.
         label = unique["name"] or f"uq_{table}__{'_'.join(columns)}"
         out.append(_LiveIndex(IndexSpec(label, columns, True), raw, True, True))
     return out
-
-
-def _sqlite_descending(conn: sa.Connection, index: str) -> tuple[bool, ...]:
-    """Per key column of a SQLite index, whether it descends (SQLAlchemy does not reflect it)."""
-    quoted = conn.dialect.identifier_preparer.quote(index)
-    rows = conn.exec_driver_sql(f"PRAGMA index_xinfo({quoted})").mappings().all()
-    return tuple(bool(row["desc"]) for row in rows if row["key"])

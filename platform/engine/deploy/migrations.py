@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from ..data.db import is_sqlite
 from ..data.tables import TableSet
 from ..problems import PortalisError
+from .live_schema import LiveSchema
 from .migration_steps import Executor, MigrationFailed
 from .schema_diff import diff
 from .schema_ops import (
@@ -96,18 +97,20 @@ def plan(
     *,
     renames: Mapping[str, Mapping[str, str]] | None = None,
     values: Sequence[ValueRename] = (),
+    schema: LiveSchema | None = None,
 ) -> Plan:
     """The steps that turn the live schema into `target` (read-only).
 
     `renames` maps a table name to `{new column: old column}` (from fields' `renamed_from:`); a
     rename whose old column is live and new column is not becomes a `rename_column` step.
     `values` are renamed choice options (workflow states): a `rename_value` step for each whose
-    old value some record still holds.
+    old value some record still holds. `schema` is the live schema reflected already (a
+    review's cached one, never a deploy's); rows are counted on `bind` either way.
     """
     if isinstance(bind, sa.Engine):
         with bind.connect() as conn:
-            return diff(conn, target, renames, values)
-    return diff(bind, target, renames, values)
+            return diff(conn, target, renames, values, schema)
+    return diff(bind, target, renames, values, schema)
 
 
 def apply(

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from ..data.tables import TableSet
 from ..definition.naming import constraint_name
 from .index_diff import given_name, index_ops
+from .live_schema import LiveSchema, LiveTable, reflect
 from .schema_ops import (
     ADD_COLUMN,
     ADD_FOREIGN_KEY,
@@ -156,14 +157,18 @@ def diff(
     target: TableSet,
     renames: Mapping[str, Mapping[str, str]] | None = None,
     values: Sequence[ValueRename] = (),
+    schema: LiveSchema | None = None,
 ) -> Plan:
     """The plan that turns the live schema seen by `conn` into `target` (read-only);
-    `values` are the target's renamed choice options (see `value_renames`)."""
+    `values` are the target's renamed choice options (see `value_renames`). `schema` is the
+    live schema when the caller reflected it already (a review's cached one); rows are
+    counted on `conn` either way."""
     foreign = sorted(t.name for t in target.tables.values() if not t.name.startswith(target.prefix))
     if foreign:
         raise ValueError(f"tables outside the portal prefix {target.prefix!r}: {foreign}")
-    inspector = sa.inspect(conn)
-    live = {name for name in inspector.get_table_names() if name.startswith(target.prefix)}
+    if schema is None or schema.prefix != target.prefix:
+        schema = reflect(conn, target.prefix)
+    live = set(schema.tables)
     wanted = {table.name: table for table in target.tables.values()}
     rows = RowCounter(conn)
     ops: list[SchemaOp] = []
@@ -171,12 +176,12 @@ def diff(
         ops.append(SchemaOp(CREATE_TABLE, table.name, detail=f"({len(table.columns)} columns)"))
     for name in sorted(wanted.keys() & live):
         table_renames = (renames or {}).get(name, {})
-        ops.extend(_TableDiff(conn, inspector, rows, wanted[name], table_renames).ops())
+        ops.extend(_TableDiff(conn, schema.tables[name], rows, wanted[name], table_renames).ops())
     for name in sorted(live - wanted.keys()):
         ops.append(SchemaOp(DROP_TABLE, name, destructive=True, rows=rows.total(name)))
     if values:
         columns = {
-            name: {c["name"] for c in inspector.get_columns(name)}
+            name: {str(c["name"]) for c in schema.tables[name].columns}
             for name in {v.table for v in values} & live
         }
         ops.extend(value_ops(conn, live, columns, renames or {}, values))
@@ -210,18 +215,18 @@ class _TableDiff:
     def __init__(
         self,
         conn: sa.Connection,
-        inspector: sa.Inspector,
+        live: LiveTable,
         rows: RowCounter,
         table: sa.Table,
         renames: Mapping[str, str],
     ) -> None:
         self.conn = conn
         self.dialect = conn.dialect
-        self.inspector = inspector
+        self.reflected = live
         self.rows = rows
         self.table = table
         self.name = table.name
-        self.live = {c["name"]: c for c in inspector.get_columns(table.name)}
+        self.live = {str(c["name"]): c for c in live.columns}
         # Only renames that still have to happen: the new name is missing, the old one is live.
         self.renamed = {
             new: old
@@ -232,7 +237,7 @@ class _TableDiff:
         self.dropped = set(self.live) - set(self.back) - {c.name for c in table.columns}
 
     def ops(self) -> list[SchemaOp]:
-        indexes = index_ops(self.conn, self.inspector, self.table, self.back, self.dropped)
+        indexes = index_ops(self.reflected, self.table, self.back, self.dropped)
         return [*self._column_ops(), *indexes, *self._foreign_key_ops()]
 
     def _column_ops(self) -> Iterable[SchemaOp]:
@@ -292,7 +297,7 @@ class _TableDiff:
 
     def _foreign_key_ops(self) -> Iterable[SchemaOp]:
         live = []
-        for fk in self.inspector.get_foreign_keys(self.name):
+        for fk in self.reflected.foreign_keys:
             if set(fk["constrained_columns"]) & self.dropped:
                 continue  # goes away with its column
             options = fk.get("options") or {}

@@ -28,6 +28,7 @@ from ..definition.loader import RawPortal
 from ..definition.model import PortalModel
 from ..portal import CompiledPortal, compile_portal, renames
 from ..problems import DefinitionError, PortalisError
+from .live_schema import LiveSchemas
 from .migrations import Plan, apply, plan
 from .rename_check import unknown_renames
 from .rollup_repair import derived_order, repair
@@ -76,15 +77,27 @@ def prepare(
 
 
 def plan_model(
-    engine: sa.Engine, model: PortalModel, bundle: Bundle, raw: RawPortal | None = None
+    engine: sa.Engine,
+    model: PortalModel,
+    bundle: Bundle,
+    raw: RawPortal | None = None,
+    schemas: LiveSchemas | None = None,
 ) -> tuple[CompiledPortal, Plan]:
     """Compile a checked model and plan its schema against the live database (read-only).
 
     With the loaded definition `raw`, a `renamed_from:` of an option that the live version
-    cannot explain is a DefinitionError at its line (see `rename_check`)."""
+    cannot explain is a DefinitionError at its line (see `rename_check`). With `schemas`
+    the live schema is taken from that cache (reviews; a deploy plans without one)."""
     compiled = compile_portal(model, bundle)
-    ensure_platform_tables(engine)
-    result = plan(engine, compiled.tables, renames=renames(compiled), values=declared(compiled))
+    schema = None
+    if schemas is None:
+        ensure_platform_tables(engine)
+    else:  # a review of a stored draft: the platform tables hold it, so they exist
+        schema = schemas.get(engine, compiled.slug, compiled.tables.prefix)
+    result = plan(
+        engine, compiled.tables, renames=renames(compiled), values=declared(compiled),
+        schema=schema,
+    )  # fmt: skip
     if raw is not None and result.values:
         with engine.connect() as conn:
             number = _live(conn, compiled.slug)

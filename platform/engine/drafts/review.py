@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from ..data.platform_tables import draft_publications
 from ..data.tables import utcnow
 from ..definition.loader import load
+from ..deploy.live_schema import LiveSchemas
 from ..deploy.migrations import Plan
 from ..deploy.validator import Checker
 from ..deploy.versions import DeployResult, deploy, live_versions, plan_model
@@ -63,8 +64,10 @@ def review(
     draft_id: int,
     revision: int | None = None,
     env: Mapping[str, str] | None = None,
+    schemas: LiveSchemas | None = None,
 ) -> DraftReview:
-    """Validate, compile and plan a revision (default: the head) against the live database."""
+    """Validate, compile and plan a revision (default: the head) against the live database
+    (its schema from `schemas` when given: see `LiveSchemas`; rows are always counted)."""
     draft = get_draft(engine, draft_id)
     number = revision if revision is not None else draft.head
     bundle = revision_bundle(engine, draft_id, number)
@@ -73,7 +76,7 @@ def review(
     schema_plan: Plan | None = None
     if checked.model is not None and checked.report.ok:
         try:
-            compiled, schema_plan = plan_model(engine, checked.model, bundle, checked.raw)
+            compiled, schema_plan = plan_model(engine, checked.model, bundle, checked.raw, schemas)
         except DefinitionError as refused:  # a rename the live version cannot explain
             checked.report.extend(refused.problems)
         if compiled is not None and compiled.slug != draft.portal:
