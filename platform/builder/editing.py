@@ -257,16 +257,22 @@ def run_edit(
 
 def edit_failed(ctx: DraftContext, exc: PortalisError, back: str) -> Response:
     """The page shown when an edit cannot be applied (422), with a link back."""
-    hint = getattr(exc, "hint", "")
+    return refused(ctx, str(exc), back, hint=getattr(exc, "hint", ""))
+
+
+def refused(
+    ctx: DraftContext, error: str, back: str, *, hint: str = "", status: int = 422
+) -> Response:
+    """The page that says why a change could not be made (`status`), with a link back."""
     body = render_template(
         "builder/edit_failed.html",
         ctx=ctx,
-        error=str(exc),
+        error=error,
         hint=hint,
         back=back,
         title=_("The change could not be made"),
     )
-    return Response(body, 422, mimetype="text/html")
+    return Response(body, status, mimetype="text/html")
 
 
 def conflict_response(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
 from portalis.engine import drafts
@@ -34,10 +34,12 @@ from ..editing import (
     open_draft,
     preview_edit,
     problems_under,
+    refused,
     run_edit,
     saved_message,
 )
 from ..rights import EDIT
+from .check_reply import check_reply
 from .fields import (
     EXPRESSION_KEYS,
     NAME_PATTERN,
@@ -76,18 +78,6 @@ def _locales(ctx: DraftContext) -> tuple[str, ...]:
     return tuple(str(loc) for loc in locales)
 
 
-def _invalid(ctx: DraftContext, message: str, back: str) -> Response:
-    body = render_template(
-        "builder/edit_failed.html",
-        ctx=ctx,
-        error=message,
-        hint="",
-        back=back,
-        title=_("The change could not be made"),
-    )
-    return Response(body, 422, mimetype="text/html")
-
-
 def entities_view(slug: str, draft: int) -> Response | str:
     """The draft's entities, and the form that adds one."""
     ctx = open_draft(slug, draft)
@@ -96,7 +86,7 @@ def entities_view(slug: str, draft: int) -> Response | str:
         ctx = open_draft(slug, draft, EDIT)
         name = request.form.get("name", "").strip()
         if not _NAME.match(name) or name in _entities(ctx):
-            return _invalid(
+            return refused(
                 ctx, _("%(name)s is not a new entity name (a-z, 0-9, _).", name=name), here
             )
         label = request.form.get("label", "").strip() or name.replace("_", " ").capitalize()
@@ -188,13 +178,13 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
     page = editor_url("builder.entity", ctx, entity=entity)
     field = request.form.get("field", "")
     if action in ("save_field", "rename_field", "remove_field") and field not in fields:
-        return _invalid(
+        return refused(
             ctx, _("%(entity)s has no field %(field)s.", entity=entity, field=field), page
         )
     if action == "add_field":
         name, kind = request.form.get("name", "").strip(), request.form.get("type", "string")
         if not _NAME.match(name) or name in fields or kind not in state().checker.registry:
-            return _invalid(
+            return refused(
                 ctx, _("%(name)s is not a new field name (a-z, 0-9, _).", name=name), page
             )
         label = {_locales(ctx)[0]: name.replace("_", " ").capitalize()}
@@ -223,7 +213,7 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
     if action == "rename_field":
         new = request.form.get("new_name", "").strip()
         if not _NAME.match(new) or new in fields:
-            return _invalid(
+            return refused(
                 ctx, _("%(name)s is not a new field name (a-z, 0-9, _).", name=new), page
             )
         ops = _rename_field_ops(ctx, entity, field, fields[field], new)
@@ -248,7 +238,7 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
     if action == "rename_entity":
         new = request.form.get("new_name", "").strip()
         if not _NAME.match(new) or new in _entities(ctx):
-            return _invalid(
+            return refused(
                 ctx, _("%(name)s is not a new entity name (a-z, 0-9, _).", name=new), page
             )
         ops = [lambda edit: edit.rename(("entities", entity), new)]
@@ -273,7 +263,7 @@ def _post(ctx: DraftContext, entity: str, spec: dict[str, Any]) -> Response | st
             page,
             live_loss(ctx, entity),
         )
-    return _invalid(ctx, _("Unknown action."), page)
+    return refused(ctx, _("Unknown action."), page)
 
 
 def _rename_field_ops(
@@ -358,17 +348,4 @@ def check_expression_view(slug: str, draft: int, entity: str) -> Response:
     found = check_expression(
         st.checker, ctx.bundle, entity, field, key, request.args.get("expr", ""), st.settings.env
     )
-    return jsonify(
-        ok=not found,
-        problems=[
-            {
-                "code": p.code,
-                "message": p.message,
-                "hint": p.hint,
-                "file": p.file,
-                "line": p.line,
-                "col": p.col,
-            }
-            for p in found
-        ],
-    )
+    return check_reply(found)

@@ -34,6 +34,7 @@ from ..editing import (
     open_draft,
     posted_base,
     problems_under,
+    refused,
     review_of,
     run_edit,
     saved_message,
@@ -78,18 +79,6 @@ def words_for(ctx: DraftContext, roles: list[str]) -> list[RoleWords]:
     return all_role_words(model, roles, str(g.get("locale") or "en"))
 
 
-def _invalid(ctx: DraftContext, message: str, back: str, status: int = 422) -> Response:
-    body = render_template(
-        "builder/edit_failed.html",
-        ctx=ctx,
-        error=message,
-        hint="",
-        back=back,
-        title=_("The change could not be made"),
-    )
-    return Response(body, status, mimetype="text/html")
-
-
 def roles_view(slug: str, draft: int) -> Response | str:
     """The draft's roles with their forms; the POSTed actions change them."""
     ctx = open_draft(slug, draft)
@@ -129,7 +118,7 @@ def _post(ctx: DraftContext) -> Response | str:
     if action == "add":
         name = request.form.get("name", "").strip()
         if not _NAME.match(name) or name in roles or name in BUILTIN_ROLES:
-            return _invalid(
+            return refused(
                 ctx, _("%(name)s is not a new role name (a-z, 0-9, _).", name=name), here
             )
         text = request.form.get("label", "").strip() or name.replace("_", " ").capitalize()
@@ -139,14 +128,14 @@ def _post(ctx: DraftContext) -> Response | str:
             ctx, ops, editor="roles", what=f"add role {name}", done=f"{here}#role-{name}"
         )
     if role not in roles:
-        return _invalid(ctx, _("The draft has no role %(name)s.", name=role), here)
+        return refused(ctx, _("The draft has no role %(name)s.", name=role), here)
     if action == "save":
         return _save(ctx, role, roles, here)
     if action == "rename":
         return _rename(ctx, role, roles, here)
     if action == "remove":
         return _remove(ctx, role, here)
-    return _invalid(ctx, _("Unknown action."), here)
+    return refused(ctx, _("Unknown action."), here)
 
 
 def _save(ctx: DraftContext, role: str, roles: dict[str, Any], here: str) -> Response | str:
@@ -179,7 +168,7 @@ def _save(ctx: DraftContext, role: str, roles: dict[str, Any], here: str) -> Res
 def _rename(ctx: DraftContext, role: str, roles: dict[str, Any], here: str) -> Response | str:
     new = request.form.get("new_name", "").strip()
     if not _NAME.match(new) or new in roles or new in BUILTIN_ROLES:
-        return _invalid(ctx, _("%(name)s is not a new role name (a-z, 0-9, _).", name=new), here)
+        return refused(ctx, _("%(name)s is not a new role name (a-z, 0-9, _).", name=new), here)
     refs = references(_base_bundle(ctx), base_definition(ctx), role)
     unsafe = [r for r in refs if not r.safe]
     if unsafe:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 from werkzeug.wrappers import Response
 
 from portalis.engine.definition.fieldtypes import ChoiceConfig
@@ -36,6 +36,7 @@ from ..editing import (
     saved_message,
 )
 from ..rights import EDIT
+from .check_reply import check_reply
 from .fields import NAME_PATTERN, check_at, label_values
 from .workflow_diagram import diagram
 from .workflow_edits import (
@@ -330,17 +331,4 @@ def check_expression_view(slug: str, draft: int, workflow: str) -> Response:
     st = state()
     path = flow_path(workflow, "transitions", names[field], "when")
     found = check_at(st.checker, ctx.bundle, path, request.args.get("expr", ""), st.settings.env)
-    return jsonify(
-        ok=not found,
-        problems=[
-            {
-                "code": p.code,
-                "message": p.message,
-                "hint": p.hint,
-                "file": p.file,
-                "line": p.line,
-                "col": p.col,
-            }
-            for p in found
-        ],
-    )
+    return check_reply(found)
