@@ -121,31 +121,35 @@ def rows_html(
     url_of: Callable[[int], str] | None,
 ) -> Markup:
     """The `<tr>` rows of a list; the first cell links to the record when `url_of` is given."""
-    parts: list[str] = []
-    add = parts.append
-    first, rest = (columns[0], columns[1:]) if columns else (None, ())
+    if not columns:
+        return Markup((ROW_OPEN + ROW_CLOSE) * len(records))
+    first, rest = columns[0], columns[1:]
+    # a row's markup around its cells, made once per page: each cell's content goes in a `%s`
+    # (the static parts' own `%` doubled)
+    row = "".join(
+        [
+            str(ROW_OPEN),
+            *(str(c.open_cell).replace("%", "%%") + "%s" + str(CELL_CLOSE) for c in columns),
+            str(ROW_CLOSE),
+        ]
+    )
+    rows: list[str] = []
     for record in records:
         values = record.values
-        add(ROW_OPEN)
-        if first is not None:
-            add(first.open_cell)
-            value = values.get(first.name)
-            url = url_of(record.id) if url_of is not None else None
-            if url:
-                cell = (None if value is None else first.render(fmt, value, False)) or escape(
-                    f"#{record.id}"
-                )
-                add(f'<a class="row-link" href="{escape(url)}">{cell}</a>')
-            elif value is not None:
-                add(first.render(fmt, value, True))
-            add(CELL_CLOSE)
+        value = values.get(first.name)
+        url = url_of(record.id) if url_of is not None else None
+        if url:
+            cell = (None if value is None else first.render(fmt, value, False)) or escape(
+                f"#{record.id}"
+            )
+            head: str = f'<a class="row-link" href="{escape(url)}">{cell}</a>'
+        else:
+            head = EMPTY if value is None else first.render(fmt, value, True)
+        cells = [head]
         for column in rest:
-            add(column.open_cell)
             value = values.get(column.name)
-            if value is not None:
-                add(column.render(fmt, value, True))
-            add(CELL_CLOSE)
-        add(ROW_CLOSE)
-    # every part is markup or built from escaped values where it was made: joined as it is,
+            cells.append(EMPTY if value is None else column.render(fmt, value, True))
+        rows.append(row % tuple(cells))
+    # every cell is markup or built from escaped values where it was made: joined as it is,
     # never escaped again
-    return Markup("".join(parts))
+    return Markup("".join(rows))

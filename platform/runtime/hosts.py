@@ -29,6 +29,8 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 ANY_HOST_PATHS = ("/_health", "/_ready")
 #: Stands for "no name": Werkzeug treats an empty list as "every host is trusted".
 _NO_NAME = "portalis.invalid"
+#: `AppState.extra` key of the last list (the served domains it was made from, the list)
+_TRUSTED = "trusted_hosts"
 
 
 def base_url_host(base_url: str | None) -> str | None:
@@ -46,10 +48,16 @@ def trusted_hosts(st: AppState, shared: SharedConnection | None = None) -> list[
     """The Host names this app answers for: the base URL's host, every published portal's
     `domains:`, and loopback names when the settings allow them (a due live-version poll
     runs on `shared`, the request's connection, when given)."""
+    served = st.registry.hosts(shared)
+    kept: tuple[list[str], list[str]] | None = st.extra.get(_TRUSTED)
+    if kept is not None and kept[0] == served:
+        return kept[1]
     names = [name for name in (base_url_host(st.settings.base_url),) if name]
-    names.extend(st.registry.hosts(shared))
+    names.extend(served)
     if st.settings.trusts_loopback:
         names.extend(LOOPBACK_NAMES)
+    # kept until the served portals' domains change: every request asks
+    st.extra[_TRUSTED] = (served, names or [_NO_NAME])
     return names or [_NO_NAME]
 
 
