@@ -6,7 +6,7 @@ entry is current, whether the bell shows unread notifications, and whether an ov
 builder's preview banner) is present. Those make the shape's key. What varies within a shape
 — the title, the user's name and initial, the CSRF field, the bell's label and badge, the
 overlay and the blocks' HTML — are the holes. A request with flashed messages renders the
-template as it is (the messages are read once, then gone).
+template as it is (the messages are read once, then gone; only the layout reads them).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from portalis.engine.definition.model import Page
 from .fragments import fragments_of, hole
 from .notifications import notification_bell
 from .registry import RuntimePortal
-from .templating import OVERLAY, csrf_input, current_nav, initial, nav_entries
+from .templating import OVERLAY, csrf_input, current_nav, initial, nav_entries, portal_overlay
 
 _CACHE = "page-shells"
 _FIXED = ("title", "who", "initial", "csrf", "bell_label", "bell_badge", "overlay")
@@ -80,7 +80,7 @@ def render_page(
         "csrf": csrf_input() if actor.is_authenticated else "",
         "bell_label": bell["label"] if bell is not None else "",
         "bell_badge": bell["badge"] if bell is not None else "",
-        "overlay": overlay() if overlay is not None else "",
+        "overlay": portal_overlay() if overlay is not None else "",
     }
     for i, html in enumerate(blocks):
         values[f"block{i}"] = html
