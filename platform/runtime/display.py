@@ -27,7 +27,7 @@ from portalis.engine.definition.model import Entity, Field, Page
 
 from .context import state
 from .files import file_names
-from .i18n import format_date, format_money, format_number
+from .i18n import format_date, format_fixed, format_money, format_number
 from .pages import page_allowed
 from .registry import RuntimePortal
 from .urls import portal_url, record_urls
@@ -237,6 +237,8 @@ class Formatter:
             return escape(self.gettext("Yes") if value else self.gettext("No"))
         if kind == "money" and isinstance(value, Money):
             return escape(format_money(value.amount, value.currency, self.locale))
+        if kind == "decimal" and isinstance(places := getattr(field.config, "places", None), int):
+            return escape(format_fixed(value, places, self.locale))
         if kind in ("int", "decimal"):
             return escape(format_number(value, self.locale))
         if kind in ("date", "datetime"):

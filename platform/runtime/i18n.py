@@ -7,6 +7,7 @@ browser's `Accept-Language`, then the portal's default — always one of the por
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -117,6 +118,26 @@ def format_number(value: int | float | Decimal | None, locale: str) -> str:
 @lru_cache(maxsize=4096)
 def _format_int(value: int, locale: str) -> str:
     return numbers.format_decimal(value, locale=_babel_locale(locale))
+
+
+def format_fixed(value: int | float | Decimal | None, places: int, locale: str) -> str:
+    """A number with exactly `places` decimals in the locale's style (`38,70`, `1,234.50`):
+    a `decimal` field shows the places it stores, trailing zeros included."""
+    if value is None:
+        return ""
+    return numbers.format_decimal(
+        value, format=_fixed_pattern(locale, places), locale=_babel_locale(locale)
+    )
+
+
+@lru_cache(maxsize=256)
+def _fixed_pattern(locale: str, places: int) -> numbers.NumberPattern:
+    """The locale's decimal pattern (its grouping: `1.234`, `12,34,567`) with `places`
+    fraction digits, no fewer and no more."""
+    base = numbers.parse_pattern(_babel_locale(locale).decimal_formats[None].pattern)
+    fixed = copy.copy(base)
+    fixed.frac_prec = (places, places)
+    return fixed
 
 
 def format_money(amount: Decimal | None, currency: str, locale: str) -> str:

@@ -212,7 +212,7 @@ class DecimalType(BuiltinType):
             "minimum": 0,
             "maximum": 10,
             "default": 2,
-            "description": "Digits after the decimal point.",
+            "description": "Digits after the decimal point, stored and shown (`38,70`).",
         },
         "precision": {
             "type": "integer",
