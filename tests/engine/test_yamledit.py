@@ -11,11 +11,15 @@ import difflib
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.constructor import Constructor
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.definition.loader import load
 from portalis.engine.definition.yamledit import BundleEdit, EditError, YamlText, parse_path
 from portalis.engine.definition.yamledit.splice import splice
+from portalis.engine.definition.yamledit.style import round_trip_tree
 from portalis.engine.definition.yamlsource import Pos
 from portalis.engine.deploy.validator import Checker
 
@@ -582,3 +586,13 @@ def test_tags_and_aliases_are_refused_before_anything_is_built(text: str) -> Non
 def test_the_tags_the_definition_loader_allows_are_kept() -> None:
     node = YamlText("a: !!str 1\n", "entities/x.yaml").get(["a"])
     assert node.value == "1" and str(node.tag) == "tag:yaml.org,2002:str"
+
+
+def test_trees_are_built_by_a_safe_constructor_only() -> None:
+    safe = YAML(typ="rt")
+    tree = round_trip_tree(safe, "# kept\na: 1  # note\n")
+    assert tree == {"a": 1} and isinstance(tree, CommentedMap)
+    unsafe = YAML(typ="rt")
+    unsafe.Constructor = Constructor  # builds the objects tags name: never used here
+    with pytest.raises(TypeError, match="not a safe YAML constructor"):
+        round_trip_tree(unsafe, "a: 1\n")

@@ -22,7 +22,16 @@ from ...problems import JsonPath
 from .flowtext import delete_entry, flow_entry, flow_value, insert_entry, replace_value
 from .layout import Span, is_block, reindent, separator, spans
 from .splice import splice
-from .style import Indent, detect_indent, dump, from_plain, load_text, make_yaml, to_plain
+from .style import (
+    Indent,
+    detect_indent,
+    dump,
+    from_plain,
+    load_text,
+    make_yaml,
+    round_trip_tree,
+    to_plain,
+)
 from .tree import EditError, dotted, node_at, ordered, plain_key, reads, seq_index
 
 _P = ParamSpec("_P")
@@ -307,7 +316,7 @@ class YamlText:
     def _edited(self, mutate: Callable[[Any], None]) -> Any:
         # a fresh tree to change; the text's tags and anchors were refused when this object
         # was made, so it is loaded without a second pass over its events
-        tree = self._yaml.load(self.text) if self.text.strip() else None
+        tree = round_trip_tree(self._yaml, self.text)
         tree = CommentedMap() if tree is None else tree
         mutate(tree)
         return tree

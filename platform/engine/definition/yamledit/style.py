@@ -16,6 +16,7 @@ from typing import Any
 import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.events import AliasEvent
 
 from ..yamlsource import ALLOWED_TAGS
@@ -25,6 +26,8 @@ WIDTH = 1 << 20
 #: A new collection of scalars up to this many characters is written in flow style.
 FLOW_LIMIT = 100
 
+#: The constructors the edit layer builds trees with: plain data only.
+SAFE_CONSTRUCTORS = (RoundTripConstructor, SafeConstructor)
 #: Only the parser runs (events; nothing is composed or constructed).
 _EventLoader: Any = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 _KEY_LINE = re.compile(r"^( *)([^\s#-][^:#]*|\"[^\"]*\"|'[^']*'):(\s|$)")
@@ -92,7 +95,19 @@ def load_text(yaml: YAML, text: str) -> Any:
         _refuse_unsafe(pyyaml.parse(text, Loader=_EventLoader), pyyaml.AliasEvent)
     except pyyaml.YAMLError:
         _refuse_unsafe(yaml.parse(text), AliasEvent)
-    return yaml.load(text)
+    return round_trip_tree(yaml, text)
+
+
+def round_trip_tree(yaml: YAML, text: str) -> Any:
+    """The round-trip tree of a text already checked by `load_text` (None when empty):
+    composed into nodes, then built by the instance's constructor, which must be one of the
+    safe ones — ruamel.yaml's round-trip constructor builds mappings, sequences and scalars
+    (with their comments), never an object a tag names. (Its unsafe `Constructor` extends
+    `SafeConstructor` too, so the classes are named, not tested for a base.)"""
+    if yaml.Constructor not in SAFE_CONSTRUCTORS:
+        raise TypeError(f"{yaml.Constructor.__name__} is not a safe YAML constructor")
+    node = yaml.compose(text) if text.strip() else None
+    return None if node is None else yaml.constructor.construct_document(node)
 
 
 def _refuse_unsafe(events: Iterable[Any], alias: type[Any]) -> None:
