@@ -155,12 +155,13 @@ def test_review_7_money_arithmetic_is_a_located_validate_problem(
         """amount: {type: decimal, places: 2, compute: "record['quantity'] * record['price']"}""",
     )
     report = portalis_checker.check_dir(write(tmp_path / "m", {}, portal), env={}).report
+    # quantity × price is money now; storing it in a decimal field is the mistake
     assert [p.code for p in report.errors] == ["expression-type"]
     problem = report.errors[0]
     text = (tmp_path / "m" / "portal.yaml").read_text().splitlines()
     assert problem.file == "portal.yaml"
     assert text[problem.line - 1][problem.col - 1 :].startswith("record['quantity'] * record")
-    assert "not supported on money" in problem.message
+    assert "gives a money value, but the field is a decimal field" in problem.message
     assert problem.path == ("entities", "invoice_line", "fields", "amount", "compute")
     assert "expression-type" in CODES
 

@@ -77,11 +77,23 @@ class _Compiler:
                     f"expression reads record[{key!r}], which {entity} does not have",
                     path,
                 )
-            fields = self.ctx.fields_of(entity).items()
-            types = {n: str(f.get("type")) for n, f in fields if isinstance(f, dict)}
-            for wrong in type_errors(source, types):  # arithmetic on money, ...
+            fields = {n: f for n, f in self.ctx.fields_of(entity).items() if isinstance(f, dict)}
+            types = {n: str(f.get("type")) for n, f in fields.items()}
+            currencies = {n: self._fixed_currency(f) for n, f in fields.items()}
+            computed = len(path) >= 3 and path[-1] == "compute" and path[-3] == "fields"
+            target = types.get(str(path[-2])) if computed else None
+            # arithmetic on money with numbers, EUR with USD, money computed into a decimal …
+            for wrong in type_errors(source, types, currencies=currencies, target=target):
                 self._add_located(wrong, source, path)
         return expr
+
+    def _fixed_currency(self, field: Mapping[str, Any]) -> str:
+        """The one currency a money field's values have, or "" when it may have several."""
+        allowed = field.get("currencies")
+        if isinstance(allowed, list):
+            return str(allowed[0]) if len(allowed) == 1 else ""
+        code = field.get("currency", self.currency)
+        return code if isinstance(code, str) else ""
 
     def _add_located(self, exc: ExpressionError, source: str, path: JsonPath) -> None:
         problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)

@@ -111,6 +111,20 @@ and `create` actions, and as a field's `default` — a literal is cleaned like i
 `{{expr: "..."}}` is an expression evaluated when the value is needed (a default: when a record is
 created without that field), e.g. `default: {{expr: "today()"}}`.
 
+**Money in expressions.** A money value (`record['price']`) is an amount with its currency.
+`+` and `-` take two amounts of the same currency; `*` and `/` scale an amount by a number
+(`record['price'] * record['quantity']`, `record['net'] * 1.19`); an amount divided by an
+amount of its currency is a ratio; `<`, `>`, `==` … compare amounts of one currency or an
+amount with `0`; `sum([...])` adds amounts, `round(amount)` rounds half-even to the currency's
+minor units (`round(amount, 1)` to one place), `abs`, `min` and `max` work as on numbers, and
+`.amount` and `.currency` read the parts. Arithmetic is exact (`Decimal`, 40 digits) and the
+result is rounded half-even when a money field stores it. Mixing currencies, adding a plain
+number to an amount (other than 0) or multiplying two amounts is an `expression-type` problem
+at validate time where the fields' currencies are known, and so is a `compute` whose value does
+not fit its field (money into a decimal field); where a currency is only known at run time, the
+operation fails like any expression error (`CurrencyMismatch`): a stored computed field
+refuses the write with a field error, a virtual one shows no value.
+
 **Workflows and actions.** A [workflow](#workflow) is a state machine over a choice field:
 records change state only through its [transitions](#transition), never by a `set`
 (`action-field-state`). A transition may require a comment, be reserved to the user named by

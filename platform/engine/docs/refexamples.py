@@ -30,7 +30,7 @@ entities:
       number: {type: string, required: true, unique: true, max_length: 20}
       account: {type: ref, to: account, required: true}
       issued: {type: date, default: {expr: "today()"}}     # evaluated when the record is created
-      total: {type: decimal, rollup: sum, of: invoice_line.amount, via: invoice}
+      total: {type: money, rollup: sum, of: invoice_line.amount, via: invoice}
       lines: {type: int, rollup: count, of: invoice_line, via: invoice}
       disputed_lines: {type: int, rollup: count, of: invoice_line, via: invoice, where: {disputed: true}}
       age_days: {type: int, compute: "days_since(record['issued'])", stored: false}   # virtual
@@ -39,8 +39,9 @@ entities:
       invoice: {type: ref, to: invoice, required: true}
       description: {type: string, required: true, max_length: 200}
       quantity: {type: int, default: 1, min: 1}
-      price: {type: decimal, required: true}
-      amount: {type: decimal, compute: "(record['quantity'] or 0) * (record['price'] or 0)"}
+      price: {type: money, required: true}
+      amount: {type: money, compute: "(record['quantity'] or 0) * (record['price'] or 0)"}
+      net: {type: money, compute: "round(record['amount'] / 1.19)", stored: false}
       disputed: {type: bool, default: false}
 """,
 )
@@ -186,7 +187,9 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         'all); or a mapping `{amount: "12.50", currency: USD}` whose `amount` is a number or '
         "decimal text and whose `currency` may be left out (the field's currency). Amounts "
         "written as text have no thousands separators or exponent; every amount is rounded "
-        "half-up to the currency's decimal places (JPY 0, EUR 2, KWD 3). The API answers "
+        "half-even (banker's rounding) to the currency's minor units (JPY 0, EUR 2, KWD 3) "
+        "when it is stored; expressions compute with every digit until then (see Money in "
+        "expressions). The API answers "
         '`{"amount": "12.50", "currency": "EUR"}` (the amount as text, so no digit is '
         "lost); forms show an amount box and a currency list."
     ),

@@ -59,10 +59,11 @@ def length(value: Sized) -> int:
 
 
 def total(values: Iterable[Any], start: Any = 0) -> Any:
-    """`sum(values, start)` for numbers only, so it cannot glue lists or text together."""
+    """`sum(values, start)` for numbers and money only, so it cannot glue lists or text
+    together; amounts must share one currency (see `money.Money`)."""
     items = [start, *values]
-    if not all(map(guards.is_number, items)):
-        raise TypeError("sum() adds numbers only")
+    if not all(map(guards.is_quantity, items)):
+        raise TypeError("sum() adds numbers and amounts of money only")
     return sum(items[1:], items[0])
 
 
@@ -77,7 +78,10 @@ def largest(*values: Any, **options: Any) -> Any:
 
 
 def rounded(number: Any, ndigits: int | None = None) -> Any:
-    """`round(number, ndigits)` with |ndigits| <= 64 (round(1, -10**9) would run for hours)."""
+    """`round(number, ndigits)` with |ndigits| <= 64 (round(1, -10**9) would run for hours).
+
+    Money rounds half-even, by default to its currency's minor units (`Money.__round__`).
+    """
     if ndigits is None:
         return round(number)
     if type(ndigits) is not int or abs(ndigits) > guards.MAX_EXPONENT:

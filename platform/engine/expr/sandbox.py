@@ -100,6 +100,9 @@ _SAFE_ATTRIBUTES: Final[Mapping[type, frozenset[str]]] = MappingProxyType(
 _STR_METHODS: Final = frozenset({"lower", "upper", "strip", "startswith", "endswith"})
 #: The class attribute through which a type lists the attributes expressions may read.
 EXPOSE_ATTRIBUTE: Final = "__portalis_expose__"
+#: The class attribute (True) through which a value type says `+ - * /` on it are safe: they
+#: run in constant time and raise TypeError for operands they do not support (`Money`).
+ARITHMETIC_ATTRIBUTE: Final = "__portalis_arithmetic__"
 
 
 class EvaluationError(PortalisError):
@@ -131,6 +134,12 @@ def _refused(what: str) -> EvaluationError:
 def is_number(value: object) -> bool:
     """True for the numbers arithmetic runs on directly: int (and bool), float, Decimal."""
     return isinstance(value, _NUMBERS)
+
+
+def is_quantity(value: object) -> bool:
+    """True for numbers and for values whose type declares `ARITHMETIC_ATTRIBUTE` (money):
+    their operators run in constant time and refuse what they do not support themselves."""
+    return isinstance(value, _NUMBERS) or getattr(type(value), ARITHMETIC_ATTRIBUTE, False) is True
 
 
 def measure(value: object, limit: int) -> int:
@@ -298,7 +307,7 @@ class Budget:
             if left.bit_length() + right.bit_length() > MAX_INT_BITS:
                 raise _over_budget(f"an integer larger than {MAX_INT_BITS} bits")
             return left * right
-        if is_number(left) and is_number(right):
+        if is_quantity(left) and is_quantity(right):
             return left * right
         if isinstance(left, int) and isinstance(right, _REPEATABLE):
             left, right = right, left
@@ -311,8 +320,12 @@ class Budget:
         raise TypeError(f"cannot multiply {type(left).__name__} by {type(right).__name__}")
 
     def div(self, left: Any, right: Any) -> Any:
-        """`/` on numbers."""
-        self._numbers("/", left, right)
+        """`/` on numbers and amounts of money."""
+        self.spend(1)
+        if not (is_quantity(left) and is_quantity(right)):
+            raise TypeError(
+                f"'/' needs numbers, not {type(left).__name__} and {type(right).__name__}"
+            )
         return left / right
 
     def floordiv(self, left: Any, right: Any) -> Any:

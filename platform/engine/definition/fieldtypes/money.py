@@ -1,16 +1,19 @@
-"""The money field type and its value, `Money` (an amount in an ISO 4217 currency)."""
+"""The money field type; its value is `Money` (an amount in an ISO 4217 currency), whose
+arithmetic lives with the expression language (`portalis.engine.expr.money`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 
+from ...expr.money import Money as Money  # re-exported: the value of this type
+from ...expr.money import minor_units
 from ...problems import Problem
 from ..fields import CheckContext, FieldValueError, TableContext
 from ._base import BuiltinType, config_of, is_blank, option_problem
@@ -35,17 +38,6 @@ _AMOUNT_TEXT: Final = re.compile(
     r"(?:\s*(?P<after>[A-Za-z]{3}))?"
 )
 _MAX_TEXT: Final = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An amount of money in a currency (ISO 4217 code, such as EUR)."""
-
-    amount: Decimal
-    currency: str
-
-    def __str__(self) -> str:
-        return f"{decimal_text(self.amount)} {self.currency}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +68,7 @@ def known_currency(code: str) -> bool:
 
 def currency_places(code: str) -> int:
     """Decimal places of `code` (JPY 0, EUR 2, KWD 3), capped at what the column stores."""
-    return min(int(get_currency_precision(code)), AMOUNT_SCALE)
+    return min(minor_units(code), AMOUNT_SCALE)
 
 
 class MoneyType(BuiltinType):
@@ -166,7 +158,8 @@ class MoneyType(BuiltinType):
 
     def clean(self, field: Field, raw: Any) -> Money | None:
         """Money from Money, {amount, currency}, "12.50 EUR", "EUR 12.50" or a plain number
-        (in the field's currency); the amount is rounded half-up to the currency's places."""
+        (in the field's currency); the amount is rounded half-even (banker's rounding) to the
+        currency's minor units, so a computed `quantity * price` is rounded like a ledger."""
         if is_blank(raw):
             return None
         config = config_of(field, _DEFAULT_MONEY)
@@ -189,6 +182,7 @@ class MoneyType(BuiltinType):
             integer_digits=AMOUNT_PRECISION - AMOUNT_SCALE,
             low=config.min,
             high=config.max,
+            rounding=ROUND_HALF_EVEN,
         )
         return Money(value, currency)
 

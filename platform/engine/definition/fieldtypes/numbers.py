@@ -71,14 +71,16 @@ def fit_decimal(
     integer_digits: int,
     low: Decimal | None = None,
     high: Decimal | None = None,
+    rounding: str = ROUND_HALF_UP,
 ) -> Decimal:
-    """`value` rounded half-up to `places` decimals, within the column and option ranges."""
+    """`value` rounded (half-up unless told) to `places` decimals, within the column and
+    option ranges."""
     limit = Decimal(10) ** integer_digits
     try:
         if value.copy_abs() < limit:
             # A private context: precision enough for 38 digits, whatever the thread's is.
             exponent = Decimal(1).scaleb(-places)
-            value = value.quantize(exponent, rounding=ROUND_HALF_UP, context=Context(prec=80))
+            value = value.quantize(exponent, rounding=rounding, context=Context(prec=80))
     except DecimalException as exc:
         raise FieldValueError("format", "must be a number") from exc
     if value.copy_abs() >= limit:
