@@ -128,8 +128,12 @@ CODES: Final[dict[str, str]] = {
     "expression-forbidden": "An expression uses a construct outside the allow-list.",
     "expression-name": "An expression uses a name that is not available.",
     "expression-too-large": "An expression is longer or larger than allowed.",
-    "expression-type": "An expression applies an operation to a field type that does not "
-    "support it (arithmetic on money).",
+    "expression-related": "An expression reads a referenced record (`record.product.price`) "
+    "where that is not possible: outside compute, default and rule checks, through a field "
+    "that is not a reference, more than three references deep, or a field computed on read.",
+    "expression-type": "An expression applies an operation to values that do not support it "
+    "(a plain number added to money, two currencies mixed, money times money) or computes a "
+    "value its field cannot hold (money into a decimal field).",
     "expression-failed": "An expression failed while running (a record, a seed row); the log "
     "line and the error name the expression's file:line:col in the definition.",
     "expression-budget": "An expression exceeded its run-time budget (steps, sizes); logged "

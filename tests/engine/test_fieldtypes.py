@@ -21,6 +21,7 @@ from portalis.engine.definition.fieldtypes import (
     TagsConfig,
     builtin_field_types,
 )
+from portalis.engine.definition.fieldtypes.exact import ExactDecimal
 from portalis.engine.definition.model import Field
 from portalis.engine.definition.values import Label
 from portalis.engine.plugins import field_types, make_plugin_manager
@@ -440,7 +441,8 @@ def test_columns() -> None:
     assert money.columns == ("amount", "amount_currency")
     cols = money.kind.columns(money, ctx)
     assert [c.name for c in cols] == ["amount", "amount_currency"]
-    assert isinstance(cols[0].type, sa.Numeric) and isinstance(cols[1].type, sa.String)
+    assert isinstance(cols[0].type, ExactDecimal) and isinstance(cols[1].type, sa.String)
+    assert (cols[0].type.precision, cols[0].type.scale) == (18, 4)
     ref = make_field("ref", {"to": "account", "on_delete": "set_null"}, name="account")
     (column,) = ref.kind.columns(ref, ctx)
     (fk,) = column.foreign_keys

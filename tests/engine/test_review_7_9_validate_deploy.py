@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.tables import TableSet
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import CODES, DefinitionError, Severity
 from portalis.testing.cli import CliResult, invoke
@@ -210,24 +211,22 @@ def test_review_8_forward_references_across_seed_files_deploy(
     assert clara.account is not None  # the user's account was seeded after the user
 
 
-def _balances(engine: sa.Engine) -> tuple[Decimal, Decimal, list[Decimal]]:
+def _balances(engine: sa.Engine, tables: TableSet) -> tuple[Decimal, Decimal, list[Decimal]]:
+    """Straight from the tables (their column types read exact decimals on both databases)."""
+    account, invoice = tables["account"], tables["invoice"]
     with engine.connect() as conn:
-        balance, doubled = conn.execute(
-            sa.text("select balance, doubled from p_b2b__account")
-        ).one()
-        opened = conn.execute(
-            sa.text("select open_amount from p_b2b__invoice order by number")
-        ).scalars()
-        return Decimal(str(balance)), Decimal(str(doubled)), [Decimal(str(v)) for v in opened]
+        balance, doubled = conn.execute(sa.select(account.c.balance, account.c.doubled)).one()
+        opened = conn.execute(sa.select(invoice.c.open_amount).order_by(invoice.c.number))
+        return balance, doubled, list(opened.scalars())
 
 
 def test_review_8_rollups_and_stored_computed_fields_right_after_seed_and_repaired(
     db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
 ) -> None:
     folder = write(tmp_path / "b2b", {"a_lines.yaml": LINES, "b_invoices.yaml": INVOICES})
-    deploy_dir(db_engine, portalis_checker, folder)
+    tables = deploy_dir(db_engine, portalis_checker, folder).tables
     # A-1: 2*10.00 + 5.50 - 5.00 paid = 20.50; A-2: 3.00 → balance 23.50 (was 0.00)
-    assert _balances(db_engine) == (
+    assert _balances(db_engine, tables) == (
         Decimal("23.50"),
         Decimal("47.00"),
         [Decimal("20.50"), Decimal("3.00")],
@@ -237,14 +236,14 @@ def test_review_8_rollups_and_stored_computed_fields_right_after_seed_and_repair
         conn.execute(sa.text("update p_b2b__invoice set total = 0, open_amount = 7"))
         conn.execute(sa.text("update p_b2b__invoice_line set amount = 99"))
     deploy_dir(db_engine, portalis_checker, folder)  # the same version again, with --seed
-    assert _balances(db_engine) == (
+    assert _balances(db_engine, tables) == (
         Decimal("23.50"),
         Decimal("47.00"),
         [Decimal("20.50"), Decimal("3.00")],
     )
     with db_engine.connect() as conn:
-        amounts = conn.execute(sa.text("select amount from p_b2b__invoice_line")).scalars()
-        assert sorted(Decimal(str(a)) for a in amounts) == [Decimal(3), Decimal("5.5"), Decimal(20)]
+        amounts = conn.execute(sa.select(tables["invoice_line"].c.amount)).scalars()
+        assert sorted(amounts) == [Decimal(3), Decimal("5.5"), Decimal(20)]
 
 
 def test_review_8_one_bad_row_is_one_problem_not_a_cascade(

@@ -190,7 +190,9 @@ def _parse(column_type: sa.types.TypeEngine[Any], value: Any) -> Any:
             return date.fromisoformat(value)
         if isinstance(column_type, sa.Time):
             return time.fromisoformat(value)
-        if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
+        # exact decimals are a type decorator over Numeric
+        stored = getattr(column_type, "impl", column_type)
+        if isinstance(stored, sa.Numeric) and not isinstance(stored, sa.Float):
             return Decimal(value)
     except (ValueError, InvalidOperation):
         return value

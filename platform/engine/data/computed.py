@@ -37,14 +37,30 @@ def queryable(entity: Entity, name: str) -> bool:
     return field is not None and field.stored
 
 
+def virtual_reads(entity: Entity, mask: Collection[str] | None = None) -> frozenset[str]:
+    """The related paths (`product.unit_price`) the virtual fields read, limited to those
+    whose reference is in `mask` (a reader who may not read `product` gets none of it)."""
+    return frozenset(
+        key
+        for field in entity.fields.values()
+        if not field.stored and field.compute is not None
+        for key in field.compute.record_keys
+        if "." in key and (mask is None or key.split(".", 1)[0] in mask)
+    )
+
+
 def compute_virtual(
-    entity: Entity, values: Mapping[str, Any], actor: Actor | None
+    entity: Entity,
+    values: Mapping[str, Any],
+    actor: Actor | None,
+    related: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The virtual fields of a record from its raw values, as `actor` reads them.
 
-    Each one sees the stored values and the virtual fields declared before it.
+    Each one sees the stored values, the virtual fields declared before it and `related`
+    (the referenced records' fields it reads), which never become part of the record.
     """
-    scope = dict(values)
+    scope = {**values, **(related or {})}
     out: dict[str, Any] = {}
     for name, field in entity.fields.items():
         if field.stored or field.compute is None:

@@ -8,7 +8,7 @@ record without a decision of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..definition.fields import FieldType
@@ -16,6 +16,9 @@ from ..definition.model import SYSTEM_COLUMNS, Entity
 from .computed import compute_virtual, virtual_fields
 from .permissions import Actor
 from .rows import Record
+
+#: The referenced records' fields (`product.unit_price`) a record's computed fields read.
+Related = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 def wanted_virtual(entity: Entity, mask: frozenset[str], fields: Sequence[str] | None) -> list[str]:
@@ -30,9 +33,11 @@ def masked_records(
     mask: frozenset[str],
     fields: Sequence[str] | None,
     loaders: Sequence[tuple[str, Any, Any]],
+    related: Related | None = None,
 ) -> tuple[Record, ...]:
     """The records of `rows`, each yielding the fields `loaders` read (name, field, loader:
-    the masked fields whose columns the rows have) and the computed fields it may show."""
+    the masked fields whose columns the rows have) and the computed fields it may show;
+    `related` gives the referenced records' fields those read, per record."""
     wanted = wanted_virtual(entity, mask, fields)
     # a type that keeps its value in a column of the field's name as it is (most types) is
     # read by key; the others convert through their loader
@@ -45,7 +50,8 @@ def masked_records(
             values[name] = load(field, row)
         if wanted:
             # computed from the fields this actor may read on this row, never hidden ones
-            computed = compute_virtual(entity, values, actor)
+            extra = related(values) if related is not None else None
+            computed = compute_virtual(entity, values, actor, extra)
             values.update({n: computed[n] for n in wanted if n in computed})
         records.append(Record(entity.name, values))
     return tuple(records)

@@ -16,14 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
-from .computed import compute_virtual, queryable
+from .computed import compute_virtual, queryable, virtual_reads
 from .db import begin_write
 from .errors import Forbidden, NotFound
 from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
 from .permissions import Actor, Policy
 from .query import RecordQuery, _int_id, _maybe_int
-from .record_rows import masked_records, wanted_virtual
+from .record_rows import Related, masked_records, wanted_virtual
 from .ref_titles import read_titles
+from .related import fill_related, prefetch
 from .rows import Page, Record
 from .tables import USER_AUTH_COLUMNS, TableSet
 
@@ -160,6 +161,7 @@ class ReadStore(RecordQuery):
                 total, exact = _bounded(int(rows[0]["_total"]), count_limit)
             elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
+            related = self._related_for_virtuals(c, entity, rows[:page_size])
         # one mask for every row: which fields a row yields is known once, not per row
         if mask and rows:
             records = masked_records(
@@ -169,10 +171,12 @@ class ReadStore(RecordQuery):
                 mask,
                 fields,
                 self._selected(entity, mask, rows[0].keys()),
+                related,
             )
         else:
             records = tuple(
-                self._record(actor, entity, row, flags, mask, fields) for row in rows[:page_size]
+                self._record(actor, entity, row, flags, mask, fields, related)
+                for row in rows[:page_size]
             )
         if not count:
             total = (page - 1) * page_size + len(records)
@@ -234,7 +238,8 @@ class ReadStore(RecordQuery):
                             lookup=self.lookup(c),
                         ),
                     )
-        return self._record(actor, entity, row, flags)
+            related = self._related_for_virtuals(c, entity, [row])
+        return self._record(actor, entity, row, flags, related=related)
 
     def titles(
         self, actor: Actor, entity_name: str, ids: Sequence[Any], *, names_only: bool = False
@@ -336,13 +341,34 @@ class ReadStore(RecordQuery):
         flags: builtins.list[tuple[Any, sa.ColumnElement[Any]]],
         mask: frozenset[str] | None = None,
         fields: Sequence[str] | None = None,
+        related: Related | None = None,
     ) -> Record:
         if flags:
             grants = [g for i, (g, _) in enumerate(flags) if row[f"_g{i}"]]
             mask = self.policy.fields_of_grants(entity.name, grants)
         elif mask is None:
             mask = self.policy.field_mask(actor, entity.name, "read")
-        return self._computed(actor, entity, self.to_values(entity, row, mask), mask, fields)
+        values = self.to_values(entity, row, mask)
+        return self._computed(actor, entity, values, mask, fields, related)
+
+    def _related_for_virtuals(
+        self, conn: sa.Connection, entity: Entity, rows: Sequence[Mapping[str, Any]]
+    ) -> Related | None:
+        """The referenced records' fields the virtual fields of `rows` read, loaded at once
+        (one SELECT per reference and step for the whole page). Each record gets the paths
+        whose reference it shows: a reader who may not read `product` gets none of it."""
+        paths = virtual_reads(entity)
+        if not paths or not rows:
+            return None
+        find = prefetch(conn, self.model, self.tables, entity, rows, paths)
+
+        def related(values: Mapping[str, Any]) -> dict[str, Any]:
+            visible = [p for p in paths if p.split(".", 1)[0] in values]
+            scratch = dict(values)
+            fill_related(self.model, entity, scratch, visible, find)
+            return {path: scratch[path] for path in visible}
+
+        return related
 
     def _selected(
         self, entity: Entity, mask: frozenset[str], keys: Any
@@ -362,11 +388,13 @@ class ReadStore(RecordQuery):
         values: dict[str, Any],
         mask: frozenset[str],
         fields: Sequence[str] | None,
+        related: Related | None = None,
     ) -> Record:
         wanted = wanted_virtual(entity, mask, fields)
         if wanted:
             # computed from the fields this actor may read on this row, never from hidden ones
-            computed = compute_virtual(entity, values, actor)
+            extra = related(values) if related is not None else None
+            computed = compute_virtual(entity, values, actor, extra)
             values.update({n: computed[n] for n in wanted if n in computed})
         return Record(entity.name, values)
 

@@ -1,8 +1,8 @@
 """The SQL side of rollups: which rollups read an entity, and one parent's aggregate.
 
 `aggregate` computes a rollup for one parent with ONE SELECT over the children (exact: never
-an increment). SQLite keeps NUMERIC values as binary floating point, so decimal and money sums
-add whole ten-thousandths as 64-bit integers there; PostgreSQL adds NUMERIC exactly. Money is
+an increment). Decimal and money columns are exact on both databases (SQLite stores them as
+whole smallest units, see `fieldtypes.exact`), so `SUM` adds them exactly there too. Money is
 added per currency: children in another currency than the parent field's raise
 `ForeignCurrency` instead of being added up.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..definition.fieldtypes.money import AMOUNT_SCALE, Money
+from ..definition.fieldtypes.money import Money
 from ..definition.model import Entity, Field, PortalModel, Rollup
 from .tables import TableSet
 
@@ -81,10 +81,10 @@ def aggregate(
     if rollup.aggregate == "count":  # children that have a value
         count = conn.execute(sa.select(sa.func.count(column)).where(*where))
         return field.kind.clean(field, int(count.scalar_one()))
-    value_sql = _aggregate_sql(conn, rollup.aggregate, source, column)
+    value_sql = _aggregate_sql(rollup.aggregate, column)
     if source.type != "money":
         value = conn.execute(sa.select(value_sql).where(*where)).scalar_one()
-        return _result(field, rollup, source, value)
+        return _result(field, value)
     currency = table.c[source.columns[1]]
     rows = conn.execute(
         sa.select(currency, value_sql).where(*where, column.is_not(None)).group_by(currency)
@@ -94,29 +94,21 @@ def aggregate(
     if target is not None and foreign:
         raise ForeignCurrency(foreign)
     value = next((v for code, v in rows if code == target or target is None), None)
-    return _result(field, rollup, source, value)
+    return _result(field, value)
 
 
-def _aggregate_sql(
-    conn: sa.Connection, kind: str, source: Field, column: sa.ColumnElement[Any]
-) -> sa.ColumnElement[Any]:
+def _aggregate_sql(kind: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    # sum, min and max take the column's type, whose result processing reads exact values
     if kind == "min":
         return sa.func.min(column)
     if kind == "max":
         return sa.func.max(column)
-    if conn.dialect.name == "sqlite" and source.type != "int":
-        # SQLite keeps NUMERIC as binary floating point and adds floats: sum whole
-        # ten-thousandths (exact 64-bit integers) instead, and scale back in Python
-        scaled = sa.func.round(column * sa.literal_column(str(10**AMOUNT_SCALE)))
-        return sa.func.sum(sa.cast(scaled, sa.BigInteger))
     return sa.func.sum(column)
 
 
-def _result(field: Field, rollup: Rollup, source: Field, value: Any) -> Any:
+def _result(field: Field, value: Any) -> Any:
     if value is None:
         return empty_value(field)
-    if rollup.aggregate == "sum" and isinstance(value, int) and source.type != "int":
-        value = Decimal(value).scaleb(-AMOUNT_SCALE)  # the scaled SQLite sum
     if field.type == "money" and not isinstance(value, Money):
         value = Money(_decimal(value), currency_of(field))
     elif field.type != "money" and isinstance(value, Money):

@@ -23,6 +23,7 @@ from .computed import Errors, apply_defaults, compute_fields
 from .errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
 from .permissions import Actor, Policy
 from .query import _int_id
+from .related import load_related
 from .tables import TableSet
 from .user_rows import user_locale_error
 
@@ -86,9 +87,14 @@ class WriteChecks:
             wrong = user_locale_error(self.model.locales, merged.get("locale"))
             if wrong is not None:
                 errors["locale"] = [wrong]
+        related = self._load_related(conn, entity, merged)
         if creating:
             apply_defaults(entity, merged, changes, actor, errors)
+            if any(f.default_expr is not None for f in entity.refs()):
+                related = self._load_related(conn, entity, merged)  # a default chose a reference
         self._apply_rules(actor, entity, merged, errors)
+        for key in related:  # read for the expressions; never stored or passed on
+            merged.pop(key, None)
         for name in changed:
             field = entity.fields[name]
             if field.type == "ref" and merged.get(name) is not None and name not in errors:
@@ -108,6 +114,14 @@ class WriteChecks:
                 # only files this actor uploaded may be attached: an id alone is no permission
                 add_error(errors, name, "not-found", "the file does not exist")
         return merged, errors
+
+    def _load_related(
+        self, conn: sa.Connection, entity: Entity, merged: dict[str, Any]
+    ) -> frozenset[str]:
+        """Load the referenced records' fields the entity's expressions read into `merged`."""
+        if entity.reads:
+            load_related(conn, self.model, self.tables, entity, [merged], entity.reads)
+        return entity.reads
 
     def _apply_rules(
         self, actor: Actor, entity: Entity, merged: dict[str, Any], errors: Errors

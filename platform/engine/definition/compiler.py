@@ -33,6 +33,7 @@ from .model import (
     Theme,
 )
 from .naming import table_name
+from .related_reads import RelatedReads
 from .semantics.base import Ctx, account_field
 from .semantics.roles import role_closures
 from .semantics.sections import CORE_AUTH_KEYS
@@ -51,6 +52,7 @@ class _Compiler:
         self.ctx = ctx
         self.functions = functions
         self.currency = str(ctx.data.get("currency") or "EUR")
+        self.related = RelatedReads(ctx)
         self.flow = FlowCompiler(ctx, self.expression)
 
     def expression(
@@ -71,13 +73,20 @@ class _Compiler:
         expr = replace(expr, origin=f"{pos.file}:{pos.line}:{pos.col}")  # for runtime errors
         if entity is not None:
             known = set(self.ctx.fields_of(entity)) | set(SYSTEM_COLUMNS)
+            fields: dict[str, Mapping[str, Any]] = {
+                n: f for n, f in self.ctx.fields_of(entity).items() if isinstance(f, dict)
+            }
             for key in sorted(expr.record_keys - known):
+                if "." in key:
+                    read = self.related.field(entity, key, path)
+                    if read is not None:
+                        fields[key] = read
+                    continue
                 self.ctx.add(
                     "ref-unknown-field",
                     f"expression reads record[{key!r}], which {entity} does not have",
                     path,
                 )
-            fields = {n: f for n, f in self.ctx.fields_of(entity).items() if isinstance(f, dict)}
             types = {n: str(f.get("type")) for n, f in fields.items()}
             currencies = {n: self._fixed_currency(f) for n, f in fields.items()}
             computed = len(path) >= 3 and path[-1] == "compute" and path[-3] == "fields"
@@ -164,6 +173,14 @@ class _Compiler:
             check = self.expression(rule["check"], (*base, "rules", i, "check"), name)
             if check is not None:
                 rules.append(Rule(i, check, Label.of(rule["message"])))
+        expressions = [
+            *(f.compute for f in fields.values()),
+            *(f.default_expr for f in fields.values()),
+            *(rule.check for rule in rules),
+        ]
+        reads = frozenset(
+            key for e in expressions if e is not None for key in e.record_keys if "." in key
+        )
         search = tuple(spec.get("search") or ()) or tuple(
             f.name for f in fields.values() if f.kind.searchable
         )
@@ -183,6 +200,7 @@ class _Compiler:
             search_fields=search,
             icon=spec.get("icon"),
             indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
+            reads=reads,
         )
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:

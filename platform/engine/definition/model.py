@@ -178,6 +178,9 @@ class Entity:
     icon: str | None = None
     #: declared `indexes:`, each a list of field or system column names (`-name` descends)
     indexes: tuple[tuple[str, ...], ...] = ()
+    #: fields of referenced records its expressions read (`product.unit_price`), loaded with
+    #: each record that is written or computed
+    reads: frozenset[str] = frozenset()
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""

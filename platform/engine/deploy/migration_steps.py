@@ -39,7 +39,13 @@ from .schema_ops import (
     Plan,
     SchemaOp,
 )
-from .schema_types import compile_type, loss_condition, zero_value
+from .schema_types import (
+    canonical_type,
+    compile_type,
+    loss_condition,
+    unit_conversions,
+    zero_value,
+)
 from .value_renames import fits, move
 
 #: Steps that change an existing table in place (one batch per table, a rebuild on SQLite).
@@ -149,6 +155,14 @@ class Executor:
         live_types = {c["name"]: c["type"] for c in sa.inspect(self.conn).get_columns(table.name)}
         for op in _of(ops, ALTER_TYPE):
             self._check_loss(table, _column(op), live_types[_column(op)])
+        conversions = {
+            _column(op): unit_conversions(
+                canonical_type(live_types[_column(op)], self.conn.dialect),
+                canonical_type(table.c[_column(op)].type, self.conn.dialect),
+            )
+            for op in _of(ops, ALTER_TYPE)
+        }
+        self._convert(table.name, {name: sql[0] for name, sql in conversions.items()})
         for op in _of(ops, SET_NOT_NULL):
             self._fill(table, _column(op))
         foreign_keys = {spec.name: spec for spec in target_foreign_keys(table)}
@@ -196,8 +210,20 @@ class Executor:
                     )
             for column_name in tighten:
                 batch.alter_column(column_name, nullable=False)
+        self._convert(table.name, {name: sql[1] for name, sql in conversions.items()})
         if kept:
             self._restore_sqlite_indexes(table.name, kept)
+
+    def _convert(self, table: str, expressions: dict[str, str | None]) -> None:
+        """Rewrite columns' values with SQL expressions of `{col}` (scaled decimal units)."""
+        quote = self.conn.dialect.identifier_preparer.quote
+        for name, expression in expressions.items():
+            if expression is not None:
+                value = expression.format(col=quote(name))
+                self.conn.exec_driver_sql(
+                    f"UPDATE {quote(table)} SET {quote(name)} = {value} "
+                    f"WHERE {quote(name)} IS NOT NULL"
+                )
 
     def _restore_sqlite_indexes(self, table: str, kept: dict[str, str]) -> None:
         """Recreate indexes a SQLite rebuild changed from their stored DDL.

@@ -21,6 +21,8 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
+from ..definition.fieldtypes.exact import SCALED_NAME
+
 #: DDL base names (upper case, single spaces) → type family.
 FAMILIES: Final = MappingProxyType(
     {
@@ -41,6 +43,7 @@ FAMILIES: Final = MappingProxyType(
         "INT8": "int",
         "NUMERIC": "numeric",
         "DECIMAL": "numeric",
+        SCALED_NAME: "numeric",
         "FLOAT": "float",
         "REAL": "float",
         "FLOAT4": "float",
@@ -64,6 +67,8 @@ FAMILIES: Final = MappingProxyType(
 _INT_BYTES: Final = MappingProxyType(
     {"SMALLINT": 2, "INT2": 2, "INTEGER": 4, "INT": 4, "INT4": 4, "BIGINT": 8, "INT8": 8}
 )
+#: The `ColumnType.variant` of SQLite's scaled decimals (`SCALED_DECIMAL(p, s)`).
+SCALED: Final = "scaled"
 _TYPE_RE: Final = re.compile(r"^([A-Z][A-Z0-9_ ]*?)\s*(?:\((\d+)(?:\s*,\s*(\d+))?\))?(?:\s+(.*))?$")
 
 
@@ -114,8 +119,13 @@ def canonical_type(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Colu
     if family == "int":
         return ColumnType("int", size=_INT_BYTES[base], sql=sql)
     if family == "numeric":
+        # SQLite's scaled decimals hold whole units: same values, another representation
         return ColumnType(
-            "numeric", size=arg1, scale=(arg2 or 0) if arg1 is not None else None, sql=sql
+            "numeric",
+            SCALED if base == SCALED_NAME else "",
+            size=arg1,
+            scale=(arg2 or 0) if arg1 is not None else None,
+            sql=sql,
         )
     if family == "float":
         # SQLite stores every REAL in 8 bytes, whatever the declared name says.
@@ -161,7 +171,7 @@ def _capacity(size: int | None) -> float:
 
 
 def loss_condition(
-    column: sa.ColumnClause[Any],
+    column: sa.ColumnElement[Any],
     old_type: sa.types.TypeEngine[Any],
     new_type: sa.types.TypeEngine[Any],
     dialect: sa.Dialect,
@@ -177,6 +187,20 @@ def loss_condition(
     if is_widening(old, new):
         return None
     present = column.is_not(None)
+    if old.variant == SCALED and new.variant == SCALED:
+        return sa.and_(present, _scaled_loss(column, old, new))
+    if old.variant == SCALED and new.family == "int":  # whole units of 10**scale only
+        unit = 10 ** (old.scale or 0)
+        limit = 2 ** (8 * (new.size or 8) - 1) * unit
+        too_big = sa.func.abs(column) >= sa.literal(limit) if limit < 2**63 else sa.false()
+        return sa.and_(present, sa.or_(column % sa.literal(unit) != 0, too_big))
+    if old.variant == SCALED:  # checked on the values the units stand for
+        column = sa.cast(column, sa.Float()) / sa.literal(10 ** (old.scale or 0))
+        old_type = sa.Numeric(old.size, old.scale)
+        old = canonical_type(old_type, dialect)
+    if new.variant == SCALED:
+        new_type = sa.Numeric(new.size, new.scale)
+        new = canonical_type(new_type, dialect)
     too_long = None
     if new.family == "text" and new.size is not None:
         too_long = sa.func.length(sa.cast(column, sa.Text())) > new.size
@@ -200,6 +224,42 @@ def loss_condition(
     if too_long is not None:
         lossy = sa.or_(lossy, too_long)
     return sa.and_(present, lossy)
+
+
+def _scaled_loss(
+    column: sa.ColumnElement[Any], old: ColumnType, new: ColumnType
+) -> sa.ColumnElement[bool]:
+    """Units (10**-old.scale each) that do not fit `new`: too large, or finer than its scale."""
+    old_scale, new_scale = old.scale or 0, new.scale or 0
+    bound = 10 ** ((new.size or 18) - new_scale + old_scale)
+    # a bound beyond 64 bits cannot be reached by stored units (nor bound as a parameter)
+    lost: sa.ColumnElement[bool] = (
+        sa.func.abs(column) >= sa.literal(bound) if bound < 2**63 else sa.false()
+    )
+    if new_scale < old_scale:
+        lost = sa.or_(lost, column % sa.literal(10 ** (old_scale - new_scale)) != 0)
+    return lost
+
+
+def unit_conversions(old: ColumnType, new: ColumnType) -> tuple[str | None, str | None]:
+    """SQL (with `{col}`) that converts values around a type change from `old` to `new` on
+    SQLite where scaled decimals are involved: (before the table is rebuilt, after it).
+
+    Before: scaled units become the numbers they stand for (the rebuild then casts them to
+    the new type). After: numbers become units of the new scale, or units are rescaled with
+    integer arithmetic (exact: `loss_condition` refused what would not divide).
+    """
+    if old.variant == SCALED and new.variant == SCALED:
+        shift = (new.scale or 0) - (old.scale or 0)
+        if shift > 0:
+            return None, f"{{col}} * {10**shift}"
+        return None, (f"{{col}} / {10**-shift}" if shift < 0 else None)
+    before = after = None
+    if old.variant == SCALED:
+        before = f"CAST({{col}} AS REAL) / {10 ** (old.scale or 0)}"
+    if new.variant == SCALED:
+        after = f"CAST(ROUND({{col}} * {10 ** (new.scale or 0)}) AS INTEGER)"
+    return before, after
 
 
 def zero_value(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> tuple[bool, Any]:

@@ -18,7 +18,9 @@ from ..accounts.passwords import hash_password
 from ..data.errors import ValidationFailed
 from ..data.permissions import Actor
 from ..data.platform_tables import seed_keys
+from ..data.related import load_related
 from ..data.tables import utcnow
+from ..definition.model import Entity
 from ..portal import CompiledPortal
 from ..problems import DefinitionError
 from .seed_plan import RowKey, SeedPlan, SeedRow, UniqueValues, blocked_by, finish, plan_seed
@@ -91,7 +93,7 @@ class _Seeder:
             for target in row.refs.values():
                 if target not in ids:  # seeded by an earlier deploy, not by these files
                     ids[target] = self.existing(target) or 0
-            values = finish(model, row, ids, system)
+            values = finish(model, row, ids, system, self.related)
             if values is None or not unique.take(model, row, values):
                 failed[row.row_key] = row
                 continue
@@ -102,6 +104,11 @@ class _Seeder:
                     row.fail(f"{name}: {messages[0].text()}", (name,) if name in row.given else ())
                 return  # the transaction is lost on PostgreSQL: stop here, it rolls back
             self.stats.created[row.entity] = self.stats.created.get(row.entity, 0) + 1
+
+    def related(self, entity: Entity, values: dict[str, Any]) -> None:
+        """Load the referenced records' fields the entity's expressions read."""
+        portal = self.portal
+        load_related(self.conn, portal.model, portal.tables, entity, [values], entity.reads)
 
     def insert(self, row: SeedRow, values: dict[str, Any], ids: Mapping[RowKey, int]) -> int:
         entity = self.portal.model.entities[row.entity]

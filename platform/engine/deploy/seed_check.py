@@ -11,9 +11,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..data.permissions import Actor
+from ..data.related import fill_related
 from ..definition.bundle import Bundle
 from ..definition.loader import DEFINITION_SUFFIXES, SourceMap, match_files
-from ..definition.model import PortalModel
+from ..definition.model import Entity, PortalModel
 from ..definition.schema.check import schema_problems
 from ..definition.schema.compose import seed_schema
 from ..definition.semantics.base import Ctx, suggest
@@ -103,15 +104,22 @@ def check_seed(model: PortalModel, bundle: Bundle) -> list[Problem]:
     failed: dict[RowKey, SeedRow] = {row.row_key: row for row in plan.cyclic}
     system = Actor.system()
     unique = UniqueValues()
+    planned: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def related(entity: Entity, values: dict[str, Any]) -> None:
+        # the referenced rows are planned ones (placeholder ids), looked up in memory
+        fill_related(model, entity, values, entity.reads, lambda e, i: planned.get((e, i)))
+
     for row in plan.rows:
         cause = blocked_by(row, failed)
         if cause is not None:
             cause.dependents += 1
             failed[row.row_key] = cause
             continue
-        values = finish(model, row, ids, system)
+        values = finish(model, row, ids, system, related)
         if values is None or not unique.take(model, row, values):
             failed[row.row_key] = row
             continue
         counters[row.entity] = ids[row.row_key] = counters.get(row.entity, 0) + 1
+        planned[(row.entity, ids[row.row_key])] = {**values, "id": ids[row.row_key]}
     return plan.collected()

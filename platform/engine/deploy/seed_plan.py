@@ -271,12 +271,20 @@ def blocked_by(row: SeedRow, failed: Mapping[RowKey, SeedRow]) -> SeedRow | None
     return None
 
 
+#: Loads the referenced records' fields an entity's expressions read into a row's values.
+RelatedLoader = Callable[[Entity, dict[str, Any]], None]
+
+
 def finish(
-    model: PortalModel, row: SeedRow, ids: Mapping[RowKey, int], actor: Actor
+    model: PortalModel,
+    row: SeedRow,
+    ids: Mapping[RowKey, int],
+    actor: Actor,
+    related: RelatedLoader | None = None,
 ) -> dict[str, Any] | None:
     """The row's values as they would be inserted (references as `ids`), after defaults,
     workflow states, visibility, required fields, computed fields and rules; None (and
-    problems on the row) when it fails."""
+    problems on the row) when it fails. `related` loads what `record.ref.field` reads."""
     if row.problems:
         return None
     entity = model.entities[row.entity]
@@ -294,8 +302,14 @@ def finish(
         if fld.rollup is not None:
             values[name] = empty_value(fld)  # recomputed after seeding
     errors: dict[str, list[FieldMessage]] = {}
+    if related is not None and entity.reads:
+        related(entity, values)
     apply_defaults(entity, values, row.given.keys(), actor, errors)
+    if related is not None and entity.reads:
+        related(entity, values)  # a default may have chosen a reference
     _rules(model, entity, values, actor, errors)
+    for key in entity.reads:
+        values.pop(key, None)
     for name, messages in errors.items():
         path: JsonPath = () if name == NON_FIELD else (name,)
         for message in messages[:1]:  # one problem per field: the first is the cause

@@ -26,7 +26,7 @@ from ..definition.semantics.auth import check_auth
 from ..definition.semantics.base import Ctx
 from ..definition.semantics.derived import check_derived_fields
 from ..definition.semantics.entities import check_entities
-from ..definition.semantics.exposure import check_computed_exposure
+from ..definition.semantics.exposure import check_computed_exposure, check_related_exposure
 from ..definition.semantics.flow import check_flow
 from ..definition.semantics.lint import lint
 from ..definition.semantics.pages import (
@@ -138,6 +138,7 @@ class Checker:
             model = compile_model(ctx, self.functions, raw.bundle.sha256)
         if model is not None:
             check_computed_exposure(ctx, model)
+            check_related_exposure(ctx, model)
             if any(p.severity.value == "error" for p in ctx.problems):
                 model = None
         if model is not None:

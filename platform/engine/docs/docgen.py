@@ -125,6 +125,18 @@ not fit its field (money into a decimal field); where a currency is only known a
 operation fails like any expression error (`CurrencyMismatch`): a stored computed field
 refuses the write with a field error, a virtual one shows no value.
 
+**Reading referenced records.** `compute`, `default: {{expr: …}}` and rule `check`s may read
+fields of the records a record refers to: `record.product.list_price`,
+`record.order.account.currency`, `record.order.status` (own fields read as `record.quantity`
+too). Each step but the last is a ref field; the last is a stored field of the record reached
+(at most three references: `expression-related`, an unknown field: `ref-unknown-field`), and
+the checker knows its type (`record.product.list_price * record.quantity` is money). The
+record store loads these values with the engine's rights, in one query per reference and step
+for a whole list page, and they never become part of the record a reader gets. A computed
+field that reads `product.cost` for a role that may not read `cost` of `product` under any
+grant is a `computed-reads-hidden` error, virtual or stored. A rule such as
+`check: "record.order.status == 'draft'"` keeps lines of a delivered order from changing.
+
 **Workflows and actions.** A [workflow](#workflow) is a state machine over a choice field:
 records change state only through its [transitions](#transition), never by a `set`
 (`action-field-state`). A transition may require a comment, be reserved to the user named by

@@ -191,7 +191,19 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         "when it is stored; expressions compute with every digit until then (see Money in "
         "expressions). The API answers "
         '`{"amount": "12.50", "currency": "EUR"}` (the amount as text, so no digit is '
-        "lost); forms show an amount box and a currency list."
+        "lost); forms show an amount box and a currency list. Amounts are exact on every "
+        "database: PostgreSQL stores `NUMERIC(18, 4)`, SQLite whole ten-thousandths as "
+        "64-bit integers (`SCALED_DECIMAL(18, 4)`), so sums, sorting and filters never "
+        "meet a binary fraction."
+    ),
+    "decimal": (
+        "Values are exact on every database: PostgreSQL stores `NUMERIC(precision, places)`; "
+        "SQLite, which has no decimal storage, stores whole units of the last place as 64-bit "
+        "integers (`SCALED_DECIMAL(precision, places)`: 38.70 with `places: 2` is 3870), for "
+        "up to 18 digits. A SQLite database deployed by an earlier release, whose decimal "
+        "columns hold binary floats, is converted by its next deploy (a non-destructive "
+        "type change in the plan); changing `places` later rescales the stored units, and "
+        "refuses (`lossy-conversion`) when a value has more places than the new setting."
     ),
 }
 

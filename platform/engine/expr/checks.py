@@ -80,8 +80,9 @@ class ExpressionError(PortalisError):
 class CheckedExpression:
     """An expression that passed the allow-list: its tree and the names and keys it uses.
 
-    `whole_record` is True when `record` is used other than as `record['key']` or
-    `record.get('key')` (iterated, passed to a function, indexed by a computed key): the
+    `record_keys` holds `a.b` for `record.a.b` (a field of the record `a` refers to).
+    `whole_record` is True when `record` is used other than as `record['key']`,
+    `record.key` or `record.get('key')` (iterated, passed to a function, indexed by a computed key): the
     expression may then depend on every field, not only on `record_keys`.
     """
 
@@ -109,6 +110,19 @@ def check_expression(
         record_keys=frozenset(checker.record_keys),
         whole_record=checker.record_uses > checker.keyed_record_uses,
     )
+
+
+def record_path(node: ast.expr) -> str | None:
+    """ "a.b" for the attribute chain `record.a.b` on the name `record` (not `record.get`)."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if not (isinstance(node, ast.Name) and node.id == "record") or not attrs:
+        return None
+    if attrs == ["get"]:
+        return None  # record.get('field'): the mapping's method
+    return ".".join(reversed(attrs))
 
 
 def _tree_source(source: str) -> str:
@@ -290,6 +304,16 @@ class _Checker:
         self.resolve(node, node.id, scope)
 
     def visit_Attribute(self, node: ast.Attribute, scope: frozenset[str]) -> None:
+        path = record_path(node) if "record" not in scope else None
+        if path is not None:
+            # record.status, record.product.unit_price: a field, or a field of a referenced
+            # record (the compiler reads it through `record['product.unit_price']`)
+            for attr in path.split("."):
+                self.check_identifier(node, attr)
+            self.resolve(node, "record", scope)
+            self.record_keys.add(path)
+            self.keyed_record_uses += 1
+            return
         # The value first, here and in calls, so problems are reported in reading order.
         self.visit(node.value, scope)
         if node.attr.startswith("_") or node.attr in _DENIED_ATTRIBUTES:

@@ -36,7 +36,7 @@ from typing import Any, Final
 from RestrictedPython.compile import compile_restricted_eval
 
 from . import sandbox as guards
-from .checks import ExpressionError, check_expression
+from .checks import ExpressionError, check_expression, record_path
 from .functions import BUILTIN_FUNCTIONS, ExpressionFunction
 from .sandbox import EvaluationError
 
@@ -260,6 +260,20 @@ def _charge(node: ast.expr) -> ast.expr:
 
 class _Rewriter(ast.NodeTransformer):
     """Rewrites checked nodes so every size-dependent operation goes through a budgeted helper."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        # record.a.b reads the key "a.b" (loaded with the record); a loop variable that
+        # shadows `record` gets the same item read, which is all a mapping offers anyway
+        path = record_path(node)
+        if path is None:
+            self.generic_visit(node)
+            return node
+        read = ast.Subscript(
+            value=ast.Name(id="record", ctx=ast.Load()),
+            slice=ast.Constant(value=path),
+            ctx=ast.Load(),
+        )
+        return ast.copy_location(read, node)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
         self.generic_visit(node)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from .checks import ExpressionError, _Locator, _parse, _tree_source
+from .checks import ExpressionError, _Locator, _parse, _tree_source, record_path
 
 #: The value type (as far as expressions are concerned) of each field type.
 FIELD_VALUE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
@@ -115,7 +115,10 @@ def _called(node: ast.Call) -> str | None:
 
 
 def _record_key(node: ast.expr) -> str | None:
-    """`x` for `record['x']` and `record.get('x')` (the value may be None: still its type)."""
+    """`x` for `record['x']`, `record.x` and `record.get('x')` (the value may be None: still
+    its type); `a.b` for `record.a.b`."""
+    if isinstance(node, ast.Attribute):
+        return record_path(node)
     if (
         isinstance(node, ast.Subscript)
         and isinstance(node.value, ast.Name)

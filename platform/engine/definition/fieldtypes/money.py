@@ -17,6 +17,7 @@ from ...expr.money import minor_units
 from ...problems import Problem
 from ..fields import CheckContext, FieldValueError, TableContext
 from ._base import BuiltinType, config_of, is_blank, option_problem
+from .exact import exact_decimal
 from .numbers import (
     check_range,
     decimal_text,
@@ -133,10 +134,11 @@ class MoneyType(BuiltinType):
         return (field.name, f"{field.name}_currency")
 
     def columns(self, field: Field, ctx: TableContext) -> list[sa.Column[Any]]:
-        """NUMERIC(18, 4) for the amount, VARCHAR(3) for the currency code."""
+        """NUMERIC(18, 4) for the amount (exact on SQLite too: `exact`), VARCHAR(3) for the
+        currency code."""
         amount, currency = self.column_names(field)
         return [
-            sa.Column(amount, sa.Numeric(AMOUNT_PRECISION, AMOUNT_SCALE), nullable=True),
+            sa.Column(amount, exact_decimal(AMOUNT_PRECISION, AMOUNT_SCALE), nullable=True),
             sa.Column(currency, sa.String(3), nullable=True),
         ]
 
@@ -148,7 +150,7 @@ class MoneyType(BuiltinType):
         return {amount: value.amount, currency: value.currency}
 
     def from_storage(self, field: Field, row: Mapping[str, Any]) -> Money | None:
-        """Money again, with the currency's decimal places (SQLite hands back floats)."""
+        """Money again, with the currency's decimal places."""
         amount_col, currency_col = self.column_names(field)
         amount, currency = row.get(amount_col), row.get(currency_col)
         if amount is None or not isinstance(currency, str):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from ...problems import Problem
 from ..fields import CheckContext, FieldValueError
 from ._base import BuiltinType, config_of, is_blank, option_problem
+from .exact import exact_decimal
 
 if TYPE_CHECKING:
     from ..model import Field
@@ -221,7 +222,8 @@ class DecimalType(BuiltinType):
             "minimum": 1,
             "maximum": 38,
             "default": 18,
-            "description": "Digits in all (before and after the point).",
+            "description": "Digits in all (before and after the point). Up to 18 are exact on "
+            "every database; SQLite keeps 15 significant digits of a field with more.",
         },
         "min": number_option("Smallest allowed value."),
         "max": number_option("Largest allowed value."),
@@ -250,9 +252,9 @@ class DecimalType(BuiltinType):
         yield from check_range(options, ctx)
 
     def column_type(self, field: Field) -> sa.types.TypeEngine[Any]:
-        """NUMERIC(precision, places)."""
+        """NUMERIC(precision, places), exact on SQLite too (see `exact`)."""
         config = config_of(field, _DEFAULT_DECIMAL)
-        return sa.Numeric(config.precision, config.places)
+        return exact_decimal(config.precision, config.places)
 
     def clean(self, field: Field, raw: Any) -> Decimal | None:
         """A Decimal with exactly `places` decimals, within the range."""
@@ -268,7 +270,7 @@ class DecimalType(BuiltinType):
         )
 
     def from_storage(self, field: Field, row: Mapping[str, Any]) -> Decimal | None:
-        """The stored number with `places` decimals (SQLite hands back floats)."""
+        """The stored number with `places` decimals."""
         value = row.get(field.name)
         if value is None:
             return None

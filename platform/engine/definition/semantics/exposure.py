@@ -57,6 +57,64 @@ def check_computed_exposure(ctx: Ctx, model: PortalModel) -> None:
                 )
 
 
+def check_related_exposure(ctx: Ctx, model: PortalModel) -> None:
+    """Report computed fields that read a referenced record's field (`record.product.cost`)
+    for readers who may not read that field of that entity under any grant.
+
+    The engine reads related records with its own rights, so whether the field reaches the
+    reader is decided here, for stored and virtual fields alike: an error.
+    """
+    for entity in model.entities.values():
+        read_grants = [g for g in entity.grants if "read" in g.actions]
+        for name, field in entity.fields.items():
+            if field.compute is None:
+                continue
+            for key in sorted(k for k in field.compute.record_keys if "." in k):
+                target, target_field = _resolve(model, entity, key)
+                if target is None:
+                    continue
+                for grant in read_grants:
+                    if not grant.allows_field(name) or not grant.allows_field(key.split(".")[0]):
+                        continue  # hidden ones are `check_computed_exposure`'s business
+                    blind = sorted(
+                        role
+                        for role in grant.roles
+                        if not _may_read(model, target, target_field, role)
+                    )
+                    if not blind:
+                        continue
+                    ctx.add(
+                        "computed-reads-hidden",
+                        f"{entity.name}.{name} reads {key}, but {', '.join(blind)} may not "
+                        f"read {target.name}.{target_field}; {grant.describe()} would show it "
+                        "to them through this field",
+                        ("entities", entity.name, "fields", name, "compute"),
+                        f"grant read on {target.name} with {target_field} to them, or hide "
+                        f"{name} from that grant (fields: {{except: [{name}]}})",
+                    )
+
+
+def _resolve(model: PortalModel, entity: Entity, key: str) -> tuple[Entity | None, str]:
+    """The entity and field at the end of the related path `key`."""
+    *refs, last = key.split(".")
+    current: Entity | None = entity
+    for ref in refs:
+        field = current.fields.get(ref) if current is not None else None
+        target = getattr(field.config, "to", None) if field is not None else None
+        current = model.entities.get(str(target)) if target else None
+    return current, last
+
+
+def _may_read(model: PortalModel, target: Entity, field: str, role: str) -> bool:
+    """True when some read grant of `target` gives `role` (or a role it inherits) `field`."""
+    known = model.roles.get(role)
+    closure = known.closure if known is not None else frozenset({role})
+    return any(
+        "read" in g.actions and (set(g.roles) & closure) and g.allows_field(field)
+        for g in target.grants
+    )
+
+
 def _dependencies(entity: Entity) -> dict[str, frozenset[str]]:
     """The fields each computed field of `entity` reads (every field for whole-record reads)."""
     out: dict[str, frozenset[str]] = {}
@@ -67,7 +125,8 @@ def _dependencies(entity: Entity) -> dict[str, frozenset[str]]:
         if expr.whole_record:
             needs = frozenset(entity.fields) - {name}
         else:
-            needs = frozenset(expr.record_keys & set(entity.fields)) - set(SYSTEM_COLUMNS)
+            heads = {key.split(".", 1)[0] for key in expr.record_keys}  # product.x needs product
+            needs = frozenset(heads & set(entity.fields)) - set(SYSTEM_COLUMNS)
         if needs:
             out[name] = needs
     return out

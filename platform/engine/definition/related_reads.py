@@ -1,0 +1,105 @@
+"""Reads of referenced records in expressions: `record.product.unit_price`.
+
+An expression may read a field of a record its record refers to, through a chain of ref
+fields (`record.order.account.currency`: at most `MAX_STEPS` refs). The path is declared by
+writing it: the compiler checks every step (a ref field, then a stored field of the target),
+gives the expression checker the target field's type (so `record.product.unit_price *
+record['quantity']` is money), and lists the paths per entity (`Entity.reads`) so the record
+store loads them in one query per step for a whole page, never per row.
+
+Related reads are for values computed by the engine — `compute`, `default: {expr: …}` and
+rule `check`s — where the record store loads them with the engine's rights; what a computed
+field then shows a reader is held to the field-mask rule (`semantics.exposure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..problems import JsonPath
+from .model import SYSTEM_COLUMNS
+from .semantics.base import Ctx
+
+#: Most ref fields a path may follow (`order.account.sales_rep.email` is three).
+MAX_STEPS: Final = 3
+#: The expression keys that may read referenced records (their value is computed by the
+#: engine inside a write or a read that loads the paths).
+RELATED_SITES: Final = frozenset({"compute", "check", "expr"})
+_HINT: Final = "write record.<ref field>.<field>, e.g. record.product.unit_price"
+
+
+class RelatedReads:
+    """Checks the related paths of expressions against the definition's raw entities."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def field(self, entity: str, key: str, path: JsonPath) -> Mapping[str, Any] | None:
+        """The raw spec of the field `key` ("ref.field") reads from `entity`, or None after
+        reporting why it cannot be read (with the expression's location)."""
+        if not path or path[-1] not in RELATED_SITES:
+            self.ctx.add(
+                "expression-related",
+                f"record.{key} reads a referenced record, which only compute, "
+                "default: {expr: …} and rule checks can",
+                path,
+                "compute the value into a field of this record, and use that field here",
+            )
+            return None
+        steps = key.split(".")
+        if len(steps) - 1 > MAX_STEPS:
+            self.ctx.add(
+                "expression-related",
+                f"record.{key} follows {len(steps) - 1} references; at most {MAX_STEPS}",
+                path,
+                "store an intermediate value in a computed field of a referenced record",
+            )
+            return None
+        current = entity
+        for index, step in enumerate(steps):
+            fields = self.ctx.fields_of(current)
+            spec = fields.get(step)
+            last = index == len(steps) - 1
+            if last and spec is None and step in SYSTEM_COLUMNS:
+                return {"type": _SYSTEM_TYPES.get(step, "string")}
+            if not isinstance(spec, dict):
+                where = ".".join(steps[:index]) or entity
+                self.ctx.add(
+                    "ref-unknown-field",
+                    f"expression reads record.{key}, but {current} (record.{where}) has no "
+                    f"field {step!r}",
+                    path,
+                    _HINT,
+                )
+                return None
+            if last:
+                if spec.get("stored") is False:
+                    self.ctx.add(
+                        "expression-related",
+                        f"record.{key} is computed when {current} is read; it has no stored "
+                        "value to read from here",
+                        path,
+                        "make the field stored (drop stored: false), or compute it here",
+                    )
+                    return None
+                return spec
+            if spec.get("type") != "ref" or not isinstance(spec.get("to"), str):
+                self.ctx.add(
+                    "expression-related",
+                    f"record.{key}: {current}.{step} is not a reference, so it has no fields",
+                    path,
+                    _HINT,
+                )
+                return None
+            current = str(spec["to"])
+        return None
+
+
+_SYSTEM_TYPES: Final = {
+    "id": "int",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "created_by": "ref",
+    "version": "int",
+}
