@@ -160,6 +160,16 @@ notifications:
 """,
 )
 
+SEQUENCE: Final = Example(
+    "Gap-free numbers: a ticket reference that starts again each month.",
+    """\
+entities:
+  ticket:
+    fields:
+      reference: {type: sequence, format: "T-{year}{month}-{seq:04d}", reset: monthly}   # T-202603-0007
+""",
+)
+
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
 #: the starter blueprint plus what the examples together presuppose (its `reference` context).
 TEST_NOTE: Final = "<!-- docs-test: with reference -->"
@@ -172,6 +182,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "timer": (TIMERS,),
     "automation": (AUTOMATIONS,),
     "notification": (NOTIFICATIONS,),
+    "fieldtype_sequence": (SEQUENCE,),
 }
 
 
@@ -189,6 +200,17 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         "half-up to the currency's decimal places (JPY 0, EUR 2, KWD 3). The API answers "
         '`{"amount": "12.50", "currency": "EUR"}` (the amount as text, so no digit is '
         "lost); forms show an amount box and a currency list."
+    ),
+    "sequence": (
+        "The record store numbers a record in the transaction that creates it (deploy "
+        "`--seed` included): a create that fails or rolls back uses no number, and concurrent "
+        "creates never share one. Each period (`reset`) has its own counter, taken from the "
+        "creation date in UTC. Nobody writes the value: forms do not offer it, the API refuses "
+        "it (422 `not-writable`), workflow actions and seed files may not set it. Lists show, "
+        "search and sort it as text — keep `{seq}` zero-padded (`{seq:05d}`) so numbers sort "
+        "in order. Records that exist when the field is added keep an empty number; changing "
+        "`format` or `reset` later may produce numbers that are already taken (those creates "
+        "are refused as not unique): raise `start` past them."
     ),
 }
 
