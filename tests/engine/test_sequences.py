@@ -27,7 +27,7 @@ from portalis.engine.definition.fieldtypes.sequence_format import FormatError, p
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import Problem
-from portalis.testing.portals import actor_for, deploy_dir
+from portalis.testing.portals import actor_for, deploy_dir, deploy_text
 
 FOLDER = Path(__file__).parent / "portals" / "numbering"
 PORTAL = (FOLDER / "portal.yaml").read_text(encoding="utf-8")
@@ -55,7 +55,11 @@ def test_format_renders_its_tokens(text: str, number: int, expected: str) -> Non
     ("text", "message", "hint"),
     [
         ("INV-{yaer}-{seq}", "unknown token {yaer} at character 5", "did you mean {year}?"),
-        ("INV-{seq!r}", "unknown token {seq!r}", "the tokens are {seq}, {year}"),
+        (
+            "INV-{seq!r}",
+            "unknown token {seq!r}",
+            "the tokens are {seq} (the running number), {year}",
+        ),
         ("INV-{0}", "unknown token {0}", "write {{ and }} for literal braces"),
         ("INV-{year}", "the format has no {seq}", "such as INV-{year}-{seq:05d}"),
         ("{seq}-{seq}", "{seq} more than once", "keep one {seq}"),
@@ -344,6 +348,23 @@ def test_a_number_taken_behind_the_counters_back_is_a_field_error(numbering: Num
         numbering.invoice()
     assert [m.code for m in refused.value.errors["number"]] == ["unique"]
     assert numbering.counter("invoice", "2035") is None  # rolled back with the create
+
+
+def test_a_field_added_later_numbers_new_records_only(
+    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+) -> None:
+    card = '      card: {type: sequence, format: "M{seq:06d}", start: 1000}\n'
+    assert card in PORTAL
+    folder = tmp_path / "numbering"
+    deploy_text(db_engine, portalis_checker, folder, PORTAL.replace(card, ""), SEED)
+    portal = deploy_text(db_engine, portalis_checker, folder, PORTAL, SEED)  # adds the column
+    store = portal.store(db_engine)
+    clara = actor_for(db_engine, portal, "clara@numbering.test")
+    assert [r.get("card") for r in store.list(clara, "member").records] == [None]
+    assert [store.insert(clara, "member", {"name": n})["card"] for n in "AB"] == [
+        "M001000",
+        "M001001",
+    ]
 
 
 # -- R7: concurrent creates ----------------------------------------------------------------

@@ -27,7 +27,7 @@ _SPEC: Final = re.compile(r"(?P<zero>0?)(?P<width>[1-9][0-9]?)?d?")
 MAX_WIDTH: Final = 20
 #: Longest number a format may produce: the size of the column.
 MAX_NUMBER_LENGTH: Final = 100
-TOKEN_LIST: Final = "{seq}, {year}, {month} and {day}"
+TOKEN_LIST: Final = "{seq} (the running number), {year}, {month} and {day}"
 
 
 class FormatError(ValueError):
