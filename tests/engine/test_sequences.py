@@ -23,7 +23,11 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.sequences import counters
 from portalis.engine.data.store import RecordStore
 from portalis.engine.definition.bundle import Bundle
+from portalis.engine.definition.fields import FieldValueError
+from portalis.engine.definition.fieldtypes import SequenceType
 from portalis.engine.definition.fieldtypes.sequence_format import FormatError, parse_format
+from portalis.engine.definition.model import Field
+from portalis.engine.definition.values import Label
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import Problem
@@ -78,6 +82,25 @@ def test_format_mistakes_are_named(text: str, message: str, hint: str) -> None:
         parse_format(text)
     assert message in str(refused.value)
     assert hint in refused.value.hint
+
+
+@pytest.mark.parametrize(
+    ("reset", "period"), [("never", "all"), ("yearly", "2031"), ("monthly", "2031-02")]
+)
+def test_each_reset_has_its_own_counter_per_period(reset: str, period: str) -> None:
+    options = {"format": "{year}{month}-{seq}", "reset": reset}
+    config = SequenceType().make_config(options, currency="EUR")
+    assert config.period(date(2031, 2, 3)) == period
+
+
+def test_values_are_single_lines_of_text() -> None:
+    kind = SequenceType()
+    field = Field("number", "sequence", Label.of("Number"), kind, kind.make_config({}, currency=""))
+    assert kind.clean(field, " INV-2031-00001 ") == "INV-2031-00001"
+    assert kind.clean(field, "") is None
+    for wrong in (42, "INV\n1", "x" * 101):
+        with pytest.raises(FieldValueError):
+            kind.clean(field, wrong)
 
 
 # -- definition problems (file:line:col) -----------------------------------------------------

@@ -208,7 +208,9 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         "creation date in UTC. Nobody writes the value: forms do not offer it, the API refuses "
         "it (422 `not-writable`), workflow actions and seed files may not set it. Lists show, "
         "search and sort it as text — keep `{seq}` zero-padded (`{seq:05d}`) so numbers sort "
-        "in order. Records that exist when the field is added keep an empty number; changing "
+        "in order. The number is assigned as the new row is written, so rules and computed "
+        "fields see it from the first update on, not while the record is created. Records "
+        "that exist when the field is added keep an empty number; changing "
         "`format` or `reset` later may produce numbers that are already taken (those creates "
         "are refused as not unique): raise `start` past them."
     ),

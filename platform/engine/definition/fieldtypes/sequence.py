@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import sqlalchemy as sa
 
 from ...problems import Problem
-from ..fields import CheckContext, FieldValueError
-from ._base import BuiltinType, check_line, config_of, is_blank, max_length, option_problem
+from ..fields import CheckContext
+from ._base import (
+    BuiltinType,
+    check_line,
+    is_blank,
+    max_length,
+    option_problem,
+    require_text,
+)
 from .sequence_format import (
     MAX_NUMBER_LENGTH,
     FormatError,
@@ -167,15 +174,11 @@ class SequenceType(BuiltinType):
         return sa.String(MAX_NUMBER_LENGTH)
 
     def clean(self, field: Field, raw: Any) -> str | None:
-        """A number as text (for filters and lookups; nobody writes the field)."""
+        """A number as text (for conditions and lookups; nobody writes the field)."""
         if is_blank(raw):
             return None
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            raw = str(raw)
-        if not isinstance(raw, str):
-            raise FieldValueError("type", "must be text")
-        return check_line(max_length(raw.strip(), MAX_NUMBER_LENGTH))
+        return check_line(max_length(require_text(raw).strip(), MAX_NUMBER_LENGTH))
 
     def json_schema(self, field: Field) -> dict[str, Any]:
-        """A string of at most the format's longest number."""
-        return {"type": "string", "maxLength": config_of(field, _DEFAULT).format.max_length}
+        """A string as long as the column allows (numbers of an earlier format stay valid)."""
+        return {"type": "string", "maxLength": MAX_NUMBER_LENGTH}
