@@ -31,7 +31,7 @@ from portalis.engine.definition.values import Label
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import Problem
-from portalis.testing.portals import actor_for, deploy_dir, deploy_text
+from portalis.testing.portals import actor_for, deploy_dir
 
 FOLDER = Path(__file__).parent / "portals" / "numbering"
 PORTAL = (FOLDER / "portal.yaml").read_text(encoding="utf-8")
@@ -373,21 +373,52 @@ def test_a_number_taken_behind_the_counters_back_is_a_field_error(numbering: Num
     assert numbering.counter("invoice", "2035") is None  # rolled back with the create
 
 
-def test_a_field_added_later_numbers_new_records_only(
+def test_deploy_numbers_records_that_have_no_number_oldest_first(
     db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
 ) -> None:
     card = '      card: {type: sequence, format: "M{seq:06d}", start: 1000}\n'
-    assert card in PORTAL
+    customer = "      customer: {type: string, required: true, max_length: 100}\n"
+    legacy = '      legacy: {type: sequence, format: "L{year}-{seq}", reset: yearly}\n'
+    assert card in PORTAL and customer in PORTAL
     folder = tmp_path / "numbering"
-    deploy_text(db_engine, portalis_checker, folder, PORTAL.replace(card, ""), SEED)
-    portal = deploy_text(db_engine, portalis_checker, folder, PORTAL, SEED)  # adds the column
+    old = deploy_dir(db_engine, portalis_checker, _write(folder, PORTAL.replace(card, "")))
+    clara = actor_for(db_engine, old, "clara@numbering.test")
+    invoices = old.tables["invoice"]
+    with db_engine.begin() as conn:  # imported past the store: no numbers, the older one last
+        for name, year in (("Late", 2031), ("Early", 2030)):
+            at = datetime(year, 6, 1, tzinfo=UTC)
+            row = {"customer": name, "version": 1, "created_at": at, "updated_at": at}
+            conn.execute(invoices.insert().values(**row))
+    # the next deploy adds two sequence fields and numbers whatever has no number
+    portal = deploy_dir(
+        db_engine, portalis_checker, _write(folder, PORTAL.replace(customer, customer + legacy))
+    )
     store = portal.store(db_engine)
-    clara = actor_for(db_engine, portal, "clara@numbering.test")
-    assert [r.get("card") for r in store.list(clara, "member").records] == [None]
-    assert [store.insert(clara, "member", {"name": n})["card"] for n in "AB"] == [
-        "M001000",
-        "M001001",
+    rows = store.list(clara, "invoice", sort="id").records
+    year = datetime.now(UTC).year  # the seeded invoices were created by the first deploy
+    assert [(r["customer"], r["number"], r["legacy"]) for r in rows] == [
+        ("Acme GmbH", f"INV-{year}-00001", f"L{year}-1"),
+        ("Globex Ltd", f"INV-{year}-00002", f"L{year}-2"),
+        ("Late", "INV-2031-00001", "L2031-1"),
+        ("Early", "INV-2030-00001", "L2030-1"),
     ]
+    assert [r["card"] for r in store.list(clara, "member").records] == ["M001000"]
+    assert store.insert(clara, "member", {"name": "New"})["card"] == "M001001"
+    before = counters_of(db_engine, portal)
+    deploy_dir(db_engine, portalis_checker, folder, seed=True)  # nothing left to number
+    assert counters_of(db_engine, portal) == before
+
+
+def counters_of(engine: sa.Engine, portal: CompiledPortal) -> dict[tuple[str, str, str], int]:
+    with engine.connect() as conn:
+        return dict(counters(conn, portal.slug))
+
+
+def _write(folder: Path, portal: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
+    (folder / "seed.yaml").write_text(SEED, encoding="utf-8")
+    return folder
 
 
 # -- R7: concurrent creates ----------------------------------------------------------------

@@ -17,7 +17,7 @@ transactions per period. The period is the record's creation date in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..definition.fieldtypes.sequence import SequenceConfig
-from ..definition.model import Entity
+from ..definition.model import Entity, PortalModel
 from .system_tables import sequence_counters
+from .tables import TableSet
 
 _KEY = ("portal", "entity", "field", "period")
 
@@ -56,20 +57,51 @@ def next_number(
     return int(conn.execute(statement).scalar_one())
 
 
+def _sequences(entity: Entity) -> Iterator[tuple[str, SequenceConfig]]:
+    for name, field in entity.fields.items():
+        if field.kind.assigned and isinstance(field.config, SequenceConfig):
+            yield name, field.config
+
+
+def _take(
+    conn: sa.Connection, portal: str, entity: str, field: str, config: SequenceConfig, at: datetime
+) -> str:
+    """The next number of `field` for a record created at `at` (SQLite's times are naive
+    UTC), as text."""
+    day = (at.astimezone(UTC) if at.tzinfo else at).date()
+    number = next_number(conn, portal, entity, field, config.period(day), config.start)
+    return config.format.render(number, day)
+
+
 def assign_numbers(
     conn: sa.Connection, portal: str, entity: Entity, created_at: datetime
 ) -> dict[str, Any]:
-    """The column values of every sequence field of a record created at `created_at`
-    (UTC): each field's next number of the creation date's period, rendered by its format."""
-    out: dict[str, Any] = {}
-    day = (created_at.astimezone(UTC) if created_at.tzinfo else created_at).date()
-    for name, field in entity.fields.items():
-        config = field.config
-        if not field.kind.assigned or not isinstance(config, SequenceConfig):
-            continue
-        number = next_number(conn, portal, entity.name, name, config.period(day), config.start)
-        out.update(field.kind.to_storage(field, config.format.render(number, day)))
-    return out
+    """The column values of every sequence field of a record created at `created_at`:
+    each field's next number of the creation date's period, rendered by its format."""
+    return {
+        name: _take(conn, portal, entity.name, name, config, created_at)
+        for name, config in _sequences(entity)
+    }
+
+
+def number_existing(conn: sa.Connection, model: PortalModel, tables: TableSet) -> int:
+    """Number the records that have no number yet — created before their sequence field
+    existed (deploy runs this) — oldest first, each in the period of its own creation date.
+    Returns how many were numbered."""
+    done = 0
+    for entity in model.entities.values():
+        table = tables[entity.name]
+        for name, config in _sequences(entity):
+            rows = conn.execute(
+                sa.select(table.c.id, table.c.created_at)
+                .where(table.c[name].is_(None))
+                .order_by(table.c.created_at, table.c.id)
+            ).all()
+            for row in rows:
+                number = _take(conn, model.slug, entity.name, name, config, row.created_at)
+                conn.execute(table.update().where(table.c.id == row.id).values({name: number}))
+            done += len(rows)
+    return done
 
 
 def counters(conn: sa.Connection, portal: str) -> Mapping[tuple[str, str, str], int]:

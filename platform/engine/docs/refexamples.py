@@ -210,7 +210,8 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         "search and sort it as text — keep `{seq}` zero-padded (`{seq:05d}`) so numbers sort "
         "in order. The number is assigned as the new row is written, so rules and computed "
         "fields see it from the first update on, not while the record is created. Records "
-        "that exist when the field is added keep an empty number; changing "
+        "that exist when the field is added are numbered by the deploy, oldest first, each in "
+        "the period it was created in; changing "
         "`format` or `reset` later may produce numbers that are already taken (those creates "
         "are refused as not unique): raise `start` past them."
     ),
