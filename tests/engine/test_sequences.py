@@ -85,18 +85,18 @@ def test_format_mistakes_are_named(text: str, message: str, hint: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reset", "period"), [("never", "all"), ("yearly", "2031"), ("monthly", "2031-02")]
+    ("reset", "period"), [("never", "all"), ("yearly", "2091"), ("monthly", "2091-02")]
 )
 def test_each_reset_has_its_own_counter_per_period(reset: str, period: str) -> None:
     options = {"format": "{year}{month}-{seq}", "reset": reset}
     config = SequenceType().make_config(options, currency="EUR")
-    assert config.period(date(2031, 2, 3)) == period
+    assert config.period(date(2091, 2, 3)) == period
 
 
 def test_values_are_single_lines_of_text() -> None:
     kind = SequenceType()
     field = Field("number", "sequence", Label.of("Number"), kind, kind.make_config({}, currency=""))
-    assert kind.clean(field, " INV-2031-00001 ") == "INV-2031-00001"
+    assert kind.clean(field, " INV-2091-00001 ") == "INV-2091-00001"
     assert kind.clean(field, "") is None
     for wrong in (42, "INV\n1", "x" * 101):
         with pytest.raises(FieldValueError):
@@ -279,54 +279,54 @@ def test_seed_records_are_numbered(numbering: Numbering) -> None:
 
 
 def test_yearly_reset_follows_the_creation_date(numbering: Numbering) -> None:
-    numbering.at(2031, 12, 31, 23, 59, 59)
-    assert [numbering.invoice(), numbering.invoice()] == ["INV-2031-00001", "INV-2031-00002"]
-    numbering.at(2032, 1, 1, 0, 0, 0)
-    assert numbering.invoice() == "INV-2032-00001"
-    numbering.at(2032, 6, 30, 12, 0, 0)
-    assert numbering.invoice() == "INV-2032-00002"
-    assert (numbering.counter("invoice", "2031"), numbering.counter("invoice", "2032")) == (2, 2)
+    numbering.at(2091, 12, 31, 23, 59, 59)
+    assert [numbering.invoice(), numbering.invoice()] == ["INV-2091-00001", "INV-2091-00002"]
+    numbering.at(2092, 1, 1, 0, 0, 0)
+    assert numbering.invoice() == "INV-2092-00001"
+    numbering.at(2092, 6, 30, 12, 0, 0)
+    assert numbering.invoice() == "INV-2092-00002"
+    assert (numbering.counter("invoice", "2091"), numbering.counter("invoice", "2092")) == (2, 2)
     table = numbering.portal.tables["invoice"]
     with numbering.engine.connect() as conn:
         created = conn.execute(
-            sa.select(table.c.created_at).where(table.c.number == "INV-2032-00001")
+            sa.select(table.c.created_at).where(table.c.number == "INV-2092-00001")
         ).scalar_one()
-    assert (created.year, created.month, created.day) == (2032, 1, 1)
+    assert (created.year, created.month, created.day) == (2092, 1, 1)
 
 
 def test_monthly_reset_and_no_reset(numbering: Numbering) -> None:
     clara, store = numbering.clara, numbering.store
     invoice = store.insert(clara, "invoice", {"customer": "Acme"}).id
     made = []
-    for when in [(2031, 1, 31, 23, 0), (2031, 1, 31, 23, 30), (2031, 2, 1, 0, 5), (2032, 1, 9, 8)]:
+    for when in [(2091, 1, 31, 23, 0), (2091, 1, 31, 23, 30), (2091, 2, 1, 0, 5), (2092, 1, 9, 8)]:
         numbering.at(*when)
         made.append(store.insert(clara, "delivery", {"invoice": invoice})["number"])
         made.append(store.insert(clara, "member", {"name": "M"})["card"])
-    assert made[::2] == ["DN-203101-0001", "DN-203101-0002", "DN-203102-0001", "DN-203201-0001"]
+    assert made[::2] == ["DN-209101-0001", "DN-209101-0002", "DN-209102-0001", "DN-209201-0001"]
     # never reset: one counter across years, after the seeded member's M001000
     assert made[1::2] == ["M001001", "M001002", "M001003", "M001004"]
     assert numbering.counter("member", "all", "card") == 1004
 
 
 def test_a_refused_create_uses_no_number(numbering: Numbering) -> None:
-    numbering.at(2033, 5, 1, 9, 0, 0)
-    assert numbering.invoice() == "INV-2033-00001"
+    numbering.at(2093, 5, 1, 9, 0, 0)
+    assert numbering.invoice() == "INV-2093-00001"
     with pytest.raises(ValidationFailed) as refused:
         numbering.invoice(amount=20000)  # the rule refuses it
     assert refused.value.errors[NON_FIELD][0].code == "rule"
-    assert numbering.invoice() == "INV-2033-00002"
-    assert numbering.counter("invoice", "2033") == 2
+    assert numbering.invoice() == "INV-2093-00002"
+    assert numbering.counter("invoice", "2093") == 2
 
 
 def test_a_rolled_back_create_gives_its_number_back(numbering: Numbering) -> None:
-    numbering.at(2033, 5, 1, 9, 0, 0)
+    numbering.at(2093, 5, 1, 9, 0, 0)
     store, clara = numbering.store, numbering.clara
     with pytest.raises(RuntimeError), store.write() as conn:
         taken = store.insert(clara, "invoice", {"customer": "Lost"}, conn=conn)
-        assert taken["number"] == "INV-2033-00001"  # inserted, then the transaction fails
+        assert taken["number"] == "INV-2093-00001"  # inserted, then the transaction fails
         raise RuntimeError("the request died before the commit")
-    assert numbering.counter("invoice", "2033") is None
-    assert numbering.invoice("Kept") == "INV-2033-00001"
+    assert numbering.counter("invoice", "2093") is None
+    assert numbering.invoice("Kept") == "INV-2093-00001"
     assert "Lost" not in [r["customer"] for r in store.list(clara, "invoice").records]
 
 
@@ -346,31 +346,31 @@ def test_nobody_writes_a_number(numbering: Numbering) -> None:
 
 
 def test_numbers_are_searched_sorted_and_unique(numbering: Numbering) -> None:
-    numbering.at(2034, 3, 3, 3, 3, 3)
+    numbering.at(2094, 3, 3, 3, 3, 3)
     numbering.invoice("Initech")
     store, clara = numbering.store, numbering.clara
-    found = store.list(clara, "invoice", search="2034-0000").records
+    found = store.list(clara, "invoice", search="2094-0000").records
     assert [r["customer"] for r in found] == ["Initech"]
     ordered = [r["number"] for r in store.list(clara, "invoice", sort="-number").records]
-    assert ordered == sorted(ordered, reverse=True) and ordered[0] == "INV-2034-00001"
+    assert ordered == sorted(ordered, reverse=True) and ordered[0] == "INV-2094-00001"
     indexes = sa.inspect(numbering.engine).get_indexes(numbering.portal.tables["invoice"].name)
     assert any(ix["unique"] and ix["column_names"] == ["number"] for ix in indexes)
 
 
 def test_a_number_taken_behind_the_counters_back_is_a_field_error(numbering: Numbering) -> None:
-    numbering.at(2035, 1, 1, 1, 0, 0)
+    numbering.at(2095, 1, 1, 1, 0, 0)
     table = numbering.portal.tables["invoice"]
     with numbering.engine.begin() as conn:  # an import that bypassed the store
         conn.execute(
             table.insert().values(
-                number="INV-2035-00001", customer="Imported", version=1,
+                number="INV-2095-00001", customer="Imported", version=1,
                 created_at=numbering.clock[0], updated_at=numbering.clock[0],
             )
         )  # fmt: skip
     with pytest.raises(ValidationFailed) as refused:
         numbering.invoice()
     assert [m.code for m in refused.value.errors["number"]] == ["unique"]
-    assert numbering.counter("invoice", "2035") is None  # rolled back with the create
+    assert numbering.counter("invoice", "2095") is None  # rolled back with the create
 
 
 def test_deploy_numbers_records_that_have_no_number_oldest_first(
@@ -385,7 +385,7 @@ def test_deploy_numbers_records_that_have_no_number_oldest_first(
     clara = actor_for(db_engine, old, "clara@numbering.test")
     invoices = old.tables["invoice"]
     with db_engine.begin() as conn:  # imported past the store: no numbers, the older one last
-        for name, year in (("Late", 2031), ("Early", 2030)):
+        for name, year in (("Late", 2091), ("Early", 2090)):
             at = datetime(year, 6, 1, tzinfo=UTC)
             row = {"customer": name, "version": 1, "created_at": at, "updated_at": at}
             conn.execute(invoices.insert().values(**row))
@@ -399,8 +399,8 @@ def test_deploy_numbers_records_that_have_no_number_oldest_first(
     assert [(r["customer"], r["number"], r["legacy"]) for r in rows] == [
         ("Acme GmbH", f"INV-{year}-00001", f"L{year}-1"),
         ("Globex Ltd", f"INV-{year}-00002", f"L{year}-2"),
-        ("Late", "INV-2031-00001", "L2031-1"),
-        ("Early", "INV-2030-00001", "L2030-1"),
+        ("Late", "INV-2091-00001", "L2091-1"),
+        ("Early", "INV-2090-00001", "L2090-1"),
     ]
     assert [r["card"] for r in store.list(clara, "member").records] == ["M001000"]
     assert store.insert(clara, "member", {"name": "New"})["card"] == "M001001"
@@ -429,7 +429,7 @@ CRASHES = 10
 def test_r7_twenty_concurrent_creates_are_numbered_1_to_20(numbering: Numbering) -> None:
     """20 creates and 10 that crash after taking their number, all at once, each in its own
     transaction on its own connection: the 20 get exactly 1..20, no gap, no duplicate."""
-    numbering.at(2036, 7, 1, 12, 0, 0)
+    numbering.at(2096, 7, 1, 12, 0, 0)
     store, clara = numbering.store, numbering.clara
     start = threading.Barrier(CREATES + CRASHES)
 
@@ -448,8 +448,8 @@ def test_r7_twenty_concurrent_creates_are_numbered_1_to_20(numbering: Numbering)
         results = list(pool.map(create, range(CREATES + CRASHES)))
 
     committed = [n for n in results if n is not None]
-    expected = [f"INV-2036-{n:05d}" for n in range(1, CREATES + 1)]
+    expected = [f"INV-2096-{n:05d}" for n in range(1, CREATES + 1)]
     assert sorted(committed) == expected
-    stored = [n for n in numbering.numbers("invoice") if n.startswith("INV-2036-")]
+    stored = [n for n in numbering.numbers("invoice") if n.startswith("INV-2096-")]
     assert sorted(stored) == expected
-    assert numbering.counter("invoice", "2036") == CREATES
+    assert numbering.counter("invoice", "2096") == CREATES

@@ -2,7 +2,7 @@
 one that is posted, the API refuses it (422 `not-writable`, as for computed fields) and
 answers it, lists show, search and sort it, the edit form shows it read-only.
 
-The portal is tests/engine/portals/numbering; the store's clock is set to 2031, so the
+The portal is tests/engine/portals/numbering; the store's clock is set to 2091, so the
 records created here are numbered from 1 whatever year the seed data was loaded in.
 """
 
@@ -20,7 +20,7 @@ from portalis.engine.data import store as store_module
 from portalis.testing.web import PortalClient, WebPortal
 
 FOLDER = Path(__file__).parent.parent / "engine" / "portals" / "numbering"
-WHEN = datetime(2031, 4, 2, 10, 0, 0, tzinfo=UTC)
+WHEN = datetime(2091, 4, 2, 10, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_asvs_8_2_3_the_create_form_has_no_number_and_ignores_a_posted_one(
         "/invoices/new", {"_block": "0", "customer": "Initech", "number": "INV-1999-00001"}
     )
     assert posted.status_code == 303
-    assert number_of(web, "Initech") == "INV-2031-00001"
+    assert number_of(web, "Initech") == "INV-2091-00001"
 
 
 def test_asvs_8_2_3_the_edit_form_shows_the_number_read_only(
@@ -65,13 +65,13 @@ def test_asvs_8_2_3_the_edit_form_shows_the_number_read_only(
     invoice = web.record_id("invoice", customer="Initech")
     page = clara.get(f"/invoices/{invoice}/edit")
     assert page.status_code == 200
-    assert "INV-2031-00001" in page.text and 'name="number"' not in page.text
+    assert "INV-2091-00001" in page.text and 'name="number"' not in page.text
     changed = clara.post(
         f"/invoices/{invoice}/edit",
         {"_block": "0", "version": "1", "customer": "Initech AG", "number": "INV-1999-00001"},
     )
     assert changed.status_code == 303
-    assert number_of(web, "Initech AG") == "INV-2031-00001"
+    assert number_of(web, "Initech AG") == "INV-2091-00001"
 
 
 def test_asvs_8_2_3_the_api_refuses_a_number_and_answers_it(
@@ -86,12 +86,12 @@ def test_asvs_8_2_3_the_api_refuses_a_number_and_answers_it(
     created = clara.client.post(api, json={"customer": "Globex"}, headers=headers)
     assert created.status_code == 201
     body = created.get_json()
-    assert body["number"] == "INV-2031-00001"
+    assert body["number"] == "INV-2091-00001"
     patched = clara.client.patch(
-        f"{api}/{body['id']}", json={"number": "INV-2031-00009"}, headers=headers
+        f"{api}/{body['id']}", json={"number": "INV-2091-00009"}, headers=headers
     )
     assert patched.status_code == 422
-    assert clara.client.get(f"{api}/{body['id']}").get_json()["number"] == "INV-2031-00001"
+    assert clara.client.get(f"{api}/{body['id']}").get_json()["number"] == "INV-2091-00001"
     spec = clara.client.get(clara.url("/api/v1/openapi.json")).get_json()
     schemas = spec["components"]["schemas"]
     create = next(v for k, v in schemas.items() if k.startswith("invoice") and "create" in k)
@@ -103,9 +103,9 @@ def test_lists_show_search_and_sort_numbers(web: WebPortal, clara: PortalClient)
         clara.post("/invoices/new", {"_block": "0", "customer": customer})
     listing = clara.get("/invoices").text
     shown = re.findall(r"INV-\d{4}-\d{5}", listing)
-    assert shown[:2] == ["INV-2031-00002", "INV-2031-00001"]  # sort: -number
+    assert shown[:2] == ["INV-2091-00002", "INV-2091-00001"]  # sort: -number
     assert len(shown) == 4  # and the two seeded invoices
-    found = clara.get("/invoices", query_string={"q": "2031-00002"}).text
+    found = clara.get("/invoices", query_string={"q": "2091-00002"}).text
     assert "Umbrella" in found and "Initech" not in found
     detail = clara.get(f"/invoices/{web.record_id('invoice', customer='Umbrella')}").text
-    assert "INV-2031-00002" in detail
+    assert "INV-2091-00002" in detail
