@@ -204,8 +204,9 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
     "sequence": (
         "The record store numbers a record in the transaction that creates it (deploy "
         "`--seed` included): a create that fails or rolls back uses no number, and concurrent "
-        "creates never share one. Each period (`reset`) has its own counter, taken from the "
-        "creation date in UTC. Nobody writes the value: forms do not offer it, the API refuses "
+        "creates never share one (they take turns: the counter is locked until each create "
+        "commits). Each period (`reset`) has its own counter, taken from the creation date in "
+        "UTC. Nobody writes the value: forms do not offer it, the API refuses "
         "it (422 `not-writable`), workflow actions and seed files may not set it. Lists show, "
         "search and sort it as text — keep `{seq}` zero-padded (`{seq:05d}`) so numbers sort "
         "in order. The number is assigned as the new row is written, so rules and computed "
