@@ -68,6 +68,10 @@ CODES: Final[dict[str, str]] = {
     "field-capability": "A field is used where its type cannot serve (filter, sort, search, index).",
     "field-reserved": "A field uses a name reserved for system columns.",
     "field-default": "A field default is not a valid value of the field.",
+    "sequence-format": "A sequence field's format has no {seq} (or more than one), an unknown "
+    "token, an invalid width or an unmatched brace, or makes numbers longer than 100 characters.",
+    "sequence-reset": "A sequence field restarts yearly or monthly but its format does not show "
+    "the year (and month), so numbers would repeat.",
     "option-rename": "A choice option's renamed_from names a value another option still has, "
     "an old value two options claim, or a value that could never have been stored.",
     "option-rename-unknown": "A choice option's renamed_from names a value the live version's "

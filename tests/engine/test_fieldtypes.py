@@ -48,11 +48,11 @@ def clean(type_name: str, raw: Any, options: dict[str, Any] | None = None) -> An
     return field.kind.clean(field, raw)
 
 
-def test_hook_registers_all_sixteen_types() -> None:
+def test_hook_registers_all_seventeen_types() -> None:
     registry = field_types(make_plugin_manager(load_entrypoints=False))
     assert registry.names() == sorted(
         "string text email phone url int decimal money bool date datetime choice tags ref "
-        "file json".split()
+        "file json sequence".split()
     )
     for name, ftype in registry.items():
         assert type(ftype) is type(TYPES[name])
@@ -458,7 +458,7 @@ def test_flags() -> None:
     assert filterable == {"choice", "tags", "bool", "ref"}
     assert {n for n, t in TYPES.items() if not t.sortable} == {"text", "tags", "file", "json"}
     searchable = {n for n, t in TYPES.items() if t.searchable}
-    assert searchable == {"string", "text", "email", "phone", "url", "tags"}
+    assert searchable == {"string", "text", "email", "phone", "url", "tags", "sequence"}
     table = sa.Table("t", sa.MetaData(), sa.Column("x", sa.JSON), sa.Column("x_currency"))
     for name in ("json", "money"):
         field = make_field(name)

@@ -7,7 +7,8 @@ the post-image must still lie inside one of the actor's grants.
 
 New records start with literal defaults, the workflow's initial state, empty rollups (0 for
 sums and counts) and `default: {expr: ...}` evaluated for what the input leaves out. Virtual
-fields have no column and are never written; rollups are kept by `rollups` after each write.
+fields have no column and are never written; rollups are kept by `rollups` after each write;
+sequence fields are numbered as the row is inserted (`sequences`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .query import _int_id
 from .records import ReadStore
 from .rollup_sql import empty_value
 from .rows import Record
+from .sequences import assign_numbers
 from .tables import USER_AUTH_COLUMNS, TableSet, utcnow
 from .write_checks import FileGuard, WriteChecks, add_error, unique_errors
 
@@ -237,6 +239,8 @@ class RecordStore(WriteChecks, ReadStore):
         for name, field in entity.fields.items():
             if field.stored:  # a virtual field has no column
                 row.update(field.kind.to_storage(field, values.get(name)))
+        # in this transaction: a create that fails gives its numbers back
+        row.update(assign_numbers(conn, self.model.slug, entity, now))
         table = self.tables[entity.name]
         with unique_errors(entity):
             result = conn.execute(table.insert().values(**row))

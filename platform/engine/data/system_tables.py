@@ -1,5 +1,5 @@
 """Tables of the living portal: outbox jobs, audit log, approvals, notifications (with each
-user's unread count), schedules.
+user's unread count), schedules and the counters of sequence fields.
 
 They are shared by all portals (rows carry the portal slug) and created with the platform
 tables. Every time column is timezone-aware UTC; SQLite hands them back naive, so readers
@@ -152,6 +152,20 @@ schedules = sa.Table(
     sa.Column("cron", sa.String(120), nullable=False),
     sa.Column("next_run_at", _TZ, nullable=False),
     sa.Column("last_run_at", _TZ, nullable=True),
+)
+
+
+#: The last number each sequence field handed out, per portal, entity, field and period
+#: (`all`, a year `2026` or a month `2026-03`). Incremented in the transaction of the create
+#: that takes the number (`data.sequences`), so a rolled-back create gives it back.
+sequence_counters = sa.Table(
+    "portalis_sequence",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("field", sa.String(40), primary_key=True),
+    sa.Column("period", sa.String(10), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
 )
 
 

@@ -218,7 +218,7 @@ class _Compiler:
             required=bool(spec.get("required", False)),
             help=Label.of(spec["help"]) if "help" in spec else None,
             readonly=bool(spec.get("readonly", False)),
-            unique=bool(spec.get("unique", False)),
+            unique=bool(spec.get("unique", False)) or kind.assigned,
             indexed=bool(spec.get("indexed", False)),
             renamed_from=spec.get("renamed_from"),
             visible_when=self.expression(spec.get("visible_when"), (*path, "visible_when"), entity),

@@ -71,6 +71,9 @@ class FieldType:
     sortable: ClassVar[bool] = True
     filterable: ClassVar[bool] = False
     searchable: ClassVar[bool] = False
+    #: True when the record store assigns the value as a record is created (a sequence
+    #: number): never written by anyone, always unique.
+    assigned: ClassVar[bool] = False
 
     # -- definition time ---------------------------------------------------------------
     def make_config(self, options: Mapping[str, Any], *, currency: str) -> Any:

@@ -91,8 +91,9 @@ class Field:
 
     @property
     def derived(self) -> bool:
-        """True when the value is computed (compute or rollup), never written by users."""
-        return self.compute is not None or self.rollup is not None
+        """True when the value is computed (compute or rollup) or assigned on create
+        (a sequence number): never written by users."""
+        return self.compute is not None or self.rollup is not None or self.kind.assigned
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -203,6 +203,13 @@ def _clean(
         if fld is None:
             row.fail(f"{entity.name} has no field {name!r}", (name,))
             continue
+        if fld.kind.assigned:
+            row.fail(
+                f"{name} is numbered when the record is created and cannot be given",
+                (name,),
+                "remove it: seed records are numbered in loading order",
+            )
+            continue
         if fld.type == "ref" and raw is not None and fld.config is not None:
             to = str(fld.config.to)
             target = (to, str(raw).strip().lower() if to == "user" else str(raw))

@@ -7,7 +7,8 @@ was. Deploying the same bundle again creates no new version.
 Rollup and stored computed fields that are new in the deployed version (or whose definition
 changed), and those over seeded records, are recomputed for every row in the same transaction,
 so existing records show correct totals from the first request; a deploy with seed data
-recomputes every derived value (and so repairs any that went wrong).
+recomputes every derived value (and so repairs any that went wrong). Records without a number
+in a sequence field (created before the field existed) are numbered in creation order.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from ..data.errors import NotFound
 from ..data.platform_tables import ensure_platform_tables, portals, versions
+from ..data.sequences import number_existing
 from ..data.tables import utcnow
 from ..definition.bundle import Bundle
 from ..definition.loader import RawPortal
@@ -152,6 +154,7 @@ def deploy(
             )
         _set_live(conn, slug, number)
         outcome["number"] = number
+        _number_existing(conn, compiled, progress)
         seeded: frozenset[str] = frozenset()
         if seed:
             progress("loading seed data")
@@ -199,6 +202,7 @@ def rollback(
 
     def publish(conn: sa.Connection) -> None:
         _set_live(conn, slug, number)
+        _number_existing(conn, compiled, progress)
         refresh_rollups(conn, compiled, engine, previous, frozenset(), progress)
 
     progress(f"rolling back to version {number}: {len(schema_plan.ops)} schema change(s)")
@@ -246,6 +250,13 @@ def refresh_rollups(
     changed = repair(compiled.store(engine), conn, order)
     progress(f"recomputed rollups and stored computed fields: {changed} record(s) updated")
     return changed
+
+
+def _number_existing(conn: sa.Connection, compiled: CompiledPortal, progress: Progress) -> None:
+    """Number the records a new sequence field found (before seed data takes its numbers)."""
+    numbered = number_existing(conn, compiled.model, compiled.tables)
+    if numbered:
+        progress(f"numbered {numbered} existing record(s)")
 
 
 def _live_model(

@@ -314,8 +314,9 @@ def field_type_section(doc: SchemaDoc, ftype: FieldType) -> list[str]:
     if ftype.name in FIELD_TYPE_NOTES:
         lines += [FIELD_TYPE_NOTES[ftype.name], ""]
     lines += [f"In lists: {flags}.", ""]
+    examples = example_lines(field_type_def(ftype.name))
     if not ftype.options_schema:
-        return [*lines, "No options beyond the [common field keys](#field).", ""]
+        return [*lines, "No options beyond the [common field keys](#field).", "", *examples]
     required = set(ftype.required_options)
     rows = [
         [
@@ -326,7 +327,7 @@ def field_type_section(doc: SchemaDoc, ftype: FieldType) -> list[str]:
         ]
         for key, option in ftype.options_schema.items()
     ]
-    return [*lines, *table(("Option", "Type", "Required", "Description"), rows), ""]
+    return [*lines, *table(("Option", "Type", "Required", "Description"), rows), "", *examples]
 
 
 def field_types_part(doc: SchemaDoc, registry: FieldTypeRegistry) -> list[str]:

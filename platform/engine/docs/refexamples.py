@@ -161,6 +161,16 @@ notifications:
 """,
 )
 
+SEQUENCE: Final = Example(
+    "Gap-free numbers: a ticket reference that starts again each month.",
+    """\
+entities:
+  ticket:
+    fields:
+      reference: {type: sequence, format: "T-{year}{month}-{seq:04d}", reset: monthly}   # T-202603-0007
+""",
+)
+
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
 #: the starter blueprint plus what the examples together presuppose (its `reference` context).
 TEST_NOTE: Final = "<!-- docs-test: with reference -->"
@@ -173,6 +183,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "timer": (TIMERS,),
     "automation": (AUTOMATIONS,),
     "notification": (NOTIFICATIONS,),
+    "fieldtype_sequence": (SEQUENCE,),
 }
 
 
@@ -204,6 +215,21 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         "columns hold binary floats, is converted by its next deploy (a non-destructive "
         "type change in the plan); changing `places` later rescales the stored units, and "
         "refuses (`lossy-conversion`) when a value has more places than the new setting."
+    ),
+    "sequence": (
+        "The record store numbers a record in the transaction that creates it (deploy "
+        "`--seed` included): a create that fails or rolls back uses no number, and concurrent "
+        "creates never share one (they take turns: the counter is locked until each create "
+        "commits). Each period (`reset`) has its own counter, taken from the creation date in "
+        "UTC. Nobody writes the value: forms do not offer it, the API refuses "
+        "it (422 `not-writable`), workflow actions and seed files may not set it. Lists show, "
+        "search and sort it as text — keep `{seq}` zero-padded (`{seq:05d}`) so numbers sort "
+        "in order. The number is assigned as the new row is written, so rules and computed "
+        "fields see it from the first update on, not while the record is created. Records "
+        "that exist when the field is added are numbered by the deploy, oldest first, each in "
+        "the period it was created in; changing "
+        "`format` or `reset` later may produce numbers that are already taken (those creates "
+        "are refused as not unique): raise `start` past them."
     ),
 }
 

@@ -2,7 +2,7 @@
 
 string, text (`text`); email, phone, url (`contact`); int, decimal (`numbers`); money
 (`money`); bool (`boolean`); date, datetime (`temporal`); choice, tags (`choices`); ref, file
-(`refs`); json (`jsonvalue`).
+(`refs`); json (`jsonvalue`); sequence (`sequence`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .jsonvalue import JsonType
 from .money import Money, MoneyConfig, MoneyType
 from .numbers import DecimalConfig, DecimalType, IntConfig, IntType
 from .refs import FileConfig, FileType, RefConfig, RefType
+from .sequence import SequenceConfig, SequenceType
 from .temporal import DateConfig, DateTimeType, DateType
 from .text import StringConfig, StringType, TextConfig, TextType
 
@@ -41,6 +42,8 @@ __all__ = [
     "PhoneType",
     "RefConfig",
     "RefType",
+    "SequenceConfig",
+    "SequenceType",
     "StringConfig",
     "StringType",
     "TagsConfig",
@@ -73,10 +76,11 @@ def builtin_field_types() -> list[FieldType]:
         RefType(),
         FileType(),
         JsonType(),
+        SequenceType(),
     ]
 
 
 @hookimpl
 def portalis_field_types() -> list[FieldType]:
-    """The 16 built-in field types."""
+    """The 17 built-in field types."""
     return builtin_field_types()

@@ -331,6 +331,14 @@ class FlowChecker:
                 "write the fields it is computed from",
                 key=True,
             )
+        elif getattr(self.ctx.registry.get(str(spec.get("type"))), "assigned", False):
+            self.ctx.add(
+                "action-field-derived",
+                f"{entity}.{fname} is numbered when a record is created; it cannot be written",
+                path,
+                "remove it from the action's values",
+                key=True,
+            )
         elif isinstance(value, dict):
             self.expression(value.get("expr"), (*path, "expr"), site)
         elif (error := literal_problem(self.ctx, fname, spec, value)) is not None:
