@@ -171,6 +171,7 @@ class _Compiler:
             search_fields=search,
             icon=spec.get("icon"),
             indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
+            copy=self.flow.copy_spec(name, spec.get("copy")),
         )
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .auth_config import AuthConfig
-from .flow_model import Automation, NotificationTemplate, Workflow
+from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
 from .values import Label, frozen_map
 
 if TYPE_CHECKING:
@@ -178,6 +178,8 @@ class Entity:
     icon: str | None = None
     #: declared `indexes:`, each a list of field or system column names (`-name` descends)
     indexes: tuple[tuple[str, ...], ...] = ()
+    #: how a record is copied with its children (`copy:`), None when it cannot be
+    copy: CopySpec | None = None
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""

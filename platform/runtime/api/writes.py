@@ -1,5 +1,5 @@
-"""The API's writes: create (at most once per `Idempotency-Key`), change, delete and take a
-transition — each through the record store with the request's actor.
+"""The API's writes: create (at most once per `Idempotency-Key`), change, delete, take a
+transition and copy a record — each through the record store with the request's actor.
 
 What a write checks before the store is asked: the session's CSRF token (403), a JSON object
 body (415/400), the expected version from `If-Match` or the body (400/409/422), and that
@@ -16,9 +16,9 @@ from flask import Response, request
 
 from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
-from portalis.engine.flow import workflow
+from portalis.engine.flow import copying, workflow
 
-from ..problem import ApiProblem, unauthorized
+from ..problem import ApiProblem, not_found, unauthorized
 from ..security import CSRF_HEADER, csrf_secret, csrf_valid
 from . import idempotency
 from .inputs import JSON_MIMETYPE, expected_version, idempotency_key, if_match_version, json_body
@@ -143,6 +143,17 @@ def take_transition(
     if outcome.record is not None:
         response.set_etag(str(outcome.record.version))
     return response
+
+
+def copy(portal: RuntimePortal, actor: Actor, entity: Entity, record_id: int) -> Response:
+    """POST `/<entity>/<id>/copy` (no body): copy the record and its children with the
+    actor's rights; 201 with the copy. 404 for an entity without `copy:` or a record the
+    actor cannot read, 403 without the create grants, 422 when a copied record is refused."""
+    require_csrf()
+    if entity.copy is None:
+        raise not_found()
+    record = copying.copy_record(portal.store, actor, entity.name, record_id)
+    return created_response(entity, record_json(portal, actor, entity, record), record.id)
 
 
 def require_csrf() -> None:
