@@ -7,16 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from portalis.engine.data.permissions import Actor
-from portalis.testing.browser import LiveServer, live_server, new_page, screenshot_dir
+from portalis.testing.browser import (
+    LiveServer,
+    axe_violations,
+    live_server,
+    new_page,
+    screenshot_dir,
+    screenshots,
+)
 from portalis.testing.portals import b2c_with
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -31,25 +38,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     folder = b2c_with(tmp_path / "definition", files=files)
     with live_server(folder, directory=tmp_path / "live") as live:
         yield live
-
-
-def serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical violations of the page."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results: dict[str, Any] = Axe().run(page).response
-    return [
-        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''}"
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def shoot(page: Page, folder: Path, name: str) -> None:
-    for width, height in ((1280, 900), (375, 812)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(folder / f"copy-{name}-{width}.png"), full_page=True)
 
 
 def test_a_customer_repeats_an_order(
@@ -72,8 +60,8 @@ def test_a_customer_repeats_an_order(
         server.login(page, "ben@acme.test", PASSWORD, next_path=f"/orders/{order.id}")
         button = page.get_by_role("button", name="Repeat order")
         assert button.is_visible()
-        assert serious_violations(page) == []
-        shoot(page, shots, "source")
+        assert axe_violations(page) == []
+        screenshots(page, shots, "copy-source")
         page.set_viewport_size({"width": 1280, "height": 900})
         button.focus()  # keyboard-usable: Enter on the focused button submits the form
         with page.expect_navigation():
@@ -81,6 +69,6 @@ def test_a_customer_repeats_an_order(
         assert f"/orders/{order.id}" not in page.url and "/orders/" in page.url
         assert page.get_by_text("Order copied: this is the copy.").is_visible()
         assert page.get_by_role("cell", name="Blue widget").is_visible()
-        assert serious_violations(page) == []
-        shoot(page, shots, "landed")
+        assert axe_violations(page) == []
+        screenshots(page, shots, "copy-landed")
     assert store.count(Actor.system(), "sales_order") == (2, True)

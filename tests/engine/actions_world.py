@@ -6,6 +6,7 @@ lines and invoices with an open amount."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,19 +27,40 @@ BASE = "https://portal.example.test"
 DATA = Path(__file__).resolve().parent / "data" / "actions"
 
 
+#: The seeded users the tests act as.
+USERS = ("sam@support.test", "ben@acme.test", "anna@acme.test", "nina@globex.test")
+
+
 @dataclass
 class World:
-    """The deployed portal, its store, the seeded actors and account ids."""
+    """The deployed portal, its store, the seeded users by first name (`sam`, `ben` (en) and
+    `anna` (de) of Acme, `nina` of Globex) and the account ids by name."""
 
     engine: sa.Engine
     portal: CompiledPortal
     store: RecordStore
-    sam: Actor
-    ben: Actor
-    anna: Actor
-    nina: Actor
-    acme: int
-    globex: int
+    users: Mapping[str, Actor]
+    accounts: Mapping[str, int]
+
+    @property
+    def sam(self) -> Actor:
+        return self.users["sam"]
+
+    @property
+    def ben(self) -> Actor:
+        return self.users["ben"]
+
+    @property
+    def anna(self) -> Actor:
+        return self.users["anna"]
+
+    @property
+    def nina(self) -> Actor:
+        return self.users["nina"]
+
+    @property
+    def acme(self) -> int:
+        return self.accounts["Acme GmbH"]
 
     def set_sales_rep(self, account: int, user: Actor | None) -> None:
         """Make `user` the sales rep of `account` (as the system)."""
@@ -97,15 +119,6 @@ def make_world(engine: sa.Engine, checker: Checker, folder: Path) -> World:
     portal = deploy_dir(engine, checker, definition_folder(folder))
     accounts = portal.tables["account"]
     with engine.connect() as conn:
-        ids = dict(conn.execute(sa.select(accounts.c.name, accounts.c.id)).all())
-    return World(
-        engine,
-        portal,
-        portal.store(engine, base_url=BASE + "/"),
-        actor_for(engine, portal, "sam@support.test"),
-        actor_for(engine, portal, "ben@acme.test"),
-        actor_for(engine, portal, "anna@acme.test"),
-        actor_for(engine, portal, "nina@globex.test"),
-        ids["Acme GmbH"],
-        ids["Globex Ltd"],
-    )
+        ids = {str(n): int(i) for n, i in conn.execute(sa.select(accounts.c.name, accounts.c.id))}
+    users = {email.partition("@")[0]: actor_for(engine, portal, email) for email in USERS}
+    return World(engine, portal, portal.store(engine, base_url=BASE + "/"), users, ids)

@@ -61,9 +61,9 @@ def test_the_test_portal_is_valid_and_compiles(portalis_checker: Checker, tmp_pa
     assert checked.model.entities["invoice"].copy is None
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "code", "message"),
-    [
+#: (old text, new text, code, message): one mistake each, reported on the line of the new text
+#: — but where `AT` says otherwise.
+CASES = [
         ("to: [account.sales_rep, account]", "to: [account.sales_rap]", "recipient-path",
          "account has no ref field 'sales_rap'"),
         ("to: [account.sales_rep, account]", "to: [account.customer_number]", "recipient-path",
@@ -78,26 +78,6 @@ def test_the_test_portal_is_valid_and_compiles(portalis_checker: Checker, tmp_pa
          "action-transition-site", "transition 'reopen' cannot take a transition as an action"),
         ("    on: transition:reopen\n", "    on: delete\n", "automation-no-record",
          "transition cannot run in automation 'loop_pay': it runs after the record was deleted"),
-    ],
-)  # fmt: skip
-def test_flow_mistakes_are_problems_at_their_line(
-    portalis_checker: Checker, tmp_path: Path, old: str, new: str, code: str, message: str
-) -> None:
-    found, text = problems(portalis_checker, tmp_path / "bad", [(old, new)])
-    problem = only(found, code)
-    assert message in problem.message
-    assert problem.file == ORDERS
-    marker = new.split("\n")[0].strip() if code != "automation-no-record" else "transition: pay"
-    if code == "automation-no-record":
-        assert problem.line > line_of(text, "loop_pay:")
-    else:
-        assert problem.line == line_of(text, marker)
-    assert problem.hint
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "code", "message"),
-    [
         ("children: [sales_order_line]", "children: [sales_order_lines]", "ref-unknown-entity",
          "unknown entity 'sales_order_lines'"),
         ("children: [sales_order_line]", "children: [ticket]", "copy-child",
@@ -114,15 +94,20 @@ def test_flow_mistakes_are_problems_at_their_line(
          "copy-unique", "sales_order.number is unique"),
         ("      - detail: {entity: invoice}", "      - detail: {entity: invoice, actions: [copy]}",
          "copy-undeclared", "invoice declares no copy:"),
-    ],
-)  # fmt: skip
-def test_copy_mistakes_are_problems_at_their_line(
+]  # fmt: skip
+#: Where a problem is reported when not on the line of the new text: (marker, lines after it).
+AT = {
+    "automation-no-record": ("loop_pay:", 5),  # the action the changed trigger cannot take
+    "copy-unique": ("copy:", 0),  # at copy:, which decides what is copied
+}
+
+
+@pytest.mark.parametrize(("old", "new", "code", "message"), CASES)
+def test_mistakes_are_problems_at_their_line(
     portalis_checker: Checker, tmp_path: Path, old: str, new: str, code: str, message: str
 ) -> None:
     found, text = problems(portalis_checker, tmp_path / "bad", [(old, new)])
     problem = only(found, code)
-    assert message in problem.message
-    assert problem.file == ORDERS
-    marker = "copy:" if code == "copy-unique" else new.strip()
-    assert problem.line == line_of(text, marker)
-    assert problem.hint
+    assert message in problem.message and problem.hint and problem.file == ORDERS
+    marker, offset = AT.get(code, (new.split("\n")[0].strip(), 0))
+    assert problem.line == line_of(text, marker) + offset

@@ -135,16 +135,25 @@ def check_recipient(
         check_recipient_path(ctx, recipient, path, entity)
         return
     users = [n for n, f in fields.items() if is_user_ref(f)]
-    close = suggest(recipient, users)
     ctx.add(
         "recipient-unknown",
         f"{recipient!r} is not a ref to user of {entity}",
         path,
-        close
-        if close.startswith("did you mean")
-        else "recipients: creator, actor, role:<role>, a ref field to user or account, or a "
-        "ref path such as account.sales_rep" + (f" ({', '.join(users)})" if users else ""),
+        _hint(
+            recipient,
+            users,
+            "recipients: creator, actor, role:<role>, a ref field to user or account, or a "
+            "ref path such as account.sales_rep",
+        ),
     )
+
+
+def _hint(name: str, options: list[str], otherwise: str) -> str:
+    """`did you mean …?` for a near miss, else `otherwise` with the options listed."""
+    close = suggest(name, options)
+    if close.startswith("did you mean"):
+        return close
+    return otherwise + (f" ({', '.join(options)})" if options else "")
 
 
 def _is_ref(spec: Any, target: str | None = None) -> bool:
@@ -165,15 +174,11 @@ def check_recipient_path(ctx: Ctx, recipient: str, path: JsonPath, entity: str) 
         spec = fields.get(step)
         if not isinstance(spec, dict) or not _is_ref(spec):
             refs = [n for n, f in fields.items() if _is_ref(f)]
-            close = suggest(step, refs)
             ctx.add(
                 "recipient-path",
                 f"{'.'.join(steps[: i + 1])!r}: {current} has no ref field {step!r}",
                 path,
-                close
-                if close.startswith("did you mean")
-                else "each step of a recipient path is a ref field"
-                + (f" ({', '.join(refs)})" if refs else ""),
+                _hint(step, refs, "each step of a recipient path is a ref field"),
             )
             return
         current = str(spec.get("to"))
