@@ -12,11 +12,12 @@ import sqlalchemy as sa
 from actions_world import World, make_world
 
 from portalis.engine.data import audit
+from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import Forbidden, NotFound, ValidationFailed
 from portalis.engine.data.permissions import Actor
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.flow import copying, workflow
-from portalis.engine.flow.automations import AutomationFailed
+from portalis.engine.flow.automations import AutomationFailed, run_scheduled
 from portalis.engine.outbox import notify
 
 
@@ -52,6 +53,22 @@ def test_a_transition_that_cannot_be_taken_refuses_the_write(world: World) -> No
     workflow.take(world.store, world.sam, "sales_order", order, "place")
     world.store.update(world.sam, "sales_order", order, {"note": "deliver now"})
     assert world.raw("sales_order", order)["status"] == "delivered"
+
+
+def test_a_scheduled_automation_takes_the_transition_per_record(world: World) -> None:
+    settled, open_ = world.invoice(), world.invoice(number="R-8")
+    world.store.update(world.sam, "invoice", settled, {"open_amount": "0"})  # paid at once
+    workflow.take(world.store, world.sam, "invoice", settled, "reopen")
+    assert world.raw("invoice", settled)["status"] == "reopened"
+    nightly = world.portal.model.automations["settle_nightly"]
+    with begin_write(world.engine) as conn:
+        assert run_scheduled(world.store, nightly, conn=conn) == 1
+    assert world.raw("invoice", settled)["status"] == "paid"
+    assert world.raw("invoice", open_)["status"] == "issued"
+    with world.engine.connect() as conn:
+        entries = audit.history(conn, portal=world.portal.slug, entity="invoice", record_id=settled)
+    assert entries[0].detail["via"] == "automation settle_nightly"
+    assert entries[0].actor_id is None  # nobody acts in a schedule
 
 
 def test_transitions_taking_each_other_are_bounded(world: World) -> None:
