@@ -127,10 +127,17 @@ def test_api_copy(web: WebPortal) -> None:
         {"number": "R-1", "account": acme(web), "total": "5.00", "open_amount": "5"},
     ).id  # fmt: skip
     assert api_post(ben, f"/invoice/{invoice}/copy").status_code == 404  # type: ignore[attr-defined]
+    # with an Idempotency-Key a retried copy is the first one, not a third order
+    once = {"X-CSRF-Token": ben.csrf, "Idempotency-Key": "repeat-order-1"}
+    first = ben.client.post(ben.url(f"{API}/sales_order/{source}/copy"), headers=once)
+    again = ben.client.post(ben.url(f"{API}/sales_order/{source}/copy"), headers=once)
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"] and again.headers["Idempotent-Replayed"] == "true"
+    assert count(web, "sales_order") == 3
     document = ben.get(f"{API}/openapi.json").json
     assert "post" in document["paths"]["/sales_order/{id}/copy"]
     assert "/invoice/{id}/copy" not in document["paths"]
-    assert count(web, "sales_order") == 2
+    assert count(web, "sales_order") == 3
 
 
 # -- mails in the recipient's locale -----------------------------------------------------------

@@ -217,7 +217,8 @@ def copy_paths(
                 "fields, states and computed fields start afresh; files are not copied.",
                 "tags": [name],
                 "security": [{"session": [], "csrf": []}],
-                "responses": {"201": created, **_errors("401", "403", "404", "422")},
+                "parameters": ["IdempotencyKey"],
+                "responses": {"201": created, **_errors("401", "403", "404", "409", "422")},
             },
         }
     }
