@@ -72,3 +72,8 @@ def test_a_customer_repeats_an_order(
         assert axe_violations(page) == []
         screenshots(page, shots, "copy-landed")
     assert store.count(Actor.system(), "sales_order") == (2, True)
+    with new_page(portalis_browser, viewport={"width": 1280, "height": 900}) as page:
+        # anna reads German: the button is the definition's German label
+        server.login(page, "anna@acme.test", "correct horse 42", next_path=f"/orders/{order.id}")
+        assert page.get_by_role("button", name="Bestellung wiederholen").is_visible()
+        screenshots(page, shots, "copy-source-de")

@@ -162,6 +162,10 @@ def test_recipients_follow_ref_paths_to_users_and_accounts(world: World) -> None
     ]
     assert resolve(world, ["order.account.sales_rep", "order.account"], "invoice", invoice,
                    system) == ["sam@support.test", "anna@acme.test", "ben@acme.test"]  # fmt: skip
+    # a path through an empty ref reaches nobody
+    no_order = world.invoice(number="R-9")
+    assert resolve(world, ["order.account.sales_rep", "order.account"], "invoice", no_order,
+                   system) == []  # fmt: skip
     # the acting user is still only told when `actor` is listed
     assert resolve(world, ["account.sales_rep"], "invoice", invoice, world.sam) == []
     with pytest.raises(notify.NotificationFailed, match="no ref field"):
