@@ -123,6 +123,39 @@ entities:
       amount: {type: money, required: true}
       status: {type: choice, options: [open, settled], default: open}
 """,
+    # guide-workflows §3 transitions and copies: invoices settled by payments, orders with lines
+    "invoice-payments": """
+entities:
+  account:
+    fields:
+      sales_rep: {type: ref, to: user}
+  invoice:
+    fields:
+      number: {type: string, required: true}
+      account: {type: ref, to: account, required: true}
+      open_amount: {type: decimal, places: 2}
+      status: {type: choice, options: [issued, paid], default: issued}
+    permissions:
+      - {roles: [agent], actions: [read, update], scope: all}
+  sales_order:
+    fields:
+      number: {type: string, max_length: 20}
+      account: {type: ref, to: account, required: true}
+  sales_order_line:
+    fields:
+      order: {type: ref, to: sales_order, required: true}
+      product: {type: string, required: true}
+      delivered: {type: bool, default: false}
+workflows:
+  invoice_flow:
+    entity: invoice
+    field: status
+    initial: issued
+    transitions:
+      - {name: pay, from: issued, to: paid, roles: [agent], when: "record['open_amount'] == 0"}
+notifications:
+  invoice_paid: {subject: "Paid: {{ record.number }}", body: "{{ link }}"}
+""",
     # guide-workflows §1 capacity: slots are booked by bookings
     "booking": """
 entities:

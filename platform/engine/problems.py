@@ -103,7 +103,18 @@ CODES: Final[dict[str, str]] = {
     "action-value": "A literal value of a set or create action is not a valid value of its field.",
     "action-create-required": "A create action gives no value for a required field without default.",
     "ref-unknown-notification": "A notify action names a notification that does not exist.",
-    "recipient-unknown": "A recipient is not creator, actor, role:<role> or a ref field to user.",
+    "recipient-unknown": "A recipient is not creator, actor, role:<role> or a ref field to user "
+    "or account.",
+    "recipient-path": "A step of a recipient path (account.sales_rep) is not a ref field, or the "
+    "path does not end at a user or an account.",
+    "action-transition": "A transition action names no transition of the record's workflows.",
+    "action-transition-site": "A transition or timer has a transition action (only automations "
+    "take transitions as actions).",
+    "copy-child": "A child of copy: has no (single) ref field to the copied entity.",
+    "copy-reset": "A reset field of copy: belongs to an entity that is not copied.",
+    "copy-reset-required": "copy: resets a required field that has no default.",
+    "copy-unique": "copy: copies a unique field as it is, so every copy would be refused.",
+    "copy-undeclared": "A detail block offers copy on an entity without copy:.",
     "webhook-url": "A webhook URL (after ${NAME} substitution) is not an absolute http(s) URL.",
     "automation-entity": "An automation triggered by record changes names no entity.",
     "automation-transition": "An automation's on: transition:<name> names no transition of its entity.",

@@ -3,8 +3,9 @@
 Each goes through the record store with the actor, like pages do: a record, file or entity the
 actor may not read answers 404. Record actions are POSTs to `/_act/<entity>/<id>/<action>`
 where `action` is `delete` or `transition` (with the transition's `name`, its `comment` and
-required fields in the form); both need the record's `version`, so a stale page gets 409 with
-a reload prompt (for a transition, showing the comment the user typed).
+required fields in the form) — both need the record's `version`, so a stale page gets 409 with
+a reload prompt (for a transition, showing the comment the user typed) — or `copy`, which
+copies the record with its children and opens the copy.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Page as RecordPage
 from portalis.engine.definition.block_configs import ListBlock
 from portalis.engine.definition.model import Entity
-from portalis.engine.flow import workflow
+from portalis.engine.flow import copying, workflow
 
 from .blocks.form import conflict_response, translate_errors
 from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, visible_columns
@@ -160,16 +161,19 @@ def _rows(
 
 # -- record actions -------------------------------------------------------------------------
 def action_view(portal: RuntimePortal, actor: Actor, entity: str, id: int, action: str) -> Any:
-    """POST /_act/<entity>/<id>/delete | transition: act, then go back with a flash."""
+    """POST /_act/<entity>/<id>/delete | transition | copy: act, then go back (or, for a
+    copy, on to the copy) with a flash."""
     model = portal.compiled.model
     store = portal.store
-    if entity not in model.entities or action not in ("delete", "transition"):
+    if entity not in model.entities or action not in ("delete", "transition", "copy"):
         abort(404)
     target = store.entity(entity)
     form = RecordActionForm(request.form)
     back = _record_url(portal, actor, entity, id, form.page.data)
     if action == "transition":
         return _transition(portal, actor, target, id, back)
+    if action == "copy":
+        return _copy(portal, actor, target, id, form.page.data, back)
     version = form.version.data
     if version is None:
         abort(400)
@@ -226,6 +230,25 @@ def _transition(portal: RuntimePortal, actor: Actor, target: Entity, id: int, ba
         listing = page_for(portal, actor, "list", target.name)
         return redirect(page_url(listing.name) if listing else portal_url("/"), 303)
     return redirect(back, 303)
+
+
+def _copy(
+    portal: RuntimePortal, actor: Actor, target: Entity, id: int, page: str | None, back: str
+) -> Any:
+    """Copy the record with its children (one transaction, the actor's own rights) and open
+    the copy; a copy the store refuses goes back with the reasons."""
+    try:
+        copy = copying.copy_record(portal.store, actor, target.name, id)
+    except errors.NotFound:
+        abort(404)
+    except errors.Forbidden:
+        abort(403)
+    except errors.ValidationFailed as exc:
+        _flash_errors(target, translate_errors(exc.errors, str(g.get("locale") or "en")))
+        return redirect(back, 303)
+    flash(gettext("%(item)s copied: this is the copy.", item=label(target.label, target.name)),
+          "success")  # fmt: skip
+    return redirect(_record_url(portal, actor, target.name, copy.id, page), 303)
 
 
 def _flash_errors(target: Entity, messages: Mapping[str, list[str]]) -> None:

@@ -7,17 +7,36 @@ browser's `Accept-Language`, then the portal's default — always one of the por
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
-from datetime import date, datetime
-from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.support import NullTranslations, Translations
 from werkzeug.datastructures import LanguageAccept
+
+# the formatting lives in the engine (notification mails use it too); pages import it from here
+from portalis.engine.formatting import (
+    _format_int,
+    format_date,
+    format_datetime,
+    format_fixed,
+    format_money,
+    format_number,
+    format_relative,
+)
+
+__all__ = [
+    "I18n",
+    "UI_LOCALES",
+    "_format_int",
+    "format_date",
+    "format_datetime",
+    "format_fixed",
+    "format_money",
+    "format_number",
+    "format_relative",
+    "select_locale",
+]
 
 #: Locales the UI catalogs cover.
 UI_LOCALES = ("en", "de", "fr", "es")
@@ -70,85 +89,3 @@ def select_locale(
             if base in available:
                 return base
     return available[0]
-
-
-@lru_cache(maxsize=64)
-def _babel_locale(locale: str) -> Locale:
-    try:
-        return Locale.parse(locale.replace("-", "_"))
-    except (ValueError, TypeError, UnknownLocaleError):
-        return Locale.parse("en")
-
-
-def format_date(value: date | None, locale: str, fmt: str = "medium") -> str:
-    """A date in the locale's style (`24.11.2026`, `Nov 24, 2026`)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.date()
-    return _format_date(value, locale, fmt)
-
-
-@lru_cache(maxsize=8192)
-def _format_date(value: date, locale: str, fmt: str) -> str:
-    # pure and hot on list pages: the same date in the same locale is formatted once
-    return str(dates.format_date(value, format=fmt, locale=_babel_locale(locale)))
-
-
-def format_datetime(
-    value: datetime | None, locale: str, tz: str = "UTC", fmt: str = "medium"
-) -> str:
-    """A timestamp in the locale's style and the given time zone."""
-    if value is None:
-        return ""
-    return dates.format_datetime(
-        value, format=fmt, tzinfo=dates.get_timezone(tz), locale=_babel_locale(locale)
-    )
-
-
-def format_number(value: int | float | Decimal | None, locale: str) -> str:
-    """A number with the locale's separators."""
-    if value is None:
-        return ""
-    if type(value) is int:  # counts and ranges of every list page: memoized
-        return _format_int(value, locale)
-    return numbers.format_decimal(value, locale=_babel_locale(locale))
-
-
-@lru_cache(maxsize=4096)
-def _format_int(value: int, locale: str) -> str:
-    return numbers.format_decimal(value, locale=_babel_locale(locale))
-
-
-def format_fixed(value: int | float | Decimal | None, places: int, locale: str) -> str:
-    """A number with exactly `places` decimals in the locale's style (`38,70`, `1,234.50`):
-    a `decimal` field shows the places it stores, trailing zeros included."""
-    if value is None:
-        return ""
-    return numbers.format_decimal(
-        value, format=_fixed_pattern(locale, places), locale=_babel_locale(locale)
-    )
-
-
-@lru_cache(maxsize=256)
-def _fixed_pattern(locale: str, places: int) -> numbers.NumberPattern:
-    """The locale's decimal pattern (its grouping: `1.234`, `12,34,567`) with `places`
-    fraction digits, no fewer and no more."""
-    base = numbers.parse_pattern(_babel_locale(locale).decimal_formats[None].pattern)
-    fixed = copy.copy(base)
-    fixed.frac_prec = (places, places)
-    return fixed
-
-
-def format_money(amount: Decimal | None, currency: str, locale: str) -> str:
-    """An amount with its currency in the locale's style (`129,00 €`, `€129.00`)."""
-    if amount is None:
-        return ""
-    return numbers.format_currency(amount, currency, locale=_babel_locale(locale))
-
-
-def format_relative(value: datetime | None, now: datetime, locale: str) -> str:
-    """`3 hours ago` in the locale's words."""
-    if value is None:
-        return ""
-    return dates.format_timedelta(value - now, add_direction=True, locale=_babel_locale(locale))

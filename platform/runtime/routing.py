@@ -49,6 +49,7 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/copy", "api:copy", ("POST", "OPTIONS")),
 )
 
 

@@ -186,6 +186,28 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def axe_violations(page: Page) -> list[str]:
+    """The serious and critical axe-core violations of the page (rule and first target)."""
+    # imported here: a test dependency like Playwright, needed only by tests that run axe
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+
+    results: dict[str, Any] = Axe().run(page).response
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshots(page: Page, folder: Path, name: str) -> None:
+    """Full-page screenshots of `page` at 1280 and 375 px, `<name>-<width>.png` in `folder`
+    (scrolled to the top first: a sticky header would be drawn mid-page)."""
+    for width, height in ((1280, 900), (375, 812)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+
+
 @contextmanager
 def new_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
     """A page in a fresh browser context (own cookies), closed afterwards."""

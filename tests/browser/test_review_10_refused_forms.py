@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
-from portalis.testing.browser import LiveServer, live_server, new_page, screenshot_dir
+from portalis.testing.browser import LiveServer, live_server, new_page, screenshot_dir, screenshots
 from portalis.testing.portals import BLUEPRINTS
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
@@ -49,10 +49,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def shoot(page: Page, folder: Path, name: str) -> None:
-    for width, height in ((1280, 900), (375, 812)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.evaluate("window.scrollTo(0, 0)")  # a sticky header would be drawn mid-page
-        page.screenshot(path=str(folder / f"review-10-{name}-{width}.png"), full_page=True)
+    screenshots(page, folder, f"review-10-{name}")
 
 
 def test_refused_forms_say_why(

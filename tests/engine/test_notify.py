@@ -278,7 +278,8 @@ def test_a35_values_are_shown_as_text(world: World) -> None:
     )
     world.send("incident_update", ["creator", "actor"], record)
     (note,) = world.inbox(world.sam)
-    assert "Severity high, amount 129.50 EUR, due 2099-03-01, tags fire, power." in note.body
+    # money and dates as the reader's pages show them (sam reads English)
+    assert "Severity high, amount €129.50, due Mar 1, 2099, tags fire, power." in note.body
     empty = world.incident(title="Nothing set", secret_note=None)
     world.send("incident_update", ["actor"], empty)
     latest = world.inbox(world.sam)[0]

@@ -74,6 +74,7 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:item", "GET"): (401, 200, 200, 200),
     ("api:transitions", "GET"): (401, 200, 200, 200),
     ("api:transition", "POST"): (401, 415, 415, 415),  # a form post, not JSON
+    ("api:copy", "POST"): (401, 404, 404, 404),  # b2c tickets declare no copy:
     ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
     ("sys:notification_read", "POST"): (LOGIN, 404, 404, 404),  # <id> is a ticket id: not theirs
     ("sys:notifications_read_all", "POST"): (LOGIN, INBOX, INBOX, INBOX),

@@ -71,9 +71,9 @@ DETAIL: dict[str, Any] = {
             "items": {
                 "type": "string",
                 "description": "An action.",
-                "enum": ["transitions", "edit", "delete"],
+                "enum": ["transitions", "edit", "delete", "copy"],
             },
-            "description": "Buttons offered.",
+            "description": "Buttons offered (`copy` needs the entity's `copy:`).",
         },
         "history": {
             "type": "object",

@@ -201,6 +201,7 @@ class _Compiler:
             icon=spec.get("icon"),
             indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
             reads=reads,
+            copy=self.flow.copy_spec(name, spec.get("copy")),
         )
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:

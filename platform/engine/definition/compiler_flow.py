@@ -10,9 +10,19 @@ from typing import Any
 from ..expr.expressions import Expression
 from ..expr.textmpl import TemplateProblem, compile_text
 from ..problems import JsonPath
-from .flow_model import Action, Approvals, Automation, NotificationTemplate, Timer, Transition
+from .flow_model import (
+    Action,
+    Approvals,
+    Automation,
+    CopyChild,
+    CopySpec,
+    NotificationTemplate,
+    Timer,
+    Transition,
+)
 from .model import Rollup
 from .semantics.base import Ctx
+from .semantics.copying import child_ref
 from .values import Label, Value, frozen_map
 
 #: (source, path, entity, names) → compiled expression, or None (a problem was recorded)
@@ -77,6 +87,8 @@ class FlowCompiler:
                 out.append(Action("create", frozen_map(values), entity=target))
             elif kind == "notify":
                 out.append(Action("notify", template=options["template"], to=tuple(options["to"])))
+            elif kind == "transition":
+                out.append(Action("transition", transition=str(options)))
             else:
                 out.append(
                     Action(
@@ -201,6 +213,22 @@ class FlowCompiler:
                     "templates use Jinja syntax: {{ record.subject }}, {% if … %}…{% endif %}",
                 )
         return frozen_map(compiled)
+
+    # -- copying ------------------------------------------------------------------------
+    def copy_spec(self, entity: str, raw: Mapping[str, Any] | None) -> CopySpec | None:
+        """An entity's `copy:` (the checks made sure every child points to the entity)."""
+        if raw is None:
+            return None
+        children = []
+        for item in raw.get("children") or ():
+            child, via = child_ref(self.ctx, entity, str(item))
+            if via is not None:
+                children.append(CopyChild(child, via))
+        return CopySpec(
+            label=Label.of(raw["label"]) if raw.get("label") is not None else None,
+            children=tuple(children),
+            reset=frozenset(str(r) for r in raw.get("reset") or ()),
+        )
 
     # -- rollups ------------------------------------------------------------------------
     @staticmethod

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..expr.expressions import Expression
 
 
-ActionKind = Literal["set", "notify", "create", "webhook"]
+ActionKind = Literal["set", "notify", "create", "webhook", "transition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,8 @@ class Action:
     """One action of a transition, timer or automation.
 
     `set`: `values` (field → Value) on the record; `create`: a record of `entity` with `values`;
-    `notify`: notification `template` to the recipients `to`; `webhook`: POST to `url`.
+    `notify`: notification `template` to the recipients `to`; `webhook`: POST to `url`;
+    `transition` (automations only): take the record's workflow transition `transition`.
     """
 
     kind: ActionKind
@@ -32,6 +33,7 @@ class Action:
     url: str | None = None
     secret: str | None = None
     event: str | None = None
+    transition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +149,27 @@ class NotificationTemplate:
             return next(iter(texts.values()))
 
         return one(self.subject), one(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyChild:
+    """Child records copied along with their parent: the records of `entity` whose ref field
+    `via` points to the copied record."""
+
+    entity: str
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class CopySpec:
+    """How a record of an entity is copied (`copy:` of the entity): the button's `label`
+    (None: the runtime's own "Copy"), the `children` copied with it, and the fields that start afresh (`reset`: the entity's own
+    by name, a child's as `<child>.<field>`)."""
+
+    label: Label | None = None
+    children: tuple[CopyChild, ...] = ()
+    reset: frozenset[str] = frozenset()
+
+    def resets(self, entity: str, field: str, *, child: bool) -> bool:
+        """True when `field` of the copied record (or of a child of `entity`) starts afresh."""
+        return (f"{entity}.{field}" if child else field) in self.reset

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .auth_config import AuthConfig
-from .flow_model import Automation, NotificationTemplate, Workflow
+from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
 from .values import Label, frozen_map
 
 if TYPE_CHECKING:
@@ -182,6 +182,8 @@ class Entity:
     #: fields of referenced records its expressions read (`product.unit_price`), loaded with
     #: each record that is written or computed
     reads: frozenset[str] = frozenset()
+    #: how a record is copied with its children (`copy:`), None when it cannot be
+    copy: CopySpec | None = None
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""

@@ -24,6 +24,7 @@ from ..definition.schema.check import field_problems, make_validator, schema_pro
 from ..definition.schema.compose import build_schema, split_field_schemas
 from ..definition.semantics.auth import check_auth
 from ..definition.semantics.base import Ctx
+from ..definition.semantics.copying import check_copies
 from ..definition.semantics.derived import check_derived_fields
 from ..definition.semantics.entities import check_entities
 from ..definition.semantics.exposure import check_computed_exposure, check_related_exposure
@@ -124,6 +125,7 @@ class Checker:
             check_workflows,
             check_derived_fields,
             check_flow,
+            check_copies,
             check_pages,
             check_sections,
             check_navigation,

@@ -153,15 +153,31 @@ is created, updated, deleted, or takes a transition (`on: transition:<name>`), o
 schedule (`on: {{schedule: "0 8 * * 1"}}`: five-field cron, UTC). A scheduled automation over
 an entity runs for every record its `when` selects (at most `limit`); without an entity it
 runs once, and has no record to `set` or to notify about (`automation-no-record`). Nobody acts
-in a schedule, so `actor` receives nothing there (`automation-no-actor`).
+in a schedule, so `actor` receives nothing there (`automation-no-actor`). An automation may
+take a transition of the record's workflow (`- transition: pay`): the system takes it for
+whoever caused the automation, in the same transaction and with its own audit entry; its
+`from`, `when` and `require` still hold, and a transition that cannot be taken refuses the
+triggering change like any failing action — so the automation's `when` should test the state
+(`record['status'] == 'issued'`). Automations that keep taking transitions are stopped three
+levels deep, and the change is refused.
+
+**Copying.** An entity's [copy](#copy) lets users copy a record with its children ("repeat
+order"): a detail block with `actions: [copy]` shows the button, and the API answers
+`POST /api/v1/<entity>/<id>/copy`. The copy is made by the user, in one transaction, through
+the same permission checks as typing the records in; `reset` fields, workflow states, computed
+fields and files start afresh, and a refused child refuses the whole copy.
 
 **Notifications.** A [notification](#notification) is a sandboxed Jinja template for the
 subject and the body, per locale; each recipient gets it in their language, in the portal's
 bell and (unless they turned it off) by e-mail. Recipients are `creator`, `actor`,
-`role:<role>` or a ref field to `user` of the record (`assignee`). Templates see `record`,
-`recipient`, `actor`, `portal` and `link` (the URL of the `link:` page for the record); a
-field the record does not have is a warning (`template-field`), and so is a notification no
-action sends (`notification-unused`).
+`role:<role>`, a ref field to `user` of the record (`assignee`), or a ref path ending at a user
+or an account (`account.sales_rep`; `account` or `order.account`: every user of that account),
+each step checked against the definition (`recipient-path`). Templates see `record`,
+`recipient`, `actor`, `portal` and `link` (the URL of the `link:` page for the record); each
+recipient sees only the record fields they may read (none of a record they may not read), with
+money and dates written as their language does (`79,00 €`, `31.10.2026`). A field the record
+does not have is a warning (`template-field`), and so is a notification no action sends
+(`notification-unused`).
 
 **Derived fields.** A [field](#field) with `compute:` is computed on every write and stored;
 with `stored: false` as well it is *virtual*: computed when read, without a column, so it can

@@ -113,7 +113,7 @@ automations:
 )
 
 AUTOMATIONS: Final = Example(
-    "Automations on a record event, on a transition and on a schedule.",
+    "Automations on a record event, on a transition, taking a transition, and on a schedule.",
     """\
 automations:
   welcome:
@@ -126,6 +126,13 @@ automations:
     on: transition:close
     actions:
       - notify: {template: ticket_closed, to: [creator]}
+  auto_close:
+    entity: ticket
+    on: update
+    when: "record['status'] == 'resolved' and record['priority'] == 'low'"
+    actions:
+      - transition: close                 # taken by the system for whoever changed the ticket
+      - notify: {template: ticket_closed, to: [account]}    # every user of the ticket's account
   weekly_reminder:
     entity: ticket
     on: {schedule: "0 8 * * 1"}           # Mondays at 08:00 UTC
@@ -171,6 +178,19 @@ entities:
 """,
 )
 
+COPY: Final = Example(
+    '"Open a similar ticket": a copy of the ticket with its messages, without its assignee '
+    "and due date (the detail block offers it with `actions: [transitions, edit, copy]`).",
+    """\
+entities:
+  ticket:
+    copy:
+      label: {en: Open a similar ticket, de: Ähnliches Ticket eröffnen}
+      children: [message]                 # message.ticket points to the ticket
+      reset: [assignee, due]
+""",
+)
+
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
 #: the starter blueprint plus what the examples together presuppose (its `reference` context).
 TEST_NOTE: Final = "<!-- docs-test: with reference -->"
@@ -184,6 +204,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "automation": (AUTOMATIONS,),
     "notification": (NOTIFICATIONS,),
     "fieldtype_sequence": (SEQUENCE,),
+    "copy": (COPY,),
 }
 
 

@@ -1,4 +1,5 @@
-"""Actions of transitions, timers and automations: `set`, `create`, `notify`, `webhook`.
+"""Actions of transitions, timers and automations: `set`, `create`, `notify`, `webhook`, and
+(automations only) `transition`.
 
 Every action runs on the connection of the write that triggered it, so the triggering change,
 its actions, their audit entries and their outbox jobs commit together or not at all (R6).
@@ -11,14 +12,14 @@ message on a ticket the customer owns), and the audit log still names that user.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ..data.audit import json_safe
-from ..data.errors import FieldMessage, ValidationFailed
+from ..data.errors import NON_FIELD, FieldMessage, ValidationFailed
 from ..data.permissions import Actor
 from ..definition.flow_model import Action
 from ..definition.model import Entity
@@ -27,6 +28,13 @@ from ..outbox import notify, webhooks
 
 if TYPE_CHECKING:
     from ..data.store import RecordStore
+
+
+#: Takes a workflow transition for a `transition` action: (transition name, the record as it
+#: is, the depth of the write that ran the action) → the record afterwards. Automations hand
+#: one in (`automations` may import the workflow; this module may not: the workflow runs
+#: actions); elsewhere the action is refused.
+TakeTransition = Callable[[str, Mapping[str, Any], int], Mapping[str, Any]]
 
 
 class ActionFailed(ValidationFailed):
@@ -86,15 +94,33 @@ def run_effects(
     trigger: str,
     before: Mapping[str, Any] | None = None,
     depth: int = 0,
+    take: TakeTransition | None = None,
 ) -> None:
-    """Run the `create`, `notify` and `webhook` actions (`set` is applied by the caller, as
-    part of its own write). `where` names the source for messages and the audit log
-    (`transition ticket_flow/resolve`, `automation weekly_reminder`); `trigger` is the event
-    name webhooks announce by default (`ticket.resolve`)."""
+    """Run the `create`, `notify`, `webhook` and `transition` actions in order (`set` is
+    applied by the caller, as part of its own write). `where` names the source for messages
+    and the audit log (`transition ticket_flow/resolve`, `automation weekly_reminder`);
+    `trigger` is the event name webhooks announce by default (`ticket.resolve`). `take` takes
+    a transition; the actions after it see the record in its new state."""
     names = {"record": record, "actor": actor, "before": before}
     system = system_actor(actor)
     for action in actions:
-        if action.kind == "create":
+        if action.kind == "transition":
+            assert action.transition is not None
+            if take is None:
+                raise ActionFailed(
+                    {
+                        NON_FIELD: [
+                            FieldMessage(
+                                "action-transition",
+                                "{where}: only automations take transitions as actions",
+                                {"where": where},
+                            )
+                        ]
+                    }
+                )
+            record = take(action.transition, record, depth)
+            names = {"record": record, "actor": actor, "before": before}
+        elif action.kind == "create":
             assert action.entity is not None  # the schema requires it
             values = evaluate_values(action.values, names, where)
             store.insert(system, action.entity, values, conn=conn, via=where, depth=depth + 1)
@@ -144,9 +170,11 @@ def run_actions(
     trigger: str,
     before: Mapping[str, Any] | None = None,
     depth: int = 0,
+    take: TakeTransition | None = None,
 ) -> Mapping[str, Any]:
     """Run all actions for a record that is already written (automations, timers): `set`
-    becomes one update by the system actor; returns the record as it is afterwards."""
+    becomes one update by the system actor, then the others run in order (`take` takes the
+    `transition` ones); returns the record as it is after the `set`."""
     names = {"record": record, "actor": actor, "before": before}
     # values the record already holds are no change: no empty update, audit entry or version
     changes = {k: v for k, v in set_changes(actions, names, where).items() if record.get(k) != v}
@@ -173,5 +201,6 @@ def run_actions(
         trigger=trigger,
         before=before,
         depth=depth,
+        take=take,
     )
     return current

@@ -17,7 +17,13 @@ everything those actions write or queue commit together or not at all (R6):
   way a log line names the automation;
 - writes made by actions raise events again, one level deeper; `effects` refuses a chain
   deeper than `events.MAX_EVENT_DEPTH`, and that refusal reaches the user as the failure of the
-  automation that went too deep.
+  automation that went too deep;
+- a `transition` action is taken by the system acting for the user (`taker`), one level
+  deeper too: its own actions and the `on: transition:<name>` automations it fires run in the
+  same transaction, so two automations taking transitions back and forth end at that bound.
+  A transition that cannot be taken (wrong state, false `when`, a `require`d field empty)
+  fails the automation like any other action: the triggering write is refused. An
+  automation's `when` should therefore test the state it moves the record from.
 
 Every failure reaches the caller as `AutomationFailed` (a `ValidationFailed`: the form or API
 shows "automation X failed: …" and nothing was written), except a concurrent change of the
@@ -44,6 +50,7 @@ from ..expr.expressions import EvaluationError
 from ..outbox import notify, webhooks
 from ..problems import PortalisError
 from . import actions
+from .workflow_apply import take
 
 if TYPE_CHECKING:
     from ..data.store import RecordStore
@@ -145,9 +152,31 @@ def _run_on_event(
             actions.run_actions(
                 store, conn, automation.actions, entity=event.entity, record=record,
                 actor=event.actor, where=where_of(automation), trigger=trigger, before=before,
-                depth=event.depth,
+                depth=event.depth, take=taker(store, conn, automation, event.entity, event.actor),
             )  # fmt: skip
     log.info("automation %s ran on %s", automation.name, what)
+
+
+def taker(
+    store: RecordStore,
+    conn: sa.Connection,
+    automation: Automation,
+    entity: Entity,
+    actor: Actor,
+) -> actions.TakeTransition:
+    """How the automation's `transition` actions are taken: by the system acting for
+    `actor` (no role needed; `from`, `when` and `require` hold), on the write's connection,
+    one level deeper than the write that ran the automation. A transition that is not
+    available raises, which fails the automation and refuses the triggering write."""
+
+    def take_one(name: str, record: Mapping[str, Any], depth: int) -> Mapping[str, Any]:
+        take(
+            store, actions.system_actor(actor), entity.name, record["id"], name, conn=conn,
+            via=where_of(automation), depth=depth + 1,
+        )  # fmt: skip
+        return store.load_raw(conn, entity, record["id"])
+
+    return take_one
 
 
 def holds(
@@ -234,6 +263,7 @@ def run_scheduled(store: RecordStore, automation: Automation, *, conn: sa.Connec
             actions.run_actions(
                 store, conn, automation.actions, entity=entity, record=record, actor=actor,
                 where=where_of(automation), trigger=automation.name,
+                take=taker(store, conn, automation, entity, actor),
             )  # fmt: skip
         done += 1
         if done >= automation.limit:
@@ -336,7 +366,7 @@ def _notify_unbound(
         spec,
         users,
         acting={"name": title, "email": ""},
-        record=lambda user: {},
+        record=lambda user, locale: {},
         route=notify.link_route(model, spec, {}),
     )
 

@@ -15,25 +15,39 @@ from typing import Any
 from ..data.system_tables import aware
 from ..definition.fieldtypes import Money
 from ..definition.fieldtypes.numbers import decimal_text
+from ..formatting import format_date, format_datetime, format_fixed, format_money
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _TRAILING = ".,;:!?)]}"
 
 
-def display_value(value: Any) -> Any:
-    """A value as templates show it: text for money, dates and decimals (ISO, exact), tags
-    joined, empty text for nothing; choices stay their value, numbers and booleans as is."""
+def display_value(value: Any, locale: str | None = None) -> Any:
+    """A value as templates show it: text for money, dates and decimals, tags joined, empty
+    text for nothing; choices stay their value, numbers and booleans as is.
+
+    In `locale` money, dates, timestamps (UTC) and decimals read as the web pages show them
+    to that reader (`79,00 €`, `31.10.2026` in German); without one they are ISO and exact
+    (`79.00 EUR`, `2026-10-31`).
+    """
     if value is None:
         return ""
     if isinstance(value, Money):
+        if locale is not None:
+            return format_money(value.amount, value.currency, locale)
         return str(value)
     if isinstance(value, datetime):
         stamp = aware(value)
         assert stamp is not None
+        if locale is not None:
+            return format_datetime(stamp, locale)
         return stamp.replace(microsecond=0).isoformat()
     if isinstance(value, date):
-        return value.isoformat()
+        return format_date(value, locale) if locale is not None else value.isoformat()
     if isinstance(value, Decimal):
+        if locale is not None and value.is_finite():
+            # every stored digit, the reader's separators: 12.50 → 12,50
+            places = max(0, -int(value.as_tuple().exponent))
+            return format_fixed(value, places, locale)
         return decimal_text(value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)

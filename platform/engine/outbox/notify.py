@@ -6,11 +6,10 @@ the fields that recipient may read, stores the in-app row and queues a `mail` jo
 the caller's transaction, so a rolled-back write notifies nobody and a template that fails to
 render rolls the write back (R6). Templates run in Jinja's sandbox (`textmpl`, SECURITY A.35).
 
-Recipients (`to:` of the action): `creator` (the record's `created_by`), `actor` (who acted;
-for the system actor the user it acts for), a ref field to `user` (e.g. `assignee`), and
-`role:<name>` — for a staff role every active user holding it (directly or through
-inheritance), for other roles the active users of the record's account holding it. Each user
-is notified once; the acting user only when `actor` is listed.
+Who is notified is `recipients`' answer (creator, actor, ref fields, roles, ref paths such as
+`account.sales_rep`). Each recipient sees only the fields they may read, formatted in their
+language (`79,00 €`, `31.10.2026` for a German reader); someone who may not read the record at
+all is still told, with an empty `record`.
 
 The bell's reads and the preferences live in `inbox` and are re-exported here, so callers
 have one module for notifications.
@@ -19,12 +18,10 @@ have one module for notifications.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from ..data.errors import NON_FIELD, FieldMessage, ValidationFailed
 from ..data.permissions import SYSTEM_READABLE, Actor
 from ..data.system_tables import notifications
 from ..data.tables import utcnow
@@ -45,6 +42,7 @@ from .inbox import (
     unread_count,
 )
 from .mail_body import display_value, mail_html
+from .recipients import NotificationFailed, Recipient, recipients
 
 if TYPE_CHECKING:
     from ..data.store import RecordStore
@@ -72,34 +70,6 @@ MAIL_JOB: Final = "mail"
 MAX_SUBJECT: Final = 300
 
 
-class NotificationFailed(ValidationFailed):
-    """A notification could not be sent (unknown template or recipient, a template that fails
-    to render): the triggering write is refused like a failing action."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__({NON_FIELD: [FieldMessage("notification-failed", message, params)]})
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """An active user who receives a notification."""
-
-    id: int
-    email: str
-    name: str
-    account: int | None
-    roles: tuple[str, ...]
-    locale: str | None
-
-    def actor(self, model: PortalModel) -> Actor:
-        """The recipient as an actor (what they may read decides what they are shown)."""
-        return Actor.for_user(
-            model, self.id, self.account, self.roles,
-            email=self.email, name=self.name, locale=self.locale,
-        )  # fmt: skip
-
-
-# -- sending ------------------------------------------------------------------------------
 def send(
     store: RecordStore,
     conn: sa.Connection,
@@ -127,7 +97,9 @@ def send(
         spec,
         users,
         acting=acting,
-        record=lambda user: _readable_record(store, entity, record, user.actor(model), lookup),
+        record=lambda user, locale: _readable_record(
+            store, entity, record, user.actor(model), lookup, locale
+        ),
         route=link_route(model, spec, record),
         entity=entity.name,
         record_id=record.get("id"),
@@ -141,13 +113,13 @@ def deliver(
     users: Sequence[Recipient],
     *,
     acting: Mapping[str, str],
-    record: Callable[[Recipient], Mapping[str, Any]],
+    record: Callable[[Recipient, str], Mapping[str, Any]],
     route: str | None,
     entity: str | None = None,
     record_id: int | None = None,
 ) -> int:
-    """Render `spec` for each user (in their language, with the record as `record(user)`
-    shows it to them), write the in-app rows and queue the mails their preferences allow;
+    """Render `spec` for each user (in their language, with the record as
+    `record(user, locale)` shows it to them), write the in-app rows and queue the mails their preferences allow;
     returns how many users were notified."""
     model = store.model
     muted = email_off(conn, model.slug, spec.name, [u.id for u in users])
@@ -158,7 +130,7 @@ def deliver(
         subject, body = render(
             spec, locale, model.default_locale,
             {
-                "record": record(user),
+                "record": record(user, locale),
                 "recipient": {"name": user.name, "email": user.email},
                 "actor": acting,
                 "portal": {"title": model.title.get(locale, model.default_locale),
@@ -211,101 +183,6 @@ def render(
     return subject, body
 
 
-def recipients(
-    store: RecordStore,
-    conn: sa.Connection,
-    *,
-    to: Sequence[str],
-    entity: Entity,
-    record: Mapping[str, Any],
-    actor: Actor,
-) -> list[Recipient]:
-    """The active users `to` names for `record`, each once, in the order listed (users of a
-    role by id); the acting user only when `actor` is listed."""
-    model = store.model
-    users = store.tables["user"]
-    acting = actor.on_behalf_of if actor.is_system else actor.id
-    ids: list[int] = []
-    roles: list[str] = []
-    for spec in to:
-        if spec == "creator":
-            ids.append(record.get("created_by") or 0)
-        elif spec == "actor":
-            ids.append(acting or 0)
-        elif spec.startswith("role:"):
-            roles.append(spec.removeprefix("role:"))
-        else:
-            field = entity.fields.get(spec)
-            if field is None or field.type != "ref" or getattr(field.config, "to", None) != "user":
-                raise NotificationFailed(
-                    "recipient {name!r} is not a field of {entity} referring to a user",
-                    name=spec, entity=entity.name,
-                )  # fmt: skip
-            ids.append(record.get(spec) or 0)
-    columns = [users.c[n] for n in ("id", "email", "name", "account", "roles", "locale")]
-    active = sa.select(*columns).where(users.c.is_active.is_(True))
-    found: dict[int, Recipient] = {}
-    wanted = [i for i in ids if i]
-    if wanted:
-        for row in conn.execute(active.where(users.c.id.in_(wanted))).mappings():
-            found[int(row["id"])] = _recipient(row)
-    ordered = [found[i] for i in dict.fromkeys(wanted) if i in found]
-    for role in roles:
-        ordered.extend(_role_members(model, conn, active, users, role, entity, record))
-    seen: set[int] = set()
-    out: list[Recipient] = []
-    for user in ordered:
-        if user.id in seen or (user.id == acting and "actor" not in to):
-            continue
-        seen.add(user.id)
-        out.append(user)
-    return out
-
-
-def _role_members(
-    model: PortalModel,
-    conn: sa.Connection,
-    active: sa.Select[Any],
-    users: sa.Table,
-    role: str,
-    entity: Entity,
-    record: Mapping[str, Any],
-) -> list[Recipient]:
-    spec = model.roles.get(role)
-    if spec is None:
-        raise NotificationFailed("unknown role {role!r} among the recipients", role=role)
-    if role == "anonymous":
-        return []
-    query = active
-    holders: frozenset[str] | None = None
-    if role != "authenticated":
-        # users store their declared roles; anyone whose role inherits `role` holds it too
-        holders = frozenset(r.name for r in model.roles.values() if role in r.closure)
-        # the JSON list as text narrows the scan portably; membership is checked below
-        text = sa.cast(users.c.roles, sa.Text)
-        query = query.where(sa.or_(*(text.like(f'%"{name}"%') for name in sorted(holders))))
-    if not spec.staff:
-        account = record_account(entity, record)
-        if account is None:
-            return []
-        query = query.where(users.c.account == account)
-    members = [_recipient(row) for row in conn.execute(query.order_by(users.c.id)).mappings()]
-    if holders is None:
-        return members
-    return [m for m in members if holders & set(m.roles)]
-
-
-def _recipient(row: Mapping[Any, Any]) -> Recipient:
-    return Recipient(
-        id=int(row["id"]),
-        email=str(row["email"] or ""),
-        name=str(row["name"] or ""),
-        account=row["account"],
-        roles=tuple(row["roles"] or ()),
-        locale=row["locale"],
-    )
-
-
 def record_account(entity: Entity, record: Mapping[str, Any]) -> int | None:
     """The account a record belongs to (its `account_field`; the id of an account)."""
     if entity.account_field is None:
@@ -340,18 +217,25 @@ def _acting_user(store: RecordStore, conn: sa.Connection, actor: Actor) -> dict[
 
 
 def _readable_record(
-    store: RecordStore, entity: Entity, record: Mapping[str, Any], reader: Actor, lookup: Any
+    store: RecordStore,
+    entity: Entity,
+    record: Mapping[str, Any],
+    reader: Actor,
+    lookup: Any,
+    locale: str,
 ) -> dict[str, Any]:
-    """The record as `reader` may see it, values made presentable; empty when they may not
-    read it at all (a notification must not leak what a page would hide)."""
+    """The record as `reader` may see it, values made presentable in `locale`; empty when
+    they may not read it at all (a notification must not leak what a page would hide)."""
     grants = store.policy.matching_grants(reader, "read", entity.name, record, lookup=lookup)
     if not grants:
         return {}
     fields = store.policy.fields_of_grants(entity.name, grants)
-    out = {name: display_value(record.get(name)) for name in SYSTEM_READABLE if name in record}
+    out = {
+        name: display_value(record.get(name), locale) for name in SYSTEM_READABLE if name in record
+    }
     for name in entity.fields:
         if name in fields:
-            out[name] = display_value(record.get(name))
+            out[name] = display_value(record.get(name), locale)
     return out
 
 

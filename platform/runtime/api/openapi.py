@@ -23,7 +23,13 @@ from portalis.engine.data.permissions import Actor
 
 from ..security import CSRF_HEADER
 from .fields import ApiField, SystemField
-from .paths import component_parameters, component_responses, entity_paths, transition_paths
+from .paths import (
+    component_parameters,
+    component_responses,
+    copy_paths,
+    entity_paths,
+    transition_paths,
+)
 from .schemas import ApiSchemas
 from .workflow import TRANSITION_SCHEMAS, transition_schemas
 
@@ -149,6 +155,8 @@ def openapi_document(
             update = entity_schemas.instance("update", writable | {"version"})
             components.schema(f"{name}.update", schema=update)
         for path, operations in entity_paths(schemas, actor, entity, locale).items():
+            add_path(spec, path, operations)
+        for path, operations in copy_paths(schemas, actor, entity, locale).items():
             add_path(spec, path, operations)
         workflow_paths = transition_paths(schemas, actor, entity, locale)
         if workflow_paths:

@@ -4,7 +4,8 @@
 changes (PATCH, with update grants) and deletes (DELETE, with delete grants); an entity with
 workflows has `/<entity>/{id}/transitions` (GET) and, with transition grants, one
 `/<entity>/{id}/transitions/<name>` (POST) per transition, each with its own request body
-(whether it needs a comment, which fields it requires). List parameters name only fields the
+(whether it needs a comment, which fields it requires); an entity with `copy:` has
+`/<entity>/{id}/copy` (POST) for actors who may create it and its children. List parameters name only fields the
 actor may read, each filter with the schema of the text its field type accepts. Component
 names (strings) are resolved to `$ref`s by apispec. `allowed_methods` gives the same answer
 for `OPTIONS` and 405 responses, so `Allow` and the document agree.
@@ -17,6 +18,7 @@ from typing import Any, Final
 from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.fieldtypes.refs import ID_MAX
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
+from portalis.engine.flow.copying import can_copy
 
 from ..problem import PROBLEM_MIMETYPE as PROBLEM
 from .fields import ApiField
@@ -57,7 +59,9 @@ def allowed_methods(schemas: ApiSchemas, actor: Actor, entity: str, endpoint: st
     if endpoint == "api:item":
         methods += [m for m, a in (("PATCH", "update"), ("DELETE", "delete"))
                     if policy.grants_for(actor, entity, a)]  # fmt: skip
-    if endpoint == "api:transition":
+    if endpoint == "api:transition" or (
+        endpoint == "api:copy" and can_copy(schemas.store, actor, entity)
+    ):
         methods.append("POST")
     return [*methods, "OPTIONS"]
 
@@ -190,6 +194,34 @@ def transition_paths(
             },
         }
     return out
+
+
+def copy_paths(
+    schemas: ApiSchemas, actor: Actor, entity: Entity, locale: str
+) -> dict[str, dict[str, Any]]:
+    """`/<entity>/{id}/copy` (POST) for an entity with `copy:` the actor may copy."""
+    if not can_copy(schemas.store, actor, entity.name):
+        return {}
+    name = entity.name
+    label = entity.label.get(locale, locale)
+    created = _json(f"The copy of the {label}", name)
+    created["headers"] = {"Location": {"schema": {"type": "string"}}, **_etag()}
+    return {
+        f"/{name}/{{id}}/copy": {
+            "parameters": ["id"],
+            "post": {
+                "operationId": f"copy_{name}",
+                "summary": f"Copy a {label}",
+                "description": "Creates a copy of the record with its children, in one "
+                "transaction and with your own rights (no body). Fields you may not write, reset "
+                "fields, states and computed fields start afresh; files are not copied.",
+                "tags": [name],
+                "security": [{"session": [], "csrf": []}],
+                "parameters": ["IdempotencyKey"],
+                "responses": {"201": created, **_errors("401", "403", "404", "409", "422")},
+            },
+        }
+    }
 
 
 def _read_security(actor: Actor) -> list[dict[str, list[str]]]:

@@ -22,7 +22,9 @@ Decisions (asserted by tests/runtime/test_api*.py):
   actor may take each now and why not; `POST /<entity>/<id>/transitions/<name>` with
   `{version, comment, values}` takes one (or records an approval towards its quorum) — an
   unknown transition → 404, an unavailable one → 403 `transition-unavailable` with the
-  reason, a stale version → 409, a missing comment or required field → 422.
+  reason, a stale version → 409, a missing comment or required field → 422;
+- copying: `POST /<entity>/<id>/copy` (entities with `copy:`) copies the record and its
+  children → 201 with the copy; 404 without `copy:` or for a record the actor cannot read.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from .records import (
     record_response,
 )
 from .workflow import transition_json
-from .writes import create, delete, take_transition, update
+from .writes import copy, create, delete, take_transition, update
 
 if TYPE_CHECKING:
     from ..registry import RuntimePortal
@@ -233,10 +235,18 @@ def transition_view(
     return take_transition(portal, actor, target, id, name)
 
 
+@api_view
+def copy_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Response:
+    """`POST /<entity>/<id>/copy`: copy the record with its children."""
+    target = readable_entity(portal, actor, entity)
+    return copy(portal, actor, target, id)
+
+
 VIEWS: dict[str, Callable[..., Any]] = {
     "api:openapi": openapi_view,
     "api:collection": collection_view,
     "api:item": item_view,
     "api:transitions": transitions_view,
     "api:transition": transition_view,
+    "api:copy": copy_view,
 }

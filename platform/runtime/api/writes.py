@@ -1,5 +1,5 @@
-"""The API's writes: create (at most once per `Idempotency-Key`), change, delete and take a
-transition — each through the record store with the request's actor.
+"""The API's writes: create (at most once per `Idempotency-Key`), change, delete, take a
+transition and copy a record — each through the record store with the request's actor.
 
 What a write checks before the store is asked: the session's CSRF token (403), a JSON object
 body (415/400), the expected version from `If-Match` or the body (400/409/422), and that
@@ -10,15 +10,17 @@ silently dropped). The store then applies the policy, the field rules and the ve
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from flask import Response, request
 
 from portalis.engine.data.permissions import Actor
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity
-from portalis.engine.flow import workflow
+from portalis.engine.flow import copying, workflow
 
-from ..problem import ApiProblem, unauthorized
+from ..problem import ApiProblem, not_found, unauthorized
 from ..security import CSRF_HEADER, csrf_secret, csrf_valid
 from . import idempotency
 from .inputs import JSON_MIMETYPE, expected_version, idempotency_key, if_match_version, json_body
@@ -40,20 +42,36 @@ def create(portal: RuntimePortal, actor: Actor, entity: Entity) -> Response:
     """POST: insert through the store, at most once per Idempotency-Key."""
     require_csrf()
     values = writable_values(portal, actor, entity, "create", request_json())
+
+    def insert(conn: sa.Connection | None) -> Response:
+        record = portal.store.insert(actor, entity.name, values, conn=conn)
+        return created_response(entity, record_json(portal, actor, entity, record), record.id)
+
+    return at_most_once(portal, actor, f"/{entity.name}", values, insert)
+
+
+def at_most_once(
+    portal: RuntimePortal,
+    actor: Actor,
+    path: str,
+    body: Any,
+    write: Callable[[sa.Connection | None], Response],
+) -> Response:
+    """Run `write` (on a connection of its own without an Idempotency-Key; else inside the
+    transaction that claims the key, whose first response a replay returns): a POST to
+    `path` with `body` happens at most once per key. 422 for a key used with another request,
+    409 while the first one is still running."""
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     if key is None:
-        record = portal.store.insert(actor, entity.name, values)
-        return created_response(entity, record_json(portal, actor, entity, record), record.id)
+        return write(None)
     scope = idempotency.scope_for(actor.id, csrf_secret())
-    fingerprint = idempotency.fingerprint("POST", f"/{entity.name}", values)
+    fingerprint = idempotency.fingerprint("POST", path, body)
     try:
         with portal.store.write() as conn:
             stored = idempotency.claim(conn, portal.slug, scope, key, fingerprint)
             if stored is not None:
                 return replay(stored)
-            record = portal.store.insert(actor, entity.name, values, conn=conn)
-            body = record_json(portal, actor, entity, record)
-            response = created_response(entity, body, record.id)
+            response = write(conn)
             idempotency.complete(
                 conn,
                 portal.slug,
@@ -143,6 +161,21 @@ def take_transition(
     if outcome.record is not None:
         response.set_etag(str(outcome.record.version))
     return response
+
+
+def copy(portal: RuntimePortal, actor: Actor, entity: Entity, record_id: int) -> Response:
+    """POST `/<entity>/<id>/copy` (no body): copy the record and its children with the
+    actor's rights, at most once per Idempotency-Key; 201 with the copy. 404 for an entity without `copy:` or a record the
+    actor cannot read, 403 without the create grants, 422 when a copied record is refused."""
+    require_csrf()
+    if entity.copy is None:
+        raise not_found()
+
+    def make_copy(conn: sa.Connection | None) -> Response:
+        record = copying.copy_record(portal.store, actor, entity.name, record_id, conn=conn)
+        return created_response(entity, record_json(portal, actor, entity, record), record.id)
+
+    return at_most_once(portal, actor, f"/{entity.name}/{record_id}/copy", {}, make_copy)
 
 
 def require_csrf() -> None:

@@ -1,7 +1,8 @@
 """The `detail` block: one record's readable fields and the actions the actor may take.
 
 Buttons appear only when the action would be allowed: `edit` (a link to the entity's edit
-page when the actor may update this record), `delete` (a confirmed POST) and one button per
+page when the actor may update this record), `delete` (a confirmed POST), `copy` (a POST that
+copies the record with its children, when the actor may create them all) and one button per
 available workflow transition, with a small form for its comment (`required` when the
 transition requires one) and its `require`d fields, and its approval progress ("1 of 2
 approvals"). Transitions the actor could take in principle but not now — a false condition,
@@ -34,13 +35,14 @@ from portalis.engine.definition.flow_model import Transition
 from portalis.engine.definition.model import Entity, Field
 from portalis.engine.expr.expressions import EvaluationError
 from portalis.engine.flow import workflow
+from portalis.engine.flow.copying import can_copy
 from portalis.engine.flow.rights import record_rights
 from portalis.engine.flow.workflow import COMMENT_KEY
 
 from ..display import Formatter, page_for
 from ..forms.base import formdata
 from ..forms.view import FormRenderer
-from ..templating import label
+from ..templating import gettext, label
 from ..transition_form import (
     done_message,
     error_lines,
@@ -108,6 +110,7 @@ class DetailBlockType(BlockType):
                 delete_url=portal_url(f"/_act/{entity.name}/{record.id}/delete")
                 if "delete" in cfg.actions and "delete" in allowed
                 else None,
+                copy=self.copy_button(ctx, entity, record),
                 transitions=self.transitions(ctx, entity, record, fmt)
                 if "transitions" in cfg.actions
                 else [],
@@ -122,6 +125,21 @@ class DetailBlockType(BlockType):
             "created_by": fmt.html(entity, "created_by", record),
             "created_at": fmt.html(entity, "created_at", record),
             "updated_at": fmt.html(entity, "updated_at", record),
+        }
+
+    def copy_button(
+        self, ctx: BlockContext, entity: Entity, record: Record
+    ) -> dict[str, str] | None:
+        """The copy button's URL and text, when the block offers `copy` and the actor may
+        create the copy and its children."""
+        cfg: DetailBlock = ctx.block.config
+        if "copy" not in cfg.actions or entity.copy is None:
+            return None
+        if not can_copy(ctx.store, ctx.actor, entity.name):
+            return None
+        return {
+            "url": portal_url(f"/_act/{entity.name}/{record.id}/copy"),
+            "label": label(entity.copy.label, "") or gettext("Copy"),
         }
 
     def edit_url(

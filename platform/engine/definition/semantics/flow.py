@@ -250,6 +250,39 @@ class FlowChecker:
                 self.notify_action(options, apath, site)
             elif kind == "webhook":
                 check_webhook_url(self.ctx, str(options["url"]), (*apath, "url"))
+            elif kind == "transition":
+                self.transition_action(str(options), apath, site)
+
+    def transition_action(self, name: str, path: JsonPath, site: Site) -> None:
+        """Only automations with a record they may change take transitions, and only the
+        transitions of the record's workflows."""
+        if not site.automation:
+            self.ctx.add(
+                "action-transition-site",
+                f"{site.what} cannot take a transition as an action",
+                path,
+                "a timer takes one with transition: <name>; an automation on:"
+                " transition:<name> can take the next one",
+            )
+            return
+        if not site.settable or site.entity is None:
+            self.ctx.add(
+                "automation-no-record",
+                f"transition cannot run in {site.what}: {site.no_set}",
+                path,
+                "use on: create, update, transition:<name>, or a schedule over an entity",
+            )
+            return
+        known = [
+            t for wf in self.workflows.values() if wf.entity == site.entity for t in wf.sources
+        ]
+        if name not in known:
+            self.ctx.add(
+                "action-transition",
+                f"no workflow of {site.entity} has a transition {name!r}",
+                path,
+                suggest(name, known) if known else f"declare a workflow over {site.entity}",
+            )
 
     def set_action(self, values: dict[str, Any], path: JsonPath, site: Site) -> None:
         """`set` needs a record it may change, and fields that may be written."""

@@ -131,17 +131,64 @@ def check_recipient(
     fields = ctx.fields_of(entity)
     if recipient == "creator" or is_user_ref(fields.get(recipient)):
         return
+    if "." in recipient or _is_ref(fields.get(recipient), "account"):
+        check_recipient_path(ctx, recipient, path, entity)
+        return
     users = [n for n, f in fields.items() if is_user_ref(f)]
-    close = suggest(recipient, users)
     ctx.add(
         "recipient-unknown",
         f"{recipient!r} is not a ref to user of {entity}",
         path,
-        close
-        if close.startswith("did you mean")
-        else "recipients: creator, actor, role:<role> or a ref field to user"
-        + (f" ({', '.join(users)})" if users else ""),
+        _hint(
+            recipient,
+            users,
+            "recipients: creator, actor, role:<role>, a ref field to user or account, or a "
+            "ref path such as account.sales_rep",
+        ),
     )
+
+
+def _hint(name: str, options: list[str], otherwise: str) -> str:
+    """`did you mean …?` for a near miss, else `otherwise` with the options listed."""
+    close = suggest(name, options)
+    if close.startswith("did you mean"):
+        return close
+    return otherwise + (f" ({', '.join(options)})" if options else "")
+
+
+def _is_ref(spec: Any, target: str | None = None) -> bool:
+    return (
+        isinstance(spec, dict)
+        and spec.get("type") == "ref"
+        and (target is None or spec.get("to") == target)
+    )
+
+
+def check_recipient_path(ctx: Ctx, recipient: str, path: JsonPath, entity: str) -> None:
+    """`account.sales_rep`, `order.account`: every step a ref field of the record the step
+    before led to, the last one a ref to `user` or to `account` (its users)."""
+    current = entity
+    steps = recipient.split(".")
+    for i, step in enumerate(steps):
+        fields = ctx.fields_of(current)
+        spec = fields.get(step)
+        if not isinstance(spec, dict) or not _is_ref(spec):
+            refs = [n for n, f in fields.items() if _is_ref(f)]
+            ctx.add(
+                "recipient-path",
+                f"{'.'.join(steps[: i + 1])!r}: {current} has no ref field {step!r}",
+                path,
+                _hint(step, refs, "each step of a recipient path is a ref field"),
+            )
+            return
+        current = str(spec.get("to"))
+    if current not in ("user", "account"):
+        ctx.add(
+            "recipient-path",
+            f"{recipient!r} leads to a {current}, not to a user or an account",
+            path,
+            "end the path at a ref to user (a person) or to account (its users)",
+        )
 
 
 def check_notifications(
