@@ -68,7 +68,7 @@ def _check_declaration(ctx: Ctx, declared: dict[str, Any]) -> None:
         elif spec.get("type") not in types or spec.get("stored") is False:
             ctx.add(
                 "exchange-rates-field",
-                f"the {role} of a rate must be a stored {' or '.join(types)} field; "
+                f"exchange_rates.{role} must name a stored {' or '.join(types)} field; "
                 f"{entity}.{fname} is {spec.get('type')}",
                 (*base, role),
                 f"fitting fields of {entity}: {', '.join(fitting)}"
