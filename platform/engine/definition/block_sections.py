@@ -207,9 +207,12 @@ BLOCK_SECTIONS = (
         "metrics",
         block_schemas.METRICS,
         "Metrics",
-        "KPI cards (a count or a sum over the records the reader may see) and server-drawn "
-        "charts of grouped metrics.",
-        "- label: Open tickets\n  entity: ticket\n  group_by: status\n  chart: bar",
+        "KPI cards (a count, sum, average, minimum or maximum over the records the reader "
+        "may see, narrowed by where:) and server-drawn charts and tables of grouped metrics; "
+        "money shows one figure per currency, or converted with exchange_rates:.",
+        "- label: Open tickets\n  entity: ticket\n  where: {status: open}\n  group_by: priority\n"
+        "  chart: bar\n- label: Disputed by due month\n  entity: ticket\n  aggregate: sum\n"
+        "  field: amount\n  group_by: {field: due, by: month}\n  chart: line\n  display: table",
         check_metrics,
         compile_metrics,
     ),
