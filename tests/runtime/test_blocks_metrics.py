@@ -162,13 +162,13 @@ def test_missing_rate_is_a_note_not_a_wrong_total(ledger: WebPortal) -> None:
 def test_phones_get_a_narrow_chart_with_legible_labels(ledger: WebPortal) -> None:
     html = ledger.client("alex@ledger.test").get("/").text
     narrow = re.findall(
-        r'<source media="\(max-width: 600px\)" srcset="data:image/svg\+xml;base64,([^"]+)"'
-        r' width="360" height="320">',
+        r'<source media="\(max-width: 720px\)" srcset="data:image/svg\+xml;base64,([^"]+)"'
+        r' width="340" height="320">',
         html,
     )
     assert len(narrow) == 3
     svg = base64.b64decode(narrow[0]).decode("utf-8")
-    assert 'width="360"' in svg and "<script" not in svg.lower()
-    # 14-px labels on a 360-px drawing shown in a 311-px card (375-px screen): 12 px
+    assert 'width="340"' in svg and "<script" not in svg.lower()
+    # its text shown in a 287-px card (a 375-px screen) is 12 px or more
     sizes = {int(s) for s in re.findall(r"font-size:\s*(\d+)px", svg)}
-    assert sizes and min(sizes) * 311 / 360 >= 12
+    assert sizes and min(sizes) * 287 / 340 >= 12

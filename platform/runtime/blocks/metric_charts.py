@@ -1,9 +1,10 @@
 """Server-drawn charts of the metrics block: pygal SVG without scripts, as data URIs.
 
-Each chart is drawn twice: 640 × 360 for wide cards and 360 × 320 for phones, chosen by the
-browser with `<picture><source media=…>`. Scaling the wide drawing into a 320-px card would
-shrink its 14-px labels to about 7 px; the narrow one keeps them at 12 px or more on a
-375-px screen, with fewer and shorter (rotated when crowded) x labels.
+Each chart is drawn twice: 640 × 360 for wide cards and 340 × 320 for phones, chosen by the
+browser with `<picture><source media=…>`: up to 720 px, where the cards stack in one column;
+wider, chart cards take a whole row and show the wide drawing at (nearly) its size. Scaling the wide drawing into a 320-px card would
+shrink its 14-px labels to about 6 px; the narrow one keeps them at 12 px or more on a
+375-px screen (a 287-px card), with fewer and shorter (rotated when crowded) x labels.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from portalis.engine.definition.model import Theme
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 _PALETTE = ("#00a676", "#f59e0b", "#ef4444", "#8b5cf6", "#06b6d4", "#64748b", "#ec4899")
 #: The phone drawing and the media query that picks it.
-NARROW = (360, 320)
+NARROW = (340, 320)
 WIDE = (640, 360)
-NARROW_MEDIA = "(max-width: 600px)"
-#: Text size of the phone drawing: 15 × 311 / 360 ≈ 13 CSS px in a 375-px screen's card.
+NARROW_MEDIA = "(max-width: 720px)"
+#: Text size of the phone drawing: 15 × 287 / 340 ≈ 12.7 CSS px in a 375-px screen's card.
 NARROW_FONT = 15
 #: At most this many x labels on the phone drawing (the rest stay in the table).
 NARROW_X_LABELS = 6
@@ -51,6 +52,17 @@ def clean_svg(svg: str) -> str:
 def data_uri(svg: str) -> str:
     """An `image/svg+xml` data URI (allowed by the CSP's `img-src data:`)."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def y_labels(top: float, count: int) -> list[float]:
+    """Round y labels from 0 past `top`, about `count` of them (steps of 1, 2, 2.5 or 5 × 10ⁿ;
+    whole numbers for counts), rather than pygal's one every 100."""
+    rough = max(top, 1) / count
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
+    if step < 1:
+        step = 1
+    return [step * i for i in range(math.ceil(top / step) + 1 if top else 2)]
 
 
 def _style(theme: Theme, size: int) -> Style:
@@ -80,8 +92,10 @@ def chart_svg(
     theme: Theme,
     *,
     narrow: bool = False,
+    number: Callable[[float], str] | None = None,
 ) -> str:
-    """A pygal chart as SVG text, without scripts (`narrow`: the phone drawing)."""
+    """A pygal chart as SVG text, without scripts (`narrow`: the phone drawing; `number`
+    writes the y labels in the reader's locale)."""
     width, height = NARROW if narrow else WIDE
     several = len(series) > 1
     options: dict[str, Any] = {
@@ -106,10 +120,12 @@ def chart_svg(
             chart.add(text, value, formatter=only.formatter)
         return clean_svg(chart.render(is_unicode=True))
     values = [v for s in series for v in s.values if v is not None]
-    if values and all(float(v).is_integer() and v >= 0 for v in values):
-        top = int(max(values))
-        step = max(1, math.ceil(top / (4 if narrow else 6)))
-        options["y_labels"] = list(range(0, top + step + 1, step))
+    if values and min(values) >= 0:
+        options["y_labels"] = y_labels(max(values), 4 if narrow else 6)
+    if number is not None:
+        options["value_formatter"] = number
+    if kind == "line":  # room for the last x label, centred on the plot's right edge
+        options["margin_right"] = 28
     if narrow and len(labels) > 3:
         options["x_label_rotation"] = 40
     if narrow and len(labels) > NARROW_X_LABELS:

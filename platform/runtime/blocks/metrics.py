@@ -28,7 +28,7 @@ from ..display import Formatter
 from ..i18n import format_date
 from ..templating import gettext, label
 from .base import BlockContext, BlockType
-from .metric_charts import NARROW_MEDIA, Series, chart_svg, clean_svg, data_uri
+from .metric_charts import NARROW, NARROW_MEDIA, WIDE, Series, chart_svg, clean_svg, data_uri
 from .metric_figures import (
     Figures,
     bucket_label,
@@ -52,6 +52,8 @@ class ChartImages:
     wide: str
     narrow: str
     media: str = NARROW_MEDIA
+    narrow_size: tuple[int, int] = NARROW
+    wide_size: tuple[int, int] = WIDE
 
 
 @dataclass(slots=True)
@@ -214,10 +216,18 @@ class MetricsBlockType(BlockType):
         images = cache.get(key)
         if images is None:
             theme = ctx.portal.compiled.model.theme
-            images = ChartImages(
-                data_uri(chart_svg(metric.chart, title, labels, series, theme)),
-                data_uri(chart_svg(metric.chart, title, labels, series, theme, narrow=True)),
+            locale = ctx.locale
+
+            def number(value: float) -> str:
+                return figure_text(Decimal(repr(value)), locale)
+
+            wide, narrow = (
+                data_uri(
+                    chart_svg(metric.chart, title, labels, series, theme, narrow=n, number=number)
+                )
+                for n in (False, True)
             )
+            images = ChartImages(wide, narrow)
             cache[key] = images
             while len(cache) > CHART_CACHE_SIZE:
                 try:
