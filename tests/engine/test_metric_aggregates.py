@@ -4,8 +4,6 @@ exact to the cent, scoped to what the actor may read, in a constant number of st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,13 +11,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from portalis.engine.data.errors import BadQuery
 from portalis.engine.data.exchange import MissingRate
 from portalis.engine.definition.fieldtypes.money import Money
 from portalis.engine.portal import CompiledPortal
 from portalis.testing.portals import actor_for, deploy_dir
+from portalis.testing.web import count_selects
 
 LEDGER = Path(__file__).resolve().parents[1] / "runtime" / "data" / "ledger"
 
@@ -42,21 +40,6 @@ def ledger(
         for name, email in (("alex", "alex@ledger.test"), ("carla", "carla@euro.test"))
     }
     return portal, portal.store(db_engine), people
-
-
-@contextmanager
-def statements(engine: sa.Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):  # not SQLite's BEGIN
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_money_sums_are_per_currency_and_where_filters(ledger) -> None:
@@ -257,7 +240,7 @@ def test_statements_per_metric_stay_constant(ledger, db_engine: sa.Engine) -> No
                 alex, "invoice", "EUR", field="amount", group_by="issue_date", bucket="day"
             ),
         ):
-            with statements(db_engine) as seen:
+            with count_selects(db_engine) as seen:
                 call()
             counts.append(len(seen))
         return counts

@@ -8,7 +8,7 @@ from typing import Any
 from ...problems import JsonPath
 from ..exchange_rates import RATE_FIELD_TYPES
 from ..fieldtypes.money import known_currency
-from .base import Ctx, suggest
+from .base import Ctx, check_entity_ref, check_field_ref
 
 
 def check_reporting(ctx: Ctx) -> None:
@@ -17,14 +17,7 @@ def check_reporting(ctx: Ctx) -> None:
     if isinstance(declared, dict):
         _check_declaration(ctx, declared)
     for path, code in _metric_currencies(ctx):
-        if not known_currency(code):
-            ctx.add(
-                "currency-unknown",
-                f"{code!r} is not an ISO 4217 currency code",
-                path,
-                "use a three-letter code such as EUR, USD, GBP or CHF",
-            )
-        elif not isinstance(declared, dict):
+        if _known(ctx, code, path) and not isinstance(declared, dict):
             ctx.add(
                 "metric-currency",
                 f"converting money into {code} needs exchange rates",
@@ -34,38 +27,34 @@ def check_reporting(ctx: Ctx) -> None:
             )
 
 
+def _known(ctx: Ctx, code: str, path: JsonPath) -> bool:
+    """True for an ISO 4217 code; else a `currency-unknown` problem at `path`."""
+    if known_currency(code):
+        return True
+    ctx.add(
+        "currency-unknown",
+        f"{code!r} is not an ISO 4217 currency code",
+        path,
+        "use a three-letter code such as EUR, USD, GBP or CHF",
+    )
+    return False
+
+
 def _check_declaration(ctx: Ctx, declared: dict[str, Any]) -> None:
     base: JsonPath = ("exchange_rates",)
     entity = str(declared["entity"])
-    code = declared.get("base")
-    if isinstance(code, str) and not known_currency(code):
-        ctx.add(
-            "currency-unknown",
-            f"{code!r} is not an ISO 4217 currency code",
-            (*base, "base"),
-            "use a three-letter code such as EUR, USD, GBP or CHF",
-        )
-    if entity not in ctx.entities:
-        ctx.add(
-            "ref-unknown-entity",
-            f"unknown entity {entity!r}",
-            (*base, "entity"),
-            suggest(entity, ctx.entities),
-        )
+    if isinstance(declared.get("base"), str):
+        _known(ctx, declared["base"], (*base, "base"))
+    if not check_entity_ref(ctx, entity, (*base, "entity")):
         return
     fields = ctx.fields_of(entity)
     for role, types in RATE_FIELD_TYPES.items():
         fname = str(declared[role])
-        spec = fields.get(fname)
-        fitting = [n for n, f in fields.items() if f.get("type") in types]
-        if spec is None:
-            ctx.add(
-                "ref-unknown-field",
-                f"{entity} has no field {fname!r}",
-                (*base, role),
-                suggest(fname, fitting or fields),
-            )
-        elif spec.get("type") not in types or spec.get("stored") is False:
+        if not check_field_ref(ctx, entity, fname, (*base, role)):
+            continue
+        spec = fields[fname]
+        if spec.get("type") not in types or spec.get("stored") is False:
+            fitting = [n for n, f in fields.items() if f.get("type") in types]
             ctx.add(
                 "exchange-rates-field",
                 f"exchange_rates.{role} must name a stored {' or '.join(types)} field; "
