@@ -210,9 +210,7 @@ BLOCK_SECTIONS = (
         "KPI cards (a count, sum, average, minimum or maximum over the records the reader "
         "may see, narrowed by where:) and server-drawn charts and tables of grouped metrics; "
         "money shows one figure per currency, or converted with exchange_rates:.",
-        "- label: Open tickets\n  entity: ticket\n  where: {status: open}\n  group_by: priority\n"
-        "  chart: bar\n- label: Disputed by due month\n  entity: ticket\n  aggregate: sum\n"
-        "  field: amount\n  group_by: {field: due, by: month}\n  chart: line\n  display: table",
+        "- label: Open tickets\n  entity: ticket\n  group_by: status\n  chart: bar",
         check_metrics,
         compile_metrics,
     ),
