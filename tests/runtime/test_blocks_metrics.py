@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from portalis.runtime.blocks.metric_figures import collect, fill_buckets
 from portalis.runtime.blocks.metrics import clean_svg
-from portalis.testing.web import WebPortal
+from portalis.testing.web import WebPortal, count_selects
 
 NOTES = Path(__file__).parent / "data" / "blocks_notes"
 
@@ -172,3 +174,44 @@ def test_phones_get_a_narrow_chart_with_legible_labels(ledger: WebPortal) -> Non
     # its text shown in a 287-px card (a 375-px screen) is 12 px or more
     sizes = {int(s) for s in re.findall(r"font-size:\s*(\d+)px", svg)}
     assert sizes and min(sizes) * 287 / 340 >= 12
+
+
+def test_dashboard_statements_do_not_grow_with_records(ledger: WebPortal) -> None:
+    client = ledger.client("alex@ledger.test")
+    client.get("/")  # warm up: session, caches
+
+    def selects() -> int:
+        with count_selects(ledger.engine) as seen:
+            assert client.get("/").status_code == 200
+        return len(seen)
+
+    before = selects()
+    alex = ledger.actor("alex@ledger.test")
+    dollar = ledger.store.aggregate(alex, "invoice", group_by="account")[1][0]
+    for month in range(6, 13):  # more records, months, statuses and rates
+        for currency in ("EUR", "USD"):
+            ledger.store.insert(
+                alex,
+                "invoice",
+                {
+                    "number": f"X-{month}-{currency}",
+                    "account": dollar,
+                    "issue_date": f"2026-{month:02d}-03",
+                    "amount": f"{month}.10 {currency}",
+                    "status": "paid" if month % 2 else "issued",
+                },
+            )
+        ledger.store.insert(
+            alex, "fx_rate", {"code": "USD", "rate": "0.9", "valid_from": f"2026-{month:02d}-01"}
+        )
+    assert selects() == before
+
+
+def test_empty_periods_are_filled_only_within_bounds() -> None:
+    figures = collect([(date(2026, 1, 1), 3), (date(2026, 4, 1), 1), (None, 2)])
+    fill_buckets(figures, "month", zero=True)
+    assert figures.groups == [date(2026, m, 1) for m in (1, 2, 3, 4)] + [None]
+    assert [figures.value(g, "") for g in figures.groups] == [3, 0, 0, 1, 2]
+    far = collect([(date(2020, 1, 1), 1), (date(2026, 1, 1), 1)])
+    fill_buckets(far, "day", zero=True)  # six years of days: only the days with data
+    assert far.groups == [date(2020, 1, 1), date(2026, 1, 1)]

@@ -20,6 +20,8 @@ from ..templating import gettext
 
 #: Written where a figure is unknown (no value, or no exchange rate).
 NO_VALUE = "–"
+#: Empty periods are filled in up to this many periods in all (about three years of days).
+MAX_BUCKETS = 1100
 #: Between the figures of several currencies.
 SEPARATOR = " · "
 #: CLDR skeletons of bucket labels: "Jan 2026" (en), "Jan. 2026" (de), "Q1 2026", "2026".
@@ -70,7 +72,9 @@ def fill_buckets(figures: Figures, bucket: str, zero: bool) -> None:
     days = [g for g in figures.groups if isinstance(g, date)]
     if not days:
         return
-    full = bucket_range(min(days), max(days), bucket)
+    full = bucket_range(min(days), max(days), bucket, MAX_BUCKETS)
+    if full[-1] < max(days):  # too many periods to list every empty one: show those with data
+        return
     rest = [g for g in figures.groups if not isinstance(g, date)]
     for day in full:
         for name in figures.series:

@@ -132,7 +132,9 @@ class MetricsBlockType(BlockType):
             (name, [figure_text(figures.value(g, s), ctx.locale) for s in figures.series])
             for name, g in zip(names, figures.groups)
         ]
-        if metric.chart != "none" and figures.groups:
+        # a pie of amounts in several currencies would add them up: the table shows them
+        pie_of_currencies = metric.chart == "pie" and several
+        if metric.chart != "none" and figures.groups and not pie_of_currencies:
             view.chart = self.chart(ctx, index, metric, view.label, names, figures)
         return view
 
