@@ -110,7 +110,8 @@ def chart_svg(
         "legend_at_bottom_columns": 1 if narrow and kind == "pie" else None,
         # values printed on bars only where there is room for them
         "print_values": kind == "bar" and not narrow and not several,
-        "truncate_label": 10 if narrow else 24,
+        # a phone has room for whole labels when there are few of them
+        "truncate_label": 12 if narrow and len(labels) > 3 else 24,
         "truncate_legend": 16 if narrow else 24,
     }
     if kind == "pie":
