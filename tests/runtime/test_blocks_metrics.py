@@ -215,3 +215,9 @@ def test_empty_periods_are_filled_only_within_bounds() -> None:
     far = collect([(date(2020, 1, 1), 1), (date(2026, 1, 1), 1)])
     fill_buckets(far, "day", zero=True)  # six years of days: only the days with data
     assert far.groups == [date(2020, 1, 1), date(2026, 1, 1)]
+
+
+def test_grouped_money_without_records_is_zero_money(ledger: WebPortal) -> None:
+    html = ledger.client("carla@euro.test").get("/").text
+    assert kpis(html)["Invoiced by month"] == "€1,604.49"  # her account's euros only
+    assert kpis(html)["Disputed by month"] == "€0.00"  # no group at all: still money

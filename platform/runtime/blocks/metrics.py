@@ -102,8 +102,9 @@ class MetricsBlockType(BlockType):
             grouped = metric.group_by is not None
             if not grouped:
                 total = [v for _, v in rows]
-            elif metric.aggregate not in ("count", "sum"):
-                # an average or extreme of all records is not one of its groups'
+            elif metric.aggregate not in ("count", "sum") or not rows:
+                # an average or extreme of all records is not one of its groups'; and without
+                # any group, the ungrouped figure still says "€0.00" rather than "0"
                 overall, more = self._rows(ctx, metric, grouped=False)
                 total = [v for _, v in overall]
                 notes = sorted({*notes, *more})
