@@ -162,6 +162,9 @@ CODES: Final[dict[str, str]] = {
     "translation-missing": "A label lacks a translation for a declared locale.",
     "locale-unknown": "A locale code is not known.",
     "currency-unknown": "A currency code is not an ISO 4217 code.",
+    "metric-currency": "A metric converts money into a currency, but no exchange_rates: are "
+    "declared.",
+    "exchange-rates-field": "A field named by exchange_rates: is missing or has the wrong type.",
     "pattern-unsupported": "A pattern uses a construct the linear-time matcher (RE2) lacks, "
     "such as backreferences or lookaround.",
     "asset-unsafe": "An asset is unsafe to serve (custom CSS with @import, expression(), ...).",

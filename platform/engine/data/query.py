@@ -146,39 +146,6 @@ class RecordQuery:
             return value
         return sa.case((readable, value), else_=sa.null())
 
-    def aggregate_query(
-        self,
-        actor: Actor,
-        entity: Entity,
-        function: str,
-        field: str | None,
-        group_by: str | None,
-    ) -> sa.Select[Any]:
-        """count/sum over the records `actor` may read, optionally grouped: (group, value)
-        rows. A sum or group field hidden on a row counts as empty there."""
-        table = self.tables[entity.name]
-        mask = self.policy.field_mask(actor, entity.name, "read")
-        where = self.policy.row_filter(actor, entity.name, "read")
-        if function == "sum":
-            if field is None or field not in mask or not queryable(entity, field):
-                raise BadQuery(f"cannot sum {field!r}")
-            summed = self._where_readable(
-                actor, entity, field, table.c[entity.fields[field].columns[0]]
-            )
-            value: sa.ColumnElement[Any] = sa.func.coalesce(sa.func.sum(summed), 0)
-        elif function == "count":
-            value = sa.func.count()
-        else:
-            raise BadQuery(f"unknown aggregate {function!r}")
-        if group_by is None:
-            return sa.select(sa.null(), value).select_from(table).where(where)
-        if group_by not in mask or not queryable(entity, group_by):
-            raise BadQuery(f"cannot group by {group_by!r}")
-        col = self._where_readable(
-            actor, entity, group_by, table.c[entity.fields[group_by].columns[0]]
-        )
-        return sa.select(col, value).where(where).group_by(col).order_by(col)
-
 
 def _int_id(value: Any) -> int:
     result = _maybe_int(value)

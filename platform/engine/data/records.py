@@ -20,8 +20,9 @@ from .computed import compute_virtual, queryable, virtual_reads
 from .db import begin_write
 from .errors import Forbidden, NotFound
 from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
+from .metric_reads import MetricReads
 from .permissions import Actor, Policy
-from .query import RecordQuery, _int_id, _maybe_int
+from .query import _int_id, _maybe_int
 from .record_rows import Related, masked_records, wanted_virtual
 from .ref_titles import read_titles
 from .related import fill_related, prefetch
@@ -33,7 +34,7 @@ COUNT_LIMIT = 10_000
 MAX_PAGE_SIZE = 200
 
 
-class ReadStore(RecordQuery):
+class ReadStore(MetricReads):
     """Reads of one compiled portal's records, always through the policy (writes: `store`)."""
 
     def __init__(
@@ -52,13 +53,6 @@ class ReadStore(RecordQuery):
         self._plans = ListPlans()
 
     # -- helpers ------------------------------------------------------------------------
-    def entity(self, name: str) -> Entity:
-        """The entity `name` or NotFound."""
-        entity = self.model.entities.get(name)
-        if entity is None:
-            raise NotFound(f"no entity {name!r}")
-        return entity
-
     def columns(
         self, entity: Entity, fields: Sequence[str] | None = None
     ) -> list[sa.ColumnElement[Any]]:
@@ -310,20 +304,6 @@ class ReadStore(RecordQuery):
             sort=title if title and queryable(entity, title) else "id",
         )
         return [(r.id, entity.title_of(r.values)) for r in page.records]
-
-    def aggregate(
-        self,
-        actor: Actor,
-        entity_name: str,
-        *,
-        function: str = "count",
-        field: str | None = None,
-        group_by: str | None = None,
-    ) -> builtins.list[tuple[Any, Any]]:
-        """count/sum over readable records, optionally grouped: [(group or None, value)]."""
-        query = self.aggregate_query(actor, self.entity(entity_name), function, field, group_by)
-        with self._read(None) as c:
-            return [(row[0], row[1]) for row in c.execute(query)]
 
     # -- internals ----------------------------------------------------------------------
     def _flags(

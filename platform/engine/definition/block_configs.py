@@ -4,7 +4,7 @@ markdown and metrics blocks), made by their definition sections (`block_sections
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .values import Label
 
@@ -58,16 +58,32 @@ class MarkdownBlock:
     text: Label
 
 
+#: What a metric computes over the records it counts.
+MetricAggregate = Literal["count", "sum", "avg", "min", "max"]
+#: Time buckets of `group_by: {field: <date field>, by: …}` (weeks start on Monday, ISO 8601).
+TimeBucket = Literal["day", "week", "month", "quarter", "year"]
+
+
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """One KPI of a metrics block: count or sum of a field, optionally grouped."""
+    """One KPI of a metrics block: count, sum, average, minimum or maximum of a field over the
+    records the reader may see (narrowed by `where`), optionally grouped by a field or by time
+    buckets of a date field (`bucket`), drawn as a chart and/or listed as a table."""
 
     label: Label
     entity: str
-    aggregate: Literal["count", "sum"] = "count"
+    aggregate: MetricAggregate = "count"
     field: str | None = None
     group_by: str | None = None
     chart: Literal["none", "bar", "pie", "line"] = "none"
+    #: `where: {status: issued}` as (field, value) pairs, AND-ed like list filters
+    where: tuple[tuple[str, Any], ...] = ()
+    #: the time bucket when `group_by` is a date or datetime field grouped by period
+    bucket: TimeBucket | None = None
+    #: `card` (the figure, groups behind "Show figures") or `table` (groups listed openly)
+    display: Literal["card", "table"] = "card"
+    #: money figures converted into this currency with the portal's `exchange_rates`
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

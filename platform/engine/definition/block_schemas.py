@@ -138,18 +138,65 @@ METRICS: dict[str, Any] = {
                 "entity": {"$ref": "#/$defs/name"},
                 "aggregate": {
                     "type": "string",
-                    "description": "count or sum.",
-                    "enum": ["count", "sum"],
+                    "description": "count (default), or sum, avg, min or max of field:. sum and "
+                    "avg take number or money fields, min and max also dates.",
+                    "enum": ["count", "sum", "avg", "min", "max"],
                 },
-                "field": {"$ref": "#/$defs/name", "description": "The field summed."},
+                "field": {"$ref": "#/$defs/name", "description": "The field aggregated."},
+                "where": {
+                    "type": "object",
+                    "propertyNames": {"$ref": "#/$defs/name"},
+                    "additionalProperties": {
+                        "type": ["string", "number", "boolean", "null"],
+                        "description": "The value the field must have (null: empty).",
+                    },
+                    "description": "Count only records with these field values (several "
+                    "fields must all match), like list filters; the reader's scope still "
+                    "applies.",
+                },
                 "group_by": {
-                    "$ref": "#/$defs/name",
-                    "description": "Group by this field (a chart shows the groups).",
+                    "oneOf": [
+                        {"$ref": "#/$defs/name", "description": "A field to group by."},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "field": {
+                                    "$ref": "#/$defs/name",
+                                    "description": "A date or datetime field (datetimes in UTC).",
+                                },
+                                "by": {
+                                    "type": "string",
+                                    "description": "The period: day, week (from Monday), "
+                                    "month, quarter or year.",
+                                    "enum": ["day", "week", "month", "quarter", "year"],
+                                },
+                            },
+                            "required": ["field", "by"],
+                            "additionalProperties": False,
+                            "description": "Time buckets of a date field, in date order; "
+                            "empty periods between the first and the last show as 0.",
+                        },
+                    ],
+                    "description": "Group by this field, or by periods of a date field (a "
+                    "chart or table shows the groups).",
                 },
                 "chart": {
                     "type": "string",
                     "description": "Chart type for grouped metrics.",
                     "enum": ["none", "bar", "pie", "line"],
+                },
+                "display": {
+                    "type": "string",
+                    "description": "card (default: the figure, its groups behind 'Show "
+                    "figures') or table (the groups listed in an open table, next to the "
+                    "chart if there is one).",
+                    "enum": ["card", "table"],
+                },
+                "currency": {
+                    "type": "string",
+                    "pattern": "^[A-Z]{3}$",
+                    "description": "Report money in this currency, converted with the "
+                    "portal's exchange_rates (without it, each currency is shown on its own).",
                 },
             },
             "additionalProperties": False,

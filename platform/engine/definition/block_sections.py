@@ -13,13 +13,11 @@ from typing import Any
 
 from ..problems import JsonPath
 from . import block_schemas
-from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, Metric, MetricsBlock
+from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock
+from .metric_section import check_metrics, compile_metrics
 from .model import SYSTEM_COLUMNS
 from .sections import DefinitionSection, SectionContext
 from .values import Label
-
-#: Field types a metric may sum.
-SUMMABLE = ("int", "decimal", "money")
 
 
 def _has_id(ctx: SectionContext) -> bool:
@@ -120,30 +118,6 @@ def check_form(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> 
         _check_parent(ctx, entity, options["parent"], (*path, "parent"))
 
 
-def check_metrics(metrics: list[dict[str, Any]], path: JsonPath, ctx: SectionContext) -> None:
-    """Each metric's entity, summed field and grouping field."""
-    for i, metric in enumerate(metrics):
-        mpath: JsonPath = (*path, i)
-        entity = str(metric.get("entity"))
-        if not ctx.check_entity(entity, (*mpath, "entity")):
-            continue
-        if metric.get("aggregate") == "sum":
-            fname = metric.get("field")
-            if fname is None:
-                ctx.problem("block-option", "a sum needs field:", mpath)
-            elif ctx.check_field(entity, fname, (*mpath, "field")):
-                ftype = ctx.fields_of(entity)[fname].get("type")
-                if ftype not in SUMMABLE:
-                    ctx.problem(
-                        "block-option",
-                        f"cannot sum {fname!r} ({ftype})",
-                        (*mpath, "field"),
-                        "sum int, decimal or money fields",
-                    )
-        if metric.get("group_by") is not None:
-            ctx.check_field(entity, metric["group_by"], (*mpath, "group_by"), need="filterable")
-
-
 def compile_list(options: dict[str, Any]) -> ListBlock:
     """The runtime's `ListBlock`."""
     return ListBlock(
@@ -180,23 +154,6 @@ def compile_form(options: dict[str, Any]) -> FormBlock:
         redirect=options.get("redirect"),
         mode=options.get("mode", "create"),
         submit_label=Label.of(options["submit_label"]) if "submit_label" in options else None,
-    )
-
-
-def compile_metrics(metrics: list[dict[str, Any]]) -> MetricsBlock:
-    """The runtime's `MetricsBlock` (a grouped metric charts as bars unless told otherwise)."""
-    return MetricsBlock(
-        tuple(
-            Metric(
-                label=Label.of(m["label"]),
-                entity=m["entity"],
-                aggregate=m.get("aggregate", "count"),
-                field=m.get("field"),
-                group_by=m.get("group_by"),
-                chart=m.get("chart", "bar" if m.get("group_by") else "none"),
-            )
-            for m in metrics
-        )
     )
 
 
@@ -250,8 +207,9 @@ BLOCK_SECTIONS = (
         "metrics",
         block_schemas.METRICS,
         "Metrics",
-        "KPI cards (a count or a sum over the records the reader may see) and server-drawn "
-        "charts of grouped metrics.",
+        "KPI cards (a count, sum, average, minimum or maximum over the records the reader "
+        "may see, narrowed by where:) and server-drawn charts and tables of grouped metrics; "
+        "money shows one figure per currency, or converted with exchange_rates:.",
         "- label: Open tickets\n  entity: ticket\n  group_by: status\n  chart: bar",
         check_metrics,
         compile_metrics,

@@ -16,6 +16,7 @@ from ..expr.typecheck import type_errors
 from ..problems import JsonPath
 from .auth_config import AuthConfig, AuthProvider, PasswordPolicy
 from .compiler_flow import FlowCompiler
+from .exchange_rates import compile_exchange_rates
 from .fields import FieldValueError
 from .flow_model import Workflow
 from .model import (
@@ -372,6 +373,7 @@ class _Compiler:
             sha256=sha256,
             automations=frozen_map(self.flow.automations()),
             notifications=frozen_map(self.flow.notifications()),
+            exchange_rates=compile_exchange_rates(data.get("exchange_rates"), self.currency),
         )
 
 

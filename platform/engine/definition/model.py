@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .auth_config import AuthConfig
+from .exchange_rates import ExchangeRates
 from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
 from .values import Label, frozen_map
 
@@ -270,6 +271,8 @@ class PortalModel:
     sha256: str = ""
     automations: Mapping[str, Automation] = field(default_factory=frozen_map)
     notifications: Mapping[str, NotificationTemplate] = field(default_factory=frozen_map)
+    #: dated rates for metrics that report money in one currency (`exchange_rates:`)
+    exchange_rates: ExchangeRates | None = None
 
     @property
     def default_locale(self) -> str:

@@ -90,6 +90,11 @@ class SectionContext(Protocol):
         """A `did you mean …?` hint for `name` among `options`."""
         ...
 
+    def value_problem(self, entity: str, field: str, value: Any) -> str | None:
+        """Why `value` is not a valid value of `entity.field` (as a filter or literal), or
+        None when it is (or when the field is unknown: `check_field` reports that)."""
+        ...
+
 
 #: A section's check: `(value, path, ctx)`; it reports problems through `ctx.problem`.
 SectionCheck = Callable[[Any, JsonPath, SectionContext], None]

@@ -37,6 +37,7 @@ from ..definition.semantics.pages import (
     check_theme_and_locales,
     check_translations,
 )
+from ..definition.semantics.reporting import check_reporting
 from ..definition.semantics.roles import check_roles
 from ..definition.semantics.sections import check_sections
 from ..definition.semantics.workflows import check_workflows
@@ -128,6 +129,7 @@ class Checker:
             check_copies,
             check_pages,
             check_sections,
+            check_reporting,
             check_navigation,
             check_auth,
             check_theme_and_locales,

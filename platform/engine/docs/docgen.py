@@ -187,6 +187,18 @@ the child records that point to it through their `via` ref field (`of: child.fie
 optionally narrowed by `where:`), kept exact in the same transaction as every child write.
 Computed and rolled-up fields are never written by forms, the API or actions
 (`action-field-derived`).
+
+**Dashboards.** A [metric](#metric) counts, sums, averages or takes the minimum or maximum of
+a field over the records the reader may see, narrowed by `where:` (values checked like list
+filters), grouped by a field or by the `day`, `week` (from Monday), `month`, `quarter` or
+`year` of a date field (`group_by: {{field: issued, by: month}}`, in date order, empty periods
+shown as 0). Money never adds up across currencies: a figure shows one amount per currency
+("€1,204.50 · $310.00"), unless the metric names a reporting `currency:` — then every amount
+is converted with the latest rate of the root's `exchange_rates:` table valid on the period's
+first day (or today), exactly, and rounded half-even once to the currency's minor units. A
+rate row says that one unit of its currency is worth `rate` units of the base currency (the
+portal currency unless `base:` names another); a missing rate shows on the card as "no rate
+for USD on Mar 1, 2026" instead of a total that leaves an amount out.
 """.splitlines()
 
 

@@ -191,6 +191,41 @@ entities:
 """,
 )
 
+METRICS: Final = Example(
+    "A dashboard: filtered counts, money per currency and converted into EUR with dated "
+    "rates, and monthly figures as a line chart with a table.",
+    """\
+exchange_rates: {entity: fx_rate, currency: code, rate: rate, date: valid_from}
+entities:
+  fx_rate:                                # 1 <code> is worth <rate> EUR from <valid_from> on
+    title_field: code
+    fields:
+      code: {type: string, required: true, max_length: 3}
+      rate: {type: decimal, places: 6, required: true}
+      valid_from: {type: date, required: true}
+    permissions:
+      - {roles: [agent], actions: [read], scope: all}     # readers of converted figures
+pages:
+  figures:
+    route: /figures
+    roles: [agent]
+    blocks:
+      - metrics:
+          - {label: Open urgent tickets, entity: ticket, where: {status: open, priority: urgent}}
+          - {label: Disputed, entity: ticket, aggregate: sum, field: amount}   # "€1,204.50 · $310.00"
+          - {label: Disputed in EUR, entity: ticket, aggregate: sum, field: amount, currency: EUR}
+          - {label: Largest dispute, entity: ticket, aggregate: max, field: amount}
+          - label: Disputed in EUR by due month
+            entity: ticket
+            aggregate: sum
+            field: amount
+            currency: EUR                 # each month at the rate valid on its first day
+            group_by: {field: due, by: month}
+            chart: line
+            display: table
+""",
+)
+
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
 #: the starter blueprint plus what the examples together presuppose (its `reference` context).
 TEST_NOTE: Final = "<!-- docs-test: with reference -->"
@@ -205,6 +240,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "notification": (NOTIFICATIONS,),
     "fieldtype_sequence": (SEQUENCE,),
     "copy": (COPY,),
+    "metric": (METRICS,),
 }
 
 

@@ -1,109 +1,78 @@
-"""The `metrics` block: KPI cards from actor-scoped aggregates, and server-rendered charts.
+"""The `metrics` block: KPI cards from actor-scoped aggregates, tables and server-drawn charts.
 
-Every number comes from `store.aggregate` with the actor, so a card counts only what the
-actor may read. Grouped metrics draw a pygal chart (bar, pie or line) rendered to SVG on the
-server with its script removed, embedded as an `<img>` data URI — images run no scripts and
-the CSP stays free of `unsafe-inline` — and listed as a table for screen readers.
+Every number comes from `store.aggregate` (or `store.aggregate_in`, converted into a reporting
+currency) with the actor, so a card counts only what the actor may read. Money is shown per
+currency ("1.204,50 € · 310,00 $") unless the metric converts it; a missing exchange rate is a
+note on the card. Grouped metrics draw a pygal chart (bar, pie or line) rendered to SVG on the
+server with its script removed, embedded as `<img>`/`<source>` data URIs — images run no
+scripts and the CSP stays free of `unsafe-inline` — and list their figures as a table.
 """
 
 from __future__ import annotations
 
-import base64
-import math
-import re
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pygal
 from flask import render_template
 from markupsafe import Markup
-from pygal.style import Style
 
 from portalis.engine.data.errors import BadQuery
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.block_configs import Metric, MetricsBlock
-from portalis.engine.definition.model import Theme
+from portalis.engine.definition.fieldtypes.money import Money
 
 from ..display import Formatter
-from ..i18n import format_money, format_number
+from ..i18n import format_date
 from ..templating import gettext, label
 from .base import BlockContext, BlockType
+from .metric_charts import NARROW, NARROW_MEDIA, WIDE, Series, chart_svg, clean_svg, data_uri
+from .metric_figures import (
+    Figures,
+    bucket_label,
+    collect,
+    figure_text,
+    fill_buckets,
+    joined,
+    plotted,
+)
 
 #: Charts kept per portal version (their data is actor-specific, so the cache is bounded).
 CHART_CACHE_SIZE = 128
-#: Ungrouped counts are exact up to this many rows.
-_SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
-_PALETTE = ("#00a676", "#f59e0b", "#ef4444", "#8b5cf6", "#06b6d4", "#64748b", "#ec4899")
+
+__all__ = ["CHART_CACHE_SIZE", "ChartImages", "MetricView", "MetricsBlockType", "clean_svg"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChartImages:
+    """A chart's wide and narrow drawings (data URIs) and the media query of the narrow."""
+
+    wide: str
+    narrow: str
+    media: str = NARROW_MEDIA
+    narrow_size: tuple[int, int] = NARROW
+    wide_size: tuple[int, int] = WIDE
 
 
 @dataclass(slots=True)
 class MetricView:
-    """One KPI card: its value, its groups and an optional chart image."""
+    """One KPI card: its figure, its groups by series, notes and an optional chart."""
 
     label: str
     value: str
-    groups: list[tuple[str, str]] = field(default_factory=list)
-    chart: str | None = None
+    #: the table's headers: the grouping field, then one per series (currency) or "Value"
+    columns: list[str] = field(default_factory=list)
+    groups: list[tuple[str, list[str]]] = field(default_factory=list)
+    chart: ChartImages | None = None
+    table: bool = False
+    notes: list[str] = field(default_factory=list)
 
-
-def clean_svg(svg: str) -> str:
-    """The SVG without any script element or event-handler attribute."""
-    svg = _SCRIPT.sub("", svg)
-    return re.sub(r"\s+on[a-z]+\s*=\s*(\"[^\"]*\"|'[^']*')", "", svg, flags=re.IGNORECASE)
-
-
-def chart_svg(
-    kind: str, title: str, labels: Sequence[str], values: Sequence[float], theme: Theme
-) -> str:
-    """A pygal chart as SVG text, without scripts."""
-    style = Style(
-        background="transparent",
-        plot_background="transparent",
-        foreground="#14213d",
-        foreground_strong="#14213d",
-        foreground_subtle="#5b6478",
-        colors=(theme.primary_color, *_PALETTE),
-        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-        label_font_size=14,
-        major_label_font_size=14,
-        legend_font_size=14,
-        value_font_size=14,
-        tooltip_font_size=14,
-    )
-    options: dict[str, Any] = {
-        "style": style,
-        "js": [],
-        "disable_xml_declaration": True,
-        "width": 640,
-        "height": 360,
-        "margin": 12,
-        "show_legend": kind == "pie",
-        "legend_at_bottom": True,
-        "print_values": kind == "bar",
-        "truncate_label": 24,
-        "truncate_legend": 24,
-    }
-    if kind == "pie":
-        chart = pygal.Pie(**options)
-        for text, value in zip(labels, values):
-            chart.add(text, value)
-    else:
-        if values and all(float(v).is_integer() for v in values):
-            top = int(max(values))
-            step = max(1, math.ceil(top / 6))
-            options["y_labels"] = list(range(0, top + step + 1, step))
-        chart = (pygal.Line if kind == "line" else pygal.Bar)(**options)
-        chart.x_labels = list(labels)
-        chart.add(title, list(values))
-    return clean_svg(chart.render(is_unicode=True))
-
-
-def data_uri(svg: str) -> str:
-    """An `image/svg+xml` data URI (allowed by the CSP's `img-src data:`)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    @property
+    def summary(self) -> str:
+        """The groups in one line, for the chart's text alternative."""
+        return ", ".join(f"{name} {' · '.join(values)}" for name, values in self.groups)
 
 
 class MetricsBlockType(BlockType):
@@ -125,55 +94,99 @@ class MetricsBlockType(BlockType):
 
     def metric(self, ctx: BlockContext, index: int, metric: Metric) -> MetricView | None:
         """One card; None when the actor can read nothing of the entity or the field."""
-        store = ctx.store
-        if not store.policy.grants_for(ctx.actor, metric.entity, "read"):
+        if not ctx.store.policy.grants_for(ctx.actor, metric.entity, "read"):
             return None
         try:
-            rows: list[tuple[Any, Any]] = store.aggregate(
-                ctx.actor,
-                metric.entity,
-                function=metric.aggregate,
-                field=metric.field,
-                group_by=metric.group_by,
-            )
+            rows, notes = self._rows(ctx, metric, grouped=True)
+            figures = collect(rows, metric.currency or "")
+            grouped = metric.group_by is not None
+            if not grouped:
+                total = [v for _, v in rows]
+            elif metric.aggregate not in ("count", "sum") or not rows:
+                # an average or extreme of all records is not one of its groups'; and without
+                # any group, the ungrouped figure still says "€0.00" rather than "0"
+                overall, more = self._rows(ctx, metric, grouped=False)
+                total = [v for _, v in overall]
+                notes = sorted({*notes, *more})
+            else:
+                total = figures.totals()
         except BadQuery:
             return None
-        entity = store.entity(metric.entity)
-        money = (
-            metric.aggregate == "sum"
-            and metric.field is not None
-            and entity.fields[metric.field].type == "money"
+        view = MetricView(
+            label(metric.label),
+            joined(total, ctx.locale),
+            table=metric.display == "table",
+            notes=[self._note(ctx, currency, day) for currency, day in notes],
         )
-        total = sum((_number(v) for _, v in rows), Decimal(0))
-        view = MetricView(label(metric.label), self.number(ctx, total, money))
-        if metric.group_by is None:
+        if not grouped:
             return view
+        if metric.bucket is not None and metric.chart != "pie":
+            fill_buckets(figures, metric.bucket, zero=metric.aggregate in ("count", "sum"))
+        names = self._group_names(ctx, metric, figures)
+        several = len(figures.series) > 1
+        group_field = ctx.store.entity(metric.entity).fields[str(metric.group_by)]
+        view.columns = [
+            label(group_field.label),
+            *(figures.series if several else [gettext("Value")]),
+        ]
+        view.groups = [
+            (name, [figure_text(figures.value(g, s), ctx.locale) for s in figures.series])
+            for name, g in zip(names, figures.groups)
+        ]
+        # a pie of amounts in several currencies would add them up: the table shows them
+        pie_of_currencies = metric.chart == "pie" and several
+        if metric.chart != "none" and figures.groups and not pie_of_currencies:
+            view.chart = self.chart(ctx, index, metric, view.label, names, figures)
+        return view
+
+    def _rows(
+        self, ctx: BlockContext, metric: Metric, *, grouped: bool
+    ) -> tuple[list[tuple[Any, Any]], list[tuple[str, date]]]:
+        """(group, value) rows and the (currency, day) of missing exchange rates."""
+        options: dict[str, Any] = {
+            "function": metric.aggregate,
+            "group_by": metric.group_by if grouped else None,
+            "bucket": metric.bucket if grouped else None,
+            "where": dict(metric.where) or None,
+        }
+        if metric.currency is None or metric.field is None:
+            return ctx.store.aggregate(ctx.actor, metric.entity, field=metric.field, **options), []
+        converted = ctx.store.aggregate_in(
+            ctx.actor, metric.entity, metric.currency, field=metric.field, **options
+        )
+        rows: list[tuple[Any, Any]] = list(converted.rows)
+        return rows, [(m.currency, m.day) for m in converted.missing]
+
+    def _note(self, ctx: BlockContext, currency: str, day: date) -> str:
+        return gettext(
+            "no rate for %(currency)s on %(day)s",
+            currency=currency,
+            day=format_date(day, ctx.locale),
+        )
+
+    def _group_names(self, ctx: BlockContext, metric: Metric, figures: Figures) -> list[str]:
+        """Each group as the reader reads it: a bucket, a choice label, a record title."""
+        if metric.bucket is not None:
+            bucket = metric.bucket
+            return [
+                gettext("(none)") if g is None else bucket_label(g, bucket, ctx.locale)
+                for g in figures.groups
+            ]
+        store = ctx.store
+        entity = store.entity(metric.entity)
+        group_field = entity.fields[str(metric.group_by)]
         fmt = Formatter(ctx.portal, ctx.actor, ctx.locale)
-        group_field = entity.fields[metric.group_by]
-        keys = [key for key, _ in rows]
         if group_field.type == "ref":
             target = getattr(group_field.config, "to", "")
             fmt.titles[group_field.name] = store.titles(
-                ctx.actor, target, [k for k in keys if k is not None]
+                ctx.actor, target, [k for k in figures.groups if k is not None]
             )
-        names = [
+        return [
             gettext("(none)")
             if key is None
             else fmt.text(entity, group_field.name, Record(entity.name, {group_field.name: key}))
-            for key in keys
+            for key in figures.groups
         ]
-        view.groups = [(n, self.number(ctx, _number(v), money)) for n, (_, v) in zip(names, rows)]
-        if metric.chart != "none" and rows:
-            view.chart = self.chart(
-                ctx, index, metric, view.label, names, [float(_number(v)) for _, v in rows]
-            )
-        return view
-
-    def number(self, ctx: BlockContext, value: Decimal, money: bool) -> str:
-        """A count or sum in the locale's style (sums of money in the portal currency)."""
-        if money:
-            return format_money(value, ctx.portal.compiled.model.currency, ctx.locale)
-        return format_number(value if value != value.to_integral() else int(value), ctx.locale)
 
     def chart(
         self,
@@ -182,27 +195,53 @@ class MetricsBlockType(BlockType):
         metric: Metric,
         title: str,
         labels: list[str],
-        values: list[float],
-    ) -> str:
-        """The chart's data URI, from a small per-version cache keyed by its data."""
+        figures: Figures,
+    ) -> ChartImages:
+        """The chart's drawings, from a small per-version cache keyed by its data."""
+        series = [
+            Series(
+                name,
+                tuple(plotted(figures.value(g, name)) for g in figures.groups),
+                _money_formatter(name, ctx.locale) if name else None,
+            )
+            for name in figures.series
+        ]
         cache = ctx.portal.cache.setdefault("charts", OrderedDict())
-        key = (ctx.page.name, ctx.block.index, index, metric.chart, tuple(labels), tuple(values))
-        uri = cache.get(key)
-        if uri is None:
+        key = (
+            ctx.page.name,
+            ctx.block.index,
+            index,
+            metric.chart,
+            ctx.locale,
+            tuple(labels),
+            tuple((s.name, s.values) for s in series),
+        )
+        images = cache.get(key)
+        if images is None:
             theme = ctx.portal.compiled.model.theme
-            uri = data_uri(chart_svg(metric.chart, title, labels, values, theme))
-            cache[key] = uri
+            locale = ctx.locale
+
+            def number(value: float) -> str:
+                return figure_text(Decimal(repr(value)), locale)
+
+            wide, narrow = (
+                data_uri(
+                    chart_svg(metric.chart, title, labels, series, theme, narrow=n, number=number)
+                )
+                for n in (False, True)
+            )
+            images = ChartImages(wide, narrow)
+            cache[key] = images
             while len(cache) > CHART_CACHE_SIZE:
                 try:
                     cache.popitem(last=False)
                 except KeyError:  # another thread trimmed it first
                     break
-        return str(uri)
+        return images  # type: ignore[no-any-return]
 
 
-def _number(value: Any) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    if value is None:
-        return Decimal(0)
-    return Decimal(str(value))
+def _money_formatter(currency: str, locale: str) -> Any:
+    def write(value: float) -> str:
+        return figure_text(Money(Decimal(repr(value)), currency), locale)
+
+    return write

@@ -80,6 +80,14 @@ def check_role_refs(ctx: Ctx, roles: Iterable[str], path: JsonPath) -> None:
             )
 
 
+def check_entity_ref(ctx: Ctx, entity: str, path: JsonPath) -> bool:
+    """True when `entity` exists; else a `ref-unknown-entity` problem at `path`."""
+    if entity in ctx.entities:
+        return True
+    ctx.add("ref-unknown-entity", f"unknown entity {entity!r}", path, suggest(entity, ctx.entities))
+    return False
+
+
 def check_field_ref(
     ctx: Ctx, entity: str, fname: str, path: JsonPath, *, need: str = "", system: bool = False
 ) -> bool:

@@ -330,10 +330,23 @@ def _queried_fields(ctx: Ctx) -> Iterator[tuple[str, str, JsonPath, str]]:
                 yield entity_name, sort, (*bpath, "sort"), "the sort"
             elif kind == "metrics" and isinstance(options, list):
                 for j, metric in enumerate(options):
-                    for key in ("field", "group_by"):
-                        if isinstance(metric.get(key), str):
-                            use = "a metric's field" if key == "field" else "a metric's group"
-                            yield str(metric.get("entity")), metric[key], (*bpath, j, key), use
+                    yield from _metric_fields(metric, (*bpath, j))
+
+
+def _metric_fields(metric: Any, mpath: JsonPath) -> Iterator[tuple[str, str, JsonPath, str]]:
+    """(entity, field, path, use) of the fields a metric aggregates, filters and groups by."""
+    if not isinstance(metric, dict):
+        return
+    entity = str(metric.get("entity"))
+    if isinstance(metric.get("field"), str):
+        yield entity, metric["field"], (*mpath, "field"), "a metric's field"
+    group = metric.get("group_by")
+    if isinstance(group, str):
+        yield entity, group, (*mpath, "group_by"), "a metric's group"
+    elif isinstance(group, dict) and isinstance(group.get("field"), str):
+        yield entity, group["field"], (*mpath, "group_by", "field"), "a metric's group"
+    for key in metric.get("where") or {}:
+        yield entity, str(key), (*mpath, "where", key), "a metric's filter"
 
 
 def _check_virtual_uses(ctx: Ctx) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from ...problems import JsonPath
 from ..sections import DefinitionSection
 from .base import Ctx, check_field_ref, check_role_refs, suggest
+from .derived import literal_problem
 
 #: `auth:` keys the core itself reads (everything else under `auth:` is a section).
 CORE_AUTH_KEYS = frozenset({"providers", "sessions", "admin_roles"})
@@ -82,6 +83,10 @@ class _Context:
 
     def suggest(self, name: str, options: Iterable[str]) -> str:
         return suggest(name, options)
+
+    def value_problem(self, entity: str, field: str, value: Any) -> str | None:
+        spec = self._ctx.fields_of(entity).get(field)
+        return literal_problem(self._ctx, field, spec, value) if isinstance(spec, dict) else None
 
 
 def check_sections(ctx: Ctx) -> None:
