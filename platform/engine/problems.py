@@ -143,6 +143,8 @@ CODES: Final[dict[str, str]] = {
     "expression-forbidden": "An expression uses a construct outside the allow-list.",
     "expression-name": "An expression uses a name that is not available.",
     "expression-too-large": "An expression is longer or larger than allowed.",
+    "currency-source": "A money field's `currency: {from: …}` does not name a string or choice "
+    "field of the record, or of a record it refers to through ref fields.",
     "expression-related": "An expression reads a referenced record (`record.product.price`) "
     "where that is not possible: outside compute, default and rule checks, through a field "
     "that is not a reference, more than three references deep, or a field computed on read.",

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..definition.fieldtypes.money import Money
+from ..definition.fieldtypes.money import Money, MoneyConfig
 from ..definition.model import Entity, Field, PortalModel, Rollup
 from .tables import TableSet
 
@@ -90,10 +90,18 @@ def aggregate(
         sa.select(currency, value_sql).where(*where, column.is_not(None)).group_by(currency)
     ).all()
     target = currency_of(field) if field.type == "money" else None
+    if isinstance(field.config, MoneyConfig) and field.config.currency_from:
+        # the parent's currency comes from its context: its children share one currency
+        codes = {str(code) for code, _ in rows if code is not None}
+        if len(codes) > 1:
+            raise ForeignCurrency(codes)
+        target = codes.pop() if codes else None
     foreign = {str(code) for code, _ in rows if code is not None and code != target}
     if target is not None and foreign:
         raise ForeignCurrency(foreign)
     value = next((v for code, v in rows if code == target or target is None), None)
+    if value is not None and target is not None and field.type == "money":
+        value = Money(_decimal(value), target)
     return _result(field, value)
 
 

@@ -20,6 +20,7 @@ from ..definition.fields import FieldValueError
 from ..definition.model import Entity, PortalModel
 from ..expr.expressions import EvaluationError, Expression
 from .computed import Errors, apply_defaults, compute_fields
+from .currencies import align_given, check_computed
 from .errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
 from .permissions import Actor, Policy
 from .query import _int_id
@@ -92,7 +93,9 @@ class WriteChecks:
             apply_defaults(entity, merged, changes, actor, errors)
             if any(f.default_expr is not None for f in entity.refs()):
                 related = self._load_related(conn, entity, merged)  # a default chose a reference
+        align_given(entity, merged, changes, errors, creating=creating)
         self._apply_rules(actor, entity, merged, errors)
+        check_computed(entity, merged, errors)
         for key in related:  # read for the expressions; never stored or passed on
             merged.pop(key, None)
         for name in changed:

@@ -179,9 +179,10 @@ class _Compiler:
             *(f.default_expr for f in fields.values()),
             *(rule.check for rule in rules),
         ]
+        sources = (str(getattr(f.config, "currency_from", "") or "") for f in fields.values())
         reads = frozenset(
             key for e in expressions if e is not None for key in e.record_keys if "." in key
-        )
+        ) | frozenset(source for source in sources if "." in source)  # money's currency
         search = tuple(spec.get("search") or ()) or tuple(
             f.name for f in fields.values() if f.kind.searchable
         )

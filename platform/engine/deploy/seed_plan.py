@@ -23,6 +23,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..data.computed import apply_defaults, compute_fields
+from ..data.currencies import align_given, check_computed
 from ..data.errors import NON_FIELD, FieldMessage
 from ..data.permissions import Actor
 from ..data.rollup_sql import empty_value
@@ -314,7 +315,9 @@ def finish(
     apply_defaults(entity, values, row.given.keys(), actor, errors)
     if related is not None and entity.reads:
         related(entity, values)  # a default may have chosen a reference
+    align_given(entity, values, row.given, errors, creating=True)
     _rules(model, entity, values, actor, errors)
+    check_computed(entity, values, errors)
     for key in entity.reads:
         values.pop(key, None)
     for name, messages in errors.items():

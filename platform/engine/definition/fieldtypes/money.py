@@ -50,10 +50,16 @@ class MoneyConfig:
     min: Decimal | None = None
     max: Decimal | None = None
     currencies: tuple[str, ...] = ()
+    #: where each record's currency comes from (`currency: {from: account.currency}`): a
+    #: field of the record or of a record it refers to, holding an ISO 4217 code
+    currency_from: str = ""
 
     @property
     def allowed(self) -> tuple[str, ...]:
-        """The currencies values may have; empty (any known currency) only without a currency."""
+        """The currencies values may have; empty (any known currency) without a currency, or
+        when each record's currency comes from its context (checked when it is written)."""
+        if self.currency_from:
+            return ()
         if self.currencies:
             return self.currencies
         return (self.currency,) if self.currency else ()
@@ -79,9 +85,24 @@ class MoneyType(BuiltinType):
     description = "An amount of money with its ISO 4217 currency (default: the portal currency)."
     options_schema = {
         "currency": {
-            "type": "string",
-            "pattern": "^[A-Z]{3}$",
-            "description": "ISO 4217 code of plain amounts; defaults to the portal currency.",
+            "oneOf": [
+                {"type": "string", "pattern": "^[A-Z]{3}$"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "from": {
+                            "type": "string",
+                            "pattern": "^[a-z][a-z0-9_]{0,39}(\\.[a-z][a-z0-9_]{0,39}){0,3}$",
+                        }
+                    },
+                    "required": ["from"],
+                    "additionalProperties": False,
+                },
+            ],
+            "description": "ISO 4217 code of plain amounts (default: the portal currency); or "
+            "`{from: account.currency}`: each record's amounts are in the currency a field of "
+            "the record, or of a record it refers to, holds (an order of a USD customer is in "
+            "USD). Amounts given without a currency take it; others must match it.",
         },
         "currencies": {
             "type": "array",
@@ -99,14 +120,17 @@ class MoneyType(BuiltinType):
         """The config; `currency` is the portal currency, used unless the field names one
         (or lists `currencies` without it: then the first of those is the default)."""
         allowed = tuple(str(code) for code in options.get("currencies") or ())
-        default = str(options.get("currency") or currency)
-        if allowed and default not in allowed and not options.get("currency"):
+        given = options.get("currency")
+        source = str(given.get("from") or "") if isinstance(given, Mapping) else ""
+        default = str(given or currency) if isinstance(given, str) or given is None else currency
+        if allowed and default not in allowed and not isinstance(given, str):
             default = allowed[0]
         return MoneyConfig(
             currency=default,
             min=option_decimal(options.get("min")),
             max=option_decimal(options.get("max")),
             currencies=allowed,
+            currency_from=source,
         )
 
     def check(self, options: Mapping[str, Any], ctx: CheckContext) -> Iterator[Problem]:
@@ -114,6 +138,16 @@ class MoneyType(BuiltinType):
         code = options.get("currency")
         if isinstance(code, str) and not known_currency(code):
             yield _unknown(ctx, code, "currency")
+        if isinstance(code, Mapping):
+            yield from check_currency_source(str(code.get("from") or ""), ctx)
+            if options.get("currencies"):
+                yield option_problem(
+                    ctx,
+                    "field-option",
+                    "a money field whose currency comes from its record takes no currencies",
+                    "currencies",
+                    "leave currencies out: each record's currency is the one it refers to",
+                )
         allowed = options.get("currencies")
         if isinstance(allowed, list):
             for other in allowed:
@@ -211,6 +245,59 @@ class MoneyType(BuiltinType):
             "required": ["amount", "currency"],
             "additionalProperties": False,
         }
+
+
+def explicit_currency(raw: Any) -> str | None:
+    """The currency an input names itself (Money, a mapping with one, "12.50 USD"), or None
+    for a plain amount, which takes the field's (or its record's) currency."""
+    if isinstance(raw, Money):
+        return raw.currency if isinstance(raw.currency, str) else None
+    if isinstance(raw, Mapping):
+        code = raw.get("currency")
+        return code.strip().upper() if isinstance(code, str) and code.strip() else None
+    if isinstance(raw, str):
+        match = _AMOUNT_TEXT.fullmatch(raw.strip()) if len(raw) <= _MAX_TEXT else None
+        code = match and (match["before"] or match["after"])
+        return code.upper() if code else None
+    return None
+
+
+def in_currency(raw: Any, code: str) -> Any:
+    """A plain amount input (a number, decimal text, a mapping without currency) in `code`."""
+    if isinstance(raw, Mapping):
+        return {**raw, "currency": code}
+    if isinstance(raw, Money):
+        return Money(raw.amount, code)
+    return {"amount": raw, "currency": code}
+
+
+def check_currency_source(source: str, ctx: CheckContext) -> Iterator[Problem]:
+    """`currency: {from: path}`: each step but the last a ref, the last a text field."""
+    steps, entity = source.split("."), ctx.entity
+    for index, step in enumerate(steps):
+        spec = (ctx.entities.get(entity) or {}).get(step)
+        last = index == len(steps) - 1
+        if not isinstance(spec, Mapping):
+            yield option_problem(
+                ctx, "currency-source", f"{entity} has no field {step!r}", "currency",
+                "name a field holding an ISO 4217 code, e.g. {from: account.currency}",
+            )  # fmt: skip
+            return
+        if last:
+            if spec.get("type") not in ("string", "choice"):
+                yield option_problem(
+                    ctx, "currency-source",
+                    f"{entity}.{step} is a {spec.get('type')} field, not a currency code",
+                    "currency", "use a string or choice field holding codes such as EUR",
+                )  # fmt: skip
+            return
+        if spec.get("type") != "ref" or not isinstance(spec.get("to"), str):
+            yield option_problem(
+                ctx, "currency-source", f"{entity}.{step} is not a reference", "currency",
+                "every step before the last must be a ref field",
+            )  # fmt: skip
+            return
+        entity = str(spec["to"])
 
 
 def _currency_schema(allowed: tuple[str, ...]) -> dict[str, Any]:
