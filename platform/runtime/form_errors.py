@@ -13,10 +13,10 @@ from collections.abc import Collection, Mapping
 
 from flask import g
 
-from portalis.engine.data.errors import NON_FIELD, FieldMessage, OutOfScope
+from portalis.engine.data.errors import NON_FIELD, FieldMessage, OutOfScope, ParentStateRefused
 from portalis.engine.definition.model import PortalModel
 
-from .templating import gettext
+from .templating import gettext, label
 from .widgets import message_text
 
 
@@ -61,3 +61,14 @@ def out_of_scope_errors(
     if creating:
         return {NON_FIELD: [gettext("You cannot create a record with these values.")]}
     return {NON_FIELD: [gettext("You cannot save the record with these values.")]}
+
+
+def state_refusal_text(exc: ParentStateRefused) -> str:
+    """Why a parent's state refused a write: the scope's message in the reader's language."""
+    scope = exc.grant.scope
+    if scope.message is not None:
+        return label(scope.message)
+    return gettext(
+        "This cannot change while the %(parent)s is in its current state.",
+        parent=scope.target or "",
+    )
