@@ -68,7 +68,9 @@ def state_refusal_text(exc: ParentStateRefused) -> str:
     scope = exc.grant.scope
     if scope.message is not None:
         return label(scope.message)
+    model = g.portal.compiled.model if g.get("portal") is not None else None
+    target = model.entities.get(scope.target or "") if model is not None else None
+    parent = label(target.label, target.name) if target is not None else scope.target or ""
     return gettext(
-        "This cannot change while the %(parent)s is in its current state.",
-        parent=scope.target or "",
+        "This cannot change while the %(parent)s is in its current state.", parent=parent
     )

@@ -236,7 +236,8 @@ BLOCK_SECTIONS = (
         "Creates a record, or edits the page's record (mode: edit); only fields the reader "
         "may write are offered. With lines: its child records (line items) are edited in a "
         "table of rows and saved with it in one transaction.",
-        "entity: ticket\nfields: [subject, body]\nredirect: ticket",
+        "entity: ticket\nfields: [subject, body]\nredirect: ticket\n"
+        "lines: {entity: message, via: ticket, fields: [body], max: 20}",
         check_form,
         compile_form,
     ),
