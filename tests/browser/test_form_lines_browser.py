@@ -8,12 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
-from portalis.testing.browser import LiveServer, live_server, new_page, screenshot_dir
+from portalis.testing.browser import (
+    LiveServer,
+    axe_violations,
+    live_server,
+    new_page,
+    screenshot_dir,
+)
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
     from playwright.sync_api import Browser, Page
@@ -27,18 +33,6 @@ ORDERS = Path(__file__).parents[1] / "engine" / "data" / "orders"
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(ORDERS, directory=tmp_path / "live") as live:
         yield live
-
-
-def axe_violations(page: Page) -> list[str]:
-    """The serious and critical axe-core violations of the page."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results: dict[str, Any] = Axe().run(page).response
-    return [
-        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''}"
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def focused(page: Page) -> str:
@@ -61,10 +55,13 @@ def test_order_with_lines_by_keyboard(
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         page.on(
             "console",
-            lambda m: problems.append(m.text)
-            if m.type == "error" and not str(m.location.get("url")).endswith("/favicon.ico")
-            and "422" not in m.text
-            else None,
+            lambda m: (
+                problems.append(m.text)
+                if m.type == "error"
+                and not str(m.location.get("url")).endswith("/favicon.ico")
+                and "422" not in m.text
+                else None
+            ),
         )
         server.login(page, "ann@acme.test", "correct horse 42", next_path="/orders/new")
         page.fill("#b0-reference", "K-1")

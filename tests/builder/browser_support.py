@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from builder_support import PASSWORD, add_account
 
 from portalis.engine import drafts
 from portalis.testing.authenticator import Authenticator
-from portalis.testing.browser import live_server, new_page, screenshot_dir
+from portalis.testing.browser import axe_violations, live_server, new_page, screenshot_dir
 from portalis.testing.web import app_state
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
@@ -30,18 +30,6 @@ if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail wit
 EMAIL = "editor@example.test"
 #: The window the builder is tested at (the screenshots' width).
 VIEWPORT = {"width": 1280, "height": 900}
-
-
-def axe_violations(page: Page) -> list[str]:
-    """The serious and critical axe-core violations of the page (rule and first target)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results: dict[str, Any] = Axe().run(page).response
-    return [
-        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''}"
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def _console(message: ConsoleMessage, errors: list[str]) -> None:
