@@ -50,7 +50,10 @@ def out_of_scope_errors(
     exc: OutOfScope, inputs: Collection[str], *, creating: bool
 ) -> dict[str, list[str]]:
     """The refusal of a write outside the actor's grants: on the one shown input that
-    decided it, else on the form."""
+    decided it, else on the form; a parent's state (`when`) that refused it speaks with the
+    definition's message, on the form."""
+    if isinstance(exc, ParentStateRefused):
+        return {NON_FIELD: [state_refusal_text(exc)]}
     named = [name for name in exc.fields if name in inputs]
     if len(named) == 1:
         if creating:

@@ -231,3 +231,32 @@ def test_api_refuses_a_line_for_a_delivered_order(web: WebPortal) -> None:
     assert response.status_code == 403
     assert response.get_json()["detail"] == FROZEN
     assert len(lines_of(web, order)) == 2
+
+
+def test_single_line_form_of_a_submitted_order_shows_the_state_message(web: WebPortal) -> None:
+    bolt, _, _ = products(web)
+    order = web.record_id("order", reference="A-100")
+    ann = web.client("ann@acme.test")
+    line = {"_block": "2", "product": str(bolt), "quantity": "1", "unit_price": "1.00"}
+    assert ann.post(f"/orders/{order}", line).status_code == 303  # a draft takes lines
+    workflow.transition(web.store, web.actor("cleo@shop.test"), "order", order, "submit")
+    response = ann.post(f"/orders/{order}", line)
+    assert response.status_code == 422
+    assert FROZEN in response.text
+    assert len(lines_of(web, order)) == 3
+
+
+def test_a_line_changed_meanwhile_answers_409_and_saves_nothing(web: WebPortal) -> None:
+    order = web.record_id("order", reference="A-100")
+    ann = web.client("ann@acme.test")
+    page = ann.get(f"/orders/{order}/edit").text
+    ids = [int(x) for x in re.findall(r'name="lines-\d+-id" value="(\d+)"', page)]
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    web.store.update(web.actor("cleo@shop.test"), "order_line", ids[0], {"quantity": 7})
+    bolt, _, gear = products(web)
+    form = {"_block": "0", "version": version, "reference": "A-100", "note": "stale"}
+    form |= rows((bolt, 5, "0.25", ids[0], 1), (gear, 1, "12.50", ids[1], 1))
+    response = ann.post(f"/orders/{order}/edit", form)
+    assert response.status_code == 409
+    assert order_row(web, order)["note"] is None
+    assert [q for _, q, _, _ in lines_of(web, order)] == [7, 1]
