@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
+from portalis.engine.flow import workflow
 from portalis.testing.browser import (
     LiveServer,
     axe_violations,
@@ -20,6 +21,7 @@ from portalis.testing.browser import (
     new_page,
     screenshot_dir,
 )
+from portalis.testing.portals import actor_for
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
     from playwright.sync_api import Browser, Page
@@ -98,6 +100,20 @@ def test_order_with_lines_by_keyboard(
         press(page, "#block-0 button.btn-primary")
         assert "/orders/" in page.url and "Order saved." in page.inner_text("main")
         page.screenshot(path=str(shots / "form-lines-saved-375.png"), full_page=True)
+
+        # once submitted, the lines are shown read-only with the definition's message
+        order = int(page.url.split("#")[0].rsplit("/", 1)[-1])
+        store = server.compiled.store(server.app.extensions["portalis"].engine)
+        clerk = actor_for(
+            server.app.extensions["portalis"].engine, server.compiled, "cleo@shop.test"
+        )
+        workflow.transition(store, clerk, "order", order, "submit")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(server.url(f"/orders/{order}/edit"))
+        assert "no longer a draft" in page.inner_text(".form-lines")
+        assert page.locator(".form-lines input, .form-lines button").count() == 0
+        assert axe_violations(page) == []
+        page.screenshot(path=str(shots / "form-lines-frozen-1280.png"), full_page=True)
     assert problems == []
     table = server.compiled.tables["order"]
     engine = server.app.extensions["portalis"].engine

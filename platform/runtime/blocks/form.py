@@ -54,6 +54,7 @@ from .detail import field_visible
 from .form_input import FormPlan, bind, current_values, read, takes_files
 from .form_lines import (
     ACTION,
+    COUNT,
     FOCUS,
     LinesPlan,
     RowView,
@@ -197,7 +198,7 @@ class FormBlockType(BlockType):
         for name, msgs in errors.items():
             if name != NON_FIELD and name not in shown and not name.startswith("lines-"):
                 top.extend(f"{fmt.column_label(plan.entity, name)}: {m}" for m in msgs)
-        lines = lines_plan(ctx, cfg.lines)
+        lines = lines_plan(ctx, cfg.lines, plan.record.id if plan.record else None)
         rows = []
         if lines is not None:
             top.extend(lines_summary(lines, errors, fmt.label))
@@ -240,7 +241,7 @@ class FormBlockType(BlockType):
     ) -> list[RowView]:
         """The rows of the form's lines: as posted (after a failed save or a row action),
         else the record's lines (edit) or the first empty rows (create)."""
-        if ctx.form is not None:
+        if ctx.form is not None and lines.frozen is None:
             rows = posted_rows(ctx.form, lines)
             for row in rows:
                 if row.data is None and row.id is None:
@@ -262,7 +263,11 @@ class FormBlockType(BlockType):
             probing.process(formdata=form)
             return self.probe(ctx, plan, probing)
         cfg: FormBlock = ctx.block.config
-        lines = lines_plan(ctx, cfg.lines)
+        lines = lines_plan(ctx, cfg.lines, plan.record.id if plan.record else None)
+        if lines is not None and lines.frozen is not None and COUNT not in form:
+            # shown, not sent: saving the record leaves its lines as they are (rows sent by
+            # a form opened before the state changed go to the store, which refuses changes)
+            lines = None
         if lines is not None and form.get(ACTION):
             rows, focus = rearrange(ctx, lines, posted_rows(form, lines), str(form[ACTION]))
             ctx.form = encode_rows(form, lines, rows, focus)

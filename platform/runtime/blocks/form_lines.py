@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from portalis.engine.data.errors import NON_FIELD, FieldMessage
+from portalis.engine.data.errors import NON_FIELD, FieldMessage, ParentStateRefused
 from portalis.engine.data.line_items import LineItems, LineRow, existing_lines
+from portalis.engine.data.rows import Record
 from portalis.engine.definition.block_configs import FormLines
 from portalis.engine.definition.block_lines import MAX_LINES
 from portalis.engine.definition.model import Entity, Field, PortalModel
 
-from ..form_errors import error_texts
+from ..form_errors import error_texts, state_refusal_text
 from ..forms.record import RecordForm, portal_forms
 from ..forms.view import FieldView, FormRenderer
 from ..templating import gettext, label
@@ -64,6 +66,8 @@ class LinesPlan:
     spec: FormLines
     entity: Entity
     inputs: list[Field]
+    #: why the rows cannot change now (a parent-state grant refuses), shown instead of inputs
+    frozen: str | None = None
 
     def title(self) -> str:
         """The table's caption."""
@@ -72,9 +76,13 @@ class LinesPlan:
         return label(self.entity.plural_label, self.entity.name)
 
 
-def lines_plan(ctx: BlockContext, spec: FormLines | None) -> LinesPlan | None:
+def lines_plan(
+    ctx: BlockContext, spec: FormLines | None, parent_id: int | None = None
+) -> LinesPlan | None:
     """The rows' inputs for the actor (fields some create or update grant lets through);
-    None when there are no lines or the actor may write none of their fields."""
+    None when there are no lines or the actor may write none of their fields. For an
+    existing parent whose state refuses new lines (`when` of a parent scope), `frozen` holds
+    the definition's message: the rows are shown, not offered for editing."""
     if spec is None:
         return None
     store, policy = ctx.store, ctx.store.policy
@@ -85,7 +93,18 @@ def lines_plan(ctx: BlockContext, spec: FormLines | None) -> LinesPlan | None:
     )
     writable = store.writable(entity, grants)
     inputs = [entity.fields[n] for n in spec.fields if n in writable]
-    return LinesPlan(spec, entity, inputs) if inputs else None
+    if not inputs:
+        return None
+    plan = LinesPlan(spec, entity, inputs)
+    if parent_id is not None:
+        probe = {spec.via: parent_id}
+        with store.reading() as conn:
+            lookup = store.lookup(conn)
+            if not policy.matching_grants(ctx.actor, "create", entity.name, probe, lookup=lookup):
+                grant = policy.state_refusal(ctx.actor, "create", entity.name, probe, lookup=lookup)
+                if grant is not None:
+                    plan.frozen = state_refusal_text(ParentStateRefused("", "", grant))
+    return plan
 
 
 # -- rows ---------------------------------------------------------------------------------
@@ -232,6 +251,8 @@ class RowView:
     version: int | None
     cells: list[FieldView]
     errors: list[str]
+    #: the values shown instead of inputs when the rows cannot change (`LinesPlan.frozen`)
+    texts: list[Markup] = field(default_factory=list)
 
 
 def row_views(
@@ -244,6 +265,16 @@ def row_views(
 ) -> list[RowView]:
     """Every row's cells: the inputs labelled "Quantity, row 2", with their errors."""
     views = []
+    if plan.frozen is not None:
+        records = [Record(plan.entity.name, row.values) for row in rows]
+        fmt = renderer.formatter
+        fmt.prepare(plan.entity, [f.name for f in plan.inputs], records)
+        return [
+            RowView(n + 1, row.id, row.version, [], [], [
+                fmt.html(plan.entity, f.name, record) for f in plan.inputs
+            ])
+            for n, (row, record) in enumerate(zip(rows, records, strict=True))
+        ]  # fmt: skip
     for n, row in enumerate(rows):
         form = bind_row(ctx, plan, n, row)
         cells = []
