@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from flask import g
 
 from portalis.engine.data.errors import NON_FIELD, FieldMessage, OutOfScope, ParentStateRefused
-from portalis.engine.definition.model import PortalModel
+from portalis.engine.definition.model import Grant, PortalModel
 
 from .templating import gettext, label
 from .widgets import message_text
@@ -53,7 +53,7 @@ def out_of_scope_errors(
     decided it, else on the form; a parent's state (`when`) that refused it speaks with the
     definition's message, on the form."""
     if isinstance(exc, ParentStateRefused):
-        return {NON_FIELD: [state_refusal_text(exc)]}
+        return {NON_FIELD: [state_refusal_text(exc.grant)]}
     named = [name for name in exc.fields if name in inputs]
     if len(named) == 1:
         if creating:
@@ -66,9 +66,10 @@ def out_of_scope_errors(
     return {NON_FIELD: [gettext("You cannot save the record with these values.")]}
 
 
-def state_refusal_text(exc: ParentStateRefused) -> str:
-    """Why a parent's state refused a write: the scope's message in the reader's language."""
-    scope = exc.grant.scope
+def state_refusal_text(grant: Grant) -> str:
+    """Why a parent's state refuses writes under `grant`: its scope's message in the reader's
+    language (a generic text without one)."""
+    scope = grant.scope
     if scope.message is not None:
         return label(scope.message)
     model = g.portal.compiled.model if g.get("portal") is not None else None

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from ..definition.model import Grant
 from .errors import Forbidden, ParentStateRefused
-from .permissions import Actor, ParentLookup, Policy
+from .permissions import Actor, ParentLookup, Policy, state_holds
 from .tables import TableSet
 
 #: The refusal a write gets when no parent's state is the reason.
@@ -61,7 +62,7 @@ def refusal(
 ) -> ParentStateRefused | Refusal:
     """The error of a refused write: `ParentStateRefused` with the scope's message when a
     parent's state refused it, else `otherwise`."""
-    grant = policy.state_refusal(actor, action, entity, record, lookup=lookup)
+    grant = state_refusal(policy, actor, action, entity, record, lookup)
     if grant is None:
         return otherwise
     scope = grant.scope
@@ -71,3 +72,26 @@ def refusal(
     else:
         text = f"the {target} is not in a state that allows this change"
     return ParentStateRefused(text, otherwise.reason, grant)
+
+
+def state_refusal(
+    policy: Policy,
+    actor: Actor,
+    action: str,
+    entity: str,
+    record: Mapping[str, Any],
+    lookup: ParentLookup,
+) -> Grant | None:
+    """The first of the actor's grants for `action` that covers `record` but for its parent's
+    state (`when` false, the parent readable): why a refused write was refused."""
+    for grant in policy.grants_for(actor, entity, action):
+        scope = grant.scope
+        if scope.kind != "parent" or scope.when is None or not scope.target:
+            continue
+        parent_id = record.get(scope.field or "")
+        parent = None if parent_id is None else lookup(scope.target, parent_id)
+        if parent is None or state_holds(scope, parent, actor):
+            continue
+        if policy.can(actor, "read", scope.target, parent, lookup=lookup):
+            return grant
+    return None

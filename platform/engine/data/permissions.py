@@ -10,7 +10,7 @@ A parent scope may hold a condition on the parent's state (`{parent: order, when
 it on read) and decided in Python, by `can`/`matching_grants`, against the parent row the
 record store has locked in the write's transaction. Its SQL form (`scope_clause`, used for
 the advice of which buttons to offer) leaves the condition out: a page may offer a change
-the write then refuses with the scope's message (`state_refusal`), never the reverse.
+the write then refuses with the scope's message (`parent_state`), never the reverse.
 """
 
 from __future__ import annotations
@@ -367,29 +367,6 @@ class Policy:
                 return False, f"parent {scope.target} #{parent_id}: {scope.when.source} is false"
             return decision.allowed, f"parent {scope.target} #{parent_id}: {decision.reason}"
         return False, f"unsupported scope {scope.kind}"
-
-    def state_refusal(
-        self,
-        actor: Actor,
-        action: str,
-        entity: str,
-        record: Mapping[str, Any],
-        *,
-        lookup: ParentLookup,
-    ) -> Grant | None:
-        """The first of the actor's grants for `action` that covers `record` but for its
-        parent's state (`when` false): why a refused write was refused, for its message."""
-        for grant in self.grants_for(actor, entity, action):
-            scope = grant.scope
-            if scope.kind != "parent" or scope.when is None or not scope.target:
-                continue
-            parent_id = record.get(scope.field or "")
-            parent = None if parent_id is None else lookup(scope.target, parent_id)
-            if parent is None or state_holds(scope, parent, actor):
-                continue
-            if self._decide(actor, "read", scope.target, parent, lookup, 1).allowed:
-                return grant
-        return None
 
 
 def state_holds(scope: Scope, parent: Mapping[str, Any], actor: Actor) -> bool:

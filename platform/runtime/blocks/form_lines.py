@@ -19,8 +19,9 @@ from flask import abort
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from portalis.engine.data.errors import NON_FIELD, FieldMessage, ParentStateRefused
+from portalis.engine.data.errors import NON_FIELD, FieldMessage
 from portalis.engine.data.line_items import LineItems, LineRow, existing_lines
+from portalis.engine.data.parent_state import state_refusal
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.block_configs import FormLines
 from portalis.engine.definition.block_lines import MAX_LINES
@@ -101,9 +102,9 @@ def lines_plan(
         with store.reading() as conn:
             lookup = store.lookup(conn)
             if not policy.matching_grants(ctx.actor, "create", entity.name, probe, lookup=lookup):
-                grant = policy.state_refusal(ctx.actor, "create", entity.name, probe, lookup=lookup)
+                grant = state_refusal(policy, ctx.actor, "create", entity.name, probe, lookup)
                 if grant is not None:
-                    plan.frozen = state_refusal_text(ParentStateRefused("", "", grant))
+                    plan.frozen = state_refusal_text(grant)
     return plan
 
 
