@@ -59,6 +59,7 @@ from .form_lines import (
     LinesPlan,
     RowView,
     encode_rows,
+    frozen_text,
     lines_plan,
     new_row,
     posted_rows,
@@ -155,10 +156,18 @@ class FormBlockType(BlockType):
     # -- GET ------------------------------------------------------------------------------
     def render(self, ctx: BlockContext) -> Markup:
         """The form (with the submitted input and errors after a failed POST)."""
+        cfg: FormBlock = ctx.block.config
+        if cfg.parent and cfg.mode == "create" and ctx.record is not None and not ctx.form:
+            # a child form on its parent's page: the parent's state may refuse new children
+            frozen = frozen_text(ctx, cfg.entity, cfg.parent, ctx.record.id)
+            if frozen is not None:
+                return Markup(
+                    '<section class="block block-form" id="block-{}">'
+                    '<p class="notice notice-warning">{}</p></section>'
+                ).format(ctx.block.index, frozen)
         plan = self.plan(ctx)
         if plan is None:
             return Markup("")
-        cfg: FormBlock = ctx.block.config
         errors: Mapping[str, list[str]] = ctx.errors or {}
         # a failed submission, or rows rearranged (`form_lines`): the input as it was sent
         submitted = ctx.form

@@ -98,14 +98,24 @@ def lines_plan(
         return None
     plan = LinesPlan(spec, entity, inputs)
     if parent_id is not None:
-        probe = {spec.via: parent_id}
-        with store.reading() as conn:
-            lookup = store.lookup(conn)
-            if not policy.matching_grants(ctx.actor, "create", entity.name, probe, lookup=lookup):
-                grant = state_refusal(policy, ctx.actor, "create", entity.name, probe, lookup)
-                if grant is not None:
-                    plan.frozen = state_refusal_text(grant)
+        plan.frozen = frozen_text(ctx, entity.name, spec.via, parent_id)
     return plan
+
+
+def frozen_text(ctx: BlockContext, entity: str, via: str, parent_id: int) -> str | None:
+    """Why the actor may add no `entity` to the parent `parent_id` (its ref `via`) in the
+    parent's present state — the definition's message — or None when they may, or when a
+    parent-state grant is not the reason."""
+    store, policy = ctx.store, ctx.store.policy
+    if all(g.scope.when is None for g in policy.grants_for(ctx.actor, entity, "create")):
+        return None  # no grant depends on the parent's state: no query
+    probe = {via: parent_id}
+    with store.reading() as conn:
+        lookup = store.lookup(conn)
+        if policy.matching_grants(ctx.actor, "create", entity, probe, lookup=lookup):
+            return None
+        grant = state_refusal(policy, ctx.actor, "create", entity, probe, lookup)
+    return None if grant is None else state_refusal_text(grant)
 
 
 # -- rows ---------------------------------------------------------------------------------
