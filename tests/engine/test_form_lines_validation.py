@@ -31,6 +31,7 @@ entities:
       quantity: {type: int}
       note: {type: string}
       position: {type: int}
+      photo: {type: file, accept: [png]}
       line_total: {type: int, compute: "(record['quantity'] or 0) * 2"}
     permissions:
       - {roles: [customer], actions: [read], scope: {parent: order}}
@@ -71,6 +72,10 @@ CASES = {
     "a system column": (
         {"lines": "{entity: order_line, via: order, fields: [id]}"},
         "block-option", "pages.new_order.blocks[0].form.lines.fields[0]",
+    ),
+    "a file field in the rows": (
+        {"lines": "{entity: order_line, via: order, fields: [quantity, photo]}"},
+        "block-option", "pages.new_order.blocks[0].form.lines.fields[1]",
     ),
     "order_by not an int": (
         {"lines": "{entity: order_line, via: order, fields: [quantity], order_by: note}"},

@@ -94,12 +94,21 @@ def check_lines(ctx: SectionContext, parent: str, lines: dict[str, Any], path: J
                 fpath,
                 "list only fields people type in",
             )
-        elif ctx.check_field(child, name, fpath) and _derived(fields[name]):
+        elif not ctx.check_field(child, name, fpath):
+            continue
+        elif _derived(fields[name]):
             ctx.problem(
                 "block-option",
                 f"{child}.{name} is computed and cannot be edited",
                 fpath,
                 "show it on the detail page instead",
+            )
+        elif fields[name].get("type") == "file":
+            ctx.problem(
+                "block-option",
+                f"{child}.{name} is a file: rows take no uploads",
+                fpath,
+                "attach files on the line's own form",
             )
     if order_by is not None and ctx.check_field(child, order_by, (*path, "order_by")):
         if fields[order_by].get("type") != "int" or _derived(fields[order_by]):
