@@ -11,7 +11,7 @@ lands in a delivered order. A refused write gets the scope's `message`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -38,17 +38,13 @@ def lock_parents(
     if conn.dialect.name != "postgresql":
         return
     locked: set[tuple[str, Any]] = set()
-    for grant in policy.grants_for(actor, entity, action):
-        scope = grant.scope
-        if scope.kind != "parent" or scope.when is None or not scope.target:
+    for _, target, parent_id in _state_parents(policy, actor, entity, action, values):
+        if (target, parent_id) in locked:
             continue
-        parent_id = values.get(scope.field or "")
-        if parent_id is None or (scope.target, parent_id) in locked:
-            continue
-        table = tables[scope.target]
+        table = tables[target]
         query = sa.select(table.c.id).where(table.c.id == parent_id)
         conn.execute(query.with_for_update(key_share=True))
-        locked.add((scope.target, parent_id))
+        locked.add((target, parent_id))
 
 
 def refusal(
@@ -84,14 +80,24 @@ def state_refusal(
 ) -> Grant | None:
     """The first of the actor's grants for `action` that covers `record` but for its parent's
     state (`when` false, the parent readable): why a refused write was refused."""
+    for grant, target, parent_id in _state_parents(policy, actor, entity, action, record):
+        parent = lookup(target, parent_id)
+        if parent is None or state_holds(grant.scope, parent, actor):
+            continue
+        if policy.can(actor, "read", target, parent, lookup=lookup):
+            return grant
+    return None
+
+
+def _state_parents(
+    policy: Policy, actor: Actor, entity: str, action: str, record: Mapping[str, Any]
+) -> Iterator[tuple[Grant, str, Any]]:
+    """(grant, parent entity, parent id) of the actor's grants whose parent scope has a
+    `when`, for the parent `record` refers to."""
     for grant in policy.grants_for(actor, entity, action):
         scope = grant.scope
         if scope.kind != "parent" or scope.when is None or not scope.target:
             continue
         parent_id = record.get(scope.field or "")
-        parent = None if parent_id is None else lookup(scope.target, parent_id)
-        if parent is None or state_holds(scope, parent, actor):
-            continue
-        if policy.can(actor, "read", scope.target, parent, lookup=lookup):
-            return grant
-    return None
+        if parent_id is not None:
+            yield grant, scope.target, parent_id
