@@ -88,6 +88,8 @@ CODES: Final[dict[str, str]] = {
     "scope-self": "A self scope is used on an entity other than user.",
     "scope-where": "A where scope names an unknown field or an invalid value.",
     "scope-cycle": "Parent scopes form a cycle.",
+    "scope-when-read": "A parent scope's state condition (when:) is on a grant that reads.",
+    "scope-message": "A parent scope has a message: but no when: that could refuse a write.",
     "grant-action": "A grant names an action that does not apply to its entity.",
     "grant-fields": "A grant's field restriction names unknown fields.",
     "workflow-field": "A workflow's field is not a choice field of its entity.",

@@ -13,10 +13,10 @@ from collections.abc import Collection, Mapping
 
 from flask import g
 
-from portalis.engine.data.errors import NON_FIELD, FieldMessage, OutOfScope
-from portalis.engine.definition.model import PortalModel
+from portalis.engine.data.errors import NON_FIELD, FieldMessage, OutOfScope, ParentStateRefused
+from portalis.engine.definition.model import Grant, PortalModel
 
-from .templating import gettext
+from .templating import gettext, label
 from .widgets import message_text
 
 
@@ -50,7 +50,10 @@ def out_of_scope_errors(
     exc: OutOfScope, inputs: Collection[str], *, creating: bool
 ) -> dict[str, list[str]]:
     """The refusal of a write outside the actor's grants: on the one shown input that
-    decided it, else on the form."""
+    decided it, else on the form; a parent's state (`when`) that refused it speaks with the
+    definition's message, on the form."""
+    if isinstance(exc, ParentStateRefused):
+        return {NON_FIELD: [state_refusal_text(exc.grant)]}
     named = [name for name in exc.fields if name in inputs]
     if len(named) == 1:
         if creating:
@@ -61,3 +64,17 @@ def out_of_scope_errors(
     if creating:
         return {NON_FIELD: [gettext("You cannot create a record with these values.")]}
     return {NON_FIELD: [gettext("You cannot save the record with these values.")]}
+
+
+def state_refusal_text(grant: Grant) -> str:
+    """Why a parent's state refuses writes under `grant`: its scope's message in the reader's
+    language (a generic text without one)."""
+    scope = grant.scope
+    if scope.message is not None:
+        return label(scope.message)
+    model = g.portal.compiled.model if g.get("portal") is not None else None
+    target = model.entities.get(scope.target or "") if model is not None else None
+    parent = label(target.label, target.name) if target is not None else scope.target or ""
+    return gettext(
+        "This cannot change while the %(parent)s is in its current state.", parent=parent
+    )

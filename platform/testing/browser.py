@@ -50,6 +50,11 @@ try:  # Playwright is a test dependency; without it the browser fixtures skip (f
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None  # type: ignore[assignment]
 
+try:  # axe-core for Playwright, a test dependency like Playwright itself
+    from axe_playwright_python.sync_playwright import Axe
+except ImportError:  # pragma: no cover - depends on the environment
+    Axe = None
+
 #: Where the system Chromium lives unless PORTALIS_CHROMIUM says otherwise.
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: Flags for a headless Chromium inside containers and CI runners.
@@ -188,9 +193,8 @@ def screenshot_dir(tmp_path: Path) -> Path:
 
 def axe_violations(page: Page) -> list[str]:
     """The serious and critical axe-core violations of the page (rule and first target)."""
-    # imported here: a test dependency like Playwright, needed only by tests that run axe
-    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-
+    if Axe is None:  # pragma: no cover - depends on the environment
+        raise RuntimeError("axe-playwright-python is not installed")
     results: dict[str, Any] = Axe().run(page).response
     return [
         f"{v['id']} ({v['impact']}): {v['nodes'][0]['target'] if v['nodes'] else ''}"

@@ -1,6 +1,7 @@
 """Errors of the record store; the runtime maps each to an HTTP status.
 
-NotFound → 404, Forbidden → 403 (OutOfScope: a form shows it next to the fields), StaleRecord → 409, ValidationFailed → 422 (form errors),
+NotFound → 404, Forbidden → 403 (OutOfScope: a form shows it next to the fields;
+ParentStateRefused: on the form), StaleRecord → 409, ValidationFailed → 422 (form errors),
 BadQuery → 400.
 """
 
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ..problems import PortalisError
+
+if TYPE_CHECKING:
+    from ..definition.model import Grant
 
 #: Key of errors that belong to the whole record rather than one field.
 NON_FIELD = "__all__"
@@ -43,6 +47,17 @@ class OutOfScope(Forbidden):
     def __init__(self, message: str, reason: str = "", fields: tuple[str, ...] = ()) -> None:
         super().__init__(message, reason)
         self.fields = fields
+
+
+class ParentStateRefused(OutOfScope):
+    """A parent scope's `when` refused the write: the parent is not in a state that lets its
+    children change ("the order is delivered"). `grant` names the grant (its scope holds the
+    definition's `message`); the message of the exception is that text in the default
+    locale, or a generic one."""
+
+    def __init__(self, message: str, reason: str, grant: Grant) -> None:
+        super().__init__(message, reason)
+        self.grant = grant
 
 
 class StaleRecord(PortalisError):

@@ -4,10 +4,18 @@ Default deny: an actor may do only what a grant of one of their roles allows. Sc
 SQLAlchemy expressions that the record store puts into every WHERE, so a record the actor may
 not see does not exist for them. The same scopes are evaluated in Python by `can` for a given
 record; a property test keeps the two in agreement. Every decision carries a reason.
+
+A parent scope may hold a condition on the parent's state (`{parent: order, when:
+"parent['status'] == 'draft'"}`). It is allowed on write grants only (the validator refuses
+it on read) and decided in Python, by `can`/`matching_grants`, against the parent row the
+record store has locked in the write's transaction. Its SQL form (`scope_clause`, used for
+the advice of which buttons to offer) leaves the condition out: a page may offer a change
+the write then refuses with the scope's message (`parent_state`), never the reverse.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -16,8 +24,10 @@ import sqlalchemy as sa
 
 from ..definition.builtins import SYSTEM_ROLE
 from ..definition.model import ACTIONS, Entity, Grant, PortalModel, Scope
+from ..expr.expressions import EvaluationError
 from .tables import TableSet
 
+log = logging.getLogger(__name__)
 #: Looks up a record by (entity, id) for parent scopes; None when it does not exist.
 ParentLookup = Callable[[str, Any], Mapping[str, Any] | None]
 #: Columns every actor may see on a readable record.
@@ -349,8 +359,26 @@ class Policy:
             if parent is None:
                 return False, f"parent {scope.target} #{parent_id} does not exist"
             decision = self._decide(actor, "read", scope.target, parent, lookup, depth + 1)
+            if (
+                decision.allowed
+                and scope.when is not None
+                and not state_holds(scope, parent, actor)
+            ):
+                return False, f"parent {scope.target} #{parent_id}: {scope.when.source} is false"
             return decision.allowed, f"parent {scope.target} #{parent_id}: {decision.reason}"
         return False, f"unsupported scope {scope.kind}"
+
+
+def state_holds(scope: Scope, parent: Mapping[str, Any], actor: Actor) -> bool:
+    """True when the parent scope's `when` holds for `parent` (a failing expression refuses:
+    permissions fail closed)."""
+    if scope.when is None:
+        return True
+    try:
+        return scope.when.test(parent=parent, actor=actor)
+    except EvaluationError as exc:
+        log.warning("a parent-state condition could not be checked: %s", exc)
+        return False
 
 
 class _Missing:

@@ -33,6 +33,7 @@ from .errors import (
     ValidationFailed,
 )
 from .events import MAX_EVENT_DEPTH, WriteEvent
+from .parent_state import lock_parents, refusal
 from .permissions import Actor, Policy
 from .query import _int_id
 from .records import ReadStore
@@ -180,16 +181,16 @@ class RecordStore(WriteChecks, ReadStore):
             )
             author = actor.on_behalf_of if actor.is_system else actor.id
             merged["created_by"] = author
+            lock_parents(c, self.policy, self.tables, actor, entity.name, "create", merged)
             if not errors and not self.policy.matching_grants(
                 actor, "create", entity.name, merged, lookup=self.lookup(c)
             ):
-                raise OutOfScope(
-                    f"not allowed to create this {entity.name}",
-                    self.policy.explain(
-                        actor, "create", entity.name, merged, lookup=self.lookup(c)
-                    ),
-                    _scope_inputs(grants, values),
+                lookup = self.lookup(c)
+                why = self.policy.explain(actor, "create", entity.name, merged, lookup=lookup)
+                denied = OutOfScope(
+                    f"not allowed to create this {entity.name}", why, _scope_inputs(grants, values)
                 )
+                raise refusal(self.policy, actor, "create", entity.name, merged, lookup, denied)
             if errors:
                 raise ValidationFailed(errors)
             new_id = self.insert_row(c, entity, merged, created_by=author)
@@ -294,14 +295,15 @@ class RecordStore(WriteChecks, ReadStore):
         if row is None:
             raise NotFound(f"{entity.name} #{record_id} not found")
         current = self.raw_values(entity, row)
+        lock_parents(conn, self.policy, self.tables, actor, entity.name, action, current)
         grants = self.policy.matching_grants(
             actor, action, entity.name, current, lookup=self.lookup(conn)
         )
         if not grants:
-            raise Forbidden(
-                f"not allowed to {action} this {entity.name}",
-                self.policy.explain(actor, action, entity.name, current, lookup=self.lookup(conn)),
-            )
+            lookup = self.lookup(conn)
+            why = self.policy.explain(actor, action, entity.name, current, lookup=lookup)
+            denied = Forbidden(f"not allowed to {action} this {entity.name}", why)
+            raise refusal(self.policy, actor, action, entity.name, current, lookup, denied)
         return current, grants
 
     def load_raw(self, conn: sa.Connection, entity: Entity, record_id: Any) -> dict[str, Any]:
@@ -335,14 +337,17 @@ class RecordStore(WriteChecks, ReadStore):
     ) -> None:
         """The changed record must still lie inside one of the actor's grants (OutOfScope
         names the `changed` fields those grants decide on)."""
+        lock_parents(conn, self.policy, self.tables, actor, entity.name, action, merged)
         if not self.policy.matching_grants(
             actor, action, entity.name, merged, lookup=self.lookup(conn)
         ):
-            raise OutOfScope(
+            lookup = self.lookup(conn)
+            denied = OutOfScope(
                 f"this change would move the {entity.name} out of your reach",
-                self.policy.explain(actor, action, entity.name, merged, lookup=self.lookup(conn)),
+                self.policy.explain(actor, action, entity.name, merged, lookup=lookup),
                 _scope_inputs(self.policy.grants_for(actor, entity.name, action), changed),
             )
+            raise refusal(self.policy, actor, action, entity.name, merged, lookup, denied)
 
     def update_row(
         self,

@@ -40,8 +40,25 @@ class DetailBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class FormLines:
+    """`lines:` of a form: child records edited together with the form's record.
+
+    `via` is the child's ref to the parent; `order_by` an int field the row order is
+    written to (1, 2, 3 …), none: rows keep their creation order.
+    """
+
+    entity: str
+    via: str
+    fields: tuple[str, ...]
+    order_by: str | None = None
+    min: int = 0
+    max: int = 100
+    title: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FormBlock:
-    """`form`: create (or edit, on a page with <id>) a record."""
+    """`form`: create (or edit, on a page with <id>) a record, with its `lines` if given."""
 
     entity: str
     fields: tuple[str, ...]
@@ -49,6 +66,7 @@ class FormBlock:
     redirect: str | None = None
     mode: Literal["create", "edit"] = "create"
     submit_label: Label | None = None
+    lines: FormLines | None = None
 
 
 @dataclass(frozen=True, slots=True)

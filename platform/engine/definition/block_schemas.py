@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .block_lines import LINES
+
 #: `- list: …`
 LIST: dict[str, Any] = {
     "type": "object",
@@ -110,6 +112,7 @@ FORM: dict[str, Any] = {
         },
         "mode": {"type": "string", "description": "create or edit.", "enum": ["create", "edit"]},
         "submit_label": {"$ref": "#/$defs/label"},
+        "lines": LINES,
     },
     "additionalProperties": False,
     "required": ["entity", "fields"],

@@ -14,6 +14,7 @@ from typing import Any
 from ..problems import JsonPath
 from . import block_schemas
 from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock
+from .block_lines import check_lines, compile_lines
 from .metric_section import check_metrics, compile_metrics
 from .model import SYSTEM_COLUMNS
 from .sections import DefinitionSection, SectionContext
@@ -116,6 +117,8 @@ def check_form(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> 
         ctx.check_page(options["redirect"], (*path, "redirect"))
     if options.get("parent") is not None:
         _check_parent(ctx, entity, options["parent"], (*path, "parent"))
+    if isinstance(options.get("lines"), dict):
+        check_lines(ctx, entity, options["lines"], (*path, "lines"))
 
 
 def compile_list(options: dict[str, Any]) -> ListBlock:
@@ -154,6 +157,7 @@ def compile_form(options: dict[str, Any]) -> FormBlock:
         redirect=options.get("redirect"),
         mode=options.get("mode", "create"),
         submit_label=Label.of(options["submit_label"]) if "submit_label" in options else None,
+        lines=compile_lines(options["lines"]) if "lines" in options else None,
     )
 
 
@@ -187,8 +191,10 @@ BLOCK_SECTIONS = (
         block_schemas.FORM,
         "Form",
         "Creates a record, or edits the page's record (mode: edit); only fields the reader "
-        "may write are offered.",
-        "entity: ticket\nfields: [subject, body]\nredirect: ticket",
+        "may write are offered. With lines: its child records (line items) are edited in a "
+        "table of rows and saved with it in one transaction.",
+        "entity: ticket\nfields: [subject, body]\nredirect: ticket\n"
+        "lines: {entity: message, via: ticket, fields: [body], max: 20}",
         check_form,
         compile_form,
     ),

@@ -41,6 +41,8 @@ from .semantics.sections import CORE_AUTH_KEYS
 from .values import Label, frozen_map
 
 Functions = Mapping[str, Callable[..., Any]]
+#: What the `when` of a parent scope sees: the parent record's values and the actor.
+PARENT_STATE_NAMES = ("parent", "actor")
 
 
 def humanize(name: str) -> str:
@@ -259,7 +261,17 @@ class _Compiler:
         elif "parent" in raw_scope:
             ref = raw_scope["parent"]
             target = (self.ctx.fields_of(entity).get(ref) or {}).get("to")
-            scope = Scope("parent", field=ref, target=target)
+            # built-in grants come first in `index` but are not in the definition's list
+            builtin = (self.ctx.entities.get(entity) or {}).get("__builtin_permissions__")
+            at = index - len(builtin or ())
+            when = self.expression(
+                raw_scope.get("when"),
+                ("entities", entity, "permissions", at, "scope", "when"),
+                None,
+                names=PARENT_STATE_NAMES,
+            )
+            message = Label.of(raw_scope["message"]) if "message" in raw_scope else None
+            scope = Scope("parent", field=ref, target=target, when=when, message=message)
         else:
             scope = Scope("where", where=tuple(sorted(raw_scope["where"].items())))
         restriction = spec.get("fields") or {}

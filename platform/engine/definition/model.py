@@ -117,18 +117,22 @@ class Scope:
 
     `field` is the account reference for `account`, the reference field for `parent`;
     `target` the parent entity; `where` pairs of (field, value) where a value may be
-    `$actor.id` or `$actor.account`.
+    `$actor.id` or `$actor.account`. `when` (parent scopes of write grants only) is a
+    condition on the parent's state, over `parent` and `actor`; `message` is what a write
+    it refuses is told ("the order is delivered: its lines can no longer change").
     """
 
     kind: ScopeKind
     field: str | None = None
     target: str | None = None
     where: tuple[tuple[str, Any], ...] = ()
+    when: Expression | None = None
+    message: Label | None = None
 
     def describe(self) -> str:
         """Short text used in decision reasons."""
         if self.kind == "parent":
-            return f"parent {self.field}"
+            return f"parent {self.field}" + (" when …" if self.when is not None else "")
         if self.kind == "where":
             return "where " + ", ".join(f"{k}={v}" for k, v in self.where)
         return self.kind

@@ -35,6 +35,7 @@ from portalis.engine.data.errors import (
     StaleRecord,
     ValidationFailed,
 )
+from portalis.engine.data.line_items import LinesRefused, save_with_lines
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.block_configs import FormBlock
 from portalis.engine.definition.model import PortalModel
@@ -51,6 +52,24 @@ from ..urls import page_url
 from .base import BlockContext, BlockType
 from .detail import field_visible
 from .form_input import FormPlan, bind, current_values, read, takes_files
+from .form_lines import (
+    ACTION,
+    COUNT,
+    FOCUS,
+    LinesPlan,
+    RowView,
+    encode_rows,
+    frozen_text,
+    lines_plan,
+    new_row,
+    posted_rows,
+    read_rows,
+    rearrange,
+    row_errors,
+    row_views,
+    stored_rows,
+)
+from .form_lines import summary as lines_summary
 
 Errors = dict[str, list[str]]
 
@@ -137,12 +156,21 @@ class FormBlockType(BlockType):
     # -- GET ------------------------------------------------------------------------------
     def render(self, ctx: BlockContext) -> Markup:
         """The form (with the submitted input and errors after a failed POST)."""
+        cfg: FormBlock = ctx.block.config
+        if cfg.parent and cfg.mode == "create" and ctx.record is not None and not ctx.form:
+            # a child form on its parent's page: the parent's state may refuse new children
+            frozen = frozen_text(ctx, cfg.entity, cfg.parent, ctx.record.id)
+            if frozen is not None:
+                return Markup(
+                    '<section class="block block-form" id="block-{}">'
+                    '<p class="notice notice-warning">{}</p></section>'
+                ).format(ctx.block.index, frozen)
         plan = self.plan(ctx)
         if plan is None:
             return Markup("")
-        cfg: FormBlock = ctx.block.config
         errors: Mapping[str, list[str]] = ctx.errors or {}
-        submitted = ctx.form if errors else None
+        # a failed submission, or rows rearranged (`form_lines`): the input as it was sent
+        submitted = ctx.form
         fmt = Formatter(ctx.portal, ctx.actor, ctx.locale)
         renderer = FormRenderer(fmt, f"b{ctx.block.index}")
         form = bind(ctx, plan)
@@ -177,8 +205,13 @@ class FormBlockType(BlockType):
         shown = {f.name for f in plan.inputs} - hidden
         top = list(errors.get(NON_FIELD, []))
         for name, msgs in errors.items():
-            if name != NON_FIELD and name not in shown:
+            if name != NON_FIELD and name not in shown and not name.startswith("lines-"):
                 top.extend(f"{fmt.column_label(plan.entity, name)}: {m}" for m in msgs)
+        lines = lines_plan(ctx, cfg.lines, plan.record.id if plan.record else None)
+        rows = []
+        if lines is not None:
+            top.extend(lines_summary(lines, errors, fmt.label))
+            rows = self.rows(ctx, lines, plan, renderer, errors)
         if cfg.submit_label is not None:
             submit = label(cfg.submit_label)
         else:
@@ -198,11 +231,34 @@ class FormBlockType(BlockType):
                 hidden=hidden,
                 readonly=readonly,
                 form_errors=top,
+                lines=lines,
+                rows=rows,
+                focus=(ctx.form or {}).get(FOCUS),
                 multipart=any(takes_files(form[f.name]) for f in plan.inputs),
                 submit_label=submit,
                 cancel_url=cancel,
             )
         )
+
+    def rows(
+        self,
+        ctx: BlockContext,
+        lines: LinesPlan,
+        plan: FormPlan,
+        renderer: FormRenderer,
+        errors: Mapping[str, list[str]],
+    ) -> list[RowView]:
+        """The rows of the form's lines: as posted (after a failed save or a row action),
+        else the record's lines (edit) or the first empty rows (create)."""
+        if ctx.form is not None and lines.frozen is None:
+            rows = posted_rows(ctx.form, lines)
+            for row in rows:
+                if row.data is None and row.id is None:
+                    row.values = new_row(ctx, lines).values
+        else:
+            rows = stored_rows(ctx, lines, plan.record.id if plan.record else None)
+        focus = ctx.form.get(FOCUS) if ctx.form is not None else None
+        return row_views(ctx, lines, renderer, rows, errors, focus)
 
     # -- POST -----------------------------------------------------------------------------
     def handle_post(self, ctx: BlockContext) -> Response | None:
@@ -215,14 +271,38 @@ class FormBlockType(BlockType):
             probing = bind(ctx, plan)
             probing.process(formdata=form)
             return self.probe(ctx, plan, probing)
+        cfg: FormBlock = ctx.block.config
+        lines = lines_plan(ctx, cfg.lines, plan.record.id if plan.record else None)
+        if lines is not None and lines.frozen is not None and COUNT not in form:
+            # shown, not sent: saving the record leaves its lines as they are (rows sent by
+            # a form opened before the state changed go to the store, which refuses changes)
+            lines = None
+        if lines is not None and form.get(ACTION):
+            rows, focus = rearrange(ctx, lines, posted_rows(form, lines), str(form[ACTION]))
+            ctx.form = encode_rows(form, lines, rows, focus)
+            return None  # the same form again, rows rearranged; nothing saved
         raw, errors = read(ctx, plan, form)
+        items = None
+        if lines is not None:
+            items, row_input_errors = read_rows(ctx, lines, posted_rows(form, lines))
+            errors.update(row_input_errors)
         ctx.form = form
         if errors:
             ctx.errors = errors
             return None
         store, entity = ctx.store, plan.entity
         try:
-            if plan.record is None:
+            if items is not None:
+                if plan.parent is not None:
+                    raw[plan.parent[0]] = plan.parent[1]
+                version = None if plan.record is None else _int(form.get("version"))
+                if plan.record is not None and version is None:
+                    abort(400)
+                record = save_with_lines(
+                    store, ctx.actor, entity.name, plan.record.id if plan.record else None,
+                    raw, items, expected_version=version,
+                )  # fmt: skip
+            elif plan.record is None:
                 if plan.parent is not None:
                     raw[plan.parent[0]] = plan.parent[1]
                 record = store.insert(ctx.actor, entity.name, raw)
@@ -233,6 +313,13 @@ class FormBlockType(BlockType):
                 record = store.update(
                     ctx.actor, entity.name, plan.record.id, raw, expected_version=version
                 )
+        except LinesRefused as exc:
+            model = ctx.portal.compiled.model
+            ctx.errors = {
+                **translate_errors(exc.errors, ctx.locale),
+                **row_errors(exc.rows, ctx.locale, model),
+            }
+            return None
         except ValidationFailed as exc:
             ctx.errors = translate_errors(exc.errors, ctx.locale)
             return None

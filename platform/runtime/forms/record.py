@@ -42,9 +42,12 @@ class RecordForm(BaseForm):
     entity: ClassVar[str] = ""
     unbound: ClassVar[Unbound] = ()
 
-    def __init__(self, locale: str | None = None, only: Collection[str] | None = None) -> None:
+    def __init__(
+        self, locale: str | None = None, only: Collection[str] | None = None, prefix: str = ""
+    ) -> None:
+        # `prefix` names the inputs of one row of a form's lines (`lines-2-quantity`)
         fields = [(n, u) for n, u in self.unbound if only is None or n in only]
-        super().__init__(fields, meta=PortalMeta(locale))
+        super().__init__(fields, prefix=prefix, meta=PortalMeta(locale))
 
 
 class TransitionForm(RecordForm):
@@ -73,6 +76,9 @@ class PortalForms:
                 if isinstance(block.config, FormBlock):
                     entity = model.entities[block.config.entity]
                     self.record_form(entity, block_fields(block.config, entity))
+                    lines = block.config.lines
+                    if lines is not None:
+                        self.record_form(model.entities[lines.entity], lines.fields)
         for workflow in model.workflows.values():
             entity = model.entities[workflow.entity]
             for transition in workflow.transitions.values():

@@ -68,8 +68,10 @@ class FormRenderer:
         required: bool | None = None,
         id: str | None = None,
         disabled: bool = False,
+        autofocus: bool = False,
     ) -> FieldView:
-        """`bound` labelled, prepared and rendered (`required` defaults to the field's)."""
+        """`bound` labelled, prepared and rendered (`required` defaults to the field's;
+        `autofocus` after a form's row was added without JavaScript)."""
         fmt = self.formatter
         bound.id = id or f"{self.id_prefix}-{bound.name}"
         text = fmt.label(spec.label, spec.name)
@@ -95,6 +97,8 @@ class FormRenderer:
         }
         if disabled:
             state["disabled"] = "disabled"
+        if autofocus:
+            state["autofocus"] = "autofocus"
         if isinstance(bound, RecordInput):
             view.control = bound.widget(bound, **state)
         else:  # a plugin's WTForms field: its own widget, WTForms' attribute rules

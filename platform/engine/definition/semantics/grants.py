@@ -26,6 +26,7 @@ def check_grant(ctx: Ctx, entity_name: str, grant: dict[str, Any], path: JsonPat
             "declare a workflow for this entity or remove the action",
         )
     check_scope(ctx, entity_name, grant.get("scope"), (*path, "scope"))
+    _check_state_condition(ctx, grant, path)
     restriction = grant.get("fields") or {}
     for key in ("only", "except"):
         for i, fname in enumerate(restriction.get(key) or []):
@@ -36,6 +37,31 @@ def check_grant(ctx: Ctx, entity_name: str, grant: dict[str, Any], path: JsonPat
                     (*path, "fields", key, i),
                     suggest(fname, ctx.fields_of(entity_name)),
                 )
+
+
+def _check_state_condition(ctx: Ctx, grant: dict[str, Any], path: JsonPath) -> None:
+    """`when` on a parent scope is checked in Python on writes; reads are SQL filters, which
+    it cannot become, so a read grant may not carry one (a separate grant reads)."""
+    scope = grant.get("scope")
+    if not isinstance(scope, dict) or "parent" not in scope:
+        return
+    if "message" in scope and "when" not in scope:
+        ctx.add(
+            "scope-message",
+            "message: is shown when when: refuses a write; this scope has no when:",
+            (*path, "scope", "message"),
+            "add when: or remove message:",
+            key=True,
+        )
+    if "when" in scope and "read" in (grant.get("actions") or []):
+        ctx.add(
+            "scope-when-read",
+            "a parent scope with when: applies to writes only, not to read",
+            (*path, "scope", "when"),
+            "give read in a grant of its own (scope: {parent: ...}) and keep when: on the "
+            "create/update/delete grant",
+            key=True,
+        )
 
 
 def check_scope(ctx: Ctx, entity_name: str, scope: Any, path: JsonPath) -> None:
