@@ -168,6 +168,11 @@ class MoneyControl:
         values = {"type": "number", "id": field.id, "name": field.name}
         values["value"] = field._value()
         amount = Markup("<input{}>").format(attributes({**values, **_state(field, state)}))
+        if not field.currencies:  # the record's currency: shown, not chosen
+            shown = Markup('\n    <span class="money-currency">{}</span>').format(field.currency)
+            return Markup('<div class="money-input">\n    {}{}\n  </div>').format(
+                amount, shown if field.currency else ""
+            )
         codes = _options(((c, c) for c in field.currencies), [field.currency], " " * 6)
         return Markup(
             '<div class="money-input">\n    {}\n    <select name="{}" aria-label="{}">{}'

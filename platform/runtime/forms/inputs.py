@@ -251,9 +251,17 @@ class MoneyInput(RecordInput):
         """`{"amount", "currency"}` as typed (the field's currency when none was chosen)."""
         super().process_formdata(valuelist)
         amount = (self.typed or "").strip()
+        if self.contextual:  # the record's currency decides (`currency: {from: …}`)
+            self.data = {"amount": amount} if amount else None
+            return
         default = str(getattr(self.spec.config, "currency", "") if self.spec else "")
         currency = (self.typed_currency or default).strip().upper()
         self.data = {"amount": amount, "currency": currency or default} if amount else None
+
+    @property
+    def contextual(self) -> bool:
+        """True when each record's currency comes from its context: no currency to choose."""
+        return bool(getattr(self.spec.config, "currency_from", "") if self.spec else "")
 
     def prepare(self, ctx: InputContext) -> None:
         """The currency shown (typed, stored, the field's or the portal's) and the list."""
@@ -265,6 +273,11 @@ class MoneyInput(RecordInput):
         else:
             stored = ctx.stored
             self.currency = stored.currency if isinstance(stored, Money) else default
+        if self.contextual:
+            stored = ctx.stored
+            self.currency = stored.currency if isinstance(stored, Money) else ""
+            self.currencies = ()
+            return
         allowed = tuple(getattr(self.spec.config, "allowed", ()) if self.spec else ())
         codes = allowed or currency_codes()
         self.currencies = codes if self.currency in codes else (self.currency, *codes)
