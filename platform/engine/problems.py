@@ -145,6 +145,9 @@ CODES: Final[dict[str, str]] = {
     "expression-forbidden": "An expression uses a construct outside the allow-list.",
     "expression-name": "An expression uses a name that is not available.",
     "expression-too-large": "An expression is longer or larger than allowed.",
+    "lookup-invalid": "A declared lookup names an entity, field, path, date or order that does "
+    "not exist or does not fit (a reference matched with a value, a valid field that is no "
+    "date), or has the name of a field.",
     "currency-source": "A money field's `currency: {from: …}` does not name a string or choice "
     "field of the record, or of a record it refers to through ref fields.",
     "expression-related": "An expression reads a referenced record (`record.product.price`) "

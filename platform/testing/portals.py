@@ -89,6 +89,18 @@ def deploy_text(
     return deploy_dir(engine, checker, folder)
 
 
+def check_text(
+    checker: Checker, folder: Path, portal: str, seed: str | None = None
+) -> list[tuple[str, str]]:
+    """Write `portal` (and `seed`) like `deploy_text` and validate the folder: the problems'
+    (code, message)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
+    if seed is not None:
+        (folder / "seed.yaml").write_text(seed, encoding="utf-8")
+    return [(p.code, p.message) for p in checker.check_dir(folder, env={}).report.problems]
+
+
 def deploy_served(
     database_url: str,
     definition: str | os.PathLike[str],

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.expr.money import Money
-from portalis.testing.portals import actor_for, deploy_text
+from portalis.testing.portals import actor_for, check_text, deploy_text
 from portalis.testing.web import WebPortal
 
 D = Decimal
@@ -68,16 +68,8 @@ records:
 """
 
 
-def _problems(checker: Checker, tmp_path: Path, portal: str) -> list[tuple[str, str]]:
-    folder = tmp_path / "check"
-    folder.mkdir()
-    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
-    (folder / "seed.yaml").write_text(SEED, encoding="utf-8")
-    return [(p.code, p.message) for p in checker.check_dir(folder, env={}).report.problems]
-
-
 def test_the_definition_is_clean(portalis_checker: Checker, tmp_path: Path) -> None:
-    assert _problems(portalis_checker, tmp_path, PORTAL) == []
+    assert check_text(portalis_checker, tmp_path / "check", PORTAL, SEED) == []
 
 
 @pytest.mark.parametrize(
@@ -114,7 +106,7 @@ def test_a_wrong_currency_source_is_a_problem(
 ) -> None:
     portal = PORTAL.replace(old, new, 1)
     assert portal != PORTAL
-    found = _problems(portalis_checker, tmp_path, portal)
+    found = check_text(portalis_checker, tmp_path / "check", portal, SEED)
     assert [c for c, _ in found] == [code] and text in found[0][1], found
 
 

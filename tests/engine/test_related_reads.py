@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from portalis.engine.data.errors import ValidationFailed
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.expr.money import Money
-from portalis.testing.portals import actor_for, deploy_text
+from portalis.testing.portals import actor_for, check_text, deploy_text
 from portalis.testing.web import count_selects
 
 D = Decimal
@@ -84,17 +84,8 @@ records:
 """
 
 
-def _check(checker: Checker, tmp_path: Path, portal: str) -> list[tuple[str, str, str]]:
-    folder = tmp_path / "check"
-    folder.mkdir()
-    (folder / "portal.yaml").write_text(portal, encoding="utf-8")
-    (folder / "seed.yaml").write_text(SEED, encoding="utf-8")
-    report = checker.check_dir(folder, env={}).report
-    return [(p.code, p.severity.value, p.message) for p in report.problems]
-
-
 def test_the_portal_is_clean(portalis_checker: Checker, tmp_path: Path) -> None:
-    assert _check(portalis_checker, tmp_path, PORTAL) == []
+    assert check_text(portalis_checker, tmp_path / "check", PORTAL, SEED) == []
 
 
 @pytest.mark.parametrize(
@@ -144,9 +135,9 @@ def test_related_read_mistakes_are_problems(
 ) -> None:
     portal = PORTAL.replace(*change)
     assert portal != PORTAL
-    found = _check(portalis_checker, tmp_path, portal)
-    assert [(c, s) for c, s, _ in found] == [(code, "error")], found
-    assert text in found[0][2]
+    found = check_text(portalis_checker, tmp_path / "check", portal, SEED)
+    assert [c for c, _ in found] == [code], found
+    assert text in found[0][1]
 
 
 def test_related_values_in_defaults_rules_and_computed_fields(

@@ -45,7 +45,9 @@ def load_related(
     records: Sequence[Values],
     paths: Collection[str],
 ) -> None:
-    """Set `record[path]` for every path and record (None where nothing is referenced)."""
+    """Set `record[path]` for every path and record (None where nothing is referenced);
+    keys without a dot (lookups) are not paths and are left alone."""
+    paths = related_keys(paths)
     if not paths or not records:
         return
     find = prefetch(conn, model, tables, entity, records, paths)
@@ -83,7 +85,7 @@ def _prefetch(
         by_ref[head].add(rest)
     for ref, rests in by_ref.items():
         target = model.entities[str(getattr(entity.fields[ref].config, "to", ""))]
-        ids = {_id(record.get(ref)) for record in records} - {None}
+        ids = {ref_id(record.get(ref)) for record in records} - {None}
         loaded = _load(conn, tables, target, ids, rests)
         found.update(((target.name, key), values) for key, values in loaded.items())
         deeper = {rest for rest in rests if "." in rest}
@@ -123,7 +125,7 @@ def _load(
     return found
 
 
-def _id(value: Any) -> Any:
+def ref_id(value: Any) -> Any:
     """The referenced id of a ref value (an int, or a record-like mapping with an id)."""
     if isinstance(value, MutableMapping):
         return value.get("id")
@@ -143,6 +145,6 @@ def fill_related(
             if current is None:
                 break
             target = str(getattr(current_entity.fields[ref].config, "to", ""))
-            current = find(target, _id(current.get(ref)))
+            current = find(target, ref_id(current.get(ref)))
             current_entity = model.entities[target]
         record[path] = None if current is None else current.get(last)

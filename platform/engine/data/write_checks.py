@@ -22,10 +22,11 @@ from ..expr.expressions import EvaluationError, Expression
 from .computed import Errors, apply_defaults, compute_fields
 from .currencies import align_given, check_computed
 from .errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
+from .lookups import load_lookups
 from .permissions import Actor, Policy
 from .query import _int_id
 from .related import load_related
-from .tables import TableSet
+from .tables import TableSet, utcnow
 from .user_rows import user_locale_error
 
 log = logging.getLogger("portalis.engine.data.store")
@@ -123,7 +124,11 @@ class WriteChecks:
     ) -> frozenset[str]:
         """Load the referenced records' fields the entity's expressions read into `merged`."""
         if entity.reads:
-            load_related(conn, self.model, self.tables, entity, [merged], entity.reads)
+            paths = [key for key in entity.reads if "." in key]
+            load_related(conn, self.model, self.tables, entity, [merged], paths)
+            names = [key for key in entity.reads if key in entity.lookups]
+            today = utcnow().date()
+            load_lookups(conn, self.model, self.tables, entity, [merged], names, today)
         return entity.reads
 
     def _apply_rules(

@@ -19,6 +19,7 @@ from .compiler_flow import FlowCompiler
 from .exchange_rates import compile_exchange_rates
 from .fields import FieldValueError
 from .flow_model import Workflow
+from .lookups import compile_lookups
 from .model import (
     BUILTIN_ROLES,
     SYSTEM_COLUMNS,
@@ -80,7 +81,7 @@ class _Compiler:
                 n: f for n, f in self.ctx.fields_of(entity).items() if isinstance(f, dict)
             }
             for key in sorted(expr.record_keys - known):
-                if "." in key:
+                if "." in key or self.related.is_lookup(entity, key):
                     read = self.related.field(entity, key, path)
                     if read is not None:
                         fields[key] = read
@@ -182,9 +183,21 @@ class _Compiler:
             *(rule.check for rule in rules),
         ]
         sources = (str(getattr(f.config, "currency_from", "") or "") for f in fields.values())
-        reads = frozenset(
-            key for e in expressions if e is not None for key in e.record_keys if "." in key
-        ) | frozenset(source for source in sources if "." in source)  # money's currency
+        lookups = compile_lookups(spec.get("lookups"))
+        used = frozenset(
+            key
+            for e in expressions
+            if e is not None
+            for key in e.record_keys
+            if "." in key or key in lookups
+        )
+        matched = (path for name in used if name in lookups for path in lookups[name].paths)
+        # related paths and lookups the expressions read, and what they need to be read
+        reads = (
+            used
+            | frozenset(source for source in sources if "." in source)  # money's currency
+            | frozenset(path for path in matched if "." in path)
+        )
         search = tuple(spec.get("search") or ()) or tuple(
             f.name for f in fields.values() if f.kind.searchable
         )
@@ -206,6 +219,7 @@ class _Compiler:
             indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
             reads=reads,
             copy=self.flow.copy_spec(name, spec.get("copy")),
+            lookups=frozen_map(lookups),
         )
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:

@@ -21,6 +21,7 @@ from .values import Label, frozen_map
 if TYPE_CHECKING:
     from ..expr.expressions import Expression
     from .fields import FieldType
+    from .lookups import Lookup
 
 #: Roles every portal has without declaring them.
 BUILTIN_ROLES = ("anonymous", "authenticated")
@@ -189,6 +190,8 @@ class Entity:
     reads: frozenset[str] = frozenset()
     #: how a record is copied with its children (`copy:`), None when it cannot be
     copy: CopySpec | None = None
+    #: declared lookups by name (`lookups:`), read by expressions as `record.<name>`
+    lookups: Mapping[str, Lookup] = field(default_factory=dict)
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..problems import JsonPath
+from .lookups import lookup_field
 from .model import SYSTEM_COLUMNS
 from .semantics.base import Ctx
 
@@ -35,18 +36,26 @@ class RelatedReads:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
 
+    def is_lookup(self, entity: str, name: str) -> bool:
+        """True when `name` is a lookup declared by `entity` (`record.negotiated_price`)."""
+        return lookup_field(self.ctx, entity, name) is not None
+
     def field(self, entity: str, key: str, path: JsonPath) -> Mapping[str, Any] | None:
-        """The raw spec of the field `key` ("ref.field") reads from `entity`, or None after
-        reporting why it cannot be read (with the expression's location)."""
-        if not path or path[-1] not in RELATED_SITES:
+        """The raw spec of the field `key` ("ref.field", or a lookup's name) reads from
+        `entity`, or None after reporting why it cannot be read (with its location)."""
+        what = "a referenced record" if "." in key else f"the lookup {key!r}"
+        lookup_on_read = "." not in key and _virtual(self.ctx, entity, path)
+        if not path or path[-1] not in RELATED_SITES or lookup_on_read:
             self.ctx.add(
                 "expression-related",
-                f"record.{key} reads a referenced record, which only compute, "
-                "default: {expr: …} and rule checks can",
+                f"record.{key} reads {what}, which only compute, default: {{expr: …}} and "
+                "rule checks can (a lookup only where the value is stored)",
                 path,
-                "compute the value into a field of this record, and use that field here",
+                "compute the value into a stored field of this record, and use that here",
             )
             return None
+        if "." not in key:
+            return lookup_field(self.ctx, entity, key)
         steps = key.split(".")
         if len(steps) - 1 > MAX_STEPS:
             self.ctx.add(
@@ -94,6 +103,15 @@ class RelatedReads:
                 return None
             current = str(spec["to"])
         return None
+
+
+def _virtual(ctx: Ctx, entity: str, path: JsonPath) -> bool:
+    """True for the `compute` of a field computed on read (`stored: false`): a lookup there
+    would run a query per record read; related paths are loaded per page (see `records`)."""
+    if len(path) < 3 or path[-1] != "compute" or path[-3] != "fields":
+        return False
+    spec = ctx.fields_of(entity).get(str(path[-2]))
+    return isinstance(spec, dict) and spec.get("stored") is False
 
 
 _SYSTEM_TYPES: Final = {

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..accounts.passwords import hash_password
 from ..data.errors import ValidationFailed
+from ..data.lookups import load_lookups
 from ..data.permissions import Actor
 from ..data.platform_tables import seed_keys
 from ..data.related import load_related
@@ -109,6 +110,9 @@ class _Seeder:
         """Load the referenced records' fields the entity's expressions read."""
         portal = self.portal
         load_related(self.conn, portal.model, portal.tables, entity, [values], entity.reads)
+        names = [key for key in entity.reads if key in entity.lookups]
+        today = utcnow().date()
+        load_lookups(self.conn, portal.model, portal.tables, entity, [values], names, today)
 
     def insert(self, row: SeedRow, values: dict[str, Any], ids: Mapping[RowKey, int]) -> int:
         entity = self.portal.model.entities[row.entity]

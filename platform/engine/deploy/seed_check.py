@@ -10,8 +10,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..data.lookups import pick
 from ..data.permissions import Actor
-from ..data.related import fill_related
+from ..data.related import fill_related, ref_id, related_keys
+from ..data.tables import utcnow
 from ..definition.bundle import Bundle
 from ..definition.loader import DEFINITION_SUFFIXES, SourceMap, match_files
 from ..definition.model import Entity, PortalModel
@@ -108,7 +110,15 @@ def check_seed(model: PortalModel, bundle: Bundle) -> list[Problem]:
 
     def related(entity: Entity, values: dict[str, Any]) -> None:
         # the referenced rows are planned ones (placeholder ids), looked up in memory
-        fill_related(model, entity, values, entity.reads, lambda e, i: planned.get((e, i)))
+        paths = related_keys(entity.reads)
+        fill_related(model, entity, values, paths, lambda e, i: planned.get((e, i)))
+        for name in (key for key in entity.reads if key in entity.lookups):
+            lookup = entity.lookups[name]
+            rows = [v for (e, _), v in planned.items() if e == lookup.entity]
+            candidates = [r for r in rows if all(
+                ref_id(r.get(key)) == ref_id(values.get(path)) for key, path in lookup.match
+            )]  # fmt: skip
+            values[name] = pick(lookup, candidates, utcnow().date())
 
     for row in plan.rows:
         cause = blocked_by(row, failed)

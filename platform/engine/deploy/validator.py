@@ -19,6 +19,7 @@ from ..definition.builtins import merged_entities
 from ..definition.bundle import ROOT_NAMES, Bundle, read_bundle
 from ..definition.compiler import compile_model
 from ..definition.loader import RawPortal, load
+from ..definition.lookups import check_lookups
 from ..definition.model import PortalModel
 from ..definition.schema.check import field_problems, make_validator, schema_problems
 from ..definition.schema.compose import build_schema, split_field_schemas
@@ -127,6 +128,7 @@ class Checker:
             check_derived_fields,
             check_flow,
             check_copies,
+            check_lookups,
             check_pages,
             check_sections,
             check_reporting,

@@ -137,7 +137,9 @@ the checker knows its type (`record.product.list_price * record.quantity` is mon
 record store loads these values with the engine's rights, in one query per reference and step
 for a whole list page, and they never become part of the record a reader gets. A computed
 field that reads `product.cost` for a role that may not read `cost` of `product` under any
-grant is a `computed-reads-hidden` error, virtual or stored. A rule such as
+grant is a `computed-reads-hidden` error, virtual or stored. A [lookup](#lookup) declared on
+the entity is read the same way, `record.negotiated_price`: the first matching record of
+another entity (valid today, in the declared order), or None — where the value is stored. A rule such as
 `check: "record.order.status == 'draft'"` keeps lines of a delivered order from changing.
 
 **Workflows and actions.** A [workflow](#workflow) is a state machine over a choice field:

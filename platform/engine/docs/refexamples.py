@@ -226,6 +226,43 @@ pages:
 """,
 )
 
+LOOKUP: Final = Example(
+    "A line's price: the negotiated price of the order's account for the product, valid "
+    "today, else the product's list price.",
+    """\
+entities:
+  product:
+    title_field: name
+    fields:
+      name: {type: string, required: true}
+      list_price: {type: money, required: true}
+  price_agreement:
+    fields:
+      account: {type: ref, to: account, required: true}
+      product: {type: ref, to: product, required: true}
+      price: {type: money, required: true}
+      valid_from: {type: date, required: true}
+      valid_to: {type: date}                          # empty: open-ended
+  order:
+    fields:
+      account: {type: ref, to: account, required: true}
+  order_line:
+    lookups:
+      negotiated_price:
+        from: price_agreement
+        match: {account: order.account, product: product}
+        valid: [valid_from, valid_to]
+        order_by: -valid_from                         # the latest agreement first
+        value: price
+    fields:
+      order: {type: ref, to: order, required: true}
+      product: {type: ref, to: product, required: true}
+      quantity: {type: int, required: true}
+      price: {type: money, default: {expr: "record.negotiated_price or record.product.list_price"}}
+      amount: {type: money, compute: "record.quantity * record.price"}
+""",
+)
+
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
 #: the starter blueprint plus what the examples together presuppose (its `reference` context).
 TEST_NOTE: Final = "<!-- docs-test: with reference -->"
@@ -241,6 +278,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "fieldtype_sequence": (SEQUENCE,),
     "copy": (COPY,),
     "metric": (METRICS,),
+    "lookup": (LOOKUP,),
 }
 
 
