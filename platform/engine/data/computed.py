@@ -37,13 +37,17 @@ def queryable(entity: Entity, name: str) -> bool:
     return field is not None and field.stored
 
 
-def virtual_reads(entity: Entity, mask: Collection[str] | None = None) -> frozenset[str]:
-    """The related paths (`product.unit_price`) the virtual fields read, limited to those
-    whose reference is in `mask` (a reader who may not read `product` gets none of it)."""
+def virtual_reads(
+    entity: Entity, mask: Collection[str] | None = None, fields: Collection[str] | None = None
+) -> frozenset[str]:
+    """The related paths (`product.unit_price`) the virtual fields read — those of `fields`
+    (all when None) — limited to those whose reference is in `mask` (a reader who may not
+    read `product` gets none of it)."""
     return frozenset(
         key
-        for field in entity.fields.values()
+        for name, field in entity.fields.items()
         if not field.stored and field.compute is not None
+        if fields is None or name in fields
         for key in field.compute.record_keys
         if "." in key and (mask is None or key.split(".", 1)[0] in mask)
     )

@@ -155,7 +155,7 @@ class ReadStore(MetricReads):
                 total, exact = _bounded(int(rows[0]["_total"]), count_limit)
             elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
-            related = self._related_for_virtuals(c, entity, rows[:page_size])
+            related = self._related_for_virtuals(c, entity, rows[:page_size], mask, fields)
         # one mask for every row: which fields a row yields is known once, not per row
         if mask and rows:
             records = masked_records(
@@ -332,12 +332,17 @@ class ReadStore(MetricReads):
         return self._computed(actor, entity, values, mask, fields, related)
 
     def _related_for_virtuals(
-        self, conn: sa.Connection, entity: Entity, rows: Sequence[Mapping[str, Any]]
+        self,
+        conn: sa.Connection,
+        entity: Entity,
+        rows: Sequence[Mapping[str, Any]],
+        mask: frozenset[str] | None = None,
+        fields: Sequence[str] | None = None,
     ) -> Related | None:
         """The referenced records' fields the virtual fields of `rows` read, loaded at once
         (one SELECT per reference and step for the whole page). Each record gets the paths
         whose reference it shows: a reader who may not read `product` gets none of it."""
-        paths = virtual_reads(entity)
+        paths = virtual_reads(entity, mask or None, fields)
         if not paths or not rows:
             return None
         find = prefetch(conn, self.model, self.tables, entity, rows, paths)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
@@ -70,7 +71,13 @@ _DEFAULT_MONEY: Final = MoneyConfig()
 
 def known_currency(code: str) -> bool:
     """True for an ISO 4217 code Babel knows (upper-case, three letters)."""
-    return len(code) == 3 and code.isupper() and code in list_currencies()
+    return len(code) == 3 and code.isupper() and code in _currencies()
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    # Babel builds a new set on every call; the codes it knows never change in a process
+    return frozenset(list_currencies())
 
 
 def currency_places(code: str) -> int:
