@@ -121,8 +121,8 @@ def run(kind: str, url: str, lines: int, requests: int) -> list[dict[str, Any]]:
         results = []
         for rows in (10, 100):
             calls = {
-                name: (lambda f=fields: store.list(clara, "order_line", fields=list(f),
-                                                   page_size=rows, count=False))
+                name: (lambda f=fields, n=rows: store.list(clara, "order_line", fields=list(f),
+                                                           page_size=n, count=False))
                 for name, fields in (("plain", PLAIN), ("related", RELATED))
             }  # fmt: skip
             statements = {}
