@@ -3,7 +3,7 @@
 The walk is built from the compiled model, not from a hand-written list: every page with
 `<id>` × every record of its entity, every static GET route, every list block's CSV export,
 `/_ac/<entity>` for every entity, every attachment, every form on a record page, `/_act/`
-delete and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
+delete, copy and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
 filtered by every ref field, creates pointing at foreign parents). Customers of account A
 never read or change account B's data — unseen records answer 404 and vanish from lists,
 CSV, autocomplete and counts, and the database is byte-for-byte unchanged afterwards — while
@@ -62,7 +62,7 @@ WALKED_WITH_ARGUMENTS = {
     "sys:action",
     "sys:notification_read",
 }
-WALKED_API = {"api:collection", "api:item", "api:transitions", "api:transition"}
+WALKED_API = {"api:collection", "api:item", "api:transitions", "api:transition", "api:copy"}
 
 
 @dataclass
@@ -393,8 +393,14 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                 path = f"/_act/{entity}/{rid}/transition"
                 status = client.post(path, data).status_code
                 world.check(status == 404, f"{who}: POST {path} name={name} → {status}")
-        # the REST API: read, change, delete
+        path = f"/_act/{entity}/{rid}/copy"
+        status = client.post(path, {}).status_code
+        world.check(status == 404, f"{who}: POST {path} → {status}")
+        # the REST API: read, change, copy, delete
         api = f"/api/v1/{entity}/{rid}"
+        response = client.client.post(client.url(f"{api}/copy"), json={}, headers=headers)
+        world.check(response.status_code == 404, f"{who}: POST {api}/copy → {response.status_code}")
+        no_leak(f"POST {api}/copy", response.text)
         response = client.get(api)
         world.check(response.status_code == 404, f"{who}: GET {api} → {response.status_code}")
         no_leak(f"GET {api}", response.text)
