@@ -194,6 +194,19 @@ def test_a_chain_fires_once_per_parent_per_write(world: Settling) -> None:
     assert world.get("customer", acme)["owed"] == eur("100")
 
 
+def test_a_parent_reached_twice_in_one_write_gets_one_event(world: Settling) -> None:
+    acme = world.store.insert(world.clara, "customer", {"name": "Acme"}).id
+    invoice = world.invoice("80.00", customer=acme)
+    # payment → customer.received (level 1) and payment → invoice → customer.owed (level 2)
+    world.pay(invoice, "30.00", customer=acme)
+    assert world.logs("customer") == [80, 50]
+    newest = world.history("customer", acme)[0]
+    assert newest.detail == {"via": "rollup of invoice, payment"}
+    assert set(newest.changes) == {"owed", "received"}
+    got = world.get("customer", acme)
+    assert (got["owed"], got["received"]) == (eur("50"), eur("30"))
+
+
 def test_an_automation_feeding_its_own_rollup_stops_at_the_depth_limit(
     db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
 ) -> None:
