@@ -5,8 +5,10 @@ store calls them once per insert, update, delete and transition, on the write's 
 through its small `Listener` interface — the data layer never imports the flow layer. Listeners
 run in this order — each may rely on the ones before:
 
-1. rollups: aggregates over child records are recomputed on their parents;
-2. audit: the event becomes an audit entry (timers and approvals key on its id);
+1. audit: the event becomes an audit entry (timers and approvals key on its id);
+2. rollups: aggregates over child records are recomputed on their parents — a parent that
+   an automation listens to gets an update event of its own, whose audit entry thus follows
+   the child's (`data.rollup_events`);
 3. workflow timers: entering a state schedules its timers as outbox jobs;
 4. automations: matching `on: create | update | delete | transition:<name>` automations run.
 
@@ -21,8 +23,8 @@ from .flow import automations, timers
 
 #: The listeners, in order (see the module docstring).
 LISTENERS: tuple[Listener, ...] = (
-    rollups.after_write,
     audit.record_event,
+    rollups.after_write,
     timers.after_write,
     automations.after_write,
 )

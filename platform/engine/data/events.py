@@ -32,6 +32,10 @@ class WriteEvent:
     or timer that made the write (`automation:weekly_reminder`, `timer:ticket_flow/sla`) or
     the sign-in provider whose role mapping changed a user (`provider corporate`).
 
+    `rollup_of` names the child entities whose rollups changed the record: such an update
+    is a refresh of derived values (`rollup_events`), made inside the child's write; the
+    rollups above it are already refreshed, so the rollup listener passes it by.
+
     `auth_changes` is for the built-in `user` entity only: the changed authentication columns
     that are record state (`roles`, `is_active`) as name → (old, new). They are no fields, so
     they are not in the images; the password hash and login times never appear in an event.
@@ -48,6 +52,7 @@ class WriteEvent:
     via: str | None = None
     depth: int = 0
     auth_changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    rollup_of: tuple[str, ...] = ()
 
     @property
     def record_id(self) -> int:

@@ -28,8 +28,9 @@ the write with a field error on the child rather than adding apples and pears. A
 is 0, an empty min/max is None, a count is an int. `recompute_all` brings every parent of a
 rollup field up to date (deploys call it for new or changed rollups and after seeding).
 
-Parent refreshes write no audit entries and raise no events of their own: they are derived
-data, and the child write that caused them is in the log.
+A refreshed parent that an `on: update` automation listens to gets one update event of its
+own after the whole chain is refreshed (`rollup_events`); `recompute_all` raises none: a
+deploy repairs derived data, nobody changed anything an automation should answer.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from .computed import compute_virtual
 from .errors import NON_FIELD, FieldMessage, ValidationFailed
 from .events import WriteEvent
 from .permissions import Actor
+from .rollup_events import Announcements
 from .rollup_sql import ForeignCurrency, aggregate, currency_of, reads, rollups_over
 from .tables import utcnow
 
@@ -68,6 +70,8 @@ Pending = dict[tuple[str, int], set[tuple[str, str]]]
 # -- the listener -------------------------------------------------------------------------
 def after_write(store: RecordStore, conn: sa.Connection, event: WriteEvent) -> None:
     """Refresh the parents whose rollups the written child takes part in."""
+    if event.rollup_of:
+        return  # a parent's refresh: `refresh` has already carried it up the chain
     pending: Pending = {}
     for parent, _field, rollup in rollups_over(store.model, event.entity.name):
         for parent_id in _parents_touched(event, rollup):
@@ -107,6 +111,7 @@ def refresh(
     `child` is the write that caused it (its field gets the error for a foreign currency).
     Raises ValidationFailed when a parent's rule breaks or a value does not fit its field.
     """
+    announced = Announcements(store.model, actor, child.depth if child is not None else 0)
     level = 0
     while pending:
         level += 1
@@ -118,9 +123,12 @@ def refresh(
         # a fixed lock order (entity, id) keeps two writers from waiting on each other
         for key in sorted(pending):
             entity = store.model.entities[key[0]]
-            changed, values = _refresh_one(store, conn, entity, key[1], pending[key], actor, child)
+            changed, before, values = _refresh_one(
+                store, conn, entity, key[1], pending[key], actor, child
+            )
             if not changed:
                 continue
+            announced.add(entity, before, values, (source for source, _via in pending[key]))
             for grand, _f, rollup in rollups_over(store.model, entity.name):
                 grand_id = _ref(values, rollup.via)
                 if grand_id is not None and reads(rollup) & changed:
@@ -128,6 +136,7 @@ def refresh(
                         (rollup.entity, rollup.via)
                     )
         pending, child = upward, None
+    announced.emit(store, conn)
 
 
 def _refresh_one(
@@ -138,15 +147,15 @@ def _refresh_one(
     sources: set[tuple[str, str]],
     actor: Actor,
     child: WriteEvent | None,
-) -> tuple[frozenset[str], dict[str, Any]]:
-    """Lock, recompute and write one parent; (changed field names, new values)."""
+) -> tuple[frozenset[str], dict[str, Any], dict[str, Any]]:
+    """Lock, recompute and write one parent; (changed field names, old values, new values)."""
     table = store.tables[entity.name]
     query = sa.select(*store.columns(entity)).where(table.c.id == parent_id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(of=table, key_share=True)
     row = conn.execute(query).mappings().first()
     if row is None:  # the parent is being deleted in this very transaction
-        return frozenset(), {}
+        return frozenset(), {}, {}
     before = store.raw_values(entity, row)
     after = dict(before)
     errors: dict[str, list[FieldMessage]] = {}
@@ -171,7 +180,7 @@ def _refresh_one(
         raise ValidationFailed(errors)
     changed = {n for n, f in entity.fields.items() if f.rollup and after[n] != before[n]}
     if not changed:
-        return frozenset(), after
+        return frozenset(), before, after
     changed |= _recompute_stored(entity, after, actor, errors, parent_id)
     _check_rules(store, entity, before, after, frozenset(changed), actor, errors)
     if errors:
@@ -180,10 +189,13 @@ def _refresh_one(
     for name in changed:
         field = entity.fields[name]
         columns.update(field.kind.to_storage(field, after[name]))
+    after["updated_at"] = utcnow()
     conn.execute(
-        table.update().where(table.c.id == parent_id).values(**columns, updated_at=utcnow())
+        table.update()
+        .where(table.c.id == parent_id)
+        .values(**columns, updated_at=after["updated_at"])
     )
-    return frozenset(changed), after
+    return frozenset(changed), before, after
 
 
 def _recompute_stored(

@@ -6,6 +6,11 @@ A rollup can read a stored computed field of its children that itself reads a ro
 `invoice.total = sum of invoice_line.amount`): the order follows those links through computed
 fields as well as through rollups, so after a deploy (or a `deploy --seed`, which repairs
 every derived value) each one holds what its inputs say.
+
+A repair raises no write event, so it runs no automation and writes no audit entry, unlike a
+rollup refreshed by a child write (`data.rollup_events`): it brings derived data in line with
+records that are already there, and nobody changed anything an automation should answer —
+a seeded invoice whose payments cover it is not "paid just now".
 """
 
 from __future__ import annotations

@@ -164,7 +164,12 @@ whoever caused the automation, in the same transaction and with its own audit en
 `from`, `when` and `require` still hold, and a transition that cannot be taken refuses the
 triggering change like any failing action — so the automation's `when` should test the state
 (`record['status'] == 'issued'`). Automations that keep taking transitions are stopped three
-levels deep, and the change is refused.
+levels deep, and the change is refused. A child write that changes a parent's rollups (and the
+stored computed fields reading them) is an update of the parent too: its `on: update`
+automations run, in the same transaction, with `before` and `record` around the change, the
+child's author as `actor`, and an audit entry "via rollup of <child>" — once per parent and
+write, however long the chain of rollups, and not at all when the value stays the same. An
+automation that writes children of the same parent again stops at the same three levels.
 
 **Copying.** An entity's [copy](#copy) lets users copy a record with its children ("repeat
 order"): a detail block with `actions: [copy]` shows the button, and the API answers
@@ -191,7 +196,11 @@ be shown but not filtered, sorted, searched, aggregated or used in a scope
 the child records that point to it through their `via` ref field (`of: child.field`,
 optionally narrowed by `where:`), kept exact in the same transaction as every child write.
 Computed and rolled-up fields are never written by forms, the API or actions
-(`action-field-derived`).
+(`action-field-derived`). A rollup change is an update of the parent for its `on: update`
+automations (see Automations); without such an automation it leaves no entry in the
+parent's history, as the child's entry explains it. A deploy that recomputes rollups (new or
+changed ones, and after `--seed`) runs no automation and writes no entry: it repairs derived
+data to match records that are already there, and nobody changed anything to react to.
 
 **Dashboards.** A [metric](#metric) counts, sums, averages or takes the minimum or maximum of
 a field over the records the reader may see, narrowed by `where:` (values checked like list

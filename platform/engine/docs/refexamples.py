@@ -143,6 +143,36 @@ automations:
 """,
 )
 
+SETTLE: Final = Example(
+    "An invoice that settles itself: each payment changes the `paid` rollup, and with it the "
+    "stored `open_amount` — an update of the invoice that its `on: update` automation sees.",
+    """\
+entities:
+  invoice:
+    title_field: number
+    fields:
+      number: {type: string, required: true, max_length: 20}
+      total: {type: money, required: true}
+      paid: {type: money, rollup: sum, of: payment.amount, via: invoice}
+      open_amount: {type: money, compute: "record['total'] - record['paid']"}
+      status: {type: choice, options: [issued, paid], default: issued}
+  payment:
+    fields:
+      invoice: {type: ref, to: invoice, required: true}
+      amount: {type: money, required: true}          # a refund is a negative amount
+workflows:
+  invoice_flow: {entity: invoice, field: status, initial: issued,
+                 transitions: [{name: settle, from: issued, to: paid, roles: [agent]}]}
+automations:
+  settle_when_paid:
+    entity: invoice
+    on: update                            # audit entry of the change: "via rollup of payment"
+    when: "record['open_amount'] <= 0 and record['status'] == 'issued'"
+    actions:
+      - transition: settle
+""",
+)
+
 NOTIFICATIONS: Final = Example(
     "Notification templates, translated; `{{ link }}` is the URL of the record's page.",
     """\
@@ -273,7 +303,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "transition": (TRANSITIONS,),
     "action": (ACTIONS,),
     "timer": (TIMERS,),
-    "automation": (AUTOMATIONS,),
+    "automation": (AUTOMATIONS, SETTLE),
     "notification": (NOTIFICATIONS,),
     "fieldtype_sequence": (SEQUENCE,),
     "copy": (COPY,),
