@@ -185,7 +185,12 @@ does not have is a warning (`template-field`), and so is a notification no actio
 **Derived fields.** A [field](#field) with `compute:` is computed on every write and stored;
 with `stored: false` as well it is *virtual*: computed when read, without a column, so it can
 be shown but not filtered, sorted, searched, aggregated or used in a scope
-(`virtual-not-queryable`). A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
+(`virtual-not-queryable`). With `stored: sql` it is *live*: the database computes it in every
+read (lists, detail, API, metrics), so `record['due'] < today()` is never stale, and it can be
+used in list `filters` and `sort` and in a metric's `where`, `field` and `group_by`. Its
+expression must have an exact SQL form — comparisons, `and`/`or`/`not`, `+ - *` (decimals stay
+exact), `a if c else b`, `today()`, `now()`, `days_since()` over this record's own fields —
+or it is a `compute-not-sql` problem; money and referenced records' fields are refused. A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
 the child records that point to it through their `via` ref field (`of: child.field`,
 optionally narrowed by `where:`), kept exact in the same transaction as every child write.
 Computed and rolled-up fields are never written by forms, the API or actions

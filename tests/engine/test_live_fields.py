@@ -1,0 +1,162 @@
+"""Live fields (`compute` + `stored: sql`) on SQLite and PostgreSQL: computed by the database in
+every read, so `today()` never goes stale; filtered, sorted and aggregated like columns;
+decimal arithmetic exact on SQLite's unit-scaled columns; masked like any field.
+
+The portal is `portals/live_fields` (overdue invoices)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portalis.engine.data.errors import BadQuery
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
+from portalis.engine.deploy.validator import Checker
+from portalis.engine.portal import CompiledPortal
+from portalis.testing import portals
+from portalis.testing.portals import actor_for
+
+FOLDER = Path(__file__).parent / "portals" / "live_fields"
+TODAY = dt.datetime.now(dt.UTC).date()
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+def portal(db_engine: sa.Engine, portalis_checker: Checker) -> CompiledPortal:
+    return portals.deploy_dir(db_engine, portalis_checker, FOLDER)
+
+
+@pytest.fixture
+def store(portal: CompiledPortal, db_engine: sa.Engine) -> RecordStore:
+    return portal.store(db_engine)
+
+
+@pytest.fixture
+def clara(portal: CompiledPortal, db_engine: sa.Engine) -> Actor:
+    return actor_for(db_engine, portal, "clara@billing.test")
+
+
+@pytest.fixture
+def aldo(portal: CompiledPortal, db_engine: sa.Engine) -> Actor:
+    return actor_for(db_engine, portal, "aldo@billing.test")
+
+
+def _invoices(store: RecordStore, clara: Actor) -> dict[str, int]:
+    rows = {
+        "late": {"status": "issued", "due": TODAY - 3 * DAY},
+        "soon": {"status": "issued", "due": TODAY + 2 * DAY},
+        "draft": {"status": "draft", "due": TODAY - 9 * DAY},
+        "paid": {"status": "paid", "due": TODAY - DAY},
+        "later": {"status": "issued", "due": TODAY - 10 * DAY},
+    }
+    return {n: store.insert(clara, "invoice", {"number": n, **v}).id for n, v in rows.items()}
+
+
+def test_live_fields_have_no_column(portal: CompiledPortal, db_engine: sa.Engine) -> None:
+    live = {c["name"] for c in sa.inspect(db_engine).get_columns(portal.tables["invoice"].name)}
+    assert {"overdue", "days_late", "gross", "billed", "state"}.isdisjoint(live)
+    assert {"status", "due", "net"} <= live
+
+
+def test_overdue_turns_true_without_a_write(
+    portal: CompiledPortal, store: RecordStore, clara: Actor, db_engine: sa.Engine
+) -> None:
+    created = store.insert(clara, "invoice", {"number": "A-1", "status": "issued", "due": TODAY})
+    fresh = store.get(clara, "invoice", created.id)
+    assert fresh["overdue"] is False and fresh["days_late"] == 0 and fresh["state"] == "fine"
+    # the due date passes: the row is not written through the store (no version, no
+    # updated_at change), yet the next read sees the invoice overdue
+    table = portal.tables["invoice"]
+    with db_engine.begin() as conn:
+        moved = {"due": TODAY - 2 * DAY, "updated_at": table.c.updated_at}  # no onupdate
+        conn.execute(sa.update(table).where(table.c.id == created.id).values(**moved))
+    later = store.get(clara, "invoice", created.id)
+    assert later["overdue"] is True and later["days_late"] == 2 and later["state"] == "late"
+    assert later["version"] == fresh["version"] and later["updated_at"] == fresh["updated_at"]
+
+
+def test_filter_and_sort_a_list_by_live_fields(store: RecordStore, clara: Actor) -> None:
+    _invoices(store, clara)
+
+    def numbers(**query: object) -> list[str]:
+        return [r["number"] for r in store.list(clara, "invoice", **query).records]  # type: ignore[arg-type]
+
+    assert numbers(filters={"overdue": True}, sort="number") == ["late", "later"]
+    assert numbers(filters={"overdue": "false"}, sort="number") == ["draft", "paid", "soon"]
+    assert numbers(sort="-days_late") == ["later", "late", "draft", "paid", "soon"]
+    assert numbers(sort="days_late")[:1] == ["soon"]
+    assert numbers(filters={"state": "late"}, sort="-due") == ["late", "later"]
+    assert store.count(clara, "invoice", filters={"overdue": True}) == (2, True)
+    # only the fields asked for: a live field among them is still selected as its SQL
+    only = store.list(clara, "invoice", fields=["number", "days_late"], sort="days_late")
+    assert only.records[0]["number"] == "soon" and only.records[0]["days_late"] == -2
+
+
+def test_metrics_count_and_group_overdue_invoices(store: RecordStore, clara: Actor) -> None:
+    _invoices(store, clara)
+    assert store.aggregate(clara, "invoice", where={"overdue": True}) == [(None, 2)]
+    assert store.aggregate(clara, "invoice", group_by="overdue") == [(False, 3), (True, 2)]
+    assert store.aggregate(clara, "invoice", function="max", field="days_late") == [(None, 10)]
+    grouped = store.aggregate(clara, "invoice", function="sum", field="days_late", group_by="state")
+    assert grouped == [("fine", -2), ("late", 13)]  # drafts and paid ones count 0 days
+
+
+def test_decimal_arithmetic_is_exact(store: RecordStore, clara: Actor) -> None:
+    cases = [
+        # net, rate, fee, hours → gross = net + net * rate - fee ; billed = hours * 1.25 + 0.5
+        ("0.10", "0.200", "0.3", 1, Decimal("-0.18000"), Decimal("1.75")),
+        ("12345678.91", "0.075", "0.1", 7, Decimal("13271604.72825"), Decimal("9.25")),
+        ("-0.01", "0.001", "0", 0, Decimal("-0.01001"), Decimal("0.50")),
+        (
+            "9999999.99",
+            "1.000",
+            "9.9",
+            123456789,
+            Decimal("19999990.08000"),
+            Decimal("154320986.75"),
+        ),
+    ]
+    for i, (net, rate, fee, hours, gross, billed) in enumerate(cases):
+        values = {"number": f"D-{i}", "net": net, "rate": rate, "fee": fee, "hours": hours}
+        record = store.get(clara, "invoice", store.insert(clara, "invoice", values).id)
+        assert record["gross"] == gross and str(record["gross"]) == str(gross)
+        assert record["billed"] == billed and str(record["billed"]) == str(billed)
+        # the same expression evaluated in Python gives the same value
+        python = Decimal(net) + Decimal(net) * Decimal(rate) - Decimal(fee)
+        assert record["gross"] == python
+    assert (
+        store.get(clara, "invoice", store.insert(clara, "invoice", {"number": "E"}).id)["gross"]
+        is None
+    )  # an empty operand: an empty result
+    # sums and sorts run on the exact values (units on SQLite)
+    total = sum(c[4] for c in cases)
+    assert store.aggregate(clara, "invoice", function="sum", field="gross") == [(None, total)]
+    order = [r["number"] for r in store.list(clara, "invoice", sort="gross").records]
+    expected = ["D-0", "D-2", "D-1", "D-3"]
+    assert [n for n in order if n != "E"] == expected
+
+
+def test_masks_hide_live_fields_and_what_they_read(
+    store: RecordStore, clara: Actor, aldo: Actor
+) -> None:
+    _invoices(store, clara)
+    store.insert(clara, "invoice", {"number": "N", "net": "10.00", "rate": "0.100", "fee": "0"})
+    seen = {r["number"]: r for r in store.list(aldo, "invoice").records}["N"]
+    assert seen["overdue"] is False and seen["state"] == "fine"
+    assert "gross" not in seen and "net" not in seen
+    for query in ({"sort": "gross"}, {"sort": "-gross"}, {"sort": "-net"}):
+        with pytest.raises(BadQuery):
+            store.list(aldo, "invoice", **query)  # type: ignore[arg-type]
+    with pytest.raises(BadQuery):
+        store.aggregate(aldo, "invoice", function="sum", field="gross")
+    with pytest.raises(BadQuery):
+        store.aggregate(aldo, "invoice", group_by="gross")
+    # what the grant lets through works for the auditor as for the clerk
+    assert store.aggregate(aldo, "invoice", where={"overdue": True}) == [(None, 2)]
+    late = [r["number"] for r in store.list(aldo, "invoice", filters={"overdue": "true"}).records]
+    assert sorted(late) == ["late", "later"]
