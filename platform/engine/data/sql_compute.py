@@ -13,7 +13,8 @@ definition is validated (`compute-not-sql`, located in the expression):
   the system columns, and earlier `stored: sql` fields; no related paths (`record.order.x`)
   and no money (an amount is two columns whose currencies SQL would have to match);
 - literals; `== != < <= > >=` (chains too), `is None`, `is not None`, `in (literals)`;
-  `and`, `or`, `not` on truth values; `+ - *` on numbers; `a if c else b`;
+  `and`, `or`, `not` on truth values; `x or default` (as Python: a 0 or '' is replaced too);
+  `+ - *` on numbers; `a if c else b`;
 - `today()`, `now()`, `days_since(date or datetime)`.
 
 Decimals stay exact: on SQLite a decimal column holds whole units of 10**-scale (see
@@ -405,6 +406,8 @@ class _Compiler:
             return self.rescale(a, scale), self.rescale(b, scale)
         if "null" in (a.kind, b.kind):
             raise self.refuse(node, "compare with None using `is None`")
+        if {a.kind, b.kind} == {"ref", "int"} and not ordered:  # a reference and an id
+            return a, b
         if a.kind != b.kind or (ordered and a.kind not in _ORDERED):
             raise self.refuse(node, f"cannot compare {_a(a.kind)} with {_a(b.kind)}")
         return a, b
@@ -443,9 +446,27 @@ class _Compiler:
         raise self.refuse(node, "this operator cannot be computed by the database")
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Sql:
-        values = [self.truth(v, self.visit(v)) for v in node.values]
+        first = self.visit(node.values[0])
+        if first.kind != "bool" and isinstance(node.op, ast.Or):
+            return self.default(first, node.values[1:])
+        values = [self.truth(node.values[0], first)]
+        values += [self.truth(v, self.visit(v)) for v in node.values[1:]]
         join = sa.and_ if isinstance(node.op, ast.And) else sa.or_
         return Sql(join(*values), "bool")
+
+    def default(self, first: Sql, rest: list[ast.expr]) -> Sql:
+        """`x or y`: x unless it is empty or false in Python's sense (0, ''), else y — as
+        Python has it, not COALESCE (which would keep a 0)."""
+        result = first
+        for node in rest:
+            a, b = self.align(node, result, self.visit(node), ordered=False)
+            empty = a.expr.is_(None)
+            if a.kind in _NUMBERS:
+                empty = sa.or_(empty, a.expr == 0)
+            elif a.kind == "text":
+                empty = sa.or_(empty, a.expr == "")
+            result = Sql(sa.case((empty, b.expr), else_=a.expr), a.kind, a.scale)
+        return result
 
     def visit_IfExp(self, node: ast.IfExp) -> Sql:
         test = self.truth(node.test, self.visit(node.test))

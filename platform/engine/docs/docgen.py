@@ -188,9 +188,12 @@ be shown but not filtered, sorted, searched, aggregated or used in a scope
 (`virtual-not-queryable`). With `stored: sql` it is *live*: the database computes it in every
 read (lists, detail, API, metrics), so `record['due'] < today()` is never stale, and it can be
 used in list `filters` and `sort` and in a metric's `where`, `field` and `group_by`. Its
-expression must have an exact SQL form — comparisons, `and`/`or`/`not`, `+ - *` (decimals stay
-exact), `a if c else b`, `today()`, `now()`, `days_since()` over this record's own fields —
-or it is a `compute-not-sql` problem; money and referenced records' fields are refused. A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
+expression must have an exact SQL form — comparisons, `and`/`or`/`not`, `x or default`,
+`+ - *` (decimals stay exact, also on SQLite's scaled columns), `a if c else b`, `today()`,
+`now()`, `days_since()` over this record's own fields and earlier `stored: sql` fields — or
+it is a `compute-not-sql` problem. Money (an amount and its currency are two columns) and
+referenced records' fields (`record.order.status`) are refused: store such a value in a field
+first. An empty operand gives an empty value, as a virtual field whose expression fails. A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
 the child records that point to it through their `via` ref field (`of: child.field`,
 optionally narrowed by `where:`), kept exact in the same transaction as every child write.
 Computed and rolled-up fields are never written by forms, the API or actions
