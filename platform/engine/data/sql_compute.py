@@ -337,6 +337,14 @@ class _Compiler:
         if field is None:
             raise self.refuse(node, f"{self.entity.name} has no field {name!r}")
         kind = _KINDS.get(field.type)
+        if field.type == "money":
+            raise self.refuse(
+                node,
+                f"{name} is money, which the database cannot compute with: an amount and its "
+                "currency are two columns",
+                "compute it with stored: false, or compare it in a stored computed field "
+                "and read that field here",
+            )
         if kind is None:
             raise self.refuse(
                 node,
