@@ -151,7 +151,10 @@ def test_the_database_computes_what_python_computes(
         store.insert(clara, "invoice", values)
     entity = portal.model.entities["invoice"]
     live = [n for n, f in entity.fields.items() if f.sql]
-    assert live == ["overdue", "days_late", "gross", "billed", "charged", "state"]
+    assert live == [
+        "overdue", "days_late", "gross", "billed", "charged", "vip", "region_name", "headroom",
+        "state",
+    ]  # fmt: skip
     records = store.list(clara, "invoice", page_size=50).records
     compared = 0
     for record in records:
@@ -169,6 +172,34 @@ def test_the_database_computes_what_python_computes(
     assert compared >= 30
     charged = {r["number"]: r["charged"] for r in records if r["number"].startswith("H-")}
     assert charged == {"H-0": 1, "H-None": 1, "H-7": 7}  # `or` as Python has it: 0 is false
+
+
+def test_live_fields_read_referenced_records(
+    portal: CompiledPortal, store: RecordStore, clara: Actor, db_engine: sa.Engine
+) -> None:
+    north = store.insert(clara, "region", {"name": "North"}).id
+    gold = store.insert(
+        clara, "customer", {"name": "Gold", "tier": "gold", "region": north, "limit": "500.00"}
+    ).id
+    basic = store.insert(clara, "customer", {"name": "Basic", "limit": "10.00"}).id
+    for number, customer in (("G-1", gold), ("B-1", basic), ("N-1", None)):
+        values = {"number": number, "customer": customer, "net": "100.00", "rate": "0.190"}
+        store.insert(clara, "invoice", values)
+    records = {r["number"]: r for r in store.list(clara, "invoice").records}
+    assert [records[n]["vip"] for n in ("G-1", "B-1", "N-1")] == [True, False, None]
+    assert records["G-1"]["region_name"] == "North" and records["B-1"]["region_name"] is None
+    assert records["G-1"]["headroom"] == Decimal("381.00000")
+    assert records["B-1"]["headroom"] == Decimal("-109.00000")
+    vips = store.list(clara, "invoice", filters={"vip": True}).records
+    assert [r["number"] for r in vips] == ["G-1"]
+    by_vip = store.aggregate(clara, "invoice", group_by="vip")
+    assert dict(by_vip) == {None: 1, False: 1, True: 1}  # NULL groups first or last by database
+    # the customer is upgraded: the invoices show it on the next read, without a write
+    table = portal.tables["customer"]
+    with db_engine.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.id == basic).values(tier="gold"))
+    upgraded = store.list(clara, "invoice", filters={"vip": "true"}, sort="headroom").records
+    assert [r["number"] for r in upgraded] == ["B-1", "G-1"]
 
 
 def test_masks_hide_live_fields_and_what_they_read(

@@ -52,7 +52,7 @@ class ReadStore(MetricReads):
         }
         # compiled once per store: the SQL of every `stored: sql` field, for this database
         self.computed_sql = {
-            e.name: sql_columns(e, tables[e.name].c.__getitem__, engine.dialect.name)
+            e.name: sql_columns(model.entities, e, tables.__getitem__, engine.dialect.name)
             for e in model.entities.values()
         }
         self._aliases: dict[tuple[str, str], sa.FromClause] = {}

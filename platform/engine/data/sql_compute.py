@@ -10,8 +10,10 @@ definition is validated (`compute-not-sql`, located in the expression):
 
 - fields of the record (`record['x']`, `record.x`, `record.get('x')`) of type bool, int,
   decimal, string, text, choice, email, date, datetime and ref (refs: `is None`, `==` an id),
-  the system columns, and earlier `stored: sql` fields; no related paths (`record.order.x`)
-  and no money (an amount is two columns whose currencies SQL would have to match);
+  the system columns, and earlier `stored: sql` fields; stored fields of referenced records
+  (`record.customer.tier`, a correlated subquery per step, read with the engine's rights
+  like every related read); no money (an amount is two columns whose currencies SQL would
+  have to match);
 - literals; `== != < <= > >=` (chains too), `is None`, `is not None`, `in (literals)`;
   `and`, `or`, `not` on truth values; `x or default` (as Python: a 0 or '' is replaced too);
   `+ - *` on numbers; `a if c else b`;
@@ -137,36 +139,44 @@ def sql_fields(entity: Entity) -> tuple[str, ...]:
     return tuple(name for name, field in entity.fields.items() if field.sql)
 
 
+#: The table of an entity, by entity name (a `TableSet`, or stand-ins at validation).
+Tables = Callable[[str], Any]
+
+
 def sql_columns(
-    entity: Entity, column: Callable[[str], Any], dialect: str
+    entities: Mapping[str, Entity], entity: Entity, tables: Tables, dialect: str
 ) -> dict[str, sa.ColumnElement[Any]]:
-    """The SQL of each `stored: sql` field of `entity` over the columns `column(name)` gives,
-    typed as the field's column so its value is read (and bound in filters) as the field's
-    type. Raise `ExpressionError` (code `compute-not-sql`) for an expression with no exact SQL
-    form; `sql_problems` reports them all at validation."""
+    """The SQL of each `stored: sql` field of `entity` over its table, typed as the field's
+    column so its value is read (and bound in filters) as the field's type. A referenced
+    record's field is a correlated scalar subquery. Raise `ExpressionError` (code
+    `compute-not-sql`) for an expression with no exact SQL form; `sql_problems` reports them
+    all at validation."""
     done: dict[str, sa.ColumnElement[Any]] = {}
     for name in sql_fields(entity):
-        done[name] = _Compiler(entity, column, dialect, done).field(entity.fields[name])
+        compiler = _Compiler(entities, entity, tables, dialect, done)
+        done[name] = compiler.field(entity.fields[name])
     return done
 
 
-def sql_problems(entity: Entity) -> dict[str, ExpressionError]:
+def sql_problems(entities: Mapping[str, Entity], entity: Entity) -> dict[str, ExpressionError]:
     """Why each `stored: sql` field of `entity` cannot be compiled (field name → error).
 
     Compiled for SQLite, whose unit-scaled decimals are the stricter case; the structure of
     the SQL is the same on PostgreSQL."""
-    table = sa.table(
-        "validate",
-        *(sa.column(n) for n in SYSTEM_COLUMNS),
-        *(sa.column(n) for n, f in entity.fields.items() if f.stored),
-    )
+    stand_ins = {
+        e.name: sa.table(
+            e.name,
+            *(sa.column(n) for n in SYSTEM_COLUMNS),
+            *(sa.column(n) for n, f in e.fields.items() if f.stored),
+        )
+        for e in entities.values()
+    }
     done: dict[str, sa.ColumnElement[Any]] = {}
     problems: dict[str, ExpressionError] = {}
     for name in sql_fields(entity):
         try:
-            done[name] = _Compiler(entity, table.c.__getitem__, "sqlite", done).field(
-                entity.fields[name]
-            )
+            compiler = _Compiler(entities, entity, stand_ins.__getitem__, "sqlite", done)
+            done[name] = compiler.field(entity.fields[name])
         except ExpressionError as exc:
             problems[name] = exc
     return problems
@@ -175,13 +185,16 @@ def sql_problems(entity: Entity) -> dict[str, ExpressionError]:
 class _Compiler:
     def __init__(
         self,
+        entities: Mapping[str, Entity],
         entity: Entity,
-        column: Callable[[str], Any],
+        tables: Tables,
         dialect: str,
         done: Mapping[str, sa.ColumnElement[Any]],
     ) -> None:
+        self.entities = entities
         self.entity = entity
-        self.column = column
+        self.tables = tables
+        self.column: Callable[[str], Any] = tables(entity.name).c.__getitem__
         self.units = dialect == "sqlite"
         self.shift = 0
         self.text = ""
@@ -282,13 +295,9 @@ class _Compiler:
     def visit_Attribute(self, node: ast.Attribute) -> Sql:
         if _is_record(node.value):
             return self.read(node, node.attr)
-        if _is_record_path(node):
-            raise self.refuse(
-                node,
-                "a referenced record's field cannot be computed by the database",
-                "store the value in a field of this record (a stored computed field), "
-                "or use stored: false",
-            )
+        path = _record_path(node)
+        if path:
+            return self.related(node, path)
         raise self.refuse(node, f"attribute .{node.attr} cannot be computed by the database")
 
     def visit_Call(self, node: ast.Call) -> Sql:
@@ -330,12 +339,48 @@ class _Compiler:
         seconds = sa.extract("epoch", utc_now() - value.expr)
         return Sql(sa.cast(sa.func.floor(seconds / 86400), sa.BigInteger()), "int")
 
+    def related(self, node: ast.AST, path: list[str]) -> Sql:
+        """`record.order.account.name`: nested correlated scalar subqueries, one per step,
+        each over an alias (an entity may refer to itself)."""
+        *refs, last = path
+        current, key, alias = self.entity, None, None
+        for ref in refs:
+            field = current.fields.get(ref)
+            target = self.entities.get(str(getattr(field.config, "to", ""))) if field else None
+            if field is None or field.type != "ref" or not field.stored or target is None:
+                raise self.refuse(node, f"{current.name}.{ref} is not a reference")
+            if key is None or alias is None:
+                key = self.column(ref)
+            else:
+                key = _lookup(alias, ref, key)
+            current, alias = target, self.tables(target.name).alias()
+        assert key is not None and alias is not None
+
+        def column(name: str) -> Any:
+            return _lookup(alias, name, key)
+
+        if last in SYSTEM_COLUMNS:
+            return Sql(column(last), _SYSTEM_KINDS[last])
+        return self.field_value(node, current, last, column, {})
+
     def read(self, node: ast.AST, name: str) -> Sql:
         if name in SYSTEM_COLUMNS:
             return Sql(self.column(name), _SYSTEM_KINDS[name])
-        field = self.entity.fields.get(name)
+        return self.field_value(node, self.entity, name, self.column, self.done)
+
+    def field_value(
+        self,
+        node: ast.AST,
+        entity: Entity,
+        name: str,
+        column: Callable[[str], Any],
+        done: Mapping[str, Any],
+    ) -> Sql:
+        """The value of `entity`'s field `name` from `column(name)` (or `done`: the live
+        fields compiled so far)."""
+        field = entity.fields.get(name)
         if field is None:
-            raise self.refuse(node, f"{self.entity.name} has no field {name!r}")
+            raise self.refuse(node, f"{entity.name} has no field {name!r}")
         kind = _KINDS.get(field.type)
         if field.type == "money":
             raise self.refuse(
@@ -352,14 +397,15 @@ class _Compiler:
                 "compute with bool, int, decimal, text, choice, date, datetime and ref fields",
             )
         if not field.stored:
-            if name in self.done:
-                return self.typed_read(field, kind, self.done[name])
+            if name in done:
+                return self.typed_read(field, kind, done[name])
             raise self.refuse(
                 node,
                 f"{name} is computed when read and has no value the database can use",
-                "read only stored fields and stored: sql fields declared before this one",
+                "read only stored fields, and stored: sql fields of this record declared "
+                "before this one",
             )
-        return self.typed_read(field, kind, self.column(name))
+        return self.typed_read(field, kind, column(name))
 
     def typed_read(self, field: Field, kind: str, expr: Any) -> Sql:
         if kind != "decimal":
@@ -500,10 +546,21 @@ def _is_record(node: ast.expr) -> bool:
     return isinstance(node, ast.Name) and node.id == "record"
 
 
-def _is_record_path(node: ast.expr) -> bool:
+def _lookup(alias: Any, name: str, key: Any) -> Any:
+    """`(SELECT alias.name FROM alias WHERE alias.id = key)`, correlated to every table but its
+    own: `key` may read the outermost row from two subqueries down (auto-correlation only
+    looks at the enclosing SELECT, and would join the outer table in again)."""
+    query = sa.select(alias.c[name]).where(alias.c.id == key).correlate_except(alias)
+    return query.scalar_subquery()
+
+
+def _record_path(node: ast.expr) -> list[str]:
+    """["order", "status"] for `record.order.status`; [] for anything else."""
+    names: list[str] = []
     while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
         node = node.value
-    return _is_record(node)
+    return names if _is_record(node) and len(names) > 1 else []
 
 
 def _construct(node: ast.AST) -> str:

@@ -15,7 +15,7 @@ from ..definition.semantics.base import Ctx
 def check_sql_fields(ctx: Ctx, model: PortalModel) -> None:
     """Report every `stored: sql` field whose expression has no exact SQL form."""
     for entity in model.entities.values():
-        for name, exc in sql_problems(entity).items():
+        for name, exc in sql_problems(model.entities, entity).items():
             compute = entity.fields[name].compute
             assert compute is not None
             add_located(
