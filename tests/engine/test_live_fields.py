@@ -81,6 +81,22 @@ def test_overdue_turns_true_without_a_write(
     assert later["version"] == fresh["version"] and later["updated_at"] == fresh["updated_at"]
 
 
+def test_datetimes_against_the_database_clock(
+    portal: CompiledPortal, store: RecordStore, clara: Actor, db_engine: sa.Engine
+) -> None:
+    created = store.insert(clara, "invoice", {"number": "T-1"})
+    record = store.get(clara, "invoice", created.id)
+    assert record["age"] == 0 and record["fresh"] is True
+    table = portal.tables["invoice"]
+    for hours, days in ((71, 2), (72, 3), (-25, -2)):  # whole elapsed days, rounded down
+        moment = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours, seconds=-5 if hours < 0 else 5)
+        with db_engine.begin() as conn:
+            conn.execute(sa.update(table).where(table.c.id == created.id).values(created_at=moment))
+        record = store.get(clara, "invoice", created.id)
+        assert record["age"] == days, hours
+        assert record["fresh"] is False, hours  # days old, or created in the future
+
+
 def test_filter_and_sort_a_list_by_live_fields(store: RecordStore, clara: Actor) -> None:
     _invoices(store, clara)
 
@@ -153,7 +169,7 @@ def test_the_database_computes_what_python_computes(
     live = [n for n, f in entity.fields.items() if f.sql]
     assert live == [
         "overdue", "days_late", "gross", "billed", "charged", "vip", "region_name", "headroom",
-        "state",
+        "age", "fresh", "state",
     ]  # fmt: skip
     records = store.list(clara, "invoice", page_size=50).records
     compared = 0
