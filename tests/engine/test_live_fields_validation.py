@@ -153,6 +153,23 @@ def test_a_grant_that_hides_what_a_live_field_reads_is_an_error() -> None:
     assert problems(fields, hidden_too) == []
 
 
+def test_a_live_field_of_a_referenced_record_cannot_be_read() -> None:
+    head = HEAD.replace(
+        "      name: {type: string}\n",
+        "      name: {type: string}\n"
+        "      short: {type: bool, compute: \"record.name == 'x'\", stored: sql}\n",
+        1,
+    )
+    fields = """\
+      odd: {type: bool, compute: "record.customer.short", stored: sql}
+      shown: {type: bool, compute: "record.customer.short", stored: false}
+"""
+    text = head + fields + GRANT
+    report = CHECKER.check_bundle(Bundle.of({"portal.yaml": text})).report
+    found = {(p.code, p.path[3]) for p in report.problems if p.severity.value == "error"}
+    assert found == {("expression-related", "odd"), ("expression-related", "shown")}
+
+
 def test_a_valid_live_field_reads_earlier_live_fields() -> None:
     fields = """\
       late: {type: bool, compute: "record['due'] is not None and record['due'] < today()", stored: sql}
