@@ -206,6 +206,10 @@ def test_live_fields_read_referenced_records(
     assert records["G-1"]["region_name"] == "North" and records["B-1"]["region_name"] is None
     assert records["G-1"]["headroom"] == Decimal("381.00000")
     assert records["B-1"]["headroom"] == Decimal("-109.00000")
+    # a write through the store (the row is locked and read with its live fields) answers
+    # with the value the database computes
+    updated = store.update(clara, "invoice", records["G-1"].id, {"net": "50.00"})
+    assert updated["headroom"] == Decimal("440.50000") and updated["vip"] is True
     vips = store.list(clara, "invoice", filters={"vip": True}).records
     assert [r["number"] for r in vips] == ["G-1"]
     by_vip = store.aggregate(clara, "invoice", group_by="vip")
