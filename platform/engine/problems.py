@@ -184,7 +184,9 @@ CODES: Final[dict[str, str]] = {
     "grant-account-empty": "Warning: a create grant with scope own on an entity whose account "
     "reference may be left empty (not required, no default from the actor's account).",
     "compute-stale": "Warning: a stored computed field uses today() or now() and goes stale; "
-    "make it virtual (stored: false).",
+    "make it virtual (stored: false) or live (stored: sql).",
+    "compute-not-sql": "A `stored: sql` field's expression has no exact SQL form (a construct, "
+    "function, field type or result type the database cannot compute).",
     "plugin-problem": "A plugin reported a problem (plugins may also use codes of their own).",
     "plugin-error": "A plugin's check failed with an exception; the definition is treated as invalid.",
 }

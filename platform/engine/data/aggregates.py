@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from ..definition.fieldtypes.money import Money, currency_places
 from ..definition.model import Entity
-from .computed import queryable
 from .errors import BadQuery
 from .permissions import Actor
 from .query import RecordQuery
@@ -98,12 +97,13 @@ def _value_column(
     mask = query.policy.field_mask(actor, entity.name, "read")
     field = entity.fields.get(name or "")
     allowed = NUMERIC if spec.function in ("sum", "avg") else ORDERED
-    if field is None or name not in mask or not queryable(entity, field.name):
+    value = query.value_sql(entity, field.name) if field is not None else None
+    if field is None or name not in mask or value is None:
         raise BadQuery(f"cannot {spec.function} {name!r}")
     if field.type not in allowed:
         raise BadQuery(f"cannot {spec.function} {name!r} ({field.type})")
     table = query.tables[entity.name]
-    column = query._where_readable(actor, entity, field.name, table.c[field.columns[0]])
+    column = query._where_readable(actor, entity, field.name, value)
     if field.type != "money":
         return column, None
     return column, query._where_readable(actor, entity, field.name, table.c[field.columns[1]])
@@ -117,9 +117,9 @@ def _group(
         return None
     mask = query.policy.field_mask(actor, entity.name, "read")
     field = entity.fields.get(name)
-    if field is None or name not in mask or not queryable(entity, name):
+    column: Any = query.value_sql(entity, name) if field is not None else None
+    if field is None or name not in mask or column is None:
         raise BadQuery(f"cannot group by {name!r}")
-    column: Any = query.tables[entity.name].c[field.columns[0]]
     if spec.bucket is not None:
         if spec.bucket not in BUCKETS or field.type not in ("date", "datetime"):
             raise BadQuery(f"cannot group {name!r} by {spec.bucket!r}")

@@ -4,6 +4,9 @@
   write with a field error.
 - A virtual field (`compute` with `stored: false`) has no column: it is computed whenever a
   record is read, for the reading actor, and is never written, filtered, sorted or searched.
+- A live field (`stored: sql`) has no column either: the database computes it with the row
+  (`sql_compute`), so reads take its value from the row; it is computed here only for a
+  record being written (its rules may read it).
   A failing expression shows as no value (and a log line), never as an error page.
 - `default: {expr: ...}` is evaluated when a record is created, for the fields the input does
   not give, seeing the values so far and the creating actor.
@@ -68,6 +71,10 @@ def compute_virtual(
     out: dict[str, Any] = {}
     for name, field in entity.fields.items():
         if field.stored or field.compute is None:
+            continue
+        if field.sql:  # read with the row, computed by the database (absent: masked)
+            if name in values:
+                out[name] = values[name]
             continue
         try:
             value = field.kind.clean(field, field.compute.evaluate(record=scope, actor=actor))

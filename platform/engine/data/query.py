@@ -32,6 +32,18 @@ class RecordQuery:
     model: PortalModel
     tables: TableSet
     policy: Policy
+    #: per entity, the SQL of its `stored: sql` fields (`sql_compute.sql_columns`)
+    computed_sql: Mapping[str, Mapping[str, sa.ColumnElement[Any]]]
+
+    def value_sql(self, entity: Entity, name: str) -> sa.ColumnElement[Any] | None:
+        """What the database reads as field `name`: its (first) column, the SQL of a
+        `stored: sql` field, or None for a virtual field (no value in the database)."""
+        field = entity.fields[name]
+        if field.sql:
+            return self.computed_sql[entity.name][name]
+        if not field.stored:
+            return None
+        return self.tables[entity.name].c[field.columns[0]]
 
     # -- query building -----------------------------------------------------------------
     def where(
@@ -52,17 +64,23 @@ class RecordQuery:
         parts: builtins.list[sa.ColumnElement[bool]] = [row_filter]
         for name, raw in (filters or {}).items():
             field = entity.fields.get(name)
-            if field is None or name not in mask or not field.kind.filterable or not field.stored:
+            if field is None or name not in mask or not field.kind.filterable:
+                raise BadQuery(f"cannot filter by {name!r}")
+            computed = self.value_sql(entity, name)
+            if computed is None:
                 raise BadQuery(f"cannot filter by {name!r}")
             try:
                 value = field.kind.clean(field, raw)
             except FieldValueError as exc:
                 raise BadQuery(f"bad filter value for {name!r}: {exc}") from exc
-            clause = (
-                sa.or_(*(table.c[c].is_(None) for c in field.columns))
-                if value is None
-                else field.kind.filter_clause(field, table, value)
-            )
+            if field.sql:  # the expression is the value: compare it as the field's type
+                clause: sa.ColumnElement[bool] | None = (
+                    computed.is_(None) if value is None else computed == value
+                )
+            elif value is None:
+                clause = sa.or_(*(table.c[c].is_(None) for c in field.columns))
+            else:
+                clause = field.kind.filter_clause(field, table, value)
             if clause is not None:
                 parts.append(self._readable_and(actor, entity, name, clause))
         if parent is not None:
@@ -123,10 +141,16 @@ class RecordQuery:
         else:
             field = entity.fields.get(name)
             mask = self.policy.field_mask(actor, entity.name, "read")
-            if field is None or name not in mask or not field.kind.sortable or not field.stored:
+            if field is None or name not in mask or not field.kind.sortable:
+                raise BadQuery(f"cannot sort by {name!r}")
+            if field.sql:
+                value = self.computed_sql[entity.name][name]
+            elif field.stored:
+                value = field.kind.sort_column(field, table)
+            else:
                 raise BadQuery(f"cannot sort by {name!r}")
             # rows where the field is hidden sort as if it were empty
-            column = self._where_readable(actor, entity, name, field.kind.sort_column(field, table))
+            column = self._where_readable(actor, entity, name, value)
         return [column.desc() if descending else column.asc()]
 
     # -- field readability per row ------------------------------------------------------

@@ -27,6 +27,7 @@ from .record_rows import Related, masked_records, wanted_virtual
 from .ref_titles import read_titles
 from .related import fill_related, prefetch
 from .rows import Page, Record
+from .sql_compute import sql_columns
 from .tables import USER_AUTH_COLUMNS, TableSet
 
 #: Counts stop here; pages show "10,000+" instead of scanning millions of rows.
@@ -49,6 +50,11 @@ class ReadStore(MetricReads):
             e.name: tuple((n, f, f.columns[0], f.kind.from_storage) for n, f in e.fields.items())
             for e in model.entities.values()
         }
+        # compiled once per store: the SQL of every `stored: sql` field, for this database
+        self.computed_sql = {
+            e.name: sql_columns(model.entities, e, tables.__getitem__, engine.dialect.name)
+            for e in model.entities.values()
+        }
         self._aliases: dict[tuple[str, str], sa.FromClause] = {}
         self._plans = ListPlans()
 
@@ -60,17 +66,26 @@ class ReadStore(MetricReads):
 
         With `fields`, only the system columns and those fields' columns (a list page needs
         its six columns, not every column of a wide entity). A virtual field among them needs
-        every column: its expression may read any field.
+        every column: its expression may read any field. A `stored: sql` field is selected
+        as its expression, labelled with its name.
         """
         table = self.tables[entity.name]
-        if fields is None or any(not queryable(entity, n) for n in fields if n in entity.fields):
-            return [c for c in table.c if c.name not in USER_AUTH_COLUMNS]
+        computed = self.computed_sql[entity.name]
+        virtual = (n for n in fields or () if n in entity.fields and not queryable(entity, n))
+        if fields is None or any(n not in computed for n in virtual):
+            return [
+                *(c for c in table.c if c.name not in USER_AUTH_COLUMNS),
+                *(sql.label(n) for n, sql in computed.items()),
+            ]
         wanted = set(SYSTEM_COLUMNS)
         for name in fields:
             field = entity.fields.get(name)
             if field is not None:
                 wanted.update(field.columns)
-        return [c for c in table.c if c.name in wanted]
+        return [
+            *(c for c in table.c if c.name in wanted),
+            *(sql.label(n) for n, sql in computed.items() if n in wanted),
+        ]
 
     def to_values(
         self, entity: Entity, row: Mapping[Any, Any], mask: frozenset[str]

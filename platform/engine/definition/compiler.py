@@ -109,35 +109,7 @@ class _Compiler:
         return code if isinstance(code, str) else ""
 
     def _add_located(self, exc: ExpressionError, source: str, path: JsonPath) -> None:
-        problem = self.ctx.source.problem(exc.code, str(exc), path, exc.hint)
-        where = self._position_in_file(problem.file, problem.line, source, exc)
-        if where is not None:
-            problem = replace(problem, line=where[0], col=where[1])
-        self.ctx.problems.append(problem)
-
-    def _position_in_file(
-        self, file: str, line: int, source: str, exc: ExpressionError
-    ) -> tuple[int, int] | None:
-        """Line and column of the offending character in the definition file.
-
-        The source map points at the scalar node (an opening quote, or a `>-`/`|` block
-        indicator), so the expression's own line is searched for in the file text.
-        """
-        text = self.ctx.bundle.files.get(file)
-        lines = source.splitlines()
-        if text is None or not exc.col or not 1 <= getattr(exc, "line", 1) <= len(lines):
-            return None
-        target = lines[getattr(exc, "line", 1) - 1]
-        chunk = target.strip()[:40]
-        if not chunk:
-            return None
-        indent = len(target) - len(target.lstrip())
-        file_lines = text.splitlines()
-        for index in range(max(line - 1, 0), min(len(file_lines), line + 200)):
-            found = file_lines[index].find(chunk)
-            if found >= 0:
-                return index + 1, found + 1 + max(exc.col - 1 - indent, 0)
-        return None
+        add_located(self.ctx, exc, source, path)
 
     # -- roles ------------------------------------------------------------------------
     def roles(self) -> dict[str, Role]:
@@ -246,7 +218,8 @@ class _Compiler:
             ),
             compute=self.expression(spec.get("compute"), (*path, "compute"), entity),
             builtin=name in (self.ctx.entities[entity].get("__builtin_fields__") or ()),
-            stored=bool(spec.get("stored", True)),
+            stored=spec.get("stored", True) is True,
+            sql=spec.get("stored") == "sql",
             rollup=self.flow.rollup(spec),
         )
         default = spec.get("default")
@@ -410,3 +383,38 @@ def compile_model(ctx: Ctx, functions: Functions, sha256: str) -> PortalModel | 
     model = _Compiler(ctx, functions).portal(sha256)
     after = len([p for p in ctx.problems if p.severity.value == "error"])
     return model if after == before else None
+
+
+def add_located(ctx: Ctx, exc: ExpressionError, source: str, path: JsonPath) -> None:
+    """Add the problem `exc` in the expression `source` at `path`, located at the offending
+    character of the definition file."""
+    problem = ctx.source.problem(exc.code, str(exc), path, exc.hint)
+    where = _position_in_file(ctx, problem.file, problem.line, source, exc)
+    if where is not None:
+        problem = replace(problem, line=where[0], col=where[1])
+    ctx.problems.append(problem)
+
+
+def _position_in_file(
+    ctx: Ctx, file: str, line: int, source: str, exc: ExpressionError
+) -> tuple[int, int] | None:
+    """Line and column of the offending character in the definition file.
+
+    The source map points at the scalar node (an opening quote, or a `>-`/`|` block
+    indicator), so the expression's own line is searched for in the file text.
+    """
+    text = ctx.bundle.files.get(file)
+    lines = source.splitlines()
+    if text is None or not exc.col or not 1 <= getattr(exc, "line", 1) <= len(lines):
+        return None
+    target = lines[getattr(exc, "line", 1) - 1]
+    chunk = target.strip()[:40]
+    if not chunk:
+        return None
+    indent = len(target) - len(target.lstrip())
+    file_lines = text.splitlines()
+    for index in range(max(line - 1, 0), min(len(file_lines), line + 200)):
+        found = file_lines[index].find(chunk)
+        if found >= 0:
+            return index + 1, found + 1 + max(exc.col - 1 - indent, 0)
+    return None

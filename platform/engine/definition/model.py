@@ -87,6 +87,8 @@ class Field:
     builtin: bool = False
     #: False for a virtual computed field: computed on read, no column
     stored: bool = True
+    #: `stored: sql`: virtual, evaluated by the database in every read (`data.sql_compute`)
+    sql: bool = False
     #: `default: {expr: ...}`: evaluated when a record is created (instead of `default`)
     default_expr: Expression | None = None
     rollup: Rollup | None = None
@@ -96,6 +98,12 @@ class Field:
         """True when the value is computed (compute or rollup) or assigned on create
         (a sequence number): never written by users."""
         return self.compute is not None or self.rollup is not None or self.kind.assigned
+
+    @property
+    def in_database(self) -> bool:
+        """True when the database has the value to filter, sort and group by: a column, or
+        the SQL of a `stored: sql` field."""
+        return self.stored or self.sql
 
     @property
     def columns(self) -> tuple[str, ...]:

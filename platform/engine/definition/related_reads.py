@@ -83,13 +83,14 @@ class RelatedReads:
                 )
                 return None
             if last:
-                if spec.get("stored") is False:
+                if spec.get("stored") in (False, "sql"):  # no column to read
                     self.ctx.add(
                         "expression-related",
                         f"record.{key} is computed when {current} is read; it has no stored "
                         "value to read from here",
                         path,
-                        "make the field stored (drop stored: false), or compute it here",
+                        f"make the field stored (drop stored: {str(spec['stored']).lower()}), "
+                        "or compute it here",
                     )
                     return None
                 return spec

@@ -45,6 +45,7 @@ from ..definition.semantics.workflows import check_workflows
 from ..plugins import definition_sections, expression_functions, field_types
 from ..problems import DefinitionError, Problem, Report
 from .seed_check import check_seed, check_seed_files
+from .sql_checks import check_sql_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ class Checker:
         if not any(p.severity.value == "error" for p in ctx.problems):
             model = compile_model(ctx, self.functions, raw.bundle.sha256)
         if model is not None:
+            check_sql_fields(ctx, model)
             check_computed_exposure(ctx, model)
             check_related_exposure(ctx, model)
             if any(p.severity.value == "error" for p in ctx.problems):

@@ -192,7 +192,16 @@ does not have is a warning (`template-field`), and so is a notification no actio
 **Derived fields.** A [field](#field) with `compute:` is computed on every write and stored;
 with `stored: false` as well it is *virtual*: computed when read, without a column, so it can
 be shown but not filtered, sorted, searched, aggregated or used in a scope
-(`virtual-not-queryable`). A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
+(`virtual-not-queryable`). With `stored: sql` it is *live*: the database computes it in every
+read (lists, detail, API, metrics), so `record['due'] < today()` is never stale, and it can be
+used in list `filters` and `sort` and in a metric's `where`, `field` and `group_by`. Its
+expression must have an exact SQL form — comparisons, `and`/`or`/`not`, `x or default`,
+`+ - *` (decimals stay exact, also on SQLite's scaled columns), `a if c else b`, `today()`,
+`now()`, `days_since()` over this record's fields, earlier `stored: sql` fields and stored
+fields of the records it refers to (`record.customer.tier`, read in the same query) — or it
+is a `compute-not-sql` problem. Money is refused (an amount and its currency are two
+columns): compare it in a stored computed field first. An empty operand gives an empty value,
+as a virtual field whose expression fails. A field with `rollup:` (`sum`, `count`, `min`, `max`) aggregates
 the child records that point to it through their `via` ref field (`of: child.field`,
 optionally narrowed by `where:`), kept exact in the same transaction as every child write.
 Computed and rolled-up fields are never written by forms, the API or actions

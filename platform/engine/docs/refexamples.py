@@ -46,6 +46,40 @@ entities:
 """,
 )
 
+FIELD_LIVE: Final = Example(
+    "Live fields computed by the database (`stored: sql`): overdue invoices, never stale, "
+    "filtered and sorted in a list and counted by a metric.",
+    """\
+entities:
+  invoice:
+    title_field: number
+    fields:
+      number: {type: string, required: true, max_length: 20}
+      status: {type: choice, options: [draft, issued, paid], default: draft}
+      due: {type: date}
+      net: {type: decimal, places: 2}
+      rate: {type: decimal, places: 2, default: "0.19"}
+      overdue:                            # true from the day after `due`, without a write
+        type: bool
+        compute: "record['status'] == 'issued' and record['due'] < today()"
+        stored: sql
+      days_late: {type: int, compute: "days_since(record['due']) if record['status'] == 'issued' else 0", stored: sql}
+      gross: {type: decimal, places: 4, compute: "record['net'] + record['net'] * record['rate']", stored: sql}
+    permissions:
+      - {roles: [agent], actions: [read], scope: all}
+pages:
+  invoices:
+    route: /invoices
+    roles: [agent]
+    blocks:
+      - list: {entity: invoice, columns: [number, due, overdue, days_late, gross],
+               filters: [overdue, status], sort: -days_late}
+      - metrics:
+          - {label: Overdue invoices, entity: invoice, where: {overdue: true}}
+          - {label: Invoices by overdue, entity: invoice, group_by: overdue}
+""",
+)
+
 TRANSITIONS: Final = Example(
     "Transitions with an assignee, a required comment, actions and a four-eyes approval.",
     """\
@@ -299,7 +333,7 @@ TEST_NOTE: Final = "<!-- docs-test: with reference -->"
 
 #: Examples by the `$defs` section they illustrate, in the order they are shown.
 EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
-    "field": (FIELD_DERIVED,),
+    "field": (FIELD_DERIVED, FIELD_LIVE),
     "transition": (TRANSITIONS,),
     "action": (ACTIONS,),
     "timer": (TIMERS,),

@@ -231,7 +231,7 @@ def _read_security(actor: Actor) -> list[dict[str, list[str]]]:
 def _list_parameters(schemas: ApiSchemas, actor: Actor, entity: Entity) -> list[Any]:
     readable = schemas.readable(actor, entity.name)
     sortable = [*SYSTEM_COLUMNS] + [
-        n for n, f in entity.fields.items() if n in readable and f.kind.sortable
+        n for n, f in entity.fields.items() if n in readable and f.kind.sortable and f.in_database
     ]
     params: list[Any] = [
         "page",
@@ -251,7 +251,7 @@ def _list_parameters(schemas: ApiSchemas, actor: Actor, entity: Entity) -> list[
         if (
             name in readable
             and field.kind.filterable
-            and field.stored
+            and field.in_database
             and name not in RESERVED_PARAMS
             and isinstance(api_field, ApiField)
         ):

@@ -61,7 +61,7 @@ def readable_filters(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[s
         if n in mask
         and n in entity.fields
         and entity.fields[n].kind.filterable
-        and entity.fields[n].stored
+        and entity.fields[n].in_database
     ]
 
 
@@ -280,7 +280,7 @@ class ListBlockType(BlockType):
         name = column.name
         field_ = entity.fields.get(name)
         sortable = (name in SYSTEM_COLUMNS and name != "created_by") or (
-            field_ is not None and field_.kind.sortable and field_.stored
+            field_ is not None and field_.kind.sortable and field_.in_database
         )
         current = query.sort.lstrip("-") == name
         descending = query.sort.startswith("-")

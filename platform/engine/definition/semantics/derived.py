@@ -35,8 +35,19 @@ def is_derived(spec: Any) -> bool:
 
 
 def is_virtual(spec: Any) -> bool:
-    """True for a raw field declared `stored: false` (computed on read, no column)."""
-    return isinstance(spec, dict) and spec.get("stored") is False
+    """True for a raw field declared `stored: false` or `stored: sql` (no column)."""
+    return isinstance(spec, dict) and spec.get("stored") in (False, "sql")
+
+
+def is_sql(spec: Any) -> bool:
+    """True for a raw field declared `stored: sql` (computed by the database in each read)."""
+    return isinstance(spec, dict) and spec.get("stored") == "sql"
+
+
+#: What the database can do with a `stored: sql` field: it is selected like a column.
+SQL_USES = frozenset(
+    {"a filter", "the sort", "a metric's field", "a metric's group", "a metric's filter"}
+)
 
 
 def literal_problem(ctx: Ctx, fname: str, spec: dict[str, Any], value: Any) -> str | None:
@@ -73,7 +84,8 @@ def check_derived_fields(ctx: Ctx) -> None:
                             "virtual-not-queryable",
                             f"a virtual field cannot be {key}",
                             (*fpath, key),
-                            "remove stored: false to keep the value in a column",
+                            f"remove stored: {'sql' if is_sql(spec) else 'false'} to keep the "
+                            "value in a column",
                         )
     _check_virtual_uses(ctx)
     _check_rollup_cycles(ctx)
@@ -352,7 +364,19 @@ def _metric_fields(metric: Any, mpath: JsonPath) -> Iterator[tuple[str, str, Jso
 
 def _check_virtual_uses(ctx: Ctx) -> None:
     for entity, fname, path, use in _queried_fields(ctx):
-        if fname in SYSTEM_COLUMNS or not is_virtual(ctx.fields_of(entity).get(fname)):
+        spec = ctx.fields_of(entity).get(fname)
+        if fname in SYSTEM_COLUMNS or not is_virtual(spec):
+            continue
+        if is_sql(spec):
+            if use not in SQL_USES:
+                ctx.add(
+                    "virtual-not-queryable",
+                    f"{entity}.{fname} is computed by the database (stored: sql) and cannot "
+                    f"serve as {use}",
+                    path,
+                    "a stored: sql field can be shown, filtered, sorted and used in metrics; "
+                    "store the value (remove stored: sql) for other uses",
+                )
             continue
         ctx.add(
             "virtual-not-queryable",

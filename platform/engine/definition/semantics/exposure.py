@@ -7,6 +7,8 @@ reads, the computed value would carry the hidden one to that reader (``compute:
 
 - A **stored** computed field is evaluated when the record is written, on the whole record,
   so the leak is real: an error (`computed-reads-hidden`).
+- A **`stored: sql`** field is evaluated by the database on the whole row (and can be
+  filtered and sorted by), so the leak is as real: an error.
 - A **virtual** field is evaluated on the reader's masked record (the record store never
   hands it a hidden field), so it cannot leak; for those readers it is computed without the
   hidden field, which is almost certainly not what was meant: a warning.
@@ -27,7 +29,9 @@ def check_computed_exposure(ctx: Ctx, model: PortalModel) -> None:
     for entity in model.entities.values():
         read_grants = [g for g in entity.grants if "read" in g.actions]
         for name, needs in _dependencies(entity).items():
-            stored = entity.fields[name].stored
+            # a stored or SQL-computed value is computed from the whole row, hidden fields too
+            field = entity.fields[name]
+            stored = field.stored or field.sql
             for grant in read_grants:
                 if not grant.allows_field(name):
                     continue
@@ -39,7 +43,9 @@ def check_computed_exposure(ctx: Ctx, model: PortalModel) -> None:
                 if stored:
                     message = (
                         f"{entity.name}.{name} is computed from {listed}, which "
-                        f"{grant.describe()} hides from {roles}; the stored value would show it"
+                        f"{grant.describe()} hides from {roles}; the "
+                        f"{'value the database computes' if field.sql else 'stored value'} "
+                        "would show it"
                     )
                 else:
                     message = (

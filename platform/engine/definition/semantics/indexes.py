@@ -96,7 +96,7 @@ def _type_sortable(ctx: Ctx, spec: Any) -> bool:
 
 
 def _stored(spec: Any) -> bool:
-    return not (isinstance(spec, dict) and spec.get("stored") is False)
+    return not (isinstance(spec, dict) and spec.get("stored") in (False, "sql"))
 
 
 def _check_repeat(

@@ -158,7 +158,8 @@ def _stale_computed(ctx: Ctx, entity: Entity) -> None:
                     f"{', '.join(c + '()' for c in clock)}: its value is fixed when the record "
                     "is written and goes stale",
                     ("entities", entity.name, "fields", name, "compute"),
-                    "make it virtual with `stored: false` (computed whenever it is read)",
+                    "make it virtual with `stored: false` (computed whenever it is read) or "
+                    "`stored: sql` (computed by the database: filterable and sortable)",
                     severity=Severity.WARNING,
                 )
             )

@@ -53,7 +53,7 @@ def _check_declaration(ctx: Ctx, declared: dict[str, Any]) -> None:
         if not check_field_ref(ctx, entity, fname, (*base, role)):
             continue
         spec = fields[fname]
-        if spec.get("type") not in types or spec.get("stored") is False:
+        if spec.get("type") not in types or spec.get("stored") in (False, "sql"):
             fitting = [n for n, f in fields.items() if f.get("type") in types]
             ctx.add(
                 "exchange-rates-field",
