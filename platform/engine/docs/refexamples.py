@@ -178,28 +178,28 @@ automations:
 )
 
 SETTLE: Final = Example(
-    "An invoice that settles itself: each payment changes the `paid` rollup, and with it the "
-    "stored `open_amount` — an update of the invoice that its `on: update` automation sees.",
+    "A bill that settles itself: each payment changes the `paid` rollup, and with it the "
+    "stored `open_amount` — an update of the bill that its `on: update` automation sees.",
     """\
 entities:
-  invoice:
+  bill:
     title_field: number
     fields:
       number: {type: string, required: true, max_length: 20}
       total: {type: money, required: true}
-      paid: {type: money, rollup: sum, of: payment.amount, via: invoice}
+      paid: {type: money, rollup: sum, of: payment.amount, via: bill}
       open_amount: {type: money, compute: "record['total'] - record['paid']"}
       status: {type: choice, options: [issued, paid], default: issued}
   payment:
     fields:
-      invoice: {type: ref, to: invoice, required: true}
+      bill: {type: ref, to: bill, required: true}
       amount: {type: money, required: true}          # a refund is a negative amount
 workflows:
-  invoice_flow: {entity: invoice, field: status, initial: issued,
-                 transitions: [{name: settle, from: issued, to: paid, roles: [agent]}]}
+  bill_flow: {entity: bill, field: status, initial: issued,
+               transitions: [{name: settle, from: issued, to: paid, roles: [agent]}]}
 automations:
   settle_when_paid:
-    entity: invoice
+    entity: bill
     on: update                            # audit entry of the change: "via rollup of payment"
     when: "record['open_amount'] <= 0 and record['status'] == 'issued'"
     actions:
