@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
-from .computed import compute_virtual, queryable, virtual_reads
+from .computed import compute_virtual, queryable
 from .db import begin_write
 from .errors import Forbidden, NotFound
 from .list_plans import ABSENT, Absent, ListPlans, build_plan, plan_key
@@ -25,7 +25,7 @@ from .permissions import Actor, Policy
 from .query import _int_id, _maybe_int
 from .record_rows import Related, masked_records, wanted_virtual
 from .ref_titles import read_titles
-from .related import fill_related, prefetch
+from .related import page_related
 from .rows import Page, Record
 from .sql_compute import sql_columns
 from .tables import USER_AUTH_COLUMNS, TableSet
@@ -170,7 +170,9 @@ class ReadStore(MetricReads):
                 total, exact = _bounded(int(rows[0]["_total"]), count_limit)
             elif count and page > 1:  # a page past the end: no row carried the count
                 total, exact = self._count(c, table, where, count_limit)
-            related = self._related_for_virtuals(c, entity, rows[:page_size], mask, fields)
+            related = page_related(
+                c, self.model, self.tables, entity, rows[:page_size], mask, fields
+            )
         # one mask for every row: which fields a row yields is known once, not per row
         if mask and rows:
             records = masked_records(
@@ -247,7 +249,7 @@ class ReadStore(MetricReads):
                             lookup=self.lookup(c),
                         ),
                     )
-            related = self._related_for_virtuals(c, entity, [row])
+            related = page_related(c, self.model, self.tables, entity, [row])
         return self._record(actor, entity, row, flags, related=related)
 
     def titles(
@@ -345,30 +347,6 @@ class ReadStore(MetricReads):
             mask = self.policy.field_mask(actor, entity.name, "read")
         values = self.to_values(entity, row, mask)
         return self._computed(actor, entity, values, mask, fields, related)
-
-    def _related_for_virtuals(
-        self,
-        conn: sa.Connection,
-        entity: Entity,
-        rows: Sequence[Mapping[str, Any]],
-        mask: frozenset[str] | None = None,
-        fields: Sequence[str] | None = None,
-    ) -> Related | None:
-        """The referenced records' fields the virtual fields of `rows` read, loaded at once
-        (one SELECT per reference and step for the whole page). Each record gets the paths
-        whose reference it shows: a reader who may not read `product` gets none of it."""
-        paths = virtual_reads(entity, mask or None, fields)
-        if not paths or not rows:
-            return None
-        find = prefetch(conn, self.model, self.tables, entity, rows, paths)
-
-        def related(values: Mapping[str, Any]) -> dict[str, Any]:
-            visible = [p for p in paths if p.split(".", 1)[0] in values]
-            scratch = dict(values)
-            fill_related(self.model, entity, scratch, visible, find)
-            return {path: scratch[path] for path in visible}
-
-        return related
 
     def _selected(
         self, entity: Entity, mask: frozenset[str], keys: Any

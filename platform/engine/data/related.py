@@ -20,6 +20,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
+from .computed import virtual_reads
 from .tables import TableSet
 
 #: Ids per `IN (...)` list: far below every database's limit on bound parameters.
@@ -148,3 +149,30 @@ def fill_related(
             current = find(target, ref_id(current.get(ref)))
             current_entity = model.entities[target]
         record[path] = None if current is None else current.get(last)
+
+
+def page_related(
+    conn: sa.Connection,
+    model: PortalModel,
+    tables: TableSet,
+    entity: Entity,
+    rows: Sequence[Mapping[str, Any]],
+    mask: frozenset[str] | None = None,
+    fields: Sequence[str] | None = None,
+) -> Callable[[Mapping[str, Any]], dict[str, Any]] | None:
+    """For a page of `rows`, the referenced records' fields its virtual fields (those of
+    `fields`, all when None) read, loaded at once: one SELECT per reference and step. The
+    function it returns gives each record the paths whose reference it shows — a reader who
+    may not read `product` gets none of it. None when the page needs none."""
+    paths = virtual_reads(entity, mask or None, fields)
+    if not paths or not rows:
+        return None
+    find = prefetch(conn, model, tables, entity, rows, paths)
+
+    def related(values: Mapping[str, Any]) -> dict[str, Any]:
+        visible = [p for p in paths if p.split(".", 1)[0] in values]
+        scratch = dict(values)
+        fill_related(model, entity, scratch, visible, find)
+        return {path: scratch[path] for path in visible}
+
+    return related

@@ -35,7 +35,7 @@ from .model import (
     Theme,
 )
 from .naming import table_name
-from .related_reads import RelatedReads
+from .related_reads import RelatedReads, entity_reads
 from .semantics.base import Ctx, account_field
 from .semantics.roles import role_closures
 from .semantics.sections import CORE_AUTH_KEYS
@@ -149,27 +149,8 @@ class _Compiler:
             check = self.expression(rule["check"], (*base, "rules", i, "check"), name)
             if check is not None:
                 rules.append(Rule(i, check, Label.of(rule["message"])))
-        expressions = [
-            *(f.compute for f in fields.values()),
-            *(f.default_expr for f in fields.values()),
-            *(rule.check for rule in rules),
-        ]
-        sources = (str(getattr(f.config, "currency_from", "") or "") for f in fields.values())
         lookups = compile_lookups(spec.get("lookups"))
-        used = frozenset(
-            key
-            for e in expressions
-            if e is not None
-            for key in e.record_keys
-            if "." in key or key in lookups
-        )
-        matched = (path for name in used if name in lookups for path in lookups[name].paths)
-        # related paths and lookups the expressions read, and what they need to be read
-        reads = (
-            used
-            | frozenset(source for source in sources if "." in source)  # money's currency
-            | frozenset(path for path in matched if "." in path)
-        )
+        reads = entity_reads(fields, rules, lookups)
         search = tuple(spec.get("search") or ()) or tuple(
             f.name for f in fields.values() if f.kind.searchable
         )

@@ -14,12 +14,12 @@ field then shows a reader is held to the field-mask rule (`semantics.exposure`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ..problems import JsonPath
-from .lookups import lookup_field
-from .model import SYSTEM_COLUMNS
+from .lookups import Lookup, lookup_field
+from .model import SYSTEM_COLUMNS, Field, Rule
 from .semantics.base import Ctx
 
 #: Most ref fields a path may follow (`order.account.sales_rep.email` is three).
@@ -28,6 +28,33 @@ MAX_STEPS: Final = 3
 #: engine inside a write or a read that loads the paths).
 RELATED_SITES: Final = frozenset({"compute", "check", "expr"})
 _HINT: Final = "write record.<ref field>.<field>, e.g. record.product.unit_price"
+
+
+def entity_reads(
+    fields: Mapping[str, Field], rules: Iterable[Rule], lookups: Mapping[str, Lookup]
+) -> frozenset[str]:
+    """`Entity.reads`: the related paths and lookups an entity's compute, default and rule
+    expressions read, plus what reading them needs (the paths lookups match on, the paths
+    money fields take their currency from)."""
+    expressions = [
+        *(f.compute for f in fields.values()),
+        *(f.default_expr for f in fields.values()),
+        *(rule.check for rule in rules),
+    ]
+    used = frozenset(
+        key
+        for e in expressions
+        if e is not None
+        for key in e.record_keys
+        if "." in key or key in lookups
+    )
+    matched = (path for name in used if name in lookups for path in lookups[name].paths)
+    sources = (str(getattr(f.config, "currency_from", "") or "") for f in fields.values())
+    return (
+        used
+        | frozenset(source for source in sources if "." in source)
+        | frozenset(path for path in matched if "." in path)
+    )
 
 
 class RelatedReads:
