@@ -16,7 +16,7 @@ from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.definition.semantics.notify import cron_problem, template_record_keys
 from portalis.engine.definition.yamlsource import parse_text
 from portalis.engine.deploy.validator import Checked, Checker
-from portalis.engine.docs.refexamples import EXAMPLES
+from portalis.engine.docs.examples import EXAMPLES
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import Problem, Severity
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..definition.fields import FieldType, FieldTypeRegistry
 from ..definition.schema.compose import field_type_def
 from ..problems import CODES
-from .refexamples import FIELD_TYPE_NOTES, example_lines
+from .examples import FIELD_TYPE_NOTES, example_lines
 
 Schema = Mapping[str, Any]
 
