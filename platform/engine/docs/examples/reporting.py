@@ -78,8 +78,6 @@ entities:
 """,
 )
 
-#: The line before each example's fence: tests/test_docs_examples.py validates the example inside
-
 
 SECTIONS: Final[dict[str, tuple[Example, ...]]] = {
     "metric": (METRICS,),
