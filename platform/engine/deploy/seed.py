@@ -24,7 +24,8 @@ from ..data.tables import utcnow
 from ..definition.model import Entity
 from ..portal import CompiledPortal
 from ..problems import DefinitionError
-from .seed_plan import RowKey, SeedPlan, SeedRow, UniqueValues, blocked_by, finish, plan_seed
+from .seed_plan import RowKey, SeedPlan, SeedRow, blocked_by, plan_seed
+from .seed_values import UniqueValues, finish
 
 
 @dataclass(slots=True)

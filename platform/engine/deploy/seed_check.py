@@ -22,7 +22,8 @@ from ..definition.schema.compose import seed_schema
 from ..definition.semantics.base import Ctx, suggest
 from ..definition.yamlsource import parse_text
 from ..problems import JsonPath, Problem
-from .seed_plan import RowKey, SeedRow, UniqueValues, blocked_by, finish, plan_seed
+from .seed_plan import RowKey, SeedRow, blocked_by, plan_seed
+from .seed_values import UniqueValues, finish
 
 _SEED_KEYS = frozenset({"key", "created_by"})
 
