@@ -398,3 +398,25 @@ def test_failing_evaluation_logs_a_line(caplog: pytest.LogCaptureFixture) -> Non
         with pytest.raises(EvaluationError):
             expr.evaluate(record={"amount": 1, "count": 0})
     assert any("record['amount'] / record['count']" in r.getMessage() for r in caplog.records)
+
+
+def test_parent_and_before_fields_read_as_attributes() -> None:
+    # a parent-state grant's `parent.status`, an automation's `before.status`
+    draft = compile_expression("parent.status == 'draft'", names=("parent", "actor"))
+    assert draft.evaluate(parent={"status": "draft"}, actor=None) is True
+    assert draft.evaluate(parent={"status": "submitted"}, actor=None) is False
+    changed = compile_expression("before.status != record.status", names=("record", "before"))
+    assert changed.evaluate(record={"status": "paid"}, before={"status": "issued"}) is True
+    assert changed.record_keys == frozenset({"status"})
+    # a comprehension variable named like them is its own name
+    assert compile_expression("[parent for parent in [1, 2]]").evaluate() == [1, 2]
+
+
+def test_parent_reads_its_own_fields_only() -> None:
+    # the parent is bound without its references: parent.account.name cannot be loaded
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression("parent.account.name == 'Acme'", names=("parent",))
+    assert refused.value.code == "expression-forbidden"
+    assert "only the parent's own fields" in str(refused.value)
+    with pytest.raises(ExpressionError):
+        compile_expression("before.status", names=("record",))  # not bound here

@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.store import RecordStore
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.expr.money import Money
 from portalis.testing.portals import actor_for, check_text, deploy_text
@@ -68,6 +70,15 @@ records:
 """
 
 
+@pytest.fixture
+def wholesale(
+    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+) -> tuple[RecordStore, Actor]:
+    """The portal deployed with its seed: its record store and the clerk Clara."""
+    portal = deploy_text(db_engine, portalis_checker, tmp_path / "p", PORTAL, SEED)
+    return portal.store(db_engine), actor_for(db_engine, portal, "clara@wholesale.test")
+
+
 def test_the_definition_is_clean(portalis_checker: Checker, tmp_path: Path) -> None:
     assert check_text(portalis_checker, tmp_path / "check", PORTAL, SEED) == []
 
@@ -111,11 +122,9 @@ def test_a_wrong_currency_source_is_a_problem(
 
 
 def test_each_order_is_in_its_customer_currency(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+    wholesale: tuple[RecordStore, Actor],
 ) -> None:
-    portal = deploy_text(db_engine, portalis_checker, tmp_path / "p", PORTAL, SEED)
-    clara = actor_for(db_engine, portal, "clara@wholesale.test")
-    store = portal.store(db_engine)
+    store, clara = wholesale
     orders = {r["number"]: r for r in store.list(clara, "order").records}
     # seeded with plain amounts: each in its customer's currency, to the cent
     assert orders["O-1"]["total"] == Money(D("25.00"), "EUR")
@@ -134,12 +143,23 @@ def test_each_order_is_in_its_customer_currency(
     assert store.get(clara, "order", o2)["total"] == Money(D("58.47"), "USD")  # nothing written
 
 
-def test_amounts_are_never_relabelled_when_the_currency_changes(
-    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+def test_an_empty_sum_is_zero_in_the_record_currency(
+    wholesale: tuple[RecordStore, Actor],
 ) -> None:
-    portal = deploy_text(db_engine, portalis_checker, tmp_path / "p", PORTAL, SEED)
-    clara = actor_for(db_engine, portal, "clara@wholesale.test")
-    store = portal.store(db_engine)
+    store, clara = wholesale
+    orders = {r["number"]: r for r in store.list(clara, "order").records}
+    assert orders["O-3"]["total"] == Money(D("0"), "JPY")  # no lines yet
+    new = store.insert(clara, "order", {"number": "O-4", "account": orders["O-2"]["account"]})
+    assert new["total"] == Money(D("0"), "USD")
+    for line in store.list(clara, "order_line", parent=("order", orders["O-2"].id)).records:
+        store.delete(clara, "order_line", line.id)
+    assert store.get(clara, "order", orders["O-2"].id)["total"] == Money(D("0"), "USD")
+
+
+def test_amounts_are_never_relabelled_when_the_currency_changes(
+    wholesale: tuple[RecordStore, Actor],
+) -> None:
+    store, clara = wholesale
     globex = next(a.id for a in store.list(clara, "account").records if a["name"] == "Globex Inc")
     store.update(clara, "account", globex, {"currency": "EUR"})
     line = next(

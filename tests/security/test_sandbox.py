@@ -20,7 +20,7 @@ import jinja2.exceptions
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from portalis.engine.expr import checks, expressions, sandbox
+from portalis.engine.expr import checks, expressions, parsing, paths, sandbox
 from portalis.engine.expr.expressions import (
     BUILTIN_FUNCTIONS,
     EvaluationError,
@@ -283,7 +283,7 @@ def test_sandbox_b12_frappe_cve_2023_54406_nested_evaluation() -> None:
     assert "keys" in str(failure.value)
     assert outcomes == ["expression-failed", 2]
     # No "inside sandbox" flag exists to flip: the modules hold no booleans and no mutable state.
-    for module in (expressions, checks, sandbox):
+    for module in (expressions, checks, parsing, paths, sandbox):
         for name, value in vars(module).items():
             if name.startswith("__"):
                 continue

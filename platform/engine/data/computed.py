@@ -133,6 +133,10 @@ def apply_defaults(
     for name, field in entity.fields.items():
         if field.default_expr is None or name in given:
             continue
+        if errors is None and not field.default_expr.record_keys <= merged.keys():
+            # a form's first values hold no related fields or lookups: nothing to compute yet
+            merged[name] = None
+            continue
         try:
             value = field.default_expr.evaluate(record=dict(merged), actor=actor)
             merged[name] = field.kind.clean(field, value)

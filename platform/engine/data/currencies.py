@@ -17,7 +17,7 @@ default currency.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..definition.fields import FieldValueError
 from ..definition.fieldtypes.money import (
@@ -30,6 +30,10 @@ from ..definition.fieldtypes.money import (
 from ..definition.model import Entity
 from .computed import Errors
 from .errors import FieldMessage
+from .related import load_related
+
+if TYPE_CHECKING:
+    from .store import RecordStore
 
 
 def contextual_money(entity: Entity) -> list[tuple[str, str]]:
@@ -54,6 +58,8 @@ def align_given(
     for name, source in contextual_money(entity):
         field, code = entity.fields[name], merged.get(source)
         value = merged.get(name)
+        if field.rollup is not None and _known(code):
+            merged[name] = zero_in(value, str(code))
         if field.compute is not None or field.rollup is not None or name in errors:
             continue
         if not isinstance(value, Money) or not _known(code) or value.currency == code:
@@ -70,6 +76,34 @@ def align_given(
                 )
             continue
         _refuse(errors, name, value.currency, str(code))
+
+
+def record_currencies(
+    store: RecordStore, entity: Entity, values: Mapping[str, Any]
+) -> dict[str, str]:
+    """The currency of each money field of a record yet to be written whose currency comes
+    from its context and is known from `values` (a new order line of a USD order: {"price":
+    "USD", "amount": "USD"}), read with the engine's rights like the write will."""
+    fields = contextual_money(entity)
+    record = dict(values)
+    paths = {source for _, source in fields if "." in source}
+    if paths:
+        with store.reading() as conn:
+            load_related(conn, store.model, store.tables, entity, [record], paths)
+    found = {}
+    for name, source in fields:
+        code = record.get(source)
+        if _known(code):
+            found[name] = str(code)
+    return found
+
+
+def zero_in(value: Any, currency: str) -> Any:
+    """`value` in `currency` when it is a zero amount (an empty sum is zero in every currency:
+    a USD order without lines totals 0 USD, not the field's default 0 EUR); else `value`."""
+    if isinstance(value, Money) and not value.amount and value.currency != currency:
+        return Money(value.amount, currency)
+    return value
 
 
 def check_computed(entity: Entity, merged: Mapping[str, Any], errors: Errors) -> None:

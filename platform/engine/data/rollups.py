@@ -46,6 +46,7 @@ from ..definition.fieldtypes.money import Money
 from ..definition.model import Entity, Field, PortalModel, Rollup
 from ..expr.expressions import EvaluationError
 from .computed import compute_virtual
+from .currencies import zero_in
 from .errors import NON_FIELD, FieldMessage, ValidationFailed
 from .events import WriteEvent
 from .permissions import Actor
@@ -164,7 +165,7 @@ def _refresh_one(
         if rollup is None or (rollup.entity, rollup.via) not in sources:
             continue
         try:
-            after[name] = aggregate(conn, store.model, store.tables, field, rollup, parent_id)
+            after[name] = _aggregate(store, conn, field, rollup, parent_id, before[name])
         except ForeignCurrency as exc:
             _currency_error(errors, entity, field, rollup, parent_id, exc, child)
         except FieldValueError as exc:
@@ -318,6 +319,20 @@ def _add(errors: dict[str, list[FieldMessage]], message: FieldMessage) -> None:
     errors.setdefault(NON_FIELD, []).append(message)
 
 
+def _aggregate(
+    store: RecordStore,
+    conn: sa.Connection,
+    field: Field,
+    rollup: Rollup,
+    parent_id: int,
+    before: Any,
+) -> Any:
+    """The rollup `field` of one parent; an empty sum keeps the parent's currency (a USD
+    order whose last line is gone totals 0 USD, not the field's default 0 EUR)."""
+    value = aggregate(conn, store.model, store.tables, field, rollup, parent_id)
+    return zero_in(value, before.currency) if isinstance(before, Money) else value
+
+
 # -- whole tables -------------------------------------------------------------------------
 def recompute_all(
     store: RecordStore, conn: sa.Connection, entity_name: str, field_name: str
@@ -345,8 +360,8 @@ def recompute_all(
             before = store.raw_values(entity, row)
             after = dict(before)
             try:
-                after[field_name] = aggregate(
-                    conn, store.model, store.tables, field, field.rollup, before["id"]
+                after[field_name] = _aggregate(
+                    store, conn, field, field.rollup, int(before["id"]), before[field_name]
                 )
             except (ForeignCurrency, FieldValueError) as exc:
                 log.warning("%s #%s: %s left empty: %s", entity_name, row["id"], field_name, exc)

@@ -95,7 +95,7 @@ locale's text is shown instead.
 `account`, named by `account_field:` when there are several, equals the actor's account); `own`
 (records the actor created); `self` (on `user`: the actor's own row); `{{parent: <ref field>}}`
 (records whose referenced record the actor may *read* — read, whatever the grant's action;
-on write grants `{{parent: order, when: "parent['status'] == 'draft'", message: …}}` also needs
+on write grants `{{parent: order, when: "parent.status == 'draft'", message: …}}` also needs
 the parent in that state, checked against the locked parent row in the write's transaction —
 `when:` sees `parent` and `actor` and is refused on grants that read, `scope-when-read`);
 `{{where: {{field: value}}}}` (rows where every named field equals its value: a literal, `$actor.id`

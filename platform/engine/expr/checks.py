@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -23,12 +22,29 @@ from typing import Any, Final
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from ..problems import PortalisError
 from . import sandbox as guards
+from .parsing import (
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_SOURCE_CHARS,
+    NOT_COUNTED,
+    ExpressionError,
+    Locator,
+    check_size,
+    parse,
+    tree_source,
+)
+from .paths import RECORD, field_read
 
-MAX_SOURCE_CHARS: Final = 2_000
-MAX_NODES: Final = 300
-MAX_DEPTH: Final = 30
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_SOURCE_CHARS",
+    "CheckedExpression",
+    "ExpressionError",
+    "check_expression",
+]
+
 
 # Known escape hatches, refused at definition time so the author hears about it early; the
 # run-time `_getattr_` guard denies them (and everything else not exposed) regardless.
@@ -38,8 +54,6 @@ _DENIED_ATTRIBUTES: Final = INSPECT_ATTRIBUTES | frozenset(
 )
 _CONSTANT_TYPES: Final = (str, int, float, bool, type(None))
 _UNARY_OPS: Final = (ast.Not, ast.USub, ast.UAdd)
-# Operator and context nodes are part of their parent, not separate expression nodes.
-_NOT_COUNTED: Final = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 _CONSTRUCTS: Final[Mapping[type[ast.AST], str]] = MappingProxyType(
     {
         ast.Lambda: "lambda",
@@ -52,28 +66,7 @@ _CONSTRUCTS: Final[Mapping[type[ast.AST], str]] = MappingProxyType(
         ast.YieldFrom: "yield",
     }
 )
-_NEWLINE: Final = re.compile(r"\r\n|\r|\n")
-_EXAMPLE: Final = "record['due'] is None or record['due'] >= today()"
 _ALLOWED: Final = "use operators, comparisons, literals, comprehensions and registered functions"
-
-
-class ExpressionError(PortalisError):
-    """An expression is not acceptable; raised when it is compiled (definition time).
-
-    `code` is one of `expression-syntax`, `expression-forbidden`, `expression-name`,
-    `expression-too-large`; `line` and `col` (1-based, 0 when unknown) locate the problem
-    inside the expression text; `hint` says how to fix it.
-    """
-
-    code = "expression-syntax"
-
-    def __init__(
-        self, message: str, *, code: str, line: int = 0, col: int = 0, hint: str = ""
-    ) -> None:
-        super().__init__(message, code=code)
-        self.line = line
-        self.col = col
-        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +92,9 @@ def check_expression(
 
     `declared` are the names the caller will bind, `functions` the callable names.
     """
-    tree, shift = _parse(source)
-    locate = _Locator(_tree_source(source), shift)
-    _check_size(tree, locate)
+    tree, shift = parse(source)
+    locate = Locator(tree_source(source), shift)
+    check_size(tree, locate)
     checker = _Checker(locate, declared, functions)
     checker.visit(tree.body, frozenset())
     return CheckedExpression(
@@ -112,115 +105,6 @@ def check_expression(
     )
 
 
-def record_path(node: ast.expr) -> str | None:
-    """ "a.b" for the attribute chain `record.a.b` on the name `record` (not `record.get`)."""
-    attrs: list[str] = []
-    while isinstance(node, ast.Attribute):
-        attrs.append(node.attr)
-        node = node.value
-    if not (isinstance(node, ast.Name) and node.id == "record") or not attrs:
-        return None
-    if attrs == ["get"]:
-        return None  # record.get('field'): the mapping's method
-    return ".".join(reversed(attrs))
-
-
-def _tree_source(source: str) -> str:
-    # Python refuses a leading indent even in eval mode; YAML values often carry one.
-    return source.lstrip(" \t")
-
-
-def _parse(source: str) -> tuple[ast.Expression, int]:
-    if len(source) > MAX_SOURCE_CHARS:
-        raise ExpressionError(
-            f"expression is longer than {MAX_SOURCE_CHARS:,} characters",
-            code="expression-too-large",
-            hint="move the logic into a plugin function",
-        )
-    text = _tree_source(source)
-    shift = len(source) - len(text)
-    if not text.strip():
-        raise ExpressionError("expression is empty", code="expression-syntax", hint=_EXAMPLE)
-    try:
-        tree = ast.parse(text, filename="<expression>", mode="eval")
-    except SyntaxError as exc:
-        message = exc.msg or "invalid syntax"
-        too_deep = "too many nested" in message
-        line = exc.lineno or 0
-        col = (exc.offset or 0) + (shift if line == 1 and exc.offset else 0)
-        if too_deep:
-            hint = f"nest at most {MAX_DEPTH} levels"
-        elif "\n" in text:
-            hint = "wrap an expression spanning several lines in parentheses"
-        else:
-            hint = f"write one Python expression, e.g. {_EXAMPLE}"
-        raise ExpressionError(
-            f"not a valid expression: {message}",
-            code="expression-too-large" if too_deep else "expression-syntax",
-            line=line,
-            col=col,
-            hint=hint,
-        ) from None
-    except (RecursionError, MemoryError, ValueError):
-        # The parser gives up on absurd nesting; NUL bytes are a ValueError on some versions.
-        raise ExpressionError(
-            "expression is nested too deeply or is not text",
-            code="expression-too-large",
-            hint=f"nest at most {MAX_DEPTH} levels",
-        ) from None
-    return tree, shift
-
-
-@dataclass(frozen=True, slots=True)
-class _Locator:
-    """Turns AST positions (UTF-8 byte offsets) into 1-based character columns."""
-
-    text: str
-    shift: int
-
-    def __call__(self, node: ast.AST) -> tuple[int, int]:
-        line = getattr(node, "lineno", 0)
-        offset = getattr(node, "col_offset", -1)
-        lines = _NEWLINE.split(self.text)
-        if not 0 < line <= len(lines) or offset < 0:
-            return line, 0
-        col = len(lines[line - 1].encode()[:offset].decode("utf-8", "ignore")) + 1
-        return line, col + (self.shift if line == 1 else 0)
-
-    def error(self, node: ast.AST, code: str, message: str, hint: str = "") -> ExpressionError:
-        """An `ExpressionError` located at `node`."""
-        line, col = self(node)
-        return ExpressionError(message, code=code, line=line, col=col, hint=hint)
-
-
-def _check_size(tree: ast.Expression, locate: _Locator) -> None:
-    # Iterative on purpose: a recursive walk is what deep nesting is meant to break.
-    count = 0
-    pending: list[tuple[ast.AST, int]] = [(tree.body, 1)]
-    while pending:
-        node, depth = pending.pop()
-        count += 1
-        if count > MAX_NODES:
-            raise locate.error(
-                node,
-                "expression-too-large",
-                f"expression has more than {MAX_NODES} syntax nodes",
-                "split it or move the logic into a plugin function",
-            )
-        if depth > MAX_DEPTH:
-            raise locate.error(
-                node,
-                "expression-too-large",
-                f"expression nests deeper than {MAX_DEPTH} levels",
-                "flatten it, e.g. use sum([...]) instead of a long chain of +",
-            )
-        pending.extend(
-            (child, depth + 1)
-            for child in ast.iter_child_nodes(node)
-            if not isinstance(child, _NOT_COUNTED)
-        )
-
-
 class _Checker:
     """The allow-list. Visits only node types it has a method for; everything else is refused.
 
@@ -229,7 +113,7 @@ class _Checker:
     """
 
     def __init__(
-        self, locate: _Locator, declared: frozenset[str], functions: Mapping[str, Any]
+        self, locate: Locator, declared: frozenset[str], functions: Mapping[str, Any]
     ) -> None:
         self.locate = locate
         self.declared = declared
@@ -304,15 +188,25 @@ class _Checker:
         self.resolve(node, node.id, scope)
 
     def visit_Attribute(self, node: ast.Attribute, scope: frozenset[str]) -> None:
-        path = record_path(node) if "record" not in scope else None
-        if path is not None:
+        read = field_read(node)
+        if read is not None and read[0] not in scope:
             # record.status, record.product.unit_price: a field, or a field of a referenced
-            # record (the compiler reads it through `record['product.unit_price']`)
+            # record (the compiler reads it through `record['product.unit_price']`);
+            # parent.status and before.status: a field of a record bound without references
+            name, path = read
             for attr in path.split("."):
                 self.check_identifier(node, attr)
-            self.resolve(node, "record", scope)
-            self.record_keys.add(path)
-            self.keyed_record_uses += 1
+            if name != RECORD and "." in path:
+                first = path.split(".")[0]
+                raise self.forbid(
+                    node,
+                    f"{name}.{path}: only the {name}'s own fields can be read",
+                    f"read {name}.{first}, or a field of the record itself (record.…)",
+                )
+            self.resolve(node, name, scope)
+            if name == RECORD:
+                self.record_keys.add(path)
+                self.keyed_record_uses += 1
             return
         # The value first, here and in calls, so problems are reported in reading order.
         self.visit(node.value, scope)
@@ -353,7 +247,7 @@ class _Checker:
     def visit_children(self, node: ast.AST, scope: frozenset[str]) -> None:
         """Check the children of a node that is allowed whatever its operands are."""
         for child in ast.iter_child_nodes(node):
-            if not isinstance(child, _NOT_COUNTED):
+            if not isinstance(child, NOT_COUNTED):
                 self.visit(child, scope)
 
     visit_Slice = visit_BoolOp = visit_Compare = visit_IfExp = visit_children

@@ -36,8 +36,9 @@ from typing import Any, Final
 from RestrictedPython.compile import compile_restricted_eval
 
 from . import sandbox as guards
-from .checks import ExpressionError, check_expression, record_path
+from .checks import ExpressionError, check_expression
 from .functions import BUILTIN_FUNCTIONS, ExpressionFunction
+from .paths import field_read
 from .sandbox import EvaluationError
 
 __all__ = [
@@ -264,12 +265,13 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
         # record.a.b reads the key "a.b" (loaded with the record); a loop variable that
         # shadows `record` gets the same item read, which is all a mapping offers anyway
-        path = record_path(node)
-        if path is None:
+        field = field_read(node)
+        if field is None:
             self.generic_visit(node)
             return node
+        name, path = field
         read = ast.Subscript(
-            value=ast.Name(id="record", ctx=ast.Load()),
+            value=ast.Name(id=name, ctx=ast.Load()),
             slice=ast.Constant(value=path),
             ctx=ast.Load(),
         )

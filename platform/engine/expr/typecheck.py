@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from .checks import ExpressionError, _Locator, _parse, _tree_source, record_path
+from .parsing import ExpressionError, Locator, parse, tree_source
+from .paths import record_path
 
 #: The value type (as far as expressions are concerned) of each field type.
 FIELD_VALUE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
@@ -79,7 +80,7 @@ class ValueType:
 @dataclass(frozen=True, slots=True)
 class _Types:
     fields: Mapping[str, ValueType]
-    locate: _Locator
+    locate: Locator
 
     def of(self, node: ast.expr) -> ValueType | None:
         """The value type of `node`, or None when unknown."""
@@ -165,10 +166,10 @@ def type_errors(
     currency of money fields that have one; `target` is the type of the field the value is
     stored in (a `compute`), whose kind must match the expression's when both are known."""
     try:
-        tree, shift = _parse(source)
+        tree, shift = parse(source)
     except ExpressionError:
         return  # reported by the syntax check
-    types = _Types(value_types(field_types, currencies), _Locator(_tree_source(source), shift))
+    types = _Types(value_types(field_types, currencies), Locator(tree_source(source), shift))
     for node in ast.walk(tree):
         problem = _problem(types, node)
         if problem is not None:

@@ -26,6 +26,7 @@ from flask import Response, abort, flash, redirect, render_template
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
+from portalis.engine.data.currencies import contextual_money, record_currencies
 from portalis.engine.data.errors import (
     NON_FIELD,
     FieldMessage,
@@ -143,6 +144,9 @@ class FormBlockType(BlockType):
         states = plan.states(values, ctx.actor)
         if all(not states.get(f.name, {"visible": True})["visible"] for f in plan.inputs):
             return None  # nothing to fill in, and nothing could make a field appear
+        shown = {f.name for f in plan.inputs}
+        if any(name in shown for name, _ in contextual_money(entity)):
+            plan.currencies = record_currencies(store, entity, values)
         return plan
 
     def probe(self, ctx: BlockContext, plan: FormPlan, form: RecordForm) -> Response:
@@ -192,6 +196,7 @@ class FormBlockType(BlockType):
                     errors=errors.get(f.name),
                     required=state["required"] if state is not None else None,
                     disabled=state is not None and not state["visible"],
+                    currency=plan.currencies.get(f.name, ""),
                 )
             )
         hidden = {name for name, state in states.items() if not state["visible"]}

@@ -61,6 +61,8 @@ class FormPlan:
     parent: tuple[str, int] | None = None
     #: inputs with visible_when/required_when (mirrored in the browser)
     conditional: set[str] = field(default_factory=set)
+    #: the record's currency of money inputs that take it from context, where known
+    currencies: dict[str, str] = field(default_factory=dict)
 
     def states(self, values: Mapping[str, Any], actor: Actor) -> dict[str, dict[str, bool]]:
         """`{field: {visible, required}}` of the conditional inputs for `values`."""

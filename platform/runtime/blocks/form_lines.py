@@ -19,6 +19,7 @@ from flask import abort
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
+from portalis.engine.data.currencies import contextual_money, record_currencies
 from portalis.engine.data.errors import NON_FIELD, FieldMessage
 from portalis.engine.data.line_items import LineItems, LineRow, existing_lines
 from portalis.engine.data.parent_state import state_refusal
@@ -69,6 +70,8 @@ class LinesPlan:
     inputs: list[Field]
     #: why the rows cannot change now (a parent-state grant refuses), shown instead of inputs
     frozen: str | None = None
+    #: the rows' currency of money inputs that take it from context (through the parent)
+    currencies: dict[str, str] = field(default_factory=dict)
 
     def title(self) -> str:
         """The table's caption."""
@@ -99,6 +102,8 @@ def lines_plan(
     plan = LinesPlan(spec, entity, inputs)
     if parent_id is not None:
         plan.frozen = frozen_text(ctx, entity.name, spec.via, parent_id)
+        if contextual_money(entity):  # the rows of one parent share its context
+            plan.currencies = record_currencies(store, entity, {spec.via: parent_id})
     return plan
 
 
@@ -299,6 +304,7 @@ def row_views(
                     errors=errors.get(key(n, f.name)),
                     id=cell_id,
                     autofocus=cell_id == focus,
+                    currency=plan.currencies.get(f.name, ""),
                 )
             )
         views.append(RowView(n + 1, row.id, row.version, cells, list(errors.get(key(n), ()))))

@@ -169,10 +169,10 @@ class MoneyControl:
         values["value"] = field._value()
         amount = Markup("<input{}>").format(attributes({**values, **_state(field, state)}))
         if not field.currencies:  # the record's currency: shown, not chosen
+            if not field.currency:  # not known yet (the help text says so): a plain box
+                return amount
             shown = Markup('\n    <span class="money-currency">{}</span>').format(field.currency)
-            return Markup('<div class="money-input">\n    {}{}\n  </div>').format(
-                amount, shown if field.currency else ""
-            )
+            return Markup('<div class="money-input">\n    {}{}\n  </div>').format(amount, shown)
         codes = _options(((c, c) for c in field.currencies), [field.currency], " " * 6)
         return Markup(
             '<div class="money-input">\n    {}\n    <select name="{}" aria-label="{}">{}'

@@ -61,6 +61,8 @@ class InputContext:
     formatter: Formatter
     #: the value stored now (the record's, or the default of a new one)
     stored: Any = None
+    #: the record's currency where a money field takes it from context and it is known
+    currency: str = ""
 
     @property
     def locale(self) -> str:
@@ -275,8 +277,12 @@ class MoneyInput(RecordInput):
             self.currency = stored.currency if isinstance(stored, Money) else default
         if self.contextual:
             stored = ctx.stored
-            self.currency = stored.currency if isinstance(stored, Money) else ""
+            self.currency = stored.currency if isinstance(stored, Money) else ctx.currency
             self.currencies = ()
+            if not self.currency:  # e.g. a new order whose account is chosen in this form
+                self.help = ctx.formatter.gettext(
+                    "In the currency of this record, set when it is saved"
+                )
             return
         allowed = tuple(getattr(self.spec.config, "allowed", ()) if self.spec else ())
         codes = allowed or currency_codes()

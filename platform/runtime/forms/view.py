@@ -54,9 +54,9 @@ class FormRenderer:
         self.formatter = formatter
         self.id_prefix = id_prefix
 
-    def context(self, stored: Any = None) -> InputContext:
+    def context(self, stored: Any = None, currency: str = "") -> InputContext:
         """The per-request context of one input."""
-        return InputContext(self.formatter, stored)
+        return InputContext(self.formatter, stored, currency)
 
     def view(
         self,
@@ -69,9 +69,11 @@ class FormRenderer:
         id: str | None = None,
         disabled: bool = False,
         autofocus: bool = False,
+        currency: str = "",
     ) -> FieldView:
         """`bound` labelled, prepared and rendered (`required` defaults to the field's;
-        `autofocus` after a form's row was added without JavaScript)."""
+        `autofocus` after a form's row was added without JavaScript; `currency` the record's
+        where a money field takes it from context)."""
         fmt = self.formatter
         bound.id = id or f"{self.id_prefix}-{bound.name}"
         text = fmt.label(spec.label, spec.name)
@@ -79,7 +81,7 @@ class FormRenderer:
         wanted = spec.required if required is None else required
         own_help = fmt.label(spec.help) if spec.help is not None else ""
         if isinstance(bound, RecordInput):
-            bound.prepare(self.context(stored))
+            bound.prepare(self.context(stored, currency))
             view = FieldView(
                 spec.name, bound.id, text, bound.kind, bound.own_label,
                 bound.shown_required(wanted), own_help or bound.help,
