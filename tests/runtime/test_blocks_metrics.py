@@ -221,3 +221,13 @@ def test_grouped_money_without_records_is_zero_money(ledger: WebPortal) -> None:
     html = ledger.client("carla@euro.test").get("/").text
     assert kpis(html)["Invoiced by month"] == "€1,604.49"  # her account's euros only
     assert kpis(html)["Disputed by month"] == "€0.00"  # no group at all: still money
+
+
+def test_a_chart_in_one_currency_labels_its_axis_with_money(ledger: WebPortal) -> None:
+    html = ledger.client("alex@ledger.test").get("/").text
+    by_month, in_eur = charts(html)[:2]
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", in_eur)
+    assert "€1,000.00" in texts and "1,000" not in texts  # the y axis of the EUR line
+    # EUR and USD in one chart: plain numbers on the axis, the legend names the currencies
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", by_month)
+    assert "1,000" in texts and "EUR" in texts and "USD" in texts

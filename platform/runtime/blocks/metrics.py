@@ -224,9 +224,12 @@ class MetricsBlockType(BlockType):
             def number(value: float) -> str:
                 return figure_text(Decimal(repr(value)), locale)
 
+            # one currency: the y axis speaks money ("€1,000.00"); several: the legend does
+            axis = series[0].formatter if len(series) == 1 else None
+            axis = axis or number
             wide, narrow = (
                 data_uri(
-                    chart_svg(metric.chart, title, labels, series, theme, narrow=n, number=number)
+                    chart_svg(metric.chart, title, labels, series, theme, narrow=n, number=axis)
                 )
                 for n in (False, True)
             )
