@@ -101,6 +101,8 @@ def test_money_inputs_show_the_record_currency(web: WebPortal) -> None:
     assert posted.status_code == 303, posted.text
     paid = web.store.get(web.actor("cleo@wholesale.test"), "invoice", invoice)["paid"]
     assert paid == Money(Decimal("30.00"), "USD")
+    # the invoice's history says where its new total came from, in the reader's words
+    assert "(via the totals of Payments)" in cleo.get(f"/invoices/{invoice}").text
     # a new invoice: its account (and so its currency) is chosen in the same form
     new = cleo.get("/invoices/new").text
     assert "In the currency of this record, set when it is saved" in new

@@ -23,6 +23,7 @@ from portalis.engine.data import audit
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Entity, Field
 
+from ..audit_via import via_text
 from ..display import Formatter
 from .base import BlockContext
 
@@ -133,7 +134,7 @@ class _Builder:
         detail = entry.detail
         item = HistoryItem(entry.id, entry.action, self.when(entry.at), Markup(""))
         via = detail.get("via")
-        item.via = str(via) if via else None
+        item.via = via_text(str(via), self.fmt) if via else None
         comment = detail.get("comment")
         item.comment = str(comment) if comment else None
         state_field = None
