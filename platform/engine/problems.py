@@ -161,6 +161,9 @@ CODES: Final[dict[str, str]] = {
     "expression-budget": "An expression exceeded its run-time budget (steps, sizes); logged "
     "like expression-failed.",
     "block-option": "A block's options are wrong for the block.",
+    "bulk-action": "A list's bulk action names a transition the entity's workflows lack, a "
+    "field that cannot be set (or a value it cannot hold), deletes an entity no role may "
+    "delete, or repeats another bulk action.",
     "block-route": "A detail/form block on a page needs an <id> route parameter.",
     "navigation-unknown": "Navigation names a page that does not exist.",
     "navigation-param": "Navigation names a page whose route needs parameters.",

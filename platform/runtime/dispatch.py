@@ -24,7 +24,8 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, dataviews, notifications, pages, theme
+from . import admin, api, auth, bulk_views, dataviews, notifications, pages, theme
+from .api import bulk as api_bulk
 from .context import current_actor, current_session_user, request_client_ip, state
 from .i18n import select_locale
 from .registry import RuntimePortal
@@ -37,8 +38,10 @@ log = logging.getLogger("portalis.runtime")
 VIEWS: Mapping[str, View] = {
     **auth.VIEWS,
     **dataviews.VIEWS,
+    **bulk_views.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,
+    **api_bulk.VIEWS,
     **notifications.VIEWS,
     **admin.VIEWS,
 }

@@ -41,11 +41,13 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
+    ("/_bulk/<page>/<int:block>", "sys:bulk", ("POST",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists
     ("/api/v1/openapi.json", "api:openapi", ("GET", "OPTIONS")),
     ("/api/v1/<entity>", "api:collection", ("GET", "POST", "OPTIONS")),
+    ("/api/v1/<entity>/bulk", "api:bulk", ("POST", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST", "OPTIONS")),

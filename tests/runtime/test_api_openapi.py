@@ -71,7 +71,7 @@ def test_openapi_schemas_describe_real_responses(api: Harness) -> None:
             Draft202012Validator.check_schema(schema)
         client = api.client(email)
         for path in doc["paths"]:
-            if "{id}" in path:
+            if "{id}" in path or path.endswith("/bulk"):  # bulk: a POST, tested with bulk
                 continue
             entity = path.strip("/")
             page = client.get(f"{API}{path}").get_json()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.pages import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files
-from portalis.testing.web import PDF, WebPortal, upload_ticket
+from portalis.testing.web import PDF, PortalClient, WebPortal, upload_ticket
 
 #: Valid argon2 hashes at a fraction of the cost: these tests sign in without passwords.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -60,9 +60,17 @@ WALKED_WITH_ARGUMENTS = {
     "sys:autocomplete",
     "sys:export",
     "sys:action",
+    "sys:bulk",
     "sys:notification_read",
 }
-WALKED_API = {"api:collection", "api:item", "api:transitions", "api:transition", "api:copy"}
+WALKED_API = {
+    "api:collection",
+    "api:item",
+    "api:transitions",
+    "api:transition",
+    "api:copy",
+    "api:bulk",
+}
 
 
 @dataclass
@@ -249,6 +257,58 @@ def static_get_paths(world: World) -> list[tuple[str, str]]:
 
 
 # -- the walk -------------------------------------------------------------------------------
+def walk_bulk(
+    world: World,
+    client: PortalClient,
+    who: str,
+    own: int,
+    page: Page,
+    index: int,
+    parent: int | None,
+    no_leak: Callable[[str, str], None],
+) -> None:
+    """Every bulk action of a list (every index, offered or not) on all of another account's
+    records of its entity: 404, or a result naming each one "not available" (an export: no
+    foreign row); the database snapshot at the end shows nothing changed."""
+    cfg = page.blocks[index].config
+    assert isinstance(cfg, ListBlock)
+    foreign = [str(rid) for _, rid in world.foreign(own, cfg.entity)]
+    if not cfg.bulk or not foreign:
+        return
+    path = f"/_bulk/{page.name}/{index}"
+    for action in range(len(cfg.bulk)):
+        data: dict[str, Any] = {"action": str(action), "ids": foreign}
+        if parent is not None:
+            data["id"] = str(parent)
+        response = client.post(path, data)
+        world.check(response.status_code in (200, 404), f"{who}: POST {path} #{action} → "
+                    f"{response.status_code}")  # fmt: skip
+        no_leak(f"POST {path} action {action}", response.text)
+        if response.status_code == 200 and cfg.bulk[action].kind != "export":
+            done = re.findall(r'data-bulk-done="(\d+)"', response.text)
+            world.check(not done, f"{who}: POST {path} #{action} did {done}")
+    api = f"/api/v1/{cfg.entity}/bulk"
+    ids = [int(i) for i in foreign]
+    target = world.web.compiled.model.entities[cfg.entity]
+    field_name = target.title_field or next(iter(target.fields))
+    for body in (
+        {"action": "delete", "ids": ids},
+        {"action": "update", "ids": ids, "values": {field_name: "Changed by IDOR"}},
+        *(
+            {"action": "transition", "name": tr, "ids": ids}
+            for wf in world.web.compiled.model.workflow_for(cfg.entity)
+            for tr in wf.transitions
+        ),
+    ):
+        response = client.client.post(
+            client.url(api), json=body, headers={"X-CSRF-Token": client.csrf}
+        )
+        world.check(response.status_code in (200, 400, 403, 404), f"{who}: POST {api} {body}")
+        if response.status_code == 200:
+            world.check(not response.json["done"], f"{who}: POST {api} {body} did some")
+        no_leak(f"POST {api}", response.text)
+
+
 def walk_as_attacker(world: World, email: str, own: int) -> None:
     web, model = world.web, world.web.compiled.model
     client = web.client(email)
@@ -334,6 +394,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                             query_string={f"{prefix}q": word},
                         )
                         no_leak(f"export {page.name}?q={word}", export.text)
+                walk_bulk(world, client, who, own, page, block.index, parent, no_leak)
 
     # counts: metrics count only the actor's rows
     for page in model.pages.values():

@@ -67,6 +67,8 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:export", "GET"): (404, 200, 200, 200),
     # b2c grants no delete: the record is visible to the signed-in roles, so 403; unseen → 404
     ("sys:action", "POST"): (404, 403, 403, 403),
+    # a bulk post without an action: nothing to run for anyone (the walk posts real ones)
+    ("sys:bulk", "POST"): (404, 404, 404, 404),
     ("sys:theme_css", "GET"): (200, 200, 200, 200),
     ("sys:logo", "GET"): (200, 200, 200, 200),
     ("api:openapi", "GET"): (200, 200, 200, 200),
@@ -75,6 +77,7 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:transitions", "GET"): (401, 200, 200, 200),
     ("api:transition", "POST"): (401, 415, 415, 415),  # a form post, not JSON
     ("api:copy", "POST"): (401, 404, 404, 404),  # b2c tickets declare no copy:
+    ("api:bulk", "POST"): (401, 415, 415, 415),  # a form post, not JSON
     ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
     ("sys:notification_read", "POST"): (LOGIN, 404, 404, 404),  # <id> is a ticket id: not theirs
     ("sys:notifications_read_all", "POST"): (LOGIN, INBOX, INBOX, INBOX),

@@ -8,6 +8,22 @@ from typing import Any, Literal
 
 from .values import Label
 
+#: What a bulk action does with the selected rows.
+BulkKind = Literal["transition", "set", "export", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAction:
+    """One entry of a list's `bulk:`: take a workflow `transition`, `set` fields to values
+    (`$actor.id` / `$actor.account` are the acting user / their account), `export` the
+    selected rows as CSV or `delete` them. Each row is checked and written on its own."""
+
+    kind: BulkKind
+    transition: str | None = None
+    #: `set:` as (field, value) pairs, in the order written
+    values: tuple[tuple[str, Any], ...] = ()
+    label: Label | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class ListBlock:
@@ -26,6 +42,8 @@ class ListBlock:
     #: the pager shows "1–25 of 132" (a bounded count in the list query); False: "1–25" and
     #: previous/next only, with no count
     total: bool = True
+    #: actions on the rows a reader selects (checkboxes and an action bar)
+    bulk: tuple[BulkAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

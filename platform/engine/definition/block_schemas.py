@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .block_bulk import BULK
 from .block_lines import LINES
 
 #: `- list: …`
@@ -51,6 +52,7 @@ LIST: dict[str, Any] = {
             "description": "Show how many rows match ('1–25 of 132', counted up to 10,000); "
             "false shows '1–25' with previous/next only and counts nothing.",
         },
+        "bulk": BULK,
     },
     "additionalProperties": False,
     "required": ["entity", "columns"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..problems import JsonPath
 from . import block_schemas
+from .block_bulk import compile_bulk
 from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock
 from .block_lines import check_lines, compile_lines
 from .metric_section import check_metrics, compile_metrics
@@ -135,6 +136,7 @@ def compile_list(options: dict[str, Any]) -> ListBlock:
         export=bool(options.get("export", True)),
         total=bool(options.get("total", True)),
         title=Label.of(options["title"]) if "title" in options else None,
+        bulk=compile_bulk(options.get("bulk") or []),
     )
 
 
@@ -168,9 +170,9 @@ BLOCK_SECTIONS = (
         block_schemas.LIST,
         "List",
         "Rows of an entity the reader may see, with columns, filters, search, sort, paging "
-        "and CSV export.",
+        "and CSV export; with bulk: actions on the rows the reader selects.",
         "entity: ticket\ncolumns: [subject, status, updated_at]\nfilters: [status]\n"
-        "search: [subject]\nlink: ticket",
+        "search: [subject]\nlink: ticket\nbulk: [{transition: close}, export]",
         check_list,
         compile_list,
     ),

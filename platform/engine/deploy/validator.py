@@ -25,6 +25,7 @@ from ..definition.schema.check import field_problems, make_validator, schema_pro
 from ..definition.schema.compose import build_schema, split_field_schemas
 from ..definition.semantics.auth import check_auth
 from ..definition.semantics.base import Ctx
+from ..definition.semantics.bulk import check_bulk
 from ..definition.semantics.copying import check_copies
 from ..definition.semantics.derived import check_derived_fields
 from ..definition.semantics.entities import check_entities
@@ -132,6 +133,7 @@ class Checker:
             check_lookups,
             check_pages,
             check_sections,
+            check_bulk,
             check_reporting,
             check_navigation,
             check_auth,

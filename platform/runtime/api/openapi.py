@@ -22,6 +22,7 @@ from marshmallow import INCLUDE, Schema, fields
 from portalis.engine.data.permissions import Actor
 
 from ..security import CSRF_HEADER
+from .bulk_paths import bulk_paths
 from .fields import ApiField, SystemField
 from .paths import (
     component_parameters,
@@ -157,6 +158,9 @@ def openapi_document(
         for path, operations in entity_paths(schemas, actor, entity, locale).items():
             add_path(spec, path, operations)
         for path, operations in copy_paths(schemas, actor, entity, locale).items():
+            add_path(spec, path, operations)
+        actions = schemas.store.policy.allowed_actions(actor, name)
+        for path, operations in bulk_paths(entity, actions, locale).items():
             add_path(spec, path, operations)
         workflow_paths = transition_paths(schemas, actor, entity, locale)
         if workflow_paths:
