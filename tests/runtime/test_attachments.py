@@ -142,6 +142,12 @@ def test_upload_folders_versions_download_delete(web: WebPortal, tmp_path: Path)
         "attachment_add", "attachment_add", "attachment_version", "attachment_delete",
     ]  # fmt: skip
     assert actions[2][1]["version"] == 2 and actions[3][1]["name"] == "app-2.log"
+    # the record's history (shown to account admins) tells the story
+    history = anna.get(f"/tickets/{ticket}").text
+    history = history[history.index('class="history"') :]
+    assert "attached “blank.png”" in history
+    assert "uploaded version 2 of “app-2.log”" in history
+    assert "deleted the document “app-2.log”" in history
 
 
 def test_readers_download_only_updaters_change(web: WebPortal) -> None:
