@@ -343,8 +343,9 @@ def embed(fragment: Any, context: str | None) -> Bundle:
     elif isinstance(fragment, dict) and fragment and set(fragment) <= definition_keys():
         merge(data, fragment)
     elif _is_list_of(fragment, lambda item: len(item) == 1 and next(iter(item)) in block_types()):
-        # a detail block shows the record of its page's <id>
-        route = "/docs-example/<id>" if any("detail" in b for b in fragment) else "/docs-example"
+        # a detail (or attachments) block shows the record of its page's <id>
+        with_id = any("detail" in b or "attachments" in b for b in fragment)
+        route = "/docs-example/<id>" if with_id else "/docs-example"
         data["pages"]["docs_example"] = {"route": route, "blocks": fragment}
     elif _is_list_of(fragment, lambda item: "type" in item):
         merge(data, {"auth": {"providers": fragment}})

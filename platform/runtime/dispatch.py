@@ -24,7 +24,7 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, bulk_views, dataviews, notifications, pages, theme
+from . import admin, api, auth, bulk_views, dataviews, documents, notifications, pages, theme
 from .api import bulk as api_bulk
 from .context import current_actor, current_session_user, request_client_ip, state
 from .i18n import select_locale
@@ -39,6 +39,7 @@ VIEWS: Mapping[str, View] = {
     **auth.VIEWS,
     **dataviews.VIEWS,
     **bulk_views.VIEWS,
+    **documents.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,
     **api_bulk.VIEWS,

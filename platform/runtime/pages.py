@@ -96,7 +96,8 @@ def page_view(portal: RuntimePortal, actor: Actor, name: str, args: Mapping[str,
     if record is not None:
         shown = model.entities[record.entity]
         title = f"{shown.title_of(record.values)} · {title}"
-    status = 422 if any(c.errors for c in contexts) else 200
+    # a block may answer with its own status (413: an upload over the limit)
+    status = g.get("block_status") or (422 if any(c.errors for c in contexts) else 200)
     return render_page(portal, actor, page, html, title, record), status
 
 

@@ -38,6 +38,12 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/notifications/read-all", "sys:notifications_read_all", ("POST",)),
     ("/notifications/preferences", "sys:notification_prefs", ("POST",)),
     ("/_files/<file_id>", "sys:file", ("GET",)),
+    ("/_attachments/<entity>/<int:id>/<document>", "sys:attachment", ("GET",)),
+    (
+        "/_attachments/<entity>/<int:id>/<document>/<int:version>",
+        "sys:attachment_version",
+        ("GET",),
+    ),
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
@@ -52,6 +58,27 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/copy", "api:copy", ("POST", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/attachments", "api:attachments", ("GET", "POST", "OPTIONS")),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>",
+        "api:attachment",
+        ("GET", "DELETE", "OPTIONS"),
+    ),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>/content",
+        "api:attachment_content",
+        ("GET", "OPTIONS"),
+    ),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>/versions",
+        "api:attachment_versions",
+        ("GET", "POST", "OPTIONS"),
+    ),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>/versions/<int:number>/content",
+        "api:attachment_version_content",
+        ("GET", "OPTIONS"),
+    ),
 )
 
 

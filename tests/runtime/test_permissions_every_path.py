@@ -2,7 +2,8 @@
 
 The walk is built from the compiled model, not from a hand-written list: every page with
 `<id>` × every record of its entity, every static GET route, every list block's CSV export,
-`/_ac/<entity>` for every entity, every attachment, every form on a record page, `/_act/`
+`/_ac/<entity>` for every entity, every attachment, every attached document (page downloads,
+the attachments block's upload/version/delete and the document API), every form on a record page, `/_act/`
 delete, copy and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
 filtered by every ref field, creates pointing at foreign parents). Customers of account A
 never read or change account B's data — unseen records answer 404 and vanish from lists,
@@ -13,6 +14,7 @@ the agent sees both accounts. A rule of the URL map the walk does not know fails
 from __future__ import annotations
 
 import html
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
+from portalis.engine.data.system_tables import attachment_versions
+from portalis.engine.data.system_tables import attachments as attachment_table
 from portalis.engine.data.system_tables import notifications as notification_table
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
@@ -57,6 +61,8 @@ NOT_DATA_PATHS = {
 #: Endpoints with URL arguments that the walk visits by their own rules (below).
 WALKED_WITH_ARGUMENTS = {
     "sys:file",
+    "sys:attachment",
+    "sys:attachment_version",
     "sys:autocomplete",
     "sys:export",
     "sys:action",
@@ -64,13 +70,10 @@ WALKED_WITH_ARGUMENTS = {
     "sys:notification_read",
 }
 WALKED_API = {
-    "api:collection",
-    "api:item",
-    "api:transitions",
-    "api:transition",
-    "api:copy",
-    "api:bulk",
-}
+    "api:collection", "api:item", "api:transitions", "api:transition", "api:copy", "api:bulk",
+    "api:attachments", "api:attachment", "api:attachment_content", "api:attachment_versions",
+    "api:attachment_version_content",
+}  # fmt: skip
 
 
 @dataclass
@@ -90,6 +93,8 @@ class World:
     failures: list[str] = field(default_factory=list)
     #: e-mail → id of an unread in-app notification of that user
     notifications: dict[str, int] = field(default_factory=dict)
+    #: account id → (ticket id, document id, bytes) of a document attached to its ticket
+    documents: dict[int, tuple[int, str, bytes]] = field(default_factory=dict)
 
     def check(self, ok: bool, message: str) -> None:
         if not ok:
@@ -179,6 +184,11 @@ def snapshot(web: WebPortal) -> dict[str, list[dict[str, Any]]]:
         out["portalis_file"] = [
             dict(r._mapping) for r in conn.execute(sa.select(files).order_by(files.c.id))
         ]
+        for table in (attachment_table, attachment_versions):
+            out[table.name] = [
+                dict(r._mapping)
+                for r in conn.execute(sa.select(table).order_by(*table.primary_key))
+            ]
     return out
 
 
@@ -191,13 +201,20 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
             "Acme GmbH": web.record_id("account", name="Acme GmbH"),
             "Globex Ltd": web.record_id("account", name="Globex Ltd"),
         }
-        attachments = {}
+        attachments, documents = {}, {}
         for email, account, subject in (
             ("ben@acme.test", "Acme GmbH", "Acme attachment statement"),
             ("nina@globex.test", "Globex Ltd", "Globex attachment statement"),
         ):
-            _, file_id = upload_ticket(web.client(email), subject, PDF, "statement.pdf")
+            owner = web.client(email)
+            ticket, file_id = upload_ticket(owner, subject, PDF, "statement.pdf")
             attachments[accounts[account]] = (file_id, PDF)
+            content = f"{account} document\n".encode()
+            documents[accounts[account]] = (
+                ticket,
+                attach_document(web, owner, ticket, content),
+                content,
+            )
         notes = {}
         with web.engine.begin() as conn:
             for email in ("ben@acme.test", "anna@acme.test", "nina@globex.test", AGENT):
@@ -207,12 +224,77 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
                 )  # fmt: skip
                 notes[email] = int(conn.execute(insert).inserted_primary_key[0])
         owner, titles, versions = observe(web)
-        yield World(web, owner, titles, versions, attachments, accounts, notifications=notes)
+        yield World(
+            web, owner, titles, versions, attachments, accounts, notifications=notes,
+            documents=documents,
+        )  # fmt: skip
     finally:
         web.close()
 
 
 # -- helpers --------------------------------------------------------------------------------
+def attachments_block(web: WebPortal) -> str:
+    """The index of the attachments block on the ticket page."""
+    return str(
+        next(b.index for b in web.compiled.model.pages["ticket"].blocks if b.type == "attachments")
+    )
+
+
+def attach_document(web: WebPortal, browser: PortalClient, ticket: int, content: bytes) -> str:
+    """Attach a text document to a ticket through its page; returns the document id."""
+    data = {
+        "_block": attachments_block(web),
+        "op": "upload",
+        "file": (io.BytesIO(content), "notes.txt"),
+    }
+    response = browser.post(f"/tickets/{ticket}", data, content_type="multipart/form-data")
+    assert response.status_code == 303, response.text
+    with web.engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.select(attachment_table.c.id).where(attachment_table.c.record_id == ticket)
+            ).scalar_one()
+        )
+
+
+def walk_documents(world: World, email: str, own: int) -> None:
+    """Another account's documents: every page and API route answers 404, bytes never leak."""
+    web = world.web
+    client = web.client(email)
+    headers = {"X-CSRF-Token": client.csrf}
+    index = attachments_block(web)
+    for account, (ticket, doc, content) in world.documents.items():
+        if account == own:
+            continue
+        api = f"/api/v1/ticket/{ticket}/attachments"
+        for path in (
+            f"/_attachments/ticket/{ticket}/{doc}", f"/_attachments/ticket/{ticket}/{doc}/1",
+            api, f"{api}/{doc}", f"{api}/{doc}/content", f"{api}/{doc}/versions",
+            f"{api}/{doc}/versions/1/content",
+        ):  # fmt: skip
+            response = client.get(path)
+            world.check(
+                response.status_code == 404, f"{email}: GET {path} → {response.status_code}"
+            )
+            world.check(content not in response.data, f"{email}: document bytes in GET {path}")
+        for op in ("upload", "version", "delete"):
+            data = {"_block": index, "op": op, "document": doc, "file": (io.BytesIO(PDF), "x.pdf")}
+            status = client.post(
+                f"/tickets/{ticket}", data, content_type="multipart/form-data"
+            ).status_code
+            world.check(status == 404, f"{email}: POST /tickets/{ticket} op={op} → {status}")
+        for path in (api, f"{api}/{doc}/versions"):
+            upload = {"file": (io.BytesIO(PDF), "x.pdf")}
+            status = client.client.post(client.url(path), data=upload, headers=headers).status_code
+            world.check(status == 404, f"{email}: POST {path} → {status}")
+        status = client.client.delete(client.url(f"{api}/{doc}"), headers=headers).status_code
+        world.check(status == 404, f"{email}: DELETE {api}/{doc} → {status}")
+        # the document id on a record of one's own account is unknown too
+        mine = world.documents[own][0]
+        status = client.get(f"/_attachments/ticket/{mine}/{doc}").status_code
+        world.check(status == 404, f"{email}: GET own ticket with foreign document → {status}")
+
+
 def record_path(page: Page, record_id: int) -> str:
     return page.route.replace("<id>", str(record_id))
 
@@ -573,6 +655,11 @@ def walk_as_agent(world: World) -> None:
     world.check(all(t in export for t in tickets), "agent: export misses tickets")
     offered = {item["title"] for item in client.get("/_ac/ticket?limit=20").json}
     world.check(tickets <= offered, f"agent: autocomplete misses {sorted(tickets - offered)}")
+    for ticket, doc, content in world.documents.values():
+        response = client.get(f"/_attachments/ticket/{ticket}/{doc}")
+        world.check(response.data == content, f"agent: document {doc} → {response.status_code}")
+        response = client.get(f"/api/v1/ticket/{ticket}/attachments/{doc}/content")
+        world.check(response.data == content, f"agent: API document {doc} → {response.status_code}")
     for file_id, content in world.attachments.values():
         response = client.get(f"/_files/{file_id}")
         world.check(
@@ -612,6 +699,7 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
     for email, account in ATTACKERS:
         walk_as_attacker(world, email, world.accounts[account])
         walk_notifications(world, email)
+        walk_documents(world, email, world.accounts[account])
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
     walk_as_agent(world)
     assert not world.failures, "\n".join(world.failures)

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from unittest import mock
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from werkzeug.routing import Map, Rule
 from werkzeug.test import TestResponse
 
 from portalis.engine.accounts import passwords
+from portalis.engine.data.system_tables import attachments
 from portalis.runtime import default_plugins
 from portalis.runtime.dispatch import PUBLIC_ENDPOINTS, VIEWS
 from portalis.runtime.pages import page_allowed
@@ -78,6 +80,18 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:transition", "POST"): (401, 415, 415, 415),  # a form post, not JSON
     ("api:copy", "POST"): (401, 404, 404, 404),  # b2c tickets declare no copy:
     ("api:bulk", "POST"): (401, 415, 415, 415),  # a form post, not JSON
+    # a document of the role's ticket (the customer's own; colleagues' tickets for the others)
+    ("sys:attachment", "GET"): (404, 200, 200, 200),
+    ("sys:attachment_version", "GET"): (404, 200, 200, 200),
+    ("api:attachments", "GET"): (401, 200, 200, 200),
+    ("api:attachments", "POST"): (401, 415, 415, 415),  # a urlencoded form, not multipart
+    ("api:attachment", "GET"): (401, 200, 200, 200),
+    # DELETE names an unknown document (a real one would be gone for the cells after it)
+    ("api:attachment", "DELETE"): (401, 404, 404, 404),
+    ("api:attachment_content", "GET"): (401, 200, 200, 200),
+    ("api:attachment_versions", "GET"): (401, 200, 200, 200),
+    ("api:attachment_versions", "POST"): (401, 415, 415, 415),
+    ("api:attachment_version_content", "GET"): (401, 200, 200, 200),
     ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
     ("sys:notification_read", "POST"): (LOGIN, 404, 404, 404),  # <id> is a ticket id: not theirs
     ("sys:notifications_read_all", "POST"): (LOGIN, INBOX, INBOX, INBOX),
@@ -123,6 +137,8 @@ ARGUMENTS = {
     "name": "start",
     "provider": "password",
     "step": "callback",
+    "version": "1",
+    "number": "1",
 }
 SECRETS = (
     "Invoice 2026-114",
@@ -142,6 +158,8 @@ class Served:
     web: WebPortal
     tickets: dict[str, int]
     file_id: str
+    #: ticket key → the id of a document attached to it
+    documents: dict[str, str]
 
     @property
     def url_map(self) -> Map:
@@ -154,8 +172,13 @@ class Served:
             browser.sync_csrf()
         return browser
 
-    def path(self, rule: Rule, role: str) -> str:
-        values = {**ARGUMENTS, "id": str(self.tickets[TICKET_OF[role]]), "file_id": self.file_id}
+    def path(self, rule: Rule, role: str, method: str = "GET") -> str:
+        values = {
+            **ARGUMENTS,
+            "id": str(self.tickets[TICKET_OF[role]]),
+            "file_id": self.file_id,
+            "document": "x" * 24 if method == "DELETE" else self.documents[TICKET_OF[role]],
+        }
         return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
@@ -177,7 +200,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             page = ben.get(response.headers["Location"].split(f"/{SLUG}", 1)[1]).text
             match = re.search(rf'href="/{SLUG}/_files/([A-Za-z0-9_-]+)"', page)
             assert match, page
-            yield Served(web, tickets, match.group(1))
+            documents = {}
+            block = next(b.index for b in web.compiled.model.pages["ticket"].blocks
+                         if b.type == "attachments")  # fmt: skip
+            for key, owner in (("t1", "anna@acme.test"), ("t2", "ben@acme.test")):
+                upload = {"_block": str(block), "op": "upload", "file": (io.BytesIO(PDF), "d.pdf")}
+                response = web.client(owner).post(
+                    f"/tickets/{tickets[key]}", upload, content_type="multipart/form-data"
+                )
+                assert response.status_code == 303, response.text
+                with web.engine.connect() as conn:
+                    documents[key] = conn.execute(
+                        sa.select(attachments.c.id).where(attachments.c.record_id == tickets[key])
+                    ).scalar_one()
+            yield Served(web, tickets, match.group(1), documents)
         finally:
             web.close()
 
@@ -235,6 +271,7 @@ def test_asvs_8_2_1_route_role_matrix(served: Served, role: str) -> None:
             unknown.append(f"{rule.rule} ({rule.endpoint})")
         for method in checked:
             want = SYSTEM_MATRIX[(rule.endpoint, method)][ROLES.index(role)]
+            path = served.path(rule, role, method)
             got = outcome(request(served.client(role), method, path))
             cells += 1
             if got != want:
@@ -268,8 +305,8 @@ def test_every_route_is_classified(served: Served) -> None:
         if rule.endpoint.startswith("page:") or rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         seen.add(rule.endpoint)
-        path = served.path(rule, "anonymous")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            path = served.path(rule, "anonymous", method)
             response = request(served.client("anonymous"), method, path)
             got = outcome(response)
             text = response.get_data(as_text=True)

@@ -26,7 +26,7 @@ def _has_id(ctx: SectionContext) -> bool:
     return "<id>" in str((ctx.page or {}).get("route", ""))
 
 
-def _page_entity(page: Mapping[str, Any] | None) -> str | None:
+def shown_entity(page: Mapping[str, Any] | None) -> str | None:
     """The entity whose record a page with <id> shows (its detail block, or edit form)."""
     for block in (page or {}).get("blocks") or []:
         kind, options = next(iter(block.items()))
@@ -41,7 +41,7 @@ def _check_parent(ctx: SectionContext, entity: str, parent: str, path: JsonPath)
     """`parent:` names a ref field pointing to the record the page shows."""
     fields = ctx.fields_of(entity)
     spec = fields.get(parent)
-    shown = _page_entity(ctx.page)
+    shown = shown_entity(ctx.page)
     if spec is None or spec.get("type") != "ref":
         refs = [n for n, f in fields.items() if f.get("type") == "ref"]
         ctx.problem(

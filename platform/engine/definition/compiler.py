@@ -14,8 +14,9 @@ from typing import Any
 from ..expr.expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
 from ..expr.typecheck import type_errors
 from ..problems import JsonPath
+from .attachment_spec import compile_attachments
 from .auth_config import AuthConfig, AuthProvider, PasswordPolicy
-from .compiler_flow import FlowCompiler
+from .compiler_flow import FlowCompiler, humanize
 from .exchange_rates import compile_exchange_rates
 from .fields import FieldValueError
 from .flow_model import Workflow
@@ -44,11 +45,6 @@ from .values import Label, frozen_map
 Functions = Mapping[str, Callable[..., Any]]
 #: What the `when` of a parent scope sees: the parent record's values and the actor.
 PARENT_STATE_NAMES = ("parent", "actor")
-
-
-def humanize(name: str) -> str:
-    """`due_date` → `Due date`."""
-    return name.replace("_", " ").capitalize()
 
 
 class _Compiler:
@@ -173,6 +169,7 @@ class _Compiler:
             reads=reads,
             copy=self.flow.copy_spec(name, spec.get("copy")),
             lookups=frozen_map(lookups),
+            attachments=compile_attachments(spec.get("attachments")),
         )
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .attachment_spec import AttachmentsSpec
 from .auth_config import AuthConfig
 from .exchange_rates import ExchangeRates
 from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
@@ -200,6 +201,8 @@ class Entity:
     copy: CopySpec | None = None
     #: declared lookups by name (`lookups:`), read by expressions as `record.<name>`
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
+    #: documents kept with each record (`attachments:`), None when it keeps none
+    attachments: AttachmentsSpec | None = None
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""

@@ -23,6 +23,7 @@ from ..definition.lookups import check_lookups
 from ..definition.model import PortalModel
 from ..definition.schema.check import field_problems, make_validator, schema_problems
 from ..definition.schema.compose import build_schema, split_field_schemas
+from ..definition.semantics.attachments import check_attachments
 from ..definition.semantics.auth import check_auth
 from ..definition.semantics.base import Ctx
 from ..definition.semantics.bulk import check_bulk
@@ -130,6 +131,7 @@ class Checker:
             check_derived_fields,
             check_flow,
             check_copies,
+            check_attachments,
             check_lookups,
             check_pages,
             check_sections,

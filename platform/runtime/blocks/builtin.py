@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portalis.engine.plugins import hookimpl
 
+from .attachments import AttachmentsBlockType
 from .base import BlockType
 from .detail import DetailBlockType
 from .form import FormBlockType
@@ -14,11 +15,12 @@ from .metrics import MetricsBlockType
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown and metrics."""
+    """list, detail, form, markdown, metrics and attachments."""
     return [
         ListBlockType(),
         DetailBlockType(),
         FormBlockType(),
         MarkdownBlockType(),
         MetricsBlockType(),
+        AttachmentsBlockType(),
     ]
