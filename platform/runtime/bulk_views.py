@@ -23,10 +23,10 @@ from .blocks.listing import visible_columns
 from .bulk_run import action_label, offered, parse_ids, readable_rows, run
 from .dataviews import csv_line
 from .display import Formatter
-from .files import content_disposition
 from .pages import page_allowed, page_record
 from .registry import RuntimePortal
 from .security import safe_next
+from .uploads import content_disposition
 from .urls import page_url
 
 
