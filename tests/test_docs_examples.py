@@ -82,12 +82,13 @@ SEED_KEYS = {"accounts", "users", "records"}
 #: The declarations an example presupposes, by the name its annotation gives.
 CONTEXTS: dict[str, str] = {
     # definition-reference: its examples form one portal with a manager role, refunds, a
-    # resolution date, messages with a `text` and a survey notification
+    # resolution date, tickets in a full-text index (the search block's example), messages with a `text` and a survey notification
     "reference": """
 roles:
   manager: {label: Manager, staff: true}
 entities:
   ticket:
+    search: {fields: {subject: 3, body: 1}}
     fields:
       status:
         options: [open, in_progress, resolved, refunded, closed]

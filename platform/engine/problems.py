@@ -66,6 +66,10 @@ CODES: Final[dict[str, str]] = {
     "ref-unknown-field-type": "A field type is not registered.",
     "field-option": "A field type option is missing, unknown or wrong for its type.",
     "field-capability": "A field is used where its type cannot serve (filter, sort, search, index).",
+    "search-field-type": "A full-text `search:` names a field that is not a `string` or `text` field.",
+    "search-field-virtual": "A full-text `search:` names a field computed by the database, which has no column to index.",
+    "search-weights": "A full-text `search:` gives more than four different weights.",
+    "search-not-indexed": "A search block names an entity without a full-text `search:`.",
     "field-reserved": "A field uses a name reserved for system columns.",
     "field-default": "A field default is not a valid value of the field.",
     "sequence-format": "A sequence field's format has no {seq} (or more than one), an unknown "

@@ -19,6 +19,7 @@ from ..definition.fields import FieldValueError
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import queryable
 from .errors import BadQuery, NotFound
+from .fulltext.match import TextMatch, text_match
 from .permissions import Actor, Policy
 from .tables import TableSet
 
@@ -32,6 +33,7 @@ class RecordQuery:
     model: PortalModel
     tables: TableSet
     policy: Policy
+    engine: sa.Engine
     #: per entity, the SQL of its `stored: sql` fields (`sql_compute.sql_columns`)
     computed_sql: Mapping[str, Mapping[str, sa.ColumnElement[Any]]]
 
@@ -88,9 +90,26 @@ class RecordQuery:
             if ref not in entity.fields or entity.fields[ref].type != "ref":
                 raise BadQuery(f"{ref!r} is not a reference")
             parts.append(self._readable_and(actor, entity, ref, table.c[ref] == _int_id(parent_id)))
-        if search and search.strip():
+        if search and search.strip() and entity.full_text is not None:
+            found = self.full_text(actor, entity, search)
+            parts.append(
+                sa.false()
+                if found is None
+                else sa.and_(table.c.id.in_(sa.select(found.hits.c.id)), found.where)
+            )
+        elif search and search.strip():
             parts.append(self._search(actor, entity, table, search, search_fields, mask))
         return sa.and_(*parts)
+
+    def full_text(self, actor: Actor, entity: Entity, text: str) -> TextMatch | None:
+        """The full-text match of `text` in `entity`'s index for `actor` (`fulltext.match`);
+        None when nothing can match."""
+        index = self.tables.search.get(entity.name)
+        if index is None:
+            return None
+        table = self.tables[entity.name]
+        dialect = self.engine.dialect.name
+        return text_match(self.policy, actor, entity, table, index, dialect, text)
 
     def _search(
         self,

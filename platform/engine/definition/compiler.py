@@ -20,6 +20,7 @@ from .compiler_flow import FlowCompiler, humanize
 from .exchange_rates import compile_exchange_rates
 from .fields import FieldValueError
 from .flow_model import Workflow
+from .full_text import entity_search
 from .lookups import compile_lookups
 from .model import (
     BUILTIN_ROLES,
@@ -146,10 +147,7 @@ class _Compiler:
             if check is not None:
                 rules.append(Rule(i, check, Label.of(rule["message"])))
         lookups = compile_lookups(spec.get("lookups"))
-        reads = entity_reads(fields, rules, lookups)
-        search = tuple(spec.get("search") or ()) or tuple(
-            f.name for f in fields.values() if f.kind.searchable
-        )
+        search, full_text = entity_search(spec.get("search"), fields, self.ctx.data["locales"])
         return Entity(
             name=name,
             label=Label.of(spec.get("label"), humanize(name)),
@@ -164,9 +162,10 @@ class _Compiler:
             builtin=bool(spec.get("__builtin__")),
             table_name=table_name(str(self.ctx.data["portal"]), name),
             search_fields=search,
+            full_text=full_text,
             icon=spec.get("icon"),
             indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
-            reads=reads,
+            reads=entity_reads(fields, rules, lookups),
             copy=self.flow.copy_spec(name, spec.get("copy")),
             lookups=frozen_map(lookups),
             attachments=compile_attachments(spec.get("attachments")),

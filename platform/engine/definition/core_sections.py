@@ -1,5 +1,5 @@
 """The core's built-in definition sections, registered through the same hook as a plugin's:
-the six built-in blocks and the password provider."""
+the built-in blocks and the password provider."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from ..markers import hookimpl
 from .attachment_section import ATTACHMENTS_SECTION
 from .block_sections import BLOCK_SECTIONS
 from .password_section import PASSWORD_SECTION
+from .search_section import SEARCH_SECTION
 from .sections import DefinitionSection
 
 
 @hookimpl
 def portalis_definition_sections() -> list[DefinitionSection]:
-    """The built-in blocks (attachments too) and the password provider."""
-    return [*BLOCK_SECTIONS, ATTACHMENTS_SECTION, PASSWORD_SECTION]
+    """The built-in blocks and the password provider."""
+    return [*BLOCK_SECTIONS, ATTACHMENTS_SECTION, SEARCH_SECTION, PASSWORD_SECTION]

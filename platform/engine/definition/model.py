@@ -177,6 +177,20 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class FullText:
+    """An entity's full-text index (`search: {fields: ...}`): the indexed fields with their
+    weights (1–10) and the text-search language (`english`, `german`, `french`, `spanish` or
+    `simple`, from the portal's first locale)."""
+
+    fields: tuple[tuple[str, int], ...]
+    language: str
+
+    def names(self) -> tuple[str, ...]:
+        """The indexed fields in declaration order."""
+        return tuple(name for name, _ in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     """An entity: a real table with typed columns and its permission grants."""
 
@@ -191,6 +205,8 @@ class Entity:
     builtin: bool = False
     table_name: str = ""
     search_fields: tuple[str, ...] = ()
+    #: the full-text index (`search: {fields: ...}`), None for a substring search
+    full_text: FullText | None = None
     icon: str | None = None
     #: declared `indexes:`, each a list of field or system column names (`-name` descends)
     indexes: tuple[tuple[str, ...], ...] = ()

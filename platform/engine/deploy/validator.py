@@ -42,6 +42,7 @@ from ..definition.semantics.pages import (
 )
 from ..definition.semantics.reporting import check_reporting
 from ..definition.semantics.roles import check_roles
+from ..definition.semantics.search import check_search_blocks
 from ..definition.semantics.sections import check_sections
 from ..definition.semantics.workflows import check_workflows
 from ..plugins import definition_sections, expression_functions, field_types
@@ -134,6 +135,7 @@ class Checker:
             check_attachments,
             check_lookups,
             check_pages,
+            check_search_blocks,
             check_sections,
             check_bulk,
             check_reporting,

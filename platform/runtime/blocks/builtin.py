@@ -11,11 +11,12 @@ from .form import FormBlockType
 from .listing import ListBlockType
 from .markdown import MarkdownBlockType
 from .metrics import MetricsBlockType
+from .search import SearchBlockType
 
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics and attachments."""
+    """list, detail, form, markdown, metrics, attachments and search."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -23,4 +24,5 @@ def portalis_block_types() -> list[BlockType]:
         MarkdownBlockType(),
         MetricsBlockType(),
         AttachmentsBlockType(),
+        SearchBlockType(),
     ]

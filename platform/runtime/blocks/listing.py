@@ -120,7 +120,8 @@ def fetch(
         filters=dict(query.filters),
         search=query.search,
         search_fields=cfg.search or None,
-        sort=query.sort,
+        # a full-text search ranks by relevance unless the reader chose another sort
+        sort=None if query.search and cfg.sort == query.sort and ranked(store, cfg) else query.sort,
         page=page or query.page,
         page_size=size or query.size,
         parent=(cfg.parent, parent_id) if cfg.parent and parent_id is not None else None,
@@ -128,6 +129,11 @@ def fetch(
         fields=list_fields(store, cfg),
         titles=title_columns(store, actor, cfg),
     )
+
+
+def ranked(store: RecordStore, cfg: ListBlock) -> bool:
+    """True when the block's entity has a full-text index (its searches rank)."""
+    return store.model.entities[cfg.entity].full_text is not None
 
 
 def title_columns(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[str]:

@@ -11,9 +11,10 @@ from ..fields import CheckContext
 from ..model import SYSTEM_COLUMNS, Field
 from ..naming import MAX_IDENTIFIER, table_name
 from ..values import Label
-from .base import Ctx, account_field, check_field_ref, suggest
+from .base import Ctx, account_field, suggest
 from .grants import check_grant, check_parent_cycles
 from .indexes import check_indexes
+from .search import check_search
 
 
 def check_entities(ctx: Ctx) -> None:
@@ -39,8 +40,7 @@ def check_entities(ctx: Ctx) -> None:
                 (*base, "title_field"),
                 suggest(title, fields),
             )
-        for i, fname in enumerate(entity.get("search") or []):
-            check_field_ref(ctx, name, fname, (*base, "search", i), need="searchable")
+        check_search(ctx, name, entity, base)
         account_field(ctx, name, report=True)
         check_indexes(ctx, name, entity, base)
         for i, grant in enumerate(entity.get("permissions") or []):
