@@ -162,6 +162,8 @@ CODES: Final[dict[str, str]] = {
     "like expression-failed.",
     "block-option": "A block's options are wrong for the block.",
     "block-route": "A detail/form block on a page needs an <id> route parameter.",
+    "live-needs-parent": "live: on a list block needs parent: (live lists are a record's "
+    "children, so the server watches a few indexed rows, not a whole table).",
     "navigation-unknown": "Navigation names a page that does not exist.",
     "navigation-param": "Navigation names a page whose route needs parameters.",
     "title-field": "An entity's title field does not exist.",

@@ -24,8 +24,14 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, dataviews, notifications, pages, theme
-from .context import current_actor, current_session_user, request_client_ip, state
+from . import admin, api, auth, dataviews, live, notifications, pages, theme
+from .context import (
+    PASSIVE_PATHS,
+    current_actor,
+    current_session_user,
+    request_client_ip,
+    state,
+)
 from .i18n import select_locale
 from .registry import RuntimePortal
 from .security import protect_request
@@ -40,6 +46,7 @@ VIEWS: Mapping[str, View] = {
     **theme.VIEWS,
     **api.VIEWS,
     **notifications.VIEWS,
+    **live.VIEWS,
     **admin.VIEWS,
 }
 #: Endpoints anyone may call (the others check the actor themselves or are pages with roles).
@@ -79,6 +86,7 @@ def portal_view(path: str = "") -> Any:
         prefix, rest = f"{root}/{slug}", "/" + remainder
     g.portal = portal
     g.portal_prefix = prefix
+    g.passive_request = rest.startswith(PASSIVE_PATHS)
     if not _guards_allow(portal, rest):
         _forget_portal()
         abort(403)

@@ -41,6 +41,9 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
+    # live updates of an open page (`live`): short polling, 304 when nothing changed
+    ("/_updates/<page>", "sys:updates", ("GET",)),
+    ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists

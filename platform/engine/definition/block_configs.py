@@ -26,6 +26,8 @@ class ListBlock:
     #: the pager shows "1–25 of 132" (a bounded count in the list query); False: "1–25" and
     #: previous/next only, with no count
     total: bool = True
+    #: rows refresh without a reload (`live_updates`; only with `parent`)
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class DetailBlock:
     actions: tuple[str, ...] = ("transitions", "edit")
     #: roles that see the history panel (changes, transitions, comments)
     history_roles: frozenset[str] = frozenset()
+    #: the record refreshes without a reload (`live_updates`)
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,12 @@ LIST: dict[str, Any] = {
             "description": "Show how many rows match ('1–25 of 132', counted up to 10,000); "
             "false shows '1–25' with previous/next only and counts nothing.",
         },
+        "live": {
+            "type": "boolean",
+            "description": "With parent: on a record page, rows added, changed or removed "
+            "by others appear without a reload (new ones announced to screen readers); the "
+            "portal's live_updates: sets how often the page asks.",
+        },
     },
     "additionalProperties": False,
     "required": ["entity", "columns"],
@@ -83,6 +89,12 @@ DETAIL: dict[str, Any] = {
             "properties": {"roles": {"$ref": "#/$defs/role_list"}},
             "required": ["roles"],
             "additionalProperties": False,
+        },
+        "live": {
+            "type": "boolean",
+            "description": "The record's fields, status and offered transitions refresh "
+            "without a reload when someone else changes it (the portal's live_updates: sets "
+            "how often the page asks).",
         },
     },
     "additionalProperties": False,
