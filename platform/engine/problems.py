@@ -172,6 +172,8 @@ CODES: Final[dict[str, str]] = {
     "field that cannot be set (or a value it cannot hold), deletes an entity no role may "
     "delete, or repeats another bulk action.",
     "block-route": "A detail/form block on a page needs an <id> route parameter.",
+    "live-needs-parent": "live: on a list block needs parent: (live lists are a record's "
+    "children, so the server watches a few indexed rows, not a whole table).",
     "navigation-unknown": "Navigation names a page that does not exist.",
     "navigation-param": "Navigation names a page whose route needs parameters.",
     "title-field": "An entity's title field does not exist.",

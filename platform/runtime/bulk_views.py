@@ -23,7 +23,7 @@ from .blocks.listing import visible_columns
 from .bulk_run import action_label, offered, parse_ids, readable_rows, run
 from .dataviews import csv_line
 from .display import Formatter
-from .pages import page_allowed, page_record
+from .page_records import page_allowed, page_record
 from .registry import RuntimePortal
 from .security import safe_next
 from .uploads import content_disposition

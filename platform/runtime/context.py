@@ -99,6 +99,10 @@ def request_client_ip() -> str:
 
 #: `RuntimePortal.cache` key of the version's session query (built once, `session_query`)
 _SESSION_QUERY = "session_query"
+#: Portal paths a page calls by itself (live updates' polls): no user activity, so they never
+#: move the session's idle timeout — an open tab must not keep a session alive forever. (By
+#: path: request guards load the user before the URL is matched.)
+PASSIVE_PATHS = ("/_updates/",)
 
 
 class PortalUser(UserMixin):  # type: ignore[misc]
@@ -138,7 +142,8 @@ def load_user(user_id: str) -> PortalUser | None:
     """Flask-Login user loader: validate the session record for the current portal.
 
     One query (session, user and unread count) on the request's connection; at most once a
-    minute also a short write of `last_seen`, and only then is the session cookie re-sent.
+    minute also a short write of `last_seen`, and only then is the session cookie re-sent
+    (never for `PASSIVE_PATHS`).
     """
     portal = g.get("portal")
     if portal is None or "|" not in user_id:
@@ -158,7 +163,7 @@ def load_user(user_id: str) -> PortalUser | None:
     user, due = found
     if not user.is_active:
         return None
-    if due:
+    if due and not g.get("passive_request", False):
         with write_transaction(engine) as conn:
             touch(conn, secret)
         session.modified = True  # the cookie's expiry moves with the activity

@@ -29,7 +29,7 @@ from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, 
 from .display import Formatter, page_for
 from .files import download
 from .forms.account import RecordActionForm
-from .pages import page_allowed, page_entity, page_record
+from .page_records import page_allowed, page_entity, page_record
 from .registry import RuntimePortal
 from .templating import gettext, label
 from .transition_form import (

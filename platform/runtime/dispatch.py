@@ -24,9 +24,15 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, bulk_views, dataviews, documents, notifications, pages, theme
+from . import admin, api, auth, bulk_views, dataviews, documents, live, notifications, pages, theme
 from .api import bulk as api_bulk
-from .context import current_actor, current_session_user, request_client_ip, state
+from .context import (
+    PASSIVE_PATHS,
+    current_actor,
+    current_session_user,
+    request_client_ip,
+    state,
+)
 from .i18n import select_locale
 from .registry import RuntimePortal
 from .security import protect_request
@@ -44,6 +50,7 @@ VIEWS: Mapping[str, View] = {
     **api.VIEWS,
     **api_bulk.VIEWS,
     **notifications.VIEWS,
+    **live.VIEWS,
     **admin.VIEWS,
 }
 #: Endpoints anyone may call (the others check the actor themselves or are pages with roles).
@@ -83,6 +90,7 @@ def portal_view(path: str = "") -> Any:
         prefix, rest = f"{root}/{slug}", "/" + remainder
     g.portal = portal
     g.portal_prefix = prefix
+    g.passive_request = rest.startswith(PASSIVE_PATHS)
     if not _guards_allow(portal, rest):
         _forget_portal()
         abort(403)

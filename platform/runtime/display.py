@@ -28,7 +28,7 @@ from portalis.engine.definition.model import Entity, Field, Page
 from .context import state
 from .files import file_names
 from .i18n import format_date, format_fixed, format_money, format_number
-from .pages import page_allowed
+from .page_records import page_allowed
 from .registry import RuntimePortal
 from .urls import portal_url, record_urls
 

@@ -48,6 +48,9 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
     ("/_bulk/<page>/<int:block>", "sys:bulk", ("POST",)),
+    # live updates of an open page (`live`): short polling, 304 when nothing changed
+    ("/_updates/<page>", "sys:updates", ("GET",)),
+    ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists

@@ -3,7 +3,8 @@
 The walk is built from the compiled model, not from a hand-written list: every page with
 `<id>` × every record of its entity, every static GET route, every list block's CSV export,
 `/_ac/<entity>` for every entity, every attachment, every attached document (page downloads,
-the attachments block's upload/version/delete and the document API), every form on a record page, `/_act/`
+the attachments block's upload/version/delete and the document API), every form on a record page,
+the live updates of every page (`/_updates/<page>[/<id>]`) and each block alone (`?_fragment=`), `/_act/`
 delete, copy and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
 filtered by every ref field, creates pointing at foreign parents). Customers of account A
 never read or change account B's data — unseen records answer 404 and vanish from lists,
@@ -34,7 +35,8 @@ from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
 from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.blocks.listing import param_prefix
-from portalis.runtime.pages import page_allowed, page_entity
+from portalis.runtime.live import live_blocks
+from portalis.runtime.page_records import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files
 from portalis.testing.web import PDF, PortalClient, WebPortal, upload_ticket
 
@@ -68,6 +70,8 @@ WALKED_WITH_ARGUMENTS = {
     "sys:action",
     "sys:bulk",
     "sys:notification_read",
+    "sys:updates",
+    "sys:record_updates",
 }
 WALKED_API = {
     "api:collection", "api:item", "api:transitions", "api:transition", "api:copy", "api:bulk",
@@ -429,6 +433,33 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     f"{who}: POST {path} block {block.index} → {response.status_code}",
                 )
 
+    # live updates and single blocks of record pages: 404 for foreign records, own ones fine
+    for page in model.pages.values():
+        entity = page_entity(model, page) if page.has_id else None
+        if entity is None:
+            path = f"/_updates/{page.name}"
+            response = client.get(path)
+            world.check(response.status_code in (200, 404), f"{who}: GET {path}")
+            no_leak(f"GET {path}", response.text)
+            continue
+        for _, rid in world.foreign(own, entity):
+            for path in (
+                f"/_updates/{page.name}/{rid}",
+                f"/_updates/{page.name}/{rid}?since=0",
+                *(f"{record_path(page, rid)}?_fragment={b.index}" for b in page.blocks),
+            ):
+                response = client.get(path)
+                world.check(
+                    response.status_code in (403, 404),
+                    f"{who}: GET {path} → {response.status_code}",
+                )
+                no_leak(f"GET {path}", response.text)
+        for (ent, rid), acc in sorted(world.owner.items()):
+            if ent == entity and acc == own and live_blocks(page) and page_allowed(page, actor):
+                response = client.get(f"/_updates/{page.name}/{rid}")
+                world.check(response.status_code == 200, f"{who}: own updates of {rid}")
+                no_leak(f"GET /_updates/{page.name}/{rid}", response.text)
+
     # every GET route without arguments (list pages, dashboard, profile, account users …)
     for endpoint, path in static_get_paths(world):
         response = client.get(path)
@@ -648,6 +679,9 @@ def walk_as_agent(world: World) -> None:
             if ent == entity:
                 status = client.get(record_path(page, rid)).status_code
                 world.check(status == 200, f"agent: GET {record_path(page, rid)} → {status}")
+                if live_blocks(page):
+                    status = client.get(f"/_updates/{page.name}/{rid}").status_code
+                    world.check(status == 200, f"agent: updates of {page.name}/{rid} → {status}")
     tickets = {world.titles[k] for k in both if k[0] == "ticket" and k in world.titles}
     listing = html.unescape(client.get("/tickets").text)
     world.check(all(t in listing for t in tickets), "agent: /tickets misses tickets")

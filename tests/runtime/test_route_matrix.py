@@ -26,7 +26,7 @@ from portalis.engine.accounts import passwords
 from portalis.engine.data.system_tables import attachments
 from portalis.runtime import default_plugins
 from portalis.runtime.dispatch import PUBLIC_ENDPOINTS, VIEWS
-from portalis.runtime.pages import page_allowed
+from portalis.runtime.page_records import page_allowed
 from portalis.runtime.plugin_routes import collect_routes
 from portalis.runtime.routing import SYSTEM_ROUTES
 from portalis.testing.databases import sqlite_database
@@ -93,6 +93,9 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:attachment_versions", "POST"): (401, 415, 415, 415),
     ("api:attachment_version_content", "GET"): (401, 200, 200, 200),
     ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
+    # live updates: the bell of a signed-in user on the tickets list; `tickets` shows no record
+    ("sys:updates", "GET"): (404, 200, 200, 200),
+    ("sys:record_updates", "GET"): (404, 404, 404, 404),
     ("sys:notification_read", "POST"): (LOGIN, 404, 404, 404),  # <id> is a ticket id: not theirs
     ("sys:notifications_read_all", "POST"): (LOGIN, INBOX, INBOX, INBOX),
     ("sys:notification_prefs", "POST"): (LOGIN, PREFS, PREFS, PREFS),

@@ -44,6 +44,8 @@ class ListBlock:
     total: bool = True
     #: actions on the rows a reader selects (checkboxes and an action bar)
     bulk: tuple[BulkAction, ...] = ()
+    #: rows refresh without a reload (`live_updates`; only with `parent`)
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class DetailBlock:
     actions: tuple[str, ...] = ("transitions", "edit")
     #: roles that see the history panel (changes, transitions, comments)
     history_roles: frozenset[str] = frozenset()
+    #: the record refreshes without a reload (`live_updates`)
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,12 @@ LIST: dict[str, Any] = {
             "false shows '1–25' with previous/next only and counts nothing.",
         },
         "bulk": BULK,
+        "live": {
+            "type": "boolean",
+            "description": "With parent: on a record page, rows added, changed or removed "
+            "by others appear without a reload (new ones announced to screen readers); the "
+            "portal's live_updates: sets how often the page asks.",
+        },
     },
     "additionalProperties": False,
     "required": ["entity", "columns"],
@@ -85,6 +91,12 @@ DETAIL: dict[str, Any] = {
             "properties": {"roles": {"$ref": "#/$defs/role_list"}},
             "required": ["roles"],
             "additionalProperties": False,
+        },
+        "live": {
+            "type": "boolean",
+            "description": "The record's fields, status and offered transitions refresh "
+            "without a reload when someone else changes it (the portal's live_updates: sets "
+            "how often the page asks).",
         },
     },
     "additionalProperties": False,

@@ -80,6 +80,13 @@ def check_list(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> 
         ctx.check_page(options["link"], (*path, "link"), need_id=True)
     if options.get("parent") is not None:
         _check_parent(ctx, entity, options["parent"], (*path, "parent"))
+    elif options.get("live"):
+        ctx.problem(
+            "live-needs-parent",
+            "live: applies to a list of a record's children (a list block with parent:)",
+            (*path, "live"),
+            "add parent: (the ref to the page's record) or remove live:",
+        )
 
 
 def check_detail(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
@@ -135,6 +142,7 @@ def compile_list(options: dict[str, Any]) -> ListBlock:
         parent=options.get("parent"),
         export=bool(options.get("export", True)),
         total=bool(options.get("total", True)),
+        live=bool(options.get("live", False)),
         title=Label.of(options["title"]) if "title" in options else None,
         bulk=compile_bulk(options.get("bulk") or []),
     )
@@ -147,6 +155,7 @@ def compile_detail(options: dict[str, Any]) -> DetailBlock:
         fields=tuple(options.get("fields") or ()),
         actions=tuple(options.get("actions") or ("transitions", "edit")),
         history_roles=frozenset((options.get("history") or {}).get("roles") or ()),
+        live=bool(options.get("live", False)),
     )
 
 

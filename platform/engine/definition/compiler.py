@@ -29,6 +29,7 @@ from .model import (
     Entity,
     Field,
     Grant,
+    LiveUpdates,
     Page,
     PortalModel,
     Role,
@@ -351,6 +352,7 @@ class _Compiler:
             automations=frozen_map(self.flow.automations()),
             notifications=frozen_map(self.flow.notifications()),
             exchange_rates=compile_exchange_rates(data.get("exchange_rates"), self.currency),
+            live_updates=LiveUpdates(**data["live_updates"]) if "live_updates" in data else None,
         )
 
 

@@ -284,6 +284,15 @@ class Theme:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveUpdates:
+    """The `live_updates:` section: open pages ask every `interval_seconds` whether what
+    they show changed (blocks with `live: true`, and the notification bell when `bell`)."""
+
+    interval_seconds: int = 10
+    bell: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class PortalModel:
     """A whole compiled definition."""
 
@@ -307,6 +316,8 @@ class PortalModel:
     notifications: Mapping[str, NotificationTemplate] = field(default_factory=frozen_map)
     #: dated rates for metrics that report money in one currency (`exchange_rates:`)
     exchange_rates: ExchangeRates | None = None
+    #: how open pages learn of news without a reload (`live_updates:`); None: they do not
+    live_updates: LiveUpdates | None = None
 
     @property
     def default_locale(self) -> str:

@@ -25,7 +25,7 @@ from ..cells import ColumnCells, column_cells, rows_html
 from ..display import Formatter, page_for
 from ..fragments import fragments_of, hole
 from ..i18n import format_number
-from ..pages import page_allowed
+from ..page_records import page_allowed
 from ..templating import gettext, label
 from ..urls import page_url, record_urls
 from ..widgets import ref_options

@@ -20,7 +20,7 @@ from portalis.engine.definition.block_configs import DetailBlock
 from portalis.engine.definition.model import Block, Page, PortalModel
 from portalis.engine.definition.search_section import SearchBlock
 
-from ..pages import page_allowed
+from ..page_records import page_allowed
 from ..templating import label
 from ..urls import record_urls
 from .base import BlockContext, BlockType
