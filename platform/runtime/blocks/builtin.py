@@ -10,15 +10,17 @@ from .form import FormBlockType
 from .listing import ListBlockType
 from .markdown import MarkdownBlockType
 from .metrics import MetricsBlockType
+from .search import SearchBlockType
 
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown and metrics."""
+    """list, detail, form, markdown, search and metrics."""
     return [
         ListBlockType(),
         DetailBlockType(),
         FormBlockType(),
         MarkdownBlockType(),
         MetricsBlockType(),
+        SearchBlockType(),
     ]
