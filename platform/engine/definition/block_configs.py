@@ -1,5 +1,5 @@
 """The compiled options of the built-in blocks (`Block.config` of list, detail, form,
-markdown and metrics blocks), made by their definition sections (`block_sections`)."""
+markdown, search and metrics blocks), made by their definition sections (`block_sections`)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,16 @@ class MarkdownBlock:
     """`markdown`: localized text, sanitized at render time."""
 
     text: Label
+
+
+@dataclass(frozen=True, slots=True)
+class SearchBoxBlock:
+    """`search`: a search box that sends the typed words to a list page as `?q=`."""
+
+    page: str
+    title: Label | None = None
+    placeholder: Label | None = None
+    button: Label | None = None
 
 
 #: What a metric computes over the records it counts.

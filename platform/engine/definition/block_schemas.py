@@ -141,6 +141,28 @@ MARKDOWN: dict[str, Any] = {
 }
 
 
+#: `- search: …`
+SEARCH_BOX: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "page": {
+            "$ref": "#/$defs/name",
+            "description": "The page the search goes to (its list reads the words as `?q=`); "
+            "a page without <id> whose list has `search:`.",
+        },
+        "title": {"$ref": "#/$defs/label", "description": "Heading above the box."},
+        "placeholder": {
+            "$ref": "#/$defs/label",
+            "description": "Example words shown in the empty box (the box also has a label).",
+        },
+        "button": {"$ref": "#/$defs/label", "description": "Text of the button (default: Search)."},
+    },
+    "additionalProperties": False,
+    "required": ["page"],
+    "description": "A search box that opens a list page with the typed words (`?q=`).",
+}
+
+
 #: `- metrics: […]` (its `metric` definition is hoisted into the schema's `$defs`)
 METRICS: dict[str, Any] = {
     "type": "array",

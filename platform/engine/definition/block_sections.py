@@ -1,4 +1,4 @@
-"""The built-in blocks' definition sections: list, detail, form, markdown and metrics.
+"""The built-in blocks' definition sections: list, detail, form, markdown, search_box and metrics.
 
 They go through the same seam as a plugin's block type: a `DefinitionSection` with the options'
 schema (`block_schemas`), the checks a schema cannot state (references to entities, fields and
@@ -14,7 +14,7 @@ from typing import Any
 from ..problems import JsonPath
 from . import block_schemas
 from .block_bulk import compile_bulk
-from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock
+from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, SearchBoxBlock
 from .block_lines import check_lines, compile_lines
 from .metric_section import check_metrics, compile_metrics
 from .model import SYSTEM_COLUMNS
@@ -172,6 +172,40 @@ def compile_form(options: dict[str, Any]) -> FormBlock:
     )
 
 
+def check_search_box(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
+    """The target page exists, has no <id>, and holds a list with `search:` to read `?q=`."""
+    target = options["page"]
+    if not ctx.check_page(target, (*path, "page")):
+        return
+    page = ctx.pages.get(target) or {}
+    if "<id>" in str(page.get("route", "")):
+        ctx.problem(
+            "block-route",
+            f"search page {target!r} shows one record (its route has <id>)",
+            (*path, "page"),
+            "name a page with a list of records",
+        )
+        return
+    blocks = [b for b in page.get("blocks") or [] if isinstance(b, dict)]
+    if not any(isinstance(b.get("list"), dict) and b["list"].get("search") for b in blocks):
+        ctx.problem(
+            "block-option",
+            f"page {target!r} has no list with search: to read the words",
+            (*path, "page"),
+            "add search: [fields] to the first list block of that page",
+        )
+
+
+def compile_search_box(options: dict[str, Any]) -> SearchBoxBlock:
+    """The runtime's `SearchBoxBlock`."""
+    return SearchBoxBlock(
+        page=options["page"],
+        title=Label.of(options["title"]) if "title" in options else None,
+        placeholder=Label.of(options["placeholder"]) if "placeholder" in options else None,
+        button=Label.of(options["button"]) if "button" in options else None,
+    )
+
+
 BLOCK_SECTIONS = (
     DefinitionSection(
         "block",
@@ -218,6 +252,17 @@ BLOCK_SECTIONS = (
         "en: '## Welcome'\nde: '## Willkommen'",
         None,
         lambda text: MarkdownBlock(Label.of(text)),
+    ),
+    DefinitionSection(
+        "block",
+        "search_box",
+        block_schemas.SEARCH_BOX,
+        "Search",
+        "A search box (for example on the home page) that opens a list page with the typed "
+        "words as `?q=`; shown only to readers who may open that page.",
+        "page: help\nplaceholder: {en: e.g. reset password}",
+        check_search_box,
+        compile_search_box,
     ),
     DefinitionSection(
         "block",

@@ -12,11 +12,12 @@ from .listing import ListBlockType
 from .markdown import MarkdownBlockType
 from .metrics import MetricsBlockType
 from .search import SearchBlockType
+from .search_box import SearchBoxBlockType
 
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics, attachments and search."""
+    """list, detail, form, markdown, metrics, attachments, search and search_box."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -25,4 +26,5 @@ def portalis_block_types() -> list[BlockType]:
         MetricsBlockType(),
         AttachmentsBlockType(),
         SearchBlockType(),
+        SearchBoxBlockType(),
     ]
