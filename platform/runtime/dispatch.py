@@ -24,7 +24,7 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, dataviews, notifications, pages, theme
+from . import admin, api, auth, dataviews, ics, notifications, pages, theme
 from .context import current_actor, current_session_user, request_client_ip, state
 from .i18n import select_locale
 from .registry import RuntimePortal
@@ -37,6 +37,7 @@ log = logging.getLogger("portalis.runtime")
 VIEWS: Mapping[str, View] = {
     **auth.VIEWS,
     **dataviews.VIEWS,
+    **ics.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,
     **notifications.VIEWS,

@@ -41,6 +41,8 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
+    ("/_ics/<page>/<int:block>.ics", "sys:ics_feed", ("GET",)),
+    ("/_ics/<page>/<int:block>/<int:id>.ics", "sys:ics_booking", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists

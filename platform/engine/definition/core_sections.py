@@ -1,10 +1,11 @@
 """The core's built-in definition sections, registered through the same hook as a plugin's:
-the five built-in blocks and the password provider."""
+the six built-in blocks and the password provider."""
 
 from __future__ import annotations
 
 from ..markers import hookimpl
 from .block_sections import BLOCK_SECTIONS
+from .calendar_section import CALENDAR_SECTION
 from .password_section import PASSWORD_SECTION
 from .sections import DefinitionSection
 
@@ -12,4 +13,4 @@ from .sections import DefinitionSection
 @hookimpl
 def portalis_definition_sections() -> list[DefinitionSection]:
     """The built-in blocks and the password provider."""
-    return [*BLOCK_SECTIONS, PASSWORD_SECTION]
+    return [*BLOCK_SECTIONS, CALENDAR_SECTION, PASSWORD_SECTION]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from portalis.engine.plugins import hookimpl
 
 from .base import BlockType
+from .calendar import CalendarBlockType
 from .detail import DetailBlockType
 from .form import FormBlockType
 from .listing import ListBlockType
@@ -14,11 +15,12 @@ from .metrics import MetricsBlockType
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown and metrics."""
+    """list, detail, form, markdown, metrics and calendar."""
     return [
         ListBlockType(),
         DetailBlockType(),
         FormBlockType(),
         MarkdownBlockType(),
         MetricsBlockType(),
+        CalendarBlockType(),
     ]

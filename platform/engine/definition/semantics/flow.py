@@ -23,6 +23,7 @@ from .notify import (
     check_webhook_url,
     is_user_ref,
 )
+from .timer_moments import check_moment, timer_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,8 @@ class FlowChecker:
                 (*path, "state"),
                 suggest(state, wf.states),
             )
-        name = spec.get("name") or f"{state}_{spec['after']}"
+        name = spec.get("name") or timer_name(spec)
+        check_moment(self.ctx, wf.entity, spec, path)
         if name in names:
             where = (*path, "name") if "name" in spec else path
             self.ctx.add(
