@@ -24,7 +24,19 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, bulk_views, dataviews, documents, live, notifications, pages, theme
+from . import (
+    admin,
+    api,
+    auth,
+    bulk_views,
+    dataviews,
+    documents,
+    ics,
+    live,
+    notifications,
+    pages,
+    theme,
+)
 from .api import bulk as api_bulk
 from .context import (
     PASSIVE_PATHS,
@@ -46,6 +58,7 @@ VIEWS: Mapping[str, View] = {
     **dataviews.VIEWS,
     **bulk_views.VIEWS,
     **documents.VIEWS,
+    **ics.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,
     **api_bulk.VIEWS,

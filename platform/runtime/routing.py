@@ -51,6 +51,8 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # live updates of an open page (`live`): short polling, 304 when nothing changed
     ("/_updates/<page>", "sys:updates", ("GET",)),
     ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),
+    ("/_ics/<page>/<int:block>.ics", "sys:ics_feed", ("GET",)),
+    ("/_ics/<page>/<int:block>/<int:id>.ics", "sys:ics_booking", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists

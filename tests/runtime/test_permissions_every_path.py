@@ -33,6 +33,7 @@ from portalis.engine.data.system_tables import attachments as attachment_table
 from portalis.engine.data.system_tables import notifications as notification_table
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
+from portalis.engine.definition.calendar_section import CalendarBlock
 from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.live import live_blocks
@@ -49,6 +50,8 @@ ATTACKERS = (
     ("nina@globex.test", "Globex Ltd"),
 )
 AGENT = "sam@support.test"
+#: Seeded call slots of the blueprint by key → topic (ben and nina each book one).
+SLOT_TOPICS = {"call1": "Billing questions", "call3": "Onboarding"}
 #: Rules the walk deliberately does not visit, with the reason (anything else is walked).
 NOT_DATA_PATHS = {
     "sys:reset": "token links of password reset carry no record id",
@@ -72,6 +75,8 @@ WALKED_WITH_ARGUMENTS = {
     "sys:notification_read",
     "sys:updates",
     "sys:record_updates",
+    "sys:ics_feed",
+    "sys:ics_booking",
 }
 WALKED_API = {
     "api:collection", "api:item", "api:transitions", "api:transition", "api:copy", "api:bulk",
@@ -227,6 +232,9 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
                     subject=f"Walk {email}", body="", link="/tickets", created_at=utcnow(),
                 )  # fmt: skip
                 notes[email] = int(conn.execute(insert).inserted_primary_key[0])
+        for email, slot in (("ben@acme.test", "call1"), ("nina@globex.test", "call3")):
+            slot_id = web.record_id("support_slot", topic=SLOT_TOPICS[slot])
+            web.store.insert(web.actor(email), "support_booking", {"slot": slot_id})
         owner, titles, versions = observe(web)
         yield World(
             web, owner, titles, versions, attachments, accounts, notifications=notes,
@@ -705,6 +713,36 @@ def walk_as_agent(world: World) -> None:
             world.check(status == 200, f"agent: GET /api/v1/{entity}/{rid} → {status}")
 
 
+def walk_bookings(world: World, email: str) -> None:
+    """Calendar blocks: another customer's booking has no calendar file and cannot be
+    cancelled (404), the reader's feed holds only their own bookings."""
+    web = world.web
+    client = web.client(email)
+    me = web.actor(email).id
+    with web.engine.connect() as conn:
+        table = web.compiled.tables["support_booking"]
+        rows = conn.execute(sa.select(table.c.id, table.c.created_by, table.c.version)).all()
+    for page in web.compiled.model.pages.values():
+        for block in page.blocks:
+            if not isinstance(block.config, CalendarBlock):
+                continue
+            feed = client.get(f"/_ics/{page.name}/{block.index}.ics")
+            world.check(feed.status_code == 200, f"{email}: feed → {feed.status_code}")
+            uids = set(re.findall(r"UID:\S+-(\d+)@portalis", feed.text))
+            mine = {str(rid) for rid, creator, _ in rows if creator == me}
+            world.check(uids == mine, f"{email}: feed holds {uids}, not {mine}")
+            for rid, creator, version in rows:
+                if creator == me:
+                    continue
+                path = f"/_ics/{page.name}/{block.index}/{rid}.ics"
+                status = client.get(path).status_code
+                world.check(status == 404, f"{email}: GET {path} → {status}")
+                form = {"_block": str(block.index), "op": "cancel", "booking": str(rid),
+                        "version": str(version)}  # fmt: skip
+                status = client.post(page.route, form).status_code
+                world.check(status == 404, f"{email}: cancel booking {rid} → {status}")
+
+
 def assert_walk_knows_every_rule(world: World) -> None:
     """A new system route fails the walk until it (or NOT_DATA_PATHS) covers it."""
     portal = world.web.app.extensions["portalis"].registry.require(world.web.slug)
@@ -734,6 +772,7 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
         walk_as_attacker(world, email, world.accounts[account])
         walk_notifications(world, email)
         walk_documents(world, email, world.accounts[account])
+        walk_bookings(world, email)
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
     walk_as_agent(world)
     assert not world.failures, "\n".join(world.failures)

@@ -67,6 +67,10 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:file", "GET"): (404, 200, 200, 200),  # an attachment of an Acme ticket
     ("sys:autocomplete", "GET"): (404, 200, 200, 200),
     ("sys:export", "GET"): (404, 200, 200, 200),
+    # the tickets page's block 0 is a list, no calendar: no calendar file for anyone (the
+    # calendar's own files are walked in test_permissions_every_path and test_calendar_web)
+    ("sys:ics_feed", "GET"): (404, 404, 404, 404),
+    ("sys:ics_booking", "GET"): (404, 404, 404, 404),
     # b2c grants no delete: the record is visible to the signed-in roles, so 403; unseen → 404
     ("sys:action", "POST"): (404, 403, 403, 403),
     # a bulk post without an action: nothing to run for anyone (the walk posts real ones)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..markers import hookimpl
 from .attachment_section import ATTACHMENTS_SECTION
 from .block_sections import BLOCK_SECTIONS
+from .calendar_section import CALENDAR_SECTION
 from .password_section import PASSWORD_SECTION
 from .search_section import SEARCH_SECTION
 from .sections import DefinitionSection
@@ -14,4 +15,10 @@ from .sections import DefinitionSection
 @hookimpl
 def portalis_definition_sections() -> list[DefinitionSection]:
     """The built-in blocks and the password provider."""
-    return [*BLOCK_SECTIONS, ATTACHMENTS_SECTION, SEARCH_SECTION, PASSWORD_SECTION]
+    return [
+        *BLOCK_SECTIONS,
+        ATTACHMENTS_SECTION,
+        SEARCH_SECTION,
+        CALENDAR_SECTION,
+        PASSWORD_SECTION,
+    ]

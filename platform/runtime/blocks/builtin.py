@@ -6,6 +6,7 @@ from portalis.engine.plugins import hookimpl
 
 from .attachments import AttachmentsBlockType
 from .base import BlockType
+from .calendar import CalendarBlockType
 from .detail import DetailBlockType
 from .form import FormBlockType
 from .listing import ListBlockType
@@ -17,7 +18,7 @@ from .search_box import SearchBoxBlockType
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics, attachments, search and search_box."""
+    """list, detail, form, markdown, metrics, attachments, search, search_box and calendar."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -27,4 +28,5 @@ def portalis_block_types() -> list[BlockType]:
         AttachmentsBlockType(),
         SearchBlockType(),
         SearchBoxBlockType(),
+        CalendarBlockType(),
     ]
