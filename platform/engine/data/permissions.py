@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from ..definition.builtins import SYSTEM_ROLE
 from ..definition.model import ACTIONS, Entity, Grant, PortalModel, Scope
 from ..expr.expressions import EvaluationError
+from .account_tree import subtree_ids, within_tree
 from .actors import MISSING, Actor, resolve_actor_value
 
 __all__ = ["SYSTEM_READABLE", "Actor", "Decision", "ParentLookup", "Policy", "state_holds"]
@@ -101,6 +102,11 @@ class Policy:
             if actor.account is None or scope.field is None:
                 return sa.false()
             return table.c[scope.field] == actor.account
+        if scope.kind == "account_tree":
+            if actor.account is None or scope.field is None or scope.target is None:
+                return sa.false()
+            tree = subtree_ids(self.tables["account"], scope.target, actor.account)
+            return table.c[scope.field].in_(tree)
         if scope.kind == "own":
             return sa.false() if actor.id is None else table.c.created_by == actor.id
         if scope.kind == "self":
@@ -274,6 +280,10 @@ class Policy:
             key = scope.field or ""
             ok = actor.account is not None and record.get(key) == actor.account
             return ok, f"{key}={record.get(key)!r} is not the actor's account {actor.account!r}"
+        if scope.kind == "account_tree":
+            key, up = scope.field or "", scope.target or ""
+            ok = within_tree(lookup, up, record.get(key), actor.account)
+            return ok, f"{key}={record.get(key)!r} is not in the tree of account {actor.account!r}"
         if scope.kind == "own":
             ok = actor.id is not None and record.get("created_by") == actor.id
             return ok, "created by someone else"
