@@ -22,6 +22,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.guards import RequestGuard
 
+from .active_account import actor_in_account
 from .blocks.base import BlockRegistry
 from .i18n import I18n
 from .registry import PortalRegistry, RuntimePortal
@@ -158,16 +159,15 @@ def load_user(user_id: str) -> PortalUser | None:
         query = portal.cache[_SESSION_QUERY] = session_query(portal.compiled)
     with read_connection(engine) as conn:
         found = session_with_user(conn, query, secret, idle_minutes=model.auth.idle_minutes)
-    if found is None:
-        return None
-    user, due = found
-    if not user.is_active:
-        return None
+        if found is None or not found[0].is_active:
+            return None
+        user, due = found
+        actor = actor_in_account(conn, model, user)
     if due and not g.get("passive_request", False):
         with write_transaction(engine) as conn:
             touch(conn, secret)
         session.modified = True  # the cookie's expiry moves with the activity
-    return PortalUser(slug, secret, user.actor(model), user)
+    return PortalUser(slug, secret, actor, user)
 
 
 def load_actor() -> Actor:

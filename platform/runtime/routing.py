@@ -27,6 +27,7 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/profile/password", "sys:password", ("GET", "POST")),
     ("/profile/sessions", "sys:sessions", ("GET", "POST")),
     ("/account/users", "sys:account_users", ("GET", "POST")),
+    ("/account/switch", "sys:account_switch", ("POST",)),
     ("/login/two-factor", "sys:two_factor", ("GET", "POST")),
     ("/profile/confirm", "sys:confirm", ("GET", "POST")),
     ("/auth/<provider>/<step>", "sys:auth", ("GET", "POST")),

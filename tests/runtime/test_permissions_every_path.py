@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
+from portalis.engine.accounts.memberships import user_memberships
 from portalis.engine.data.system_tables import attachment_versions
 from portalis.engine.data.system_tables import attachments as attachment_table
 from portalis.engine.data.system_tables import notifications as notification_table
@@ -35,6 +36,7 @@ from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
 from portalis.engine.definition.calendar_section import CalendarBlock
 from portalis.engine.definition.model import Entity, Page
+from portalis.runtime.active_account import ACCOUNT_HEADER
 from portalis.runtime.blocks.listing import param_prefix
 from portalis.runtime.live import live_blocks
 from portalis.runtime.page_records import page_allowed, page_entity
@@ -48,6 +50,8 @@ ATTACKERS = (
     ("ben@acme.test", "Acme GmbH"),
     ("anna@acme.test", "Acme GmbH"),
     ("nina@globex.test", "Globex Ltd"),
+    # a member of both accounts walks while Globex is the active one
+    ("lena@acme.test", "Globex Ltd"),
 )
 AGENT = "sam@support.test"
 #: Seeded call slots of the blueprint by key → topic (ben and nina each book one).
@@ -104,17 +108,27 @@ class World:
     notifications: dict[str, int] = field(default_factory=dict)
     #: account id → (ticket id, document id, bytes) of a document attached to its ticket
     documents: dict[int, tuple[int, str, bytes]] = field(default_factory=dict)
+    #: the walker's own user row and the accounts they belong to: theirs whichever account
+    #: is active (the header's switcher names them)
+    mine: set[tuple[str, int]] = field(default_factory=set)
 
     def check(self, ok: bool, message: str) -> None:
         if not ok:
             self.failures.append(message)
+
+    def is_foreign(self, key: tuple[str, int], own: int) -> bool:
+        """True for a record of another account (never the walker's own user row)."""
+        return self.owner.get(key) not in (None, own) and key not in self.mine
 
     def foreign(self, own: int, entity: str | None = None) -> list[tuple[str, int]]:
         """Records of another account (of `entity` when given)."""
         return sorted(
             key
             for key, account in self.owner.items()
-            if account is not None and account != own and (entity is None or key[0] == entity)
+            if account is not None
+            and account != own
+            and (entity is None or key[0] == entity)
+            and key not in self.mine
         )
 
     def leaked(self, own: int, text: str) -> list[str]:
@@ -124,7 +138,7 @@ class World:
             {
                 title
                 for key, title in self.titles.items()
-                if self.owner[key] not in (None, own) and title in plain
+                if self.owner[key] not in (None, own) and key not in self.mine and title in plain
             }
         )
 
@@ -409,13 +423,12 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
     actor = web.actor(email)
     headers = {"X-CSRF-Token": client.csrf}
     who = email
+    walk_account_switch(world, client, email, own)
 
     def no_leak(label: str, text: str) -> None:
         leaked = world.leaked(own, text)
         world.check(not leaked, f"{who}: {label} shows another account's {leaked}")
-        foreign_links = {
-            k for k in linked_ids(world, text) if world.owner.get(k) not in (None, own)
-        }
+        foreign_links = {k for k in linked_ids(world, text) if world.is_foreign(k, own)}
         world.check(not foreign_links, f"{who}: {label} links to {sorted(foreign_links)}")
 
     # pages showing one record: GET and every form's POST answer 404
@@ -547,7 +560,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
         )
         if response.status_code == 200:
             ids = {(name, int(item["id"])) for item in response.json}
-            bad = sorted(k for k in ids if world.owner.get(k) not in (None, own))
+            bad = sorted(k for k in ids if world.is_foreign(k, own))
             world.check(not bad, f"{who}: /_ac/{name} offers {bad}")
             for key in world.foreign(own, name):
                 if key in world.titles:
@@ -641,7 +654,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     response.json["total"] == len(items),
                     f"{who}: GET {base} {query} total {response.json['total']} for {len(items)}",
                 )
-            bad = sorted(k for k in items if world.owner.get(k) not in (None, own))
+            bad = sorted(k for k in items if world.is_foreign(k, own))
             world.check(not bad, f"{who}: GET {base} {query} lists {bad}")
             no_leak(f"GET {base} {query}", response.text)
         # creating a record under a foreign parent (required refs) is refused
@@ -663,6 +676,25 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     response.status_code in (403, 404, 422),
                     f"{who}: POST {base} {body} → {response.status_code}",
                 )
+
+
+def walk_account_switch(world: World, client: PortalClient, email: str, own: int) -> None:
+    """The account switcher and the API's account header: an account the user does not
+    belong to is 404 on both (and changes nothing); then the walk's account is made active."""
+    web = world.web
+    with web.engine.connect() as conn:
+        member = {m.account for m in user_memberships(conn, web.compiled, web.actor(email).id)}
+    world.mine = {("user", web.actor(email).id or 0), *(("account", a) for a in member)}
+    for account in world.accounts.values():
+        if account in member:
+            continue
+        status = client.post("/account/switch", {"account": str(account)}).status_code
+        world.check(status == 404, f"{email}: POST /account/switch {account} → {status}")
+        status = client.get("/api/v1/ticket", headers={ACCOUNT_HEADER: str(account)}).status_code
+        world.check(status == 404, f"{email}: {ACCOUNT_HEADER}: {account} → {status}")
+    if own != web.actor(email).account:
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
 
 
 def walk_notifications(world: World, email: str) -> None:

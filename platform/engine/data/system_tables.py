@@ -210,6 +210,22 @@ attachment_versions = sa.Table(
 )
 
 
+#: Memberships: a user belongs to several accounts, with roles in each. The user row's
+#: `account` and `roles` are the user's home membership (its row here only marks it, its
+#: roles are the user row's); every other row gives the roles the user holds while that
+#: account is active (`accounts.memberships`).
+memberships = sa.Table(
+    "portalis_membership",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, primary_key=True),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Index("ix_portalis_membership_account", "portal", "account_id"),
+)
+
+
 # Append-only on PostgreSQL even for someone with SQL access through the application's role.
 _AUDIT_GUARD = sa.DDL(  # type: ignore[no-untyped-call]
     """

@@ -39,7 +39,7 @@ from .model import (
 )
 from .naming import table_name
 from .related_reads import RelatedReads, entity_reads
-from .semantics.base import Ctx, account_field
+from .semantics.base import Ctx, account_field, tree_parent
 from .semantics.roles import role_closures
 from .semantics.sections import CORE_AUTH_KEYS
 from .values import Label, frozen_map
@@ -160,6 +160,7 @@ class _Compiler:
             rules=tuple(rules),
             title_field=spec.get("title_field"),
             account_field=account_field(self.ctx, name),
+            parent_field=tree_parent(self.ctx) if name == "account" else None,
             builtin=bool(spec.get("__builtin__")),
             table_name=table_name(str(self.ctx.data["portal"]), name),
             search_fields=search,
@@ -221,8 +222,9 @@ class _Compiler:
         raw_scope = spec["scope"]
         if isinstance(raw_scope, str):
             scope = Scope(raw_scope)  # type: ignore[arg-type]
-            if raw_scope == "account":
-                scope = Scope("account", field=account_field(self.ctx, entity))
+            if raw_scope in ("account", "account_tree"):
+                up = tree_parent(self.ctx) if raw_scope == "account_tree" else None
+                scope = Scope(raw_scope, field=account_field(self.ctx, entity), target=up)  # type: ignore[arg-type]
         elif "parent" in raw_scope:
             ref = raw_scope["parent"]
             target = (self.ctx.fields_of(entity).get(ref) or {}).get("to")

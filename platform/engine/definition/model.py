@@ -49,7 +49,7 @@ RESERVED_ROUTE_SEGMENTS = frozenset(
     }
 )
 
-ScopeKind = Literal["all", "account", "own", "self", "parent", "where"]
+ScopeKind = Literal["all", "account", "account_tree", "own", "self", "parent", "where"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +125,9 @@ class Rule:
 class Scope:
     """Which rows a grant covers.
 
-    `field` is the account reference for `account`, the reference field for `parent`;
-    `target` the parent entity; `where` pairs of (field, value) where a value may be
+    `field` is the account reference for `account` and `account_tree`, the reference field
+    for `parent`; `target` the parent entity (for `account_tree`: the account entity's
+    `parent_field`); `where` pairs of (field, value) where a value may be
     `$actor.id` or `$actor.account`. `when` (parent scopes of write grants only) is a
     condition on the parent's state, over `parent` and `actor`; `message` is what a write
     it refuses is told ("the order is delivered: its lines can no longer change").
@@ -202,6 +203,8 @@ class Entity:
     rules: tuple[Rule, ...] = ()
     title_field: str | None = None
     account_field: str | None = None
+    #: on the account entity: the ref to the parent account (`account_tree` scopes)
+    parent_field: str | None = None
     builtin: bool = False
     table_name: str = ""
     search_fields: tuple[str, ...] = ()
