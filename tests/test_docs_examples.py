@@ -82,12 +82,13 @@ SEED_KEYS = {"accounts", "users", "records"}
 #: The declarations an example presupposes, by the name its annotation gives.
 CONTEXTS: dict[str, str] = {
     # definition-reference: its examples form one portal with a manager role, refunds, a
-    # resolution date, messages with a `text` and a survey notification
+    # resolution date, tickets in a full-text index (the search block's example), messages with a `text` and a survey notification
     "reference": """
 roles:
   manager: {label: Manager, staff: true}
 entities:
   ticket:
+    search: {fields: {subject: 3, body: 1}}
     fields:
       status:
         options: [open, in_progress, resolved, refunded, closed]
@@ -343,8 +344,9 @@ def embed(fragment: Any, context: str | None) -> Bundle:
     elif isinstance(fragment, dict) and fragment and set(fragment) <= definition_keys():
         merge(data, fragment)
     elif _is_list_of(fragment, lambda item: len(item) == 1 and next(iter(item)) in block_types()):
-        # a detail block shows the record of its page's <id>
-        route = "/docs-example/<id>" if any("detail" in b for b in fragment) else "/docs-example"
+        # a detail (or attachments) block shows the record of its page's <id>
+        with_id = any("detail" in b or "attachments" in b for b in fragment)
+        route = "/docs-example/<id>" if with_id else "/docs-example"
         data["pages"]["docs_example"] = {"route": route, "blocks": fragment}
     elif _is_list_of(fragment, lambda item: "type" in item):
         merge(data, {"auth": {"providers": fragment}})
@@ -627,6 +629,6 @@ def test_review_11_scope_hint_names_parent_and_where() -> None:
     (problem,) = [p for p in problems if p.code == "schema-value"]
     # the grant is added after the blueprint's four
     assert problem.path_text == "entities.ticket.permissions[4].scope"
-    assert "all, account, own, self" in problem.hint
+    assert "all, account, account_tree, own, self" in problem.hint
     assert "{parent: <ref field>}" in problem.hint
     assert "{where: {<field>: <value>}}" in problem.hint

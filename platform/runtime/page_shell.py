@@ -21,6 +21,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Page
 
+from .auth.account_switch import account_switcher
 from .fragments import fragments_of, hole
 from .notifications import notification_bell
 from .registry import RuntimePortal
@@ -81,6 +82,7 @@ def render_page(
         "bell_label": bell["label"] if bell is not None else "",
         "bell_badge": bell["badge"] if bell is not None else "",
         "overlay": portal_overlay() if overlay is not None else "",
+        "switcher": account_switcher(actor) if actor.is_authenticated else "",
     }
     for i, html in enumerate(blocks):
         values[f"block{i}"] = html
@@ -106,5 +108,6 @@ def _render_shape(
         initial=lambda _who: hole("initial"),
         csrf_input=lambda: hole("csrf"),
         notification_bell=lambda: shape_bell,
+        account_switcher=lambda _actor: hole("switcher"),
         **extra,
     )

@@ -1,5 +1,5 @@
 """The compiled options of the built-in blocks (`Block.config` of list, detail, form,
-markdown and metrics blocks), made by their definition sections (`block_sections`)."""
+markdown, search and metrics blocks), made by their definition sections (`block_sections`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .values import Label
+
+#: What a bulk action does with the selected rows.
+BulkKind = Literal["transition", "set", "export", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAction:
+    """One entry of a list's `bulk:`: take a workflow `transition`, `set` fields to values
+    (`$actor.id` / `$actor.account` are the acting user / their account), `export` the
+    selected rows as CSV or `delete` them. Each row is checked and written on its own."""
+
+    kind: BulkKind
+    transition: str | None = None
+    #: `set:` as (field, value) pairs, in the order written
+    values: tuple[tuple[str, Any], ...] = ()
+    label: Label | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +42,10 @@ class ListBlock:
     #: the pager shows "1–25 of 132" (a bounded count in the list query); False: "1–25" and
     #: previous/next only, with no count
     total: bool = True
+    #: actions on the rows a reader selects (checkboxes and an action bar)
+    bulk: tuple[BulkAction, ...] = ()
+    #: rows refresh without a reload (`live_updates`; only with `parent`)
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +57,8 @@ class DetailBlock:
     actions: tuple[str, ...] = ("transitions", "edit")
     #: roles that see the history panel (changes, transitions, comments)
     history_roles: frozenset[str] = frozenset()
+    #: the record refreshes without a reload (`live_updates`)
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +96,16 @@ class MarkdownBlock:
     """`markdown`: localized text, sanitized at render time."""
 
     text: Label
+
+
+@dataclass(frozen=True, slots=True)
+class SearchBoxBlock:
+    """`search`: a search box that sends the typed words to a list page as `?q=`."""
+
+    page: str
+    title: Label | None = None
+    placeholder: Label | None = None
+    button: Label | None = None
 
 
 #: What a metric computes over the records it counts.

@@ -22,6 +22,9 @@ from marshmallow import INCLUDE, Schema, fields
 from portalis.engine.data.permissions import Actor
 
 from ..security import CSRF_HEADER
+from .attachment_paths import SCHEMAS as ATTACHMENT_SCHEMAS
+from .attachment_paths import attachment_paths
+from .bulk_paths import bulk_paths
 from .fields import ApiField, SystemField
 from .paths import (
     component_parameters,
@@ -137,7 +140,7 @@ def openapi_document(
         components.parameter(name, parameter.pop("in"), parameter)
     for name, response in component_responses().items():
         components.response(name, response)
-    with_workflows = False
+    with_workflows = with_attachments = False
     for name, entity in model.entities.items():
         if not schemas.store.policy.grants_for(actor, name, "read"):
             continue
@@ -158,6 +161,12 @@ def openapi_document(
             add_path(spec, path, operations)
         for path, operations in copy_paths(schemas, actor, entity, locale).items():
             add_path(spec, path, operations)
+        actions = schemas.store.policy.allowed_actions(actor, name)
+        for path, operations in bulk_paths(entity, actions, locale).items():
+            add_path(spec, path, operations)
+        for path, operations in attachment_paths(schemas, actor, entity, locale).items():
+            with_attachments = True
+            add_path(spec, path, operations)
         workflow_paths = transition_paths(schemas, actor, entity, locale)
         if workflow_paths:
             with_workflows = True
@@ -167,6 +176,9 @@ def openapi_document(
                 components.schema(key, component=value)
     if with_workflows:
         for key, value in TRANSITION_SCHEMAS.items():
+            components.schema(key, component=value)
+    if with_attachments:
+        for key, value in ATTACHMENT_SCHEMAS.items():
             components.schema(key, component=value)
     document: dict[str, Any] = spec.to_dict()
     return document

@@ -59,6 +59,17 @@ def allowed_methods(schemas: ApiSchemas, actor: Actor, entity: str, endpoint: st
     if endpoint == "api:item":
         methods += [m for m, a in (("PATCH", "update"), ("DELETE", "delete"))
                     if policy.grants_for(actor, entity, a)]  # fmt: skip
+    if endpoint == "api:bulk" and any(
+        policy.grants_for(actor, entity, a) for a in ("update", "transition", "delete")
+    ):
+        methods.append("POST")
+    if endpoint.startswith("api:attachment"):
+        methods += ["GET", "HEAD"]
+        may_update = policy.grants_for(actor, entity, "update")
+        if may_update and endpoint in ("api:attachments", "api:attachment_versions"):
+            methods.append("POST")
+        if may_update and endpoint == "api:attachment":
+            methods.append("DELETE")
     if endpoint == "api:transition" or (
         endpoint == "api:copy" and can_copy(schemas.store, actor, entity)
     ):

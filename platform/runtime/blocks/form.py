@@ -47,7 +47,7 @@ from ..form_errors import error_texts, out_of_scope_errors
 from ..forms.base import formdata
 from ..forms.record import RecordForm
 from ..forms.view import FormRenderer
-from ..pages import page_entity
+from ..page_records import page_entity
 from ..templating import gettext, label
 from ..urls import page_url
 from .base import BlockContext, BlockType

@@ -105,3 +105,9 @@ class NotificationBackForm(PortalForm):
 
     stay = HiddenText(default="")
     page = HiddenText(default="")
+
+
+class AccountSwitchForm(PortalForm):
+    """The header's account switcher: the account to make the active one."""
+
+    account = IntegerField()
