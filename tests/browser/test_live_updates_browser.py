@@ -69,7 +69,7 @@ def test_open_ticket_shows_reply_status_and_bell_without_reload(
         new_page(portalis_browser, viewport={"width": 1280, "height": 900}) as agent,
     ):
         server.login(ben, "ben@acme.test", "correct horse 44", next_path=path)
-        conversation = ben.locator("#block-1")
+        conversation = ben.locator("#block-2")
         assert REPLY not in conversation.inner_text()
         assert ben.locator(".bell-badge").count() == 0
         ben.evaluate("window.__sameDocument = true")  # gone if the page reloads
@@ -86,7 +86,7 @@ def test_open_ticket_shows_reply_status_and_bell_without_reload(
         )
 
         # Ben's open page: the reply, the status and the bell, all without a reload
-        ben.locator("#block-1 tbody tr", has_text=REPLY).wait_for(timeout=WITHIN_MS)
+        ben.locator("#block-2 tbody tr", has_text=REPLY).wait_for(timeout=WITHIN_MS)
         ben.locator("#block-0", has_text="Resolved").wait_for(timeout=WITHIN_MS)
         badge = ben.locator(".usermenu .bell .bell-badge")
         badge.wait_for(timeout=WITHIN_MS)
@@ -97,7 +97,7 @@ def test_open_ticket_shows_reply_status_and_bell_without_reload(
         # the new status offers its transitions (a customer may close a resolved ticket)
         assert ben.locator("#block-0").get_by_role("button", name="Close").count() == 1
         # messages stay in order: the reply is the last row of the conversation
-        rows = ben.locator("#block-1 tbody tr")
+        rows = ben.locator("#block-2 tbody tr")
         assert REPLY in rows.nth(rows.count() - 1).inner_text()
         assert ben.locator("#live-status").get_attribute("aria-live") == "polite"
         said = ben.evaluate("window.__said")

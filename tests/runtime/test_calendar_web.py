@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from portalis.engine.docs.examples.bookings import CALENDAR
+from portalis.testing.concurrency import race
 from portalis.testing.web import PortalClient, WebPortal
 
 PORTAL = (
@@ -34,6 +35,9 @@ users:
   - {email: sam@calls.test, name: Sam Agent, roles: [agent]}
   - {email: cleo@calls.test, name: Cleo Customer, roles: [customer]}
   - {email: carl@calls.test, name: Carl Customer, roles: [customer]}
+  - {email: guest0@calls.test, name: Guest Zero, roles: [customer]}
+  - {email: guest1@calls.test, name: Guest One, roles: [customer]}
+  - {email: guest2@calls.test, name: Guest Two, roles: [customer]}
 """
 
 
@@ -75,6 +79,9 @@ def test_book_see_it_marked_download_and_cancel(web: WebPortal) -> None:
     assert f'aria-label="Book {day} {start.day} {start:%B} 10:00–10:30, 2 places left"' in page
     after = book(cleo, sid, week)
     assert "Booked: " in after and "Booked by you" in after and "Your bookings" in after
+    # others see the place that is left, in the singular by the language's plural rule
+    others = web.client("carl@calls.test").get(f"/call-slots?week={week}").text
+    assert ">1 place left<" in others
     (booking,) = web.store.list(web.actor("cleo@calls.test"), "call_booking").records
     # the calendar file of the booking, parsed back
     ics = cleo.get(f"/_ics/calls/0/{booking.id}.ics")
@@ -123,3 +130,23 @@ def test_a_full_slot_refuses_with_a_message_and_late_cancel_is_refused(web: WebP
         web.store.get(web.actor("cleo@calls.test"), "call_booking", booking.id)["status"]
         == "booked"
     )
+
+
+def test_r7_customers_booking_the_last_place_at_once_over_http(web: WebPortal) -> None:
+    """Five customers press "Book" on the last place at the same moment: one booking, four
+    "fully booked" messages, and the slot's count equals its capacity."""
+    start = (datetime.now(UTC) + timedelta(days=9)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    sid = slot(web, start, capacity=1)
+    week = (start.date() - timedelta(days=start.weekday())).isoformat()
+    sam = web.actor("sam@calls.test")
+    emails = ["cleo@calls.test", "carl@calls.test", *(f"guest{n}@calls.test" for n in range(3))]
+    clients = [web.client(email) for email in emails]
+    pages = race(*(lambda c=c: book(c, sid, week) for c in clients))
+    assert not [p for p in pages if isinstance(p, BaseException)], pages
+    booked = [p for p in pages if "Booked: " in p]
+    refused = [p for p in pages if "This slot is fully booked" in p]
+    assert (len(booked), len(refused)) == (1, 4)
+    assert web.store.get(sam, "call_slot", sid)["booked"] == 1
+    assert len(web.store.list(sam, "call_booking").records) == 1

@@ -92,7 +92,7 @@ def test_nothing_changed_is_304_and_a_reply_is_200(web: WebPortal) -> None:
     status, body = poll(ben, t1, cursor)
     assert status == 200 and body is not None
     assert body["cursor"] != cursor
-    assert set(body["parts"]) == {"block-0", "block-1", "bell"}
+    assert set(body["parts"]) == {"block-0", "block-2", "bell"}
     assert body["interval"] == 10
     assert body["bell"] == {"count": 0, "badge": "0", "label": "Notifications"}
     # the conversation changed, the ticket did not
@@ -101,10 +101,10 @@ def test_nothing_changed_is_304_and_a_reply_is_200(web: WebPortal) -> None:
     status, again = poll(ben, t1, body["cursor"])
     assert status == 304 and again is None
     # the changed block, fetched as the page renders it, shows the reply
-    fragment = ben.get(f"/tickets/{t1}?_fragment=1")
+    fragment = ben.get(f"/tickets/{t1}?_fragment=2")
     assert fragment.status_code == 200
     assert fragment.headers["Cache-Control"] == "no-store, private"
-    assert fragment.text.lstrip().startswith('<section class="block block-list" id="block-1"')
+    assert fragment.text.lstrip().startswith('<section class="block block-list" id="block-2"')
     assert "Fixed in the next invoice run." in fragment.text
     assert "<html" not in fragment.text
 
@@ -118,7 +118,7 @@ def test_status_and_bell_change_the_answer(web: WebPortal) -> None:
     status, after = poll(anna, t1, before["cursor"])
     assert status == 200 and after is not None
     assert after["parts"]["block-0"] != before["parts"]["block-0"]  # the detail: status moved
-    assert after["parts"]["block-1"] == before["parts"]["block-1"]  # no new message
+    assert after["parts"]["block-2"] == before["parts"]["block-2"]  # no new message
     detail = anna.get(f"/tickets/{t1}?_fragment=0").text
     assert "In progress" in detail or "in_progress" in detail
 
@@ -159,7 +159,7 @@ def test_foreign_record_and_anonymous_get_404_without_content(web: WebPortal) ->
         response = nina.get(path)
         assert response.status_code == 404, path
         assert "Invoice" not in response.text and "cursor" not in response.text
-    assert nina.get(f"/tickets/{t1}?_fragment=1").status_code == 404
+    assert nina.get(f"/tickets/{t1}?_fragment=2").status_code == 404
     anonymous = web.client()
     for path in (f"/_updates/ticket/{t1}", f"/_updates/ticket/{t3}", "/_updates/home"):
         response = anonymous.get(path)

@@ -283,10 +283,19 @@ def attach_document(web: WebPortal, browser: PortalClient, ticket: int, content:
         )
 
 
+def client_in(world: World, email: str, own: int) -> PortalClient:
+    """A new browser of `email` working in the account `own` (switched to when not home)."""
+    client = world.web.client(email)
+    if own != world.web.actor(email).account:
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        assert status == 303, (email, own, status)
+    return client
+
+
 def walk_documents(world: World, email: str, own: int) -> None:
     """Another account's documents: every page and API route answers 404, bytes never leak."""
     web = world.web
-    client = web.client(email)
+    client = client_in(world, email, own)
     headers = {"X-CSRF-Token": client.csrf}
     index = attachments_block(web)
     for account, (ticket, doc, content) in world.documents.items():

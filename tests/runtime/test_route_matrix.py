@@ -64,6 +64,7 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:password", "GET"): (LOGIN, 200, 200, 200),
     ("sys:sessions", "GET"): (LOGIN, 200, 200, 200),
     ("sys:account_users", "GET"): (LOGIN, 403, 200, 403),
+    ("sys:account_switch", "POST"): (LOGIN, 404, 404, 404),  # no account of theirs is named
     ("sys:file", "GET"): (404, 200, 200, 200),  # an attachment of an Acme ticket
     ("sys:autocomplete", "GET"): (404, 200, 200, 200),
     ("sys:export", "GET"): (404, 200, 200, 200),

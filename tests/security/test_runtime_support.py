@@ -74,6 +74,8 @@ _RULE_VALUES = {
     "page": "tickets",
     "block": "0",
     "action": "delete",
+    "document": "A" * 32,
+    "number": "1",
 }
 
 

@@ -24,7 +24,7 @@ from portalis.engine.definition.calendar_section import CalendarBlock
 from portalis.engine.flow import workflow
 
 from ..display import Formatter
-from ..templating import gettext, label
+from ..templating import gettext, label, ngettext
 from ..urls import page_url, portal_url
 from .base import BlockContext, BlockType
 from .calendar_week import Slot, Week, active_state, aware, read_week, via_of, week_of
@@ -98,11 +98,8 @@ class CalendarBlockType(BlockType):
         resource = fmt.text(entity, cfg.resource, slot.record) if cfg.resource else ""
         if resource.startswith("#"):
             resource = ""  # a record the reader may not read has no name to show
-        left = (
-            gettext("%(num)d places left", num=slot.left)
-            if slot.left != 1
-            else gettext("1 place left")
-        )
+        # plural rules differ by language (French says "0 place restante", singular)
+        left = ngettext("%(num)d place left", "%(num)d places left", slot.left, num=slot.left)
         return {
             "id": slot.record.id,
             "time": f"{start:%H:%M}–{end:%H:%M}",

@@ -21,10 +21,10 @@ pages:
       - list:
           entity: message
           parent: ticket                  # live lists are a record's children
-          columns: [body, created_by, created_at]
+          columns: [text, created_by, created_at]
           sort: created_at
           live: true                      # new messages appear, announced to screen readers
-      - form: {entity: message, fields: [body], parent: ticket}
+      - form: {entity: message, fields: [text], parent: ticket}
 """,
 )
 

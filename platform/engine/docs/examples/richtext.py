@@ -20,7 +20,8 @@ entities:
         type: markdown
         max_length: 50000
         excerpt: 120                      # plain-text characters a list cell shows
-        help: {en: "Headings with #, lists with -, links as [text](https://…)"}
+        help: {en: "Headings with #, lists with -, links as [text](https://…)",
+               de: "Überschriften mit #, Listen mit -, Links als [Text](https://…)"}
     permissions:
       - {roles: [anonymous, authenticated], actions: [read], scope: all}
       - {roles: [agent], actions: [create, update], scope: all}
@@ -48,8 +49,8 @@ pages:
     blocks:
       - search_box:
           page: help                      # a page whose list has search:
-          title: {en: Search the help centre}
-          placeholder: {en: e.g. reset password}
+          title: {en: Search the help centre, de: Hilfe durchsuchen}
+          placeholder: {en: e.g. reset password, de: z. B. Passwort zurücksetzen}
 """,
 )
 
