@@ -166,7 +166,8 @@ def mail_handler(settings: Settings, attach: Attacher | None = None) -> Handler:
 def mail_from_payload(payload: dict[str, object]) -> Mail:
     """The `Mail` a `mail` job carries (PermanentFailure when the payload is not one)."""
     try:
-        return Mail(**{name: str(payload[name]) for name in _TEXT_FIELDS})
+        to, subject, text, html, locale = (str(payload[name]) for name in _TEXT_FIELDS)
+        return Mail(to, subject, text, html, locale)
     except KeyError as exc:
         raise PermanentFailure(f"mail job without {exc.args[0]!r}") from exc
 

@@ -76,9 +76,9 @@ class PrintContext:
         for record in records:
             row: dict[str, Any] = {"id": record.id, "version": record.get("version")}
             for name in record:
-                field = entity.fields.get(name)
-                if field is not None:
-                    row[name] = self.value_text(field, record.get(name), titles.get(name, {}))
+                kind = entity.fields.get(name)
+                if kind is not None:
+                    row[name] = self.value_text(kind, record.get(name), titles.get(name, {}))
                 elif name == "created_by":
                     value = record.get(name)
                     row[name] = titles["created_by"].get(int(value), "") if value else ""

@@ -49,7 +49,7 @@ def bundle_file(files: Mapping[str, str], url: str) -> tuple[bytes, str]:
 def _fetcher(weasyprint: Any, files: Mapping[str, str]) -> Any:
     """A WeasyPrint URL fetcher that answers only from `files` (`bundle_file`)."""
 
-    class BundleFetcher(weasyprint.URLFetcher):  # type: ignore[misc,name-defined]
+    class BundleFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
         def fetch(self, url: str, headers: Any = None) -> Any:
             body, mime = bundle_file(files, url)
             return weasyprint.urls.URLFetcherResponse(

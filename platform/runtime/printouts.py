@@ -171,9 +171,7 @@ def pdf_response(rendered: Rendered) -> Response:
 
 
 # -- page route ---------------------------------------------------------------------------
-def download_view(
-    portal: RuntimePortal, actor: Actor, entity: str, id: int, printout: str
-) -> Any:
+def download_view(portal: RuntimePortal, actor: Actor, entity: str, id: int, printout: str) -> Any:
     """GET /_printouts/<entity>/<id>/<printout>.pdf: the PDF, else 404."""
     try:
         rendered = make_pdf(portal, actor, entity, id, printout, str(g.get("locale") or "en"))
