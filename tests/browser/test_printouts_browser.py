@@ -70,6 +70,11 @@ def test_a_customer_downloads_an_invoice_pdf(
             link.focus()  # keyboard-usable: Enter on the focused link downloads
             page.keyboard.press("Enter")
         download = info.value
+        page.goto(server.url(f"/accounts/{accounts['Acme GmbH']}"))
+        statement = page.get_by_role("link", name="Download Statement of account (PDF)")
+        assert statement.is_visible()
+        assert axe_violations(page) == []
+        screenshots(page, shots, "printout-account-page")
         assert download.suggested_filename.startswith("INV-")
         assert download.suggested_filename.endswith(".pdf")
         saved = tmp_path / download.suggested_filename

@@ -12,6 +12,7 @@ import http.server
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -283,3 +284,14 @@ def test_the_pdf_fetches_only_files_of_the_definition(tmp_path: Path) -> None:
     ):
         with pytest.raises(ValueError):
             bundle_file(files, url)
+
+
+def test_weasyprint_is_imported_only_to_make_a_pdf() -> None:
+    """Starting the app or a worker does not load WeasyPrint (slow, and most processes
+    never print)."""
+    code = (
+        "import sys, portalis.runtime.app, portalis.runtime.job_handlers, "
+        "portalis.runtime.printouts; print('weasyprint' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
