@@ -19,6 +19,7 @@ from portalis.engine.data.rows import Record
 from portalis.engine.definition.fieldtypes.choices import ChoiceConfig
 from portalis.engine.definition.model import SYSTEM_COLUMNS, Entity, Field, PortalModel
 from portalis.engine.definition.printout_spec import Printout, PrintoutList
+from portalis.engine.definition.values import Label
 from portalis.engine.expr.expressions import EvaluationError
 from portalis.engine.formatting import format_date, format_fixed, format_number
 from portalis.engine.outbox.mail_body import display_value
@@ -45,14 +46,8 @@ class PrintContext:
             return fallback
         if isinstance(label, str):
             return label
-        if isinstance(label, Mapping):
-            texts = label
-        else:
-            texts = getattr(label, "texts", {})
-        for key in (self.locale, self.locale.split("-")[0], "*", self.model.default_locale):
-            if key in texts:
-                return str(texts[key])
-        return next(iter(texts.values()), fallback) if texts else fallback
+        texts = label if isinstance(label, Label) else Label.of(dict(label))
+        return texts.get(self.locale, self.model.default_locale) or fallback
 
     def field_label(self, entity: str, name: str) -> str:
         """The label of field `name` of `entity` (the name itself when unknown)."""
@@ -162,7 +157,7 @@ class PrintContext:
         }
 
 
-def printable(model: PortalModel, printout: Printout, actor: Actor, record: Record) -> bool:
+def printable(printout: Printout, actor: Actor, record: Record) -> bool:
     """True when `actor` may print `printout` of `record` (its roles, its `when`)."""
     if printout.roles is not None and not (printout.roles & actor.roles):
         return False

@@ -24,7 +24,8 @@ from urllib.parse import unquote, urlsplit
 BASE_URL: Final = "https://bundle.portalis.invalid/"
 #: Largest PDF kept or sent (bytes); a bigger one is refused as a broken template.
 MAX_PDF_BYTES: Final = 20 * 1024 * 1024
-# Pango's font set-up is not safe to enter from two threads at once in every version
+# one document at a time per process: a long statement holds tens of MB while it renders,
+# and WeasyPrint's font configuration (fontconfig through Pango) is process-wide
 _LOCK = threading.Lock()
 
 

@@ -56,7 +56,7 @@ class Rendered:
 def printouts_offered(store: RecordStore, actor: Actor, record: Record) -> list[Printout]:
     """The printouts of `record`'s entity the actor may print now (detail block links)."""
     entity = store.model.entities[record.entity]
-    return [p for p in entity.printouts.values() if printable(store.model, p, actor, record)]
+    return [p for p in entity.printouts.values() if printable(p, actor, record)]
 
 
 def printout_url(entity: str, record_id: int, name: str) -> str:
@@ -97,7 +97,7 @@ def make_pdf(
     if printout is None:
         raise NotFound(f"no printout {name!r} of {entity}")
     record = store.get(actor, entity, record_id)
-    if not printable(store.model, printout, actor, record):
+    if not printable(printout, actor, record):
         raise NotFound(f"printout {name!r} is not offered for this {entity}")
     builder = PrintContext(store, actor, locale)
     context = builder.context(printout, record)

@@ -295,3 +295,44 @@ def test_weasyprint_is_imported_only_to_make_a_pdf() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_roles_and_condition_decide_who_may_print(
+    database_url: str, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    folder = tmp_path / "b2b"
+    shutil.copytree(B2B, folder)
+    portal = folder / "portal.yaml"
+    text = portal.read_text("utf-8")
+    text = text.replace(
+        '        filename: "statement-{name}.pdf"\n',
+        '        filename: "statement-{name}.pdf"\n        roles: [clerk]\n',
+    ).replace(
+        '        filename: "{number}.pdf"\n',
+        '        filename: "{number}.pdf"\n        when: "record.status == \'issued\'"\n',
+    )
+    portal.write_text(text, "utf-8")
+    web = WebPortal.deploy(
+        database_url, tmp_path / "instance", folder, env={"PORTALIS_SMTP_URL": smtp_server.url}
+    )
+    try:
+        invoice_id = invoice(web)
+        account = web.record_id("account", name="Acme GmbH")
+        ann, cleo = web.client("ann@acme.test"), web.client("cleo@wholesale.test")
+        statement = f"/_printouts/account/{account}/statement.pdf"
+        assert statement not in ann.get(f"/accounts/{account}").text
+        assert ann.get(statement).status_code == 404
+        assert statement in cleo.get(f"/accounts/{account}").text
+        assert cleo.get(statement).status_code == 200
+        pdf = f"/_printouts/invoice/{invoice_id}/invoice.pdf"
+        assert ann.get(pdf).status_code == 200
+        web.store.insert(web.actor("cleo@wholesale.test"), "payment",
+                         {"invoice": invoice_id, "amount": "31.58"})  # fmt: skip
+        assert (
+            web.store.get(web.actor("cleo@wholesale.test"), "invoice", invoice_id)["status"]
+            == "paid"
+        )
+        assert pdf not in ann.get(f"/invoices/{invoice_id}").text
+        assert ann.get(pdf).status_code == 404
+    finally:
+        web.close()
