@@ -35,6 +35,7 @@ from . import (
     live,
     notifications,
     pages,
+    printouts,
     theme,
 )
 from .api import bulk as api_bulk
@@ -58,6 +59,7 @@ VIEWS: Mapping[str, View] = {
     **dataviews.VIEWS,
     **bulk_views.VIEWS,
     **documents.VIEWS,
+    **printouts.VIEWS,
     **ics.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,

@@ -35,6 +35,7 @@ from portalis.engine.portal import CompiledPortal
 from . import default_plugins
 from .context import AppState
 from .mail import MAIL_JOB, mail_handler
+from .printout_mail import printout_attacher
 from .registry import PortalRegistry
 from .settings import Settings
 
@@ -60,6 +61,8 @@ def build_handlers(
         "webhook": webhook_handler(OutboundPolicy.parse(settings.outbound_allow)),
     }
     if registry is not None:
+        # notifications attach printouts of the live version, rendered for each recipient
+        handlers[MAIL_JOB] = mail_handler(settings, attach=printout_attacher(registry))
         stores = _live_stores(registry)
         handlers[TIMER_JOB] = timer_handler(stores)
         handlers[AUTOMATION_JOB] = automation_handler(stores)

@@ -45,6 +45,7 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "sys:attachment_version",
         ("GET",),
     ),
+    ("/_printouts/<entity>/<int:id>/<printout>.pdf", "sys:printout", ("GET",)),
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),

@@ -1,5 +1,5 @@
 """Runtime tables shared by all portals: sessions, login throttling, one-time tokens, files,
-password history. Created alongside the platform tables; rows always carry the portal slug.
+password history, generated PDFs. Created alongside the platform tables; rows always carry the portal slug.
 
 `migrate` creates every platform, runtime and plugin table that is missing, under a database
 lock, and is run by `portalis deploy` and `portalis migrate` — never by a serving process:
@@ -113,6 +113,28 @@ parked = sa.Table(
     sa.Column("provider", sa.String(40), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Generated PDFs (`printouts:`), kept per record version: the key also holds the digest of
+#: the rendered HTML, so readers who see different fields (or another language) never share
+#: a document, and a second download of the same version renders no PDF.
+printout_cache = sa.Table(
+    "portalis_printout",
+    runtime_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("record_version", sa.Integer, nullable=False),
+    sa.Column("printout", sa.String(40), nullable=False),
+    sa.Column("locale", sa.String(20), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),  # sha256 of the rendered HTML
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "portal", "entity", "record_id", "printout", "digest", name="uq_portalis_printout"
+    ),
+    sa.Index("ix_portalis_printout_record", "portal", "entity", "record_id", "printout"),
 )
 
 

@@ -2,7 +2,7 @@
 
 The walk is built from the compiled model, not from a hand-written list: every page with
 `<id>` × every record of its entity, every static GET route, every list block's CSV export,
-`/_ac/<entity>` for every entity, every attachment, every attached document (page downloads,
+`/_ac/<entity>` for every entity, every attachment, every printout (PDF), every attached document (page downloads,
 the attachments block's upload/version/delete and the document API), every form on a record page,
 the live updates of every page (`/_updates/<page>[/<id>]`) and each block alone (`?_fragment=`), `/_act/`
 delete, copy and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
@@ -72,6 +72,7 @@ WALKED_WITH_ARGUMENTS = {
     "sys:file",
     "sys:attachment",
     "sys:attachment_version",
+    "sys:printout",
     "sys:autocomplete",
     "sys:export",
     "sys:action",
@@ -328,6 +329,30 @@ def walk_documents(world: World, email: str, own: int) -> None:
         mine = world.documents[own][0]
         status = client.get(f"/_attachments/ticket/{mine}/{doc}").status_code
         world.check(status == 404, f"{email}: GET own ticket with foreign document → {status}")
+
+
+def walk_printouts(world: World, email: str, own: int) -> None:
+    """Every printout of every entity: another account's records have none (404), the
+    reader's own render."""
+    client = world.web.client(email)
+    if own != world.web.actor(email).account:  # a member of several accounts walks in `own`
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
+    for entity in world.web.compiled.model.entities.values():
+        for name in entity.printouts:
+            for _, rid in world.foreign(own, entity.name):
+                path = f"/_printouts/{entity.name}/{rid}/{name}.pdf"
+                status = client.get(path).status_code
+                world.check(status == 404, f"{email}: GET {path} → {status}")
+            mine = [
+                rid for (ent, rid), acc in world.owner.items() if ent == entity.name and acc == own
+            ]
+            for rid in mine[:1]:
+                response = client.get(f"/_printouts/{entity.name}/{rid}/{name}.pdf")
+                world.check(
+                    response.status_code == 200 and response.data.startswith(b"%PDF-"),
+                    f"{email}: own printout {entity.name}/{rid}/{name} → {response.status_code}",
+                )
 
 
 def record_path(page: Page, record_id: int) -> str:
@@ -743,6 +768,10 @@ def walk_as_agent(world: World) -> None:
         world.check(response.data == content, f"agent: document {doc} → {response.status_code}")
         response = client.get(f"/api/v1/ticket/{ticket}/attachments/{doc}/content")
         world.check(response.data == content, f"agent: API document {doc} → {response.status_code}")
+    for entity, rid in both:
+        for name in model.entities[entity].printouts:
+            response = client.get(f"/_printouts/{entity}/{rid}/{name}.pdf")
+            world.check(response.status_code == 200, f"agent: printout {entity}/{rid}/{name}")
     for file_id, content in world.attachments.values():
         response = client.get(f"/_files/{file_id}")
         world.check(
@@ -813,6 +842,7 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
         walk_as_attacker(world, email, world.accounts[account])
         walk_notifications(world, email)
         walk_documents(world, email, world.accounts[account])
+        walk_printouts(world, email, world.accounts[account])
         walk_bookings(world, email)
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
     walk_as_agent(world)

@@ -88,6 +88,8 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     # a document of the role's ticket (the customer's own; colleagues' tickets for the others)
     ("sys:attachment", "GET"): (404, 200, 200, 200),
     ("sys:attachment_version", "GET"): (404, 200, 200, 200),
+    # the ticket summary PDF of the role's ticket
+    ("sys:printout", "GET"): (404, 200, 200, 200),
     ("api:attachments", "GET"): (401, 200, 200, 200),
     ("api:attachments", "POST"): (401, 415, 415, 415),  # a urlencoded form, not multipart
     ("api:attachment", "GET"): (401, 200, 200, 200),
@@ -147,6 +149,7 @@ ARGUMENTS = {
     "step": "callback",
     "version": "1",
     "number": "1",
+    "printout": "summary",
 }
 SECRETS = (
     "Invoice 2026-114",

@@ -76,6 +76,7 @@ _RULE_VALUES = {
     "action": "delete",
     "document": "A" * 32,
     "number": "1",
+    "printout": "summary",
 }
 
 

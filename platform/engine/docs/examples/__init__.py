@@ -12,7 +12,19 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from . import accounts, bookings, bulk, documents, fields, flow, live, reporting, richtext, search
+from . import (
+    accounts,
+    bookings,
+    bulk,
+    documents,
+    fields,
+    flow,
+    live,
+    printouts,
+    reporting,
+    richtext,
+    search,
+)
 from .example import Example
 from .notes import FIELD_TYPE_NOTES
 
@@ -24,6 +36,7 @@ _MODULES: Final = (
     reporting,
     bulk,
     documents,
+    printouts,
     search,
     richtext,
     bookings,
