@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from ...definition.model import Entity
 from ..permissions import Actor, Policy
-from .index import SearchIndex, fts_table, pg_vector, regconfig
+from .index import SearchIndex, fts_table, regconfig
+from .pg_vectors import stored_vector, vector_column
 from .terms import query_words, stem
 
 
@@ -121,17 +122,18 @@ def _postgres(
     config = regconfig(index.language)
     query = sa.func.plainto_tsquery(config, " ".join(words))
     everything = [c for c, _ in index.columns]
-    # the whole row's vector is the GIN index's expression: it finds the candidates, and
-    # (a superset: the search is an AND of words) a narrower vector then checks each
-    clauses = [pg_vector(index, table).op("@@")(query)]
+    # the stored vectors of all indexed fields are the GIN index's expression: they find the
+    # candidates, and (a superset: the search is an AND of words) those of the readable
+    # fields decide — both read stored vectors, nothing is parsed per row
+    clauses = [stored_vector(index, table).op("@@")(query)]
     if searched != everything:
-        clauses.append(pg_vector(index, table, searched).op("@@")(query))
+        clauses.append(stored_vector(index, table, searched).op("@@")(query))
     weights: sa.ColumnElement[Any] = sa.literal_column(
         "ARRAY[" + ", ".join(f"{w:.4f}" for w in index.rank_weights()) + "]::float4[]"
     )
     if ranked:
         score: sa.ColumnElement[Any] = sa.func.ts_rank(
-            weights, pg_vector(index, table, ranked), query
+            weights, stored_vector(index, table, ranked), query
         )
     else:
         score = sa.literal(0.0)
@@ -142,9 +144,7 @@ def _postgres(
     )
 
     def one(word: str, col: str) -> sa.ColumnElement[bool]:
-        vector = sa.func.to_tsvector(
-            config, sa.func.coalesce(table.c[col], sa.literal_column("''"))
-        )
+        vector = sa.literal_column(f'"{table.name}"."{vector_column(index, col)}"')
         return vector.op("@@")(sa.func.plainto_tsquery(config, word))
 
     return hits, one
