@@ -8,6 +8,7 @@ from .attachments import AttachmentsBlockType
 from .base import BlockType
 from .calendar import CalendarBlockType
 from .detail import DetailBlockType
+from .feedback import FeedbackBlockType
 from .form import FormBlockType
 from .listing import ListBlockType
 from .markdown import MarkdownBlockType
@@ -18,7 +19,7 @@ from .search_box import SearchBoxBlockType
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics, attachments, search, search_box and calendar."""
+    """list, detail, form, markdown, metrics, attachments, search, search_box, calendar and feedback."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -29,4 +30,5 @@ def portalis_block_types() -> list[BlockType]:
         SearchBlockType(),
         SearchBoxBlockType(),
         CalendarBlockType(),
+        FeedbackBlockType(),
     ]

@@ -12,7 +12,19 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from . import accounts, bookings, bulk, documents, fields, flow, live, reporting, richtext, search
+from . import (
+    accounts,
+    bookings,
+    bulk,
+    documents,
+    feedback,
+    fields,
+    flow,
+    live,
+    reporting,
+    richtext,
+    search,
+)
 from .example import Example
 from .notes import FIELD_TYPE_NOTES
 
@@ -26,6 +38,7 @@ _MODULES: Final = (
     documents,
     search,
     richtext,
+    feedback,
     bookings,
 )
 
