@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from search_defs import HOME_SEARCH, SEED, deploy, helpdesk
 
 from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.fulltext.related import related_records
 from portalis.engine.data.fulltext.site import search_entities
 from portalis.engine.data.fulltext.snippets import snippet
 from portalis.engine.data.permissions import Actor
@@ -237,3 +238,24 @@ def test_language_change_refills_the_stored_vectors(
         with db_engine.connect() as conn:
             columns = [c["name"] for c in sa.inspect(conn).get_columns("p_helpdesk__article")]
         assert len([c for c in columns if c.startswith("_fts_")]) == 3
+
+
+def test_asvs_8_2_3_related_records_never_relate_through_a_hidden_field(
+    portal: CompiledPortal, db_engine: sa.Engine
+) -> None:
+    people = _people(portal, db_engine)
+    anna, carla = people["anna"], people["carla"]
+    store = portal.store(db_engine)
+    crossing = store.insert(anna, "article", {"title": "Zebra crossing", "body": "Roads"})
+    store.insert(anna, "article", {"title": "Parcels", "body": "Boxes", "note": "zebra"})
+    store.insert(anna, "article", {"title": "Zebra draft", "published": False})
+    store.insert(anna, "article", {"title": "Crossing borders", "body": "Customs"})
+    seen = store.get(carla, "article", crossing.id)
+    # carla may not read notes nor drafts: only the article sharing a readable word
+    assert [r.title for r in related_records(store, carla, seen, ())] == ["Crossing borders"]
+    mine = store.get(anna, "article", crossing.id)
+    assert {r.title for r in related_records(store, anna, mine, ())} == {
+        "Crossing borders",
+        "Parcels",
+        "Zebra draft",
+    }

@@ -13,13 +13,14 @@ from .form import FormBlockType
 from .listing import ListBlockType
 from .markdown import MarkdownBlockType
 from .metrics import MetricsBlockType
+from .related import RelatedBlockType
 from .search import SearchBlockType
 from .search_box import SearchBoxBlockType
 
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics, attachments, search, search_box, calendar and feedback."""
+    """list, detail, form, markdown, metrics, attachments, search, search_box, calendar, feedback and related."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -31,4 +32,5 @@ def portalis_block_types() -> list[BlockType]:
         SearchBoxBlockType(),
         CalendarBlockType(),
         FeedbackBlockType(),
+        RelatedBlockType(),
     ]

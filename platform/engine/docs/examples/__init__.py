@@ -21,6 +21,7 @@ from . import (
     fields,
     flow,
     live,
+    related,
     reporting,
     richtext,
     search,
@@ -39,6 +40,7 @@ _MODULES: Final = (
     search,
     richtext,
     feedback,
+    related,
     bookings,
 )
 
