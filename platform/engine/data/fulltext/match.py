@@ -126,15 +126,15 @@ def _postgres(
     any_word: bool,
 ) -> tuple[sa.Subquery, Any]:
     config = regconfig(index.language)
-    query = sa.func.plainto_tsquery(config, " ".join(words))
+    query: sa.ColumnElement[Any] = sa.func.plainto_tsquery(config, " ".join(words))
     if any_word:  # tsquery's || is OR
         query = sa.func.plainto_tsquery(config, words[0])
         for word in words[1:]:
             query = query.op("||")(sa.func.plainto_tsquery(config, word))
     everything = [c for c, _ in index.columns]
     # the stored vectors of all indexed fields are the GIN index's expression: they find the
-    # candidates, and (a superset: a record matches through its readable fields only) those of the readable
-    # fields decide — both read stored vectors, nothing is parsed per row
+    # candidates (a superset: a record matches through its readable fields only), those of
+    # the readable fields decide — both read stored vectors, nothing is parsed per row
     clauses = [stored_vector(index, table).op("@@")(query)]
     if searched != everything:
         clauses.append(stored_vector(index, table, searched).op("@@")(query))
@@ -154,7 +154,9 @@ def _postgres(
     )
 
     def one(word: str, col: str) -> sa.ColumnElement[bool]:
-        vector: sa.ColumnElement[Any] = sa.literal_column(f'"{table.name}"."{vector_column(index, col)}"')
+        vector: sa.ColumnElement[Any] = sa.literal_column(
+            f'"{table.name}"."{vector_column(index, col)}"'
+        )
         return vector.op("@@")(sa.func.plainto_tsquery(config, word))
 
     return hits, one
