@@ -29,18 +29,18 @@ entities:
       - {roles: [agent], actions: [read, create, update], scope: all}
 pages:
   help_articles:
-    route: /help
+    route: /kb
     roles: [anonymous, authenticated]
     blocks:
       - list: {entity: help_article, columns: [title, updated_at], search: [title],
                link: help_article}       # ?q= ranks by relevance unless the reader sorts
   help_article:
-    route: /help/<id>
+    route: /kb/<id>
     roles: [anonymous, authenticated]
     blocks:
       - detail: {entity: help_article}
   help_search:
-    route: /help/search
+    route: /kb/search
     roles: [anonymous, authenticated]
     blocks:
       - search:                          # hits the reader may read, best first, highlighted
