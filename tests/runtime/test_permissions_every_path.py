@@ -29,12 +29,15 @@ from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
 from portalis.engine.accounts.memberships import user_memberships
-from portalis.engine.data.system_tables import attachment_versions
+from portalis.engine.data.errors import NotFound
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.system_tables import attachment_versions, feedback_votes
 from portalis.engine.data.system_tables import attachments as attachment_table
 from portalis.engine.data.system_tables import notifications as notification_table
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
 from portalis.engine.definition.calendar_section import CalendarBlock
+from portalis.engine.definition.feedback_section import FeedbackBlock
 from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.active_account import ACCOUNT_HEADER
 from portalis.runtime.blocks.listing import param_prefix
@@ -813,6 +816,44 @@ def walk_bookings(world: World, email: str) -> None:
                 world.check(status == 404, f"{email}: cancel booking {rid} → {status}")
 
 
+def walk_feedback(world: World, email: str | None) -> None:
+    """Feedback blocks: a vote on any record the reader may not read (drafts, another
+    account's records, ids that do not exist) answers 404 and stores nothing."""
+    web = world.web
+    client = web.client(email)
+    if email is None:
+        client.get("/")
+        client.sync_csrf()
+    actor = web.actor(email) if email else Actor.anonymous()
+    model = web.compiled.model
+    for page in model.pages.values():
+        for block in page.blocks:
+            if not isinstance(block.config, FeedbackBlock):
+                continue
+            entity = block.config.entity
+            table = web.compiled.tables[entity]
+            with web.engine.connect() as conn:
+                ids = set(conn.execute(sa.select(table.c.id)).scalars())
+            readable = {rid for rid in ids if _readable(web, actor, entity, rid)}
+            world.check(bool(ids - readable), f"{email}: no unreadable {entity} to vote on")
+            for rid in sorted(ids - readable) + [max(ids, default=0) + 1000]:
+                path = page.route.replace("<id>", str(rid))
+                form = {"_block": str(block.index), "helpful": "yes"}
+                status = client.post(path, form).status_code
+                world.check(status == 404, f"{email}: vote on {entity} {rid} → {status}")
+    with web.engine.connect() as conn:
+        votes = conn.execute(sa.select(sa.func.count()).select_from(feedback_votes)).scalar()
+    world.check(votes == 0, f"{email}: the walk left {votes} votes")
+
+
+def _readable(web: WebPortal, actor: Actor, entity: str, rid: int) -> bool:
+    try:
+        web.store.get(actor, entity, rid)
+    except NotFound:
+        return False
+    return True
+
+
 def assert_walk_knows_every_rule(world: World) -> None:
     """A new system route fails the walk until it (or NOT_DATA_PATHS) covers it."""
     portal = world.web.app.extensions["portalis"].registry.require(world.web.slug)
@@ -844,6 +885,8 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
         walk_documents(world, email, world.accounts[account])
         walk_printouts(world, email, world.accounts[account])
         walk_bookings(world, email)
+        walk_feedback(world, email)
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
+    walk_feedback(world, None)
     walk_as_agent(world)
     assert not world.failures, "\n".join(world.failures)

@@ -18,20 +18,21 @@ import pytest
 from test_runtime_support import SUBJECTS, deploy, rule_path, table_rows
 
 from portalis.engine.definition.block_configs import FormBlock
+from portalis.engine.definition.feedback_section import FeedbackBlock
 from portalis.testing.web import PortalClient, WebPortal
 
 WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
 #: What the portal's forms post (besides the token), all in one body: whichever form a rule
 #: serves finds its fields filled — the record form, a transition (`name`, `version`), the
 #: account, session and administration buttons (`action`, `user`), the sign-in, profile,
-#: password, two-factor and notification forms.
+#: password, two-factor and notification forms, and the feedback vote (`helpful`).
 FORM = {
     "_block": "0", "subject": "Forged", "body": "Forged", "priority": "high", "version": "1",
     "name": "start", "resolution": "forged", "comment": "forged", "_page": "ticket",
     "action": "disable", "user": "2", "role": "customer", "locale": "fr",
     "email": "ben@acme.test", "new_email": "mallory@evil.test", "password": "x" * 16,
     "current_password": "x" * 12, "password_confirm": "x" * 16, "code": "123456",
-    "stay": "1", "purpose": "login", "username": "ben",
+    "stay": "1", "purpose": "login", "username": "ben", "helpful": "yes",
 }  # fmt: skip
 
 
@@ -53,6 +54,8 @@ def attempts(web: WebPortal, ticket: int) -> Iterator[tuple[str, str, dict[str, 
                 if isinstance(block.config, FormBlock):
                     fields = {f: "Forged" for f in block.config.fields}
                     forms.append({**FORM, "_block": str(block.index), **fields})
+                if isinstance(block.config, FeedbackBlock):
+                    forms.append({**FORM, "_block": str(block.index)})
         for method in methods:
             for form in forms:
                 yield rule_path(rule.rule, ticket), method, form

@@ -117,15 +117,19 @@ class RecordQuery:
             parts.append(self._search(actor, entity, table, search, search_fields, mask))
         return sa.and_(*parts)
 
-    def full_text(self, actor: Actor, entity: Entity, text: str) -> TextMatch | None:
-        """The full-text match of `text` in `entity`'s index for `actor` (`fulltext.match`);
-        None when nothing can match."""
+    def full_text(
+        self, actor: Actor, entity: Entity, text: str, *, any_word: bool = False
+    ) -> TextMatch | None:
+        """The full-text match of `text` in `entity`'s index for `actor` (`fulltext.match`;
+        every word, or with `any_word` one of them); None when nothing can match."""
         index = self.tables.search.get(entity.name)
         if index is None:
             return None
         table = self.tables[entity.name]
         dialect = self.engine.dialect.name
-        return text_match(self.policy, actor, entity, table, index, dialect, text)
+        return text_match(
+            self.policy, actor, entity, table, index, dialect, text, any_word=any_word
+        )
 
     def _search(
         self,

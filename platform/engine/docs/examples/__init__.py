@@ -17,10 +17,12 @@ from . import (
     bookings,
     bulk,
     documents,
+    feedback,
     fields,
     flow,
     live,
     printouts,
+    related,
     reporting,
     richtext,
     search,
@@ -39,6 +41,8 @@ _MODULES: Final = (
     printouts,
     search,
     richtext,
+    feedback,
+    related,
     bookings,
 )
 
