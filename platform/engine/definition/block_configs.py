@@ -26,6 +26,21 @@ class BulkAction:
 
 
 @dataclass(frozen=True, slots=True)
+class ListImport:
+    """`import:` of a list: CSV import of new records into the list's entity.
+
+    `keys` pairs a ref field with the target's field a file names records by; `batch` is
+    the rows of one transaction (a larger file runs in the background, batch by batch)."""
+
+    fields: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...] = ()
+    batch: int = 500
+    max_rows: int = 50_000
+    max_bytes: int = 20 * 1024 * 1024
+    title: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ListBlock:
     """`list`: rows of an entity with columns, filters, search, sort and paging."""
 
@@ -46,6 +61,8 @@ class ListBlock:
     bulk: tuple[BulkAction, ...] = ()
     #: rows refresh without a reload (`live_updates`; only with `parent`)
     live: bool = False
+    #: CSV import of new records (`import:`)
+    csv_import: ListImport | None = None
 
 
 @dataclass(frozen=True, slots=True)
