@@ -24,14 +24,14 @@ WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
 #: What the portal's forms post (besides the token), all in one body: whichever form a rule
 #: serves finds its fields filled — the record form, a transition (`name`, `version`), the
 #: account, session and administration buttons (`action`, `user`), the sign-in, profile,
-#: password, two-factor and notification forms.
+#: password, two-factor and notification forms, the CSV import's mapping and import steps.
 FORM = {
     "_block": "0", "subject": "Forged", "body": "Forged", "priority": "high", "version": "1",
     "name": "start", "resolution": "forged", "comment": "forged", "_page": "ticket",
     "action": "disable", "user": "2", "role": "customer", "locale": "fr",
     "email": "ben@acme.test", "new_email": "mallory@evil.test", "password": "x" * 16,
     "current_password": "x" * 12, "password_confirm": "x" * 16, "code": "123456",
-    "stay": "1", "purpose": "login", "username": "ben",
+    "stay": "1", "purpose": "login", "username": "ben", "step": "import", "map-0": "subject",
 }  # fmt: skip
 
 

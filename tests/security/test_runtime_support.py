@@ -74,6 +74,7 @@ _RULE_VALUES = {
     "page": "tickets",
     "block": "0",
     "action": "delete",
+    "import_id": "x" * 32,
 }
 
 
