@@ -12,7 +12,19 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from . import accounts, bookings, bulk, documents, fields, flow, live, reporting, richtext, search
+from . import (
+    accounts,
+    bookings,
+    bulk,
+    documents,
+    fields,
+    flow,
+    imports,
+    live,
+    reporting,
+    richtext,
+    search,
+)
 from .example import Example
 from .notes import FIELD_TYPE_NOTES
 
@@ -23,6 +35,7 @@ _MODULES: Final = (
     live,
     reporting,
     bulk,
+    imports,
     documents,
     search,
     richtext,
