@@ -86,7 +86,7 @@ def test_a_computed_field_is_no_import_column(checker: Checker) -> None:
     found, _ = problems(
         checker,
         "      internal_note: {type: string, label: {en: Internal note, de: Interne Notiz}}",
-        "      internal_note: {type: string, compute: \"record.note\"}",
+        '      internal_note: {type: string, compute: "record.note"}',
     )
     assert any(
         p.code == "block-option" and p.path_text == f"{ORDERS}.import.fields[2]" for p in found
@@ -143,3 +143,37 @@ def test_cells_become_store_input(checker: Checker) -> None:
     assert cell_value(f["stock"], " ", "de") is None
     refused = cell_value(f["stock"], "viele", "de")
     assert isinstance(refused, FieldMessage) and refused.code == "type"
+
+
+B2B = Path(__file__).resolve().parent / "portals" / "b2b"
+QUICK_LINE = "quick: {field: product, key: sku, quantity: quantity}"
+QUICK = "pages.new_order.blocks[0].form.lines.quick"
+
+
+@pytest.mark.parametrize(
+    ("new", "path", "hint"),
+    [
+        ("quick: {field: quantity}", f"{QUICK}.field", "product"),
+        ("quick: {field: product, key: skew}", f"{QUICK}.key", "sku"),
+        ("quick: {field: product, quantity: product}", f"{QUICK}.quantity", "quantity"),
+    ],
+)
+def test_quick_entry_mistakes_are_located(checker: Checker, new: str, path: str, hint: str) -> None:
+    bundle, _ = read_bundle(B2B)
+    files = dict(bundle.files)
+    text = files["portal.yaml"]
+    line = text[: text.index(QUICK_LINE)].count("\n") + 1
+    files["portal.yaml"] = text.replace(QUICK_LINE, new, 1)
+    found = list(checker.check_bundle(Bundle.of(files), {}).report.problems)
+    listing = "\n".join(p.format() for p in found)
+    matching = [p for p in found if p.path_text == path]
+    assert matching and matching[0].line == line, listing
+    assert hint in matching[0].hint, listing
+
+
+def test_the_b2b_order_form_compiles_its_quick_entry(checker: Checker) -> None:
+    bundle, _ = read_bundle(B2B)
+    model = checker.check_bundle(bundle, {}).unwrap()
+    form = model.pages["new_order"].blocks[0].config
+    assert form.lines is not None and form.lines.quick is not None
+    assert (form.lines.quick.field, form.lines.quick.key) == ("product", "sku")

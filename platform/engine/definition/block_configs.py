@@ -79,6 +79,17 @@ class DetailBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class QuickEntry:
+    """`quick:` of a form's lines: rows typed as "<key> <quantity>" lines (bulk ordering by
+    SKU): `field` is the rows' ref the key names a record of (by the target's `key` field,
+    else its title), `quantity` the field the number goes to."""
+
+    field: str
+    key: str | None = None
+    quantity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FormLines:
     """`lines:` of a form: child records edited together with the form's record.
 
@@ -93,6 +104,8 @@ class FormLines:
     min: int = 0
     max: int = 100
     title: Label | None = None
+    #: quick entry of many rows as text lines (`quick:`)
+    quick: QuickEntry | None = None
 
 
 @dataclass(frozen=True, slots=True)
