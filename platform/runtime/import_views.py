@@ -32,6 +32,7 @@ from portalis.engine.definition.model import Field
 from . import import_state as state
 from .auth.common import render, see_other
 from .form_errors import error_texts
+from .i18n import format_number
 from .import_run import ImportConfig, background, import_fields, run, start_job, table_of
 from .page_records import page_allowed
 from .registry import RuntimePortal
@@ -94,7 +95,7 @@ def upload_view(portal: RuntimePortal, actor: Actor, page: str, block: int) -> A
         "title": _title(portal, config),
         "fields": fields,
         "max_mb": config.spec.max_bytes // (1024 * 1024),
-        "max_rows": config.spec.max_rows,
+        "max_rows": format_number(config.spec.max_rows, _locale(portal)),
         "action": portal_url(f"/_import/{page}/{block}"),
         "back": page_url(page),
     }
@@ -119,7 +120,7 @@ def upload_view(portal: RuntimePortal, actor: Actor, page: str, block: int) -> A
     except CsvUnreadable as exc:
         return render("import/upload.html", 422, error=unreadable_text(exc), **context)
     mapping = guess_mapping(table.header, fields)
-    locale = str(g.get("locale") or portal.compiled.model.default_locale)
+    locale = _locale(portal)
     with begin_write(portal.store.engine) as conn:
         import_id = state.create(
             conn, portal=portal.slug, page=page, block=block, entity=config.entity,
@@ -127,6 +128,10 @@ def upload_view(portal: RuntimePortal, actor: Actor, page: str, block: int) -> A
             text=decode(data), total=len(table.rows), mapping=mapping,
         )  # fmt: skip
     return see_other(f"/_import/{page}/{block}/{import_id}")
+
+
+def _locale(portal: RuntimePortal) -> str:
+    return str(g.get("locale") or portal.compiled.model.default_locale)
 
 
 def unreadable_text(exc: CsvUnreadable) -> str:
