@@ -244,7 +244,7 @@ class FormBlockType(BlockType):
                 focus=(ctx.form or {}).get(FOCUS),
                 quick_text=(submitted or {}).get(QUICK, ""),
                 quick_errors=errors.get(QUICK, []),
-                quick_help=help_text(lines) if lines is not None and lines.spec.quick else "",
+                quick_help=help_text(ctx, lines) if lines is not None and lines.spec.quick else "",
                 multipart=any(takes_files(form[f.name]) for f in plan.inputs),
                 submit_label=submit,
                 cancel_url=cancel,

@@ -101,14 +101,18 @@ def blank(row: Row, plan: LinesPlan) -> bool:
     return row.data is None or not str(row.data.get(quick.field) or "").strip()
 
 
-def help_text(plan: LinesPlan) -> str:
-    """What the box takes, naming the key field."""
+def help_text(ctx: BlockContext, plan: LinesPlan) -> str:
+    """What the box takes, naming the key field (SKU)."""
     quick = plan.spec.quick
     assert quick is not None
-    target = plan.entity.fields[quick.field]
+    ref = plan.entity.fields[quick.field]
+    what = label(ref.label, ref.name)
+    if quick.key:
+        key = ctx.store.entity(str(ref.config.to)).fields.get(quick.key)
+        what = label(key.label, key.name) if key is not None else quick.key
     return gettext(
         "One row per line: %(what)s and quantity, e.g. “%(example)s”.",
-        what=label(target.label, target.name),
+        what=what,
         example="A-100 5",
     )
 
