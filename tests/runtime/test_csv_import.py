@@ -146,9 +146,10 @@ def test_mapping_can_be_changed_and_is_checked(web: WebPortal) -> None:
     path = started(clerk, "products", "Code,Title\nSKU-401,Saw\n")
     assert mapping_of(clerk.get(path).text) == {"0": "", "1": ""}
     missing = clerk.post(path, {"map-0": "sku", "map-1": "", "step": "check"})
-    assert missing.status_code == 422 and "is required" in missing.text
+    # (Cleo reads German)
+    assert missing.status_code == 422 and "Bezeichnung ist Pflicht" in missing.text
     twice = clerk.post(path, {"map-0": "sku", "map-1": "sku", "step": "check"})
-    assert twice.status_code == 422 and "more than one column" in twice.text
+    assert twice.status_code == 422 and "für mehr als eine Spalte" in twice.text
     # a field the actor may not import is no choice at all
     assert clerk.post(path, {"map-0": "id", "map-1": "name", "step": "check"}).status_code == 400
     assert clerk.post(path, {"map-0": "sku", "map-1": "name", "step": "check"}).status_code == 303
