@@ -171,7 +171,7 @@ def import_handler(registry: PortalRegistry) -> Handler:
         if cfg is None or actor is None or not allowed:
             item.status = state.DONE
             item.problems = [refusal()]
-            item.refused = item.total
+            item.processed, item.created, item.refused, item.batches = 0, 0, item.total, []
             _save(store.engine, item)
             return
         run(store, actor, item, cfg, lambda current: _save(store.engine, current))

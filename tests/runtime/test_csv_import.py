@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from portalis.runtime import import_state
 from portalis.testing.jobs import run_jobs
 from portalis.testing.web import PortalClient, WebPortal
 
@@ -237,3 +238,24 @@ def test_csrf_is_required(web: WebPortal) -> None:
     clerk = web.client("cleo@shop.test")
     clerk.csrf = "wrong"
     assert upload(clerk, "products", "sku,name\nA,B\n").status_code in (400, 403)
+
+
+def test_background_import_of_a_user_disabled_meanwhile_writes_nothing(web: WebPortal) -> None:
+    """The job acts as the uploader as they are when it runs: disabled → nothing imported."""
+    clerk = web.client("cleo@shop.test")
+    lines = ["sku,name"] + [f"D-{n:03d},Item {n}" for n in range(15)]
+    path = started(clerk, "products", "\n".join(lines) + "\n")
+    assert clerk.post(path, {"map-0": "sku", "map-1": "name", "step": "check"}).status_code == 303
+    run_jobs(web.app)
+    assert clerk.post(path, {"step": "import"}).status_code == 303
+    users = web.compiled.tables["user"]
+    with web.engine.begin() as conn:
+        conn.execute(
+            users.update().where(users.c.email == "cleo@shop.test").values(is_active=False)
+        )
+    run_jobs(web.app)
+    assert not any(k.startswith("D-") for k in rows(web, "product"))
+    with web.engine.connect() as conn:
+        item = import_state.load(conn, web.slug, path.rsplit("/", 1)[1])
+    assert item is not None and item.status == "done" and item.created == 0
+    assert item.problems[0].message.code == "forbidden"
