@@ -138,6 +138,36 @@ printout_cache = sa.Table(
 )
 
 
+#: CSV imports people started (`import_state`): the uploaded text, the column mapping and
+#: the progress of the dry run and the import, until the import is done.
+imports = sa.Table(
+    "portalis_import",
+    runtime_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # opaque, random: in URLs
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("page", sa.String(40), nullable=False),
+    sa.Column("block", sa.Integer, nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=True),
+    sa.Column("locale", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("processed", sa.Integer, nullable=False, default=0),
+    sa.Column("created", sa.Integer, nullable=False, default=0),
+    sa.Column("refused", sa.Integer, nullable=False, default=0),
+    sa.Column("problems", sa.JSON, nullable=False),
+    # [{first, last, created, refused}] of a background import, one entry per batch
+    sa.Column("batches", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_portalis_import_user", "portal", "user_id"),
+)
+
+
 #: Key of the PostgreSQL advisory lock `migrate` holds ("portalis" in ASCII, as a bigint).
 MIGRATE_LOCK_KEY = 0x706F7274616C6973
 

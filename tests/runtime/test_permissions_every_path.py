@@ -80,6 +80,8 @@ WALKED_WITH_ARGUMENTS = {
     "sys:export",
     "sys:action",
     "sys:bulk",
+    "sys:import",
+    "sys:import_step",
     "sys:notification_read",
     "sys:updates",
     "sys:record_updates",
@@ -454,6 +456,86 @@ def walk_bulk(
         no_leak(f"POST {api}", response.text)
 
 
+def import_file(client: PortalClient, path: str, text: str) -> str | None:
+    """Upload `text` as a CSV file; the import's own path, or None when refused."""
+    response = client.post(
+        path, {"file": (io.BytesIO(text.encode()), "walk.csv")}, content_type="multipart/form-data"
+    )
+    if response.status_code != 303:
+        return None
+    location = response.headers["Location"]
+    return location[location.index("/_import/") :]
+
+
+def walk_import(
+    world: World,
+    client: PortalClient,
+    who: str,
+    own: int,
+    page: Page,
+    index: int,
+    no_leak: Callable[[str, str], None],
+) -> None:
+    """A list's CSV import: another account's user's import is a 404 on every step; a file
+    naming another account's records in its ref columns is refused row by row with the very
+    words of a name that exists nowhere (nothing tells that the record exists), and the dry
+    run writes nothing (the snapshot at the end)."""
+    cfg = page.blocks[index].config
+    assert isinstance(cfg, ListBlock) and cfg.csv_import is not None
+    path = f"/_import/{page.name}/{index}"
+    others = [email for email, name in ATTACKERS if world.accounts[name] != own]
+    theirs = import_file(world.web.client(others[0]), path, "x\ny\n") if others else None
+    if theirs is not None:
+        for response in (
+            client.get(theirs),
+            client.post(theirs, {"step": "check", "map-0": ""}),
+            client.post(theirs, {"step": "import"}),
+        ):
+            world.check(response.status_code == 404, f"{who}: {theirs} → {response.status_code}")
+    entity = world.web.compiled.model.entities[cfg.entity]
+    refs = [
+        (n, str(entity.fields[n].config.to))
+        for n in cfg.csv_import.fields
+        if n in entity.fields and entity.fields[n].type == "ref"
+    ]
+    mine = import_file(client, path, "x\ny\n")
+    if mine is None:
+        world.check(client.get(path).status_code == 404, f"{who}: GET {path} neither works")
+        return
+    no_leak(f"GET {mine}", client.get(mine).text)
+    for field_name, target in refs:
+        names = [world.titles[k] for k in world.foreign(own, target) if k in world.titles]
+        if not names:
+            continue
+        # the other required text fields get a value: only the ref is in question
+        filled = [
+            n
+            for n in cfg.csv_import.fields
+            if n in entity.fields
+            and entity.fields[n].required
+            and entity.fields[n].type == "string"
+        ]
+        header = ",".join([field_name, *filled]) + "\n"
+        body = "\n".join(f'"{n}"' + ",Walk" * len(filled) for n in ["Nowhere At All", *names])
+        step = import_file(client, path, header + body + "\n")
+        world.check(step is not None, f"{who}: upload to {path}")
+        if step is None:
+            continue
+        mapping = {f"map-{i}": n for i, n in enumerate([field_name, *filled])}
+        client.post(step, {"step": "check", **mapping})
+        text = html.unescape(client.get(step).text)
+        found = dict(
+            re.findall(r'data-import-problem="(\d+)">.*?<td[^>]*>([^<]*)</td></tr>', text, re.S)
+        )
+        nowhere = found.get("2", "").replace("Nowhere At All", "{}")
+        for line, name in enumerate(names, start=3):
+            said = found.get(str(line), "").replace(name, "{}")
+            world.check(
+                bool(nowhere) and said == nowhere,
+                f"{who}: import naming {target} {name!r} says {said!r}, not {nowhere!r}",
+            )
+
+
 def walk_as_attacker(world: World, email: str, own: int) -> None:
     web, model = world.web, world.web.compiled.model
     client = web.client(email)
@@ -566,6 +648,8 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                         )
                         no_leak(f"export {page.name}?q={word}", export.text)
                 walk_bulk(world, client, who, own, page, block.index, parent, no_leak)
+            if cfg.csv_import is not None and not cfg.parent:
+                walk_import(world, client, who, own, page, block.index, no_leak)
 
     # counts: metrics count only the actor's rows
     for page in model.pages.values():

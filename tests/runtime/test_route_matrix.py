@@ -76,6 +76,12 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:action", "POST"): (404, 403, 403, 403),
     # a bulk post without an action: nothing to run for anyone (the walk posts real ones)
     ("sys:bulk", "POST"): (404, 404, 404, 404),
+    # the tickets list imports CSV for those who may create tickets (agents may not); a post
+    # without a file is refused; an unknown import is nobody's
+    ("sys:import", "GET"): (404, 200, 200, 404),
+    ("sys:import", "POST"): (404, 422, 422, 404),
+    ("sys:import_step", "GET"): (404, 404, 404, 404),
+    ("sys:import_step", "POST"): (404, 404, 404, 404),
     ("sys:theme_css", "GET"): (200, 200, 200, 200),
     ("sys:logo", "GET"): (200, 200, 200, 200),
     ("api:openapi", "GET"): (200, 200, 200, 200),
@@ -150,6 +156,7 @@ ARGUMENTS = {
     "version": "1",
     "number": "1",
     "printout": "summary",
+    "import_id": "x" * 32,
 }
 SECRETS = (
     "Invoice 2026-114",

@@ -25,14 +25,16 @@ WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
 #: What the portal's forms post (besides the token), all in one body: whichever form a rule
 #: serves finds its fields filled — the record form, a transition (`name`, `version`), the
 #: account, session and administration buttons (`action`, `user`), the sign-in, profile,
-#: password, two-factor and notification forms, and the feedback vote (`helpful`).
+#: password, two-factor and notification forms, the feedback vote (`helpful`) and the CSV
+#: import's mapping and import steps.
 FORM = {
     "_block": "0", "subject": "Forged", "body": "Forged", "priority": "high", "version": "1",
     "name": "start", "resolution": "forged", "comment": "forged", "_page": "ticket",
     "action": "disable", "user": "2", "role": "customer", "locale": "fr",
     "email": "ben@acme.test", "new_email": "mallory@evil.test", "password": "x" * 16,
     "current_password": "x" * 12, "password_confirm": "x" * 16, "code": "123456",
-    "stay": "1", "purpose": "login", "username": "ben", "helpful": "yes",
+    "stay": "1", "purpose": "login", "username": "ben", "helpful": "yes", "step": "import",
+    "map-0": "subject",
 }  # fmt: skip
 
 

@@ -33,6 +33,8 @@ FORM_VARIANTS = (
     {"action": "email", "email": "mallory@evil.test", "password": "correct horse 44"},
     {"name": "start", "version": "1", "resolution": "by GET"},
     {"email": "ben@acme.test", "password": "correct horse 44"},
+    {"step": "check", "map-0": "subject"},
+    {"step": "import"},
 )
 
 

@@ -77,6 +77,7 @@ _RULE_VALUES = {
     "document": "A" * 32,
     "number": "1",
     "printout": "summary",
+    "import_id": "x" * 32,
 }
 
 
