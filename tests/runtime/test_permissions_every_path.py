@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
+from portalis.engine.accounts.account_roles import assignable_roles
 from portalis.engine.accounts.memberships import user_memberships
 from portalis.engine.data.system_tables import attachment_versions
 from portalis.engine.data.system_tables import attachments as attachment_table
@@ -287,6 +288,8 @@ def walk_documents(world: World, email: str, own: int) -> None:
     """Another account's documents: every page and API route answers 404, bytes never leak."""
     web = world.web
     client = web.client(email)
+    if own != web.actor(email).account:  # a member of several accounts walks in `own`
+        assert client.post("/account/switch", {"account": str(own)}).status_code == 303
     headers = {"X-CSRF-Token": client.csrf}
     index = attachments_block(web)
     for account, (ticket, doc, content) in world.documents.items():
@@ -424,6 +427,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
     headers = {"X-CSRF-Token": client.csrf}
     who = email
     walk_account_switch(world, client, email, own)
+    walk_account_users(world, client, email, own)
 
     def no_leak(label: str, text: str) -> None:
         leaked = world.leaked(own, text)
@@ -695,6 +699,33 @@ def walk_account_switch(world: World, client: PortalClient, email: str, own: int
     if own != web.actor(email).account:
         status = client.post("/account/switch", {"account": str(own)}).status_code
         world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
+
+
+def walk_account_users(world: World, client: PortalClient, email: str, own: int) -> None:
+    """The account's user page: another account's users cannot be given a role, disabled or
+    re-invited (404 for an account administrator, 403 for everyone else), and the page
+    lists none of them."""
+    expected = 200 if web_manages(world, email) else 403
+    page = client.get("/account/users")
+    world.check(page.status_code == expected, f"{email}: GET /account/users → {page.status_code}")
+    for _, uid in world.foreign(own, "user"):
+        for form in (
+            {"action": "role", "user": str(uid), "role": "account_admin"},
+            {"action": "disable", "user": str(uid)},
+            {"action": "resend", "user": str(uid)},
+        ):
+            status = client.post("/account/users", form).status_code
+            world.check(
+                status == (404 if expected == 200 else 403),
+                f"{email}: POST /account/users {form} → {status}",
+            )
+            if expected == 200:
+                world.check(f'id="role-{uid}"' not in page.text, f"{email}: lists user {uid}")
+
+
+def web_manages(world: World, email: str) -> bool:
+    """Whether the user manages their (active) account's users."""
+    return bool(assignable_roles(world.web.compiled.model, world.web.actor(email).roles))
 
 
 def walk_notifications(world: World, email: str) -> None:

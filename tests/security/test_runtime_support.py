@@ -74,6 +74,9 @@ _RULE_VALUES = {
     "page": "tickets",
     "block": "0",
     "action": "delete",
+    "document": "x" * 24,
+    "version": "1",
+    "number": "1",
 }
 
 
