@@ -224,6 +224,9 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         accounts = {
             "Acme GmbH": web.record_id("account", name="Acme GmbH"),
             "Globex Ltd": web.record_id("account", name="Globex Ltd"),
+            # Acme's parent company: its administrator reads Acme's tickets by design
+            # (tests/runtime/test_b2c_holding.py walks her), no attacker belongs to it
+            "Acme Holding AG": web.record_id("account", name="Acme Holding AG"),
         }
         attachments, documents = {}, {}
         for email, account, subject in (
