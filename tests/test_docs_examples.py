@@ -631,8 +631,8 @@ def test_review_11_scope_hint_names_parent_and_where() -> None:
     )  # fmt: skip
     problems = checker().check_bundle(bundle, None).report.problems
     (problem,) = [p for p in problems if p.code == "schema-value"]
-    # the grant is added after the blueprint's four
-    assert problem.path_text == "entities.ticket.permissions[4].scope"
+    # the grant is added after the blueprint's five
+    assert problem.path_text == "entities.ticket.permissions[5].scope"
     assert "all, account, account_tree, own, self" in problem.hint
     assert "{parent: <ref field>}" in problem.hint
     assert "{where: {<field>: <value>}}" in problem.hint

@@ -141,7 +141,7 @@ def test_insert_a_field_after_a_sibling_in_the_siblings_style(starter: Bundle) -
 def test_insert_a_role_before_a_sibling(starter: Bundle) -> None:
     edit = BundleEdit(starter).insert("roles.partner", {"label": {"en": "Partner"}}, before="agent")
     assert diff(starter, edit) == (
-        "--- portal.yaml\n+++ portal.yaml\n@@ -34,2 +34,4 @@\n"
+        "--- portal.yaml\n+++ portal.yaml\n@@ -35,2 +35,4 @@\n"
         "     inherits: [customer]\n"
         "+  partner:\n"
         "+    label: {en: Partner}\n"
@@ -368,7 +368,7 @@ def test_move_a_key_before_a_sibling(starter: Bundle) -> None:
         "+    label: {en: Support agent, de: Support-Mitarbeiter, fr: Agent de support, es: Agente de soporte}\n"
         "+    staff: true\n"
         "   customer:\n"
-        "@@ -34,5 +37,2 @@\n"
+        "@@ -35,5 +38,2 @@\n"
         "     inherits: [customer]\n"
         "-  agent:\n"
         "-    label: {en: Support agent, de: Support-Mitarbeiter, fr: Agent de support, es: Agente de soporte}\n"

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
+from portalis.engine.accounts.account_roles import assignable_roles
 from portalis.engine.accounts.memberships import user_memberships
 from portalis.engine.data.errors import NotFound
 from portalis.engine.data.permissions import Actor
@@ -229,6 +230,9 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         accounts = {
             "Acme GmbH": web.record_id("account", name="Acme GmbH"),
             "Globex Ltd": web.record_id("account", name="Globex Ltd"),
+            # Acme's parent company: its administrator reads Acme's tickets by design
+            # (tests/runtime/test_b2c_holding.py walks her), no attacker belongs to it
+            "Acme Holding AG": web.record_id("account", name="Acme Holding AG"),
         }
         attachments, documents = {}, {}
         for email, account, subject in (
@@ -543,6 +547,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
     headers = {"X-CSRF-Token": client.csrf}
     who = email
     walk_account_switch(world, client, email, own)
+    walk_account_users(world, client, email, own)
 
     def no_leak(label: str, text: str) -> None:
         leaked = world.leaked(own, text)
@@ -816,6 +821,33 @@ def walk_account_switch(world: World, client: PortalClient, email: str, own: int
     if own != web.actor(email).account:
         status = client.post("/account/switch", {"account": str(own)}).status_code
         world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
+
+
+def walk_account_users(world: World, client: PortalClient, email: str, own: int) -> None:
+    """The account's user page: another account's users cannot be given a role, disabled or
+    re-invited (404 for an account administrator, 403 for everyone else), and the page
+    lists none of them."""
+    expected = 200 if web_manages(world, email) else 403
+    page = client.get("/account/users")
+    world.check(page.status_code == expected, f"{email}: GET /account/users → {page.status_code}")
+    for _, uid in world.foreign(own, "user"):
+        for form in (
+            {"action": "role", "user": str(uid), "role": "account_admin"},
+            {"action": "disable", "user": str(uid)},
+            {"action": "resend", "user": str(uid)},
+        ):
+            status = client.post("/account/users", form).status_code
+            world.check(
+                status == (404 if expected == 200 else 403),
+                f"{email}: POST /account/users {form} → {status}",
+            )
+            if expected == 200:
+                world.check(f'id="role-{uid}"' not in page.text, f"{email}: lists user {uid}")
+
+
+def web_manages(world: World, email: str) -> bool:
+    """Whether the user manages their (active) account's users."""
+    return bool(assignable_roles(world.web.compiled.model, world.web.actor(email).roles))
 
 
 def walk_notifications(world: World, email: str) -> None:

@@ -64,7 +64,9 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:password", "GET"): (LOGIN, 200, 200, 200),
     ("sys:sessions", "GET"): (LOGIN, 200, 200, 200),
     ("sys:account_users", "GET"): (LOGIN, 403, 200, 403),
-    ("sys:account_switch", "POST"): (LOGIN, 404, 404, 404),  # no account of theirs is named
+    # no account named: nobody belongs to it (404); visitors are sent to sign in
+    ("sys:account_switch", "POST"): (LOGIN, 404, 404, 404),
+    ("sys:account_users", "POST"): (LOGIN, 403, 400, 403),  # no action (the walk posts real ones)
     ("sys:file", "GET"): (404, 200, 200, 200),  # an attachment of an Acme ticket
     ("sys:autocomplete", "GET"): (404, 200, 200, 200),
     ("sys:export", "GET"): (404, 200, 200, 200),

@@ -51,6 +51,8 @@ def attempts(web: WebPortal, ticket: int) -> Iterator[tuple[str, str, dict[str, 
     for rule in sorted(portal.url_map.iter_rules(), key=lambda r: r.rule):
         methods = sorted(set(rule.methods or ()) & set(WRITE_METHODS))
         forms = [FORM]
+        if rule.endpoint == "sys:account_users":  # a role change is an action of its own
+            forms.append({**FORM, "action": "role", "role": "account_admin"})
         if rule.endpoint.startswith("page:"):
             for block in web.compiled.model.pages[rule.endpoint[5:]].blocks:
                 if isinstance(block.config, FormBlock):

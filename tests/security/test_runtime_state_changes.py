@@ -28,6 +28,7 @@ FORM_VARIANTS = (
     {"subject": "Changed by GET", "body": "Changed by GET", "version": "1"},
     {"action": "invite", "email": "get@evil.test", "name": "Get", "role": "customer"},
     {"action": "disable", "user": "2"},
+    {"action": "role", "user": "2", "role": "account_admin"},
     {"action": "revoke_others"},
     {"action": "details", "name": "Mallory", "locale": "fr"},
     {"action": "email", "email": "mallory@evil.test", "password": "correct horse 44"},

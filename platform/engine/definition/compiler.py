@@ -127,6 +127,7 @@ class _Compiler:
                 tuple(spec.get("inherits") or ()),
                 bool(spec.get("staff", False)),
                 frozenset(closure),
+                assigns=tuple(spec.get("assigns") or ()),
             )
         return roles
 

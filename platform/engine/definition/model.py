@@ -239,7 +239,8 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """A role; `closure` is the role itself plus every role it inherits, transitively."""
+    """A role; `closure` is the role itself plus every role it inherits, transitively;
+    `assigns` the roles a holder may give to the users of their own account."""
 
     name: str
     label: Label
@@ -247,6 +248,7 @@ class Role:
     staff: bool = False
     closure: frozenset[str] = frozenset()
     builtin: bool = False
+    assigns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
