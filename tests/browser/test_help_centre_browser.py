@@ -104,6 +104,6 @@ def test_a_visitor_answers_was_this_helpful(
         path = article[article.index("/help/") :].split("#")[0]
         server.login(page, "sam@support.test", "correct horse 43", next_path=path)
         tally = page.locator(".feedback-tally")
-        assert tally.inner_text() == "0 of 1 readers found this helpful (0 %)."
+        assert tally.inner_text() == "Rated helpful: 0 of 1 (0 %)."
         accessible_at_both_widths(page)
         screenshots(page, shots, "help-feedback-agent")

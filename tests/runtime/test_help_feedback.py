@@ -68,9 +68,9 @@ def test_tally_is_for_the_articles_editors(b2c: WebPortal) -> None:
     for answer in ("yes", "yes", "no"):
         assert _vote(b2c.client(), article, answer) == 303
     agent = b2c.client("sam@support.test").get(f"/help/{article}").text
-    assert "2 of 3 readers found this helpful (67 %)." in agent
+    assert "Rated helpful: 2 of 3 (67 %)." in agent
     for reader in (b2c.client(), b2c.client("ben@acme.test")):
-        assert "readers found this helpful" not in reader.get(f"/help/{article}").text
+        assert "Rated helpful" not in reader.get(f"/help/{article}").text
     other = b2c.record_id("article", title="Payment methods we accept")
     assert "No feedback yet." in b2c.client("sam@support.test").get(f"/help/{other}").text
 
