@@ -7,14 +7,14 @@ from typing import Final
 from .example import Example
 
 RELATED: Final = Example(
-    "Related guides under each guide: those of the same topic first, ranked by how well "
-    "their text matches the guide's title (the entity's full-text index), then other guides "
-    "matching the title's words. Only guides the reader may read are ever listed — an "
-    "unpublished guide of the same topic is never one — and the block shows nothing when "
-    "no guide is related.",
+    "Related tutorials under each tutorial: those of the same topic first, ranked by how well "
+    "their text matches the tutorial's title (the entity's full-text index), then other tutorials "
+    "matching the title's words. Only tutorials the reader may read are ever listed — an "
+    "unpublished tutorial of the same topic is never one — and the block shows nothing when "
+    "no tutorial is related.",
     """\
 entities:
-  guide:
+  tutorial:
     title_field: title
     search: {fields: {title: 3, text: 1}}
     fields:
@@ -26,13 +26,13 @@ entities:
       - {roles: [anonymous, authenticated], actions: [read], scope: {where: {published: true}}}
       - {roles: [agent], actions: [read, create, update], scope: all}
 pages:
-  guide:
-    route: /guides/<id>
+  tutorial:
+    route: /tutorials/<id>
     roles: [anonymous, authenticated]
     blocks:
-      - detail: {entity: guide}
-      - related: {entity: guide, same: [topic], limit: 5,
-                  title: {en: Related guides, de: Verwandte Anleitungen}}
+      - detail: {entity: tutorial}
+      - related: {entity: tutorial, same: [topic], limit: 5,
+                  title: {en: Related tutorials, de: Verwandte Anleitungen}}
 """,
 )
 
