@@ -265,7 +265,9 @@ def test_hours_until() -> None:
     tomorrow = now.date() + dt.timedelta(days=1)
     midnight = dt.datetime.combine(tomorrow, dt.time(0), tzinfo=dt.UTC)
     assert abs(hours_until(tomorrow) - (midnight - now).total_seconds() / 3600) < 0.01
-    assert evaluate("hours_until(record['starts']) >= 24", record={"starts": now.isoformat()}) is False
+    assert (
+        evaluate("hours_until(record['starts']) >= 24", record={"starts": now.isoformat()}) is False
+    )
     with pytest.raises(EvaluationError):
         evaluate("hours_until(3)")
 
