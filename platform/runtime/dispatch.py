@@ -32,9 +32,11 @@ from . import (
     dataviews,
     documents,
     ics,
+    import_views,
     live,
     notifications,
     pages,
+    printouts,
     theme,
 )
 from .api import bulk as api_bulk
@@ -57,7 +59,9 @@ VIEWS: Mapping[str, View] = {
     **auth.VIEWS,
     **dataviews.VIEWS,
     **bulk_views.VIEWS,
+    **import_views.VIEWS,
     **documents.VIEWS,
+    **printouts.VIEWS,
     **ics.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,

@@ -5,7 +5,8 @@ URL prefix, the page, the actor's roles and whether they are signed in, which na
 entry is current, whether the bell shows unread notifications, and whether an overlay (the
 builder's preview banner) is present. Those make the shape's key. What varies within a shape
 — the title, the user's name and initial, the CSRF field, the bell's label and badge, the
-overlay and the blocks' HTML — are the holes. A request with flashed messages renders the
+account switcher, the overlay and the blocks' HTML — are the holes (a hole `split` does not
+find in the shape makes it unkeepable, and every request would render the template). A request with flashed messages renders the
 template as it is (the messages are read once, then gone; only the layout reads them).
 """
 
@@ -28,7 +29,7 @@ from .registry import RuntimePortal
 from .templating import OVERLAY, csrf_input, current_nav, initial, nav_entries, portal_overlay
 
 _CACHE = "page-shells"
-_FIXED = ("title", "who", "initial", "csrf", "bell_label", "bell_badge", "overlay")
+_FIXED = ("title", "who", "initial", "csrf", "bell_label", "bell_badge", "overlay", "switcher")
 
 
 class _ShellActor:

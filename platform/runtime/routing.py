@@ -45,10 +45,14 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "sys:attachment_version",
         ("GET",),
     ),
+    ("/_printouts/<entity>/<int:id>/<printout>.pdf", "sys:printout", ("GET",)),
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
     ("/_bulk/<page>/<int:block>", "sys:bulk", ("POST",)),
+    # CSV import of a list block (`import:`): upload, then one page per import
+    ("/_import/<page>/<int:block>", "sys:import", ("GET", "POST")),
+    ("/_import/<page>/<int:block>/<import_id>", "sys:import_step", ("GET", "POST")),
     # live updates of an open page (`live`): short polling, 304 when nothing changed
     ("/_updates/<page>", "sys:updates", ("GET",)),
     ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),

@@ -4,6 +4,8 @@ index kept in every write's transaction, and deploys that add, fill and drop the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from search_defs import HOME_SEARCH, SEED, deploy, helpdesk
 
 from portalis.engine.data.errors import ValidationFailed
+from portalis.engine.data.fulltext.related import related_records
 from portalis.engine.data.fulltext.site import search_entities
 from portalis.engine.data.fulltext.snippets import snippet
 from portalis.engine.data.permissions import Actor
@@ -137,7 +140,8 @@ def test_deploy_adds_fills_and_drops_the_index(
         names = sa.inspect(conn).get_table_names()
         if db_engine.dialect.name == "postgresql":
             names += [i["name"] for i in sa.inspect(conn).get_indexes("p_helpdesk__article")]
-    assert not [n for n in names if n and n.startswith("fts_")]
+            names += [c["name"] for c in sa.inspect(conn).get_columns("p_helpdesk__article")]
+    assert not [n for n in names if n and n.startswith(("fts_", "_fts_"))]
 
 
 def test_snippets_are_segments_around_the_match() -> None:
@@ -174,3 +178,84 @@ def test_search_definition_problems(portalis_checker: Checker, tmp_path: Path) -
         )
     ]
     assert "search-not-indexed" in codes
+
+
+@contextmanager
+def _statements(engine: sa.Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_masked_reader_searches_stored_vectors(
+    portal: CompiledPortal, db_engine: sa.Engine
+) -> None:
+    people = _people(portal, db_engine)
+    _articles(portal, db_engine, people["anna"])
+    with _statements(db_engine) as seen:
+        # carla may not read the note: her search combines only the title and body vectors
+        titles = _titles(portal, db_engine, people["carla"], "resetting")
+    assert set(titles) == {"Password reset", "Invoices"}
+    searches = [s for s in seen if "search_hits" in s]
+    assert searches
+    if db_engine.dialect.name == "postgresql":
+        # stored vectors only: no text is parsed per row at query time
+        assert not [s for s in searches if "to_tsvector" in s]
+        assert all("_fts_title_" in s and "_fts_body_" in s for s in searches)
+        with db_engine.connect() as conn:
+            columns = [c["name"] for c in sa.inspect(conn).get_columns("p_helpdesk__article")]
+            indexes = sa.inspect(conn).get_indexes("p_helpdesk__article")
+        assert sorted(c.split("_")[2] for c in columns if c.startswith("_fts_")) == [
+            "body",
+            "note",
+            "title",
+        ]
+        assert len([i for i in indexes if str(i["name"]).startswith("fts_")]) == 1
+    else:
+        assert all(" MATCH " in s for s in searches)
+
+
+def test_language_change_refills_the_stored_vectors(
+    db_engine: sa.Engine, portalis_checker: Checker, tmp_path: Path
+) -> None:
+    folder = tmp_path / "help"
+    english = deploy(db_engine, portalis_checker, folder)
+    anna = actor_for(db_engine, english, "anna@help.test")
+    english.store(db_engine).insert(anna, "article", {"title": "Rechnungen", "body": "Alle"})
+    # a new language: each vector is recomputed with German stems, the old columns dropped
+    german = deploy(db_engine, portalis_checker, folder, locale="de")
+    assert _titles(german, db_engine, anna, "Rechnung") == ["Rechnungen"]
+    german.store(db_engine).insert(anna, "article", {"title": "Passwörter", "body": "Neu"})
+    assert _titles(german, db_engine, anna, "Passwort") == ["Passwörter"]
+    if db_engine.dialect.name == "postgresql":
+        with db_engine.connect() as conn:
+            columns = [c["name"] for c in sa.inspect(conn).get_columns("p_helpdesk__article")]
+        assert len([c for c in columns if c.startswith("_fts_")]) == 3
+
+
+def test_asvs_8_2_3_related_records_never_relate_through_a_hidden_field(
+    portal: CompiledPortal, db_engine: sa.Engine
+) -> None:
+    people = _people(portal, db_engine)
+    anna, carla = people["anna"], people["carla"]
+    store = portal.store(db_engine)
+    crossing = store.insert(anna, "article", {"title": "Zebra crossing", "body": "Roads"})
+    store.insert(anna, "article", {"title": "Parcels", "body": "Boxes", "note": "zebra"})
+    store.insert(anna, "article", {"title": "Zebra draft", "published": False})
+    store.insert(anna, "article", {"title": "Crossing borders", "body": "Customs"})
+    seen = store.get(carla, "article", crossing.id)
+    # carla may not read notes nor drafts: only the article sharing a readable word
+    assert [r.title for r in related_records(store, carla, seen, ())] == ["Crossing borders"]
+    mine = store.get(anna, "article", crossing.id)
+    assert {r.title for r in related_records(store, anna, mine, ())} == {
+        "Crossing borders",
+        "Parcels",
+        "Zebra draft",
+    }

@@ -70,3 +70,16 @@ def test_an_agent_publishes_a_draft_for_everyone(b2c: WebPortal) -> None:
     sent = agent.post(f"/help/{draft}", {"_block": "0", "name": "publish", "version": "1"})
     assert sent.status_code in (302, 303)
     assert b2c.client().get(f"/help/{draft}").status_code == 200
+
+
+def test_starter_articles_and_tickets_are_full_text_searched(b2c: WebPortal) -> None:
+    # stems, not substrings: "quantities" finds "quantity" in a Markdown body (a table cell)
+    html = main_html(b2c.client().get("/help?q=quantities+prices").text)
+    assert "Understanding your invoice" in html
+    assert "Payment methods we accept" not in html
+    # tickets: "charging" finds "charged" in the description, within the reader's account
+    anna = b2c.client("anna@acme.test")
+    assert "Invoice 2026-114 is wrong" in main_html(anna.get("/tickets?q=charging").text)
+    nina = b2c.client("nina@globex.test")
+    assert "Invoice 2026-114 is wrong" not in main_html(nina.get("/tickets?q=charging").text)
+    assert "Change of delivery address" in main_html(nina.get("/tickets?q=moving").text)

@@ -2,7 +2,7 @@
 
 The walk is built from the compiled model, not from a hand-written list: every page with
 `<id>` × every record of its entity, every static GET route, every list block's CSV export,
-`/_ac/<entity>` for every entity, every attachment, every attached document (page downloads,
+`/_ac/<entity>` for every entity, every attachment, every printout (PDF), every attached document (page downloads,
 the attachments block's upload/version/delete and the document API), every form on a record page,
 the live updates of every page (`/_updates/<page>[/<id>]`) and each block alone (`?_fragment=`), `/_act/`
 delete, copy and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
@@ -28,13 +28,17 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
+from portalis.engine.accounts.account_roles import assignable_roles
 from portalis.engine.accounts.memberships import user_memberships
-from portalis.engine.data.system_tables import attachment_versions
+from portalis.engine.data.errors import NotFound
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.system_tables import attachment_versions, feedback_votes
 from portalis.engine.data.system_tables import attachments as attachment_table
 from portalis.engine.data.system_tables import notifications as notification_table
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
 from portalis.engine.definition.calendar_section import CalendarBlock
+from portalis.engine.definition.feedback_section import FeedbackBlock
 from portalis.engine.definition.model import Entity, Page
 from portalis.runtime.active_account import ACCOUNT_HEADER
 from portalis.runtime.blocks.listing import param_prefix
@@ -72,10 +76,13 @@ WALKED_WITH_ARGUMENTS = {
     "sys:file",
     "sys:attachment",
     "sys:attachment_version",
+    "sys:printout",
     "sys:autocomplete",
     "sys:export",
     "sys:action",
     "sys:bulk",
+    "sys:import",
+    "sys:import_step",
     "sys:notification_read",
     "sys:updates",
     "sys:record_updates",
@@ -223,6 +230,9 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         accounts = {
             "Acme GmbH": web.record_id("account", name="Acme GmbH"),
             "Globex Ltd": web.record_id("account", name="Globex Ltd"),
+            # Acme's parent company: its administrator reads Acme's tickets by design
+            # (tests/runtime/test_b2c_holding.py walks her), no attacker belongs to it
+            "Acme Holding AG": web.record_id("account", name="Acme Holding AG"),
         }
         attachments, documents = {}, {}
         for email, account, subject in (
@@ -330,6 +340,30 @@ def walk_documents(world: World, email: str, own: int) -> None:
         world.check(status == 404, f"{email}: GET own ticket with foreign document → {status}")
 
 
+def walk_printouts(world: World, email: str, own: int) -> None:
+    """Every printout of every entity: another account's records have none (404), the
+    reader's own render."""
+    client = world.web.client(email)
+    if own != world.web.actor(email).account:  # a member of several accounts walks in `own`
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
+    for entity in world.web.compiled.model.entities.values():
+        for name in entity.printouts:
+            for _, rid in world.foreign(own, entity.name):
+                path = f"/_printouts/{entity.name}/{rid}/{name}.pdf"
+                status = client.get(path).status_code
+                world.check(status == 404, f"{email}: GET {path} → {status}")
+            mine = [
+                rid for (ent, rid), acc in world.owner.items() if ent == entity.name and acc == own
+            ]
+            for rid in mine[:1]:
+                response = client.get(f"/_printouts/{entity.name}/{rid}/{name}.pdf")
+                world.check(
+                    response.status_code == 200 and response.data.startswith(b"%PDF-"),
+                    f"{email}: own printout {entity.name}/{rid}/{name} → {response.status_code}",
+                )
+
+
 def record_path(page: Page, record_id: int) -> str:
     return page.route.replace("<id>", str(record_id))
 
@@ -427,6 +461,86 @@ def walk_bulk(
         no_leak(f"POST {api}", response.text)
 
 
+def import_file(client: PortalClient, path: str, text: str) -> str | None:
+    """Upload `text` as a CSV file; the import's own path, or None when refused."""
+    response = client.post(
+        path, {"file": (io.BytesIO(text.encode()), "walk.csv")}, content_type="multipart/form-data"
+    )
+    if response.status_code != 303:
+        return None
+    location = response.headers["Location"]
+    return location[location.index("/_import/") :]
+
+
+def walk_import(
+    world: World,
+    client: PortalClient,
+    who: str,
+    own: int,
+    page: Page,
+    index: int,
+    no_leak: Callable[[str, str], None],
+) -> None:
+    """A list's CSV import: another account's user's import is a 404 on every step; a file
+    naming another account's records in its ref columns is refused row by row with the very
+    words of a name that exists nowhere (nothing tells that the record exists), and the dry
+    run writes nothing (the snapshot at the end)."""
+    cfg = page.blocks[index].config
+    assert isinstance(cfg, ListBlock) and cfg.csv_import is not None
+    path = f"/_import/{page.name}/{index}"
+    others = [email for email, name in ATTACKERS if world.accounts[name] != own]
+    theirs = import_file(world.web.client(others[0]), path, "x\ny\n") if others else None
+    if theirs is not None:
+        for response in (
+            client.get(theirs),
+            client.post(theirs, {"step": "check", "map-0": ""}),
+            client.post(theirs, {"step": "import"}),
+        ):
+            world.check(response.status_code == 404, f"{who}: {theirs} → {response.status_code}")
+    entity = world.web.compiled.model.entities[cfg.entity]
+    refs = [
+        (n, str(entity.fields[n].config.to))
+        for n in cfg.csv_import.fields
+        if n in entity.fields and entity.fields[n].type == "ref"
+    ]
+    mine = import_file(client, path, "x\ny\n")
+    if mine is None:
+        world.check(client.get(path).status_code == 404, f"{who}: GET {path} neither works")
+        return
+    no_leak(f"GET {mine}", client.get(mine).text)
+    for field_name, target in refs:
+        names = [world.titles[k] for k in world.foreign(own, target) if k in world.titles]
+        if not names:
+            continue
+        # the other required text fields get a value: only the ref is in question
+        filled = [
+            n
+            for n in cfg.csv_import.fields
+            if n in entity.fields
+            and entity.fields[n].required
+            and entity.fields[n].type == "string"
+        ]
+        header = ",".join([field_name, *filled]) + "\n"
+        body = "\n".join(f'"{n}"' + ",Walk" * len(filled) for n in ["Nowhere At All", *names])
+        step = import_file(client, path, header + body + "\n")
+        world.check(step is not None, f"{who}: upload to {path}")
+        if step is None:
+            continue
+        mapping = {f"map-{i}": n for i, n in enumerate([field_name, *filled])}
+        client.post(step, {"step": "check", **mapping})
+        text = html.unescape(client.get(step).text)
+        found = dict(
+            re.findall(r'data-import-problem="(\d+)">.*?<td[^>]*>([^<]*)</td></tr>', text, re.S)
+        )
+        nowhere = found.get("2", "").replace("Nowhere At All", "{}")
+        for line, name in enumerate(names, start=3):
+            said = found.get(str(line), "").replace(name, "{}")
+            world.check(
+                bool(nowhere) and said == nowhere,
+                f"{who}: import naming {target} {name!r} says {said!r}, not {nowhere!r}",
+            )
+
+
 def walk_as_attacker(world: World, email: str, own: int) -> None:
     web, model = world.web, world.web.compiled.model
     client = web.client(email)
@@ -434,6 +548,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
     headers = {"X-CSRF-Token": client.csrf}
     who = email
     walk_account_switch(world, client, email, own)
+    walk_account_users(world, client, email, own)
 
     def no_leak(label: str, text: str) -> None:
         leaked = world.leaked(own, text)
@@ -539,6 +654,8 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                         )
                         no_leak(f"export {page.name}?q={word}", export.text)
                 walk_bulk(world, client, who, own, page, block.index, parent, no_leak)
+            if cfg.csv_import is not None and not cfg.parent:
+                walk_import(world, client, who, own, page, block.index, no_leak)
 
     # counts: metrics count only the actor's rows
     for page in model.pages.values():
@@ -707,6 +824,33 @@ def walk_account_switch(world: World, client: PortalClient, email: str, own: int
         world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
 
 
+def walk_account_users(world: World, client: PortalClient, email: str, own: int) -> None:
+    """The account's user page: another account's users cannot be given a role, disabled or
+    re-invited (404 for an account administrator, 403 for everyone else), and the page
+    lists none of them."""
+    expected = 200 if web_manages(world, email) else 403
+    page = client.get("/account/users")
+    world.check(page.status_code == expected, f"{email}: GET /account/users → {page.status_code}")
+    for _, uid in world.foreign(own, "user"):
+        for form in (
+            {"action": "role", "user": str(uid), "role": "account_admin"},
+            {"action": "disable", "user": str(uid)},
+            {"action": "resend", "user": str(uid)},
+        ):
+            status = client.post("/account/users", form).status_code
+            world.check(
+                status == (404 if expected == 200 else 403),
+                f"{email}: POST /account/users {form} → {status}",
+            )
+            if expected == 200:
+                world.check(f'id="role-{uid}"' not in page.text, f"{email}: lists user {uid}")
+
+
+def web_manages(world: World, email: str) -> bool:
+    """Whether the user manages their (active) account's users."""
+    return bool(assignable_roles(world.web.compiled.model, world.web.actor(email).roles))
+
+
 def walk_notifications(world: World, email: str) -> None:
     """Another user's notification id answers 404 and stays unread."""
     client = world.web.client(email)
@@ -744,6 +888,10 @@ def walk_as_agent(world: World) -> None:
         world.check(response.data == content, f"agent: document {doc} → {response.status_code}")
         response = client.get(f"/api/v1/ticket/{ticket}/attachments/{doc}/content")
         world.check(response.data == content, f"agent: API document {doc} → {response.status_code}")
+    for entity, rid in both:
+        for name in model.entities[entity].printouts:
+            response = client.get(f"/_printouts/{entity}/{rid}/{name}.pdf")
+            world.check(response.status_code == 200, f"agent: printout {entity}/{rid}/{name}")
     for file_id, content in world.attachments.values():
         response = client.get(f"/_files/{file_id}")
         world.check(
@@ -785,6 +933,44 @@ def walk_bookings(world: World, email: str) -> None:
                 world.check(status == 404, f"{email}: cancel booking {rid} → {status}")
 
 
+def walk_feedback(world: World, email: str | None) -> None:
+    """Feedback blocks: a vote on any record the reader may not read (drafts, another
+    account's records, ids that do not exist) answers 404 and stores nothing."""
+    web = world.web
+    client = web.client(email)
+    if email is None:
+        client.get("/")
+        client.sync_csrf()
+    actor = web.actor(email) if email else Actor.anonymous()
+    model = web.compiled.model
+    for page in model.pages.values():
+        for block in page.blocks:
+            if not isinstance(block.config, FeedbackBlock):
+                continue
+            entity = block.config.entity
+            table = web.compiled.tables[entity]
+            with web.engine.connect() as conn:
+                ids = set(conn.execute(sa.select(table.c.id)).scalars())
+            readable = {rid for rid in ids if _readable(web, actor, entity, rid)}
+            world.check(bool(ids - readable), f"{email}: no unreadable {entity} to vote on")
+            for rid in sorted(ids - readable) + [max(ids, default=0) + 1000]:
+                path = page.route.replace("<id>", str(rid))
+                form = {"_block": str(block.index), "helpful": "yes"}
+                status = client.post(path, form).status_code
+                world.check(status == 404, f"{email}: vote on {entity} {rid} → {status}")
+    with web.engine.connect() as conn:
+        votes = conn.execute(sa.select(sa.func.count()).select_from(feedback_votes)).scalar()
+    world.check(votes == 0, f"{email}: the walk left {votes} votes")
+
+
+def _readable(web: WebPortal, actor: Actor, entity: str, rid: int) -> bool:
+    try:
+        web.store.get(actor, entity, rid)
+    except NotFound:
+        return False
+    return True
+
+
 def assert_walk_knows_every_rule(world: World) -> None:
     """A new system route fails the walk until it (or NOT_DATA_PATHS) covers it."""
     portal = world.web.app.extensions["portalis"].registry.require(world.web.slug)
@@ -814,7 +1000,10 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
         walk_as_attacker(world, email, world.accounts[account])
         walk_notifications(world, email)
         walk_documents(world, email, world.accounts[account])
+        walk_printouts(world, email, world.accounts[account])
         walk_bookings(world, email)
+        walk_feedback(world, email)
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
+    walk_feedback(world, None)
     walk_as_agent(world)
     assert not world.failures, "\n".join(world.failures)

@@ -64,7 +64,9 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:password", "GET"): (LOGIN, 200, 200, 200),
     ("sys:sessions", "GET"): (LOGIN, 200, 200, 200),
     ("sys:account_users", "GET"): (LOGIN, 403, 200, 403),
-    ("sys:account_switch", "POST"): (LOGIN, 404, 404, 404),  # no account of theirs is named
+    # no account named: nobody belongs to it (404); visitors are sent to sign in
+    ("sys:account_switch", "POST"): (LOGIN, 404, 404, 404),
+    ("sys:account_users", "POST"): (LOGIN, 403, 400, 403),  # no action (the walk posts real ones)
     ("sys:file", "GET"): (404, 200, 200, 200),  # an attachment of an Acme ticket
     ("sys:autocomplete", "GET"): (404, 200, 200, 200),
     ("sys:export", "GET"): (404, 200, 200, 200),
@@ -76,6 +78,12 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:action", "POST"): (404, 403, 403, 403),
     # a bulk post without an action: nothing to run for anyone (the walk posts real ones)
     ("sys:bulk", "POST"): (404, 404, 404, 404),
+    # the tickets list imports CSV for those who may create tickets (agents may not); a post
+    # without a file is refused; an unknown import is nobody's
+    ("sys:import", "GET"): (404, 200, 200, 404),
+    ("sys:import", "POST"): (404, 422, 422, 404),
+    ("sys:import_step", "GET"): (404, 404, 404, 404),
+    ("sys:import_step", "POST"): (404, 404, 404, 404),
     ("sys:theme_css", "GET"): (200, 200, 200, 200),
     ("sys:logo", "GET"): (200, 200, 200, 200),
     ("api:openapi", "GET"): (200, 200, 200, 200),
@@ -88,6 +96,8 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     # a document of the role's ticket (the customer's own; colleagues' tickets for the others)
     ("sys:attachment", "GET"): (404, 200, 200, 200),
     ("sys:attachment_version", "GET"): (404, 200, 200, 200),
+    # the ticket summary PDF of the role's ticket
+    ("sys:printout", "GET"): (404, 200, 200, 200),
     ("api:attachments", "GET"): (401, 200, 200, 200),
     ("api:attachments", "POST"): (401, 415, 415, 415),  # a urlencoded form, not multipart
     ("api:attachment", "GET"): (401, 200, 200, 200),
@@ -147,6 +157,8 @@ ARGUMENTS = {
     "step": "callback",
     "version": "1",
     "number": "1",
+    "printout": "summary",
+    "import_id": "x" * 32,
 }
 SECRETS = (
     "Invoice 2026-114",

@@ -33,7 +33,9 @@ def subtree_ids(accounts: sa.Table, parent: str, root: int) -> sa.Select[Any]:
     top = sa.select(accounts.c.id.label("id"), sa.literal(0).label("depth")).where(
         accounts.c.id == root
     )
-    tree = top.cte("account_tree", recursive=True)
+    # nesting: the WITH stays inside the subquery, so one statement may hold several trees
+    # (a page reading its records and its live-update stamps with the same grants)
+    tree = top.cte("account_tree", recursive=True, nesting=True)
     below = sa.select(accounts.c.id, (tree.c.depth + 1).label("depth")).where(
         accounts.c[parent] == tree.c.id, tree.c.depth < MAX_ACCOUNT_DEPTH
     )

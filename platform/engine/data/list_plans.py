@@ -123,17 +123,18 @@ def build_plan(
     count_limit: int,
     fields: Sequence[str] | None,
     titles: Sequence[str],
+    full_text: bool = True,
 ) -> ListPlan | None:
     """The statement of a list read through `store` (None when the actor can read no row)."""
     table = store.tables[entity.name]
     found = None
-    if entity.full_text is not None and search and search.strip():
+    if full_text and entity.full_text is not None and search and search.strip():
         # ranked: the hits (id, score) are joined, the row filter stays in the same WHERE
         found = store.full_text(actor, entity, search)
         if found is None:
             return None
         search = None
-    where = store.where(actor, entity, filters, search, search_fields, parent)
+    where = store.where(actor, entity, filters, search, search_fields, parent, full_text=full_text)
     if where is None:
         return None
     source: sa.FromClause = table

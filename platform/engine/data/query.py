@@ -67,8 +67,11 @@ class RecordQuery:
         search: str | None,
         search_fields: Sequence[str] | None,
         parent: tuple[str, int] | None,
+        *,
+        full_text: bool = True,
     ) -> sa.ColumnElement[bool] | None:
-        """The full WHERE of a list query, or None when the actor can read nothing."""
+        """The full WHERE of a list query, or None when the actor can read nothing (with
+        `full_text` False, `search` is a substring even where the entity has an index)."""
         table = self.tables[entity.name]
         row_filter = self.policy.row_filter(actor, entity.name, "read")
         if isinstance(row_filter, sa.sql.elements.False_):
@@ -106,7 +109,7 @@ class RecordQuery:
             if ref not in entity.fields or entity.fields[ref].type != "ref":
                 raise BadQuery(f"{ref!r} is not a reference")
             parts.append(self._readable_and(actor, entity, ref, table.c[ref] == _int_id(parent_id)))
-        if search and search.strip() and entity.full_text is not None:
+        if full_text and search and search.strip() and entity.full_text is not None:
             found = self.full_text(actor, entity, search)
             parts.append(
                 sa.false()
@@ -117,15 +120,19 @@ class RecordQuery:
             parts.append(self._search(actor, entity, table, search, search_fields, mask))
         return sa.and_(*parts)
 
-    def full_text(self, actor: Actor, entity: Entity, text: str) -> TextMatch | None:
-        """The full-text match of `text` in `entity`'s index for `actor` (`fulltext.match`);
-        None when nothing can match."""
+    def full_text(
+        self, actor: Actor, entity: Entity, text: str, *, any_word: bool = False
+    ) -> TextMatch | None:
+        """The full-text match of `text` in `entity`'s index for `actor` (`fulltext.match`;
+        every word, or with `any_word` one of them); None when nothing can match."""
         index = self.tables.search.get(entity.name)
         if index is None:
             return None
         table = self.tables[entity.name]
         dialect = self.engine.dialect.name
-        return text_match(self.policy, actor, entity, table, index, dialect, text)
+        return text_match(
+            self.policy, actor, entity, table, index, dialect, text, any_word=any_word
+        )
 
     def _search(
         self,

@@ -1,5 +1,6 @@
 """Tables of the living portal: outbox jobs, audit log, approvals, notifications (with each
-user's unread count), schedules, the counters of sequence fields and attached documents.
+user's unread count), schedules, the counters of sequence fields, attached documents and
+"was this helpful?" votes.
 
 They are shared by all portals (rows carry the portal slug) and created with the platform
 tables. Every time column is timezone-aware UTC; SQLite hands them back naive, so readers
@@ -225,6 +226,20 @@ memberships = sa.Table(
     sa.Index("ix_portalis_membership_account", "portal", "account_id"),
 )
 
+
+#: "Was this helpful?" votes on records (`feedback` block): one per voter and record — a
+#: signed-in user by id (`user:<id>`), a visitor by a random token in their session
+#: (`visitor:<token>`), never by address — changed by voting again.
+feedback_votes = sa.Table(
+    "portalis_feedback_vote",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("entity", sa.String(63), primary_key=True),
+    sa.Column("record_id", sa.Integer, primary_key=True),
+    sa.Column("voter", sa.String(80), primary_key=True),
+    sa.Column("helpful", sa.Boolean, nullable=False),
+    sa.Column("updated_at", _TZ, nullable=False),
+)
 
 # Append-only on PostgreSQL even for someone with SQL access through the application's role.
 _AUDIT_GUARD = sa.DDL(  # type: ignore[no-untyped-call]

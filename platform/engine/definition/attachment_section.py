@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..problems import JsonPath
-from .block_sections import shown_entity
+from .record_blocks import check_record_block
 from .sections import DefinitionSection, SectionContext
 from .values import Label
 
@@ -37,24 +37,7 @@ class AttachmentsBlock:
 
 def check_attachments_block(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
     """The block sits on a page with <id> showing a record of its entity."""
-    entity = options["entity"]
-    if not ctx.check_entity(entity, (*path, "entity")):
-        return
-    if "<id>" not in str((ctx.page or {}).get("route", "")):
-        ctx.problem(
-            "block-route",
-            f"an attachments block needs a route with <id>; page {path[1]!r} has none",
-            path,
-        )
-        return
-    shown = shown_entity(ctx.page)
-    if shown is not None and shown != entity:
-        ctx.problem(
-            "block-option",
-            f"this page shows a {shown}, but the attachments block names {entity}",
-            (*path, "entity"),
-            f"use entity: {shown}",
-        )
+    check_record_block("attachments", options, path, ctx)
 
 
 def compile_attachments_block(options: dict[str, Any]) -> AttachmentsBlock:

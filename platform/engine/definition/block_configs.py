@@ -26,6 +26,21 @@ class BulkAction:
 
 
 @dataclass(frozen=True, slots=True)
+class ListImport:
+    """`import:` of a list: CSV import of new records into the list's entity.
+
+    `keys` pairs a ref field with the target's field a file names records by; `batch` is
+    the rows of one transaction (a larger file runs in the background, batch by batch)."""
+
+    fields: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...] = ()
+    batch: int = 500
+    max_rows: int = 50_000
+    max_bytes: int = 20 * 1024 * 1024
+    title: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ListBlock:
     """`list`: rows of an entity with columns, filters, search, sort and paging."""
 
@@ -46,6 +61,8 @@ class ListBlock:
     bulk: tuple[BulkAction, ...] = ()
     #: rows refresh without a reload (`live_updates`; only with `parent`)
     live: bool = False
+    #: CSV import of new records (`import:`)
+    csv_import: ListImport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,17 @@ class DetailBlock:
     history_roles: frozenset[str] = frozenset()
     #: the record refreshes without a reload (`live_updates`)
     live: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuickEntry:
+    """`quick:` of a form's lines: rows typed as "<key> <quantity>" lines (bulk ordering by
+    SKU): `field` is the rows' ref the key names a record of (by the target's `key` field,
+    else its title), `quantity` the field the number goes to."""
+
+    field: str
+    key: str | None = None
+    quantity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +104,8 @@ class FormLines:
     min: int = 0
     max: int = 100
     title: Label | None = None
+    #: quick entry of many rows as text lines (`quick:`)
+    quick: QuickEntry | None = None
 
 
 @dataclass(frozen=True, slots=True)

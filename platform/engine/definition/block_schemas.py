@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .block_bulk import BULK
+from .block_import import IMPORT
 from .block_lines import LINES
 
 #: `- list: …`
@@ -53,6 +54,7 @@ LIST: dict[str, Any] = {
             "false shows '1–25' with previous/next only and counts nothing.",
         },
         "bulk": BULK,
+        "import": IMPORT,
         "live": {
             "type": "boolean",
             "description": "With parent: on a record page, rows added, changed or removed "

@@ -15,6 +15,7 @@ from ..problems import JsonPath
 from . import block_schemas
 from .block_bulk import compile_bulk
 from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, SearchBoxBlock
+from .block_import import check_import, compile_import
 from .block_lines import check_lines, compile_lines
 from .metric_section import check_metrics, compile_metrics
 from .model import SYSTEM_COLUMNS
@@ -87,6 +88,7 @@ def check_list(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> 
             (*path, "live"),
             "add parent: (the ref to the page's record) or remove live:",
         )
+    check_import(ctx, entity, options, path)
 
 
 def check_detail(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
@@ -145,6 +147,9 @@ def compile_list(options: dict[str, Any]) -> ListBlock:
         live=bool(options.get("live", False)),
         title=Label.of(options["title"]) if "title" in options else None,
         bulk=compile_bulk(options.get("bulk") or []),
+        csv_import=compile_import(
+            options, tuple(c for c in options["columns"] if c not in SYSTEM_COLUMNS)
+        ),
     )
 
 
@@ -213,7 +218,8 @@ BLOCK_SECTIONS = (
         block_schemas.LIST,
         "List",
         "Rows of an entity the reader may see, with columns, filters, search, sort, paging "
-        "and CSV export; with bulk: actions on the rows the reader selects.",
+        "and CSV export; with bulk: actions on the rows the reader selects, with import: CSV "
+        "import of new records.",
         "entity: ticket\ncolumns: [subject, status, updated_at]\nfilters: [status]\n"
         "search: [subject]\nlink: ticket\nbulk: [{transition: close}, export]",
         check_list,

@@ -38,6 +38,7 @@ from .model import (
     Theme,
 )
 from .naming import table_name
+from .printout_spec import Printout, compile_printout
 from .related_reads import RelatedReads, entity_reads
 from .semantics.base import Ctx, account_field, tree_parent
 from .semantics.roles import role_closures
@@ -126,6 +127,7 @@ class _Compiler:
                 tuple(spec.get("inherits") or ()),
                 bool(spec.get("staff", False)),
                 frozenset(closure),
+                assigns=tuple(spec.get("assigns") or ()),
             )
         return roles
 
@@ -171,7 +173,16 @@ class _Compiler:
             copy=self.flow.copy_spec(name, spec.get("copy")),
             lookups=frozen_map(lookups),
             attachments=compile_attachments(spec.get("attachments")),
+            printouts=frozen_map(self.printouts(name, spec.get("printouts"))),
         )
+
+    def printouts(self, entity: str, raw: Mapping[str, Any] | None) -> dict[str, Printout]:
+        out: dict[str, Printout] = {}
+        for name, spec in (raw or {}).items():
+            path: JsonPath = ("entities", entity, "printouts", name, "when")
+            when = self.expression(spec.get("when"), path, entity)
+            out[name] = compile_printout(name, spec, when, humanize(name))
+        return out
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:
         kind = self.ctx.registry.get(str(spec["type"]))

@@ -198,6 +198,7 @@ class FlowCompiler:
                 link=spec.get("link"),
                 email=bool(spec.get("email", True)),
                 in_app=bool(spec.get("in_app", True)),
+                attach=tuple(spec.get("attach") or ()),
             )
         return out
 

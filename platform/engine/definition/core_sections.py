@@ -7,7 +7,9 @@ from ..markers import hookimpl
 from .attachment_section import ATTACHMENTS_SECTION
 from .block_sections import BLOCK_SECTIONS
 from .calendar_section import CALENDAR_SECTION
+from .feedback_section import FEEDBACK_SECTION
 from .password_section import PASSWORD_SECTION
+from .related_section import RELATED_SECTION
 from .search_section import SEARCH_SECTION
 from .sections import DefinitionSection
 
@@ -20,5 +22,7 @@ def portalis_definition_sections() -> list[DefinitionSection]:
         ATTACHMENTS_SECTION,
         SEARCH_SECTION,
         CALENDAR_SECTION,
+        FEEDBACK_SECTION,
+        RELATED_SECTION,
         PASSWORD_SECTION,
     ]

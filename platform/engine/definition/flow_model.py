@@ -143,6 +143,8 @@ class NotificationTemplate:
     link: str | None = None
     email: bool = True
     in_app: bool = True
+    #: printouts of the record attached to the mail (rendered for each recipient)
+    attach: tuple[str, ...] = ()
 
     def pick(self, locale: str, default_locale: str) -> tuple[Any, Any]:
         """The (subject, body) templates for `locale`, falling back like labels do."""

@@ -12,8 +12,9 @@ from .model import Field, FullText
 #: other locales match whole words (`simple`).
 LANGUAGES = {"en": "english", "de": "german", "fr": "french", "es": "spanish"}
 
-#: Field types a full-text index may hold: text in one column.
-INDEXABLE_TYPES = frozenset({"string", "text"})
+#: Field types a full-text index may hold: text in one column (Markdown as written: its
+#: punctuation is no word, so the index holds the words a reader sees).
+INDEXABLE_TYPES = frozenset({"string", "text", "markdown"})
 
 #: PostgreSQL ranks with four weight classes, so at most four different weights.
 MAX_WEIGHTS = 4

@@ -17,6 +17,7 @@ from .attachment_spec import AttachmentsSpec
 from .auth_config import AuthConfig
 from .exchange_rates import ExchangeRates
 from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
+from .printout_spec import Printout
 from .values import Label, frozen_map
 
 if TYPE_CHECKING:
@@ -222,6 +223,8 @@ class Entity:
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
     #: documents kept with each record (`attachments:`), None when it keeps none
     attachments: AttachmentsSpec | None = None
+    #: documents generated from each record (`printouts:`), by name
+    printouts: Mapping[str, Printout] = field(default_factory=dict)
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""
@@ -236,7 +239,8 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """A role; `closure` is the role itself plus every role it inherits, transitively."""
+    """A role; `closure` is the role itself plus every role it inherits, transitively;
+    `assigns` the roles a holder may give to the users of their own account."""
 
     name: str
     label: Label
@@ -244,6 +248,7 @@ class Role:
     staff: bool = False
     closure: frozenset[str] = frozenset()
     builtin: bool = False
+    assigns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..data.db import is_sqlite
-from ..data.fulltext.index import sync as sync_search
+from ..data.fulltext.upkeep import sync as sync_search
 from ..data.tables import TableSet
 from ..problems import PortalisError
 from .live_schema import LiveSchema

@@ -40,6 +40,7 @@ from ..definition.semantics.pages import (
     check_theme_and_locales,
     check_translations,
 )
+from ..definition.semantics.printouts import check_printouts
 from ..definition.semantics.reporting import check_reporting
 from ..definition.semantics.roles import check_roles
 from ..definition.semantics.search import check_search_blocks
@@ -133,6 +134,7 @@ class Checker:
             check_flow,
             check_copies,
             check_attachments,
+            check_printouts,
             check_lookups,
             check_pages,
             check_search_blocks,

@@ -8,17 +8,19 @@ from .attachments import AttachmentsBlockType
 from .base import BlockType
 from .calendar import CalendarBlockType
 from .detail import DetailBlockType
+from .feedback import FeedbackBlockType
 from .form import FormBlockType
 from .listing import ListBlockType
 from .markdown import MarkdownBlockType
 from .metrics import MetricsBlockType
+from .related import RelatedBlockType
 from .search import SearchBlockType
 from .search_box import SearchBoxBlockType
 
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics, attachments, search, search_box and calendar."""
+    """list, detail, form, markdown, metrics, attachments, search, search_box, calendar, feedback and related."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -29,4 +31,6 @@ def portalis_block_types() -> list[BlockType]:
         SearchBlockType(),
         SearchBoxBlockType(),
         CalendarBlockType(),
+        FeedbackBlockType(),
+        RelatedBlockType(),
     ]

@@ -1,5 +1,6 @@
 """A list block's bulk actions on the page: the checkbox cell of each row and what the
-template needs for the action bar (the form's URL, the actions offered to the reader)."""
+template needs for the action bar (the form's URL, the actions offered to the reader), and
+the link to the list's CSV import."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from portalis.engine.definition.block_configs import ListBlock
 from portalis.engine.definition.model import Entity
 
 from ..bulk_run import bar_actions
+from ..import_run import ImportConfig, import_fields
 from ..templating import csrf_input, gettext
 from ..urls import portal_url
 from .base import BlockContext
@@ -37,6 +39,15 @@ def bulk_bar(ctx: BlockContext, cfg: ListBlock, parent_id: int | None) -> BulkBa
         return None
     url = portal_url(f"/_bulk/{ctx.page.name}/{ctx.block.index}")
     return BulkBar(url, actions, parent_id)
+
+
+def import_url(ctx: BlockContext, cfg: ListBlock) -> str | None:
+    """The list's import page when it has `import:` and the reader may create records."""
+    if cfg.csv_import is None or cfg.parent:
+        return None
+    if not import_fields(ctx.store, ctx.actor, ImportConfig(cfg)):
+        return None
+    return portal_url(f"/_import/{ctx.page.name}/{ctx.block.index}")
 
 
 def bulk_hidden() -> Markup:

@@ -30,7 +30,7 @@ from ..templating import gettext, label
 from ..urls import page_url, record_urls
 from ..widgets import ref_options
 from .base import BlockContext, BlockType
-from .list_bulk import bulk_bar, bulk_hidden, select_cell
+from .list_bulk import bulk_bar, bulk_hidden, import_url, select_cell
 from .list_frame import CACHE as FRAME_CACHE
 from .list_frame import HOLES, frame_key
 from .list_urls import (
@@ -266,6 +266,7 @@ class ListBlockType(BlockType):
                 create_label=label(create.title) if create is not None else "",
                 bulk=bulk_bar(ctx, cfg, parent_id),
                 bulk_hidden=holes["bulk"],
+                import_url=import_url(ctx, cfg),
             )
         )
 

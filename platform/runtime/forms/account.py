@@ -61,6 +61,13 @@ class MemberActionForm(PortalForm):
     user = IntegerField()
 
 
+class RoleChangeForm(PortalForm):
+    """An account administrator gives `user` the role `role` in the active account."""
+
+    user = IntegerField()
+    role = choice_field()
+
+
 class SessionActionForm(PortalForm):
     """A button of the session list: end one session (`session`: its id prefix) or all
     the others."""

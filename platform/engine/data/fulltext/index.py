@@ -1,16 +1,15 @@
 """The full-text index of an entity in the database, and keeping it in step with deploys.
 
-PostgreSQL: a GIN index on the weighted `tsvector` of the indexed columns, built with the
-language's text-search configuration. The index holds an expression of the row, so the
-database keeps it on every write in the write's own transaction, whichever path writes.
+PostgreSQL: one stored weighted `tsvector` column per indexed field, built with the
+language's text-search configuration and kept by a trigger, and a GIN index on them
+(`pg_vectors`).
 
 SQLite: an FTS5 table (`fts_<table>_<signature>`) whose columns hold the stems of the indexed
 columns (`terms.stems`, the SQL function `portalis_search_terms` every Portalis connection
 has), kept by insert, update and delete triggers on the entity's table — again inside every
 write's transaction, whichever path writes.
 
-`sync(conn, tables)` runs at the end of every migration (`migrations.apply`): it creates and
-fills the index of an entity that gained `search:` (or changed its fields, weights or
+`upkeep.sync` runs at the end of every migration (`migrations.apply`): it creates and fills the index of an entity that gained `search:` (or changed its fields, weights or
 language: the signature in the name changes), drops the index of one that lost it, and
 rebuilds SQLite's triggers after a table rebuild dropped them.
 """
@@ -18,7 +17,6 @@ rebuilds SQLite's triggers after a table rebuild dropped them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +45,8 @@ class SearchIndex:
 
     @property
     def name(self) -> str:
-        """The index's name: SQLite's FTS5 table, PostgreSQL's GIN index (within 63)."""
+        """SQLite's FTS5 table (PostgreSQL's names: `pg_vectors`)."""
         return f"fts_{self.table}_{self.signature}"
-
-    @property
-    def pg_name(self) -> str:
-        """PostgreSQL's index name: `name`, hashed to fit the identifier limit."""
-        digest = hashlib.sha1(self.name.encode(), usedforsecurity=False).hexdigest()[:20]
-        return self.name if len(self.name) <= 63 else f"fts_{digest}"
 
     def weight_class(self, weight: int) -> str:
         """`A` for the heaviest weight, then `B`, `C`, `D`."""
@@ -86,61 +78,12 @@ def regconfig(language: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(f"'{language}'::regconfig")
 
 
-def pg_vector(index: SearchIndex, table: sa.Table, columns: Any = None) -> sa.ColumnElement[Any]:
-    """The weighted tsvector of `columns` (default: all indexed ones) — with every column, the
-    very expression of the GIN index, so that matches against it use the index."""
-    wanted = [c for c, _ in index.columns] if columns is None else list(columns)
-    parts = [
-        sa.func.setweight(
-            sa.func.to_tsvector(
-                regconfig(index.language),
-                sa.func.coalesce(table.c[column], sa.literal_column("''")),
-            ),
-            sa.literal_column(f"'{index.weight_class(weight)}'"),
-        )
-        for column, weight in index.columns
-        if column in wanted
-    ]
-    vector: sa.ColumnElement[Any] = parts[0]
-    for part in parts[1:]:
-        vector = vector.op("||")(part)
-    return vector
-
-
-def _pg_sync(
-    conn: sa.Connection, tables: Mapping[str, sa.Table], wanted: list[SearchIndex]
-) -> None:
-    names = {i.table: i.pg_name for i in wanted}
-    quote = conn.dialect.identifier_preparer.quote
-    live = conn.execute(
-        sa.text(
-            "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND indexname LIKE 'fts\\_%' AND tablename = ANY(:tables)"
-        ),
-        {"tables": [t.name for t in tables.values()]},
-    ).all()
-    for table_name, index_name in live:
-        if names.get(table_name) != index_name:
-            conn.exec_driver_sql(f"DROP INDEX {quote(index_name)}")
-    present = {index_name for _, index_name in live}
-    by_name = {t.name: t for t in tables.values()}
-    for index in wanted:
-        if index.pg_name in present:
-            continue
-        expression = pg_vector(index, by_name[index.table]).compile(
-            dialect=conn.dialect, compile_kwargs={"literal_binds": True}
-        )
-        conn.exec_driver_sql(
-            f"CREATE INDEX {quote(index.pg_name)} ON {quote(index.table)} "
-            f"USING gin (({expression}))"
-        )
-
-
 # -- SQLite -------------------------------------------------------------------------------
 _TRIGGERS = ("ai", "au", "ad")
 
 
-def _sqlite_sync(conn: sa.Connection, wanted: list[SearchIndex], prefix: str) -> None:
+def sqlite_sync(conn: sa.Connection, wanted: list[SearchIndex], prefix: str) -> None:
+    """Make the live FTS5 tables and triggers of the portal with `prefix` those of `wanted`."""
     quote = conn.dialect.identifier_preparer.quote
     rows = conn.exec_driver_sql(
         "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') "
@@ -197,18 +140,3 @@ def _sqlite_create(conn: sa.Connection, index: SearchIndex) -> None:
 def fts_table(index: SearchIndex) -> sa.TableClause:
     """SQLite's FTS5 table of `index` as a selectable (`rowid` and the indexed columns)."""
     return sa.table(index.name, sa.column("rowid"), *(sa.column(c) for c, _ in index.columns))
-
-
-def sync(
-    conn: sa.Connection,
-    tables: Mapping[str, sa.Table],
-    indexes: Mapping[str, SearchIndex],
-    prefix: str,
-) -> None:
-    """Make the live full-text indexes those of `indexes` (by entity): create and fill new
-    ones, drop the ones no longer wanted (see the module's docstring)."""
-    wanted = list(indexes.values())
-    if conn.dialect.name == "sqlite":
-        _sqlite_sync(conn, wanted, prefix)
-    else:
-        _pg_sync(conn, tables, wanted)

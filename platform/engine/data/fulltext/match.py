@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from ...definition.model import Entity
 from ..permissions import Actor, Policy
-from .index import SearchIndex, fts_table, pg_vector, regconfig
+from .index import SearchIndex, fts_table, regconfig
+from .pg_vectors import stored_vector, vector_column
 from .terms import query_words, stem
 
 
@@ -46,9 +47,12 @@ def text_match(
     index: SearchIndex,
     dialect: str,
     text: str,
+    *,
+    any_word: bool = False,
 ) -> TextMatch | None:
     """The match of `text` in `entity`'s index for `actor`; None when `text` has no word to
-    look for (blank or only stop words) or no indexed field is readable: nothing matches."""
+    look for (blank or only stop words) or no indexed field is readable: nothing matches.
+    A search needs every word; `any_word` (similar records) one of them, more ranking higher."""
     if entity.full_text is None:
         return None
     words = query_words(index.language, text)
@@ -66,13 +70,13 @@ def text_match(
     ranked = [column[n] for n in always]
     searched = ranked + [column[n] for n, _ in partly]
     if dialect == "sqlite":
-        hits, one = _sqlite(index, table, words, ranked, searched)
+        hits, one = _sqlite(index, table, words, ranked, searched, any_word)
     else:
-        hits, one = _postgres(index, table, words, ranked, searched)
+        hits, one = _postgres(index, table, words, ranked, searched, any_word)
     where: sa.ColumnElement[bool] = sa.true()
     if partly:
-        # each word in a field that is readable on the row
-        where = sa.and_(
+        # each word (or one, with any_word) in a field that is readable on the row
+        where = (sa.or_ if any_word else sa.and_)(
             *(
                 sa.or_(
                     *(one(word, column[n]) for n in always),
@@ -90,11 +94,13 @@ def _sqlite(
     words: tuple[str, ...],
     ranked: list[str],
     searched: list[str],
+    any_word: bool,
 ) -> tuple[sa.Subquery, Any]:
     fts = fts_table(index)
     match = sa.literal_column(f'"{index.name}"').op("MATCH")
     quoted = [f'"{stem(index.language, w)}"' for w in words]
-    query = "{" + " ".join(searched) + "} : (" + " AND ".join(quoted) + ")"
+    joiner = " OR " if any_word else " AND "
+    query = "{" + " ".join(searched) + "} : (" + joiner.join(quoted) + ")"
     # bm25 is lower for better hits; columns the actor may not rank by weigh nothing
     weights = [float(w) if c in ranked else 0.0 for c, w in index.columns]
     score = -sa.func.bm25(sa.literal_column(f'"{index.name}"'), *weights)
@@ -117,21 +123,27 @@ def _postgres(
     words: tuple[str, ...],
     ranked: list[str],
     searched: list[str],
+    any_word: bool,
 ) -> tuple[sa.Subquery, Any]:
     config = regconfig(index.language)
-    query = sa.func.plainto_tsquery(config, " ".join(words))
+    query: sa.ColumnElement[Any] = sa.func.plainto_tsquery(config, " ".join(words))
+    if any_word:  # tsquery's || is OR
+        query = sa.func.plainto_tsquery(config, words[0])
+        for word in words[1:]:
+            query = query.op("||")(sa.func.plainto_tsquery(config, word))
     everything = [c for c, _ in index.columns]
-    # the whole row's vector is the GIN index's expression: it finds the candidates, and
-    # (a superset: the search is an AND of words) a narrower vector then checks each
-    clauses = [pg_vector(index, table).op("@@")(query)]
+    # the stored vectors of all indexed fields are the GIN index's expression: they find the
+    # candidates (a superset: a record matches through its readable fields only), those of
+    # the readable fields decide — both read stored vectors, nothing is parsed per row
+    clauses = [stored_vector(index, table).op("@@")(query)]
     if searched != everything:
-        clauses.append(pg_vector(index, table, searched).op("@@")(query))
+        clauses.append(stored_vector(index, table, searched).op("@@")(query))
     weights: sa.ColumnElement[Any] = sa.literal_column(
         "ARRAY[" + ", ".join(f"{w:.4f}" for w in index.rank_weights()) + "]::float4[]"
     )
     if ranked:
         score: sa.ColumnElement[Any] = sa.func.ts_rank(
-            weights, pg_vector(index, table, ranked), query
+            weights, stored_vector(index, table, ranked), query
         )
     else:
         score = sa.literal(0.0)
@@ -142,8 +154,8 @@ def _postgres(
     )
 
     def one(word: str, col: str) -> sa.ColumnElement[bool]:
-        vector = sa.func.to_tsvector(
-            config, sa.func.coalesce(table.c[col], sa.literal_column("''"))
+        vector: sa.ColumnElement[Any] = sa.literal_column(
+            f'"{table.name}"."{vector_column(index, col)}"'
         )
         return vector.op("@@")(sa.func.plainto_tsquery(config, word))
 

@@ -12,7 +12,22 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from . import accounts, bookings, bulk, documents, fields, flow, live, reporting, richtext, search
+from . import (
+    accounts,
+    bookings,
+    bulk,
+    documents,
+    feedback,
+    fields,
+    flow,
+    imports,
+    live,
+    printouts,
+    related,
+    reporting,
+    richtext,
+    search,
+)
 from .example import Example
 from .notes import FIELD_TYPE_NOTES
 
@@ -23,9 +38,13 @@ _MODULES: Final = (
     live,
     reporting,
     bulk,
+    imports,
     documents,
+    printouts,
     search,
     richtext,
+    feedback,
+    related,
     bookings,
 )
 

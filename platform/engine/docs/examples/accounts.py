@@ -1,4 +1,5 @@
-"""Examples of accounts: a hierarchy of accounts and grants over a holding's whole group."""
+"""Examples of accounts: a hierarchy of accounts and grants over a holding's whole group, and
+the roles an account's administrators may give to its users."""
 
 from __future__ import annotations
 
@@ -27,8 +28,25 @@ entities:
 """,
 )
 
+ROLE_ASSIGNS: Final = Example(
+    "Account roles the customer's own administrators hand out: a purchasing lead changes the "
+    "roles of their account's users on the account's user page (and invites people) with any "
+    "role of `assigns:`, never a staff role. Holding a role with `assigns:` — or inheriting "
+    "one — is what lets a user manage their account's users; the last such active user of an "
+    "account cannot be demoted or disabled.",
+    """\
+roles:
+  buyer: {label: {en: Buyer}, inherits: [customer]}
+  purchasing_lead:
+    label: {en: Purchasing lead}
+    inherits: [buyer]
+    assigns: [customer, buyer, purchasing_lead]   # within their own (active) account
+""",
+)
+
 #: Examples by the `$defs` section they illustrate.
 SECTIONS: Final[dict[str, tuple[Example, ...]]] = {
     "scope": (ACCOUNT_TREE,),
     "entity": (ACCOUNT_TREE,),
+    "role": (ROLE_ASSIGNS,),
 }
