@@ -90,6 +90,9 @@ PUBLIC_ENDPOINTS = frozenset(
 
 def portal_view(path: str = "") -> Any:
     """Serve one request of a portal."""
+    if request.method != "GET" and (None in request.form or None in request.files):
+        # a multipart part without a name is no field: refused before anything reads the form
+        abort(400, description="every part of a form needs a name")
     if _has_nul(request.args) or (request.method != "GET" and _has_nul(request.form)):
         abort(400, description="NUL characters are not allowed")
     registry = state().registry

@@ -146,6 +146,22 @@ def test_api_upload_refusals(web: WebPortal) -> None:
     assert rows(web) == before
 
 
+def test_api_upload_part_without_a_name_is_refused(web: WebPortal) -> None:
+    """A multipart part without a name (`Content-Disposition: form-data` alone) is no field
+    and no file: 400 before the CSRF check or the upload read the form, never a server error."""
+    anna = web.client("anna@acme.test")
+    ticket = new_ticket(anna, "Odd names")
+    body = b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
+    response = anna.client.post(
+        anna.url(f"/api/v1/ticket/{ticket}/attachments"),
+        data=body,
+        content_type="multipart/form-data; boundary=b",
+        headers={"X-CSRF-Token": anna.csrf},
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+
+
 def test_api_entity_without_attachments_is_404(web: WebPortal) -> None:
     anna = web.client("anna@acme.test")
     message = web.record_id("message")

@@ -289,13 +289,27 @@ def test_api_bulk_request_errors(shop: WebPortal) -> None:
     client = shop.client("cleo@shop.test")
     own = order_rows(shop)["Acme draft one"]["id"]
     assert post(client, {"action": "delete", "ids": [own]}).status_code == 403  # no grant
-    assert post(client, {"action": "transition", "name": "nope", "ids": [own]}).status_code == 404
-    assert post(client, {"action": "explode", "ids": [own]}).status_code == 400
-    assert post(client, {"action": "delete", "ids": "1"}).status_code == 400
-    assert (
-        post(client, {"action": "update", "ids": [True], "values": {"note": "x"}}).status_code
-        == 400
-    )
+    malformed = [
+        ({"action": "transition", "name": "nope", "ids": [own]}, {"name"}),
+        ({"action": "explode", "ids": [own]}, {"action"}),
+        ({"action": {}, "ids": [1], "name": "", "values": {}}, {"action", "name", "values"}),
+        ({"action": "delete", "ids": "1"}, {"ids"}),
+        ({"action": "delete", "ids": [0]}, {"ids"}),
+        ({"action": "delete", "ids": [1.5]}, {"ids"}),
+        ({"action": "delete", "ids": []}, {"ids"}),
+        ({"action": "delete", "ids": [own], "name": "cancel"}, {"name"}),
+        ({"action": "update", "ids": [True], "values": {"note": "x"}}, {"ids"}),
+        ({"action": "update", "ids": [own]}, {"values"}),
+        ({"action": "update", "ids": [own], "values": {}}, {"values"}),
+        ({"action": "transition", "name": 3, "ids": [own]}, {"name"}),
+    ]
+    for body, members in malformed:
+        response = post(client, body)
+        assert response.status_code == 422, body
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert set(response.json["errors"]) == members, body
+    # an integral float is the integer it spells, as everywhere in the API
+    assert post(client, {"action": "delete", "ids": [float(own)]}).status_code == 403
     no_csrf = client.client.post(
         client.url("/api/v1/order/bulk"), json={"action": "delete", "ids": [own]}
     )
@@ -313,9 +327,16 @@ def test_api_bulk_delete_and_openapi(shop: WebPortal) -> None:
     assert response.json["refused"][0]["code"] == "not-available"
     document = client.get("/api/v1/openapi.json").json
     operation = document["paths"]["/order/bulk"]["post"]
-    assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"][
-        "action"
-    ]["enum"] == ["delete", "transition", "update"]
+    shapes = operation["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert [s["properties"]["action"]["enum"] for s in shapes] == [
+        ["delete"],
+        ["transition"],
+        ["update"],
+    ]
+    assert shapes[1]["properties"]["name"]["enum"] == ["cancel", "submit"]
+    values = shapes[2]["properties"]["values"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+    assert "note" in document["components"]["schemas"][values]["properties"]
+    assert "internal_note" not in document["components"]["schemas"][values]["properties"]
     assert "/product/bulk" not in document["paths"]  # buyers only read products
     options = client.client.options(client.url("/api/v1/order/bulk"))
     assert "POST" in options.headers["Allow"]

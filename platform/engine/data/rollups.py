@@ -12,7 +12,7 @@ moved to another parent or changed in a field the rollup reads (the aggregated f
    children — never an increment, so the value is exact however writes interleave;
 3. the parent's stored computed fields are recomputed from the new values;
 4. the parent's rules run against the new values: a failing rule refuses the child write
-   (a `ValidationFailed` with the parent's rule message) when it held before the write or
+   (a `RuleConflict` with the parent's rule message) when it held before the write or
    reads a field the write changed. "booked <= capacity" on a slot is how a definition says
    that the last place can be taken once (R7). A rule the parent already breaks for other
    reasons ("due >= today()" on last month's invoice) does not block its children;
@@ -48,7 +48,7 @@ from ..definition.model import Entity, Field, Rollup
 from ..expr.expressions import EvaluationError
 from .computed import compute_virtual
 from .currencies import zero_in
-from .errors import NON_FIELD, FieldMessage, ValidationFailed
+from .errors import NON_FIELD, FieldMessage, RuleConflict, ValidationFailed
 from .events import WriteEvent
 from .permissions import Actor
 from .rollup_events import Announcements
@@ -183,6 +183,8 @@ def _refresh_one(
         return frozenset(), before, after
     changed |= recompute_stored(entity, after, actor, errors, parent_id)
     _check_rules(store, entity, before, after, frozenset(changed), actor, errors)
+    if errors and all(m.code == "rule" for msgs in errors.values() for m in msgs):
+        raise RuleConflict(errors)  # the parent's state refuses it, not the child's input
     if errors:
         raise ValidationFailed(errors)
     columns: dict[str, Any] = {}

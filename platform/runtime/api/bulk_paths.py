@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from portalis.engine.definition.block_bulk import MAX_BULK_IDS as MAX_IDS
+from portalis.engine.definition.fieldtypes.refs import ID_MAX
 from portalis.engine.definition.model import Entity
 
 from .inputs import JSON_MIMETYPE
@@ -13,9 +14,25 @@ from .inputs import JSON_MIMETYPE
 ACTIONS: Final = {"update": "update", "transition": "transition", "delete": "delete"}
 
 
-def bulk_paths(entity: Entity, actor_actions: frozenset[str], locale: str) -> dict[str, Any]:
-    """`/<entity>/bulk` (POST) when the actor may update, transition or delete some rows."""
-    offered = sorted(a for a, grant in ACTIONS.items() if grant in actor_actions)
+def bulk_paths(
+    entity: Entity,
+    actor_actions: frozenset[str],
+    locale: str,
+    *,
+    transitions: set[str],
+    values: str | None,
+) -> dict[str, Any]:
+    """`/<entity>/bulk` (POST) when the actor may update, transition or delete some rows.
+
+    `transitions` are the entity's transition names; `values` the component of the fields
+    the actor may set (None: none, so no update is offered)."""
+    offered = sorted(
+        a
+        for a, grant in ACTIONS.items()
+        if grant in actor_actions
+        and (a != "transition" or transitions)
+        and (a != "update" or values is not None)
+    )
     if not offered:
         return {}
     label = entity.plural_label.get(locale, locale)
@@ -32,7 +49,11 @@ def bulk_paths(entity: Entity, actor_actions: frozenset[str], locale: str) -> di
                 "security": [{"session": [], "csrf": []}],
                 "requestBody": {
                     "required": True,
-                    "content": {JSON_MIMETYPE: {"schema": _request_schema(offered)}},
+                    "content": {
+                        JSON_MIMETYPE: {
+                            "schema": request_schema(offered, sorted(transitions), values)
+                        }
+                    },
                 },
                 "responses": {
                     "200": {
@@ -43,6 +64,7 @@ def bulk_paths(entity: Entity, actor_actions: frozenset[str], locale: str) -> di
                         s: {"$ref": f"#/components/responses/{n}"}
                         for s, n in (
                             ("400", "BadRequest"),
+                            ("401", "Unauthenticated"),
                             ("403", "Forbidden"),
                             ("404", "NotFound"),
                             ("415", "UnsupportedMediaType"),
@@ -55,25 +77,43 @@ def bulk_paths(entity: Entity, actor_actions: frozenset[str], locale: str) -> di
     }
 
 
-def _request_schema(actions: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["action", "ids"],
-        "properties": {
-            "action": {"type": "string", "enum": actions},
-            "ids": {
-                "type": "array",
-                "items": {"type": "integer", "minimum": 1},
-                "minItems": 1,
-                "maxItems": MAX_IDS,
-            },
-            "name": {"type": "string", "description": "The transition (action: transition)."},
+def request_schema(
+    actions: list[str], transitions: list[str], values: str | None
+) -> dict[str, Any]:
+    """One body shape per action (`oneOf`, told apart by `action`): exactly what
+    `api.bulk.read_shape` accepts, so a body the document allows is never refused as such."""
+    ids = {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+        "minItems": 1,
+        "maxItems": MAX_IDS,
+    }
+    members: dict[str, dict[str, Any]] = {
+        "delete": {},
+        "transition": {"name": {"type": "string", "enum": transitions}},
+        "update": {
             "values": {
-                "type": "object",
-                "description": "Fields to set (action: update), as in a PATCH body.",
-            },
+                "allOf": [{"$ref": f"#/components/schemas/{values}"}],
+                "minProperties": 1,
+                "description": "The fields to set, as in a PATCH body.",
+            }
         },
-        "additionalProperties": False,
+    }
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "title": action,
+                "required": ["action", "ids", *members[action]],
+                "properties": {
+                    "action": {"type": "string", "enum": [action]},
+                    "ids": ids,
+                    **members[action],
+                },
+                "additionalProperties": False,
+            }
+            for action in actions
+        ]
     }
 
 

@@ -71,7 +71,7 @@ class ProblemSchema(Schema):
 
 class ValidationProblemSchema(ProblemSchema):
     """422: messages per field (`__all__`: the whole record) when input was refused; a
-    reused Idempotency-Key has none."""
+    reused Idempotency-Key has none. 409 has them when a related record's rule refused."""
 
     Meta = _Open
     errors = fields.Dict(
@@ -153,16 +153,23 @@ def openapi_document(
             kind = "create_own" if own else "create"
             writable = schemas.writable(actor, name, "create")
             components.schema(f"{name}.create", schema=entity_schemas.instance(kind, writable))
+        bulk_values = None
         if schemas.store.policy.grants_for(actor, name, "update"):
             writable = schemas.writable(actor, name, "update")
             update = entity_schemas.instance("update", writable | {"version"})
             components.schema(f"{name}.update", schema=update)
+            if writable:
+                # a bulk update sets fields only: the PATCH body without `version`
+                bulk_values = f"{name}.values"
+                components.schema(bulk_values, schema=entity_schemas.instance("update", writable))
         for path, operations in entity_paths(schemas, actor, entity, locale).items():
             add_path(spec, path, operations)
         for path, operations in copy_paths(schemas, actor, entity, locale).items():
             add_path(spec, path, operations)
         actions = schemas.store.policy.allowed_actions(actor, name)
-        for path, operations in bulk_paths(entity, actions, locale).items():
+        transitions = {tr.name for wf in model.workflow_for(name) for tr in wf.transitions.values()}
+        bulk = bulk_paths(entity, actions, locale, transitions=transitions, values=bulk_values)
+        for path, operations in bulk.items():
             add_path(spec, path, operations)
         for path, operations in attachment_paths(schemas, actor, entity, locale).items():
             with_attachments = True

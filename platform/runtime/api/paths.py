@@ -40,7 +40,12 @@ _ERRORS: Final = {
     "401": ("Unauthenticated", "sign in first (anonymous visitors only)", "Problem"),
     "403": ("Forbidden", "not allowed, or missing/invalid X-CSRF-Token", "Problem"),
     "404": ("NotFound", "no such entity or record for this actor", "Problem"),
-    "409": ("Conflict", "stale version or concurrent duplicate request", "Problem"),
+    "409": (
+        "Conflict",
+        "stale version, concurrent duplicate request, or a related record's rule refuses the "
+        "change in its current state (`errors`, e.g. a fully booked slot)",
+        "ValidationProblem",
+    ),
     "413": ("TooLarge", "the body is too large", "Problem"),
     "415": ("UnsupportedMediaType", "the body is not application/json", "Problem"),
     "422": ("Unprocessable", "field errors, or an Idempotency-Key reused", "ValidationProblem"),
