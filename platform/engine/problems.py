@@ -81,6 +81,9 @@ CODES: Final[dict[str, str]] = {
     "option-rename-unknown": "A choice option's renamed_from names a value the live version's "
     "field never offered and no record holds (checked when planning against the database).",
     "index-invalid": "A declared index repeats a column or another index, or has too many columns.",
+    "role-assigns-builtin": "A role's `assigns:` names a built-in role, which is never given.",
+    "role-assigns-staff": "A staff role has `assigns:`; only customer-side roles manage their account's users.",
+    "role-assigns-staff-role": "A role's `assigns:` names a staff role, which account admins may not give.",
     "role-cycle": "Role inheritance forms a cycle.",
     "role-reserved": "A declared role redefines a built-in role.",
     "route-syntax": "A page route is malformed.",
