@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from flask.testing import FlaskClient
-from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, url
+from test_auth_support import NEW_PASSWORD, PASSWORDS, SLUG, AuthHarness, link_in, url
 
 from portalis.engine.accounts.users import set_active
 from portalis.runtime.sessions import end_user_sessions
@@ -106,7 +106,7 @@ def test_invitation_checks(auth: AuthHarness) -> None:
                     role="customer")  # fmt: skip
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'id="email-error"' in html and 'id="name-error"' in html
-    assert auth.count("user") == 5
+    assert auth.count("user") == len(PASSWORDS)  # the seeded users, nobody new
     assert [m.rcpt_tos for m in auth.smtp.messages] == [("nina@globex.test",)]
 
 
