@@ -119,10 +119,8 @@ def rows_html(
     fmt: Formatter,
     records: Sequence[Record],
     url_of: Callable[[int], str] | None,
-    select: Callable[[Record], Markup] | None = None,
 ) -> Markup:
-    """The `<tr>` rows of a list; the first cell links to the record when `url_of` is given,
-    and `select` makes a leading cell (the bulk actions' checkbox) when given."""
+    """The `<tr>` rows of a list; the first cell links to the record when `url_of` is given."""
     if not columns:
         return Markup((ROW_OPEN + ROW_CLOSE) * len(records))
     first, rest = columns[0], columns[1:]
@@ -131,7 +129,6 @@ def rows_html(
     row = "".join(
         [
             str(ROW_OPEN),
-            "%s" if select is not None else "",
             *(str(c.open_cell).replace("%", "%%") + "%s" + str(CELL_CLOSE) for c in columns),
             str(ROW_CLOSE),
         ]
@@ -148,7 +145,7 @@ def rows_html(
             head: str = f'<a class="row-link" href="{escape(url)}">{cell}</a>'
         else:
             head = EMPTY if value is None else first.render(fmt, value, True)
-        cells = [select(record), head] if select is not None else [head]
+        cells = [head]
         for column in rest:
             value = values.get(column.name)
             cells.append(EMPTY if value is None else column.render(fmt, value, True))

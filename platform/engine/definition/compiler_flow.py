@@ -23,7 +23,6 @@ from .flow_model import (
 from .model import Rollup
 from .semantics.base import Ctx
 from .semantics.copying import child_ref
-from .semantics.timer_moments import timer_name
 from .values import Label, Value, frozen_map
 
 #: (source, path, entity, names) → compiled expression, or None (a problem was recorded)
@@ -137,13 +136,10 @@ class FlowCompiler:
             path: JsonPath = ("workflows", workflow, "timers", i)
             out.append(
                 Timer(
-                    name=raw.get("name") or timer_name(raw),
+                    name=raw.get("name") or f"{raw['state']}_{raw['after']}",
                     state=raw["state"],
-                    after=raw.get("after", ""),
-                    after_seconds=duration_seconds(raw.get("after", "")),
-                    of=raw.get("of"),
-                    before=raw.get("before", ""),
-                    before_seconds=duration_seconds(raw.get("before", "")),
+                    after=raw["after"],
+                    after_seconds=duration_seconds(raw["after"]),
                     when=self.expression(
                         raw.get("when"), (*path, "when"), entity, ("record", "actor")
                     ),
@@ -198,7 +194,6 @@ class FlowCompiler:
                 link=spec.get("link"),
                 email=bool(spec.get("email", True)),
                 in_app=bool(spec.get("in_app", True)),
-                attach=tuple(spec.get("attach") or ()),
             )
         return out
 

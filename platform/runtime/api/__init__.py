@@ -10,9 +10,7 @@
   actor's field mask applied per request;
 - `openapi` and `paths`: the OpenAPI document generated from those schemas with apispec;
 - `workflow`: transition lists and transition requests as JSON;
-- `idempotency`: `Idempotency-Key` storage (one request, one effect);
-- `bulk` and `bulk_paths`: one action on many records (`POST /<entity>/bulk`; the
-  dispatcher registers its view, which uses the pages' bulk runner).
+- `idempotency`: `Idempotency-Key` storage (one request, one effect).
 """
 
 from __future__ import annotations

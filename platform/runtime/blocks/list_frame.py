@@ -18,9 +18,8 @@ from portalis.engine.definition.model import Entity
 
 from .base import BlockContext
 
-#: The holes of a list frame (`bulk`: the bulk form's CSRF token and return address, which
-#: belong to the session and the page number).
-HOLES = ("body", "range", "prev", "next", "bulk")
+#: The holes of a list frame.
+HOLES = ("body", "range", "prev", "next")
 #: `RuntimePortal.cache` key of the kept frames.
 CACHE = "list-frames"
 
