@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 DEMO_DB ?= sqlite:///$(CURDIR)/instance/demo.sqlite
-APT_PACKAGES := chromium slapd ldap-utils xmlsec1 graphviz
+APT_PACKAGES := chromium slapd ldap-utils xmlsec1 graphviz libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-liberation2 poppler-utils
 PYTEST_ARGS ?=
 
 .PHONY: run test venv vendor system-deps lint typecheck importlint docs clean

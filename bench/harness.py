@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,6 +85,16 @@ def timings(client: Any, path: str, requests: int, expected: bytes | None = None
         assert response.status_code == 200, path
         assert expected is None or response.get_data() == expected, path
     return samples
+
+
+def median_ms(call: Callable[[], Any], requests: int) -> float:
+    """Median milliseconds of `requests` calls of `call` (in-process benchmarks)."""
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
 
 
 def percentile(samples: list[float], p: float) -> float:

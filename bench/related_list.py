@@ -18,13 +18,11 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from harness import ROUNDS, WARM_UP, add_database_argument, database, database_kinds
+from harness import ROUNDS, WARM_UP, add_database_argument, database, database_kinds, median_ms
 
 from portalis.engine.data.db import create_engine
 from portalis.testing.portals import actor_for, deploy_text, installed_checker
@@ -99,16 +97,6 @@ def populate(engine: sa.Engine, tables: Any, lines: int) -> None:
         )
 
 
-def measure(call: Callable[[], Any], requests: int) -> float:
-    """Median milliseconds of `call`."""
-    samples = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
-
-
 def run(kind: str, url: str, lines: int, requests: int) -> list[dict[str, Any]]:
     """The figures of one database."""
     engine = create_engine(url)
@@ -136,7 +124,7 @@ def run(kind: str, url: str, lines: int, requests: int) -> list[dict[str, Any]]:
             medians: dict[str, list[float]] = {"plain": [], "related": []}
             for _ in range(ROUNDS):
                 for name, call in calls.items():
-                    medians[name].append(measure(call, requests))
+                    medians[name].append(median_ms(call, requests))
             plain, related = (statistics.median(medians[n]) for n in ("plain", "related"))
             results.append(
                 {

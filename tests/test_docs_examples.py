@@ -82,12 +82,13 @@ SEED_KEYS = {"accounts", "users", "records"}
 #: The declarations an example presupposes, by the name its annotation gives.
 CONTEXTS: dict[str, str] = {
     # definition-reference: its examples form one portal with a manager role, refunds, a
-    # resolution date, messages with a `text` and a survey notification
+    # resolution date, tickets in a full-text index (the search block's example), messages with a `text` and a survey notification
     "reference": """
 roles:
   manager: {label: Manager, staff: true}
 entities:
   ticket:
+    search: {fields: {subject: 3, body: 1}}
     fields:
       status:
         options: [open, in_progress, resolved, refunded, closed]
@@ -220,6 +221,10 @@ class Block:
         return match["path"] if match else None
 
 
+#: Blocks that show the record of their page's <id>.
+RECORD_BLOCKS = ("detail", "attachments", "feedback", "related")
+
+
 def read_blocks(document: Path) -> list[Block]:
     """The yaml and console blocks of a Markdown file, with their annotations."""
     lines = document.read_text(encoding="utf-8").splitlines()
@@ -343,8 +348,9 @@ def embed(fragment: Any, context: str | None) -> Bundle:
     elif isinstance(fragment, dict) and fragment and set(fragment) <= definition_keys():
         merge(data, fragment)
     elif _is_list_of(fragment, lambda item: len(item) == 1 and next(iter(item)) in block_types()):
-        # a detail block shows the record of its page's <id>
-        route = "/docs-example/<id>" if any("detail" in b for b in fragment) else "/docs-example"
+        # a detail (or attachments, feedback, related) block shows the record of its page's <id>
+        with_id = any(k in b for b in fragment for k in RECORD_BLOCKS)
+        route = "/docs-example/<id>" if with_id else "/docs-example"
         data["pages"]["docs_example"] = {"route": route, "blocks": fragment}
     elif _is_list_of(fragment, lambda item: "type" in item):
         merge(data, {"auth": {"providers": fragment}})
@@ -625,8 +631,8 @@ def test_review_11_scope_hint_names_parent_and_where() -> None:
     )  # fmt: skip
     problems = checker().check_bundle(bundle, None).report.problems
     (problem,) = [p for p in problems if p.code == "schema-value"]
-    # the grant is added after the blueprint's four
-    assert problem.path_text == "entities.ticket.permissions[4].scope"
-    assert "all, account, own, self" in problem.hint
+    # the grant is added after the blueprint's five
+    assert problem.path_text == "entities.ticket.permissions[5].scope"
+    assert "all, account, account_tree, own, self" in problem.hint
     assert "{parent: <ref field>}" in problem.hint
     assert "{where: {<field>: <value>}}" in problem.hint

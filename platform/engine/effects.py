@@ -10,14 +10,15 @@ run in this order — each may rely on the ones before:
    an automation listens to gets an update event of its own, whose audit entry thus follows
    the child's (`data.rollup_events`);
 3. workflow timers: entering a state schedules its timers as outbox jobs;
-4. automations: matching `on: create | update | delete | transition:<name>` automations run.
+4. automations: matching `on: create | update | delete | transition:<name>` automations run;
+5. documents: a deleted record's attached documents are deleted with it.
 
 A listener that raises rolls the write back: nothing of it persists (R6).
 """
 
 from __future__ import annotations
 
-from .data import audit, rollups
+from .data import audit, documents, rollups
 from .data.store import Listener
 from .flow import automations, timers
 
@@ -27,4 +28,5 @@ LISTENERS: tuple[Listener, ...] = (
     rollups.after_write,
     timers.after_write,
     automations.after_write,
+    documents.after_write,
 )

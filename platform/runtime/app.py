@@ -29,6 +29,7 @@ from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import request_guards
 
 from . import default_plugins, notifications, request_db
+from .auth import account_switch
 from .auth.providers import ProviderTypes
 from .auth.second_factor import SecondFactor
 from .blocks.base import BlockRegistry, BlockType
@@ -123,6 +124,7 @@ def create_app(
         app.register_blueprint(blueprint)
     configure_jinja(app)
     notifications.init_app(app)
+    account_switch.init_app(app)
     request_db.init_app(app)
 
     login_manager = LoginManager()

@@ -119,8 +119,10 @@ def rows_html(
     fmt: Formatter,
     records: Sequence[Record],
     url_of: Callable[[int], str] | None,
+    select: Callable[[Record], Markup] | None = None,
 ) -> Markup:
-    """The `<tr>` rows of a list; the first cell links to the record when `url_of` is given."""
+    """The `<tr>` rows of a list; the first cell links to the record when `url_of` is given,
+    and `select` makes a leading cell (the bulk actions' checkbox) when given."""
     if not columns:
         return Markup((ROW_OPEN + ROW_CLOSE) * len(records))
     first, rest = columns[0], columns[1:]
@@ -129,6 +131,7 @@ def rows_html(
     row = "".join(
         [
             str(ROW_OPEN),
+            "%s" if select is not None else "",
             *(str(c.open_cell).replace("%", "%%") + "%s" + str(CELL_CLOSE) for c in columns),
             str(ROW_CLOSE),
         ]
@@ -145,7 +148,7 @@ def rows_html(
             head: str = f'<a class="row-link" href="{escape(url)}">{cell}</a>'
         else:
             head = EMPTY if value is None else first.render(fmt, value, True)
-        cells = [head]
+        cells = [select(record), head] if select is not None else [head]
         for column in rest:
             value = values.get(column.name)
             cells.append(EMPTY if value is None else column.render(fmt, value, True))

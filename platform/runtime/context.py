@@ -22,6 +22,7 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.guards import RequestGuard
 
+from .active_account import actor_in_account
 from .blocks.base import BlockRegistry
 from .i18n import I18n
 from .registry import PortalRegistry, RuntimePortal
@@ -99,6 +100,10 @@ def request_client_ip() -> str:
 
 #: `RuntimePortal.cache` key of the version's session query (built once, `session_query`)
 _SESSION_QUERY = "session_query"
+#: Portal paths a page calls by itself (live updates' polls): no user activity, so they never
+#: move the session's idle timeout — an open tab must not keep a session alive forever. (By
+#: path: request guards load the user before the URL is matched.)
+PASSIVE_PATHS = ("/_updates/",)
 
 
 class PortalUser(UserMixin):  # type: ignore[misc]
@@ -138,7 +143,8 @@ def load_user(user_id: str) -> PortalUser | None:
     """Flask-Login user loader: validate the session record for the current portal.
 
     One query (session, user and unread count) on the request's connection; at most once a
-    minute also a short write of `last_seen`, and only then is the session cookie re-sent.
+    minute also a short write of `last_seen`, and only then is the session cookie re-sent
+    (never for `PASSIVE_PATHS`).
     """
     portal = g.get("portal")
     if portal is None or "|" not in user_id:
@@ -153,16 +159,15 @@ def load_user(user_id: str) -> PortalUser | None:
         query = portal.cache[_SESSION_QUERY] = session_query(portal.compiled)
     with read_connection(engine) as conn:
         found = session_with_user(conn, query, secret, idle_minutes=model.auth.idle_minutes)
-    if found is None:
-        return None
-    user, due = found
-    if not user.is_active:
-        return None
-    if due:
+        if found is None or not found[0].is_active:
+            return None
+        user, due = found
+        actor = actor_in_account(conn, model, user)
+    if due and not g.get("passive_request", False):
         with write_transaction(engine) as conn:
             touch(conn, secret)
         session.modified = True  # the cookie's expiry moves with the activity
-    return PortalUser(slug, secret, user.actor(model), user)
+    return PortalUser(slug, secret, actor, user)
 
 
 def load_actor() -> Actor:

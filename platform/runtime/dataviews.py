@@ -27,9 +27,9 @@ from portalis.engine.flow import copying, workflow
 from .blocks.form import conflict_response, translate_errors
 from .blocks.listing import fetch, param_prefix, parse_query, readable_filters, visible_columns
 from .display import Formatter, page_for
-from .files import content_disposition, download
+from .files import download
 from .forms.account import RecordActionForm
-from .pages import page_allowed, page_entity, page_record
+from .page_records import page_allowed, page_entity, page_record
 from .registry import RuntimePortal
 from .templating import gettext, label
 from .transition_form import (
@@ -40,6 +40,7 @@ from .transition_form import (
     transition_conflict,
     transition_name,
 )
+from .uploads import content_disposition
 from .urls import page_url, portal_url
 
 #: Most rows one CSV export holds; rows are fetched and written this many at a time.

@@ -24,8 +24,29 @@ from werkzeug.routing import RequestRedirect
 from portalis.engine.data.permissions import Actor
 from portalis.engine.guards import GuardRequest
 
-from . import admin, api, auth, dataviews, notifications, pages, theme
-from .context import current_actor, current_session_user, request_client_ip, state
+from . import (
+    admin,
+    api,
+    auth,
+    bulk_views,
+    dataviews,
+    documents,
+    ics,
+    import_views,
+    live,
+    notifications,
+    pages,
+    printouts,
+    theme,
+)
+from .api import bulk as api_bulk
+from .context import (
+    PASSIVE_PATHS,
+    current_actor,
+    current_session_user,
+    request_client_ip,
+    state,
+)
 from .i18n import select_locale
 from .registry import RuntimePortal
 from .security import protect_request
@@ -37,9 +58,16 @@ log = logging.getLogger("portalis.runtime")
 VIEWS: Mapping[str, View] = {
     **auth.VIEWS,
     **dataviews.VIEWS,
+    **bulk_views.VIEWS,
+    **import_views.VIEWS,
+    **documents.VIEWS,
+    **printouts.VIEWS,
+    **ics.VIEWS,
     **theme.VIEWS,
     **api.VIEWS,
+    **api_bulk.VIEWS,
     **notifications.VIEWS,
+    **live.VIEWS,
     **admin.VIEWS,
 }
 #: Endpoints anyone may call (the others check the actor themselves or are pages with roles).
@@ -62,6 +90,9 @@ PUBLIC_ENDPOINTS = frozenset(
 
 def portal_view(path: str = "") -> Any:
     """Serve one request of a portal."""
+    if request.method != "GET" and (None in request.form or None in request.files):
+        # a multipart part without a name is no field: refused before anything reads the form
+        abort(400, description="every part of a form needs a name")
     if _has_nul(request.args) or (request.method != "GET" and _has_nul(request.form)):
         abort(400, description="NUL characters are not allowed")
     registry = state().registry
@@ -79,6 +110,7 @@ def portal_view(path: str = "") -> Any:
         prefix, rest = f"{root}/{slug}", "/" + remainder
     g.portal = portal
     g.portal_prefix = prefix
+    g.passive_request = rest.startswith(PASSIVE_PATHS)
     if not _guards_allow(portal, rest):
         _forget_portal()
         abort(403)

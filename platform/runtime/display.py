@@ -23,13 +23,15 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.block_configs import DetailBlock, FormBlock, ListBlock
 from portalis.engine.definition.fieldtypes import ChoiceConfig, Money
+from portalis.engine.definition.fieldtypes.markdown import EXCERPT_DEFAULT
 from portalis.engine.definition.model import Entity, Field, Page
 
 from .context import state
 from .files import file_names
 from .i18n import format_date, format_fixed, format_money, format_number
-from .pages import page_allowed
+from .page_records import page_allowed
 from .registry import RuntimePortal
+from .richtext import plain_excerpt, render_record_markdown, rendered_cache
 from .urls import portal_url, record_urls
 
 
@@ -194,6 +196,9 @@ class Formatter:
         field = entity.fields.get(name)
         if field is None or value is None:
             return Markup("")
+        if field.type == "markdown" and not short and "version" in record and "id" in record:
+            cache = rendered_cache(self.portal.cache)
+            return cache.html(entity.name, record.id, name, record.version, str(value))
         return self.value_html(field, value, link=link, short=short)
 
     def system_html(self, name: str, value: Any) -> Markup:
@@ -254,6 +259,11 @@ class Formatter:
             )
         if kind == "json":
             return Markup("<code>{}</code>").format(_json_text(value))
+        if kind == "markdown":
+            if short:
+                limit = getattr(field.config, "excerpt", EXCERPT_DEFAULT)
+                return escape(plain_excerpt(str(value), limit))
+            return Markup(render_record_markdown(str(value)))
         if link and kind == "email":
             return Markup('<a href="mailto:{}">{}</a>').format(value, value)
         if link and kind == "url":

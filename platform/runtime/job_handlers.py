@@ -1,8 +1,8 @@
 """The runtime side of the outbox: the job handlers and the worker embedded in the app.
 
 `build_handlers` gives the handlers every worker needs: `mail`, `webhook`, and — given the
-registry of live portals — workflow `timer`s, scheduled `automation` runs and password
-`reset_request`s; `living_ticks` gives the periodic scheduler tick that queues due scheduled
+registry of live portals — workflow `timer`s, scheduled `automation` runs, password
+`reset_request`s and background CSV imports (`csv_import`); `living_ticks` gives the periodic scheduler tick that queues due scheduled
 automations.
 
 With `PORTALIS_WORKER=embedded` (the default) `create_app` starts one daemon thread per
@@ -34,7 +34,9 @@ from portalis.engine.portal import CompiledPortal
 
 from . import default_plugins
 from .context import AppState
+from .import_run import IMPORT_JOB, import_handler
 from .mail import MAIL_JOB, mail_handler
+from .printout_mail import printout_attacher
 from .registry import PortalRegistry
 from .settings import Settings
 
@@ -60,10 +62,13 @@ def build_handlers(
         "webhook": webhook_handler(OutboundPolicy.parse(settings.outbound_allow)),
     }
     if registry is not None:
+        # notifications attach printouts of the live version, rendered for each recipient
+        handlers[MAIL_JOB] = mail_handler(settings, attach=printout_attacher(registry))
         stores = _live_stores(registry)
         handlers[TIMER_JOB] = timer_handler(stores)
         handlers[AUTOMATION_JOB] = automation_handler(stores)
         handlers[RESET_JOB] = _reset_handler(registry)
+        handlers[IMPORT_JOB] = import_handler(registry)
     handlers.update(extra or {})
     return handlers
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -69,6 +70,12 @@ class Mail:
     text: str
     html: str
     locale: str
+    #: files attached to the message: (file name, PDF bytes) — printouts of a notification
+    attachments: tuple[tuple[str, bytes], ...] = ()
+
+
+#: What attaches files to a `mail` job's message (the notification's printouts).
+Attacher = Callable[[Job], list[tuple[str, bytes]]]
 
 
 def parse_smtp_url(url: str) -> SmtpConfig:
@@ -104,6 +111,8 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    for name, data in mail.attachments:
+        message.add_attachment(data, maintype="application", subtype="pdf", filename=name)
     # after the bodies: setting content moves Content-* headers into the parts
     message["Content-Language"] = mail.locale
     return message
@@ -125,8 +134,9 @@ def send_mail(settings: Settings, mail: Mail) -> bool:
     return True
 
 
-def mail_handler(settings: Settings) -> Handler:
-    """The worker's handler for `mail` jobs: send through `settings`' SMTP server.
+def mail_handler(settings: Settings, attach: Attacher | None = None) -> Handler:
+    """The worker's handler for `mail` jobs: send through `settings`' SMTP server, with the
+    files `attach` makes for a job that asks for attachments (its `attach` entry).
 
     A recipient the server refuses permanently (5xx) fails the job for good; everything else
     (server down, timeouts, 4xx, a misconfigured URL an operator will fix) is retried.
@@ -134,6 +144,8 @@ def mail_handler(settings: Settings) -> Handler:
 
     def handle_mail(job: Job) -> None:
         mail = mail_from_payload(job.payload)
+        if attach is not None and job.payload.get("attach"):
+            mail = replace(mail, attachments=tuple(attach(job)))
         try:
             _send(settings, mail)
         except ValueError as exc:
@@ -154,9 +166,13 @@ def mail_handler(settings: Settings) -> Handler:
 def mail_from_payload(payload: dict[str, object]) -> Mail:
     """The `Mail` a `mail` job carries (PermanentFailure when the payload is not one)."""
     try:
-        return Mail(**{name: str(payload[name]) for name in Mail.__dataclass_fields__})
+        to, subject, text, html, locale = (str(payload[name]) for name in _TEXT_FIELDS)
+        return Mail(to, subject, text, html, locale)
     except KeyError as exc:
         raise PermanentFailure(f"mail job without {exc.args[0]!r}") from exc
+
+
+_TEXT_FIELDS = ("to", "subject", "text", "html", "locale")
 
 
 def enqueue_mail(conn: sa.Connection, *, portal: str | None, mail: Mail) -> int | None:
@@ -164,7 +180,7 @@ def enqueue_mail(conn: sa.Connection, *, portal: str | None, mail: Mail) -> int 
 
     The bodies (which may hold one-time links) are dropped from the stored job once sent.
     """
-    payload = {**asdict(mail), jobs.REDACT_KEY: ["text", "html"]}
+    payload = {**{n: getattr(mail, n) for n in _TEXT_FIELDS}, jobs.REDACT_KEY: ["text", "html"]}
     return jobs.enqueue(conn, kind=MAIL_JOB, payload=payload, portal=portal)
 
 

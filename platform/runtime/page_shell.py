@@ -5,7 +5,8 @@ URL prefix, the page, the actor's roles and whether they are signed in, which na
 entry is current, whether the bell shows unread notifications, and whether an overlay (the
 builder's preview banner) is present. Those make the shape's key. What varies within a shape
 — the title, the user's name and initial, the CSRF field, the bell's label and badge, the
-overlay and the blocks' HTML — are the holes. A request with flashed messages renders the
+account switcher, the overlay and the blocks' HTML — are the holes (a hole `split` does not
+find in the shape makes it unkeepable, and every request would render the template). A request with flashed messages renders the
 template as it is (the messages are read once, then gone; only the layout reads them).
 """
 
@@ -21,13 +22,14 @@ from portalis.engine.data.permissions import Actor
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.model import Page
 
+from .auth.account_switch import account_switcher
 from .fragments import fragments_of, hole
 from .notifications import notification_bell
 from .registry import RuntimePortal
 from .templating import OVERLAY, csrf_input, current_nav, initial, nav_entries, portal_overlay
 
 _CACHE = "page-shells"
-_FIXED = ("title", "who", "initial", "csrf", "bell_label", "bell_badge", "overlay")
+_FIXED = ("title", "who", "initial", "csrf", "bell_label", "bell_badge", "overlay", "switcher")
 
 
 class _ShellActor:
@@ -81,6 +83,7 @@ def render_page(
         "bell_label": bell["label"] if bell is not None else "",
         "bell_badge": bell["badge"] if bell is not None else "",
         "overlay": portal_overlay() if overlay is not None else "",
+        "switcher": account_switcher(actor) if actor.is_authenticated else "",
     }
     for i, html in enumerate(blocks):
         values[f"block{i}"] = html
@@ -106,5 +109,6 @@ def _render_shape(
         initial=lambda _who: hole("initial"),
         csrf_input=lambda: hole("csrf"),
         notification_bell=lambda: shape_bell,
+        account_switcher=lambda _actor: hole("switcher"),
         **extra,
     )

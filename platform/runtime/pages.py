@@ -1,8 +1,9 @@
 """Page views: guard the page's roles, load its record, render its blocks in the layout.
 
-A page whose route has `<id>` shows one record: the entity comes from its detail block (or
-edit form, or the parent of its list/form blocks). The record is loaded through the store
-with the actor, so a record the actor may not read is a 404.
+A page whose route has `<id>` shows one record (`page_records`): a record the actor may not
+read is a 404. `GET <page>?_fragment=<block index>` answers one block's HTML alone, after the
+same checks — live pages (`live`) re-fetch the blocks that changed so, rendered exactly as
+on the page.
 """
 
 from __future__ import annotations
@@ -12,54 +13,21 @@ from typing import Any
 
 from flask import abort, g, redirect, request
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
-from portalis.engine.data.errors import NotFound
 from portalis.engine.data.permissions import Actor
-from portalis.engine.data.rows import Record
-from portalis.engine.definition.block_configs import DetailBlock, FormBlock, ListBlock
-from portalis.engine.definition.model import Page, PortalModel
 
 from .blocks.base import BlockContext
 from .context import state
+from .live import NO_STORE, live_element
+from .page_records import page_allowed, page_entity, page_record
 from .page_shell import render_page
 from .registry import RuntimePortal
 from .urls import portal_url
 
-
-def page_entity(model: PortalModel, page: Page) -> str | None:
-    """The entity whose record a page with `<id>` shows."""
-    for block in page.blocks:
-        cfg = block.config
-        if isinstance(cfg, DetailBlock):
-            return cfg.entity
-        if isinstance(cfg, FormBlock) and cfg.mode == "edit":
-            return cfg.entity
-    for block in page.blocks:
-        cfg = block.config
-        if isinstance(cfg, ListBlock | FormBlock) and cfg.parent:
-            ref = model.entities[cfg.entity].fields[cfg.parent]
-            target = getattr(ref.config, "to", None)
-            if isinstance(target, str):
-                return target
-    return None
-
-
-def page_record(portal: RuntimePortal, actor: Actor, page: Page, record_id: Any) -> Record | None:
-    """The record a page with <id> shows, read as `actor` (404 when unseen); None otherwise."""
-    if not page.has_id:
-        return None
-    entity = page_entity(portal.compiled.model, page)
-    if entity is None:
-        abort(404)
-    try:
-        return portal.store.get(actor, entity, record_id)
-    except NotFound:
-        abort(404)
-
-
-def page_allowed(page: Page, actor: Actor) -> bool:
-    """True when one of the actor's roles may open the page."""
-    return bool(page.roles & actor.roles)
+#: The query parameter that asks for one block's HTML instead of the whole page.
+FRAGMENT_PARAM = "_fragment"
 
 
 def page_view(portal: RuntimePortal, actor: Actor, name: str, args: Mapping[str, Any]) -> Any:
@@ -71,10 +39,16 @@ def page_view(portal: RuntimePortal, actor: Actor, name: str, args: Mapping[str,
             return redirect(portal_url("/login", next=request.full_path.rstrip("?")))
         abort(403)
     record = page_record(portal, actor, page, args.get("id"))
+    fragment = request.args.get(FRAGMENT_PARAM) if request.method == "GET" else None
+    query = request.args
+    if fragment is not None:
+        query = MultiDict(request.args)
+        query.poplist(FRAGMENT_PARAM)
     contexts = [
-        BlockContext(portal, page, block, actor, g.locale, record, request.args)
-        for block in page.blocks
+        BlockContext(portal, page, block, actor, g.locale, record, query) for block in page.blocks
     ]
+    if fragment is not None:
+        return _fragment(contexts, fragment)
     if request.method == "POST":
         try:
             index = int(request.form.get("_block", "-1"))
@@ -91,12 +65,20 @@ def page_view(portal: RuntimePortal, actor: Actor, name: str, args: Mapping[str,
         response = block_type.handle_post(ctx)
         if response is not None:
             return response
+    # the live element reads its stamps before the blocks render (see `live.live_element`)
+    live = live_element(
+        portal, actor, page, None if record is None else record.id,
+        page_entity(model, page) if record is not None else None,
+    )  # fmt: skip
     html = [render_block(ctx) for ctx in contexts]
+    if live is not None:
+        html.append(live)
     title = page.title.get(g.locale, model.default_locale)
     if record is not None:
         shown = model.entities[record.entity]
         title = f"{shown.title_of(record.values)} · {title}"
-    status = 422 if any(c.errors for c in contexts) else 200
+    # a block may answer with its own status (413: an upload over the limit)
+    status = g.get("block_status") or (422 if any(c.errors for c in contexts) else 200)
     return render_page(portal, actor, page, html, title, record), status
 
 
@@ -106,3 +88,11 @@ def render_block(ctx: BlockContext) -> Markup:
     if block_type is None:
         return Markup("")
     return Markup(block_type.render(ctx))
+
+
+def _fragment(contexts: list[BlockContext], raw: str) -> Response:
+    """One block's HTML without the layout (never stored: it is the viewer's own)."""
+    if not raw.isdigit() or not 0 <= int(raw) < len(contexts):
+        abort(404)
+    html = render_block(contexts[int(raw)])
+    return Response(html, mimetype="text/html", headers={"Cache-Control": NO_STORE})

@@ -20,6 +20,7 @@ from portalis.engine.data.errors import (
     FieldMessage,
     Forbidden,
     NotFound,
+    RuleConflict,
     StaleRecord,
     ValidationFailed,
 )
@@ -115,6 +116,11 @@ def from_engine_error(exc: PortalisError, *, anonymous: bool) -> ApiProblem:
     """
     if isinstance(exc, NotFound):
         return not_found()
+    if isinstance(exc, RuleConflict):
+        # valid input that another record's current state refuses (a full slot): 409
+        return ApiProblem(
+            409, "conflict", "a related record refuses it", errors=field_errors_json(exc.errors)
+        )
     if isinstance(exc, ValidationFailed):
         return validation_problem(exc.errors)
     if isinstance(exc, StaleRecord):

@@ -27,6 +27,7 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/profile/password", "sys:password", ("GET", "POST")),
     ("/profile/sessions", "sys:sessions", ("GET", "POST")),
     ("/account/users", "sys:account_users", ("GET", "POST")),
+    ("/account/switch", "sys:account_switch", ("POST",)),
     ("/login/two-factor", "sys:two_factor", ("GET", "POST")),
     ("/profile/confirm", "sys:confirm", ("GET", "POST")),
     ("/auth/<provider>/<step>", "sys:auth", ("GET", "POST")),
@@ -38,18 +39,56 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/notifications/read-all", "sys:notifications_read_all", ("POST",)),
     ("/notifications/preferences", "sys:notification_prefs", ("POST",)),
     ("/_files/<file_id>", "sys:file", ("GET",)),
+    ("/_attachments/<entity>/<int:id>/<document>", "sys:attachment", ("GET",)),
+    (
+        "/_attachments/<entity>/<int:id>/<document>/<int:version>",
+        "sys:attachment_version",
+        ("GET",),
+    ),
+    ("/_printouts/<entity>/<int:id>/<printout>.pdf", "sys:printout", ("GET",)),
     ("/_ac/<entity>", "sys:autocomplete", ("GET",)),
     ("/_export/<page>/<int:block>.csv", "sys:export", ("GET",)),
     ("/_act/<entity>/<int:id>/<action>", "sys:action", ("POST",)),
+    ("/_bulk/<page>/<int:block>", "sys:bulk", ("POST",)),
+    # CSV import of a list block (`import:`): upload, then one page per import
+    ("/_import/<page>/<int:block>", "sys:import", ("GET", "POST")),
+    ("/_import/<page>/<int:block>/<import_id>", "sys:import_step", ("GET", "POST")),
+    # live updates of an open page (`live`): short polling, 304 when nothing changed
+    ("/_updates/<page>", "sys:updates", ("GET",)),
+    ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),
+    ("/_ics/<page>/<int:block>.ics", "sys:ics_feed", ("GET",)),
+    ("/_ics/<page>/<int:block>/<int:id>.ics", "sys:ics_booking", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists
     ("/api/v1/openapi.json", "api:openapi", ("GET", "OPTIONS")),
     ("/api/v1/<entity>", "api:collection", ("GET", "POST", "OPTIONS")),
+    ("/api/v1/<entity>/bulk", "api:bulk", ("POST", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>", "api:item", ("GET", "PATCH", "DELETE", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions", "api:transitions", ("GET", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/transitions/<name>", "api:transition", ("POST", "OPTIONS")),
     ("/api/v1/<entity>/<int:id>/copy", "api:copy", ("POST", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/attachments", "api:attachments", ("GET", "POST", "OPTIONS")),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>",
+        "api:attachment",
+        ("GET", "DELETE", "OPTIONS"),
+    ),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>/content",
+        "api:attachment_content",
+        ("GET", "OPTIONS"),
+    ),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>/versions",
+        "api:attachment_versions",
+        ("GET", "POST", "OPTIONS"),
+    ),
+    (
+        "/api/v1/<entity>/<int:id>/attachments/<document>/versions/<int:number>/content",
+        "api:attachment_version_content",
+        ("GET", "OPTIONS"),
+    ),
 )
 
 

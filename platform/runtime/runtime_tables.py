@@ -1,5 +1,5 @@
 """Runtime tables shared by all portals: sessions, login throttling, one-time tokens, files,
-password history. Created alongside the platform tables; rows always carry the portal slug.
+password history, generated PDFs. Created alongside the platform tables; rows always carry the portal slug.
 
 `migrate` creates every platform, runtime and plugin table that is missing, under a database
 lock, and is run by `portalis deploy` and `portalis migrate` — never by a serving process:
@@ -113,6 +113,58 @@ parked = sa.Table(
     sa.Column("provider", sa.String(40), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Generated PDFs (`printouts:`), kept per record version: the key also holds the digest of
+#: the rendered HTML, so readers who see different fields (or another language) never share
+#: a document, and a second download of the same version renders no PDF.
+printout_cache = sa.Table(
+    "portalis_printout",
+    runtime_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("record_version", sa.Integer, nullable=False),
+    sa.Column("printout", sa.String(40), nullable=False),
+    sa.Column("locale", sa.String(20), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),  # sha256 of the rendered HTML
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "portal", "entity", "record_id", "printout", "digest", name="uq_portalis_printout"
+    ),
+    sa.Index("ix_portalis_printout_record", "portal", "entity", "record_id", "printout"),
+)
+
+
+#: CSV imports people started (`import_state`): the uploaded text, the column mapping and
+#: the progress of the dry run and the import, until the import is done.
+imports = sa.Table(
+    "portalis_import",
+    runtime_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # opaque, random: in URLs
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("page", sa.String(40), nullable=False),
+    sa.Column("block", sa.Integer, nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=True),
+    sa.Column("locale", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("processed", sa.Integer, nullable=False, default=0),
+    sa.Column("created", sa.Integer, nullable=False, default=0),
+    sa.Column("refused", sa.Integer, nullable=False, default=0),
+    sa.Column("problems", sa.JSON, nullable=False),
+    # [{first, last, created, refused}] of a background import, one entry per batch
+    sa.Column("batches", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_portalis_import_user", "portal", "user_id"),
 )
 
 

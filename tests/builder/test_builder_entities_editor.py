@@ -140,7 +140,7 @@ def test_remove_a_field_shows_the_data_it_drops_then_removes_it(web: WebPortal) 
     )  # fmt: skip
     assert asked.status_code == 200
     assert "3 records have a value in message.body" in asked.text
-    assert "pages/tickets.yaml:24" in asked.text  # and what still uses the field
+    assert "pages/tickets.yaml:31" in asked.text  # and what still uses the field
     assert drafts.get_draft(web.engine, draft).head == 1  # nothing saved yet
     confirmed = browser.post(
         _url(web, draft, "message"), **form_values(asked.text, "id", "confirm-form")

@@ -81,26 +81,26 @@ def test_problems_are_listed_with_their_line_and_anchor(web: WebPortal) -> None:
 def test_add_a_file_then_delete_it_but_never_the_root(web: WebPortal) -> None:
     draft = new_draft(web)
     browser = signed_in(web)
-    added = browser.post(_url(web, draft), base_revision="1", file="pages/help.yaml")
+    added = browser.post(_url(web, draft), base_revision="1", file="pages/faq.yaml")
     assert added.status_code == 303
-    assert added.headers["Location"].endswith("files/pages/help.yaml?saved=2")
-    assert text_diff(web, draft, 1, 2) == {"pages/help.yaml": []}
-    assert _text(web, draft, 2, "pages/help.yaml") == ""
-    again = browser.post(_url(web, draft), base_revision="2", file="pages/help.yaml")
-    assert again.status_code == 422 and "already has pages/help.yaml" in again.text
+    assert added.headers["Location"].endswith("files/pages/faq.yaml?saved=2")
+    assert text_diff(web, draft, 1, 2) == {"pages/faq.yaml": []}
+    assert _text(web, draft, 2, "pages/faq.yaml") == ""
+    again = browser.post(_url(web, draft), base_revision="2", file="pages/faq.yaml")
+    assert again.status_code == 422 and "already has pages/faq.yaml" in again.text
     for bad in ("../x.yaml", "/etc/x.yaml", "logo.png", ".hidden.yaml"):
         refused = browser.post(_url(web, draft), base_revision="2", file=bad)
         assert refused.status_code == 422, bad
     unconfirmed = browser.post(
-        _url(web, draft, "pages/help.yaml"), base_revision="2", action="delete"
+        _url(web, draft, "pages/faq.yaml"), base_revision="2", action="delete"
     )
     assert unconfirmed.status_code == 422
     gone = browser.post(
-        _url(web, draft, "pages/help.yaml"), base_revision="2", action="delete",
-        confirm="pages/help.yaml",
+        _url(web, draft, "pages/faq.yaml"), base_revision="2", action="delete",
+        confirm="pages/faq.yaml",
     )  # fmt: skip
     assert gone.status_code == 303 and gone.headers["Location"].endswith("files/?saved=3")
-    assert "pages/help.yaml" not in drafts.revision_bundle(web.engine, draft, 3).files
+    assert "pages/faq.yaml" not in drafts.revision_bundle(web.engine, draft, 3).files
     root = browser.post(
         _url(web, draft, "portal.yaml"), base_revision="3", action="delete", confirm="portal.yaml"
     )

@@ -20,7 +20,7 @@ def _url(web: WebPortal, draft: int) -> str:
 
 def _change(before: str, after: str) -> dict[str, list[str]]:
     return {
-        "pages/tickets.yaml": ["@@ -43 +43 @@", "-" + LINE.format(before), "+" + LINE.format(after)]
+        "pages/tickets.yaml": ["@@ -51 +51 @@", "-" + LINE.format(before), "+" + LINE.format(after)]
     }
 
 

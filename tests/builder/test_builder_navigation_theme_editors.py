@@ -28,7 +28,7 @@ def _saved(browser: BuilderBrowser, url: str, base: int, **values: object) -> in
 
 
 def _nav(before: str, after: str) -> dict[str, list[str]]:
-    return {"portal.yaml": ["@@ -39 +39 @@", "-" + NAV.format(before), "+" + NAV.format(after)]}
+    return {"portal.yaml": ["@@ -43 +43 @@", "-" + NAV.format(before), "+" + NAV.format(after)]}
 
 
 def test_each_navigation_operation_changes_only_its_lines(web: WebPortal) -> None:
@@ -38,14 +38,15 @@ def test_each_navigation_operation_changes_only_its_lines(web: WebPortal) -> Non
     page = browser.get(url).text
     assert page.index('id="nav-home"') < page.index('id="nav-tickets"')
     assert '<option value="ticket">' not in page  # needs a record id: never offered
+    everything = "home, help, tickets, new_ticket, bookings, new_article"
     steps = [
-        ({"action": "up", "page": "tickets"}, "tickets, home, new_ticket, dashboard"),
-        ({"action": "down", "page": "tickets"}, "home, tickets, new_ticket, dashboard"),
-        ({"action": "order", "order": "dashboard,home,tickets,new_ticket"}, "dashboard, home, tickets, new_ticket"),
-        ({"action": "remove", "page": "dashboard"}, "home, tickets, new_ticket"),
-        ({"action": "add", "page": "dashboard"}, "home, tickets, new_ticket, dashboard"),
+        ({"action": "up", "page": "tickets"}, "home, tickets, help, new_ticket, bookings, new_article, dashboard"),
+        ({"action": "down", "page": "tickets"}, f"{everything}, dashboard"),
+        ({"action": "order", "order": "dashboard,home,help,tickets,new_ticket,bookings,new_article"}, f"dashboard, {everything}"),
+        ({"action": "remove", "page": "dashboard"}, everything),
+        ({"action": "add", "page": "dashboard"}, f"{everything}, dashboard"),
     ]  # fmt: skip
-    before, base = "home, tickets, new_ticket, dashboard", 1
+    before, base = f"{everything}, dashboard", 1
     for values, after in steps:
         number = _saved(browser, url, base, **values)
         assert text_diff(web, draft, base, number) == _nav(before, after), values

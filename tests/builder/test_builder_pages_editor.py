@@ -27,7 +27,10 @@ LIST = """\
           columns: [subject, status, updated_at]
           filters: [status]
           search: [subject]
-          link: ticket"""
+          link: ticket
+          bulk:
+            - transition: close
+            - export"""
 MARKDOWN = "      - markdown: {en: '## Welcome', de: '## Willkommen'}"
 
 
@@ -46,16 +49,17 @@ def test_each_page_operation_changes_only_its_lines(web: WebPortal) -> None:
     browser = signed_in(web)
     pages, faq = _url(web, draft, "pages/"), _url(web, draft, "pages/faq")
     steps = [
+        # a new page goes into the first file of pages (in the order the portal includes them)
         (pages, {"action": "add", "name": "faq", "route": "/faq", "title": "FAQ"},
-         {"pages/public.yaml": ["@@ -23,0 +24,3 @@", "+  faq:", "+    route: /faq", "+    title: {en: FAQ}"]}),
+         {"pages/bookings.yaml": ["@@ -18,0 +19,3 @@", "+  faq:", "+    route: /faq", "+    title: {en: FAQ}"]}),
         (faq, {"action": "add", "type": "markdown"},
-         {"pages/public.yaml": ["@@ -26,0 +27,2 @@", "+    blocks:", "+" + MARKDOWN]}),
+         {"pages/bookings.yaml": ["@@ -21,0 +22,2 @@", "+    blocks:", "+" + MARKDOWN]}),
         (faq, {"action": "add", "type": "list"},
-         {"pages/public.yaml": ["@@ -28,0 +29,6 @@", *("+" + line for line in LIST.splitlines())]}),
+         {"pages/bookings.yaml": ["@@ -23,0 +24,9 @@", *("+" + line for line in LIST.splitlines())]}),
         (faq, {"action": "up", "type": "list", "block": "1"},
-         {"pages/public.yaml": ["@@ -28 +27,0 @@", "-" + MARKDOWN, "@@ -34,0 +34 @@", "+" + MARKDOWN]}),
+         {"pages/bookings.yaml": ["@@ -23 +22,0 @@", "-" + MARKDOWN, "@@ -32,0 +32 @@", "+" + MARKDOWN]}),
         (faq, {"action": "remove", "type": "markdown", "block": "1"},
-         {"pages/public.yaml": ["@@ -34 +33,0 @@", "-" + MARKDOWN]}),
+         {"pages/bookings.yaml": ["@@ -32 +31,0 @@", "-" + MARKDOWN]}),
         (_url(web, draft, "pages/tickets"),
          {"action": "settings", "route": "/all-tickets", "title.en": "All tickets", "title.de": "Tickets",
           "title.fr": "Tickets", "title.es": "Tickets", "roles": ["customer", "agent"]},
@@ -64,14 +68,15 @@ def test_each_page_operation_changes_only_its_lines(web: WebPortal) -> None:
                                  "+    route: /all-tickets",
                                  "+    title: {en: All tickets, de: Tickets, fr: Tickets, es: Tickets}"]}),
         (_url(web, draft, "pages/dashboard"), {"action": "add", "type": "metrics"},
-         {"pages/tickets.yaml": ["@@ -52,0 +53,2 @@", "+      - metrics:",
+         {"pages/tickets.yaml": ["@@ -60,0 +61,2 @@", "+      - metrics:",
                                  "+          - {label: Open tickets, entity: ticket, group_by: status, chart: bar}"]}),
         (pages, {"action": "remove", "name": "dashboard"},
-         {"pages/tickets.yaml": ["@@ -44,11 +43,0 @@", *(f"-{line}" for line in _dashboard_lines()),
+         {"pages/tickets.yaml": ["@@ -52,11 +51,0 @@", *(f"-{line}" for line in _dashboard_lines()),
                                  "-      - metrics:",
                                  "-          - {label: Open tickets, entity: ticket, group_by: status, chart: bar}"],
-          "portal.yaml": ["@@ -39 +39 @@", "-navigation: [home, tickets, new_ticket, dashboard]",
-                          "+navigation: [home, tickets, new_ticket]"]}),
+          "portal.yaml": ["@@ -43 +43 @@",
+                          "-navigation: [home, help, tickets, new_ticket, bookings, new_article, dashboard]",
+                          "+navigation: [home, help, tickets, new_ticket, bookings, new_article]"]}),
     ]  # fmt: skip
     base = 1
     for url, values, diff in steps:
@@ -135,7 +140,7 @@ def test_every_registered_block_type_is_offered_and_each_block_has_its_form(
         assert f'<option value="{kind}">' in offered
     # detail: its actions are a group of checkboxes from the schema's enum
     assert '<input type="checkbox" name="b0.actions" value="delete">' in offered
-    assert f'href="/_builder/p/{web.slug}/d/{draft}/forms/ticket/2"' in offered
+    assert f'href="/_builder/p/{web.slug}/d/{draft}/forms/ticket/3"' in offered
     dashboard = browser.get(_url(web, draft, "pages/dashboard")).text
     assert 'name="b0.metrics"' in dashboard and "Written as YAML." in dashboard
     assert browser.get(_url(web, draft, "pages/nowhere")).status_code == 404
@@ -181,9 +186,7 @@ def test_two_editors_moving_blocks_from_one_revision_lose_no_edit(web: WebPortal
     again = form_values(late.text, "id", "confirm-form")
     assert _saved(ben, url, int(again.pop("base_revision")), **again) == 3
     blocks = drafts.revision_bundle(web.engine, draft, 3).files["pages/tickets.yaml"]
-    assert blocks.index("      - list:\n          entity: message") < blocks.index(
-        "      - detail:"
-    )
+    assert blocks.index("      - attachments:") < blocks.index("      - detail:")
     assert blocks.index("      - markdown:") > blocks.index(
         "      - form:\n          entity: message"
     )

@@ -39,7 +39,7 @@ def test_add_a_role_and_edit_its_label_inheritance_and_staff_flag(web: WebPortal
     )
     assert added.status_code == 303 and added.headers["Location"].endswith("?saved=2#role-partner")
     assert text_diff(web, draft, 1, 2) == {
-        "portal.yaml": ["@@ -37,0 +38,2 @@", "+  partner:", "+    label: {en: Partner}"]
+        "portal.yaml": ["@@ -38,0 +39,2 @@", "+  partner:", "+    label: {en: Partner}"]
     }
     page = browser.get(_roles(web, draft))
     values = {k: v for k, v in form_values(page.text, "id", "role-form-partner").items()}
@@ -48,7 +48,7 @@ def test_add_a_role_and_edit_its_label_inheritance_and_staff_flag(web: WebPortal
     assert saved.status_code == 303
     assert text_diff(web, draft, 2, 3) == {
         "portal.yaml": [
-            "@@ -39 +39,3 @@",
+            "@@ -40 +40,3 @@",
             "-    label: {en: Partner}",
             "+    label: {en: Partner, de: Partner:in}",
             "+    inherits: [customer]",
@@ -79,7 +79,7 @@ def test_rename_a_role_shows_then_rewrites_every_reference(web: WebPortal) -> No
         "@@ -27 +27 @@",
         "-  admin_roles: [agent]",
         "+  admin_roles: [support]",
-        "@@ -35 +35 @@",
+        "@@ -36 +36 @@",
         "-  agent:",
         "+  support:",
     ]
@@ -93,11 +93,13 @@ def test_rename_a_role_shows_then_rewrites_every_reference(web: WebPortal) -> No
         in diff["workflows/ticket_flow.yaml"]
     )
     assert sorted(diff) == [
-        "entities/message.yaml", "entities/people.yaml", "entities/ticket.yaml",
-        "pages/tickets.yaml", "portal.yaml", "seed/demo.yaml", "workflows/ticket_flow.yaml",
+        "entities/article.yaml", "entities/booking.yaml", "entities/message.yaml",
+        "entities/people.yaml", "entities/ticket.yaml", "pages/bookings.yaml", "pages/help.yaml",
+        "pages/tickets.yaml", "portal.yaml", "seed/demo.yaml", "workflows/article_flow.yaml",
+        "workflows/ticket_flow.yaml",
     ]  # fmt: skip
     removed = sum(1 for lines in diff.values() for line in lines if line.startswith("-"))
-    assert removed == 17  # one line per reference (16 and the role itself), nothing else
+    assert removed == 30  # one line per reference (29 and the role itself), nothing else
     head = drafts.revision_bundle(web.engine, draft, 2)
     assert not any(
         re.search(r"[\[,] ?agent[\],]|role:agent", text) for text in head.files.values()
@@ -120,7 +122,7 @@ def test_removing_a_used_role_is_refused_and_an_unused_one_goes_with_its_grants(
     })  # fmt: skip
     assert granted.status_code == 303
     asked = browser.post(_roles(web, draft), action="remove", role="auditor", base_revision="3")
-    assert asked.status_code == 200 and "entities.ticket.permissions.4.roles.0" in asked.text
+    assert asked.status_code == 200 and "entities.ticket.permissions.5.roles.0" in asked.text
     done = browser.post(_roles(web, draft), **form_values(asked.text, "id", "confirm-form"))
     assert done.status_code == 303
     assert text_diff(web, draft, 1, 4) == {}
@@ -161,7 +163,7 @@ def test_edit_a_grant_changes_only_its_keys(web: WebPortal) -> None:
     assert saved.status_code == 303
     assert text_diff(web, draft, 1, 2) == {
         "entities/ticket.yaml": [
-            "@@ -76 +76 @@",
+            "@@ -91 +91 @@",
             "-      - {roles: [customer], actions: [read, create], scope: account, fields: {except: [assignee]}}",
             "+      - {roles: [customer], actions: [read], scope: account, fields: {except: [assignee, priority]}}",
         ]

@@ -41,7 +41,7 @@ def test_the_grid_shows_every_area_and_saves_only_changed_cells(web: WebPortal) 
         "entities.ticket.label",
         "entities.ticket.fields.status.options.0.label",
         TITLE,
-        "pages.ticket.blocks.2.form.submit_label",
+        "pages.ticket.blocks.3.form.submit_label",
         "workflows.ticket_flow.transitions.0.label",
         "notifications.ticket_resolved.subject",
     ):

@@ -235,7 +235,8 @@ def test_column_counts_characters_not_bytes() -> None:
 
 def test_builtin_functions() -> None:
     assert set(BUILTIN_FUNCTIONS) == {
-        "today", "now", "days_since", "len", "sum", "min", "max", "round", "abs", "int", "str",
+        "today", "now", "days_since", "hours_until", "len", "sum", "min", "max", "round", "abs",
+        "int", "str",
     }  # fmt: skip
     assert isinstance(evaluate("today()"), dt.date)
     assert evaluate("now()").tzinfo is not None
@@ -251,6 +252,24 @@ def test_builtin_functions() -> None:
     for source in ("sum(['a', 'b'], '')", "sum([[1], [2]], [])", "round(1, -10**9)"):
         with pytest.raises(EvaluationError):
             evaluate(source)
+
+
+def test_hours_until() -> None:
+    hours_until = BUILTIN_FUNCTIONS["hours_until"]
+    now = dt.datetime.now(dt.UTC)
+    assert hours_until(None) is None
+    assert 47.9 < hours_until(now + dt.timedelta(hours=48)) <= 48
+    assert -3.1 < hours_until((now - dt.timedelta(hours=3)).isoformat()) <= -2.9
+    naive = (now + dt.timedelta(hours=5)).replace(tzinfo=None)
+    assert 4.9 < hours_until(naive) <= 5  # naive datetimes are UTC
+    tomorrow = now.date() + dt.timedelta(days=1)
+    midnight = dt.datetime.combine(tomorrow, dt.time(0), tzinfo=dt.UTC)
+    assert abs(hours_until(tomorrow) - (midnight - now).total_seconds() / 3600) < 0.01
+    assert (
+        evaluate("hours_until(record['starts']) >= 24", record={"starts": now.isoformat()}) is False
+    )
+    with pytest.raises(EvaluationError):
+        evaluate("hours_until(3)")
 
 
 def test_days_since() -> None:

@@ -48,11 +48,11 @@ def clean(type_name: str, raw: Any, options: dict[str, Any] | None = None) -> An
     return field.kind.clean(field, raw)
 
 
-def test_hook_registers_all_seventeen_types() -> None:
+def test_hook_registers_all_eighteen_types() -> None:
     registry = field_types(make_plugin_manager(load_entrypoints=False))
     assert registry.names() == sorted(
         "string text email phone url int decimal money bool date datetime choice tags ref "
-        "file json sequence".split()
+        "file json sequence markdown".split()
     )
     for name, ftype in registry.items():
         assert type(ftype) is type(TYPES[name])
@@ -456,9 +456,15 @@ def test_columns() -> None:
 def test_flags() -> None:
     filterable = {n for n, t in TYPES.items() if t.filterable}
     assert filterable == {"choice", "tags", "bool", "ref"}
-    assert {n for n, t in TYPES.items() if not t.sortable} == {"text", "tags", "file", "json"}
+    assert {n for n, t in TYPES.items() if not t.sortable} == {
+        "text",
+        "markdown",
+        "tags",
+        "file",
+        "json",
+    }
     searchable = {n for n, t in TYPES.items() if t.searchable}
-    assert searchable == {"string", "text", "email", "phone", "url", "tags", "sequence"}
+    assert searchable == {"string", "text", "markdown", "email", "phone", "url", "tags", "sequence"}
     table = sa.Table("t", sa.MetaData(), sa.Column("x", sa.JSON), sa.Column("x_currency"))
     for name in ("json", "money"):
         field = make_field(name)

@@ -144,9 +144,10 @@ def test_a_new_sort_replaces_the_list_index_and_keeps_a_dba_index(
 
 @pytest.fixture
 def list_statement(db_engine: sa.Engine, portalis_checker: Checker) -> tuple[str, Any]:
-    """The SQL and parameters of the starter's ticket list as customer anna reads it."""
+    """The SQL and parameters of the starter's ticket list as customer ben reads it (anna, an
+    account admin, also reads her holding's tree: another row filter)."""
     portal = deploy_dir(db_engine, portalis_checker, BLUEPRINTS / "b2c")
-    anna = actor_for(db_engine, portal, "anna@acme.test")
+    ben = actor_for(db_engine, portal, "ben@acme.test")
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -155,7 +156,7 @@ def list_statement(db_engine: sa.Engine, portalis_checker: Checker) -> tuple[str
 
     event.listen(db_engine, "before_cursor_execute", record)
     try:
-        page = portal.store(db_engine).list(anna, "ticket", count=False)
+        page = portal.store(db_engine).list(ben, "ticket", count=False)
     finally:
         event.remove(db_engine, "before_cursor_execute", record)
     assert len(page.records) == 2

@@ -206,18 +206,34 @@ def test_a35_recipients_creator_actor_ref_and_roles(world: World) -> None:
     assert resolve(world, ["owner"], record, sam) == ["ben@acme.test"]
     # a staff role: every holder; other roles: holders in the record's account (inherited too)
     assert resolve(world, ["role:agent"], record, ben) == ["sam@support.test"]
-    assert resolve(world, ["role:customer"], record, sam) == ["anna@acme.test", "ben@acme.test"]
+    acme_customers = ["anna@acme.test", "ben@acme.test", "lena@acme.test"]
+    assert resolve(world, ["role:customer"], record, sam) == acme_customers
     assert resolve(world, ["role:account_admin"], record, sam) == ["anna@acme.test"]
+    # lena is Globex's customer too, by a membership: Globex's records reach her as well
     globex = world.incident(account=world.globex)
-    assert resolve(world, ["role:customer"], globex, sam) == ["nina@globex.test"]
+    assert resolve(world, ["role:customer"], globex, sam) == ["nina@globex.test", "lena@acme.test"]
+    # … as Globex's member, with her roles there; Acme's administrator is not Globex's
+    with world.engine.connect() as conn:
+        found = notify.recipients(
+            world.store,
+            conn,
+            to=["role:customer"],
+            entity=world.store.entity("incident"),
+            record=globex,
+            actor=sam,
+        )
+    lena = next(u for u in found if u.email == "lena@acme.test")
+    assert (lena.account, lena.roles) == (world.globex, ("customer",))
+    assert resolve(world, ["role:account_admin"], globex, sam) == []
     # each user once, in the order listed
     assert resolve(world, ["owner", "role:customer", "creator"], record, world.anna) == [
         "ben@acme.test",
         "sam@support.test",
+        "lena@acme.test",
     ]
     # the system actor acts for a user: that user is "actor" (and skipped otherwise)
     system = Actor.system(on_behalf_of=ben.id)
-    assert resolve(world, ["role:customer"], record, system) == ["anna@acme.test"]
+    assert resolve(world, ["role:customer"], record, system) == ["anna@acme.test", "lena@acme.test"]
     assert resolve(world, ["actor"], record, system) == ["ben@acme.test"]
     assert resolve(world, ["actor"], record, Actor.system()) == []
 
@@ -233,6 +249,7 @@ def test_a35_inactive_users_are_never_notified(world: World) -> None:
     with begin_write(world.engine) as conn:
         set_active(conn, world.portal, "carl@acme.test", False)
         set_active(conn, world.portal, "ben@acme.test", False)
+        set_active(conn, world.portal, "lena@acme.test", False)
     assert resolve(world, ["role:customer", "owner"], record, world.sam) == ["anna@acme.test"]
     assert world.send("incident_update", ["owner"], record) == 0
     assert world.inbox(world.ben) == [] and world.mails() == []
@@ -251,7 +268,7 @@ def test_a35_unknown_recipient_or_template_is_refused(world: World) -> None:
 # -- rendering ----------------------------------------------------------------------------------
 def test_a35_each_recipient_reads_their_language(world: World) -> None:
     record = world.incident(owner=world.ben.id, title="Drucker brennt")
-    assert world.send("incident_update", ["role:customer"], record) == 2
+    assert world.send("incident_update", ["role:customer"], record) == 3  # anna, ben, lena
     (anna,) = world.inbox(world.anna)
     (ben,) = world.inbox(world.ben)
     assert anna.subject == "Neuigkeit: Drucker brennt"
@@ -333,14 +350,14 @@ def test_a35_email_preferences_are_respected(world: World) -> None:
         notify.set_pref(conn, portal=slug, user_id=ben.id, kind="incident_quiet", email=True)
     record = world.incident(owner=ben.id)
     world.send("incident_update", ["role:customer"], record)
-    assert [m["to"] for m in world.mails()] == ["anna@acme.test"]
+    assert [m["to"] for m in world.mails()] == ["anna@acme.test", "lena@acme.test"]
     assert len(world.inbox(ben)) == 1  # the bell still shows it
     with begin_write(world.engine) as conn:
         prefs = notify.get_prefs(conn, portal=slug, user_id=ben.id)
         assert prefs == {"incident_update": False, "incident_quiet": True}
         notify.set_pref(conn, portal=slug, user_id=ben.id, kind="incident_update", email=True)
     world.send("incident_update", ["owner"], record)
-    assert [m["to"] for m in world.mails()] == ["anna@acme.test", "ben@acme.test"]
+    assert [m["to"] for m in world.mails()] == ["anna@acme.test", "lena@acme.test", "ben@acme.test"]
 
 
 def test_a35_inbox_count_list_and_mark_read(world: World) -> None:

@@ -27,6 +27,7 @@ def without_due() -> Bundle:
         ("pages/tickets.yaml", "tags, due, attachment, assignee", "tags, attachment, assignee"),
         ("pages/tickets.yaml", "tags, due, attachment], redirect", "tags, attachment], redirect"),
         ("entities/ticket.yaml", "body, tags, due, attachment]", "body, tags, attachment]"),
+        ("pages/tickets.yaml", "priority, due, account]}", "priority, account]}"),
     ]:  # fmt: skip
         assert old in files[path], old
         files[path] = files[path].replace(old, new, 1)

@@ -205,7 +205,8 @@ def test_workflow_transitions(world) -> None:
 def test_users_visibility_and_auth_columns_never_leave(world) -> None:
     _, store, p, _ = world
     anna_sees = {r["email"] for r in store.list(p["anna"], "user").records}
-    assert anna_sees == {"anna@acme.test", "ben@acme.test"}
+    # lena works for Acme (her home account) and Globex (a membership): Acme's users list her
+    assert anna_sees == {"anna@acme.test", "ben@acme.test", "lena@acme.test"}
     assert {r["email"] for r in store.list(p["nina"], "user").records} == {"nina@globex.test"}
     for record in store.list(p["sam"], "user").records:
         assert "password_hash" not in record and "roles" not in record

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from derived_defs import USERS, Shop, deploy_text, shop, shop_portal
 
-from portalis.engine.data import rollups
+from portalis.engine.data import rollup_recompute
 from portalis.engine.data.db import begin_write
 from portalis.engine.data.errors import NON_FIELD, ValidationFailed
 from portalis.engine.data.system_tables import audit as audit_table
@@ -236,8 +236,8 @@ def test_recompute_all_at_deploy(
     table = world.portal.tables["invoice"]
     with begin_write(db_engine) as conn:
         conn.execute(table.update().where(table.c.id == invoice).values(lines=99))
-        assert rollups.recompute_all(world.store, conn, "invoice", "lines") == 1
-        assert rollups.recompute_all(world.store, conn, "invoice", "lines") == 0
+        assert rollup_recompute.recompute_all(world.store, conn, "invoice", "lines") == 1
+        assert rollup_recompute.recompute_all(world.store, conn, "invoice", "lines") == 0
     assert world.get("invoice", invoice)["lines"] == 2
 
 
@@ -270,5 +270,5 @@ records:
 
 
 def test_dependency_order_puts_children_first(world: Shop) -> None:
-    order = rollups.dependency_order(world.portal.model, [("invoice", "total")])
+    order = rollup_recompute.dependency_order(world.portal.model, [("invoice", "total")])
     assert order == [("invoice", "total"), ("customer", "balance")]

@@ -220,6 +220,12 @@ def test_reference_examples_validate_together() -> None:
     data["workflows"]["ticket_flow"] = data["workflows"].pop("flow")
     data["notifications"]["ticket_closed"] = data["notifications"].pop("closed")
     data["notifications"]["ticket_waiting"] = copy.deepcopy(data["notifications"]["ticket_closed"])
+    # what examples take from the starter blueprint they are shown in: its account admin role,
+    # its ticket priorities and the help centre page that a search box opens
+    data["roles"]["account_admin"] = {"label": "Account admin"}
+    fields["priority"]["options"] = ["low", "normal", "high", "urgent"]
+    help_list = {"list": {"entity": "help_article", "columns": ["title"], "search": ["title"]}}
+    data["pages"]["help"] = {"route": "/help", "blocks": [help_list]}
     for examples in EXAMPLES.values():
         for example in examples:
             # the portal's own YAML reader: `on:` stays a string key

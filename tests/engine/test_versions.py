@@ -107,6 +107,7 @@ def test_removed_field_needs_consent(db_engine, portalis_checker) -> None:
     removed = edit(
         removed, "entities/ticket.yaml", "body, tags, due, attachment]", "body, tags, attachment]"
     )
+    removed = edit(removed, "pages/tickets.yaml", "priority, due, account]}", "priority, account]}")
     with pytest.raises(DestructiveChangeRefused) as refused:
         deploy(db_engine, portalis_checker, removed, {})
     assert [op.kind for op in refused.value.ops] == ["drop_column"]
@@ -130,6 +131,8 @@ def test_renamed_field_keeps_data(db_engine, portalis_checker) -> None:
         ("entities/ticket.yaml", "only: [subject, body", "only: [title, body"),
         ("pages/tickets.yaml", "columns: [subject,", "columns: [title,"),
         ("pages/tickets.yaml", "search: [subject, body]", "search: [title, body]"),
+        ("pages/tickets.yaml", "import: {fields: [subject,", "import: {fields: [title,"),
+        ("entities/ticket.yaml", "fields: {subject: 4, body: 1}", "fields: {title: 4, body: 1}"),
         (
             "pages/tickets.yaml",
             "fields: [subject, body, priority, tags, due, attachment, assignee",

@@ -141,7 +141,7 @@ def test_insert_a_field_after_a_sibling_in_the_siblings_style(starter: Bundle) -
 def test_insert_a_role_before_a_sibling(starter: Bundle) -> None:
     edit = BundleEdit(starter).insert("roles.partner", {"label": {"en": "Partner"}}, before="agent")
     assert diff(starter, edit) == (
-        "--- portal.yaml\n+++ portal.yaml\n@@ -34,2 +34,4 @@\n"
+        "--- portal.yaml\n+++ portal.yaml\n@@ -35,2 +35,4 @@\n"
         "     inherits: [customer]\n"
         "+  partner:\n"
         "+    label: {en: Partner}\n"
@@ -193,7 +193,7 @@ def test_removing_the_last_item_leaves_an_empty_list_and_takes_its_comment(
 def test_reorder_a_form_blocks_fields(starter: Bundle) -> None:
     edit = BundleEdit(starter).move_item("pages.new_ticket.blocks.0.form.fields.3", 0)
     assert diff(starter, edit) == (
-        "--- pages/tickets.yaml\n+++ pages/tickets.yaml\n@@ -42,3 +42,3 @@\n"
+        "--- pages/tickets.yaml\n+++ pages/tickets.yaml\n@@ -50,3 +50,3 @@\n"
         "     blocks:\n"
         "-      - form: {entity: ticket, fields: [subject, body, priority, amount, tags, due, attachment], redirect: ticket}\n"
         "+      - form: {entity: ticket, fields: [amount, subject, body, priority, tags, due, attachment], redirect: ticket}\n"
@@ -206,12 +206,12 @@ def test_move_a_field_between_two_forms(starter: Bundle) -> None:
         "pages.edit_ticket.blocks.0.form.fields.6", 7, to="pages.new_ticket.blocks.0.form.fields"
     )
     assert diff(starter, edit) == (
-        "--- pages/tickets.yaml\n+++ pages/tickets.yaml\n@@ -36,3 +36,3 @@\n"
+        "--- pages/tickets.yaml\n+++ pages/tickets.yaml\n@@ -44,3 +44,3 @@\n"
         "     blocks:\n"
         "-      - form: {entity: ticket, mode: edit, fields: [subject, body, priority, tags, due, attachment, assignee, resolution], redirect: ticket}\n"
         "+      - form: {entity: ticket, mode: edit, fields: [subject, body, priority, tags, due, attachment, resolution], redirect: ticket}\n"
         "   new_ticket:\n"
-        "@@ -42,3 +42,3 @@\n"
+        "@@ -50,3 +50,3 @@\n"
         "     blocks:\n"
         "-      - form: {entity: ticket, fields: [subject, body, priority, amount, tags, due, attachment], redirect: ticket}\n"
         "+      - form: {entity: ticket, fields: [subject, body, priority, amount, tags, due, attachment, assignee], redirect: ticket}\n"
@@ -220,17 +220,17 @@ def test_move_a_field_between_two_forms(starter: Bundle) -> None:
 
 
 def test_move_a_block_keeps_its_lines(starter: Bundle) -> None:
-    edit = BundleEdit(starter).move_item("pages.ticket.blocks.2", 0)
+    edit = BundleEdit(starter).move_item("pages.ticket.blocks.3", 0)
     assert diff(starter, edit) == (
-        "--- pages/tickets.yaml\n+++ pages/tickets.yaml\n@@ -19,2 +19,7 @@\n"
+        "--- pages/tickets.yaml\n+++ pages/tickets.yaml\n@@ -25,2 +25,7 @@\n"
         "     blocks:\n"
         "+      - form:\n"
         "+          entity: message\n"
         "+          fields: [body]\n"
         "+          parent: ticket\n"
         "+          submit_label: {en: Send message, de: Nachricht senden, fr: Envoyer le message, es: Enviar mensaje}\n"
-        "       - detail: {entity: ticket, actions: [transitions, edit], history: {roles: [agent, account_admin]}}\n"
-        "@@ -26,7 +31,2 @@\n"
+        "       - detail: {entity: ticket, actions: [transitions, edit], history: {roles: [agent, account_admin]}, live: true}\n"
+        "@@ -34,7 +39,2 @@\n"
         "           title: {en: Conversation, de: Verlauf, fr: Conversation, es: Conversación}\n"
         "-      - form:\n"
         "-          entity: message\n"
@@ -242,12 +242,12 @@ def test_move_a_block_keeps_its_lines(starter: Bundle) -> None:
 
 
 def test_navigation_order(starter: Bundle) -> None:
-    edit = BundleEdit(starter).move_item("navigation.3", 1)
+    edit = BundleEdit(starter).move_item("navigation.6", 1)
     assert diff(starter, edit) == (
-        "--- portal.yaml\n+++ portal.yaml\n@@ -38,3 +38,3 @@\n"
+        "--- portal.yaml\n+++ portal.yaml\n@@ -42,3 +42,3 @@\n"
         " \n"
-        "-navigation: [home, tickets, new_ticket, dashboard]\n"
-        "+navigation: [home, dashboard, tickets, new_ticket]\n"
+        "-navigation: [home, help, tickets, new_ticket, bookings, new_article, dashboard]\n"
+        "+navigation: [home, dashboard, help, tickets, new_ticket, bookings, new_article]\n"
         " \n"
     )
 
@@ -368,7 +368,7 @@ def test_move_a_key_before_a_sibling(starter: Bundle) -> None:
         "+    label: {en: Support agent, de: Support-Mitarbeiter, fr: Agent de support, es: Agente de soporte}\n"
         "+    staff: true\n"
         "   customer:\n"
-        "@@ -34,5 +37,2 @@\n"
+        "@@ -35,5 +38,2 @@\n"
         "     inherits: [customer]\n"
         "-  agent:\n"
         "-    label: {en: Support agent, de: Support-Mitarbeiter, fr: Agent de support, es: Agente de soporte}\n"
@@ -527,7 +527,7 @@ def test_the_edited_bundle_still_validates(starter: Bundle, portalis_checker: Ch
 def test_position_of_a_definition_path(starter: Bundle) -> None:
     edit = BundleEdit(starter)
     assert edit.position("entities.ticket.fields.subject") == Pos("entities/ticket.yaml", 7, 7)
-    assert edit.position("pages.new_ticket.blocks.0") == Pos("pages/tickets.yaml", 43, 9)
+    assert edit.position("pages.new_ticket.blocks.0") == Pos("pages/tickets.yaml", 51, 9)
     # a missing node: where its parent mapping starts
     assert edit.position("entities.ticket.fields.nothing") == Pos("entities/ticket.yaml", 7, 7)
 

@@ -178,12 +178,18 @@ def test_the_checker_needs_no_runtime_hook_results(tmp_path: Path) -> None:
     pm = make_plugin_manager(specs=[runtime_hookspecs], load_entrypoints=False)
     checked = Checker(pm).check_dir(BLUEPRINTS / "b2c")
     assert checked.report.ok
-    # the core's own sections only: the five built-in blocks and the password provider
+    # the core's own sections only: the eleven built-in blocks and the password provider
     assert sorted((s.place, s.name) for s in definition_sections(pm)) == [
+        ("block", "attachments"),
+        ("block", "calendar"),
         ("block", "detail"),
+        ("block", "feedback"),
         ("block", "form"),
         ("block", "list"),
         ("block", "markdown"),
         ("block", "metrics"),
+        ("block", "related"),
+        ("block", "search"),
+        ("block", "search_box"),
         ("provider", "password"),
     ]

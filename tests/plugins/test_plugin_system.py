@@ -103,7 +103,11 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
     assert "ip_allowlist  [entry point]  portalis-ip-allowlist" in text.output
     assert "hooks: portalis_definition_sections, portalis_request_guards" in text.output
     assert "    sections: auth ip_allowlist\n" in text.output
-    core = "block list, block detail, block form, block markdown, block metrics, provider password"
+    core = (
+        "block list, block detail, block form, block markdown, block search_box, block metrics, "
+        "block attachments, block search, block calendar, block feedback, block related, "
+        "provider password"
+    )
     assert f"    sections: {core}\n" in text.output
     assert "DISABLED" not in text.output
 

@@ -131,7 +131,9 @@ def extended_b2c(tmp_path: Path) -> Path:
     shutil.copytree(BLUEPRINTS / "b2c", target)
     for name, grant in DELETE_GRANTS.items():
         path = target / "entities" / name
-        path.write_text(path.read_text().rstrip("\n") + "\n" + grant)
+        text = path.read_text()  # the grant goes first in the entity's permissions
+        assert text.count("    permissions:\n") == 1, name
+        path.write_text(text.replace("    permissions:\n", "    permissions:\n" + grant))
     (target / "entities" / "note.yaml").write_text(NOTE_ENTITY)
     return target
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from flask.testing import FlaskClient
-from test_auth_support import NEW_PASSWORD, SLUG, AuthHarness, link_in, url
+from test_auth_support import NEW_PASSWORD, PASSWORDS, SLUG, AuthHarness, link_in, url
 
 from portalis.engine.accounts.users import set_active
 from portalis.runtime.sessions import end_user_sessions
@@ -29,8 +29,8 @@ def test_account_admin_sees_only_their_account(auth: AuthHarness) -> None:
     html = response.get_data(as_text=True)
     assert "anna@acme.test" in html and "ben@acme.test" in html
     assert "nina@globex.test" not in html and "sam@support.test" not in html
-    assert 'value="disable"' in html  # for ben, never for anna herself
-    assert html.count('value="disable"') == 1
+    assert 'value="disable"' in html  # for ben and lena, never for anna herself
+    assert html.count('value="disable"') == 2
 
 
 def test_other_roles_get_403(auth: AuthHarness) -> None:
@@ -106,7 +106,7 @@ def test_invitation_checks(auth: AuthHarness) -> None:
                     role="customer")  # fmt: skip
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'id="email-error"' in html and 'id="name-error"' in html
-    assert auth.count("user") == 4
+    assert auth.count("user") == len(PASSWORDS)  # the seeded users, nobody new
     assert [m.rcpt_tos for m in auth.smtp.messages] == [("nina@globex.test",)]
 
 

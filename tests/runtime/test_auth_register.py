@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_auth_support import NEW_PASSWORD, AuthHarness, link_in, self_registration, serve, url
+from test_auth_support import (
+    NEW_PASSWORD,
+    PASSWORDS,
+    AuthHarness,
+    link_in,
+    self_registration,
+    serve,
+    url,
+)
 from werkzeug.test import TestResponse
 
 from portalis.engine.deploy.validator import Checker
@@ -100,7 +108,7 @@ def test_registering_again_sends_a_fresh_link(auth: AuthHarness) -> None:
     opener = auth.client()
     assert opener.get(second).status_code == 200
     assert opener.post(second, data={"csrf_token": auth.csrf(opener)}).status_code == 303
-    assert auth.count("user") == 5
+    assert auth.count("user") == len(PASSWORDS) + 1
 
 
 def test_register_field_errors(auth: AuthHarness) -> None:

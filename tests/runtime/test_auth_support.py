@@ -47,6 +47,8 @@ PASSWORDS = {
     "sam@support.test": "correct horse 43",
     "ben@acme.test": "correct horse 44",
     "nina@globex.test": "correct horse 45",
+    "lena@acme.test": "correct horse 46",
+    "hanna@acme-holding.test": "correct horse 47",
 }
 NEW_PASSWORD = "a new and long passphrase 7"
 #: The issuer of the identities `Directory` vouches for.

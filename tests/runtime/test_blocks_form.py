@@ -192,7 +192,7 @@ def test_agent_edit_has_ref_select(web: WebPortal) -> None:
 def test_parent_form_adds_message(web: WebPortal) -> None:
     t1 = web.record_id("ticket", subject=INVOICE)
     ben = web.client("ben@acme.test")
-    response = ben.post(f"/tickets/{t1}", {"_block": "2", "body": "Any news?"})
+    response = ben.post(f"/tickets/{t1}", {"_block": "3", "body": "Any news?"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/tickets/{t1}")
     assert "Any news?" in ben.get(f"/tickets/{t1}").text
@@ -200,13 +200,13 @@ def test_parent_form_adds_message(web: WebPortal) -> None:
         web.actor("sam@support.test"), "message", filters={"ticket": t1}
     ).records
     assert any(m["body"] == "Any news?" for m in messages)
-    empty = ben.post(f"/tickets/{t1}", {"_block": "2", "body": "  "})
+    empty = ben.post(f"/tickets/{t1}", {"_block": "3", "body": "  "})
     assert empty.status_code == 422
 
 
 def test_asvs_8_2_2_idor_parent_form_404(web: WebPortal) -> None:
     t4 = web.record_id("ticket", subject=OUTAGE)
-    response = web.client("ben@acme.test").post(f"/tickets/{t4}", {"_block": "2", "body": "hi"})
+    response = web.client("ben@acme.test").post(f"/tickets/{t4}", {"_block": "3", "body": "hi"})
     assert response.status_code == 404
     assert web.store.count(web.actor("sam@support.test"), "message") == (3, True)
 

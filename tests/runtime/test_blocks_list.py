@@ -165,7 +165,7 @@ def test_parent_list_on_detail_page(web: WebPortal) -> None:
     # the agent's name is shown next to the message anna can read
     assert "Sam Agent" in html
     assert "We found the cause" not in html  # a message of another ticket
-    assert f"/_export/ticket/1.csv?sort=created_at&amp;id={t1}" in html
+    assert f"/_export/ticket/2.csv?sort=created_at&amp;id={t1}" in html
 
 
 def test_empty_state(web: WebPortal) -> None:

@@ -129,3 +129,19 @@ def test_weekly_reminder_runs_on_schedule_for_waiting_tickets(web: WebPortal) ->
     ]
     run_jobs(web.app)  # the next run is a week away: nothing is sent twice
     assert len(bell(web, AGENT)) == 2
+
+
+def test_call_reminder_is_mailed_the_day_before(web: WebPortal, smtp_server: SmtpServer) -> None:
+    store, ben = web.store, web.actor("ben@acme.test")
+    slot = web.record_id("support_slot", topic="Onboarding")
+    booking = store.insert(ben, "support_booking", {"slot": slot})
+    start = store.get(ben, "support_booking", booking.id)["starts_at"]
+    with web.engine.connect() as conn:
+        (job,) = conn.execute(sa.select(jobs).where(jobs.c.kind == "timer")).mappings().all()
+    assert aware(job["run_at"]) == start - timedelta(hours=24)  # a day before the call
+    assert run_jobs(web.app) == 0  # not due yet
+    assert make_due(web, "timer") == 1
+    run_jobs(web.app)
+    mail = smtp_server.wait_for(to="ben@acme.test")
+    assert mail.subject == "Your call with Acme Support is tomorrow"
+    assert bell(web, "ben@acme.test") == ["Your call with Acme Support is tomorrow"]

@@ -51,7 +51,7 @@ def test_a_session_gets_its_signed_token_again_within_a_minute(
     ticket = web.record_id("ticket", subject="Cannot download my contract")
     sent = ben.client.post(
         ben.url(f"/tickets/{ticket}"),
-        data={"_block": "2", "body": "Reused token", "csrf_token": first},
+        data={"_block": "3", "body": "Reused token", "csrf_token": first},
     )
     assert sent.status_code == 303
     # a minute on, the session's token is signed again (with the time of that minute)

@@ -57,9 +57,9 @@ def test_asvs_8_2_2_idor_export(web: WebPortal) -> None:
     assert web.client().get("/_export/tickets/0.csv").status_code == 404
     t1 = web.record_id("ticket", subject=INVOICE)
     # the conversation of another account's ticket
-    assert web.client("nina@globex.test").get(f"/_export/ticket/1.csv?id={t1}").status_code == 404
-    assert web.client("nina@globex.test").get("/_export/ticket/1.csv").status_code == 404
-    messages = table(web.client("ben@acme.test").get(f"/_export/ticket/1.csv?id={t1}"))
+    assert web.client("nina@globex.test").get(f"/_export/ticket/2.csv?id={t1}").status_code == 404
+    assert web.client("nina@globex.test").get("/_export/ticket/2.csv").status_code == 404
+    messages = table(web.client("ben@acme.test").get(f"/_export/ticket/2.csv?id={t1}"))
     assert [r[0] for r in messages[1:]] == [
         "Please check line 3.",
         "Thanks, we are looking into it.",

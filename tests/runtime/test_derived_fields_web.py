@@ -116,6 +116,38 @@ def test_parent_rule_message_in_the_readers_language(web: WebPortal, cleo: Porta
     assert "This slot is fully booked" in english.text
 
 
+def test_api_full_slot_is_a_conflict_and_own_rule_unprocessable(
+    web: WebPortal, cleo: PortalClient
+) -> None:
+    """A parent's rule refusing valid input in the parent's current state answers 409 with
+    the rule's message (the same body may succeed on another slot); the record's own rule
+    refusing its input answers 422."""
+    yoga, chess = web.record_id("slot", title="Yoga"), web.record_id("slot", title="Chess")
+    headers = {"X-CSRF-Token": cleo.csrf}
+    url = cleo.url("/api/v1/booking")
+    taken = cleo.client.post(url, json={"slot": yoga, "name": "Ann"}, headers=headers)
+    assert taken.status_code == 201
+    full = cleo.client.post(url, json={"slot": yoga, "name": "Bob"}, headers=headers)
+    assert full.status_code == 409
+    assert full.mimetype == "application/problem+json"
+    assert full.get_json()["code"] == "conflict"
+    assert [m["message"] for m in full.get_json()["errors"]["__all__"]] == [
+        "This slot is fully booked"
+    ]
+    assert (
+        cleo.client.post(url, json={"slot": chess, "name": "Bob"}, headers=headers).status_code
+        == 201
+    )
+    group = {"slot": chess, "name": "Club", "kind": "group", "group_size": 20}
+    own = cleo.client.post(url, json=group, headers=headers)
+    assert own.status_code == 422
+    assert own.get_json()["code"] == "invalid"
+    document = cleo.client.get(cleo.url("/api/v1/openapi.json")).get_json()
+    conflict = document["components"]["responses"]["Conflict"]
+    assert "rule" in conflict["description"]
+    assert document["paths"]["/booking"]["post"]["responses"]["409"]
+
+
 def test_own_rule_message_in_the_readers_language(web: WebPortal, cleo: PortalClient) -> None:
     chess = web.record_id("slot", title="Chess")
     form = {"_block": "1", "name": "Club", "kind": "group", "group_size": "20"}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portalis.runtime.files import content_disposition, storage_path
 from portalis.runtime.runtime_tables import files
+from portalis.runtime.uploads import content_disposition, storage_path
 from portalis.testing.web import PDF, PortalClient, WebPortal, upload_ticket
 
 PNG = (

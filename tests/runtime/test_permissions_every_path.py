@@ -2,7 +2,9 @@
 
 The walk is built from the compiled model, not from a hand-written list: every page with
 `<id>` × every record of its entity, every static GET route, every list block's CSV export,
-`/_ac/<entity>` for every entity, every attachment, every form on a record page, `/_act/`
+`/_ac/<entity>` for every entity, every attachment, every printout (PDF), every attached document (page downloads,
+the attachments block's upload/version/delete and the document API), every form on a record page,
+the live updates of every page (`/_updates/<page>[/<id>]`) and each block alone (`?_fragment=`), `/_act/`
 delete, copy and every workflow transition, and the REST API (GET/PATCH/DELETE per record, lists
 filtered by every ref field, creates pointing at foreign parents). Customers of account A
 never read or change account B's data — unseen records answer 404 and vanish from lists,
@@ -13,8 +15,9 @@ the agent sees both accounts. A rule of the URL map the walk does not know fails
 from __future__ import annotations
 
 import html
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +28,24 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from portalis.engine.accounts import passwords
+from portalis.engine.accounts.account_roles import assignable_roles
+from portalis.engine.accounts.memberships import user_memberships
+from portalis.engine.data.errors import NotFound
+from portalis.engine.data.permissions import Actor
+from portalis.engine.data.system_tables import attachment_versions, feedback_votes
+from portalis.engine.data.system_tables import attachments as attachment_table
 from portalis.engine.data.system_tables import notifications as notification_table
 from portalis.engine.data.tables import utcnow
 from portalis.engine.definition.block_configs import FormBlock, ListBlock, MetricsBlock
+from portalis.engine.definition.calendar_section import CalendarBlock
+from portalis.engine.definition.feedback_section import FeedbackBlock
 from portalis.engine.definition.model import Entity, Page
+from portalis.runtime.active_account import ACCOUNT_HEADER
 from portalis.runtime.blocks.listing import param_prefix
-from portalis.runtime.pages import page_allowed, page_entity
+from portalis.runtime.live import live_blocks
+from portalis.runtime.page_records import page_allowed, page_entity
 from portalis.runtime.runtime_tables import files
-from portalis.testing.web import PDF, WebPortal, upload_ticket
+from portalis.testing.web import PDF, PortalClient, WebPortal, upload_ticket
 
 #: Valid argon2 hashes at a fraction of the cost: these tests sign in without passwords.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -41,8 +54,12 @@ ATTACKERS = (
     ("ben@acme.test", "Acme GmbH"),
     ("anna@acme.test", "Acme GmbH"),
     ("nina@globex.test", "Globex Ltd"),
+    # a member of both accounts walks while Globex is the active one
+    ("lena@acme.test", "Globex Ltd"),
 )
 AGENT = "sam@support.test"
+#: Seeded call slots of the blueprint by key → topic (ben and nina each book one).
+SLOT_TOPICS = {"call1": "Billing questions", "call3": "Onboarding"}
 #: Rules the walk deliberately does not visit, with the reason (anything else is walked).
 NOT_DATA_PATHS = {
     "sys:reset": "token links of password reset carry no record id",
@@ -57,12 +74,26 @@ NOT_DATA_PATHS = {
 #: Endpoints with URL arguments that the walk visits by their own rules (below).
 WALKED_WITH_ARGUMENTS = {
     "sys:file",
+    "sys:attachment",
+    "sys:attachment_version",
+    "sys:printout",
     "sys:autocomplete",
     "sys:export",
     "sys:action",
+    "sys:bulk",
+    "sys:import",
+    "sys:import_step",
     "sys:notification_read",
+    "sys:updates",
+    "sys:record_updates",
+    "sys:ics_feed",
+    "sys:ics_booking",
 }
-WALKED_API = {"api:collection", "api:item", "api:transitions", "api:transition", "api:copy"}
+WALKED_API = {
+    "api:collection", "api:item", "api:transitions", "api:transition", "api:copy", "api:bulk",
+    "api:attachments", "api:attachment", "api:attachment_content", "api:attachment_versions",
+    "api:attachment_version_content",
+}  # fmt: skip
 
 
 @dataclass
@@ -82,17 +113,29 @@ class World:
     failures: list[str] = field(default_factory=list)
     #: e-mail → id of an unread in-app notification of that user
     notifications: dict[str, int] = field(default_factory=dict)
+    #: account id → (ticket id, document id, bytes) of a document attached to its ticket
+    documents: dict[int, tuple[int, str, bytes]] = field(default_factory=dict)
+    #: the walker's own user row and the accounts they belong to: theirs whichever account
+    #: is active (the header's switcher names them)
+    mine: set[tuple[str, int]] = field(default_factory=set)
 
     def check(self, ok: bool, message: str) -> None:
         if not ok:
             self.failures.append(message)
+
+    def is_foreign(self, key: tuple[str, int], own: int) -> bool:
+        """True for a record of another account (never the walker's own user row)."""
+        return self.owner.get(key) not in (None, own) and key not in self.mine
 
     def foreign(self, own: int, entity: str | None = None) -> list[tuple[str, int]]:
         """Records of another account (of `entity` when given)."""
         return sorted(
             key
             for key, account in self.owner.items()
-            if account is not None and account != own and (entity is None or key[0] == entity)
+            if account is not None
+            and account != own
+            and (entity is None or key[0] == entity)
+            and key not in self.mine
         )
 
     def leaked(self, own: int, text: str) -> list[str]:
@@ -102,7 +145,7 @@ class World:
             {
                 title
                 for key, title in self.titles.items()
-                if self.owner[key] not in (None, own) and title in plain
+                if self.owner[key] not in (None, own) and key not in self.mine and title in plain
             }
         )
 
@@ -171,6 +214,11 @@ def snapshot(web: WebPortal) -> dict[str, list[dict[str, Any]]]:
         out["portalis_file"] = [
             dict(r._mapping) for r in conn.execute(sa.select(files).order_by(files.c.id))
         ]
+        for table in (attachment_table, attachment_versions):
+            out[table.name] = [
+                dict(r._mapping)
+                for r in conn.execute(sa.select(table).order_by(*table.primary_key))
+            ]
     return out
 
 
@@ -182,14 +230,24 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         accounts = {
             "Acme GmbH": web.record_id("account", name="Acme GmbH"),
             "Globex Ltd": web.record_id("account", name="Globex Ltd"),
+            # Acme's parent company: its administrator reads Acme's tickets by design
+            # (tests/runtime/test_b2c_holding.py walks her), no attacker belongs to it
+            "Acme Holding AG": web.record_id("account", name="Acme Holding AG"),
         }
-        attachments = {}
+        attachments, documents = {}, {}
         for email, account, subject in (
             ("ben@acme.test", "Acme GmbH", "Acme attachment statement"),
             ("nina@globex.test", "Globex Ltd", "Globex attachment statement"),
         ):
-            _, file_id = upload_ticket(web.client(email), subject, PDF, "statement.pdf")
+            owner = web.client(email)
+            ticket, file_id = upload_ticket(owner, subject, PDF, "statement.pdf")
             attachments[accounts[account]] = (file_id, PDF)
+            content = f"{account} document\n".encode()
+            documents[accounts[account]] = (
+                ticket,
+                attach_document(web, owner, ticket, content),
+                content,
+            )
         notes = {}
         with web.engine.begin() as conn:
             for email in ("ben@acme.test", "anna@acme.test", "nina@globex.test", AGENT):
@@ -198,13 +256,114 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
                     subject=f"Walk {email}", body="", link="/tickets", created_at=utcnow(),
                 )  # fmt: skip
                 notes[email] = int(conn.execute(insert).inserted_primary_key[0])
+        for email, slot in (("ben@acme.test", "call1"), ("nina@globex.test", "call3")):
+            slot_id = web.record_id("support_slot", topic=SLOT_TOPICS[slot])
+            web.store.insert(web.actor(email), "support_booking", {"slot": slot_id})
         owner, titles, versions = observe(web)
-        yield World(web, owner, titles, versions, attachments, accounts, notifications=notes)
+        yield World(
+            web, owner, titles, versions, attachments, accounts, notifications=notes,
+            documents=documents,
+        )  # fmt: skip
     finally:
         web.close()
 
 
 # -- helpers --------------------------------------------------------------------------------
+def attachments_block(web: WebPortal) -> str:
+    """The index of the attachments block on the ticket page."""
+    return str(
+        next(b.index for b in web.compiled.model.pages["ticket"].blocks if b.type == "attachments")
+    )
+
+
+def attach_document(web: WebPortal, browser: PortalClient, ticket: int, content: bytes) -> str:
+    """Attach a text document to a ticket through its page; returns the document id."""
+    data = {
+        "_block": attachments_block(web),
+        "op": "upload",
+        "file": (io.BytesIO(content), "notes.txt"),
+    }
+    response = browser.post(f"/tickets/{ticket}", data, content_type="multipart/form-data")
+    assert response.status_code == 303, response.text
+    with web.engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.select(attachment_table.c.id).where(attachment_table.c.record_id == ticket)
+            ).scalar_one()
+        )
+
+
+def client_in(world: World, email: str, own: int) -> PortalClient:
+    """A new browser of `email` working in the account `own` (switched to when not home)."""
+    client = world.web.client(email)
+    if own != world.web.actor(email).account:
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        assert status == 303, (email, own, status)
+    return client
+
+
+def walk_documents(world: World, email: str, own: int) -> None:
+    """Another account's documents: every page and API route answers 404, bytes never leak."""
+    web = world.web
+    client = client_in(world, email, own)
+    headers = {"X-CSRF-Token": client.csrf}
+    index = attachments_block(web)
+    for account, (ticket, doc, content) in world.documents.items():
+        if account == own:
+            continue
+        api = f"/api/v1/ticket/{ticket}/attachments"
+        for path in (
+            f"/_attachments/ticket/{ticket}/{doc}", f"/_attachments/ticket/{ticket}/{doc}/1",
+            api, f"{api}/{doc}", f"{api}/{doc}/content", f"{api}/{doc}/versions",
+            f"{api}/{doc}/versions/1/content",
+        ):  # fmt: skip
+            response = client.get(path)
+            world.check(
+                response.status_code == 404, f"{email}: GET {path} → {response.status_code}"
+            )
+            world.check(content not in response.data, f"{email}: document bytes in GET {path}")
+        for op in ("upload", "version", "delete"):
+            data = {"_block": index, "op": op, "document": doc, "file": (io.BytesIO(PDF), "x.pdf")}
+            status = client.post(
+                f"/tickets/{ticket}", data, content_type="multipart/form-data"
+            ).status_code
+            world.check(status == 404, f"{email}: POST /tickets/{ticket} op={op} → {status}")
+        for path in (api, f"{api}/{doc}/versions"):
+            upload = {"file": (io.BytesIO(PDF), "x.pdf")}
+            status = client.client.post(client.url(path), data=upload, headers=headers).status_code
+            world.check(status == 404, f"{email}: POST {path} → {status}")
+        status = client.client.delete(client.url(f"{api}/{doc}"), headers=headers).status_code
+        world.check(status == 404, f"{email}: DELETE {api}/{doc} → {status}")
+        # the document id on a record of one's own account is unknown too
+        mine = world.documents[own][0]
+        status = client.get(f"/_attachments/ticket/{mine}/{doc}").status_code
+        world.check(status == 404, f"{email}: GET own ticket with foreign document → {status}")
+
+
+def walk_printouts(world: World, email: str, own: int) -> None:
+    """Every printout of every entity: another account's records have none (404), the
+    reader's own render."""
+    client = world.web.client(email)
+    if own != world.web.actor(email).account:  # a member of several accounts walks in `own`
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
+    for entity in world.web.compiled.model.entities.values():
+        for name in entity.printouts:
+            for _, rid in world.foreign(own, entity.name):
+                path = f"/_printouts/{entity.name}/{rid}/{name}.pdf"
+                status = client.get(path).status_code
+                world.check(status == 404, f"{email}: GET {path} → {status}")
+            mine = [
+                rid for (ent, rid), acc in world.owner.items() if ent == entity.name and acc == own
+            ]
+            for rid in mine[:1]:
+                response = client.get(f"/_printouts/{entity.name}/{rid}/{name}.pdf")
+                world.check(
+                    response.status_code == 200 and response.data.startswith(b"%PDF-"),
+                    f"{email}: own printout {entity.name}/{rid}/{name} → {response.status_code}",
+                )
+
+
 def record_path(page: Page, record_id: int) -> str:
     return page.route.replace("<id>", str(record_id))
 
@@ -249,19 +408,152 @@ def static_get_paths(world: World) -> list[tuple[str, str]]:
 
 
 # -- the walk -------------------------------------------------------------------------------
+def walk_bulk(
+    world: World,
+    client: PortalClient,
+    who: str,
+    own: int,
+    page: Page,
+    index: int,
+    parent: int | None,
+    no_leak: Callable[[str, str], None],
+) -> None:
+    """Every bulk action of a list (every index, offered or not) on all of another account's
+    records of its entity: 404, or a result naming each one "not available" (an export: no
+    foreign row); the database snapshot at the end shows nothing changed."""
+    cfg = page.blocks[index].config
+    assert isinstance(cfg, ListBlock)
+    foreign = [str(rid) for _, rid in world.foreign(own, cfg.entity)]
+    if not cfg.bulk or not foreign:
+        return
+    path = f"/_bulk/{page.name}/{index}"
+    for action in range(len(cfg.bulk)):
+        data: dict[str, Any] = {"action": str(action), "ids": foreign}
+        if parent is not None:
+            data["id"] = str(parent)
+        response = client.post(path, data)
+        world.check(response.status_code in (200, 404), f"{who}: POST {path} #{action} → "
+                    f"{response.status_code}")  # fmt: skip
+        no_leak(f"POST {path} action {action}", response.text)
+        if response.status_code == 200 and cfg.bulk[action].kind != "export":
+            done = re.findall(r'data-bulk-done="(\d+)"', response.text)
+            world.check(not done, f"{who}: POST {path} #{action} did {done}")
+    api = f"/api/v1/{cfg.entity}/bulk"
+    ids = [int(i) for i in foreign]
+    target = world.web.compiled.model.entities[cfg.entity]
+    field_name = target.title_field or next(iter(target.fields))
+    for body in (
+        {"action": "delete", "ids": ids},
+        {"action": "update", "ids": ids, "values": {field_name: "Changed by IDOR"}},
+        *(
+            {"action": "transition", "name": tr, "ids": ids}
+            for wf in world.web.compiled.model.workflow_for(cfg.entity)
+            for tr in wf.transitions
+        ),
+    ):
+        response = client.client.post(
+            client.url(api), json=body, headers={"X-CSRF-Token": client.csrf}
+        )
+        # 422: a body the actor may not send (a field they may not write): nothing is done
+        world.check(response.status_code in (200, 403, 404, 422), f"{who}: POST {api} {body}")
+        if response.status_code == 200:
+            world.check(not response.json["done"], f"{who}: POST {api} {body} did some")
+        no_leak(f"POST {api}", response.text)
+
+
+def import_file(client: PortalClient, path: str, text: str) -> str | None:
+    """Upload `text` as a CSV file; the import's own path, or None when refused."""
+    response = client.post(
+        path, {"file": (io.BytesIO(text.encode()), "walk.csv")}, content_type="multipart/form-data"
+    )
+    if response.status_code != 303:
+        return None
+    location = response.headers["Location"]
+    return location[location.index("/_import/") :]
+
+
+def walk_import(
+    world: World,
+    client: PortalClient,
+    who: str,
+    own: int,
+    page: Page,
+    index: int,
+    no_leak: Callable[[str, str], None],
+) -> None:
+    """A list's CSV import: another account's user's import is a 404 on every step; a file
+    naming another account's records in its ref columns is refused row by row with the very
+    words of a name that exists nowhere (nothing tells that the record exists), and the dry
+    run writes nothing (the snapshot at the end)."""
+    cfg = page.blocks[index].config
+    assert isinstance(cfg, ListBlock) and cfg.csv_import is not None
+    path = f"/_import/{page.name}/{index}"
+    others = [email for email, name in ATTACKERS if world.accounts[name] != own]
+    theirs = import_file(world.web.client(others[0]), path, "x\ny\n") if others else None
+    if theirs is not None:
+        for response in (
+            client.get(theirs),
+            client.post(theirs, {"step": "check", "map-0": ""}),
+            client.post(theirs, {"step": "import"}),
+        ):
+            world.check(response.status_code == 404, f"{who}: {theirs} → {response.status_code}")
+    entity = world.web.compiled.model.entities[cfg.entity]
+    refs = [
+        (n, str(entity.fields[n].config.to))
+        for n in cfg.csv_import.fields
+        if n in entity.fields and entity.fields[n].type == "ref"
+    ]
+    mine = import_file(client, path, "x\ny\n")
+    if mine is None:
+        world.check(client.get(path).status_code == 404, f"{who}: GET {path} neither works")
+        return
+    no_leak(f"GET {mine}", client.get(mine).text)
+    for field_name, target in refs:
+        names = [world.titles[k] for k in world.foreign(own, target) if k in world.titles]
+        if not names:
+            continue
+        # the other required text fields get a value: only the ref is in question
+        filled = [
+            n
+            for n in cfg.csv_import.fields
+            if n in entity.fields
+            and entity.fields[n].required
+            and entity.fields[n].type == "string"
+        ]
+        header = ",".join([field_name, *filled]) + "\n"
+        body = "\n".join(f'"{n}"' + ",Walk" * len(filled) for n in ["Nowhere At All", *names])
+        step = import_file(client, path, header + body + "\n")
+        world.check(step is not None, f"{who}: upload to {path}")
+        if step is None:
+            continue
+        mapping = {f"map-{i}": n for i, n in enumerate([field_name, *filled])}
+        client.post(step, {"step": "check", **mapping})
+        text = html.unescape(client.get(step).text)
+        found = dict(
+            re.findall(r'data-import-problem="(\d+)">.*?<td[^>]*>([^<]*)</td></tr>', text, re.S)
+        )
+        nowhere = found.get("2", "").replace("Nowhere At All", "{}")
+        for line, name in enumerate(names, start=3):
+            said = found.get(str(line), "").replace(name, "{}")
+            world.check(
+                bool(nowhere) and said == nowhere,
+                f"{who}: import naming {target} {name!r} says {said!r}, not {nowhere!r}",
+            )
+
+
 def walk_as_attacker(world: World, email: str, own: int) -> None:
     web, model = world.web, world.web.compiled.model
     client = web.client(email)
     actor = web.actor(email)
     headers = {"X-CSRF-Token": client.csrf}
     who = email
+    walk_account_switch(world, client, email, own)
+    walk_account_users(world, client, email, own)
 
     def no_leak(label: str, text: str) -> None:
         leaked = world.leaked(own, text)
         world.check(not leaked, f"{who}: {label} shows another account's {leaked}")
-        foreign_links = {
-            k for k in linked_ids(world, text) if world.owner.get(k) not in (None, own)
-        }
+        foreign_links = {k for k in linked_ids(world, text) if world.is_foreign(k, own)}
         world.check(not foreign_links, f"{who}: {label} links to {sorted(foreign_links)}")
 
     # pages showing one record: GET and every form's POST answer 404
@@ -286,6 +578,33 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     response.status_code == expected,
                     f"{who}: POST {path} block {block.index} → {response.status_code}",
                 )
+
+    # live updates and single blocks of record pages: 404 for foreign records, own ones fine
+    for page in model.pages.values():
+        entity = page_entity(model, page) if page.has_id else None
+        if entity is None:
+            path = f"/_updates/{page.name}"
+            response = client.get(path)
+            world.check(response.status_code in (200, 404), f"{who}: GET {path}")
+            no_leak(f"GET {path}", response.text)
+            continue
+        for _, rid in world.foreign(own, entity):
+            for path in (
+                f"/_updates/{page.name}/{rid}",
+                f"/_updates/{page.name}/{rid}?since=0",
+                *(f"{record_path(page, rid)}?_fragment={b.index}" for b in page.blocks),
+            ):
+                response = client.get(path)
+                world.check(
+                    response.status_code in (403, 404),
+                    f"{who}: GET {path} → {response.status_code}",
+                )
+                no_leak(f"GET {path}", response.text)
+        for (ent, rid), acc in sorted(world.owner.items()):
+            if ent == entity and acc == own and live_blocks(page) and page_allowed(page, actor):
+                response = client.get(f"/_updates/{page.name}/{rid}")
+                world.check(response.status_code == 200, f"{who}: own updates of {rid}")
+                no_leak(f"GET /_updates/{page.name}/{rid}", response.text)
 
     # every GET route without arguments (list pages, dashboard, profile, account users …)
     for endpoint, path in static_get_paths(world):
@@ -334,6 +653,9 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                             query_string={f"{prefix}q": word},
                         )
                         no_leak(f"export {page.name}?q={word}", export.text)
+                walk_bulk(world, client, who, own, page, block.index, parent, no_leak)
+            if cfg.csv_import is not None and not cfg.parent:
+                walk_import(world, client, who, own, page, block.index, no_leak)
 
     # counts: metrics count only the actor's rows
     for page in model.pages.values():
@@ -365,7 +687,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
         )
         if response.status_code == 200:
             ids = {(name, int(item["id"])) for item in response.json}
-            bad = sorted(k for k in ids if world.owner.get(k) not in (None, own))
+            bad = sorted(k for k in ids if world.is_foreign(k, own))
             world.check(not bad, f"{who}: /_ac/{name} offers {bad}")
             for key in world.foreign(own, name):
                 if key in world.titles:
@@ -459,7 +781,7 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     response.json["total"] == len(items),
                     f"{who}: GET {base} {query} total {response.json['total']} for {len(items)}",
                 )
-            bad = sorted(k for k in items if world.owner.get(k) not in (None, own))
+            bad = sorted(k for k in items if world.is_foreign(k, own))
             world.check(not bad, f"{who}: GET {base} {query} lists {bad}")
             no_leak(f"GET {base} {query}", response.text)
         # creating a record under a foreign parent (required refs) is refused
@@ -481,6 +803,52 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
                     response.status_code in (403, 404, 422),
                     f"{who}: POST {base} {body} → {response.status_code}",
                 )
+
+
+def walk_account_switch(world: World, client: PortalClient, email: str, own: int) -> None:
+    """The account switcher and the API's account header: an account the user does not
+    belong to is 404 on both (and changes nothing); then the walk's account is made active."""
+    web = world.web
+    with web.engine.connect() as conn:
+        member = {m.account for m in user_memberships(conn, web.compiled, web.actor(email).id)}
+    world.mine = {("user", web.actor(email).id or 0), *(("account", a) for a in member)}
+    for account in world.accounts.values():
+        if account in member:
+            continue
+        status = client.post("/account/switch", {"account": str(account)}).status_code
+        world.check(status == 404, f"{email}: POST /account/switch {account} → {status}")
+        status = client.get("/api/v1/ticket", headers={ACCOUNT_HEADER: str(account)}).status_code
+        world.check(status == 404, f"{email}: {ACCOUNT_HEADER}: {account} → {status}")
+    if own != web.actor(email).account:
+        status = client.post("/account/switch", {"account": str(own)}).status_code
+        world.check(status == 303, f"{email}: POST /account/switch {own} → {status}")
+
+
+def walk_account_users(world: World, client: PortalClient, email: str, own: int) -> None:
+    """The account's user page: another account's users cannot be given a role, disabled or
+    re-invited (404 for an account administrator, 403 for everyone else), and the page
+    lists none of them."""
+    expected = 200 if web_manages(world, email) else 403
+    page = client.get("/account/users")
+    world.check(page.status_code == expected, f"{email}: GET /account/users → {page.status_code}")
+    for _, uid in world.foreign(own, "user"):
+        for form in (
+            {"action": "role", "user": str(uid), "role": "account_admin"},
+            {"action": "disable", "user": str(uid)},
+            {"action": "resend", "user": str(uid)},
+        ):
+            status = client.post("/account/users", form).status_code
+            world.check(
+                status == (404 if expected == 200 else 403),
+                f"{email}: POST /account/users {form} → {status}",
+            )
+            if expected == 200:
+                world.check(f'id="role-{uid}"' not in page.text, f"{email}: lists user {uid}")
+
+
+def web_manages(world: World, email: str) -> bool:
+    """Whether the user manages their (active) account's users."""
+    return bool(assignable_roles(world.web.compiled.model, world.web.actor(email).roles))
 
 
 def walk_notifications(world: World, email: str) -> None:
@@ -505,6 +873,9 @@ def walk_as_agent(world: World) -> None:
             if ent == entity:
                 status = client.get(record_path(page, rid)).status_code
                 world.check(status == 200, f"agent: GET {record_path(page, rid)} → {status}")
+                if live_blocks(page):
+                    status = client.get(f"/_updates/{page.name}/{rid}").status_code
+                    world.check(status == 200, f"agent: updates of {page.name}/{rid} → {status}")
     tickets = {world.titles[k] for k in both if k[0] == "ticket" and k in world.titles}
     listing = html.unescape(client.get("/tickets").text)
     world.check(all(t in listing for t in tickets), "agent: /tickets misses tickets")
@@ -512,6 +883,15 @@ def walk_as_agent(world: World) -> None:
     world.check(all(t in export for t in tickets), "agent: export misses tickets")
     offered = {item["title"] for item in client.get("/_ac/ticket?limit=20").json}
     world.check(tickets <= offered, f"agent: autocomplete misses {sorted(tickets - offered)}")
+    for ticket, doc, content in world.documents.values():
+        response = client.get(f"/_attachments/ticket/{ticket}/{doc}")
+        world.check(response.data == content, f"agent: document {doc} → {response.status_code}")
+        response = client.get(f"/api/v1/ticket/{ticket}/attachments/{doc}/content")
+        world.check(response.data == content, f"agent: API document {doc} → {response.status_code}")
+    for entity, rid in both:
+        for name in model.entities[entity].printouts:
+            response = client.get(f"/_printouts/{entity}/{rid}/{name}.pdf")
+            world.check(response.status_code == 200, f"agent: printout {entity}/{rid}/{name}")
     for file_id, content in world.attachments.values():
         response = client.get(f"/_files/{file_id}")
         world.check(
@@ -521,6 +901,74 @@ def walk_as_agent(world: World) -> None:
         if web.compiled.policy.grants_for(actor, entity, "read"):
             status = client.get(f"/api/v1/{entity}/{rid}").status_code
             world.check(status == 200, f"agent: GET /api/v1/{entity}/{rid} → {status}")
+
+
+def walk_bookings(world: World, email: str) -> None:
+    """Calendar blocks: another customer's booking has no calendar file and cannot be
+    cancelled (404), the reader's feed holds only their own bookings."""
+    web = world.web
+    client = web.client(email)
+    me = web.actor(email).id
+    with web.engine.connect() as conn:
+        table = web.compiled.tables["support_booking"]
+        rows = conn.execute(sa.select(table.c.id, table.c.created_by, table.c.version)).all()
+    for page in web.compiled.model.pages.values():
+        for block in page.blocks:
+            if not isinstance(block.config, CalendarBlock):
+                continue
+            feed = client.get(f"/_ics/{page.name}/{block.index}.ics")
+            world.check(feed.status_code == 200, f"{email}: feed → {feed.status_code}")
+            uids = set(re.findall(r"UID:\S+-(\d+)@portalis", feed.text))
+            mine = {str(rid) for rid, creator, _ in rows if creator == me}
+            world.check(uids == mine, f"{email}: feed holds {uids}, not {mine}")
+            for rid, creator, version in rows:
+                if creator == me:
+                    continue
+                path = f"/_ics/{page.name}/{block.index}/{rid}.ics"
+                status = client.get(path).status_code
+                world.check(status == 404, f"{email}: GET {path} → {status}")
+                form = {"_block": str(block.index), "op": "cancel", "booking": str(rid),
+                        "version": str(version)}  # fmt: skip
+                status = client.post(page.route, form).status_code
+                world.check(status == 404, f"{email}: cancel booking {rid} → {status}")
+
+
+def walk_feedback(world: World, email: str | None) -> None:
+    """Feedback blocks: a vote on any record the reader may not read (drafts, another
+    account's records, ids that do not exist) answers 404 and stores nothing."""
+    web = world.web
+    client = web.client(email)
+    if email is None:
+        client.get("/")
+        client.sync_csrf()
+    actor = web.actor(email) if email else Actor.anonymous()
+    model = web.compiled.model
+    for page in model.pages.values():
+        for block in page.blocks:
+            if not isinstance(block.config, FeedbackBlock):
+                continue
+            entity = block.config.entity
+            table = web.compiled.tables[entity]
+            with web.engine.connect() as conn:
+                ids = set(conn.execute(sa.select(table.c.id)).scalars())
+            readable = {rid for rid in ids if _readable(web, actor, entity, rid)}
+            world.check(bool(ids - readable), f"{email}: no unreadable {entity} to vote on")
+            for rid in sorted(ids - readable) + [max(ids, default=0) + 1000]:
+                path = page.route.replace("<id>", str(rid))
+                form = {"_block": str(block.index), "helpful": "yes"}
+                status = client.post(path, form).status_code
+                world.check(status == 404, f"{email}: vote on {entity} {rid} → {status}")
+    with web.engine.connect() as conn:
+        votes = conn.execute(sa.select(sa.func.count()).select_from(feedback_votes)).scalar()
+    world.check(votes == 0, f"{email}: the walk left {votes} votes")
+
+
+def _readable(web: WebPortal, actor: Actor, entity: str, rid: int) -> bool:
+    try:
+        web.store.get(actor, entity, rid)
+    except NotFound:
+        return False
+    return True
 
 
 def assert_walk_knows_every_rule(world: World) -> None:
@@ -551,6 +999,11 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
     for email, account in ATTACKERS:
         walk_as_attacker(world, email, world.accounts[account])
         walk_notifications(world, email)
+        walk_documents(world, email, world.accounts[account])
+        walk_printouts(world, email, world.accounts[account])
+        walk_bookings(world, email)
+        walk_feedback(world, email)
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
+    walk_feedback(world, None)
     walk_as_agent(world)
     assert not world.failures, "\n".join(world.failures)

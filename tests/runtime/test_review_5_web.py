@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from test_auth_support import SLUG, AuthHarness, link_in, url
+from test_auth_support import PASSWORDS, SLUG, AuthHarness, link_in, url
 
 from portalis.engine.accounts.users import create_user
 from portalis.engine.data.errors import ValidationFailed
@@ -143,7 +143,7 @@ def test_review_5_head_never_changes_state(auth: AuthHarness) -> None:
         assert response.status_code == 200, path
     after = auth.user("anna@acme.test")
     assert (after["name"], after["locale"]) == (before["name"], before["locale"])
-    assert auth.count("user") == 4
+    assert auth.count("user") == len(PASSWORDS)
     with auth.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one() == 0
 
@@ -248,7 +248,7 @@ def test_review_5_invitation_answers_the_same_for_known_addresses(auth: AuthHarn
         notice = auth.smtp.wait_for(to=email)
         assert "/invite/" not in notice.text and "Nothing was changed" in notice.text, email
         assert url("/reset") in notice.text
-    assert auth.count("user") == 5
+    assert auth.count("user") == len(PASSWORDS) + 1
     with auth.engine.connect() as conn:
         done = conn.execute(sa.select(jobs.c.kind).order_by(jobs.c.id)).scalars().all()
     assert done == ["mail"] * 4  # one queued mail per invitation, whoever the address is
@@ -267,7 +267,7 @@ def test_review_5_invitation_never_reserves_an_address_silently(auth: AuthHarnes
         with auth.engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE portalis_job_away RENAME TO portalis_job"))
     assert response.status_code >= 500
-    assert auth.count("user") == 4
+    assert auth.count("user") == len(PASSWORDS)
     # with the outbox back, the invitation and its mail are written together
     assert invite(auth, client, "ceo@globex.test")[0] == 303
     row = auth.user("ceo@globex.test")

@@ -18,20 +18,23 @@ import pytest
 from test_runtime_support import SUBJECTS, deploy, rule_path, table_rows
 
 from portalis.engine.definition.block_configs import FormBlock
+from portalis.engine.definition.feedback_section import FeedbackBlock
 from portalis.testing.web import PortalClient, WebPortal
 
 WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
 #: What the portal's forms post (besides the token), all in one body: whichever form a rule
 #: serves finds its fields filled — the record form, a transition (`name`, `version`), the
 #: account, session and administration buttons (`action`, `user`), the sign-in, profile,
-#: password, two-factor and notification forms.
+#: password, two-factor and notification forms, the feedback vote (`helpful`) and the CSV
+#: import's mapping and import steps.
 FORM = {
     "_block": "0", "subject": "Forged", "body": "Forged", "priority": "high", "version": "1",
     "name": "start", "resolution": "forged", "comment": "forged", "_page": "ticket",
     "action": "disable", "user": "2", "role": "customer", "locale": "fr",
     "email": "ben@acme.test", "new_email": "mallory@evil.test", "password": "x" * 16,
     "current_password": "x" * 12, "password_confirm": "x" * 16, "code": "123456",
-    "stay": "1", "purpose": "login", "username": "ben",
+    "stay": "1", "purpose": "login", "username": "ben", "helpful": "yes", "step": "import",
+    "map-0": "subject",
 }  # fmt: skip
 
 
@@ -48,11 +51,15 @@ def attempts(web: WebPortal, ticket: int) -> Iterator[tuple[str, str, dict[str, 
     for rule in sorted(portal.url_map.iter_rules(), key=lambda r: r.rule):
         methods = sorted(set(rule.methods or ()) & set(WRITE_METHODS))
         forms = [FORM]
+        if rule.endpoint == "sys:account_users":  # a role change is an action of its own
+            forms.append({**FORM, "action": "role", "role": "account_admin"})
         if rule.endpoint.startswith("page:"):
             for block in web.compiled.model.pages[rule.endpoint[5:]].blocks:
                 if isinstance(block.config, FormBlock):
                     fields = {f: "Forged" for f in block.config.fields}
                     forms.append({**FORM, "_block": str(block.index), **fields})
+                if isinstance(block.config, FeedbackBlock):
+                    forms.append({**FORM, "_block": str(block.index)})
         for method in methods:
             for form in forms:
                 yield rule_path(rule.rule, ticket), method, form

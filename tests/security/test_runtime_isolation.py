@@ -115,7 +115,7 @@ def test_asvs_8_4_1_multi_portal_isolation(pair: Pair) -> None:
         assert browser.get(f"/tickets/{pair.ticket}").status_code == 404
         assert browser.get(f"/api/v1/ticket/{pair.ticket}").status_code == 404
         assert browser.get(f"/_files/{pair.file_id}").status_code == 404
-        assert browser.get(f"/_export/ticket/1.csv?id={pair.ticket}").status_code == 404
+        assert browser.get(f"/_export/ticket/2.csv?id={pair.ticket}").status_code == 404
     sam_other = other.client("sam@support.test")
     api_ids = {t["id"] for t in sam_other.get("/api/v1/ticket?page_size=200").json["items"]}
     assert pair.ticket not in api_ids and len(api_ids) == 4  # only other-support's seed

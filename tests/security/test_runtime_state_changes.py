@@ -17,6 +17,7 @@ from test_runtime_support import SUBJECTS, deploy, rule_path, table_rows
 
 from portalis.engine.accounts.users import find_user
 from portalis.engine.definition.block_configs import FormBlock
+from portalis.engine.definition.feedback_section import FeedbackBlock
 from portalis.runtime.auth import tokens
 from portalis.testing.web import WebPortal
 
@@ -27,11 +28,14 @@ FORM_VARIANTS = (
     {"subject": "Changed by GET", "body": "Changed by GET", "version": "1"},
     {"action": "invite", "email": "get@evil.test", "name": "Get", "role": "customer"},
     {"action": "disable", "user": "2"},
+    {"action": "role", "user": "2", "role": "account_admin"},
     {"action": "revoke_others"},
     {"action": "details", "name": "Mallory", "locale": "fr"},
     {"action": "email", "email": "mallory@evil.test", "password": "correct horse 44"},
     {"name": "start", "version": "1", "resolution": "by GET"},
     {"email": "ben@acme.test", "password": "correct horse 44"},
+    {"step": "check", "map-0": "subject"},
+    {"step": "import"},
 )
 
 
@@ -62,6 +66,8 @@ def test_asvs_3_5_3_no_state_change_on_get(web: WebPortal) -> None:
                     if isinstance(block.config, FormBlock):
                         fields = {f: "Changed by GET" for f in block.config.fields}
                         variants.append({"_block": str(block.index), "version": "1", **fields})
+                    if isinstance(block.config, FeedbackBlock):
+                        variants.append({"_block": str(block.index), "helpful": "yes"})
             for variant in variants:
                 for override in sorted(methods & WRITE_METHODS):
                     query = {**variant, "csrf_token": browser.csrf, "_method": override}

@@ -74,6 +74,11 @@ _RULE_VALUES = {
     "page": "tickets",
     "block": "0",
     "action": "delete",
+    "document": "x" * 24,
+    "version": "1",
+    "number": "1",
+    "printout": "summary",
+    "import_id": "x" * 32,
 }
 
 

@@ -33,6 +33,7 @@ from ..data.events import WriteEvent
 from ..data.permissions import Actor
 from ..data.tables import utcnow
 from ..definition.model import PortalModel
+from .memberships import remove_membership, sync_home_memberships
 
 if TYPE_CHECKING:
     from ..data.store import RecordStore
@@ -97,6 +98,7 @@ def insert_user(
         after = store.load_raw(c, entity, new_id)
         state = {name: (None, auth[name]) for name in RECORD_STATE}
         store.emit(c, WriteEvent("create", entity, actor, None, after, via=via, auth_changes=state))
+        sync_home_memberships(c, store, [new_id])
     return new_id
 
 
@@ -158,7 +160,24 @@ def update_user(
             moved = {n: (before[n], auth[n]) for n in state if _differs(before[n], auth[n])}
             event = WriteEvent("update", entity, actor, current, after, via=via, auth_changes=moved)
             store.emit(c, event)
+        moved_to = (
+            after_account(c, store, int(current["id"]))
+            if "account" in (changes or {})
+            else before["account"]
+        )
+        if before["account"] != moved_to:
+            # moved to another account: the old home membership ends with the move
+            if before["account"] is not None:
+                remove_membership(c, store.model.slug, int(current["id"]), before["account"])
+            sync_home_memberships(c, store, [int(current["id"])])
         return _row(c, store, int(current["id"]))
+
+
+def after_account(conn: sa.Connection, store: RecordStore, user_id: int) -> int | None:
+    """The user's home account as the row holds it now."""
+    table = store.tables["user"]
+    found = conn.execute(sa.select(table.c.account).where(table.c.id == user_id)).scalar()
+    return None if found is None else int(found)
 
 
 def _differs(old: Any, new: Any) -> bool:

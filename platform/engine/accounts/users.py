@@ -24,6 +24,7 @@ from ..definition.fields import FieldValueError
 from ..outbox.inbox import unread_column
 from ..outbox.notify import Recipient
 from ..portal import CompiledPortal
+from .memberships import membership_count
 from .passwords import hash_password
 from .user_writes import insert_user, update_user
 
@@ -59,6 +60,8 @@ class SessionUser(Recipient):
     password_changed_at: datetime | None
     #: unread in-app notifications (the bell); None when not read with the session
     unread: int | None = 0
+    #: how many accounts the user belongs to (the header offers a switch from two on)
+    accounts: int = 0
 
     @classmethod
     def of_row(cls, row: Mapping[str, Any]) -> SessionUser:
@@ -79,6 +82,7 @@ def session_user_query(portal: Source, user_id: sa.ColumnElement[Any]) -> sa.Sel
         *(table.c[name].label(f"u_{name}") for name in _SESSION_COLUMNS),
         table.c.password_hash.is_not(None).label("u_has_password"),
         unread_column(portal.model.slug, table.c.id).label("u_unread"),
+        membership_count(portal.model.slug, table.c.id).label("u_accounts"),
     ).where(table.c.id == user_id)
 
 
@@ -88,6 +92,7 @@ def session_user(row: Any) -> SessionUser:
         int(row.u_id), str(row.u_email or ""), str(row.u_name or ""), row.u_account,
         tuple(row.u_roles or ()), row.u_locale, bool(row.u_is_active),
         bool(row.u_has_password), row.u_password_changed_at, int(row.u_unread or 0),
+        int(row.u_accounts or 0),
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from .system_tables import audit, aware
 from .tables import utcnow
 
 if TYPE_CHECKING:
+    from .permissions import Actor
     from .store import RecordStore
 
 #: Actions of record writes; everything else in the table is an authentication event.
@@ -260,6 +261,35 @@ def record_auth(
         record_id=None,
         changes=None,
         detail=json_safe(dict(detail)) if detail else None,
+    )
+
+
+def record_action(
+    store: RecordStore,
+    conn: sa.Connection,
+    actor: Actor,
+    action: str,
+    *,
+    entity: str,
+    record_id: int,
+    detail: Mapping[str, Any],
+) -> int:
+    """Record an action on a record that changes none of its fields (a document attached,
+    versioned or deleted) in the caller's transaction; returns the entry's id."""
+    email = actor.email or None
+    if email is None and actor.id is not None:
+        email = _user_email(store, conn, actor.id)
+    return _insert(
+        conn,
+        portal=store.model.slug,
+        action=action,
+        actor_id=actor.id,
+        email=email,
+        ip=actor.ip,
+        entity=entity,
+        record_id=record_id,
+        changes=None,
+        detail=json_safe(dict(detail)),
     )
 
 

@@ -19,7 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from .fulltext.terms import SQL_FUNCTION, stems
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def _stems(language: str, text: Any) -> str:
+    return stems(str(language), None if text is None else str(text))
 
 
 def is_sqlite(bind: sa.Engine | sa.Connection) -> bool:
@@ -66,6 +72,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+        # the stems of the full-text indexes' triggers (`fulltext.index`)
+        dbapi_conn.create_function(SQL_FUNCTION, 2, _stems, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

@@ -106,6 +106,14 @@ class ValidationFailed(PortalisError):
         super().__init__(summary or "invalid input")
 
 
+class RuleConflict(ValidationFailed):
+    """A rule of another record refuses the write in that record's current state (a slot
+    whose places are all booked): the input is valid, the state is not, and the same input
+    may succeed later or elsewhere. The API answers 409 with the rule's messages."""
+
+    code = "conflict"
+
+
 #: Expression-failure templates ("...: {error}") and what people are shown instead.
 _WITHOUT_DETAIL: Final[Mapping[str, str]] = {
     m.message + ": {error}": m.message

@@ -123,13 +123,29 @@ def build_plan(
     count_limit: int,
     fields: Sequence[str] | None,
     titles: Sequence[str],
+    full_text: bool = True,
 ) -> ListPlan | None:
     """The statement of a list read through `store` (None when the actor can read no row)."""
-    where = store.where(actor, entity, filters, search, search_fields, parent)
+    table = store.tables[entity.name]
+    found = None
+    if full_text and entity.full_text is not None and search and search.strip():
+        # ranked: the hits (id, score) are joined, the row filter stays in the same WHERE
+        found = store.full_text(actor, entity, search)
+        if found is None:
+            return None
+        search = None
+    where = store.where(actor, entity, filters, search, search_fields, parent, full_text=full_text)
     if where is None:
         return None
-    table = store.tables[entity.name]
-    order = store.order_by(actor, entity, sort)
+    source: sa.FromClause = table
+    if found is not None:
+        where = sa.and_(where, found.where)
+        source = table.join(found.hits, found.hits.c.id == table.c.id)
+    order: list[sa.ColumnElement[Any]]
+    if found is not None and not sort:
+        order = [found.hits.c.score.desc()]  # by relevance unless the reader sorts
+    else:
+        order = store.order_by(actor, entity, sort)
     flags = store._flags(actor, entity)
     joins = title_joins(
         store.model, store.tables, store.policy, actor, entity, titles, store._aliases
@@ -140,7 +156,7 @@ def build_plan(
             *(f.label(f"_g{i}") for i, (_, f) in enumerate(flags)),
             *(c for j in joins for c in (j.title, j.key)),
         )
-        .select_from(joined_from(table, joins))
+        .select_from(joined_from(source, joins))
         .where(where)
         .order_by(*order, table.c.id)
         .limit(page_size + 1)
@@ -148,8 +164,12 @@ def build_plan(
     )
     if count:
         # the bounded count rides in the same statement (an uncorrelated subquery, run once)
-        inner = sa.select(table.c.id).where(where).limit(count_limit + 1).subquery()
+        inner = (
+            sa.select(table.c.id).select_from(source).where(where).limit(count_limit + 1).subquery()
+        )
         counted = sa.select(sa.func.count()).select_from(inner).scalar_subquery()
         query = query.add_columns(counted.label("_total"))
     mask = None if flags else store.policy.field_mask(actor, entity.name, "read")
+    if found is not None:  # the plan's WHERE alone (a count past the last page) has the hits
+        where = sa.and_(where, table.c.id.in_(sa.select(found.hits.c.id)))
     return ListPlan(query, table, where, tuple(flags), mask, tuple(joins))

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..definition.builtins import SYSTEM_ROLE
 from ..definition.model import ACTIONS, Entity, Grant, PortalModel, Scope
 from ..expr.expressions import EvaluationError
+from .account_tree import subtree_ids, within_tree
+from .actors import MISSING, Actor, resolve_actor_value
+
+__all__ = ["SYSTEM_READABLE", "Actor", "Decision", "ParentLookup", "Policy", "state_holds"]
 from .tables import TableSet
 
 log = logging.getLogger(__name__)
@@ -34,74 +38,6 @@ ParentLookup = Callable[[str, Any], Mapping[str, Any] | None]
 SYSTEM_READABLE = frozenset({"id", "created_at", "updated_at", "created_by", "version"})
 #: Parent chains are bounded (the validator refuses cycles; this guards depth).
 MAX_PARENT_DEPTH = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: a user (with account and effective roles) or an anonymous visitor.
-
-    `roles` are effective roles: declared roles, everything they inherit, and `authenticated`
-    or `anonymous`. Expressions may read the attributes named in `__portalis_expose__`.
-    """
-
-    id: int | None
-    account: int | None
-    roles: frozenset[str]
-    email: str = ""
-    name: str = ""
-    locale: str | None = None
-    #: the client address of the request that acts (audit log only; never in expressions)
-    ip: str | None = None
-    #: for the system actor: the user whose action caused this write, if any
-    on_behalf_of: int | None = None
-    __portalis_expose__: ClassVar[frozenset[str]] = frozenset(
-        {"id", "account", "roles", "email", "name"}
-    )
-
-    @property
-    def is_authenticated(self) -> bool:
-        """True for signed-in users."""
-        return self.id is not None
-
-    @property
-    def is_system(self) -> bool:
-        """True for the system actor of automations, timers and workflow actions."""
-        return SYSTEM_ROLE in self.roles
-
-    @classmethod
-    def system(cls, on_behalf_of: int | None = None, *, ip: str | None = None) -> Actor:
-        """The system actor: allowed everything, acting for `on_behalf_of` when a user's
-        action caused the write (audit entries name that user)."""
-        return cls(
-            None, None, frozenset({SYSTEM_ROLE}), name="system", ip=ip, on_behalf_of=on_behalf_of
-        )
-
-    def with_ip(self, ip: str | None) -> Actor:
-        """The same actor acting from `ip`."""
-        return replace(self, ip=ip)
-
-    @classmethod
-    def anonymous(cls) -> Actor:
-        """A visitor who is not signed in."""
-        return cls(None, None, frozenset({"anonymous"}))
-
-    @classmethod
-    def for_user(
-        cls,
-        model: PortalModel,
-        user_id: int,
-        account: int | None,
-        roles: Iterable[str],
-        *,
-        email: str = "",
-        name: str = "",
-        locale: str | None = None,
-    ) -> Actor:
-        """An actor for a user: declared roles expanded by inheritance, plus authenticated."""
-        effective = model.role_closure(frozenset(roles) & frozenset(model.roles)) | {
-            "authenticated"
-        }
-        return cls(user_id, account, frozenset(effective), email, name, locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +102,11 @@ class Policy:
             if actor.account is None or scope.field is None:
                 return sa.false()
             return table.c[scope.field] == actor.account
+        if scope.kind == "account_tree":
+            if actor.account is None or scope.field is None or scope.target is None:
+                return sa.false()
+            tree = subtree_ids(self.tables["account"], scope.target, actor.account)
+            return table.c[scope.field].in_(tree)
         if scope.kind == "own":
             return sa.false() if actor.id is None else table.c.created_by == actor.id
         if scope.kind == "self":
@@ -174,7 +115,7 @@ class Policy:
             parts = []
             for name, raw in scope.where:
                 value = resolve_actor_value(actor, raw)
-                if value is _MISSING:
+                if value is MISSING:
                     return sa.false()
                 column = table.c[name]
                 parts.append(column.is_(None) if value is None else column == value)
@@ -339,6 +280,10 @@ class Policy:
             key = scope.field or ""
             ok = actor.account is not None and record.get(key) == actor.account
             return ok, f"{key}={record.get(key)!r} is not the actor's account {actor.account!r}"
+        if scope.kind == "account_tree":
+            key, up = scope.field or "", scope.target or ""
+            ok = within_tree(lookup, up, record.get(key), actor.account)
+            return ok, f"{key}={record.get(key)!r} is not in the tree of account {actor.account!r}"
         if scope.kind == "own":
             ok = actor.id is not None and record.get("created_by") == actor.id
             return ok, "created by someone else"
@@ -348,7 +293,7 @@ class Policy:
         if scope.kind == "where":
             for name, raw in scope.where:
                 value = resolve_actor_value(actor, raw)
-                if value is _MISSING or record.get(name) != value:
+                if value is MISSING or record.get(name) != value:
                     return False, f"{name}={record.get(name)!r} does not match {raw!r}"
             return True, ""
         if scope.kind == "parent" and scope.field and scope.target:
@@ -379,22 +324,6 @@ def state_holds(scope: Scope, parent: Mapping[str, Any], actor: Actor) -> bool:
     except EvaluationError as exc:
         log.warning("a parent-state condition could not be checked: %s", exc)
         return False
-
-
-class _Missing:
-    """Marker: an `$actor.*` value the actor does not have (anonymous, staff account)."""
-
-
-_MISSING: Any = _Missing()
-
-
-def resolve_actor_value(actor: Actor, raw: Any) -> Any:
-    """Substitute `$actor.id` / `$actor.account`; a missing actor value never matches."""
-    if raw == "$actor.id":
-        return _MISSING if actor.id is None else actor.id
-    if raw == "$actor.account":
-        return _MISSING if actor.account is None else actor.account
-    return raw
 
 
 def _is_true(clause: sa.ColumnElement[bool]) -> bool:

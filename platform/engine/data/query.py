@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +20,22 @@ from ..definition.fields import FieldValueError
 from ..definition.model import SYSTEM_COLUMNS, Entity, PortalModel
 from .computed import queryable
 from .errors import BadQuery, NotFound
+from .fulltext.match import TextMatch, text_match
 from .permissions import Actor, Policy
 from .tables import TableSet
 
 #: Terms of one search beyond this are ignored (each term is one more OR over the columns).
 MAX_SEARCH_TERMS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Between:
+    """A filter value for a sortable one-column field (a date, datetime or number): values
+    from `low` (included) up to `high` (excluded) — a week of slots is `Between(monday,
+    next_monday)`. Either end may be None (open)."""
+
+    low: Any = None
+    high: Any = None
 
 
 class RecordQuery:
@@ -32,6 +44,7 @@ class RecordQuery:
     model: PortalModel
     tables: TableSet
     policy: Policy
+    engine: sa.Engine
     #: per entity, the SQL of its `stored: sql` fields (`sql_compute.sql_columns`)
     computed_sql: Mapping[str, Mapping[str, sa.ColumnElement[Any]]]
 
@@ -54,8 +67,11 @@ class RecordQuery:
         search: str | None,
         search_fields: Sequence[str] | None,
         parent: tuple[str, int] | None,
+        *,
+        full_text: bool = True,
     ) -> sa.ColumnElement[bool] | None:
-        """The full WHERE of a list query, or None when the actor can read nothing."""
+        """The full WHERE of a list query, or None when the actor can read nothing (with
+        `full_text` False, `search` is a substring even where the entity has an index)."""
         table = self.tables[entity.name]
         row_filter = self.policy.row_filter(actor, entity.name, "read")
         if isinstance(row_filter, sa.sql.elements.False_):
@@ -64,6 +80,11 @@ class RecordQuery:
         parts: builtins.list[sa.ColumnElement[bool]] = [row_filter]
         for name, raw in (filters or {}).items():
             field = entity.fields.get(name)
+            if isinstance(raw, Between) and field is not None and name in mask:
+                parts.append(
+                    self._readable_and(actor, entity, name, self._between(entity, name, raw))
+                )
+                continue
             if field is None or name not in mask or not field.kind.filterable:
                 raise BadQuery(f"cannot filter by {name!r}")
             computed = self.value_sql(entity, name)
@@ -88,9 +109,30 @@ class RecordQuery:
             if ref not in entity.fields or entity.fields[ref].type != "ref":
                 raise BadQuery(f"{ref!r} is not a reference")
             parts.append(self._readable_and(actor, entity, ref, table.c[ref] == _int_id(parent_id)))
-        if search and search.strip():
+        if full_text and search and search.strip() and entity.full_text is not None:
+            found = self.full_text(actor, entity, search)
+            parts.append(
+                sa.false()
+                if found is None
+                else sa.and_(table.c.id.in_(sa.select(found.hits.c.id)), found.where)
+            )
+        elif search and search.strip():
             parts.append(self._search(actor, entity, table, search, search_fields, mask))
         return sa.and_(*parts)
+
+    def full_text(
+        self, actor: Actor, entity: Entity, text: str, *, any_word: bool = False
+    ) -> TextMatch | None:
+        """The full-text match of `text` in `entity`'s index for `actor` (`fulltext.match`;
+        every word, or with `any_word` one of them); None when nothing can match."""
+        index = self.tables.search.get(entity.name)
+        if index is None:
+            return None
+        table = self.tables[entity.name]
+        dialect = self.engine.dialect.name
+        return text_match(
+            self.policy, actor, entity, table, index, dialect, text, any_word=any_word
+        )
 
     def _search(
         self,
@@ -152,6 +194,22 @@ class RecordQuery:
             # rows where the field is hidden sort as if it were empty
             column = self._where_readable(actor, entity, name, value)
         return [column.desc() if descending else column.asc()]
+
+    def _between(self, entity: Entity, name: str, span: Between) -> sa.ColumnElement[bool]:
+        """`low <= field < high` on a sortable field stored in one column."""
+        field = entity.fields[name]
+        if not field.kind.sortable or len(field.columns) != 1 or field.sql:
+            raise BadQuery(f"cannot filter {name!r} by a range")
+        column = self.tables[entity.name].c[field.columns[0]]
+        parts: builtins.list[sa.ColumnElement[bool]] = []
+        try:
+            if span.low is not None:
+                parts.append(column >= field.kind.clean(field, span.low))
+            if span.high is not None:
+                parts.append(column < field.kind.clean(field, span.high))
+        except FieldValueError as exc:
+            raise BadQuery(f"bad range for {name!r}: {exc}") from exc
+        return sa.and_(sa.true(), *parts)
 
     # -- field readability per row ------------------------------------------------------
     def _readable_and(

@@ -136,8 +136,12 @@ class ReadStore(MetricReads):
         conn: sa.Connection | None = None,
         fields: Sequence[str] | None = None,
         titles: Sequence[str] = (),
+        full_text: bool = True,
     ) -> Page:
         """A page of records the actor may read, filtered, searched and sorted.
+
+        `search` uses the entity's full-text index when it has one (ranked, by word);
+        `full_text=False` asks for a substring of the search fields instead (type-ahead).
 
         `fields` limits the fields loaded (default: every field the actor may read).
         `titles` names reference columns (and `created_by`) whose referenced records' titles
@@ -149,13 +153,13 @@ class ReadStore(MetricReads):
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
         key = plan_key(
             actor, entity.name, filters, search, search_fields, parent,
-            sort, page, page_size, count, count_limit, fields, titles,
+            sort, page, page_size, count, count_limit, fields, titles, full_text,
         )  # fmt: skip
         plan = self._plans.get(key) if key is not None else ABSENT
         if isinstance(plan, Absent):
             plan = build_plan(
                 self, actor, entity, filters, search, search_fields, parent, sort, page,
-                page_size, count, count_limit, fields, titles,
+                page_size, count, count_limit, fields, titles, full_text,
             )  # fmt: skip
             if key is not None:
                 self._plans.put(key, plan)
@@ -316,6 +320,7 @@ class ReadStore(MetricReads):
             actor,
             entity_name,
             search=text or None,
+            full_text=False,  # what is typed so far: a substring, not whole words
             page_size=min(limit, 50),
             count=False,
             sort=title if title and queryable(entity, title) else "id",

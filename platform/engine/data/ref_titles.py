@@ -96,7 +96,7 @@ def _joinable(policy: Policy, actor: Actor, target: Entity, names_only: bool) ->
     return all(g.scope.kind != "parent" for g in policy.grants_for(actor, target.name, "read"))
 
 
-def joined_from(table: sa.Table, joins: Sequence[TitleJoin]) -> sa.FromClause:
+def joined_from(table: sa.FromClause, joins: Sequence[TitleJoin]) -> sa.FromClause:
     """`table` LEFT JOINed to every planned alias."""
     source: sa.FromClause = table
     for join in joins:

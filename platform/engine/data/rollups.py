@@ -12,7 +12,7 @@ moved to another parent or changed in a field the rollup reads (the aggregated f
    children — never an increment, so the value is exact however writes interleave;
 3. the parent's stored computed fields are recomputed from the new values;
 4. the parent's rules run against the new values: a failing rule refuses the child write
-   (a `ValidationFailed` with the parent's rule message) when it held before the write or
+   (a `RuleConflict` with the parent's rule message) when it held before the write or
    reads a field the write changed. "booked <= capacity" on a slot is how a definition says
    that the last place can be taken once (R7). A rule the parent already breaks for other
    reasons ("due >= today()" on last month's invoice) does not block its children;
@@ -26,7 +26,8 @@ moved to another parent or changed in a field the rollup reads (the aggregated f
 Money is summed in the parent field's currency; a child amount in another currency refuses
 the write with a field error on the child rather than adding apples and pears. An empty sum
 is 0, an empty min/max is None, a count is an int. `recompute_all` brings every parent of a
-rollup field up to date (deploys call it for new or changed rollups and after seeding).
+rollup field up to date (deploys call it for new or changed rollups and after seeding;
+`rollup_recompute`).
 
 A refreshed parent that an `on: update` automation listens to gets one update event of its
 own after the whole chain is refreshed (`rollup_events`); `recompute_all` raises none: a
@@ -36,18 +37,18 @@ deploy repairs derived data, nobody changed anything an automation should answer
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ..definition.fields import FieldValueError
 from ..definition.fieldtypes.money import Money
-from ..definition.model import Entity, Field, PortalModel, Rollup
+from ..definition.model import Entity, Field, Rollup
 from ..expr.expressions import EvaluationError
 from .computed import compute_virtual
 from .currencies import zero_in
-from .errors import NON_FIELD, FieldMessage, ValidationFailed
+from .errors import NON_FIELD, FieldMessage, RuleConflict, ValidationFailed
 from .events import WriteEvent
 from .permissions import Actor
 from .rollup_events import Announcements
@@ -61,8 +62,6 @@ log = logging.getLogger(__name__)
 
 #: Rollups over rollups are refreshed level by level; deeper chains mean a cycle in the data.
 MAX_CHAIN = 16
-#: Parents refreshed per statement batch by `recompute_all`.
-BATCH = 500
 
 #: (parent entity, parent id) → the child relations (child entity, via field) that changed
 Pending = dict[tuple[str, int], set[tuple[str, str]]]
@@ -165,7 +164,7 @@ def _refresh_one(
         if rollup is None or (rollup.entity, rollup.via) not in sources:
             continue
         try:
-            after[name] = _aggregate(store, conn, field, rollup, parent_id, before[name])
+            after[name] = aggregate_field(store, conn, field, rollup, parent_id, before[name])
         except ForeignCurrency as exc:
             _currency_error(errors, entity, field, rollup, parent_id, exc, child)
         except FieldValueError as exc:
@@ -182,8 +181,10 @@ def _refresh_one(
     changed = {n for n, f in entity.fields.items() if f.rollup and after[n] != before[n]}
     if not changed:
         return frozenset(), before, after
-    changed |= _recompute_stored(entity, after, actor, errors, parent_id)
+    changed |= recompute_stored(entity, after, actor, errors, parent_id)
     _check_rules(store, entity, before, after, frozenset(changed), actor, errors)
+    if errors and all(m.code == "rule" for msgs in errors.values() for m in msgs):
+        raise RuleConflict(errors)  # the parent's state refuses it, not the child's input
     if errors:
         raise ValidationFailed(errors)
     columns: dict[str, Any] = {}
@@ -199,7 +200,7 @@ def _refresh_one(
     return frozenset(changed), before, after
 
 
-def _recompute_stored(
+def recompute_stored(
     entity: Entity,
     values: dict[str, Any],
     actor: Actor,
@@ -319,7 +320,7 @@ def _add(errors: dict[str, list[FieldMessage]], message: FieldMessage) -> None:
     errors.setdefault(NON_FIELD, []).append(message)
 
 
-def _aggregate(
+def aggregate_field(
     store: RecordStore,
     conn: sa.Connection,
     field: Field,
@@ -331,85 +332,3 @@ def _aggregate(
     order whose last line is gone totals 0 USD, not the field's default 0 EUR)."""
     value = aggregate(conn, store.model, store.tables, field, rollup, parent_id)
     return zero_in(value, before.currency) if isinstance(before, Money) else value
-
-
-# -- whole tables -------------------------------------------------------------------------
-def recompute_all(
-    store: RecordStore, conn: sa.Connection, entity_name: str, field_name: str
-) -> int:
-    """Bring `entity.field` (a rollup) up to date on every parent; the number changed.
-
-    For deploys (a rollup new in this version) and seeding. Parents whose children hold
-    amounts in foreign currencies get no value (None) and a warning in the log; rules are
-    not checked (the data is what it is). Stored computed fields follow the new values.
-    """
-    entity = store.model.entities[entity_name]
-    field = entity.fields[field_name]
-    if field.rollup is None:
-        raise ValueError(f"{entity_name}.{field_name} is not a rollup")
-    table = store.tables[entity.name]
-    ids = [int(i) for i in conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars()]
-    system = Actor.system()
-    changed = 0
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        query = sa.select(*store.columns(entity)).where(table.c.id.in_(chunk))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=table, key_share=True)
-        for row in conn.execute(query).mappings().all():
-            before = store.raw_values(entity, row)
-            after = dict(before)
-            try:
-                after[field_name] = _aggregate(
-                    store, conn, field, field.rollup, int(before["id"]), before[field_name]
-                )
-            except (ForeignCurrency, FieldValueError) as exc:
-                log.warning("%s #%s: %s left empty: %s", entity_name, row["id"], field_name, exc)
-                after[field_name] = None
-            names = {field_name} if after[field_name] != before[field_name] else set()
-            if not names:
-                continue
-            names |= _recompute_stored(entity, after, system, {}, int(before["id"]))
-            columns: dict[str, Any] = {}
-            for name in names:
-                columns.update(
-                    entity.fields[name].kind.to_storage(entity.fields[name], after[name])
-                )
-            conn.execute(
-                table.update()
-                .where(table.c.id == before["id"])
-                .values(**columns, updated_at=utcnow())
-            )
-            changed += 1
-    return changed
-
-
-def dependency_order(
-    model: PortalModel, fields: Iterable[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """`fields` plus every rollup that reads them (transitively), children before parents."""
-    wanted = set(fields)
-    frontier = set(wanted)
-    while frontier:
-        found = set()
-        for entity_name, name in frontier:
-            for parent, field, rollup in rollups_over(model, entity_name):
-                key = (parent.name, field.name)
-                if name in reads(rollup) and key not in wanted:
-                    found.add(key)
-        wanted |= found
-        frontier = found
-
-    def depth(key: tuple[str, str], seen: frozenset[tuple[str, str]] = frozenset()) -> int:
-        rollup = model.entities[key[0]].fields[key[1]].rollup
-        if rollup is None or key in seen:
-            return 0
-        below = [
-            depth((rollup.entity, n), seen | {key})
-            for n in reads(rollup)
-            if (rollup.entity, n) in wanted
-        ]
-        return 1 + max(below, default=0)
-
-    rollups = [k for k in wanted if model.entities[k[0]].fields[k[1]].rollup is not None]
-    return sorted(rollups, key=lambda k: (depth(k), k))

@@ -1,5 +1,6 @@
 """Tables of the living portal: outbox jobs, audit log, approvals, notifications (with each
-user's unread count), schedules and the counters of sequence fields.
+user's unread count), schedules, the counters of sequence fields, attached documents and
+"was this helpful?" votes.
 
 They are shared by all portals (rows carry the portal slug) and created with the platform
 tables. Every time column is timezone-aware UTC; SQLite hands them back naive, so readers
@@ -168,6 +169,77 @@ sequence_counters = sa.Table(
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 
+#: Documents attached to records (`attachments:` of an entity): one row per document, its
+#: current name and folder; `id` is opaque (URLs carry it) and never reused.
+attachments = sa.Table(
+    "portalis_attachment",
+    system_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("folder", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("current", sa.Integer, nullable=False),  # number of the current version
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Column("updated_at", _TZ, nullable=False),
+    sa.Index("ix_portalis_attachment_record", "portal", "entity", "record_id"),
+)
+
+#: Every stored version of a document: its bytes live in the runtime's file store under
+#: `file_id` (a generated name), checked against `sha256` on every download.
+attachment_versions = sa.Table(
+    "portalis_attachment_version",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "attachment_id",
+        sa.String(64),
+        sa.ForeignKey("portalis_attachment.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("file_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.UniqueConstraint("attachment_id", "number", name="uq_portalis_attachment_version"),
+)
+
+
+#: Memberships: a user belongs to several accounts, with roles in each. The user row's
+#: `account` and `roles` are the user's home membership (its row here only marks it, its
+#: roles are the user row's); every other row gives the roles the user holds while that
+#: account is active (`accounts.memberships`).
+memberships = sa.Table(
+    "portalis_membership",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, primary_key=True),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Index("ix_portalis_membership_account", "portal", "account_id"),
+)
+
+
+#: "Was this helpful?" votes on records (`feedback` block): one per voter and record — a
+#: signed-in user by id (`user:<id>`), a visitor by a random token in their session
+#: (`visitor:<token>`), never by address — changed by voting again.
+feedback_votes = sa.Table(
+    "portalis_feedback_vote",
+    system_metadata,
+    sa.Column("portal", sa.String(40), primary_key=True),
+    sa.Column("entity", sa.String(63), primary_key=True),
+    sa.Column("record_id", sa.Integer, primary_key=True),
+    sa.Column("voter", sa.String(80), primary_key=True),
+    sa.Column("helpful", sa.Boolean, nullable=False),
+    sa.Column("updated_at", _TZ, nullable=False),
+)
 
 # Append-only on PostgreSQL even for someone with SQL access through the application's role.
 _AUDIT_GUARD = sa.DDL(  # type: ignore[no-untyped-call]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..definition.block_configs import ListBlock
 from ..definition.fields import TableContext
 from ..definition.model import Entity, PortalModel
 from ..definition.naming import constraint_name, table_name, table_prefix
+from .fulltext.index import SearchIndex, search_index
 from .table_indexes import entity_index_keys
 
 #: Columns of the user table that are not fields: they never appear in records.
@@ -44,6 +46,8 @@ class TableSet:
     metadata: sa.MetaData
     tables: Mapping[str, sa.Table]
     prefix: str
+    #: full-text indexes by entity (`search: {fields: ...}`), kept by `fulltext.index.sync`
+    search: Mapping[str, SearchIndex] = dataclass_field(default_factory=dict)
 
     def __getitem__(self, entity: str) -> sa.Table:
         return self.tables[entity]
@@ -93,7 +97,12 @@ def build_tables(model: PortalModel) -> TableSet:
         table = sa.Table(names[entity.name], metadata, *columns, sqlite_autoincrement=True)
         _add_indexes(model, entity, table, indexed.get(entity.name, set()))
         tables[entity.name] = table
-    return TableSet(metadata, tables, table_prefix(model.slug))
+    search = {
+        e.name: index
+        for e in model.entities.values()
+        if (index := search_index(e, names[e.name])) is not None
+    }
+    return TableSet(metadata, tables, table_prefix(model.slug), search)
 
 
 def _user_auth_columns() -> list[sa.Column[Any]]:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ..definition.fields import FieldValueError
 from ..definition.model import Entity, PortalModel
 from ..expr.expressions import EvaluationError, Expression
+from .account_tree import check_account_parent
 from .computed import Errors, apply_defaults, compute_fields
 from .currencies import align_given, check_computed
 from .errors import NON_FIELD, FieldMessage, NotFound, ValidationFailed
@@ -105,6 +106,12 @@ class WriteChecks:
                 target = field.config.to if field.config is not None else None
                 if target and not self._readable(conn, actor, target, merged[name]):
                     add_error(errors, name, "not-found", "the selected record does not exist")
+            if name == entity.parent_field and name not in errors:
+                wrong = check_account_parent(
+                    conn, self.tables[entity.name], name, merged.get("id"), merged.get(name)
+                )
+                if wrong is not None:
+                    errors[name] = [wrong]
             if field.unique and merged.get(name) is not None and name not in errors:
                 if self._taken(conn, entity, name, merged[name], merged.get("id")):
                     add_error(errors, name, "unique", "this value is already used")

@@ -1,5 +1,5 @@
 """The compiled options of the built-in blocks (`Block.config` of list, detail, form,
-markdown and metrics blocks), made by their definition sections (`block_sections`)."""
+markdown, search and metrics blocks), made by their definition sections (`block_sections`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,37 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .values import Label
+
+#: What a bulk action does with the selected rows.
+BulkKind = Literal["transition", "set", "export", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAction:
+    """One entry of a list's `bulk:`: take a workflow `transition`, `set` fields to values
+    (`$actor.id` / `$actor.account` are the acting user / their account), `export` the
+    selected rows as CSV or `delete` them. Each row is checked and written on its own."""
+
+    kind: BulkKind
+    transition: str | None = None
+    #: `set:` as (field, value) pairs, in the order written
+    values: tuple[tuple[str, Any], ...] = ()
+    label: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListImport:
+    """`import:` of a list: CSV import of new records into the list's entity.
+
+    `keys` pairs a ref field with the target's field a file names records by; `batch` is
+    the rows of one transaction (a larger file runs in the background, batch by batch)."""
+
+    fields: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...] = ()
+    batch: int = 500
+    max_rows: int = 50_000
+    max_bytes: int = 20 * 1024 * 1024
+    title: Label | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +57,12 @@ class ListBlock:
     #: the pager shows "1–25 of 132" (a bounded count in the list query); False: "1–25" and
     #: previous/next only, with no count
     total: bool = True
+    #: actions on the rows a reader selects (checkboxes and an action bar)
+    bulk: tuple[BulkAction, ...] = ()
+    #: rows refresh without a reload (`live_updates`; only with `parent`)
+    live: bool = False
+    #: CSV import of new records (`import:`)
+    csv_import: ListImport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +74,19 @@ class DetailBlock:
     actions: tuple[str, ...] = ("transitions", "edit")
     #: roles that see the history panel (changes, transitions, comments)
     history_roles: frozenset[str] = frozenset()
+    #: the record refreshes without a reload (`live_updates`)
+    live: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuickEntry:
+    """`quick:` of a form's lines: rows typed as "<key> <quantity>" lines (bulk ordering by
+    SKU): `field` is the rows' ref the key names a record of (by the target's `key` field,
+    else its title), `quantity` the field the number goes to."""
+
+    field: str
+    key: str | None = None
+    quantity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +104,8 @@ class FormLines:
     min: int = 0
     max: int = 100
     title: Label | None = None
+    #: quick entry of many rows as text lines (`quick:`)
+    quick: QuickEntry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +126,16 @@ class MarkdownBlock:
     """`markdown`: localized text, sanitized at render time."""
 
     text: Label
+
+
+@dataclass(frozen=True, slots=True)
+class SearchBoxBlock:
+    """`search`: a search box that sends the typed words to a list page as `?q=`."""
+
+    page: str
+    title: Label | None = None
+    placeholder: Label | None = None
+    button: Label | None = None
 
 
 #: What a metric computes over the records it counts.

@@ -6,7 +6,8 @@ with the form's record, saved in one transaction.
     entity: order
     fields: [reference, note]
     lines: {entity: order_line, via: order, fields: [product, quantity, unit_price],
-            order_by: position, min: 1, max: 50}
+            order_by: position, min: 1, max: 50,
+            quick: {field: product, key: sku, quantity: quantity}}
 ```
 
 The schema of the option, the checks a schema cannot state (the child's ref to the parent,
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..problems import JsonPath
-from .block_configs import FormLines
+from .block_configs import FormLines, QuickEntry
 from .model import SYSTEM_COLUMNS
 from .sections import SectionContext
 from .values import Label
@@ -60,6 +61,31 @@ LINES: dict[str, Any] = {
             "description": f"Most rows (default 100, at most {MAX_LINES}).",
         },
         "title": {"$ref": "#/$defs/label", "description": "Caption of the rows' table."},
+        "quick": {
+            "type": "object",
+            "properties": {
+                "field": {
+                    "$ref": "#/$defs/name",
+                    "description": "The rows' ref field each typed line names a record of "
+                    "(product).",
+                },
+                "key": {
+                    "$ref": "#/$defs/name",
+                    "description": "The target's field lines name records by (sku); default: "
+                    "its title field.",
+                },
+                "quantity": {
+                    "$ref": "#/$defs/name",
+                    "description": "The rows' number field the line's second value goes to "
+                    "(quantity; 1 when a line has none).",
+                },
+            },
+            "required": ["field"],
+            "additionalProperties": False,
+            "description": "Quick entry: a text box where people type one row per line, "
+            "`<key> <quantity>` (`W-100 5`, also separated by `;`, `,` or a tab); each line "
+            "becomes a row, an unknown key is an error on its line.",
+        },
     },
     "additionalProperties": False,
     "required": ["entity", "via", "fields"],
@@ -118,9 +144,42 @@ def check_lines(ctx: SectionContext, parent: str, lines: dict[str, Any], path: J
                 (*path, "order_by"),
                 "add a field {type: int} such as position",
             )
+    if isinstance(lines.get("quick"), dict):
+        _check_quick(ctx, child, lines, (*path, "quick"))
     low, high = int(lines.get("min", 0)), int(lines.get("max", 100))
     if low > high:
         ctx.problem("block-option", f"min ({low}) is more than max ({high})", (*path, "min"))
+
+
+def _check_quick(ctx: SectionContext, child: str, lines: dict[str, Any], path: JsonPath) -> None:
+    """`field` is a ref among the rows' fields, `key` a field of its target, `quantity` a
+    number field among the rows' fields."""
+    quick, fields = lines["quick"], ctx.fields_of(child)
+    listed = list(lines.get("fields") or [])
+    name = str(quick.get("field"))
+    spec = fields.get(name) or {}
+    if name not in listed or spec.get("type") != "ref":
+        refs = [n for n in listed if (fields.get(n) or {}).get("type") == "ref"]
+        ctx.problem(
+            "block-option",
+            f"quick entry needs a ref field among the rows' fields; {name!r} is not one",
+            (*path, "field"),
+            ctx.suggest(name, refs) if refs else "add a ref field to fields:",
+        )
+    elif quick.get("key") is not None:
+        ctx.check_field(str(spec.get("to")), str(quick["key"]), (*path, "key"))
+    quantity = quick.get("quantity")
+    if quantity is not None:
+        kind = (fields.get(quantity) or {}).get("type")
+        if quantity not in listed or kind not in ("int", "decimal"):
+            numbers = [n for n in listed if (fields.get(n) or {}).get("type") in ("int", "decimal")]
+            ctx.problem(
+                "block-option",
+                f"quantity needs an int or decimal field among the rows' fields; "
+                f"{quantity!r} is not one",
+                (*path, "quantity"),
+                ctx.suggest(str(quantity), numbers) if numbers else "",
+            )
 
 
 def _derived(spec: Any) -> bool:
@@ -140,4 +199,11 @@ def compile_lines(lines: dict[str, Any]) -> FormLines:
         min=int(lines.get("min", 0)),
         max=int(lines.get("max", 100)),
         title=Label.of(lines["title"]) if "title" in lines else None,
+        quick=_compile_quick(lines.get("quick")),
     )
+
+
+def _compile_quick(quick: Any) -> QuickEntry | None:
+    if not isinstance(quick, dict):
+        return None
+    return QuickEntry(quick["field"], quick.get("key"), quick.get("quantity"))

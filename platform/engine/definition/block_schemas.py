@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .block_bulk import BULK
+from .block_import import IMPORT
 from .block_lines import LINES
 
 #: `- list: …`
@@ -51,6 +53,14 @@ LIST: dict[str, Any] = {
             "description": "Show how many rows match ('1–25 of 132', counted up to 10,000); "
             "false shows '1–25' with previous/next only and counts nothing.",
         },
+        "bulk": BULK,
+        "import": IMPORT,
+        "live": {
+            "type": "boolean",
+            "description": "With parent: on a record page, rows added, changed or removed "
+            "by others appear without a reload (new ones announced to screen readers); the "
+            "portal's live_updates: sets how often the page asks.",
+        },
     },
     "additionalProperties": False,
     "required": ["entity", "columns"],
@@ -83,6 +93,12 @@ DETAIL: dict[str, Any] = {
             "properties": {"roles": {"$ref": "#/$defs/role_list"}},
             "required": ["roles"],
             "additionalProperties": False,
+        },
+        "live": {
+            "type": "boolean",
+            "description": "The record's fields, status and offered transitions refresh "
+            "without a reload when someone else changes it (the portal's live_updates: sets "
+            "how often the page asks).",
         },
     },
     "additionalProperties": False,
@@ -124,6 +140,28 @@ FORM: dict[str, Any] = {
 MARKDOWN: dict[str, Any] = {
     "$ref": "#/$defs/label",
     "description": "Markdown text (localized), sanitized when rendered.",
+}
+
+
+#: `- search: …`
+SEARCH_BOX: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "page": {
+            "$ref": "#/$defs/name",
+            "description": "The page the search goes to (its list reads the words as `?q=`); "
+            "a page without <id> whose list has `search:`.",
+        },
+        "title": {"$ref": "#/$defs/label", "description": "Heading above the box."},
+        "placeholder": {
+            "$ref": "#/$defs/label",
+            "description": "Example words shown in the empty box (the box also has a label).",
+        },
+        "button": {"$ref": "#/$defs/label", "description": "Text of the button (default: Search)."},
+    },
+    "additionalProperties": False,
+    "required": ["page"],
+    "description": "A search box that opens a list page with the typed words (`?q=`).",
 }
 
 

@@ -1,4 +1,4 @@
-"""The built-in blocks' definition sections: list, detail, form, markdown and metrics.
+"""The built-in blocks' definition sections: list, detail, form, markdown, search_box and metrics.
 
 They go through the same seam as a plugin's block type: a `DefinitionSection` with the options'
 schema (`block_schemas`), the checks a schema cannot state (references to entities, fields and
@@ -13,7 +13,9 @@ from typing import Any
 
 from ..problems import JsonPath
 from . import block_schemas
-from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock
+from .block_bulk import compile_bulk
+from .block_configs import DetailBlock, FormBlock, ListBlock, MarkdownBlock, SearchBoxBlock
+from .block_import import check_import, compile_import
 from .block_lines import check_lines, compile_lines
 from .metric_section import check_metrics, compile_metrics
 from .model import SYSTEM_COLUMNS
@@ -25,7 +27,7 @@ def _has_id(ctx: SectionContext) -> bool:
     return "<id>" in str((ctx.page or {}).get("route", ""))
 
 
-def _page_entity(page: Mapping[str, Any] | None) -> str | None:
+def shown_entity(page: Mapping[str, Any] | None) -> str | None:
     """The entity whose record a page with <id> shows (its detail block, or edit form)."""
     for block in (page or {}).get("blocks") or []:
         kind, options = next(iter(block.items()))
@@ -40,7 +42,7 @@ def _check_parent(ctx: SectionContext, entity: str, parent: str, path: JsonPath)
     """`parent:` names a ref field pointing to the record the page shows."""
     fields = ctx.fields_of(entity)
     spec = fields.get(parent)
-    shown = _page_entity(ctx.page)
+    shown = shown_entity(ctx.page)
     if spec is None or spec.get("type") != "ref":
         refs = [n for n, f in fields.items() if f.get("type") == "ref"]
         ctx.problem(
@@ -79,6 +81,14 @@ def check_list(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> 
         ctx.check_page(options["link"], (*path, "link"), need_id=True)
     if options.get("parent") is not None:
         _check_parent(ctx, entity, options["parent"], (*path, "parent"))
+    elif options.get("live"):
+        ctx.problem(
+            "live-needs-parent",
+            "live: applies to a list of a record's children (a list block with parent:)",
+            (*path, "live"),
+            "add parent: (the ref to the page's record) or remove live:",
+        )
+    check_import(ctx, entity, options, path)
 
 
 def check_detail(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
@@ -134,7 +144,12 @@ def compile_list(options: dict[str, Any]) -> ListBlock:
         parent=options.get("parent"),
         export=bool(options.get("export", True)),
         total=bool(options.get("total", True)),
+        live=bool(options.get("live", False)),
         title=Label.of(options["title"]) if "title" in options else None,
+        bulk=compile_bulk(options.get("bulk") or []),
+        csv_import=compile_import(
+            options, tuple(c for c in options["columns"] if c not in SYSTEM_COLUMNS)
+        ),
     )
 
 
@@ -145,6 +160,7 @@ def compile_detail(options: dict[str, Any]) -> DetailBlock:
         fields=tuple(options.get("fields") or ()),
         actions=tuple(options.get("actions") or ("transitions", "edit")),
         history_roles=frozenset((options.get("history") or {}).get("roles") or ()),
+        live=bool(options.get("live", False)),
     )
 
 
@@ -161,6 +177,40 @@ def compile_form(options: dict[str, Any]) -> FormBlock:
     )
 
 
+def check_search_box(options: dict[str, Any], path: JsonPath, ctx: SectionContext) -> None:
+    """The target page exists, has no <id>, and holds a list with `search:` to read `?q=`."""
+    target = options["page"]
+    if not ctx.check_page(target, (*path, "page")):
+        return
+    page = ctx.pages.get(target) or {}
+    if "<id>" in str(page.get("route", "")):
+        ctx.problem(
+            "block-route",
+            f"search page {target!r} shows one record (its route has <id>)",
+            (*path, "page"),
+            "name a page with a list of records",
+        )
+        return
+    blocks = [b for b in page.get("blocks") or [] if isinstance(b, dict)]
+    if not any(isinstance(b.get("list"), dict) and b["list"].get("search") for b in blocks):
+        ctx.problem(
+            "block-option",
+            f"page {target!r} has no list with search: to read the words",
+            (*path, "page"),
+            "add search: [fields] to the first list block of that page",
+        )
+
+
+def compile_search_box(options: dict[str, Any]) -> SearchBoxBlock:
+    """The runtime's `SearchBoxBlock`."""
+    return SearchBoxBlock(
+        page=options["page"],
+        title=Label.of(options["title"]) if "title" in options else None,
+        placeholder=Label.of(options["placeholder"]) if "placeholder" in options else None,
+        button=Label.of(options["button"]) if "button" in options else None,
+    )
+
+
 BLOCK_SECTIONS = (
     DefinitionSection(
         "block",
@@ -168,9 +218,10 @@ BLOCK_SECTIONS = (
         block_schemas.LIST,
         "List",
         "Rows of an entity the reader may see, with columns, filters, search, sort, paging "
-        "and CSV export.",
+        "and CSV export; with bulk: actions on the rows the reader selects, with import: CSV "
+        "import of new records.",
         "entity: ticket\ncolumns: [subject, status, updated_at]\nfilters: [status]\n"
-        "search: [subject]\nlink: ticket",
+        "search: [subject]\nlink: ticket\nbulk: [{transition: close}, export]",
         check_list,
         compile_list,
     ),
@@ -207,6 +258,17 @@ BLOCK_SECTIONS = (
         "en: '## Welcome'\nde: '## Willkommen'",
         None,
         lambda text: MarkdownBlock(Label.of(text)),
+    ),
+    DefinitionSection(
+        "block",
+        "search_box",
+        block_schemas.SEARCH_BOX,
+        "Search",
+        "A search box (for example on the home page) that opens a list page with the typed "
+        "words as `?q=`; shown only to readers who may open that page.",
+        "page: help\nplaceholder: {en: e.g. reset password}",
+        check_search_box,
+        compile_search_box,
     ),
     DefinitionSection(
         "block",

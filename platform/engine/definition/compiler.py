@@ -14,11 +14,13 @@ from typing import Any
 from ..expr.expressions import DEFAULT_NAMES, Expression, ExpressionError, compile_expression
 from ..expr.typecheck import type_errors
 from ..problems import JsonPath
+from .attachment_spec import compile_attachments
 from .auth_config import AuthConfig, AuthProvider, PasswordPolicy
-from .compiler_flow import FlowCompiler
+from .compiler_flow import FlowCompiler, humanize
 from .exchange_rates import compile_exchange_rates
 from .fields import FieldValueError
 from .flow_model import Workflow
+from .full_text import entity_search
 from .lookups import compile_lookups
 from .model import (
     BUILTIN_ROLES,
@@ -27,6 +29,7 @@ from .model import (
     Entity,
     Field,
     Grant,
+    LiveUpdates,
     Page,
     PortalModel,
     Role,
@@ -35,8 +38,9 @@ from .model import (
     Theme,
 )
 from .naming import table_name
+from .printout_spec import Printout, compile_printout
 from .related_reads import RelatedReads, entity_reads
-from .semantics.base import Ctx, account_field
+from .semantics.base import Ctx, account_field, tree_parent
 from .semantics.roles import role_closures
 from .semantics.sections import CORE_AUTH_KEYS
 from .values import Label, frozen_map
@@ -44,11 +48,6 @@ from .values import Label, frozen_map
 Functions = Mapping[str, Callable[..., Any]]
 #: What the `when` of a parent scope sees: the parent record's values and the actor.
 PARENT_STATE_NAMES = ("parent", "actor")
-
-
-def humanize(name: str) -> str:
-    """`due_date` → `Due date`."""
-    return name.replace("_", " ").capitalize()
 
 
 class _Compiler:
@@ -128,6 +127,7 @@ class _Compiler:
                 tuple(spec.get("inherits") or ()),
                 bool(spec.get("staff", False)),
                 frozenset(closure),
+                assigns=tuple(spec.get("assigns") or ()),
             )
         return roles
 
@@ -150,10 +150,7 @@ class _Compiler:
             if check is not None:
                 rules.append(Rule(i, check, Label.of(rule["message"])))
         lookups = compile_lookups(spec.get("lookups"))
-        reads = entity_reads(fields, rules, lookups)
-        search = tuple(spec.get("search") or ()) or tuple(
-            f.name for f in fields.values() if f.kind.searchable
-        )
+        search, full_text = entity_search(spec.get("search"), fields, self.ctx.data["locales"])
         return Entity(
             name=name,
             label=Label.of(spec.get("label"), humanize(name)),
@@ -165,15 +162,27 @@ class _Compiler:
             rules=tuple(rules),
             title_field=spec.get("title_field"),
             account_field=account_field(self.ctx, name),
+            parent_field=tree_parent(self.ctx) if name == "account" else None,
             builtin=bool(spec.get("__builtin__")),
             table_name=table_name(str(self.ctx.data["portal"]), name),
             search_fields=search,
+            full_text=full_text,
             icon=spec.get("icon"),
             indexes=tuple(tuple(index) for index in spec.get("indexes") or ()),
-            reads=reads,
+            reads=entity_reads(fields, rules, lookups),
             copy=self.flow.copy_spec(name, spec.get("copy")),
             lookups=frozen_map(lookups),
+            attachments=compile_attachments(spec.get("attachments")),
+            printouts=frozen_map(self.printouts(name, spec.get("printouts"))),
         )
+
+    def printouts(self, entity: str, raw: Mapping[str, Any] | None) -> dict[str, Printout]:
+        out: dict[str, Printout] = {}
+        for name, spec in (raw or {}).items():
+            path: JsonPath = ("entities", entity, "printouts", name, "when")
+            when = self.expression(spec.get("when"), path, entity)
+            out[name] = compile_printout(name, spec, when, humanize(name))
+        return out
 
     def field(self, entity: str, name: str, spec: dict[str, Any], path: JsonPath) -> Field | None:
         kind = self.ctx.registry.get(str(spec["type"]))
@@ -224,8 +233,9 @@ class _Compiler:
         raw_scope = spec["scope"]
         if isinstance(raw_scope, str):
             scope = Scope(raw_scope)  # type: ignore[arg-type]
-            if raw_scope == "account":
-                scope = Scope("account", field=account_field(self.ctx, entity))
+            if raw_scope in ("account", "account_tree"):
+                up = tree_parent(self.ctx) if raw_scope == "account_tree" else None
+                scope = Scope(raw_scope, field=account_field(self.ctx, entity), target=up)  # type: ignore[arg-type]
         elif "parent" in raw_scope:
             ref = raw_scope["parent"]
             target = (self.ctx.fields_of(entity).get(ref) or {}).get("to")
@@ -355,6 +365,7 @@ class _Compiler:
             automations=frozen_map(self.flow.automations()),
             notifications=frozen_map(self.flow.notifications()),
             exchange_rates=compile_exchange_rates(data.get("exchange_rates"), self.currency),
+            live_updates=LiveUpdates(**data["live_updates"]) if "live_updates" in data else None,
         )
 
 

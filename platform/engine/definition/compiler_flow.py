@@ -23,6 +23,7 @@ from .flow_model import (
 from .model import Rollup
 from .semantics.base import Ctx
 from .semantics.copying import child_ref
+from .semantics.timer_moments import timer_name
 from .values import Label, Value, frozen_map
 
 #: (source, path, entity, names) → compiled expression, or None (a problem was recorded)
@@ -136,10 +137,13 @@ class FlowCompiler:
             path: JsonPath = ("workflows", workflow, "timers", i)
             out.append(
                 Timer(
-                    name=raw.get("name") or f"{raw['state']}_{raw['after']}",
+                    name=raw.get("name") or timer_name(raw),
                     state=raw["state"],
-                    after=raw["after"],
-                    after_seconds=duration_seconds(raw["after"]),
+                    after=raw.get("after", ""),
+                    after_seconds=duration_seconds(raw.get("after", "")),
+                    of=raw.get("of"),
+                    before=raw.get("before", ""),
+                    before_seconds=duration_seconds(raw.get("before", "")),
                     when=self.expression(
                         raw.get("when"), (*path, "when"), entity, ("record", "actor")
                     ),
@@ -194,6 +198,7 @@ class FlowCompiler:
                 link=spec.get("link"),
                 email=bool(spec.get("email", True)),
                 in_app=bool(spec.get("in_app", True)),
+                attach=tuple(spec.get("attach") or ()),
             )
         return out
 

@@ -68,8 +68,9 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """`after_seconds` after a record entered `state` (and is still there): take `transition`
-    or run `actions`, if `when` holds at that moment."""
+    """`after_seconds` after a record entered `state` — or, with `of`, `before_seconds`
+    before the moment in the record's date/datetime field `of` — while it is still there:
+    take `transition` or run `actions`, if `when` holds at that moment."""
 
     name: str
     state: str
@@ -79,6 +80,10 @@ class Timer:
     when_source: str | None = None
     transition: str | None = None
     actions: tuple[Action, ...] = ()
+    #: `before: 24h, of: starts_at`: the field counted back from (None: counted from entry)
+    of: str | None = None
+    before: str = ""
+    before_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,8 @@ class NotificationTemplate:
     link: str | None = None
     email: bool = True
     in_app: bool = True
+    #: printouts of the record attached to the mail (rendered for each recipient)
+    attach: tuple[str, ...] = ()
 
     def pick(self, locale: str, default_locale: str) -> tuple[Any, Any]:
         """The (subject, body) templates for `locale`, falling back like labels do."""

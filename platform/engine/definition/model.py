@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .attachment_spec import AttachmentsSpec
 from .auth_config import AuthConfig
 from .exchange_rates import ExchangeRates
 from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
+from .printout_spec import Printout
 from .values import Label, frozen_map
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ RESERVED_ROUTE_SEGMENTS = frozenset(
     }
 )
 
-ScopeKind = Literal["all", "account", "own", "self", "parent", "where"]
+ScopeKind = Literal["all", "account", "account_tree", "own", "self", "parent", "where"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +126,9 @@ class Rule:
 class Scope:
     """Which rows a grant covers.
 
-    `field` is the account reference for `account`, the reference field for `parent`;
-    `target` the parent entity; `where` pairs of (field, value) where a value may be
+    `field` is the account reference for `account` and `account_tree`, the reference field
+    for `parent`; `target` the parent entity (for `account_tree`: the account entity's
+    `parent_field`); `where` pairs of (field, value) where a value may be
     `$actor.id` or `$actor.account`. `when` (parent scopes of write grants only) is a
     condition on the parent's state, over `parent` and `actor`; `message` is what a write
     it refuses is told ("the order is delivered: its lines can no longer change").
@@ -176,6 +179,20 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class FullText:
+    """An entity's full-text index (`search: {fields: ...}`): the indexed fields with their
+    weights (1–10) and the text-search language (`english`, `german`, `french`, `spanish` or
+    `simple`, from the portal's first locale)."""
+
+    fields: tuple[tuple[str, int], ...]
+    language: str
+
+    def names(self) -> tuple[str, ...]:
+        """The indexed fields in declaration order."""
+        return tuple(name for name, _ in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     """An entity: a real table with typed columns and its permission grants."""
 
@@ -187,9 +204,13 @@ class Entity:
     rules: tuple[Rule, ...] = ()
     title_field: str | None = None
     account_field: str | None = None
+    #: on the account entity: the ref to the parent account (`account_tree` scopes)
+    parent_field: str | None = None
     builtin: bool = False
     table_name: str = ""
     search_fields: tuple[str, ...] = ()
+    #: the full-text index (`search: {fields: ...}`), None for a substring search
+    full_text: FullText | None = None
     icon: str | None = None
     #: declared `indexes:`, each a list of field or system column names (`-name` descends)
     indexes: tuple[tuple[str, ...], ...] = ()
@@ -200,6 +221,10 @@ class Entity:
     copy: CopySpec | None = None
     #: declared lookups by name (`lookups:`), read by expressions as `record.<name>`
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
+    #: documents kept with each record (`attachments:`), None when it keeps none
+    attachments: AttachmentsSpec | None = None
+    #: documents generated from each record (`printouts:`), by name
+    printouts: Mapping[str, Printout] = field(default_factory=dict)
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""
@@ -214,7 +239,8 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """A role; `closure` is the role itself plus every role it inherits, transitively."""
+    """A role; `closure` is the role itself plus every role it inherits, transitively;
+    `assigns` the roles a holder may give to the users of their own account."""
 
     name: str
     label: Label
@@ -222,6 +248,7 @@ class Role:
     staff: bool = False
     closure: frozenset[str] = frozenset()
     builtin: bool = False
+    assigns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +292,15 @@ class Theme:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveUpdates:
+    """The `live_updates:` section: open pages ask every `interval_seconds` whether what
+    they show changed (blocks with `live: true`, and the notification bell when `bell`)."""
+
+    interval_seconds: int = 10
+    bell: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class PortalModel:
     """A whole compiled definition."""
 
@@ -288,6 +324,8 @@ class PortalModel:
     notifications: Mapping[str, NotificationTemplate] = field(default_factory=frozen_map)
     #: dated rates for metrics that report money in one currency (`exchange_rates:`)
     exchange_rates: ExchangeRates | None = None
+    #: how open pages learn of news without a reload (`live_updates:`); None: they do not
+    live_updates: LiveUpdates | None = None
 
     @property
     def default_locale(self) -> str:

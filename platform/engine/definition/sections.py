@@ -66,6 +66,14 @@ class SectionContext(Protocol):
         """The raw fields of `entity` (empty when unknown)."""
         ...
 
+    def rules_of(self, entity: str) -> list[Mapping[str, Any]]:
+        """The raw `rules:` of `entity` (each `{check, message}`; empty when unknown)."""
+        ...
+
+    def workflows_of(self, entity: str) -> list[Mapping[str, Any]]:
+        """The raw workflows over `entity` (each with `field`, `transitions`, …)."""
+        ...
+
     def check_roles(self, roles: Iterable[str], path: JsonPath) -> None:
         """Each role in `roles` (a list at `path`) must exist."""
         ...

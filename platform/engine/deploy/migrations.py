@@ -33,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..data.db import is_sqlite
+from ..data.fulltext.upkeep import sync as sync_search
 from ..data.tables import TableSet
 from ..problems import PortalisError
 from .live_schema import LiveSchema
@@ -152,6 +153,7 @@ def apply(
                     raise PlanOutdated("the database changed since the plan was made; plan again")
                 try:
                     Executor(conn, target).run(current)
+                    sync_search(conn, target.tables, target.search, target.prefix)
                 except sa.exc.SQLAlchemyError as exc:
                     reason = getattr(exc, "orig", None) or exc
                     raise MigrationFailed(

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..data.permissions import Actor
+from ..data.rollup_recompute import BATCH, recompute_all
 from ..data.rollup_sql import reads
-from ..data.rollups import BATCH, recompute_all
 from ..data.tables import utcnow
 from ..definition.fields import FieldValueError
 from ..definition.model import Field, PortalModel

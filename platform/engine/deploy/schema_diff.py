@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..data.fulltext.pg_vectors import is_vector_column
 from ..data.tables import TableSet
 from ..definition.naming import constraint_name
 from .index_diff import given_name, index_ops
@@ -234,7 +235,12 @@ class _TableDiff:
             if new in table.c and new not in self.live and old in self.live and old not in table.c
         }
         self.back = {old: new for new, old in self.renamed.items()}
-        self.dropped = set(self.live) - set(self.back) - {c.name for c in table.columns}
+        # stored search vectors are kept by `fulltext.pg_vectors.sync`, not by the diff
+        self.dropped = {
+            name
+            for name in set(self.live) - set(self.back) - {c.name for c in table.columns}
+            if not is_vector_column(name)
+        }
 
     def ops(self) -> list[SchemaOp]:
         indexes = index_ops(self.reflected, self.table, self.back, self.dropped)

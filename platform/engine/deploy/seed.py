@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..accounts.memberships import membership_roles, set_membership, sync_home_memberships
 from ..accounts.passwords import hash_password
 from ..data.errors import ValidationFailed
 from ..data.lookups import load_lookups
@@ -135,6 +136,22 @@ class _Seeder:
         )
         return new_id
 
+    def add_memberships(self, plan: SeedPlan) -> None:
+        """Every seeded user's home membership, and the further ones the seed names that the
+        user does not have yet (a role an administrator changed since stays changed)."""
+        sync_home_memberships(self.conn, self.portal)
+        model = self.portal.model
+        for row in plan.rows:
+            user = self.existing(row.row_key) if row.memberships else None
+            for key, roles in row.memberships:
+                account = self.existing(("account", key))
+                if (
+                    user
+                    and account
+                    and membership_roles(self.conn, model.slug, user, account) is None
+                ):
+                    set_membership(self.conn, model, user, account, roles)
+
 
 def load_seed(conn: sa.Connection, portal: CompiledPortal, engine: sa.Engine) -> SeedStats:
     """Load every seed file of the portal inside `conn`'s transaction.
@@ -151,4 +168,5 @@ def load_seed(conn: sa.Connection, portal: CompiledPortal, engine: sa.Engine) ->
     problems = plan.collected()
     if problems:
         raise DefinitionError(problems)
+    seeder.add_memberships(plan)
     return seeder.stats

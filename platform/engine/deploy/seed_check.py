@@ -77,7 +77,7 @@ def _check_content(ctx: Ctx, data: dict[str, Any], source: SourceMap) -> None:
         for j, role in enumerate(item.get("roles") or []):
             if role not in roles:
                 add(f"unknown role {role!r}", ("users", i, "roles", j), suggest(str(role), roles))
-        extra = {k: v for k, v in item.items() if k not in ("password", "roles")}
+        extra = {k: v for k, v in item.items() if k not in ("password", "roles", "memberships")}
         _unknown_fields(ctx, "user", extra, ("users", i), add)
     for entity, items in (data.get("records") or {}).items():
         if entity not in ctx.entities:

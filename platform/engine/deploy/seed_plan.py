@@ -51,6 +51,8 @@ class SeedRow:
     creator: str | None = None
     roles: tuple[str, ...] = ()
     password: str | None = None
+    #: a user's further accounts: (account key, roles there)
+    memberships: tuple[tuple[str, tuple[str, ...]], ...] = ()
     problems: list[Problem] = field(default_factory=list)
     #: rows not loaded because they depend on this one, which failed
     dependents: int = 0
@@ -125,7 +127,7 @@ def _file_rows(
         rows.append(SeedRow("account", str(item["key"]), given, ("accounts", i), source))
     for i, item in enumerate(data.get("users") or []):
         email = str(item["email"]).strip().lower()  # logins are case-insensitive
-        given = {k: v for k, v in item.items() if k not in ("password", "roles")}
+        given = {k: v for k, v in item.items() if k not in ("password", "roles", "memberships")}
         given["email"] = email
         given.setdefault("name", email.split("@")[0])
         password = item.get("password")
@@ -138,6 +140,10 @@ def _file_rows(
                 source,
                 roles=tuple(str(r) for r in item.get("roles") or ()),
                 password=None if password is None else str(password),
+                memberships=tuple(
+                    (str(m["account"]), tuple(str(r) for r in m.get("roles") or ()))
+                    for m in item.get("memberships") or ()
+                ),
             )
         )
     for entity, items in (data.get("records") or {}).items():
@@ -187,6 +193,12 @@ def _clean(
         unknown = [r for r in row.roles if r not in model.roles]
         if unknown:
             row.fail(f"unknown role(s) {', '.join(unknown)}", ("roles",))
+        for i, (account, roles) in enumerate(row.memberships):
+            if ("account", account) not in index and not exists(("account", account)):
+                row.fail(f"no seed account {account!r}", ("memberships", i, "account"))
+            bad = [r for r in roles if r not in model.roles or model.roles[r].builtin]
+            if bad:
+                row.fail(f"unknown role(s) {', '.join(bad)}", ("memberships", i, "roles"))
     if row.creator is not None:
         target: RowKey = ("user", row.creator)
         if target in index or exists(target):

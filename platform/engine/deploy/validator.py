@@ -23,8 +23,10 @@ from ..definition.lookups import check_lookups
 from ..definition.model import PortalModel
 from ..definition.schema.check import field_problems, make_validator, schema_problems
 from ..definition.schema.compose import build_schema, split_field_schemas
+from ..definition.semantics.attachments import check_attachments
 from ..definition.semantics.auth import check_auth
 from ..definition.semantics.base import Ctx
+from ..definition.semantics.bulk import check_bulk
 from ..definition.semantics.copying import check_copies
 from ..definition.semantics.derived import check_derived_fields
 from ..definition.semantics.entities import check_entities
@@ -38,8 +40,10 @@ from ..definition.semantics.pages import (
     check_theme_and_locales,
     check_translations,
 )
+from ..definition.semantics.printouts import check_printouts
 from ..definition.semantics.reporting import check_reporting
 from ..definition.semantics.roles import check_roles
+from ..definition.semantics.search import check_search_blocks
 from ..definition.semantics.sections import check_sections
 from ..definition.semantics.workflows import check_workflows
 from ..plugins import definition_sections, expression_functions, field_types
@@ -129,9 +133,13 @@ class Checker:
             check_derived_fields,
             check_flow,
             check_copies,
+            check_attachments,
+            check_printouts,
             check_lookups,
             check_pages,
+            check_search_blocks,
             check_sections,
+            check_bulk,
             check_reporting,
             check_navigation,
             check_auth,

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..accounts.memberships import sync_home_memberships
 from ..data.errors import NotFound
 from ..data.platform_tables import ensure_platform_tables, portals, versions
 from ..data.sequences import number_existing
@@ -42,7 +43,7 @@ Progress = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
-    return None
+    """Progress that says nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ def deploy(
             )
         _set_live(conn, slug, number)
         outcome["number"] = number
-        _number_existing(conn, compiled, progress)
+        _settle_existing(conn, compiled, progress)
         seeded: frozenset[str] = frozenset()
         if seed:
             progress("loading seed data")
@@ -202,7 +203,7 @@ def rollback(
 
     def publish(conn: sa.Connection) -> None:
         _set_live(conn, slug, number)
-        _number_existing(conn, compiled, progress)
+        _settle_existing(conn, compiled, progress)
         refresh_rollups(conn, compiled, engine, previous, frozenset(), progress)
 
     progress(f"rolling back to version {number}: {len(schema_plan.ops)} schema change(s)")
@@ -252,8 +253,10 @@ def refresh_rollups(
     return changed
 
 
-def _number_existing(conn: sa.Connection, compiled: CompiledPortal, progress: Progress) -> None:
-    """Number the records a new sequence field found (before seed data takes its numbers)."""
+def _settle_existing(conn: sa.Connection, compiled: CompiledPortal, progress: Progress) -> None:
+    """Number the records a new sequence field found (before seed data takes its numbers);
+    users from before memberships get their home membership (nothing else changes)."""
+    sync_home_memberships(conn, compiled)
     numbered = number_existing(conn, compiled.model, compiled.tables)
     if numbered:
         progress(f"numbered {numbered} existing record(s)")

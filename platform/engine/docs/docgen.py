@@ -105,7 +105,9 @@ does not exist for them: pages and the API answer 404.
 
 **Expressions.** The keys {expressions} hold single Python expressions, compiled once when the
 definition is compiled (an AST allow-list, then RestrictedPython). They can use `record` (the
-record's values, e.g. `record['status']`), `actor`, `today()`, `now()`, `days_since(…)` and
+record's values, e.g. `record['status']`), `actor`, `today()`, `now()`, `days_since(…)`,
+`hours_until(…)` (hours from now until a date or datetime, negative when past: `when:
+"hours_until(record['starts_at']) >= 24"` allows a cancel up to a day ahead) and
 functions plugins register (`portalis_expression_functions`). Mistakes are reported as
 `expression-syntax`, `expression-forbidden`, `expression-name` or `expression-too-large`.
 Automations also see `before`, the record as it was before an `on: update` change (None for

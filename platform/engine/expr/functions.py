@@ -53,6 +53,31 @@ def days_since(value: dt.date | dt.datetime | str | None) -> int | None:
     )
 
 
+def hours_until(value: dt.date | dt.datetime | str | None) -> float | None:
+    """Hours from now until `value` (negative when past); `None` for `None`.
+
+    `hours_until(record['starts_at']) >= 24` says "at least a day ahead" (a cancellation
+    deadline). Dates count from their midnight in UTC; naive datetimes are taken as UTC;
+    strings are ISO 8601.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > guards.MAX_PARSE_CHARS:
+            raise ValueError("hours_until() needs an ISO 8601 date or datetime")
+        text = value.strip()
+        value = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time(0), tzinfo=dt.UTC)
+    else:
+        raise TypeError(
+            f"hours_until() needs a date, datetime or ISO string, not {type(value).__name__}"
+        )
+    return (moment - now()).total_seconds() / 3600
+
+
 def length(value: Sized) -> int:
     """`len(value)`."""
     return len(value)
@@ -125,6 +150,7 @@ BUILTIN_FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "today": today,
         "now": now,
         "days_since": days_since,
+        "hours_until": hours_until,
         "len": length,
         "sum": total,
         "min": smallest,

@@ -1,6 +1,7 @@
 """Text templates of definitions (notification subjects and bodies), sandboxed and bounded.
 
-Templates are compiled once, when the definition is compiled, in Jinja's immutable sandboxed
+Templates are compiled once, when the definition is compiled (HTML templates of printouts
+with autoescaping, `compile_markup`), in Jinja's immutable sandboxed
 environment: no attribute starting with `_`, no mutation of passed-in objects, `range` capped.
 Operators whose result size depends on their operands (``*``, ``**``) are intercepted and
 refused beyond small bounds, and the rendered text is capped, so a template can neither reach
@@ -17,7 +18,7 @@ from jinja2 import StrictUndefined, Template, TemplateError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["MAX_OUTPUT", "TemplateProblem", "compile_text", "render_text"]
+__all__ = ["MAX_OUTPUT", "TemplateProblem", "compile_markup", "compile_text", "render_text"]
 
 #: Longest rendered text (characters); longer output is an error, not a truncated mail.
 MAX_OUTPUT: Final = 100_000
@@ -51,10 +52,10 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
 
 
 @cache
-def _environment(strict: bool) -> _BoundedEnvironment:
+def _environment(strict: bool, markup: bool = False) -> _BoundedEnvironment:
     # one environment per process is enough: it holds configuration, not data
     return _BoundedEnvironment(
-        autoescape=False,
+        autoescape=markup,
         undefined=StrictUndefined if strict else Undefined,
         keep_trailing_newline=False,
         trim_blocks=True,
@@ -70,12 +71,21 @@ def compile_text(source: str) -> Template:
         raise TemplateProblem(str(exc.message or exc), getattr(exc, "lineno", None)) from None
 
 
-def render_text(template: Template, context: Mapping[str, Any]) -> str:
-    """Render with `context`; TemplateProblem on any failure or an oversized result."""
+def compile_markup(source: str) -> Template:
+    """Compile an HTML template once (printouts): like `compile_text`, but every value is
+    escaped unless it is already markup, so a record's text cannot inject elements."""
+    try:
+        return _environment(False, True).from_string(source)
+    except TemplateError as exc:
+        raise TemplateProblem(str(exc.message or exc), getattr(exc, "lineno", None)) from None
+
+
+def render_text(template: Template, context: Mapping[str, Any], limit: int = MAX_OUTPUT) -> str:
+    """Render with `context`; TemplateProblem on any failure or a result over `limit`."""
     try:
         text = template.render(dict(context))
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         raise TemplateProblem(f"the template failed: {exc}") from None
-    if len(text) > MAX_OUTPUT:
-        raise TemplateProblem(f"the rendered text is longer than {MAX_OUTPUT} characters")
+    if len(text) > limit:
+        raise TemplateProblem(f"the rendered text is longer than {limit} characters")
     return text

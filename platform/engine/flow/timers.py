@@ -7,6 +7,13 @@ later, in the write's own transaction (a write that fails queues nothing). The j
 record's *entry marker* (`audit.entry_marker`: the id of the audit entry that put the record
 into the state).
 
+A timer with `before: 24h, of: starts_at` is due that long before the moment in the record's
+date or datetime field instead ("your appointment is tomorrow"); its job also carries that
+moment. When the field changes while the record stays in the state, a job for the new moment
+is queued and the old one finds the date moved and does nothing. No job is queued when the
+field is empty or the moment is already past (a booking made an hour ahead gets no
+"tomorrow" reminder).
+
 Firing (`timer_handler`, the worker's handler of `timer` jobs) happens in one write
 transaction, and only if the record still exists, is still in the state, has the same entry
 marker (it did not leave and come back: that stay has its own timer) and the timer's `when`
@@ -21,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
@@ -52,10 +59,19 @@ def via_of(workflow: Workflow, timer: Timer) -> str:
 
 
 def job_key(
-    portal: str, workflow: str, timer: str, entity: str, record_id: int, marker: int
+    portal: str,
+    workflow: str,
+    timer: str,
+    entity: str,
+    record_id: int,
+    marker: int,
+    moment: str = "",
 ) -> str:
-    """The outbox key of one timer for one stay of a record in a state (at most one job)."""
+    """The outbox key of one timer for one stay of a record in a state (at most one job;
+    a `before:` timer has one per moment its date held during the stay)."""
     key = f"timer:{portal}:{entity}:{record_id}:{workflow}:{timer}:{marker}"
+    if moment:
+        key += f":{moment}"
     if len(key) <= 200:
         return key
     return "timer:" + hashlib.sha256(key.encode()).hexdigest()
@@ -63,16 +79,25 @@ def job_key(
 
 # -- scheduling -----------------------------------------------------------------------------
 def after_write(store: RecordStore, conn: sa.Connection, event: WriteEvent) -> None:
-    """The write listener: queue the timers of the state a record just entered."""
+    """The write listener: queue the timers of the state a record just entered, and the
+    `before:` timers whose date moved while the record stays in their state."""
+    workflows = store.model.workflow_for(event.entity.name)
     if event.kind == "create":
-        entered = [
-            (wf, event.record.get(wf.field)) for wf in store.model.workflow_for(event.entity.name)
-        ]
+        entered = [(wf, event.record.get(wf.field)) for wf in workflows]
+        due = [(wf, t) for wf, state in entered for t in wf.timers if t.state == state]
     elif event.kind == "transition" and event.workflow is not None:
-        entered = [(event.workflow, event.record.get(event.workflow.field))]
+        state = event.record.get(event.workflow.field)
+        due = [(event.workflow, t) for t in event.workflow.timers if t.state == state]
+    elif event.kind == "update":
+        changed = event.changed()
+        due = [
+            (wf, t)
+            for wf in workflows
+            for t in wf.timers
+            if t.of in changed and t.state == event.record.get(wf.field)
+        ]
     else:
         return
-    due = [(wf, timer) for wf, state in entered for timer in wf.timers if timer.state == state]
     if not due:
         return
     slug = store.model.slug
@@ -82,22 +107,51 @@ def after_write(store: RecordStore, conn: sa.Connection, event: WriteEvent) -> N
     )
     now = jobs.utcnow()
     for wf, timer in due:
-        jobs.enqueue(
-            conn,
-            kind=TIMER_JOB,
-            portal=slug,
-            run_at=now + timedelta(seconds=timer.after_seconds),
-            key=job_key(slug, wf.name, timer.name, event.entity.name, record_id, marker),
-            payload={
-                "portal": slug,
-                "workflow": wf.name,
-                "timer": timer.name,
-                "entity": event.entity.name,
-                "record_id": record_id,
-                "state": timer.state,
-                "marker": marker,
-            },
-        )
+        run_at = run_at_of(timer, event.record, now)
+        if run_at is None:
+            continue  # no date, or its moment has already passed
+        payload: dict[str, Any] = {
+            "portal": slug,
+            "workflow": wf.name,
+            "timer": timer.name,
+            "entity": event.entity.name,
+            "record_id": record_id,
+            "state": timer.state,
+            "marker": marker,
+        }
+        key = job_key(slug, wf.name, timer.name, event.entity.name, record_id, marker)
+        if timer.of is not None:
+            payload["moment"] = moment_text(event.record.get(timer.of))
+            key = job_key(slug, wf.name, timer.name, event.entity.name, record_id, marker,
+                          payload["moment"])  # fmt: skip
+        jobs.enqueue(conn, kind=TIMER_JOB, portal=slug, run_at=run_at, key=key, payload=payload)
+
+
+def moment_of(value: Any) -> datetime | None:
+    """The aware UTC moment of a date (its midnight) or datetime (naive: UTC) value."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=UTC)
+    return None
+
+
+def moment_text(value: Any) -> str:
+    """The moment a `before:` timer was set for, as kept in its job (ISO 8601, UTC)."""
+    moment = moment_of(value)
+    return moment.astimezone(UTC).isoformat() if moment is not None else ""
+
+
+def run_at_of(timer: Timer, record: Mapping[str, Any], now: datetime) -> datetime | None:
+    """When `timer` fires for `record`: `after` from now, or `before` its date; None when
+    the record has no date or the moment is already past."""
+    if timer.of is None:
+        return now + timedelta(seconds=timer.after_seconds)
+    moment = moment_of(record.get(timer.of))
+    if moment is None:
+        return None
+    run_at = moment - timedelta(seconds=timer.before_seconds)
+    return run_at if run_at >= now else None
 
 
 # -- firing ---------------------------------------------------------------------------------
@@ -158,6 +212,8 @@ def fire(store: RecordStore, payload: Mapping[str, Any]) -> str:
             )
             if round_ != marker:
                 return "skipped: the record left the state and came back"
+            if timer.of is not None and moment_text(current.get(timer.of)) != payload.get("moment"):
+                return "skipped: the date moved (the timer was set again for the new one)"
             if timer.when is not None and not timer.when.test(record=current, actor=system):
                 return "skipped: condition false"
             if timer.transition is not None:

@@ -156,6 +156,7 @@ def deliver(
                 payload={
                     "to": user.email, "subject": subject, "text": body,
                     "html": mail_html(subject, body, locale), "locale": locale,
+                    **attachments(model, spec, user, entity, record_id),
                     # the bell keeps the text; the outbox need not once the mail is out
                     jobs.REDACT_KEY: ["text", "html"],
                 },
@@ -163,6 +164,25 @@ def deliver(
         notified += int(spec.in_app or wants_mail)
     add_unread(conn, model.slug, unread)
     return notified
+
+
+def attachments(
+    model: PortalModel,
+    spec: NotificationTemplate,
+    user: Recipient,
+    entity: str | None,
+    record_id: int | None,
+) -> dict[str, Any]:
+    """The `attach` entry of a mail job: which printouts of the record the worker renders and
+    attaches, and for whom (the recipient: their language and what they may read). The PDF
+    is made when the mail is sent, so it shows the record as committed."""
+    if not spec.attach or entity is None or record_id is None or entity not in model.entities:
+        return {}
+    names = [n for n in spec.attach if n in model.entities[entity].printouts]
+    if not names:
+        return {}
+    reader = {"id": user.id, "account": user.account, "roles": list(user.roles)}
+    return {"attach": {"entity": entity, "id": record_id, "printouts": names, "user": reader}}
 
 
 def render(

@@ -2,8 +2,9 @@
 
 `creator` (the record's `created_by`), `actor` (who acted; for the system actor the user it
 acts for), a ref field to `user` (e.g. `assignee`), `role:<name>` — for a staff role every
-active user holding it (directly or through inheritance), for other roles the active users of
-the record's account holding it — and a ref path (`account.sales_rep`, `order.account`, or a
+active user holding it (directly or through inheritance), for other roles the active users
+who hold it in the record's account (as their home account, or by a membership: they receive
+it as that account's member, with the roles they have there) — and a ref path (`account.sales_rep`, `order.account`, or a
 ref to `account` alone) ending at a user, or at an account, which means every active user of
 that account. Only active users are returned, each once; the acting user only when `actor`
 is listed.
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from ..data.errors import NON_FIELD, FieldMessage, ValidationFailed
 from ..data.permissions import Actor
+from ..data.system_tables import memberships
 from ..definition.model import Entity, PortalModel
 
 if TYPE_CHECKING:
@@ -181,15 +183,38 @@ def _role_members(
         # the JSON list as text narrows the scan portably; membership is checked below
         text = sa.cast(users.c.roles, sa.Text)
         query = query.where(sa.or_(*(text.like(f'%"{name}"%') for name in sorted(holders))))
+    account = None if spec.staff else record_account(entity, record)
     if not spec.staff:
-        account = record_account(entity, record)
         if account is None:
             return []
         query = query.where(users.c.account == account)
     members = [_recipient(row) for row in conn.execute(query.order_by(users.c.id)).mappings()]
+    if account is not None:
+        members += _account_members(model, conn, active, users, account)
     if holders is None:
         return members
     return [m for m in members if holders & set(m.roles)]
+
+
+def _account_members(
+    model: PortalModel, conn: sa.Connection, active: sa.Select[Any], users: sa.Table, account: int
+) -> list[Recipient]:
+    """The active users who belong to `account` by a membership (not their home account),
+    as that account's members: its id and the roles they hold there."""
+    query = (
+        active.add_columns(memberships.c.roles.label("member_roles"))
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(
+            memberships.c.portal == model.slug,
+            memberships.c.account_id == account,
+            users.c.account.is_distinct_from(account),
+        )
+        .order_by(users.c.id)
+    )
+    return [
+        _recipient({**row, "account": account, "roles": row["member_roles"]})
+        for row in conn.execute(query).mappings()
+    ]
 
 
 def _recipient(row: Mapping[Any, Any]) -> Recipient:

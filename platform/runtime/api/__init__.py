@@ -10,7 +10,9 @@
   actor's field mask applied per request;
 - `openapi` and `paths`: the OpenAPI document generated from those schemas with apispec;
 - `workflow`: transition lists and transition requests as JSON;
-- `idempotency`: `Idempotency-Key` storage (one request, one effect).
+- `idempotency`: `Idempotency-Key` storage (one request, one effect);
+- `bulk` and `bulk_paths`: one action on many records (`POST /<entity>/bulk`; the
+  dispatcher registers its view, which uses the pages' bulk runner).
 """
 
 from __future__ import annotations

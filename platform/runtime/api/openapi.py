@@ -22,6 +22,9 @@ from marshmallow import INCLUDE, Schema, fields
 from portalis.engine.data.permissions import Actor
 
 from ..security import CSRF_HEADER
+from .attachment_paths import SCHEMAS as ATTACHMENT_SCHEMAS
+from .attachment_paths import attachment_paths
+from .bulk_paths import bulk_paths
 from .fields import ApiField, SystemField
 from .paths import (
     component_parameters,
@@ -68,7 +71,7 @@ class ProblemSchema(Schema):
 
 class ValidationProblemSchema(ProblemSchema):
     """422: messages per field (`__all__`: the whole record) when input was refused; a
-    reused Idempotency-Key has none."""
+    reused Idempotency-Key has none. 409 has them when a related record's rule refused."""
 
     Meta = _Open
     errors = fields.Dict(
@@ -137,7 +140,7 @@ def openapi_document(
         components.parameter(name, parameter.pop("in"), parameter)
     for name, response in component_responses().items():
         components.response(name, response)
-    with_workflows = False
+    with_workflows = with_attachments = False
     for name, entity in model.entities.items():
         if not schemas.store.policy.grants_for(actor, name, "read"):
             continue
@@ -150,13 +153,26 @@ def openapi_document(
             kind = "create_own" if own else "create"
             writable = schemas.writable(actor, name, "create")
             components.schema(f"{name}.create", schema=entity_schemas.instance(kind, writable))
+        bulk_values = None
         if schemas.store.policy.grants_for(actor, name, "update"):
             writable = schemas.writable(actor, name, "update")
             update = entity_schemas.instance("update", writable | {"version"})
             components.schema(f"{name}.update", schema=update)
+            if writable:
+                # a bulk update sets fields only: the PATCH body without `version`
+                bulk_values = f"{name}.values"
+                components.schema(bulk_values, schema=entity_schemas.instance("update", writable))
         for path, operations in entity_paths(schemas, actor, entity, locale).items():
             add_path(spec, path, operations)
         for path, operations in copy_paths(schemas, actor, entity, locale).items():
+            add_path(spec, path, operations)
+        actions = schemas.store.policy.allowed_actions(actor, name)
+        transitions = {tr.name for wf in model.workflow_for(name) for tr in wf.transitions.values()}
+        bulk = bulk_paths(entity, actions, locale, transitions=transitions, values=bulk_values)
+        for path, operations in bulk.items():
+            add_path(spec, path, operations)
+        for path, operations in attachment_paths(schemas, actor, entity, locale).items():
+            with_attachments = True
             add_path(spec, path, operations)
         workflow_paths = transition_paths(schemas, actor, entity, locale)
         if workflow_paths:
@@ -167,6 +183,9 @@ def openapi_document(
                 components.schema(key, component=value)
     if with_workflows:
         for key, value in TRANSITION_SCHEMAS.items():
+            components.schema(key, component=value)
+    if with_attachments:
+        for key, value in ATTACHMENT_SCHEMAS.items():
             components.schema(key, component=value)
     document: dict[str, Any] = spec.to_dict()
     return document

@@ -40,7 +40,12 @@ _ERRORS: Final = {
     "401": ("Unauthenticated", "sign in first (anonymous visitors only)", "Problem"),
     "403": ("Forbidden", "not allowed, or missing/invalid X-CSRF-Token", "Problem"),
     "404": ("NotFound", "no such entity or record for this actor", "Problem"),
-    "409": ("Conflict", "stale version or concurrent duplicate request", "Problem"),
+    "409": (
+        "Conflict",
+        "stale version, concurrent duplicate request, or a related record's rule refuses the "
+        "change in its current state (`errors`, e.g. a fully booked slot)",
+        "ValidationProblem",
+    ),
     "413": ("TooLarge", "the body is too large", "Problem"),
     "415": ("UnsupportedMediaType", "the body is not application/json", "Problem"),
     "422": ("Unprocessable", "field errors, or an Idempotency-Key reused", "ValidationProblem"),
@@ -59,6 +64,17 @@ def allowed_methods(schemas: ApiSchemas, actor: Actor, entity: str, endpoint: st
     if endpoint == "api:item":
         methods += [m for m, a in (("PATCH", "update"), ("DELETE", "delete"))
                     if policy.grants_for(actor, entity, a)]  # fmt: skip
+    if endpoint == "api:bulk" and any(
+        policy.grants_for(actor, entity, a) for a in ("update", "transition", "delete")
+    ):
+        methods.append("POST")
+    if endpoint.startswith("api:attachment"):
+        methods += ["GET", "HEAD"]
+        may_update = policy.grants_for(actor, entity, "update")
+        if may_update and endpoint in ("api:attachments", "api:attachment_versions"):
+            methods.append("POST")
+        if may_update and endpoint == "api:attachment":
+            methods.append("DELETE")
     if endpoint == "api:transition" or (
         endpoint == "api:copy" and can_copy(schemas.store, actor, entity)
     ):

@@ -23,6 +23,8 @@ Decisions (asserted by tests/runtime/test_api*.py):
   `{version, comment, values}` takes one (or records an approval towards its quorum) — an
   unknown transition → 404, an unavailable one → 403 `transition-unavailable` with the
   reason, a stale version → 409, a missing comment or required field → 422;
+- attachments: `/<entity>/<id>/attachments[/…]` (entities with `attachments:`), see
+  `attachments`;
 - copying: `POST /<entity>/<id>/copy` (entities with `copy:`) copies the record and its
   children → 201 with the copy; 404 without `copy:` or for a record the actor cannot read.
 """
@@ -49,6 +51,7 @@ from portalis.engine.flow import workflow
 from ..problem import ApiProblem, from_engine_error, not_found, problem_response
 from ..security import CSRF_HEADER, csrf_token
 from ..urls import portal_url
+from . import attachments
 from .inputs import JSON_MIMETYPE, list_query
 from .openapi import openapi_document
 from .paths import allowed_methods
@@ -125,6 +128,8 @@ def options(portal: RuntimePortal, actor: Actor, **args: Any) -> Response:
         if endpoint == "api:transition" and args.get("name") not in transition_names(
             portal, target
         ):
+            raise not_found()
+        if endpoint.startswith("api:attachment") and target.attachments is None:
             raise not_found()
         methods = allowed_methods(api_schemas(portal), actor, target.name, endpoint)
     response = no_content()
@@ -243,6 +248,11 @@ def copy_view(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Resp
 
 
 VIEWS: dict[str, Callable[..., Any]] = {
+    "api:attachments": api_view(attachments.attachments),
+    "api:attachment": api_view(attachments.attachment),
+    "api:attachment_versions": api_view(attachments.versions),
+    "api:attachment_content": api_view(attachments.content),
+    "api:attachment_version_content": api_view(attachments.content),
     "api:openapi": openapi_view,
     "api:collection": collection_view,
     "api:item": item_view,

@@ -1,11 +1,16 @@
 """/account/users: account administrators manage the people of their own account.
 
-The list comes from the record store with the administrator's actor (so the definition's
-`user` grants decide what they see) and is further limited to their own account. They may
-invite people with the non-staff roles they hold or inherit, resend invitations, and disable
-or enable users of their account (not themselves); disabling ends the user's sessions.
-Everyone else gets 403. An invitation answers the same whether or not the address already has
-a user anywhere in the portal; a known address is never changed (its owner gets a notice).
+Who manages is the definition's: a user whose roles (or the roles they inherit) have
+`assigns:` — in the active account. The list comes from the record store with the
+administrator's actor (so the definition's `user` grants decide what they see) and is
+further limited to the members of the active account. They may invite people with a role
+they may assign, change the role a member holds in this account (within the same roles, and
+only of members whose roles are all among them), resend invitations, and disable or enable
+users of their account (not themselves); disabling ends the user's sessions. A change that
+would leave the account without an active manager is refused in its transaction
+(`engine.accounts.account_roles`). Everyone else gets 403. An invitation answers the same
+whether or not the address already has a user anywhere in the portal; a known address is
+never changed (its owner gets a notice).
 """
 
 from __future__ import annotations
@@ -16,14 +21,21 @@ from typing import Any
 
 from flask import abort, flash, g, request
 
+from portalis.engine.accounts.account_roles import (
+    LastManager,
+    assignable_roles,
+    check_keeps_manager,
+    member_roles,
+    set_account_roles,
+)
 from portalis.engine.accounts.user_writes import update_user
 from portalis.engine.accounts.users import user_infos
 from portalis.engine.data.db import begin_write
-from portalis.engine.data.errors import NotFound, ValidationFailed
+from portalis.engine.data.errors import Forbidden, NotFound, ValidationFailed
 from portalis.engine.data.permissions import Actor
 
 from ..context import state
-from ..forms.account import InviteUserForm, MemberActionForm
+from ..forms.account import InviteUserForm, MemberActionForm, RoleChangeForm
 from ..forms.base import show_errors
 from ..registry import RuntimePortal
 from ..request_db import read_connection
@@ -45,8 +57,6 @@ from .common import (
 )
 from .invitations import queue_invitation_mail, renew_invitation, send_invitation
 
-#: The role that may manage the users of its own account.
-ACCOUNT_ADMIN_ROLE = "account_admin"
 PAGE_SIZE = 50
 
 
@@ -60,13 +70,19 @@ class Member:
     roles: tuple[str, ...]
     status: str  # active | invited | disabled
     last_login_at: datetime | None
+    home: bool = True
+
+    def changeable(self, assignable: dict[str, str]) -> bool:
+        """Whether the administrator may change this member's role: every role they hold
+        here is one the administrator may give."""
+        return self.status != "disabled" and all(r in assignable for r in self.roles)
 
 
 def invitable_roles(portal: RuntimePortal, actor: Actor) -> list[tuple[str, str]]:
-    """(role, label) pairs the actor may give: roles they hold or inherit, never staff."""
+    """(role, label) pairs the actor may give: the `assigns` of their roles."""
     roles = portal.compiled.model.roles
     names = sorted(
-        (r for r in actor.roles if r in roles and not roles[r].builtin and not roles[r].staff),
+        assignable_roles(portal.compiled.model, actor.roles),
         key=lambda r: (len(roles[r].closure), r),  # least privileged first: the default
     )
     return [(r, label(roles[r].label, r)) for r in names]
@@ -74,13 +90,18 @@ def invitable_roles(portal: RuntimePortal, actor: Actor) -> list[tuple[str, str]
 
 def _members(portal: RuntimePortal, actor: Actor, page: int) -> tuple[list[Member], Any]:
     listing = portal.store.list(actor, "user", sort="name", page=page, page_size=PAGE_SIZE)
+    ids = [r.id for r in listing.records]
     with read_connection(state().engine) as conn:
-        infos = user_infos(conn, portal.compiled, [r.id for r in listing.records])
+        infos = user_infos(conn, portal.compiled, ids)
+        others = member_roles(conn, portal.compiled.model.slug, ids, actor.account)
     members = []
     for record in listing.records:
         info = infos.get(record.id)
-        if info is None or info.account != actor.account:
-            continue  # visible by grant but not in the administrator's account
+        if info is None:
+            continue
+        home = info.account == actor.account
+        if not home and record.id not in others:
+            continue  # visible by grant but not a member of the administrator's account
         status = "active" if info.is_active else "disabled"
         if not info.is_active and not info.has_password:
             status = "invited"
@@ -89,9 +110,10 @@ def _members(portal: RuntimePortal, actor: Actor, page: int) -> tuple[list[Membe
                 record.id,
                 str(record.get("name") or ""),
                 str(record.get("email") or ""),
-                info.roles,
+                info.roles if home else others[record.id],
                 status,
                 info.last_login_at,
+                home,
             )
         )
     return members, listing
@@ -115,13 +137,18 @@ def _page(portal: RuntimePortal, actor: Actor, status: int = 200, **context: Any
         members=members,
         listing=listing,
         roles=roles,
+        assignable=dict(roles),
+        role_errors=context.pop("role_errors", {}),
         role_labels={n: label(r.label, n) for n, r in portal.compiled.model.roles.items()},
         **context,
     )
 
 
-def _target(portal: RuntimePortal, actor: Actor, user_id: int | None) -> dict[str, Any]:
-    """The user a management action names: visible to the actor and in their account."""
+def _target(
+    portal: RuntimePortal, actor: Actor, user_id: int | None, *, members: bool = False
+) -> dict[str, Any]:
+    """The user a management action names: visible to the actor and in their account (with
+    `members`: or a member of it by membership)."""
     if user_id is None:
         abort(404)
     try:
@@ -130,9 +157,48 @@ def _target(portal: RuntimePortal, actor: Actor, user_id: int | None) -> dict[st
         abort(404)
     with read_connection(state().engine) as conn:
         row = user_row(conn, portal, user_id)
+        if row is not None and row["account"] != actor.account and members:
+            found = member_roles(conn, portal.compiled.model.slug, [user_id], actor.account)
+            return row if user_id in found else abort(404)
     if row is None or row["account"] != actor.account:
         abort(404)
     return row
+
+
+def _change_role(portal: RuntimePortal, actor: Actor) -> ViewResult:
+    """Give a member of the active account one role the administrator may assign."""
+    form = RoleChangeForm(request.form)
+    row = _target(portal, actor, form.user.data, members=True)
+    uid, account = int(row["id"]), int(actor.account or 0)
+    assignable = dict(invitable_roles(portal, actor))
+    role = str(form.role.data or "")
+    if role not in assignable:
+        return _page(portal, actor, 422, role_errors={uid: _("Choose a role.")})
+    try:
+        with begin_write(state().engine) as conn:
+            # the lock, the last-manager count and the write are one transaction
+            before = set_account_roles(
+                portal.store, system_actor(actor.id), conn, account=account, user_id=uid,
+                roles=[role], allowed=set(assignable),
+            )  # fmt: skip
+            audit_auth(conn, portal, "user_roles_changed", user_id=actor.id,
+                       email=actor.email or None, user=uid, user_email=row["email"],
+                       account=account, roles=[role], before=list(before))  # fmt: skip
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)  # a member holding a role the administrator may not give
+    except LastManager:
+        message = _(
+            "This change would leave your account without anyone who can manage its users. "
+            "Give another user that role first."
+        )
+        return _page(portal, actor, 409, role_errors={uid: message})
+    flash(_("%(name)s now has the role %(role)s.", name=row["name"], role=assignable[role]),
+          "success")  # fmt: skip
+    if uid == actor.id and not assignable_roles(portal.compiled.model, [role]):
+        return see_other("/account")  # they gave up managing users: this page is no longer theirs
+    return see_other("/account/users")
 
 
 def _invite(portal: RuntimePortal, actor: Actor) -> ViewResult:
@@ -175,11 +241,26 @@ def _locale_of(portal: RuntimePortal) -> str:
     return current if current in locales else portal.compiled.model.default_locale
 
 
+def _set_active(portal: RuntimePortal, actor: Actor, row: dict[str, Any], action: str) -> None:
+    uid = int(row["id"])
+    with begin_write(state().engine) as conn:
+        if action == "disable":  # two administrators disabling each other leave one
+            check_keeps_manager(conn, portal.store, int(actor.account or 0), uid)
+        # for the administrator, and only within their account (checked on the locked row)
+        update_user(portal.store, system_actor(actor.id), uid, active=action == "enable",
+                    account=actor.account, conn=conn)  # fmt: skip
+        audit_auth(conn, portal, f"user_{action}d", user_id=actor.id, email=actor.email or None,
+                   user=uid, user_email=row["email"])  # fmt: skip
+        if action == "disable":
+            end_user_sessions(conn, portal.slug, uid)
+            tokens.revoke(conn, portal.slug, uid, [tokens.INVITE, tokens.RESET, tokens.EMAIL])
+
+
 def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     """GET: the account's users and the invitation form. POST: invite, resend, disable, enable."""
     if not actor.is_authenticated:
         return login_redirect()
-    if ACCOUNT_ADMIN_ROLE not in actor.roles or actor.account is None:
+    if actor.account is None or not assignable_roles(portal.compiled.model, actor.roles):
         abort(403)
     if request.method == "GET":
         return _page(portal, actor)
@@ -187,6 +268,8 @@ def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     action = chosen.action.data
     if action == "invite":
         return _invite(portal, actor)
+    if action == "role":
+        return _change_role(portal, actor)
     if action not in ("disable", "enable", "resend"):
         abort(400)
     row = _target(portal, actor, chosen.user.data)
@@ -207,18 +290,13 @@ def account_users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     if uid == actor.id:
         flash(_("You cannot disable or enable your own account."), "error")
         return _page(portal, actor, 400)
-    with begin_write(state().engine) as conn:
-        # for the administrator, and only within their account (checked on the locked row)
-        try:
-            update_user(portal.store, system_actor(actor.id), uid, active=action == "enable",
-                        account=actor.account, conn=conn)  # fmt: skip
-        except NotFound:
-            abort(404)
-        audit_auth(conn, portal, f"user_{action}d", user_id=actor.id, email=actor.email or None,
-                   user=uid, user_email=row["email"])  # fmt: skip
-        if action == "disable":
-            end_user_sessions(conn, portal.slug, uid)
-            tokens.revoke(conn, portal.slug, uid, [tokens.INVITE, tokens.RESET, tokens.EMAIL])
+    try:
+        _set_active(portal, actor, row, action)
+    except NotFound:
+        abort(404)
+    except LastManager:
+        flash(_("Your account would have nobody left who can manage its users."), "error")
+        return _page(portal, actor, 409)
     if action == "disable":
         flash(_("%(name)s can no longer sign in.", name=row["name"]), "success")
     else:

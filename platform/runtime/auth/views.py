@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .account_switch import account_switch_view
 from .account_users import account_users_view
 from .flow_views import auth_view
 from .invitations import invite_view
@@ -27,6 +28,7 @@ VIEWS: dict[str, Callable[..., Any]] = {
     "sys:password": password_view,
     "sys:sessions": sessions_view,
     "sys:account_users": account_users_view,
+    "sys:account_switch": account_switch_view,
     "sys:two_factor": two_factor_view,
     "sys:confirm": confirm_view,
     "sys:auth": auth_view,

@@ -10,7 +10,8 @@ someone else's assignment, their own record, an approval already given — are s
 with the reason. Transition forms post to the page itself (`handle_post`), so a refused form
 comes back with what was typed; every action form carries the record's version, so a stale
 page gets 409 instead of overwriting. The history panel follows for the roles the block
-names (`history: {roles: [...]}`).
+names (`history: {roles: [...]}`). The entity's printouts the actor may print are offered as
+PDF downloads.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from portalis.engine.flow.workflow import COMMENT_KEY
 from ..display import Formatter, page_for
 from ..forms.base import formdata
 from ..forms.view import FormRenderer
+from ..printouts import printout_url, printouts_offered
 from ..templating import gettext, label
 from ..transition_form import (
     done_message,
@@ -116,6 +118,13 @@ class DetailBlockType(BlockType):
                 else [],
                 transition_url=page_url(ctx.page.name, record.id),
                 history=render_history(ctx, entity, record),
+                printouts=[
+                    {
+                        "label": label(p.label, p.name),
+                        "url": printout_url(entity.name, record.id, p.name),
+                    }
+                    for p in printouts_offered(ctx.store, ctx.actor, record)
+                ],
             )
         )
 

@@ -47,7 +47,7 @@ from ..form_errors import error_texts, out_of_scope_errors
 from ..forms.base import formdata
 from ..forms.record import RecordForm
 from ..forms.view import FormRenderer
-from ..pages import page_entity
+from ..page_records import page_entity
 from ..templating import gettext, label
 from ..urls import page_url
 from .base import BlockContext, BlockType
@@ -71,6 +71,8 @@ from .form_lines import (
     stored_rows,
 )
 from .form_lines import summary as lines_summary
+from .form_quick import QUICK, help_text, merge, typed_lines
+from .form_quick import VERB as QUICK_VERB
 
 Errors = dict[str, list[str]]
 
@@ -210,12 +212,13 @@ class FormBlockType(BlockType):
         shown = {f.name for f in plan.inputs} - hidden
         top = list(errors.get(NON_FIELD, []))
         for name, msgs in errors.items():
-            if name != NON_FIELD and name not in shown and not name.startswith("lines-"):
+            if name != NON_FIELD and name not in shown and not name.startswith(("lines-", QUICK)):
                 top.extend(f"{fmt.column_label(plan.entity, name)}: {m}" for m in msgs)
         lines = lines_plan(ctx, cfg.lines, plan.record.id if plan.record else None)
         rows = []
         if lines is not None:
             top.extend(lines_summary(lines, errors, fmt.label))
+            top.extend(errors.get(QUICK, ()))
             rows = self.rows(ctx, lines, plan, renderer, errors)
         if cfg.submit_label is not None:
             submit = label(cfg.submit_label)
@@ -239,6 +242,9 @@ class FormBlockType(BlockType):
                 lines=lines,
                 rows=rows,
                 focus=(ctx.form or {}).get(FOCUS),
+                quick_text=(submitted or {}).get(QUICK, ""),
+                quick_errors=errors.get(QUICK, []),
+                quick_help=help_text(ctx, lines) if lines is not None and lines.spec.quick else "",
                 multipart=any(takes_files(form[f.name]) for f in plan.inputs),
                 submit_label=submit,
                 cancel_url=cancel,
@@ -282,14 +288,24 @@ class FormBlockType(BlockType):
             # shown, not sent: saving the record leaves its lines as they are (rows sent by
             # a form opened before the state changed go to the store, which refuses changes)
             lines = None
+        posted = posted_rows(form, lines) if lines is not None else []
+        if lines is not None and lines.spec.quick is not None:
+            quick_verb = form.get(ACTION) == QUICK_VERB
+            if quick_verb or typed_lines(form):
+                posted, quick = merge(ctx, lines, form, posted)
+                if quick_verb or quick.errors:  # the rows with the typed ones; nothing saved
+                    ctx.form = encode_rows(form, lines, posted, f"b{ctx.block.index}-quick")
+                    ctx.form[QUICK] = "\n".join(quick.remaining)
+                    ctx.errors = {QUICK: quick.errors} if quick.errors else None
+                    return None
         if lines is not None and form.get(ACTION):
-            rows, focus = rearrange(ctx, lines, posted_rows(form, lines), str(form[ACTION]))
+            rows, focus = rearrange(ctx, lines, posted, str(form[ACTION]))
             ctx.form = encode_rows(form, lines, rows, focus)
             return None  # the same form again, rows rearranged; nothing saved
         raw, errors = read(ctx, plan, form)
         items = None
         if lines is not None:
-            items, row_input_errors = read_rows(ctx, lines, posted_rows(form, lines))
+            items, row_input_errors = read_rows(ctx, lines, posted)
             errors.update(row_input_errors)
         ctx.form = form
         if errors:

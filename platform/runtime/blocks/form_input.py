@@ -28,9 +28,10 @@ from portalis.engine.definition.model import Entity, Field
 from portalis.engine.expr.expressions import EvaluationError
 
 from ..display import Formatter
-from ..files import UploadRejected, UploadTooLarge, files_root, owned_by, save_upload
+from ..files import owned_by, save_upload
 from ..forms.inputs import FileInput, InputContext, RecordInput
 from ..forms.record import RecordForm, block_fields, portal_forms
+from ..uploads import UploadRejected, UploadTooLarge, files_root
 from ..widgets import KEPT_SUFFIX, message_text
 from .base import BlockContext
 from .detail import field_visible

@@ -56,6 +56,9 @@ class HistoryItem:
     comment: str | None = None
     #: for approvals towards a quorum: (given, needed)
     progress: tuple[int, int] | None = None
+    #: for attached documents: the document's name and version
+    document: str | None = None
+    version: int | None = None
     changes: list[Change] = field(default_factory=list)
 
 
@@ -137,6 +140,10 @@ class _Builder:
         item.via = via_text(str(via), self.fmt) if via else None
         comment = detail.get("comment")
         item.comment = str(comment) if comment else None
+        if entry.action.startswith("attachment_"):
+            item.document = str(detail.get("name") or "")
+            number = detail.get("version")
+            item.version = number if isinstance(number, int) else None
         state_field = None
         if entry.action in ("transition", "approve"):
             state_field = self.transition(item, detail)

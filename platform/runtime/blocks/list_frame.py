@@ -18,8 +18,9 @@ from portalis.engine.definition.model import Entity
 
 from .base import BlockContext
 
-#: The holes of a list frame.
-HOLES = ("body", "range", "prev", "next")
+#: The holes of a list frame (`bulk`: the bulk form's CSRF token and return address, which
+#: belong to the session and the page number).
+HOLES = ("body", "range", "prev", "next", "bulk")
 #: `RuntimePortal.cache` key of the kept frames.
 CACHE = "list-frames"
 

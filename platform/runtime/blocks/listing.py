@@ -25,11 +25,12 @@ from ..cells import ColumnCells, column_cells, rows_html
 from ..display import Formatter, page_for
 from ..fragments import fragments_of, hole
 from ..i18n import format_number
-from ..pages import page_allowed
+from ..page_records import page_allowed
 from ..templating import gettext, label
 from ..urls import page_url, record_urls
 from ..widgets import ref_options
 from .base import BlockContext, BlockType
+from .list_bulk import bulk_bar, bulk_hidden, import_url, select_cell
 from .list_frame import CACHE as FRAME_CACHE
 from .list_frame import HOLES, frame_key
 from .list_urls import (
@@ -119,7 +120,8 @@ def fetch(
         filters=dict(query.filters),
         search=query.search,
         search_fields=cfg.search or None,
-        sort=query.sort,
+        # a full-text search ranks by relevance unless the reader chose another sort
+        sort=None if query.search and cfg.sort == query.sort and ranked(store, cfg) else query.sort,
         page=page or query.page,
         page_size=size or query.size,
         parent=(cfg.parent, parent_id) if cfg.parent and parent_id is not None else None,
@@ -127,6 +129,11 @@ def fetch(
         fields=list_fields(store, cfg),
         titles=title_columns(store, actor, cfg),
     )
+
+
+def ranked(store: RecordStore, cfg: ListBlock) -> bool:
+    """True when the block's entity has a full-text index (its searches rank)."""
+    return store.model.entities[cfg.entity].full_text is not None
 
 
 def title_columns(store: RecordStore, actor: Actor, cfg: ListBlock) -> list[str]:
@@ -189,13 +196,16 @@ class ListBlockType(BlockType):
         link_page = ctx.portal.compiled.model.pages.get(cfg.link or "")
         linkable = link_page is not None and link_page.has_id and page_allowed(link_page, ctx.actor)
         url_of = record_urls(link_page.name) if linkable and link_page else None
-        body = rows_html(cells, formatter, result.records, url_of)
+        bar = bulk_bar(ctx, cfg, parent_id)
+        select = select_cell(ctx.block.index, entity) if bar is not None else None
+        body = rows_html(cells, formatter, result.records, url_of, select)
         start = (result.page - 1) * result.page_size + 1
         holes = {
             "body": body,
             "range": self.range_text(cfg, result, start, ctx.locale),
             "prev": list_url(ctx, query, page=result.page - 1) if result.page > 1 else None,
             "next": list_url(ctx, query, page=result.page + 1) if result.has_next else None,
+            "bulk": bulk_hidden() if bar is not None else None,
         }
         key = frame_key(ctx, entity, filters, query.param("page"), parent_id, result)
         if key is not None:
@@ -254,6 +264,9 @@ class ListBlockType(BlockType):
                 if create is not None and store.policy.grants_for(ctx.actor, entity.name, "create")
                 else None,
                 create_label=label(create.title) if create is not None else "",
+                bulk=bulk_bar(ctx, cfg, parent_id),
+                bulk_hidden=holes["bulk"],
+                import_url=import_url(ctx, cfg),
             )
         )
 

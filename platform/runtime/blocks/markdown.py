@@ -13,23 +13,13 @@ from urllib.parse import urlsplit
 
 import nh3
 from flask import render_template
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from portalis.engine.definition.block_configs import MarkdownBlock
 
+from ..richtext import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, LINK_SCHEMES, markdown_parser
 from ..templating import label
 from .base import BlockContext, BlockType
-
-ALLOWED_TAGS = frozenset(
-    {
-        *(f"h{i}" for i in range(1, 7)),
-        "p", "br", "a", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "hr",
-        "table", "thead", "tbody", "tr", "th", "td", "img", "del", "s",
-    }
-)  # fmt: skip
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}}
-LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
@@ -40,13 +30,6 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         scheme = urlsplit(value).scheme.lower()
         return value if scheme in ("", "https") else None
     return value
-
-
-@functools.cache
-def _renderer() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
-        ["table", "strikethrough"]
-    )
 
 
 @functools.cache
@@ -63,7 +46,7 @@ def _cleaner() -> nh3.Cleaner:
 
 def render_markdown(text: str) -> str:
     """Markdown → sanitized HTML."""
-    return str(_cleaner().clean(_renderer().render(text)))
+    return str(_cleaner().clean(markdown_parser().render(text)))
 
 
 class MarkdownBlockType(BlockType):

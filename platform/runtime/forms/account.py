@@ -61,6 +61,13 @@ class MemberActionForm(PortalForm):
     user = IntegerField()
 
 
+class RoleChangeForm(PortalForm):
+    """An account administrator gives `user` the role `role` in the active account."""
+
+    user = IntegerField()
+    role = choice_field()
+
+
 class SessionActionForm(PortalForm):
     """A button of the session list: end one session (`session`: its id prefix) or all
     the others."""
@@ -105,3 +112,9 @@ class NotificationBackForm(PortalForm):
 
     stay = HiddenText(default="")
     page = HiddenText(default="")
+
+
+class AccountSwitchForm(PortalForm):
+    """The header's account switcher: the account to make the active one."""
+
+    account = IntegerField()

@@ -1,4 +1,4 @@
-"""The WTForms fields of the 16 built-in field types, registered as a default plugin through
+"""The WTForms fields of the 17 built-in field types, registered as a default plugin through
 `portalis_form_fields` — the same hook a third-party plugin uses for its own types.
 
 The attributes that follow from a field's options (`maxlength`, `min`/`max`, `step`,
@@ -81,9 +81,10 @@ def single_line(field: Field) -> UnboundField[Any]:
 
 
 def textarea(field: Field) -> UnboundField[Any]:
-    """text (with its `max_length`) and json."""
+    """text and markdown (with their `max_length`) and json."""
     max_length = getattr(field.config, "max_length", None)
-    attrs = {"maxlength": str(max_length)} if max_length and field.type == "text" else {}
+    limited = field.type in ("text", "markdown")
+    attrs = {"maxlength": str(max_length)} if max_length and limited else {}
     return _made(TextareaInput, field, input_type=field.type, render_kw=attrs)
 
 
@@ -114,6 +115,7 @@ def builtin_form_fields() -> dict[str, FormFieldFactory]:
     factories: dict[str, FormFieldFactory] = {name: single_line for name in INPUT_TYPES}
     factories.update(
         text=textarea,
+        markdown=textarea,
         json=textarea,
         tags=tags,
         money=money,
@@ -127,5 +129,5 @@ def builtin_form_fields() -> dict[str, FormFieldFactory]:
 
 @hookimpl
 def portalis_form_fields() -> Mapping[str, FormFieldFactory]:
-    """The inputs of the 16 built-in field types."""
+    """The inputs of the 17 built-in field types."""
     return builtin_form_fields()

@@ -98,7 +98,7 @@ class TextareaControl:
     attributes say)."""
 
     def __call__(self, field: RecordInput, **state: Any) -> Markup:
-        rows = 8 if field.input_type == "json" else 5
+        rows = {"json": 8, "markdown": 12}.get(field.input_type, 5)
         values = {"id": field.id, "name": field.name, "rows": rows, **_state(field, state)}
         return Markup("<textarea{}>{}</textarea>").format(attributes(values), field._value())
 

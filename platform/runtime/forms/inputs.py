@@ -145,6 +145,14 @@ class TextareaInput(RecordInput):
     kind = "textarea"
     widget = TextareaControl()
 
+    def prepare(self, ctx: InputContext) -> None:
+        """Default help of a markdown field: what the text may hold."""
+        if self.spec is not None and self.spec.type == "markdown":
+            self.help = ctx.formatter.gettext(
+                "Markdown is accepted: **bold**, *italic*, lists, [links](https://…), headings "
+                "with #. HTML is shown as text."
+            )
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Text as typed; JSON parsed (a ValueError becomes the field's error)."""
         super().process_formdata(valuelist)

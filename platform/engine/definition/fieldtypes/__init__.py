@@ -2,7 +2,7 @@
 
 string, text (`text`); email, phone, url (`contact`); int, decimal (`numbers`); money
 (`money`); bool (`boolean`); date, datetime (`temporal`); choice, tags (`choices`); ref, file
-(`refs`); json (`jsonvalue`); sequence (`sequence`).
+(`refs`); json (`jsonvalue`); sequence (`sequence`); markdown (`markdown`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from .boolean import BoolType
 from .choices import Choice, ChoiceConfig, ChoiceType, TagsConfig, TagsType, parse_choices
 from .contact import EmailType, PhoneType, UrlType
 from .jsonvalue import JsonType
+from .markdown import MarkdownConfig, MarkdownType
 from .money import Money, MoneyConfig, MoneyType
 from .numbers import DecimalConfig, DecimalType, IntConfig, IntType
 from .refs import FileConfig, FileType, RefConfig, RefType
@@ -36,6 +37,8 @@ __all__ = [
     "IntConfig",
     "IntType",
     "JsonType",
+    "MarkdownConfig",
+    "MarkdownType",
     "Money",
     "MoneyConfig",
     "MoneyType",
@@ -77,10 +80,11 @@ def builtin_field_types() -> list[FieldType]:
         FileType(),
         JsonType(),
         SequenceType(),
+        MarkdownType(),
     ]
 
 
 @hookimpl
 def portalis_field_types() -> list[FieldType]:
-    """The 17 built-in field types."""
+    """The 18 built-in field types."""
     return builtin_field_types()

@@ -119,6 +119,15 @@ def check_field_ref(
     return True
 
 
+def tree_parent(ctx: Ctx) -> str | None:
+    """The account entity's `parent_field` (the ref that makes accounts a tree), if any."""
+    account = ctx.entities.get("account") or {}
+    name = account.get("parent_field")
+    spec = (account.get("fields") or {}).get(name) if isinstance(name, str) else None
+    ok = isinstance(spec, dict) and spec.get("type") == "ref" and spec.get("to") == "account"
+    return str(name) if ok else None
+
+
 def account_field(ctx: Ctx, entity_name: str, *, report: bool = False) -> str | None:
     """The ref to account that the account scope uses (`id` for the account entity)."""
     if entity_name == "account":

@@ -15,6 +15,7 @@ from ..fields import FieldValueError
 from ..model import SYSTEM_COLUMNS, Field
 from ..values import Label
 from .base import Ctx, suggest
+from .search import searched_fields
 
 #: Field types a rollup can add up; min/max also order dates.
 SUMMABLE = ("int", "decimal", "money")
@@ -313,8 +314,8 @@ def _queried_fields(ctx: Ctx) -> Iterator[tuple[str, str, JsonPath, str]]:
             yield name, entity["title_field"], (*base, "title_field"), "the title field"
         if isinstance(entity.get("account_field"), str):
             yield name, entity["account_field"], (*base, "account_field"), "the account field"
-        for i, fname in enumerate(entity.get("search") or []):
-            yield name, fname, (*base, "search", i), "a search field"
+        for fname, path in searched_fields(entity, base):
+            yield name, fname, path, "a search field"
         for i, grant in enumerate(entity.get("permissions") or []):
             scope = grant.get("scope")
             spath: JsonPath = (*base, "permissions", i, "scope")

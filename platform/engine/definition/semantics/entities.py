@@ -11,9 +11,10 @@ from ..fields import CheckContext
 from ..model import SYSTEM_COLUMNS, Field
 from ..naming import MAX_IDENTIFIER, table_name
 from ..values import Label
-from .base import Ctx, account_field, check_field_ref, suggest
+from .base import Ctx, account_field, suggest, tree_parent
 from .grants import check_grant, check_parent_cycles
 from .indexes import check_indexes
+from .search import check_search
 
 
 def check_entities(ctx: Ctx) -> None:
@@ -39,9 +40,9 @@ def check_entities(ctx: Ctx) -> None:
                 (*base, "title_field"),
                 suggest(title, fields),
             )
-        for i, fname in enumerate(entity.get("search") or []):
-            check_field_ref(ctx, name, fname, (*base, "search", i), need="searchable")
+        check_search(ctx, name, entity, base)
         account_field(ctx, name, report=True)
+        check_parent_field(ctx, name, entity, base)
         check_indexes(ctx, name, entity, base)
         for i, grant in enumerate(entity.get("permissions") or []):
             check_grant(ctx, name, grant, (*base, "permissions", i))
@@ -114,3 +115,19 @@ def _check_column_collisions(ctx: Ctx, fields: dict[str, Any], base: JsonPath) -
                     key=True,
                 )
             owners.setdefault(column, fname)
+
+
+def check_parent_field(ctx: Ctx, name: str, entity: dict[str, Any], base: JsonPath) -> None:
+    """`parent_field` (accounts only) names a ref from account to account."""
+    declared = entity.get("parent_field")
+    if declared is None:
+        return
+    path: JsonPath = (*base, "parent_field")
+    if name != "account":
+        ctx.add("parent-field", "parent_field applies only to the account entity", path,
+                "declare it under entities: {account: ...}", key=True)  # fmt: skip
+    elif tree_parent(ctx) is None:
+        refs = [n for n, f in (entity.get("fields") or {}).items()
+                if isinstance(f, dict) and f.get("type") == "ref" and f.get("to") == "account"]  # fmt: skip
+        ctx.add("parent-field", f"parent_field {declared!r} is not a ref to account", path,
+                suggest(str(declared), refs) if refs else "add {type: ref, to: account}")  # fmt: skip

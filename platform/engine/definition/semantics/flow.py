@@ -17,6 +17,7 @@ from .notify import (
     check_notifications,
     is_user_ref,
 )
+from .timer_moments import check_moment, timer_name
 
 __all__ = ["FlowChecker", "Site", "Workflow", "check_flow", "expression_names", "valid_workflows"]
 
@@ -70,7 +71,8 @@ class FlowChecker(ActionChecker):
                 (*path, "state"),
                 suggest(state, wf.states),
             )
-        name = spec.get("name") or f"{state}_{spec['after']}"
+        name = spec.get("name") or timer_name(spec)
+        check_moment(self.ctx, wf.entity, spec, path)
         if name in names:
             where = (*path, "name") if "name" in spec else path
             self.ctx.add(

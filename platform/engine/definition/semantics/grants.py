@@ -9,7 +9,7 @@ from ...problems import JsonPath
 from ..fields import FieldValueError
 from ..model import Field
 from ..values import Label
-from .base import Ctx, account_field, check_role_refs, suggest
+from .base import Ctx, account_field, check_role_refs, suggest, tree_parent
 
 
 def check_grant(ctx: Ctx, entity_name: str, grant: dict[str, Any], path: JsonPath) -> None:
@@ -74,6 +74,22 @@ def check_scope(ctx: Ctx, entity_name: str, scope: Any, path: JsonPath) -> None:
                 f"{entity_name} has no single reference to account for the account scope",
                 path,
                 "add a field {type: ref, to: account} or name one with account_field:",
+            )
+    elif scope == "account_tree":
+        if account_field(ctx, entity_name) is None:
+            ctx.add(
+                "scope-account",
+                f"{entity_name} has no single reference to account for the account_tree scope",
+                path,
+                "add a field {type: ref, to: account} or name one with account_field:",
+            )
+        if tree_parent(ctx) is None:
+            ctx.add(
+                "scope-account-tree",
+                "scope account_tree needs the account entity's parent_field",
+                path,
+                "declare entities: {account: {parent_field: parent, fields: {parent: "
+                "{type: ref, to: account}}}}",
             )
     elif scope == "self":
         if entity_name != "user":

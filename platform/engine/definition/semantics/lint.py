@@ -23,7 +23,7 @@ from ..model import Entity, Grant, PortalModel
 from .base import Ctx
 
 #: expression functions whose value changes with time
-_CLOCK = frozenset({"today", "now", "days_since"})
+_CLOCK = frozenset({"today", "now", "days_since", "hours_until"})
 
 
 def lint(ctx: Ctx, model: PortalModel) -> None:

@@ -31,6 +31,7 @@ def check_roles(ctx: Ctx) -> None:
                     ("roles", name, "inherits", i),
                     suggest(parent, ctx.roles),
                 )
+        _check_assigns(ctx, roles, name, role)
     for name in sorted(role_cycles(roles)):
         if name in roles:
             ctx.add(
@@ -38,6 +39,37 @@ def check_roles(ctx: Ctx) -> None:
                 f"role {name!r} inherits itself",
                 ("roles", name, "inherits"),
                 "remove one inherits: entry of the cycle",
+            )
+
+
+def _check_assigns(ctx: Ctx, roles: dict[str, Any], name: str, role: dict[str, Any]) -> None:
+    """`assigns:` names account roles: declared, not built in, not staff; and staff (who
+    belong to no account) have no account users to give them to."""
+    assigns = role.get("assigns") or []
+    if assigns and role.get("staff"):
+        ctx.add(
+            "role-assigns-staff",
+            f"staff role {name!r} belongs to no account and cannot assign roles",
+            ("roles", name, "assigns"),
+            "remove assigns: here; give it to an account role such as account_admin",
+        )
+    for i, given in enumerate(assigns):
+        path = ("roles", name, "assigns", i)
+        if given in BUILTIN_ROLES:
+            ctx.add(
+                "role-assigns-builtin",
+                f"{given!r} is a built-in role and cannot be assigned",
+                path,
+                "every signed-in user already has it; name a declared role",
+            )
+        elif given not in roles:
+            ctx.add("ref-unknown-role", f"unknown role {given!r}", path, suggest(given, ctx.roles))
+        elif (roles.get(given) or {}).get("staff"):
+            ctx.add(
+                "role-assigns-staff-role",
+                f"staff role {given!r} cannot be given by an account administrator",
+                path,
+                "staff roles are given by the portal's administrators only",
             )
 
 

@@ -50,6 +50,15 @@ class _Context:
     def fields_of(self, entity: str) -> Mapping[str, Any]:
         return self._ctx.fields_of(entity)
 
+    def rules_of(self, entity: str) -> list[Mapping[str, Any]]:
+        raw = self._ctx.entities.get(entity) or {}
+        rules = raw.get("rules") or []
+        return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
+
+    def workflows_of(self, entity: str) -> list[Mapping[str, Any]]:
+        workflows = self._ctx.data.get("workflows") or {}
+        return [w for w in workflows.values() if isinstance(w, dict) and w.get("entity") == entity]
+
     def check_roles(self, roles: Iterable[str], path: JsonPath) -> None:
         check_role_refs(self._ctx, list(roles), path)
 

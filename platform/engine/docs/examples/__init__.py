@@ -12,11 +12,41 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from . import fields, flow, reporting
+from . import (
+    accounts,
+    bookings,
+    bulk,
+    documents,
+    feedback,
+    fields,
+    flow,
+    imports,
+    live,
+    printouts,
+    related,
+    reporting,
+    richtext,
+    search,
+)
 from .example import Example
 from .notes import FIELD_TYPE_NOTES
 
-_MODULES: Final = (fields, flow, reporting)
+_MODULES: Final = (
+    accounts,
+    fields,
+    flow,
+    live,
+    reporting,
+    bulk,
+    imports,
+    documents,
+    printouts,
+    search,
+    richtext,
+    feedback,
+    related,
+    bookings,
+)
 
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
 #: the starter blueprint plus what the examples together presuppose (its `reference` context).

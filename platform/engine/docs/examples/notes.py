@@ -48,4 +48,15 @@ FIELD_TYPE_NOTES: Final[dict[str, str]] = {
         "`format` or `reset` later may produce numbers that are already taken (those creates "
         "are refused as not unique): raise `start` past them."
     ),
+    "markdown": (
+        "The value is stored as the Markdown source and searched as text. Pages render it "
+        "with CommonMark plus tables and strikethrough, then pass the HTML through an "
+        "allow-list sanitiser (nh3): raw HTML in the source is shown as text, event "
+        "handlers and `javascript:`/`data:` links never survive, links get "
+        '`rel="nofollow noopener"`, and images load only from the portal\'s own origin '
+        "(relative paths). A record's HTML is rendered once per version and kept in a "
+        "bounded cache. Lists and CSV exports show the source as plain text (lists cut to "
+        "`excerpt` characters with the markup removed); forms offer a textarea whose help "
+        "says Markdown is accepted; the API reads and writes the source."
+    ),
 }
