@@ -175,12 +175,17 @@ def mail_from_payload(payload: dict[str, object]) -> Mail:
 _TEXT_FIELDS = ("to", "subject", "text", "html", "locale")
 
 
+def mail_fields(mail: Mail) -> dict[str, str]:
+    """The texts of `mail` as a job payload carries them (attachments are made when sent)."""
+    return {name: getattr(mail, name) for name in _TEXT_FIELDS}
+
+
 def enqueue_mail(conn: sa.Connection, *, portal: str | None, mail: Mail) -> int | None:
     """Queue `mail` inside the caller's transaction: it is sent only if that commits.
 
     The bodies (which may hold one-time links) are dropped from the stored job once sent.
     """
-    payload = {**{n: getattr(mail, n) for n in _TEXT_FIELDS}, jobs.REDACT_KEY: ["text", "html"]}
+    payload = {**mail_fields(mail), jobs.REDACT_KEY: ["text", "html"]}
     return jobs.enqueue(conn, kind=MAIL_JOB, payload=payload, portal=portal)
 
 

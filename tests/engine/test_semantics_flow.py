@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.definition.loader import load
 from portalis.engine.definition.semantics.notify import cron_problem, template_record_keys
 from portalis.engine.definition.yamlsource import parse_text
 from portalis.engine.deploy.validator import Checked, Checker
@@ -195,45 +196,77 @@ def test_b2c_blueprint_has_no_flow_problems() -> None:
 
 
 def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    """Mappings merge key by key; a list of named mappings (transitions, blocks …) is extended,
+    an item replacing the one of the same name; any other value replaces the one in `into`."""
     for key, value in part.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        elif isinstance(value, list) and isinstance(into.get(key), list):
-            into[key] = into[key] + value
+        old = into.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value)
+        elif _named_items(value) and _named_items(old):
+            names = {item["name"] for item in value if "name" in item}
+            kept = [item for item in old if item.get("name") not in names or "name" not in item]
+            into[key] = kept + copy.deepcopy(value)
         else:
             into[key] = copy.deepcopy(value)
 
 
+def _named_items(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(i, dict) for i in value)
+
+
+#: What the reference's examples presuppose beyond the starter blueprint they are shown in: a
+#: manager role, refunds and a resolution date on tickets, messages with a `text` (not a `body`).
+REFERENCE_CONTEXT = """
+roles:
+  manager: {label: Manager, staff: true}
+entities:
+  ticket:
+    fields:
+      status:
+        options: [open, in_progress, resolved, refunded, closed]
+      resolved_on: {type: date, readonly: true}
+      resolution: {type: text}
+      escalated: {type: bool, default: false, readonly: true}
+  message:
+    fields:
+      text: {type: text}
+      body: {required: false}
+workflows:
+  ticket_flow:
+    transitions:
+      - {name: refund, from: resolved, to: refunded, roles: [agent]}
+notifications:
+  ticket_closed: {subject: Closed, body: "{{ link }}", link: ticket}
+"""
+
+
 def test_reference_examples_validate_together() -> None:
-    """Every example of the reference is part of one definition without a single problem."""
-    data = base()
-    fields = data["entities"]["ticket"]["fields"]
-    fields["status"]["options"] = ["open", "in_progress", "resolved", "refunded", "closed"]
-    fields.update(
-        resolution={"type": "text"},
-        resolved_on={"type": "date"},
-        escalated={"type": "bool", "default": False, "readonly": True},
-    )
-    data["workflows"]["flow"]["transitions"] = [
-        {"name": "close", "from": ["resolved", "refunded"], "to": "closed", "roles": ["agent"]},
-    ]
-    data["workflows"]["ticket_flow"] = data["workflows"].pop("flow")
-    data["notifications"]["ticket_closed"] = data["notifications"].pop("closed")
-    data["notifications"]["ticket_waiting"] = copy.deepcopy(data["notifications"]["ticket_closed"])
-    # what examples take from the starter blueprint they are shown in: its account admin role,
-    # its ticket priorities and the help centre page that a search box opens
-    data["roles"]["account_admin"] = {"label": "Account admin"}
-    fields["priority"]["options"] = ["low", "normal", "high", "urgent"]
-    help_list = {"list": {"entity": "help_article", "columns": ["title"], "search": ["title"]}}
-    data["pages"]["help"] = {"route": "/help", "blocks": [help_list]}
+    """Every example of the reference is part of one definition without a single problem: the
+    starter blueprint the examples are shown in, with what they presuppose of it."""
+    bundle, problems = read_bundle(ROOT / "blueprints" / "b2c")
+    assert problems == []
+    raw, report = load(bundle, None)
+    assert report.ok, [p.format() for p in report.problems]
+    data = copy.deepcopy(raw.data)
+    includes = data.pop("include", [])
+    files = {
+        path: text
+        for path, text in bundle.files.items()
+        if path != "portal.yaml" and not any(PurePosixPath(path).match(p) for p in includes)
+    }
+    context = parse_text(REFERENCE_CONTEXT, "context.yaml")
+    _merge(data, context.data)
     for examples in EXAMPLES.values():
         for example in examples:
             # the portal's own YAML reader: `on:` stays a string key
             parsed = parse_text(example.yaml, "example.yaml")
             assert parsed.problems == [], example.caption
             _merge(data, parsed.data)
-    checked = check(data)
-    assert [p.format() for p in checked.report.problems] == []
+    files["portal.yaml"] = json.dumps(data, indent=1, default=str)
+    checked = checker().check_bundle(Bundle.of(files), None)
+    # the examples give their texts in two of the starter's four languages, for brevity
+    problems = [p for p in checked.report.problems if p.code != "translation-missing"]
+    assert [p.format() for p in problems] == []
     assert checked.model is not None
     assert {"welcome", "closed_survey", "weekly_reminder", "urgent_escalation"} <= set(
         checked.model.automations

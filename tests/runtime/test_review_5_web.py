@@ -215,7 +215,8 @@ def test_review_5_reset_request_does_the_same_work_for_every_address(auth: AuthH
         payloads = conn.execute(
             sa.select(jobs.c.payload).where(jobs.c.kind == "reset_request")
         ).scalars()
-        assert all(set(p) == {"locale", "_redact"} for p in payloads)
+        payloads = list(payloads)
+        assert all(set(p) == {"locale", "_redact"} for p in payloads), payloads
 
 
 # -- invitations ----------------------------------------------------------------------------

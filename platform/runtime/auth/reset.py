@@ -14,7 +14,7 @@ where the portal requires it (ASVS 6.4.3).
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import flash, redirect, request
@@ -30,7 +30,7 @@ from ..context import state
 from ..forms.auth import NewPasswordForm, ResetRequestForm
 from ..forms.base import show_errors
 from ..job_handlers import RESET_JOB
-from ..mail import enqueue_mail, mail_from_payload, render_mail
+from ..mail import enqueue_mail, mail_fields, mail_from_payload, render_mail
 from ..registry import PortalRegistry, RuntimePortal
 from ..request_db import read_connection
 from ..sessions import end_user_sessions
@@ -86,7 +86,7 @@ def reset_request_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         link=absolute_url(f"/reset/{placeholder}"),
         minutes=int(tokens.LIFETIMES[tokens.RESET].total_seconds() // 60),
     )
-    payload = {**asdict(mail), "placeholder": placeholder, jobs.REDACT_KEY: _REDACTED}
+    payload = {**mail_fields(mail), "placeholder": placeholder, jobs.REDACT_KEY: _REDACTED}
     with begin_write(state().engine) as conn:
         jobs.enqueue(conn, kind=RESET_JOB, payload=payload, portal=portal.slug)
     return render("auth/check_inbox.html", kind="reset")
