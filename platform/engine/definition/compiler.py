@@ -15,7 +15,7 @@ from ..expr.expressions import DEFAULT_NAMES, Expression, ExpressionError, compi
 from ..expr.typecheck import type_errors
 from ..problems import JsonPath
 from .attachment_spec import compile_attachments
-from .auth_config import AuthConfig, AuthProvider, PasswordPolicy
+from .compiler_access import compile_auth, compile_grant, compile_roles
 from .compiler_flow import FlowCompiler, humanize
 from .exchange_rates import compile_exchange_rates
 from .fields import FieldValueError
@@ -23,31 +23,23 @@ from .flow_model import Workflow
 from .full_text import entity_search
 from .lookups import compile_lookups
 from .model import (
-    BUILTIN_ROLES,
     SYSTEM_COLUMNS,
     Block,
     Entity,
     Field,
-    Grant,
     LiveUpdates,
     Page,
     PortalModel,
-    Role,
     Rule,
-    Scope,
     Theme,
 )
 from .naming import table_name
 from .printout_spec import Printout, compile_printout
 from .related_reads import RelatedReads, entity_reads
 from .semantics.base import Ctx, account_field, tree_parent
-from .semantics.roles import role_closures
-from .semantics.sections import CORE_AUTH_KEYS
 from .values import Label, frozen_map
 
 Functions = Mapping[str, Callable[..., Any]]
-#: What the `when` of a parent scope sees: the parent record's values and the actor.
-PARENT_STATE_NAMES = ("parent", "actor")
 
 
 class _Compiler:
@@ -110,27 +102,6 @@ class _Compiler:
     def _add_located(self, exc: ExpressionError, source: str, path: JsonPath) -> None:
         add_located(self.ctx, exc, source, path)
 
-    # -- roles ------------------------------------------------------------------------
-    def roles(self) -> dict[str, Role]:
-        declared = self.ctx.data.get("roles") or {}
-        roles: dict[str, Role] = {}
-        for name in BUILTIN_ROLES:
-            roles[name] = Role(
-                name, Label.of(humanize(name)), closure=frozenset({name}), builtin=True
-            )
-        closures = role_closures(declared)
-        for name, spec in declared.items():
-            closure = closures[name]
-            roles[name] = Role(
-                name,
-                Label.of(spec.get("label"), humanize(name)),
-                tuple(spec.get("inherits") or ()),
-                bool(spec.get("staff", False)),
-                frozenset(closure),
-                assigns=tuple(spec.get("assigns") or ()),
-            )
-        return roles
-
     # -- entities ---------------------------------------------------------------------
     def entity(self, name: str, spec: dict[str, Any]) -> Entity:
         base: JsonPath = ("entities", name)
@@ -141,7 +112,7 @@ class _Compiler:
                 fields[fname] = compiled
         builtin_grants = spec.get("__builtin_permissions__") or []
         grants = [
-            self.grant(name, i, g)
+            compile_grant(self.ctx, self.expression, name, i, g)
             for i, g in enumerate([*builtin_grants, *(spec.get("permissions") or [])])
         ]
         rules = []
@@ -229,40 +200,6 @@ class _Compiler:
             field = replace(field, default=default)
         return field
 
-    def grant(self, entity: str, index: int, spec: dict[str, Any]) -> Grant:
-        raw_scope = spec["scope"]
-        if isinstance(raw_scope, str):
-            scope = Scope(raw_scope)  # type: ignore[arg-type]
-            if raw_scope in ("account", "account_tree"):
-                up = tree_parent(self.ctx) if raw_scope == "account_tree" else None
-                scope = Scope(raw_scope, field=account_field(self.ctx, entity), target=up)  # type: ignore[arg-type]
-        elif "parent" in raw_scope:
-            ref = raw_scope["parent"]
-            target = (self.ctx.fields_of(entity).get(ref) or {}).get("to")
-            # built-in grants come first in `index` but are not in the definition's list
-            builtin = (self.ctx.entities.get(entity) or {}).get("__builtin_permissions__")
-            at = index - len(builtin or ())
-            when = self.expression(
-                raw_scope.get("when"),
-                ("entities", entity, "permissions", at, "scope", "when"),
-                None,
-                names=PARENT_STATE_NAMES,
-            )
-            message = Label.of(raw_scope["message"]) if "message" in raw_scope else None
-            scope = Scope("parent", field=ref, target=target, when=when, message=message)
-        else:
-            scope = Scope("where", where=tuple(sorted(raw_scope["where"].items())))
-        restriction = spec.get("fields") or {}
-        return Grant(
-            index=index,
-            entity=entity,
-            roles=frozenset(spec["roles"]),
-            actions=frozenset(spec["actions"]),
-            scope=scope,
-            fields_only=frozenset(restriction["only"]) if "only" in restriction else None,
-            fields_except=frozenset(restriction.get("except") or ()),
-        )
-
     # -- workflows ----------------------------------------------------------------------
     def workflow(self, name: str, spec: dict[str, Any]) -> Workflow:
         entity = spec["entity"]
@@ -306,40 +243,6 @@ class _Compiler:
         return section.compiled(options)
 
     # -- portal -------------------------------------------------------------------------
-    def auth(self) -> AuthConfig:
-        spec = self.ctx.data.get("auth") or {"providers": [{"type": "password"}]}
-        providers = []
-        password = None
-        for p in spec.get("providers") or [{"type": "password"}]:
-            options = {k: v for k, v in p.items() if k not in ("type", "name", "label")}
-            section = self.ctx.sections.get("provider", p["type"])
-            config = section.compiled(options) if section is not None else None
-            providers.append(
-                AuthProvider(
-                    p["type"],
-                    p.get("name") or p["type"],
-                    frozen_map({k: v for k, v in p.items() if k not in ("type", "name")}),
-                    config,
-                )
-            )
-            if isinstance(config, PasswordPolicy):
-                password = config
-        sections = {
-            key: section.compiled(value)
-            for key, value in spec.items()
-            if key not in CORE_AUTH_KEYS
-            and (section := self.ctx.sections.get("auth", key)) is not None
-        }
-        sessions = spec.get("sessions") or {}
-        return AuthConfig(
-            providers=tuple(providers),
-            password=password,
-            sections=frozen_map(sections),
-            idle_minutes=int(sessions.get("idle_minutes", 60)),
-            absolute_hours=int(sessions.get("absolute_hours", 12)),
-            admin_roles=frozenset(spec.get("admin_roles") or ()),
-        )
-
     def portal(self, sha256: str) -> PortalModel:
         data = self.ctx.data
         theme = data.get("theme") or {}
@@ -348,7 +251,7 @@ class _Compiler:
             title=Label.of(data["title"]),
             locales=tuple(data["locales"]),
             currency=self.currency,
-            roles=frozen_map(self.roles()),
+            roles=frozen_map(compile_roles(self.ctx.data.get("roles") or {})),
             entities=frozen_map({n: self.entity(n, s) for n, s in self.ctx.entities.items()}),
             workflows=frozen_map(
                 {n: self.workflow(n, s) for n, s in (data.get("workflows") or {}).items()}
@@ -356,7 +259,7 @@ class _Compiler:
             pages=frozen_map({n: self.page(n, s) for n, s in (data.get("pages") or {}).items()}),
             navigation=tuple(data.get("navigation") or ()),
             theme=Theme(**{k: v for k, v in theme.items()}),
-            auth=self.auth(),
+            auth=compile_auth(self.ctx),
             seed=tuple(data.get("seed") or ()),
             domains=tuple(data.get("domains") or ()),
             embed_origins=tuple((data.get("embed") or {}).get("allowed_origins") or ()),
