@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -95,6 +96,29 @@ def median_ms(call: Callable[[], Any], requests: int) -> float:
         call()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def turn_medians(calls: dict[str, Callable[[], Any]], requests: int) -> dict[str, float]:
+    """The median milliseconds of each of `calls`, after `WARM_UP` calls of each: the calls
+    take turns for `ROUNDS` rounds of `requests`, and each figure is the median of its rounds."""
+    for call in calls.values():
+        for _ in range(WARM_UP):
+            call()
+    rounds: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(ROUNDS):
+        for name, call in calls.items():
+            rounds[name].append(median_ms(call, requests))
+    return {name: statistics.median(samples) for name, samples in rounds.items()}
+
+
+def over_databases(choice: str, run: Callable[[str, str], list[dict[str, Any]]]) -> list[Any]:
+    """The results of `run(kind, url)` on a fresh database of each kind `--db` asks for."""
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in database_kinds(choice):
+            with database(kind, Path(tmp)) as url:
+                results += run(kind, url)
+    return results
 
 
 def percentile(samples: list[float], p: float) -> float:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from harness import ROUNDS, WARM_UP, add_database_argument, database, database_kinds, median_ms
+from harness import add_database_argument, over_databases, turn_medians
 
 from portalis.engine.data.db import create_engine
 from portalis.testing.portals import actor_for, deploy_text, installed_checker
@@ -115,17 +114,13 @@ def run(kind: str, url: str, lines: int, requests: int) -> list[dict[str, Any]]:
             }  # fmt: skip
             statements = {}
             for name, call in calls.items():
-                for _ in range(WARM_UP):
-                    call()
+                call()  # the first call fills the statement caches
                 with count_selects(engine) as seen:
                     page = call()
                 assert len(page.records) == rows
                 statements[name] = len(seen)
-            medians: dict[str, list[float]] = {"plain": [], "related": []}
-            for _ in range(ROUNDS):
-                for name, call in calls.items():
-                    medians[name].append(median_ms(call, requests))
-            plain, related = (statistics.median(medians[n]) for n in ("plain", "related"))
+            medians = turn_medians(calls, requests)
+            plain, related = medians["plain"], medians["related"]
             results.append(
                 {
                     "database": kind,
@@ -150,11 +145,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in database_kinds(args.db):
-            with database(kind, Path(tmp)) as url:
-                results += run(kind, url, args.lines, args.requests)
+    results = over_databases(args.db, lambda kind, url: run(kind, url, args.lines, args.requests))
     print("| database | rows | plain ms | related ms | ratio | SELECTs plain | SELECTs related |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from harness import ROUNDS, WARM_UP, add_database_argument, database, database_kinds, median_ms
+from harness import add_database_argument, over_databases, turn_medians
 
 from portalis.engine.data.db import create_engine
 from portalis.testing.portals import actor_for, deploy_text, installed_checker
@@ -99,14 +98,8 @@ def run(kind: str, url: str, articles: int, requests: int) -> list[dict[str, Any
             }
             found = calls["search"]()
             assert found.records, f"no hits for {query!r}"
-            for call in calls.values():
-                for _ in range(WARM_UP):
-                    call()
-            medians: dict[str, list[float]] = {"plain": [], "search": []}
-            for _ in range(ROUNDS):
-                for name, call in calls.items():
-                    medians[name].append(median_ms(call, requests))
-            plain, search = (statistics.median(medians[n]) for n in ("plain", "search"))
+            medians = turn_medians(calls, requests)
+            plain, search = medians["plain"], medians["search"]
             results.append(
                 {
                     "database": kind,
@@ -131,11 +124,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in database_kinds(args.db):
-            with database(kind, Path(tmp)) as url:
-                results += run(kind, url, args.articles, args.requests)
+    results = over_databases(
+        args.db, lambda kind, url: run(kind, url, args.articles, args.requests)
+    )
     print("| database | articles | query | hits | list p50 ms | search p50 ms | ratio |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for r in results:

@@ -44,6 +44,18 @@ from portalis.engine.flow.rights import RecordRights, record_rights
 from portalis.engine.guards import GuardRequest
 from portalis.engine.hookspecs import hookimpl as _hookimpl
 from portalis.engine.outbox.outbound import OutboundPolicy, OutboundRefused
+from portalis.engine.payments import provider as _payments
+from portalis.engine.payments.provider import (
+    Checkout,
+    CheckoutRequest,
+    EventRejected,
+    PaymentEvent,
+    PaymentProvider,
+    ProviderContext,
+    ProviderError,
+    ProviderPayment,
+    RefundResult,
+)
 from portalis.engine.portal import CompiledPortal
 from portalis.engine.problems import PortalisError, Problem, Severity
 
@@ -54,10 +66,13 @@ __all__ = [
     "AuthProvider",
     "BadQuery",
     "CheckContext",
+    "Checkout",
+    "CheckoutRequest",
     "CompiledPortal",
     "Decision",
     "DefinitionSection",
     "Entity",
+    "EventRejected",
     "ExpressionFunction",
     "Field",
     "FieldMessage",
@@ -72,14 +87,21 @@ __all__ = [
     "OutOfScope",
     "OutboundPolicy",
     "OutboundRefused",
+    "PaymentEvent",
+    "PaymentEventKind",
+    "PaymentProvider",
     "PortalModel",
     "PortalisError",
     "Problem",
+    "ProviderContext",
+    "ProviderError",
+    "ProviderPayment",
     "RawPortal",
     "Record",
     "RecordPage",
     "RecordRights",
     "RecordStore",
+    "RefundResult",
     "RequestGuard",
     "Role",
     "SectionContext",
@@ -113,6 +135,9 @@ JsonPath = _problems.JsonPath
 
 #: Every stable problem code → what it means (codes never change meaning once published).
 PROBLEM_CODES = _problems.CODES
+
+#: What a payment event says happened: pending, succeeded, failed, refunded or canceled.
+PaymentEventKind = _payments.EventKind
 
 #: One page of a list query of the record store (`RecordStore.list`).
 RecordPage = _rows.Page

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .definition.sections import DefinitionSection
     from .expr.expressions import ExpressionFunction
     from .guards import RequestGuard
+    from .payments.provider import PaymentProvider
     from .problems import Problem
 
 
@@ -42,15 +43,16 @@ def portalis_field_types() -> list[FieldType]:
 @hookspec
 def portalis_definition_sections() -> list[DefinitionSection]:
     """The parts of the definition this plugin owns: its block types' options, its sign-in
-    provider types' options and its keys of `auth:`.
+    and payment provider types' options and its keys of `auth:`.
 
     When: once, when a plugin manager's definition checker is built (before any compile).
     Result: a list of `DefinitionSection` (see `portalis.api`): `place` (`"block"`,
-    `"provider"` or `"auth"`) and `name` say where it lives; `schema` (JSON Schema of the
+    `"provider"`, `"auth"` or `"payment"`) and `name` say where it lives; `schema` (JSON Schema of the
     value, composed into the definition schema), `check(value, path, ctx)` (what a schema
     cannot say, reported with `ctx.problem(...)` at file:line:col), `compile(value)` (the
     frozen object the runtime reads: `Block.config`, `AuthProvider.config`,
-    `AuthConfig.sections[name]`), `secret_options` (must be `${ENV}` references) and the
+    `AuthConfig.sections[name]`, the `config` a payment provider's methods receive),
+    `secret_options` (must be `${ENV}` references) and the
     section's documentation (`title`, `description`, `example`), which the generated
     reference and the builder show. The built-in blocks and the password provider are
     registered the same way. A definition that uses a section no loaded plugin provides is
@@ -102,5 +104,24 @@ def portalis_request_guards() -> list[RequestGuard]:
     definition section (`portalis_definition_sections`): a portal version that uses them is
     then invalid, and not served, wherever the plugin is not loaded. Not firstresult: every plugin's
     guards are collected and every guard must allow the request.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def portalis_payment_providers() -> list[PaymentProvider]:
+    """Payment provider types this plugin provides (hosted checkouts, signed events, refunds).
+
+    When: once, when a plugin manager's payment registry is built (the runtime at start-up,
+    the CLI for `portalis payments`). Result: a list of `PaymentProvider` objects (see
+    `portalis.api`): `name` is the `type` of the `payments.providers` entries it serves, whose
+    options are the plugin's definition section at place `"payment"` with the same name
+    (compiled into the `config` its methods receive). `create_checkout` returns a hosted page
+    to redirect the payer to — card data never reaches the portal; `parse_event` verifies an
+    inbound event (signature, then timestamp tolerance) before reading it and raises
+    `EventRejected` otherwise; `refund` and `list_payments` (None when the network has no
+    list) serve staff and reconciliation. The core stores each event id once, checks amount
+    and currency, and updates the payment and its record in one transaction. Not firstresult;
+    a later plugin overrides an earlier provider of the same name.
     """
     raise NotImplementedError

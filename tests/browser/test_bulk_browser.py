@@ -5,7 +5,6 @@ critical axe-core violation at 1280 and 375 px. Screenshots go to `screenshot_di
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,6 @@ import pytest
 from portalis.testing.browser import (
     LiveServer,
     axe_violations,
-    live_server,
     new_page,
     screenshot_dir,
     screenshots,
@@ -26,19 +24,13 @@ if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail wit
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(directory=tmp_path / "live") as live:
-        yield live
-
-
 def test_an_agent_starts_two_tickets_at_once(
-    server: LiveServer, portalis_browser: Browser, tmp_path: Path
+    starter_server: LiveServer, portalis_browser: Browser, tmp_path: Path
 ) -> None:
     shots = screenshot_dir(tmp_path)
     for width, height in ((1280, 900), (375, 812)):
         with new_page(portalis_browser, viewport={"width": width, "height": height}) as page:
-            server.login(page, "sam@support.test", "correct horse 43", next_path="/tickets")
+            starter_server.login(page, "sam@support.test", "correct horse 43", next_path="/tickets")
             select_all = page.get_by_role("checkbox", name="Select all on this page")
             assert axe_violations(page) == []
             if width == 1280:

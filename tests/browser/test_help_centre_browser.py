@@ -6,7 +6,6 @@ Screenshots go to `screenshot_dir` (PORTALIS_SCREENSHOTS to look at them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,6 @@ import pytest
 from portalis.testing.browser import (
     LiveServer,
     axe_violations,
-    live_server,
     new_page,
     screenshot_dir,
     screenshots,
@@ -27,12 +25,6 @@ if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail wit
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(directory=tmp_path / "live") as live:
-        yield live
-
-
 def accessible_at_both_widths(page: Page) -> None:
     for width, height in ((1280, 900), (375, 812)):
         page.set_viewport_size({"width": width, "height": height})
@@ -41,11 +33,11 @@ def accessible_at_both_widths(page: Page) -> None:
 
 @pytest.mark.parametrize("width", [375, 1280])
 def test_a_visitor_searches_the_help_centre_from_home(
-    server: LiveServer, portalis_browser: Browser, tmp_path: Path, width: int
+    starter_server: LiveServer, portalis_browser: Browser, tmp_path: Path, width: int
 ) -> None:
     shots = screenshot_dir(tmp_path)
     with new_page(portalis_browser, viewport={"width": width, "height": 900}) as page:
-        page.goto(server.url("/"))
+        page.goto(starter_server.url("/"))
         box = page.get_by_role("searchbox", name="Search for")
         assert box.is_visible()
         accessible_at_both_widths(page)
@@ -71,11 +63,11 @@ def test_a_visitor_searches_the_help_centre_from_home(
 
 @pytest.mark.parametrize("width", [375, 1280])
 def test_a_visitor_answers_was_this_helpful(
-    server: LiveServer, portalis_browser: Browser, tmp_path: Path, width: int
+    starter_server: LiveServer, portalis_browser: Browser, tmp_path: Path, width: int
 ) -> None:
     shots = screenshot_dir(tmp_path)
     with new_page(portalis_browser, viewport={"width": width, "height": 900}) as page:
-        page.goto(server.url("/help?q=password"))
+        page.goto(starter_server.url("/help?q=password"))
         with page.expect_navigation():
             page.get_by_role("link", name="Reset a forgotten password").click()
         question = page.get_by_role("heading", name="Was this article helpful?")
@@ -102,7 +94,7 @@ def test_a_visitor_answers_was_this_helpful(
     # the agent, who may edit the article, sees how readers answered
     with new_page(portalis_browser, viewport={"width": width, "height": 900}) as page:
         path = article[article.index("/help/") :].split("#")[0]
-        server.login(page, "sam@support.test", "correct horse 43", next_path=path)
+        starter_server.login(page, "sam@support.test", "correct horse 43", next_path=path)
         tally = page.locator(".feedback-tally")
         assert tally.inner_text() == "Rated helpful: 0 of 1 (0 %)."
         accessible_at_both_widths(page)

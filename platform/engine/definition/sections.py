@@ -23,9 +23,10 @@ from typing import Any, Literal, Protocol
 from ..problems import JsonPath
 from .values import frozen_map
 
-#: Where a section lives: a block type's options, a provider type's options, a key of `auth:`.
-SectionPlace = Literal["block", "provider", "auth"]
-PLACES: tuple[SectionPlace, ...] = ("block", "provider", "auth")
+#: Where a section lives: a block type's options, a sign-in provider type's options, a key of
+#: `auth:`, a payment provider type's options.
+SectionPlace = Literal["block", "provider", "auth", "payment"]
+PLACES: tuple[SectionPlace, ...] = ("block", "provider", "auth", "payment")
 
 
 class SectionContext(Protocol):
@@ -116,7 +117,9 @@ class DefinitionSection:
 
     `place` and `name` say where it lives: `("block", "list")` is the value of a `list:` block,
     `("provider", "ldap")` the options of a provider entry with `type: ldap` (the core adds
-    `type`, `name` and `label`), `("auth", "two_factor")` the value of `auth.two_factor`.
+    `type`, `name` and `label`), `("payment", "stripe")` those of a `payments.providers`
+    entry with `type: stripe` (the same keys added), `("auth", "two_factor")` the value of
+    `auth.two_factor`.
     `schema` is the JSON Schema of that value (it may refer to the base schema's shared
     definitions: `#/$defs/label`, `#/$defs/role_name`, `#/$defs/name`, `#/$defs/expression`);
     `check` adds the checks a schema cannot state; `compile` makes the runtime's object
@@ -142,6 +145,8 @@ class DefinitionSection:
             return f"auth.{self.name}"
         if self.place == "provider":
             return f"auth.providers[type: {self.name}]"
+        if self.place == "payment":
+            return f"payments.providers[type: {self.name}]"
         return f"pages.*.blocks[].{self.name}"
 
     def compiled(self, value: Any) -> object:

@@ -21,6 +21,11 @@ PLACE_TITLES = {
         "`name` and `label`.",
     ),
     "auth": ("`auth:` keys from plugins", "Keys of `auth:` that a plugin owns and enforces."),
+    "payment": (
+        "Payment provider types",
+        "`payments.providers` entries: `type:` selects one of these; every entry may also set "
+        "`name` and `label`.",
+    ),
 }
 
 
@@ -37,11 +42,11 @@ def owned_sections(pm: pluggy.PluginManager) -> list[tuple[str, DefinitionSectio
 
 def example_in_place(section: DefinitionSection) -> list[str]:
     """The section's example as it is written in a definition: a block in a page's list, a
-    provider entry in `auth.providers`, a key under `auth:`."""
+    provider entry in `auth.providers` (or `payments.providers`), a key under `auth:`."""
     body = section.example.rstrip("\n").splitlines()
     if section.place == "block":
         return [f"- {section.name}:", *(f"    {line}" for line in body)]
-    if section.place == "provider":
+    if section.place in ("provider", "payment"):
         return [f"- type: {section.name}", *(f"  {line}" for line in body)]
     return ["auth:", f"  {section.name}:", *(f"    {line}" for line in body)]
 
@@ -56,8 +61,8 @@ def sections_part(doc: SchemaDoc, sections: Sequence[tuple[str, DefinitionSectio
     lines = [
         "## Definition sections",
         "",
-        "Block types, sign-in provider types and some `auth:` keys are *definition sections*:",
-        "the plugin that provides one (the core included) supplies its schema, its checks and",
+        "Block types, sign-in and payment provider types and some `auth:` keys are",
+        "*definition sections*: the plugin that provides one (the core included) supplies its schema, its checks and",
         "its compile step through the `portalis_definition_sections` hook (see plugins.md). A",
         "definition that uses a section no loaded plugin provides is invalid, so such a setting",
         "is never served without the code that enforces it. This reference lists the core's",

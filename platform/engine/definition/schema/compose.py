@@ -46,7 +46,7 @@ def field_type_def(name: str) -> str:
 def build_schema(registry: FieldTypeRegistry, sections: SectionRegistry) -> dict[str, Any]:
     """The base schema with the field types' options and every definition section composed
     in: block types under `block`, provider types under `provider`, `auth:` keys under
-    `auth`. A section schema's own `$defs` join the schema's (a name may not clash)."""
+    `auth`, payment provider types under `payment_provider`. A section schema's own `$defs` join the schema's (a name may not clash)."""
     schema = base_schema()
     defs = schema["$defs"]
     _compose_field_types(defs, registry)
@@ -64,9 +64,11 @@ def build_schema(registry: FieldTypeRegistry, sections: SectionRegistry) -> dict
             defs[section_def(section)] = value
             defs["auth"]["properties"].setdefault(section.name, ref)
         else:
+            # sign-in and payment providers: entries of a list, chosen by `type:`
+            entries = "provider" if section.place == "provider" else "payment_provider"
             defs[section_def(section)] = _provider_entry(section.name, value)
-            defs["provider"]["properties"]["type"]["enum"].append(section.name)
-            defs["provider"]["allOf"].append(
+            defs[entries]["properties"]["type"]["enum"].append(section.name)
+            defs[entries]["allOf"].append(
                 {
                     "if": {"properties": {"type": {"const": section.name}}, "required": ["type"]},
                     "then": ref,

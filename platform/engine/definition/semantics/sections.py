@@ -118,6 +118,12 @@ def check_sections(ctx: Ctx) -> None:
         section = registry.get("auth", key)
         if section is not None and key not in CORE_AUTH_KEYS:
             _run(ctx, section, value, ("auth", key), _Context(ctx))
+    payments = ctx.data.get("payments") or {}
+    for i, provider in enumerate(payments.get("providers") or []):
+        section = registry.get("payment", str(provider.get("type")))
+        if section is not None:
+            options = {k: v for k, v in provider.items() if k not in ("type", "name", "label")}
+            _run(ctx, section, options, ("payments", "providers", i), _Context(ctx))
 
 
 def _run(ctx: Ctx, section: DefinitionSection, value: Any, path: JsonPath, view: _Context) -> None:

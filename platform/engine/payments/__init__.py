@@ -1,0 +1,1 @@
+"""Online payments: the provider contract, payable records, payments and their events."""
