@@ -22,7 +22,8 @@ YAML blocks are validated in-process with the engine's `Checker` and the install
   portal the docs use), chosen by its top-level keys: definition keys (`entities`, `auth`, …)
   merge into the blueprint (mappings key by key; a list or a scalar replaces the blueprint's);
   seed keys (`accounts`, `users`, `records`) become a seed file; a list of blocks becomes a new
-  page; a list of `type:` mappings becomes `auth.providers`; a mapping of `type:` mappings
+  page; a list of `type:` mappings becomes `payments.providers` when the types are payment
+  provider types, else `auth.providers`; a mapping of `type:` mappings
   becomes fields of `ticket`. A block that fits none of these fails: annotate or fix it.
 
 A valid example must produce no error (warnings are allowed: fragments show one locale of a
@@ -335,6 +336,12 @@ def block_types() -> set[str]:
     return names or {"list", "detail", "form", "markdown", "metrics"}
 
 
+def payment_types() -> set[str]:
+    """The `type`s of `payments.providers` entries (a list of those is such an entry)."""
+    entry = checker().schema["$defs"].get("payment_provider", {})
+    return set(entry.get("properties", {}).get("type", {}).get("enum", []))
+
+
 def embed(fragment: Any, context: str | None) -> Bundle:
     """The blueprint with `fragment` (and the context it presupposes) in it, as a bundle."""
     data, files = blueprint()
@@ -352,6 +359,8 @@ def embed(fragment: Any, context: str | None) -> Bundle:
         with_id = any(k in b for b in fragment for k in RECORD_BLOCKS)
         route = "/docs-example/<id>" if with_id else "/docs-example"
         data["pages"]["docs_example"] = {"route": route, "blocks": fragment}
+    elif _is_list_of(fragment, lambda item: item.get("type") in payment_types()):
+        merge(data, {"payments": {"providers": fragment}})
     elif _is_list_of(fragment, lambda item: "type" in item):
         merge(data, {"auth": {"providers": fragment}})
     elif (
