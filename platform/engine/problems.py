@@ -99,7 +99,8 @@ CODES: Final[dict[str, str]] = {
     "scope-cycle": "Parent scopes form a cycle.",
     "scope-when-read": "A parent scope's state condition (when:) is on a grant that reads.",
     "scope-message": "A parent scope has a message: but no when: that could refuse a write.",
-    "grant-action": "A grant names an action that does not apply to its entity.",
+    "grant-action": "A grant names an action that does not apply to its entity (transition "
+    "without a workflow, pay or refund on an entity that is not payable).",
     "grant-fields": "A grant's field restriction names unknown fields.",
     "workflow-field": "A workflow's field is not a choice field of its entity.",
     "workflow-duplicate": "An entity has two workflows on the same field, or a transition name repeats.",
@@ -138,6 +139,15 @@ CODES: Final[dict[str, str]] = {
     "attachments-undeclared": "An attachments block names an entity without attachments:.",
     "attachments-folder-duplicate": "attachments: lists the same folder twice.",
     "attachments-type": "attachments: allows a file type whose content cannot be checked.",
+    "payable-no-providers": "An entity is payable, but the portal declares no payments.providers.",
+    "payable-amount": "A payable entity's amount is not a money field of the entity, or is "
+    "paid_online itself.",
+    "payable-transition": "A payable entity's paid or reopened names no transition of a "
+    "workflow of the entity.",
+    "payable-provider": "A payable entity's providers names no payments.providers entry.",
+    "payable-description": "A payable entity's description has a {placeholder} that names no "
+    "field of the entity.",
+    "payable-partial-minimum": "A payable entity's partial minimum is not above zero.",
     "printout-template-missing": "A printout's template is not a file of the definition folder.",
     "printout-template": "A printout's template is not valid Jinja.",
     "printout-filename": "A printout's file name names a field its entity does not have.",
@@ -216,6 +226,8 @@ CODES: Final[dict[str, str]] = {
     "of that role shows, so they can be set through the API; restrict the grant with fields:.",
     "grant-account-empty": "Warning: a create grant with scope own on an entity whose account "
     "reference may be left empty (not required, no default from the actor's account).",
+    "payable-amount-static": "Warning: a payable entity's amount does not depend on "
+    "paid_online, so a paid record still shows it as open and the payer could pay it again.",
     "compute-stale": "Warning: a stored computed field uses today() or now() and goes stale; "
     "make it virtual (stored: false) or live (stored: sql).",
     "compute-not-sql": "A `stored: sql` field's expression has no exact SQL form (a construct, "

@@ -21,14 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pay_provider
 import pytest
 import yaml
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import CODES, Problem, Severity
+from portalis.runtime import default_plugins
 from portalis.testing.cli import invoke
-from portalis.testing.portals import installed_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path(__file__).parent / "gallery"
@@ -61,8 +62,10 @@ def _params() -> list[Any]:
 
 @pytest.fixture(scope="module")
 def checker() -> Checker:
-    """The checker `portalis validate` uses (cases may use the first-party plugins' sections)."""
-    return installed_checker()
+    """The checker `portalis validate` uses (cases may use the first-party plugins' sections),
+    with the tests' payment provider type `testpay`: the core ships none, and payable cases
+    need one."""
+    return Checker(default_plugins.plugin_manager(extra=[pay_provider]))
 
 
 def matches(problem: Problem, expect: dict[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """Tables of the living portal: outbox jobs, audit log, approvals, notifications (with each
-user's unread count), schedules, the counters of sequence fields, attached documents and
-"was this helpful?" votes.
+user's unread count), schedules, the counters of sequence fields, attached documents,
+"was this helpful?" votes and online payments with their events and refunds.
 
 They are shared by all portals (rows carry the portal slug) and created with the platform
 tables. Every time column is timezone-aware UTC; SQLite hands them back naive, so readers
@@ -13,10 +13,15 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from ..definition.fieldtypes.exact import exact_decimal
+from ..definition.fieldtypes.money import AMOUNT_PRECISION, AMOUNT_SCALE
+
 #: Metadata of these tables; `platform_tables.ensure_platform_tables` creates them too.
 system_metadata = sa.MetaData()
 
 _TZ = sa.DateTime(timezone=True)
+#: Amounts of money: the column type of money fields (exact on SQLite too).
+_MONEY = exact_decimal(AMOUNT_PRECISION, AMOUNT_SCALE)
 
 #: The outbox: side effects (mail, webhooks, timers, scheduled automations) written in the
 #: same transaction as the change that caused them, run later by `portalis worker`.
@@ -239,6 +244,80 @@ feedback_votes = sa.Table(
     sa.Column("voter", sa.String(80), primary_key=True),
     sa.Column("helpful", sa.Boolean, nullable=False),
     sa.Column("updated_at", _TZ, nullable=False),
+)
+
+#: Online payments of payable records (`payments`): one row per checkout started, `id`
+#: (`pay_<token>`) echoed back by the provider in its events. `status`: created → open →
+#: pending | succeeded | failed | canceled, after refunds partially_refunded | refunded;
+#: flagged when an event disagreed on amount or currency (`flag` says how). `event_at` is
+#: when the last applied event happened (events may arrive out of order).
+payments = sa.Table(
+    "portalis_payment",
+    system_metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),  # the entry's name
+    sa.Column("provider_type", sa.String(40), nullable=False),
+    sa.Column("reference", sa.String(255), nullable=True),  # the provider's checkout id
+    sa.Column("transaction", sa.String(255), nullable=True),  # its money movement id
+    sa.Column("amount", _MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("refunded", _MONEY, nullable=False),
+    sa.Column("method", sa.String(40), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("flag", sa.Text, nullable=True),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Column("updated_at", _TZ, nullable=False),
+    sa.Column("event_at", _TZ, nullable=True),
+    # NULLs are distinct: a payment gets its reference once the checkout exists
+    sa.UniqueConstraint("portal", "provider", "reference", name="uq_portalis_payment_reference"),
+    sa.Index("ix_portalis_payment_record", "portal", "entity", "record_id"),
+    sa.Index("ix_portalis_payment_created", "portal", "provider", "created_at"),
+)
+
+#: Every verified payment event, stored once per portal, provider and event id (a replay,
+#: also a concurrent one, finds its row and changes nothing). `outcome`: applied, ignored
+#: (superseded or already applied), flagged (amount or currency disagreed) or unknown (no
+#: payment of this portal and provider).
+payment_events = sa.Table(
+    "portalis_payment_event",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("portal", sa.String(40), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("payment_id", sa.String(40), nullable=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("amount", _MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("occurred_at", _TZ, nullable=False),
+    sa.Column("received_at", _TZ, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.UniqueConstraint("portal", "provider", "event_id", name="uq_portalis_payment_event"),
+    sa.Index("ix_portalis_payment_event_payment", "payment_id"),
+)
+
+#: Refunds of payments (`re_<token>`, also the idempotency key the provider gets): written
+#: `requested` before the provider is asked, then `succeeded`, `pending` (an event follows)
+#: or `failed`. A refund made in the provider's dashboard arrives as an event and gets a row
+#: without `created_by`.
+payment_refunds = sa.Table(
+    "portalis_payment_refund",
+    system_metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("payment_id", sa.String(40), sa.ForeignKey("portalis_payment.id"), nullable=False),
+    sa.Column("amount", _MONEY, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reference", sa.String(255), nullable=True),  # the provider's refund id
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Column("created_at", _TZ, nullable=False),
+    sa.Index("ix_portalis_payment_refund_payment", "payment_id"),
 )
 
 # Append-only on PostgreSQL even for someone with SQL access through the application's role.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .payable_spec import PAID_ONLINE, PAID_ONLINE_LABEL
+
 #: The role of the system actor (automations, timers, workflow actions): it holds a grant of
 #: every action with scope `all` on every entity. Definitions may not declare it.
 SYSTEM_ROLE = "system"
@@ -99,7 +101,8 @@ def merged_entities(declared: dict[str, Any]) -> dict[str, Any]:
     """Entities of a definition with the built-ins merged in (built-in fields first).
 
     Built-in grants are kept apart under `__builtin_permissions__` so that the indexes of
-    `permissions` still match the definition's own source positions.
+    `permissions` still match the definition's own source positions. A payable entity gets
+    the built-in field `paid_online` (`with_paid_online`).
     """
     result: dict[str, Any] = {}
     for name, builtin in BUILTIN_ENTITIES.items():
@@ -119,4 +122,30 @@ def merged_entities(declared: dict[str, Any]) -> dict[str, Any]:
     for name, entity in declared.items():
         if name not in result:
             result[name] = entity
-    return result
+    return {name: with_paid_online(entity) for name, entity in result.items()}
+
+
+def with_paid_online(entity: Any) -> Any:
+    """A payable entity with its built-in money field `paid_online`: readonly, 0 by default,
+    in the currencies of its `payable.amount` field. Unchanged when it is not payable or
+    declares the field itself (the payable checks refuse that)."""
+    if not isinstance(entity, dict) or not isinstance(entity.get("payable"), dict):
+        return entity
+    fields = entity.get("fields")
+    if not isinstance(fields, dict) or PAID_ONLINE in fields:
+        return entity
+    amount = fields.get(entity["payable"].get("amount"))
+    spec: dict[str, Any] = {
+        "type": "money",
+        "readonly": True,
+        "default": 0,
+        "label": dict(PAID_ONLINE_LABEL),
+    }
+    if isinstance(amount, dict) and amount.get("type") == "money":
+        spec.update(
+            {k: copy.deepcopy(amount[k]) for k in ("currency", "currencies") if k in amount}
+        )
+    out = dict(entity)
+    out["fields"] = {**fields, PAID_ONLINE: spec}
+    out["__builtin_fields__"] = [*(entity.get("__builtin_fields__") or ()), PAID_ONLINE]
+    return out

@@ -34,6 +34,7 @@ from .model import (
     Theme,
 )
 from .naming import table_name
+from .payable_spec import compile_payable, compile_payment_providers, entry_name
 from .printout_spec import Printout, compile_printout
 from .related_reads import RelatedReads, entity_reads
 from .semantics.base import Ctx, account_field, tree_parent
@@ -49,6 +50,8 @@ class _Compiler:
         self.currency = str(ctx.data.get("currency") or "EUR")
         self.related = RelatedReads(ctx)
         self.flow = FlowCompiler(ctx, self.expression)
+        providers = (ctx.data.get("payments") or {}).get("providers") or ()
+        self.payment_entries = [entry_name(p) for p in providers]
 
     def expression(
         self,
@@ -145,6 +148,7 @@ class _Compiler:
             lookups=frozen_map(lookups),
             attachments=compile_attachments(spec.get("attachments")),
             printouts=frozen_map(self.printouts(name, spec.get("printouts"))),
+            payable=compile_payable(spec.get("payable"), self.payment_entries),
         )
 
     def printouts(self, entity: str, raw: Mapping[str, Any] | None) -> dict[str, Printout]:
@@ -269,6 +273,7 @@ class _Compiler:
             notifications=frozen_map(self.flow.notifications()),
             exchange_rates=compile_exchange_rates(data.get("exchange_rates"), self.currency),
             live_updates=LiveUpdates(**data["live_updates"]) if "live_updates" in data else None,
+            payment_providers=compile_payment_providers(data, self.ctx.sections),
         )
 
 

@@ -17,6 +17,7 @@ from .attachment_spec import AttachmentsSpec
 from .auth_config import AuthConfig
 from .exchange_rates import ExchangeRates
 from .flow_model import Automation, CopySpec, NotificationTemplate, Workflow
+from .payable_spec import Payable, PaymentProviderEntry
 from .printout_spec import Printout
 from .values import Label, frozen_map
 
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 #: Roles every portal has without declaring them.
 BUILTIN_ROLES = ("anonymous", "authenticated")
-#: Actions a grant may name.
-ACTIONS = ("read", "create", "update", "delete", "transition")
+#: Actions a grant may name (`pay` and `refund` on payable entities only).
+ACTIONS = ("read", "create", "update", "delete", "transition", "pay", "refund")
 #: Columns every entity table has; definitions may not declare fields with these names.
 SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "version")
 
@@ -225,6 +226,8 @@ class Entity:
     attachments: AttachmentsSpec | None = None
     #: documents generated from each record (`printouts:`), by name
     printouts: Mapping[str, Printout] = field(default_factory=dict)
+    #: how records are paid online (`payable:`), None when they are not
+    payable: Payable | None = None
 
     def title_of(self, record: Mapping[str, Any]) -> str:
         """The display title of a record."""
@@ -326,6 +329,8 @@ class PortalModel:
     exchange_rates: ExchangeRates | None = None
     #: how open pages learn of news without a reload (`live_updates:`); None: they do not
     live_updates: LiveUpdates | None = None
+    #: the `payments.providers` entries, in order (the first is the default)
+    payment_providers: tuple[PaymentProviderEntry, ...] = ()
 
     @property
     def default_locale(self) -> str:
@@ -335,6 +340,10 @@ class PortalModel:
     def workflow_for(self, entity: str) -> tuple[Workflow, ...]:
         """The workflows over `entity`."""
         return tuple(w for w in self.workflows.values() if w.entity == entity)
+
+    def payment_provider(self, name: str) -> PaymentProviderEntry | None:
+        """The `payments.providers` entry called `name`, or None."""
+        return next((p for p in self.payment_providers if p.name == name), None)
 
     def role_closure(self, roles: frozenset[str] | set[str]) -> frozenset[str]:
         """The given roles plus every role they inherit."""

@@ -40,6 +40,7 @@ from ..definition.semantics.pages import (
     check_theme_and_locales,
     check_translations,
 )
+from ..definition.semantics.payable import check_payable, check_payable_model
 from ..definition.semantics.printouts import check_printouts
 from ..definition.semantics.reporting import check_reporting
 from ..definition.semantics.roles import check_roles
@@ -134,6 +135,7 @@ class Checker:
             check_flow,
             check_copies,
             check_attachments,
+            check_payable,
             check_printouts,
             check_lookups,
             check_pages,
@@ -159,6 +161,7 @@ class Checker:
                 model = None
         if model is not None:
             lint(ctx, model)
+            check_payable_model(ctx, model)
         if model is not None and model.seed and seeds:
             # what `deploy --seed` checks on an empty database, short of writing rows
             ctx.problems.extend(check_seed(model, raw.bundle))

@@ -21,8 +21,9 @@ from . import workflow
 if TYPE_CHECKING:
     from ..data.store import RecordStore
 
-#: The actions that are about an existing record (`create` is about the entity).
-ROW_ACTIONS = ("read", "update", "delete", "transition")
+#: The actions that are about an existing record (`create` is about the entity); `pay` and
+#: `refund` exist on payable entities only.
+ROW_ACTIONS = ("read", "update", "delete", "transition", "pay", "refund")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from . import (
     flow,
     imports,
     live,
+    payments,
     printouts,
     related,
     reporting,
@@ -46,6 +47,7 @@ _MODULES: Final = (
     feedback,
     related,
     bookings,
+    payments,
 )
 
 #: The line before each example's fence: tests/test_docs_examples.py validates the example inside
@@ -69,7 +71,8 @@ def example_lines(section: str) -> list[str]:
     """The Markdown of the examples of one section ([] when it has none)."""
     lines: list[str] = []
     for example in EXAMPLES.get(section, ()):
-        lines += [f"Example — {example.caption}", "", TEST_NOTE, "```yaml"]
+        note = f"<!-- docs-test: {example.note} -->" if example.note else TEST_NOTE
+        lines += [f"Example — {example.caption}", "", note, "```yaml"]
         lines += example.yaml.splitlines()
         lines += ["```", ""]
     return lines

@@ -11,3 +11,6 @@ class Example:
 
     caption: str
     yaml: str
+    #: the docs test's annotation when the example cannot be validated on the starter
+    #: blueprint as it is (`skip, <reason>`); empty: validated there (`with reference`)
+    note: str = ""
