@@ -22,8 +22,9 @@ YAML blocks are validated in-process with the engine's `Checker` and the install
   portal the docs use), chosen by its top-level keys: definition keys (`entities`, `auth`, …)
   merge into the blueprint (mappings key by key; a list or a scalar replaces the blueprint's);
   seed keys (`accounts`, `users`, `records`) become a seed file; a list of blocks becomes a new
-  page; a list of `type:` mappings becomes `auth.providers`; a mapping of `type:` mappings
-  becomes fields of `ticket`. A block that fits none of these fails: annotate or fix it.
+  page; a list of `type:` mappings becomes `payments.providers` when the types are payment
+  provider types, else `auth.providers`; a mapping of `type:` mappings becomes fields of
+  `ticket`. A block that fits none of these fails: annotate or fix it.
 
 A valid example must produce no error (warnings are allowed: fragments show one locale of a
 portal with four).
@@ -352,6 +353,8 @@ def embed(fragment: Any, context: str | None) -> Bundle:
         with_id = any(k in b for b in fragment for k in RECORD_BLOCKS)
         route = "/docs-example/<id>" if with_id else "/docs-example"
         data["pages"]["docs_example"] = {"route": route, "blocks": fragment}
+    elif _is_list_of(fragment, lambda item: item.get("type") in payment_types()):
+        merge(data, {"payments": {"providers": fragment}})
     elif _is_list_of(fragment, lambda item: "type" in item):
         merge(data, {"auth": {"providers": fragment}})
     elif (
@@ -364,6 +367,12 @@ def embed(fragment: Any, context: str | None) -> Bundle:
         pytest.fail("cannot tell where this fragment goes: annotate the block or make it whole")
     files["portal.yaml"] = json.dumps(data, indent=1, default=str)
     return Bundle.of(files)
+
+
+def payment_types() -> set[str]:
+    """The `type`s of `payments.providers` entries the installed plugins provide."""
+    entry = checker().schema["$defs"].get("payment_provider", {})
+    return set(entry.get("properties", {}).get("type", {}).get("enum", []))
 
 
 def _is_list_of(value: Any, test: Any) -> bool:
