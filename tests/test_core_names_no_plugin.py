@@ -21,9 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "platform"
 #: The first-party plugins' names as words (`portalis_ldap`, `ldap_options`, `"ldap"`, `LDAP`,
-#: `portalis-ip-allowlist`, `ip_allowlist`); `_` and `-` separate words, letters and digits
-#: do not.
-NAMES = re.compile(r"(?i)(?<![a-z0-9])(?:ldap|oidc|saml|totp|stripe|ip[_-]allowlist)(?![a-z0-9])")
+#: `portalis-ip-allowlist`, `ip_allowlist`, `portalis_stripe`, `portalis_payments_sandbox`);
+#: `_` and `-` separate words, letters and digits do not. (The sandbox's provider type `sandbox` alone is no name:
+#: the expression sandbox is a core concept.)
+NAMES = re.compile(
+    r"(?i)(?<![a-z0-9])(?:ldap|oidc|saml|totp|stripe|ip[_-]allowlist|payments[_-]sandbox)(?![a-z0-9])"
+)
 #: Text files of the core (compiled catalogs and images are not text).
 SUFFIXES = frozenset({".py", ".html", ".js", ".css", ".json", ".txt", ".po", ".pot", ".cfg"})
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
@@ -129,4 +132,5 @@ LABEL = f"{KIND} via Ldap"
     assert [line for line, _ in python_hits(code)] == [2, 3, 6, 7]
     page = "{# the LDAP form #}\n<p>{{ _('Sign in with SAML') }}</p>\n<p>ldaps is not ldap_x</p>\n"
     assert [line for line, _ in text_hits(page, jinja=True)] == [2, 3]
-    assert not NAMES.search("ldaps://, samlx, mytotp, ip_allowlister")
+    assert not NAMES.search("ldaps://, samlx, mytotp, ip_allowlister, expression sandbox")
+    assert NAMES.search("portalis-payments-sandbox")

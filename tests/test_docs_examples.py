@@ -23,8 +23,8 @@ YAML blocks are validated in-process with the engine's `Checker` and the install
   merge into the blueprint (mappings key by key; a list or a scalar replaces the blueprint's);
   seed keys (`accounts`, `users`, `records`) become a seed file; a list of blocks becomes a new
   page; a list of `type:` mappings becomes `payments.providers` when the types are payment
-  provider types, else `auth.providers`; a mapping of `type:` mappings
-  becomes fields of `ticket`. A block that fits none of these fails: annotate or fix it.
+  provider types, else `auth.providers`; a mapping of `type:` mappings becomes fields of
+  `ticket`. A block that fits none of these fails: annotate or fix it.
 
 A valid example must produce no error (warnings are allowed: fragments show one locale of a
 portal with four).

@@ -187,8 +187,9 @@ def portalis_platform_blueprints() -> list[Blueprint]:
     `url_prefix` starts with `/_` — portal slugs start with a letter, so a platform path can
     never shadow a portal; another prefix is an error at start-up. The blueprint's views run
     outside any portal: no portal, no portal user, no request guard applies unless the view
-    asks for them. Forms must check CSRF themselves (`portalis.runtime.security.
-    protect_request` in a `before_request`): the application checks no view by default.
+    asks for them. Forms must check CSRF themselves (`portalis.web.protect_request` in a
+    `before_request`): the application checks no view by default; a page that renders
+    translated text chooses its language with `portalis.web.use_locale`.
     Security headers (CSP without `unsafe-inline`, `no-store`) and the Host allow-list apply
     as to every response. Not firstresult.
     """

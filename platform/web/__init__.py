@@ -50,8 +50,10 @@ from portalis.runtime.context import current_actor, current_portal, database, re
 from portalis.runtime.forms.auth import CodeForm
 from portalis.runtime.forms.base import PortalForm, add_error
 from portalis.runtime.forms.fieldtypes import FormFieldFactory as _FormFieldFactory
+from portalis.runtime.platform_pages import use_locale
 from portalis.runtime.plugin_routes import PortalRoute
 from portalis.runtime.registry import RuntimePortal
+from portalis.runtime.security import protect_request
 from portalis.runtime.templating import gettext, label, ngettext
 from portalis.runtime.urls import portal_url
 
@@ -92,11 +94,13 @@ __all__ = [
     "ngettext",
     "pending_user",
     "portal_url",
+    "protect_request",
     "render",
     "request_portal",
     "require_recent_auth",
     "requires_second_factor",
     "see_other",
+    "use_locale",
     "user_row",
 ]
 
