@@ -40,6 +40,7 @@ from .forms.record import PortalForms
 from .hosts import ANY_HOST_PATHS, PortalisFlask
 from .i18n import I18n
 from .job_handlers import start_embedded_worker
+from .payments.setup import init_payments
 from .plugin_routes import collect_routes
 from .registry import PortalRegistry
 from .routing import SYSTEM_ROUTES
@@ -124,6 +125,7 @@ def create_app(
         app.register_blueprint(blueprint)
     configure_jinja(app)
     notifications.init_app(app)
+    init_payments(app, app.extensions["portalis"])
     account_switch.init_app(app)
     request_db.init_app(app)
 

@@ -96,7 +96,12 @@ class HmacPay:
         return Checkout(reference, f"https://pay.example.test/checkout/{reference}")
 
     def parse_event(
-        self, config: object, body: bytes, headers: Mapping[str, str], now: datetime
+        self,
+        config: object,
+        body: bytes,
+        headers: Mapping[str, str],
+        now: datetime,
+        context: ProviderContext | None = None,
     ) -> PaymentEvent | None:
         assert isinstance(config, HmacPayConfig)
         stamp = headers.get("Testpay-Timestamp", "")

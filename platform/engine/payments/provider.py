@@ -24,7 +24,7 @@ them too) and reach the network only through the outbound policy they are given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +43,10 @@ EventKind = Literal["pending", "succeeded", "failed", "refunded", "canceled"]
 EVENT_KINDS: tuple[EventKind, ...] = ("pending", "succeeded", "failed", "refunded", "canceled")
 
 
+def _no_derived_keys(purpose: str) -> str:
+    raise LookupError(f"this context derives no keys (asked for {purpose!r})")
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderContext:
     """What a provider may use besides its options: where outbound requests may go, the
@@ -57,6 +61,10 @@ class ProviderContext:
     env: Mapping[str, str] = field(default_factory=dict)
     #: where the platform is served (PORTALIS_BASE_URL, no trailing slash; "" when unset)
     base_url: str = ""
+    #: a secret of this installation for a purpose (`derive_key("sandbox")`), derived from the
+    #: platform's secret key: the same in every process and after restarts, another for each
+    #: purpose — for a provider whose definition gives no key of its own (the sandbox)
+    derive_key: Callable[[str], str] = field(default=_no_derived_keys, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +192,14 @@ class PaymentProvider(Protocol):
         body: bytes,
         headers: Mapping[str, str],
         now: datetime,
+        context: ProviderContext | None = None,
     ) -> PaymentEvent | None:
         """The verified event of an inbound request; None for a verified event the core does
         not act on (a type the provider ignores: acknowledged, not stored). Raises
         `EventRejected` when the signature or timestamp does not hold — checked before the
-        body is read for anything else."""
+        body is read for anything else. The core passes `context` (a provider that keys its
+        signatures with `context.derive_key` needs it; one that needs it and gets None
+        rejects the event)."""
         ...
 
     def refund(

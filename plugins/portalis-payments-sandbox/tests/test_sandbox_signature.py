@@ -11,8 +11,9 @@ import pytest
 from portalis_payments_sandbox import SIGNATURE_HEADER, SandboxConfig, sign
 from portalis_payments_sandbox.signing import link_code, link_code_valid, signature
 from sandbox_support import CONFIG, PROVIDER, SECRET
+from sqlalchemy import create_engine
 
-from portalis.api import EventRejected, PaymentEvent
+from portalis.api import EventRejected, OutboundPolicy, PaymentEvent, ProviderContext
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 AT = int(NOW.timestamp())
@@ -148,3 +149,19 @@ def test_checkout_link_codes() -> None:
 
 def test_config_repr_hides_the_secret() -> None:
     assert SECRET not in repr(CONFIG)
+
+
+def test_r3_an_entry_without_a_secret_signs_with_the_installations_derived_key() -> None:
+    derived = SandboxConfig(secret=None)
+    keys = {"payments-sandbox": "derived-" + "k" * 40}
+    here = ProviderContext(
+        OutboundPolicy(), create_engine("sqlite://"), derive_key=keys.__getitem__
+    )
+    event = PROVIDER.parse_event(derived, BODY, sign(keys["payments-sandbox"], BODY, AT), NOW, here)
+    assert event is not None and event.event_id == "evt_1"
+    # another installation's key, the entry's old secret, or no context: refused
+    for headers in (sign("other-" + "k" * 40, BODY, AT), sign(SECRET, BODY, AT)):
+        with pytest.raises(EventRejected):
+            PROVIDER.parse_event(derived, BODY, headers, NOW, here)
+    with pytest.raises(EventRejected):
+        PROVIDER.parse_event(derived, BODY, sign(keys["payments-sandbox"], BODY, AT), NOW)

@@ -2,7 +2,8 @@
 
 The "network" is this plugin: a checkout is a row of `portalis_sandbox_checkout`, the hosted
 page is the plugin's platform-level page at `/_sandbox-pay/<id>`, and events come from that
-page, signed with the entry's `secret`. No request leaves the platform, so the outbound
+page, signed with the entry's `secret` (or, without one, a key the platform derives from its
+own secret key for the sandbox). No request leaves the platform, so the outbound
 policy of the context is not needed; the checkout's URLs come from the core.
 """
 
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 from portalis.api import (
     Checkout,
     CheckoutRequest,
+    EventRejected,
     PaymentEvent,
     PaymentEventKind,
     ProviderContext,
@@ -33,6 +35,8 @@ from .section import PROVIDER_NAME, SandboxConfig
 PAGE_PREFIX = "/_sandbox-pay"
 #: The query parameter of a checkout link that carries its link code.
 LINK_PARAM = "link"
+#: What the installation's derived key is for, when an entry gives no `secret`.
+DERIVED_PURPOSE = "payments-sandbox"
 
 
 def sandbox_config(config: object) -> SandboxConfig:
@@ -40,6 +44,11 @@ def sandbox_config(config: object) -> SandboxConfig:
     if not isinstance(config, SandboxConfig):
         raise TypeError(f"the sandbox provider got a {type(config).__name__} as its config")
     return config
+
+
+def signing_secret(options: SandboxConfig, context: ProviderContext) -> str:
+    """The entry's key: its `secret`, else the installation's key derived for the sandbox."""
+    return options.secret if options.secret is not None else context.derive_key(DERIVED_PURPOSE)
 
 
 def checkout_path(secret: str, checkout_id: str) -> str:
@@ -86,20 +95,30 @@ class SandboxProvider:
         _usable_url(request.return_url, "return URL")
         _usable_url(request.events_url, "events URL")
         now = utcnow()
-        key = signing.key_id(options.secret)
-        store.ensure_key(context.engine, key, options.secret, now)
+        secret = signing_secret(options, context)
+        key = signing.key_id(secret)
+        store.ensure_key(context.engine, key, secret, now)
         row = store.insert_checkout(context.engine, key, request, options.settle_after_seconds, now)
         base = context.base_url.rstrip("/")
-        return Checkout(reference=row.id, redirect_url=base + checkout_path(options.secret, row.id))
+        return Checkout(reference=row.id, redirect_url=base + checkout_path(secret, row.id))
 
     def parse_event(
-        self, config: object, body: bytes, headers: Mapping[str, str], now: datetime
+        self,
+        config: object,
+        body: bytes,
+        headers: Mapping[str, str],
+        now: datetime,
+        context: ProviderContext | None = None,
     ) -> PaymentEvent | None:
         """The event of a request signed with the entry's secret within its tolerance (the
         signature is checked before the body is read)."""
         options = sandbox_config(config)
+        if options.secret is None and context is None:
+            raise EventRejected("the sandbox's derived key needs the provider context")
+        secret = signing_secret(options, context) if context is not None else options.secret
+        assert secret is not None  # one of the two, checked above
         moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-        signing.verify(options.secret, body, headers, moment.timestamp(), options.tolerance_seconds)
+        signing.verify(secret, body, headers, moment.timestamp(), options.tolerance_seconds)
         return read_event(body)
 
     def refund(
@@ -114,7 +133,11 @@ class SandboxProvider:
         """Give back `amount` of a succeeded sandbox payment at once."""
         options = sandbox_config(config)
         ask = refunds.RefundAsk(
-            signing.key_id(options.secret), transaction, amount, currency, idempotency_key
+            signing.key_id(signing_secret(options, context)),
+            transaction,
+            amount,
+            currency,
+            idempotency_key,
         )
         refund_id = refunds.refund(context.engine, ask, utcnow())
         return RefundResult(reference=refund_id, status="succeeded")
@@ -128,7 +151,8 @@ class SandboxProvider:
         now = utcnow()
         moment = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         found = []
-        for row in store.since(context.engine, signing.key_id(options.secret), moment):
+        key = signing.key_id(signing_secret(options, context))
+        for row in store.since(context.engine, key, moment):
             status = _payment_status(row, now)
             if status is not None:
                 found.append(

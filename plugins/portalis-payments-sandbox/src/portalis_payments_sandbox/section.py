@@ -24,7 +24,9 @@ SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": "The key (HMAC-SHA256) that signs the checkout links and the events "
             f"the sandbox sends; at least {MIN_SECRET_LENGTH} characters, "
-            'e.g. from `openssl rand -hex 32`. Write it as "${SANDBOX_PAYMENTS_SECRET}".',
+            'e.g. from `openssl rand -hex 32`. Write it as "${SANDBOX_PAYMENTS_SECRET}". '
+            "Without it the sandbox signs with a key derived from the platform's secret key "
+            "(PORTALIS_SECRET_KEY): the same in every process, so demos need no setting.",
         },
         "tolerance_seconds": {
             "type": "integer",
@@ -41,7 +43,6 @@ SCHEMA: dict[str, Any] = {
             f"succeeds, in seconds (default {DEFAULT_SETTLE_AFTER_SECONDS}).",
         },
     },
-    "required": ["secret"],
     "additionalProperties": False,
     "description": "The sandbox payment provider: a test checkout page, no real money.",
 }
@@ -51,8 +52,9 @@ SCHEMA: dict[str, Any] = {
 class SandboxConfig:
     """The compiled options of one `type: sandbox` entry (what every method receives)."""
 
-    #: the HMAC key of checkout links and event signatures (never shown in a repr)
-    secret: str = field(repr=False)
+    #: the HMAC key of checkout links and event signatures (never shown in a repr); None:
+    #: the installation's derived key (`ProviderContext.derive_key`)
+    secret: str | None = field(default=None, repr=False)
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
     settle_after_seconds: int = DEFAULT_SETTLE_AFTER_SECONDS
 
@@ -60,7 +62,7 @@ class SandboxConfig:
     def compile(cls, value: Mapping[str, Any]) -> SandboxConfig:
         """The config of a checked entry."""
         return cls(
-            secret=str(value["secret"]),
+            secret=str(value["secret"]) if "secret" in value else None,
             tolerance_seconds=int(value.get("tolerance_seconds", DEFAULT_TOLERANCE_SECONDS)),
             settle_after_seconds=int(
                 value.get("settle_after_seconds", DEFAULT_SETTLE_AFTER_SECONDS)
@@ -76,7 +78,9 @@ def _is_reference(value: str) -> bool:
 def check_sandbox(value: Mapping[str, Any], path: JsonPath, ctx: SectionContext) -> None:
     """A known secret is long enough to be a key (the core checks that it is an `${ENV}`
     reference)."""
-    secret = str(value.get("secret", ""))
+    if "secret" not in value:
+        return
+    secret = str(value["secret"])
     if not _is_reference(secret) and len(secret) < MIN_SECRET_LENGTH:
         ctx.problem(
             "schema-format",

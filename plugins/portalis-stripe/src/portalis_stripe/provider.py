@@ -119,9 +119,15 @@ class StripeProvider:
         )
 
     def parse_event(
-        self, config: object, body: bytes, headers: Mapping[str, str], now: datetime
+        self,
+        config: object,
+        body: bytes,
+        headers: Mapping[str, str],
+        now: datetime,
+        context: ProviderContext | None = None,
     ) -> PaymentEvent | None:
-        """The verified event of a webhook request (see `events`)."""
+        """The verified event of a webhook request (see `events`); Stripe's events are keyed
+        by the entry's `webhook_secret`, so `context` is not needed."""
         options = _config(config)
         # verifying sends nothing: a client without network access does it
         payload = verified_event(self.client(options, None), options, body, headers, now)
