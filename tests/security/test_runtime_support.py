@@ -79,6 +79,7 @@ _RULE_VALUES = {
     "number": "1",
     "printout": "summary",
     "import_id": "x" * 32,
+    "payment": "pay_" + "x" * 24,
 }
 
 
