@@ -58,6 +58,10 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),
     ("/_ics/<page>/<int:block>.ics", "sys:ics_feed", ("GET",)),
     ("/_ics/<page>/<int:block>/<int:id>.ics", "sys:ics_booking", ("GET",)),
+    # online payments: a provider's signed events, a payment's page, on to the checkout
+    ("/_payments/<provider>/events", "sys:payment_events", ("POST",)),
+    ("/_payments/<payment>", "sys:payment", ("GET",)),
+    ("/_payments/<payment>/checkout", "sys:payment_checkout", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists
