@@ -93,13 +93,14 @@ def test_rename_a_role_shows_then_rewrites_every_reference(web: WebPortal) -> No
         in diff["workflows/ticket_flow.yaml"]
     )
     assert sorted(diff) == [
-        "entities/article.yaml", "entities/booking.yaml", "entities/message.yaml",
-        "entities/people.yaml", "entities/ticket.yaml", "pages/bookings.yaml", "pages/help.yaml",
-        "pages/tickets.yaml", "portal.yaml", "seed/demo.yaml", "workflows/article_flow.yaml",
+        "entities/article.yaml", "entities/booking.yaml", "entities/invoice.yaml",
+        "entities/message.yaml", "entities/people.yaml", "entities/ticket.yaml",
+        "pages/bookings.yaml", "pages/help.yaml", "pages/invoices.yaml", "pages/tickets.yaml",
+        "portal.yaml", "seed/demo.yaml", "workflows/article_flow.yaml",
         "workflows/ticket_flow.yaml",
     ]  # fmt: skip
     removed = sum(1 for lines in diff.values() for line in lines if line.startswith("-"))
-    assert removed == 30  # one line per reference (29 and the role itself), nothing else
+    assert removed == 35  # one line per reference (34 and the role itself), nothing else
     head = drafts.revision_bundle(web.engine, draft, 2)
     assert not any(
         re.search(r"[\[,] ?agent[\],]|role:agent", text) for text in head.files.values()

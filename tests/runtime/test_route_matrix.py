@@ -137,6 +137,11 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:admin_auth", "GET"): (LOGIN, 403, 403, 200),
     # the password provider has no test form (its form is the core's login form)
     ("sys:admin_auth_test", "POST"): (LOGIN, 403, 403, 404),
+    # payments: no payment provider is called `password`; an unknown payment is nobody's
+    # (test_payments_web and the every-path walk visit real ones)
+    ("sys:payment_events", "POST"): (404, 404, 404, 404),
+    ("sys:payment", "GET"): (LOGIN, 404, 404, 404),
+    ("sys:payment_checkout", "GET"): (LOGIN, 404, 404, 404),
 }
 #: Routes of the installed plugins (the app loads them through their entry points).
 _PLUGIN_ROUTES = collect_routes(
@@ -159,6 +164,7 @@ ARGUMENTS = {
     "number": "1",
     "printout": "summary",
     "import_id": "x" * 32,
+    "payment": "pay_" + "x" * 24,
 }
 SECRETS = (
     "Invoice 2026-114",
