@@ -93,6 +93,13 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "api:attachment_version_content",
         ("GET", "OPTIONS"),
     ),
+    ("/api/v1/<entity>/<int:id>/pay", "api:pay", ("POST", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/payments", "api:payments", ("GET", "OPTIONS")),
+    (
+        "/api/v1/<entity>/<int:id>/payments/<payment>/refunds",
+        "api:payment_refunds",
+        ("POST", "OPTIONS"),
+    ),
 )
 
 

@@ -96,7 +96,7 @@ WALKED_WITH_ARGUMENTS = {
 WALKED_API = {
     "api:collection", "api:item", "api:transitions", "api:transition", "api:copy", "api:bulk",
     "api:attachments", "api:attachment", "api:attachment_content", "api:attachment_versions",
-    "api:attachment_version_content",
+    "api:attachment_version_content", "api:pay", "api:payments", "api:payment_refunds",
 }  # fmt: skip
 
 
@@ -794,6 +794,21 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
             client.url(api), headers={**headers, "If-Match": f'"{version}"'}
         )
         world.check(response.status_code == 404, f"{who}: DELETE {api} → {response.status_code}")
+        # the payment API: pay, list, refund (b2c's entities are not payable; the billing
+        # portal of tests/runtime/test_payments_api.py walks them with payments)
+        for method, path in (
+            ("POST", f"{api}/pay"),
+            ("GET", f"{api}/payments"),
+            ("POST", f"{api}/payments/pay_{'x' * 24}/refunds"),
+        ):
+            response = client.client.open(
+                client.url(path), method=method, json={} if method == "POST" else None,
+                headers=headers,
+            )  # fmt: skip
+            world.check(
+                response.status_code == 404, f"{who}: {method} {path} → {response.status_code}"
+            )
+            no_leak(f"{method} {path}", response.text)
         # the workflow API: availability and taking a transition
         response = client.get(f"{api}/transitions")
         world.check(

@@ -107,6 +107,10 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:attachment_versions", "GET"): (401, 200, 200, 200),
     ("api:attachment_versions", "POST"): (401, 415, 415, 415),
     ("api:attachment_version_content", "GET"): (401, 200, 200, 200),
+    # online payments: b2c's tickets are not payable (tests/runtime/test_payments_api.py)
+    ("api:pay", "POST"): (401, 404, 404, 404),
+    ("api:payments", "GET"): (401, 404, 404, 404),
+    ("api:payment_refunds", "POST"): (401, 404, 404, 404),
     ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
     # live updates: the bell of a signed-in user on the tickets list; `tickets` shows no record
     ("sys:updates", "GET"): (404, 200, 200, 200),
