@@ -33,20 +33,33 @@ _B2C_PASSWORD_END = (
 )
 
 
+#: The starter's files of its invoices paid online: they need the payments sandbox plugin.
+STARTER_INVOICE_FILES = ("entities/invoice.yaml", "pages/invoices.yaml", "seed/invoices.yaml")
+
+
 def b2c_with(
     folder: Path,
     *,
     auth: str = "",
     providers: str = "",
     files: Mapping[str, str] | None = None,
+    invoices: bool = True,
 ) -> Path:
     """A copy of the b2c blueprint in `folder` with `auth` (YAML lines indented by two
     spaces, e.g. `"  two_factor: {required_for: [agent]}\n"`) added to its `auth:` section,
     `providers` (list items indented by four) after its password provider, and `files`
-    (relative path → text, e.g. `{"entities/zz_incident.yaml": ...}`) written into it."""
+    (relative path → text, e.g. `{"entities/zz_incident.yaml": ...}`) written into it.
+    `invoices=False` leaves out the starter's invoices paid online, so a checker without the
+    payments sandbox plugin (`plugin_checker`) validates the copy."""
     shutil.copytree(BLUEPRINTS / "b2c", folder)
     root = folder / "portal.yaml"
     text = root.read_text(encoding="utf-8")
+    if not invoices:
+        for relative in STARTER_INVOICE_FILES:
+            (folder / relative).unlink()
+        if " invoices," not in text:
+            raise AssertionError("the b2c navigation changed: update b2c_with")
+        text = text.replace(" invoices,", "")
     if _B2C_AUTH_END not in text or _B2C_PASSWORD_END not in text:
         raise AssertionError("the b2c blueprint's auth section changed: update b2c_with")
     text = text.replace(_B2C_AUTH_END, _B2C_AUTH_END + auth)

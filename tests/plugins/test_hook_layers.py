@@ -7,7 +7,6 @@ blueprint with a plugin block added.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import types
@@ -24,7 +23,7 @@ from portalis.engine.deploy.validator import Checker
 from portalis.engine.plugins import definition_sections, hookimpl, make_plugin_manager
 from portalis.runtime import default_plugins
 from portalis.runtime import hookspecs as runtime_hookspecs
-from portalis.testing.portals import BLUEPRINTS, plugin_checker
+from portalis.testing.portals import b2c_with, plugin_checker
 from portalis.web import BlockContext, BlockType
 
 #: The definition section of the plugin block below: its options' schema (no check, the
@@ -112,7 +111,7 @@ def test_unknown_argument_of_a_runtime_hook_is_rejected_by_the_runtime_manager()
 
 
 def _with_count_block(folder: Path, options: str) -> Path:
-    shutil.copytree(BLUEPRINTS / "b2c", folder)
+    b2c_with(folder, invoices=False)  # managers here know the core and these plugins only
     pages = folder / "pages" / "tickets.yaml"
     text = pages.read_text(encoding="utf-8")
     anchor = "    roles: [customer, agent]\n    blocks:\n"
@@ -149,7 +148,7 @@ def test_engine_only_checker_validates_without_loading_the_runtime(tmp_path: Pat
         "from portalis.engine.plugins import make_plugin_manager\n"
         "from portalis.engine.deploy.validator import Checker\n"
         "checker = Checker(make_plugin_manager(load_entrypoints=False))\n"
-        f"good = checker.check_dir({str(BLUEPRINTS / 'b2c')!r})\n"
+        f"good = checker.check_dir({str(b2c_with(tmp_path / 'core', invoices=False))!r})\n"
         f"bad = checker.check_dir({str(tmp_path / 'portal')!r})\n"
         "web = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')\n"
         "             or m.startswith(('portalis.runtime', 'portalis.web')))\n"
@@ -176,9 +175,9 @@ def test_the_checker_needs_no_runtime_hook_results(tmp_path: Path) -> None:
     """With the runtime's specs loaded but no plugins, the checker builds from the core's own
     definition sections (registered through the same hook as a plugin's)."""
     pm = make_plugin_manager(specs=[runtime_hookspecs], load_entrypoints=False)
-    checked = Checker(pm).check_dir(BLUEPRINTS / "b2c")
+    checked = Checker(pm).check_dir(b2c_with(tmp_path / "core", invoices=False))
     assert checked.report.ok
-    # the core's own sections only: the eleven built-in blocks and the password provider
+    # the core's own sections only: the twelve built-in blocks and the password provider
     assert sorted((s.place, s.name) for s in definition_sections(pm)) == [
         ("block", "attachments"),
         ("block", "calendar"),
@@ -188,6 +187,7 @@ def test_the_checker_needs_no_runtime_hook_results(tmp_path: Path) -> None:
         ("block", "list"),
         ("block", "markdown"),
         ("block", "metrics"),
+        ("block", "payments"),
         ("block", "related"),
         ("block", "search"),
         ("block", "search_box"),

@@ -106,6 +106,7 @@ def test_plugins_lists_defaults_and_entry_points_with_hooks_and_versions() -> No
     core = (
         "block list, block detail, block form, block markdown, block search_box, block metrics, "
         "block attachments, block search, block calendar, block feedback, block related, "
+        "block payments, "
         "provider password"
     )
     assert f"    sections: {core}\n" in text.output

@@ -12,12 +12,21 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from portalis_payments_sandbox import SandboxProvider
 from portalis_payments_sandbox.section import SANDBOX_SECTION
 from portalis_payments_sandbox.tables import checkouts
 from test_api_support import assert_problem
 from test_payments_support import EVENTS, SLUG, Billing, payment_operations, serve
 
-from portalis.api import DefinitionSection, hookimpl
+from portalis.api import (
+    Checkout,
+    CheckoutRequest,
+    DefinitionSection,
+    PaymentProvider,
+    ProviderContext,
+    ProviderError,
+    hookimpl,
+)
 from portalis.engine.data import audit
 from portalis.engine.data.system_tables import payment_refunds, payments
 from portalis.runtime import default_plugins
@@ -274,9 +283,9 @@ def test_r2_idempotency_key_on_payments(billing: Billing) -> None:
 def test_provider_failure_is_502_with_the_message_for_staff(
     database_url: str, tmp_path: Path
 ) -> None:
-    # without PORTALIS_BASE_URL the sandbox's checkout link is a path, which the payment
-    # service refuses to send a payer to: the provider failed
-    with serve(database_url, tmp_path / "instance", base_url=False) as billing:
+    # a network that refuses every checkout serves the `sandbox` entries here
+    pm = default_plugins.plugin_manager(extra=[RefusingNetwork()])
+    with serve(database_url, tmp_path / "instance", pm=pm) as billing:
         invoice = billing.invoice("INV-1")
         problem = assert_problem(
             billing.client("ann@acme.test").post(f"/invoice/{invoice}/pay", {}),
@@ -285,7 +294,7 @@ def test_provider_failure_is_502_with_the_message_for_staff(
         assert problem["detail"].startswith("the payment provider did not accept the request")
         assert problem["retryable"] is False
         [row] = billing.rows(payments)
-        assert row["status"] == "failed" and "no web page" in row["reason"]
+        assert row["status"] == "failed" and REFUSAL in row["reason"]
         # who may refund the invoice is staff for it: they read what the provider said
         problem = assert_problem(
             billing.client("tom@billing.test").post(f"/invoice/{invoice}/pay", {}),
@@ -302,7 +311,29 @@ def test_provider_failure_is_502_with_the_message_for_staff(
         listed = billing.client("ann@acme.test").get(f"/invoice/{invoice}/payments").json
         assert [(p["status"], p["reason"]) for p in listed["items"]] == [("failed", None)] * 4
         listed = billing.client("cleo@billing.test").get(f"/invoice/{invoice}/payments").json
-        assert all("no web page" in p["reason"] for p in listed["items"])
+        assert all(REFUSAL in p["reason"] for p in listed["items"])
+
+
+#: What the refusing network answers every checkout with.
+REFUSAL = "merchant account suspended (acct_test)"
+
+
+class RefusingProvider(SandboxProvider):
+    """The sandbox's provider whose network refuses every checkout."""
+
+    def create_checkout(
+        self, config: object, request: CheckoutRequest, context: ProviderContext
+    ) -> Checkout:
+        raise ProviderError(REFUSAL)
+
+
+class RefusingNetwork:
+    """A plugin serving the `sandbox` type with `RefusingProvider` (a later plugin's
+    provider of the same name wins)."""
+
+    @hookimpl
+    def portalis_payment_providers(self) -> list[PaymentProvider]:
+        return [RefusingProvider()]
 
 
 class SectionOnly:

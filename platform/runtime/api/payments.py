@@ -39,11 +39,8 @@ from portalis.engine.payments.errors import (
     RefundRefused,
 )
 from portalis.engine.payments.payments import payment, payments_of
-from portalis.engine.payments.refunds import refund_payment
-from portalis.engine.payments.start import start_payment
 
-from ..auth.common import absolute_url
-from ..payments.setup import bound_providers, provider_context
+from ..payments import flow
 from ..problem import ApiProblem, field_errors_json, not_found
 from ..urls import portal_url
 from .payment_json import (
@@ -61,9 +58,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("portalis.runtime.api")
 
-#: The portal's page of a payment (`/_payments/<id>`) and its providers' events
-#: (`/_payments/<provider>/events`).
-PAYMENT_PAGES: Final = "/_payments"
 #: Longest payment id (the column's length): a longer one names no payment.
 MAX_PAYMENT_ID: Final = 40
 #: What a customer reads when the provider failed: its message is for staff (a key that
@@ -137,16 +131,12 @@ def pay(portal: RuntimePortal, actor: Actor, entity: str, id: int) -> Response:
 
     def start() -> Response:
         with service_problems(portal, actor, target, id):
-            started = start_payment(
-                portal.store, actor, target.name, id, amount=asked.amount,
-                provider=asked.provider,
-                return_url=lambda payment_id: absolute_url(f"{PAYMENT_PAGES}/{payment_id}"),
-                events_url=lambda name: absolute_url(f"{PAYMENT_PAGES}/{name}/events"),
-                locale=locale, context=provider_context(), providers=bound_providers(portal),
-            )  # fmt: skip
+            started = flow.start(portal, actor, target.name, id, amount=asked.amount,
+                                 provider=asked.provider, locale=locale)  # fmt: skip
         staff = sees_provider_messages(portal, actor, target, id)
         response = json_response(started_json(started, staff=staff), 201)
-        response.headers["Location"] = portal_url(f"{PAYMENT_PAGES}/{started.payment.id}")
+        page = flow.PAYMENT_PATH.format(payment=started.payment.id)
+        response.headers["Location"] = portal_url(page)
         return response
 
     return at_most_once_apart(portal, actor, f"/{target.name}/{id}/pay", body, start)
@@ -173,10 +163,7 @@ def refunds(portal: RuntimePortal, actor: Actor, entity: str, id: int, payment: 
 
     def refund() -> Response:
         with service_problems(portal, actor, target, id):
-            made = refund_payment(
-                portal.store, actor, paid, asked.amount, asked.reason,
-                context=provider_context(), providers=bound_providers(portal),
-            )  # fmt: skip
+            made = flow.refund(portal, actor, paid, amount=asked.amount, reason=asked.reason)
         # whoever may refund the record is staff for it
         return json_response(refund_json(made, staff=True), 201)
 
