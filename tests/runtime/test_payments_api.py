@@ -28,6 +28,7 @@ from portalis.api import (
     hookimpl,
 )
 from portalis.engine.data import audit
+from portalis.engine.data.permissions import Actor
 from portalis.engine.data.system_tables import payment_refunds, payments
 from portalis.runtime import default_plugins
 from portalis.runtime.api import idempotency
@@ -170,6 +171,9 @@ def test_refund_after_a_succeeded_payment(billing: Billing) -> None:
     assert (row["status"], row["refunded"]) == ("partially_refunded", Decimal("20.00"))
     seen = billing.seen("invoice", invoice)
     assert (seen["paid_online"].amount, seen["open_amount"].amount) == (30, 90)
+    # the definition's automation wrote a credit memo over the refunded amount
+    memos = billing.web.store.list(Actor.system(), "credit_memo").records
+    assert [(m["invoice"], m["amount"].amount) for m in memos] == [(invoice, Decimal("20.00"))]
     # staff read the provider's references and the refund's reason; the payer does not
     [listed] = cleo.get(f"/invoice/{invoice}/payments").json["items"]
     assert listed["status"] == "partially_refunded" and listed["refunded"] == "20.00"
