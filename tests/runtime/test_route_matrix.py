@@ -137,6 +137,8 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:admin_auth", "GET"): (LOGIN, 403, 403, 200),
     # the password provider has no test form (its form is the core's login form)
     ("sys:admin_auth_test", "POST"): (LOGIN, 403, 403, 404),
+    # b2c takes no payments online: the (empty) list is still the administrators' alone
+    ("sys:admin_payments", "GET"): (LOGIN, 403, 403, 200),
 }
 #: Routes of the installed plugins (the app loads them through their entry points).
 _PLUGIN_ROUTES = collect_routes(
