@@ -167,8 +167,8 @@ def test_reconcile_usage_errors_exit_2(shop: PayShop, run: Cli) -> None:
     missing = run("reconcile", SLUG)
     assert missing.exit_code == 2 and "Missing option '--since'" in missing.output
     # the definition's secrets are not in this environment: the live version does not load
-    bare = run("reconcile", SLUG, "--since", TODAY, env={"PORTALIS_INSTANCE_PATH": run.env[
-        "PORTALIS_INSTANCE_PATH"], "SHOP_SANDBOX_SECRET": None, "SHOP_WALLET_SECRET": None})  # fmt: skip
+    unset: dict[str, str | None] = {"SHOP_SANDBOX_SECRET": None, "SHOP_WALLET_SECRET": None}
+    bare = run("reconcile", SLUG, "--since", TODAY, env={**run.env, **unset})
     assert bare.exit_code == 2, bare.output
     assert "env-missing" in bare.output and "the live version does not load here" in bare.output
 

@@ -28,6 +28,8 @@ from ..templating import gettext
 
 #: How many days the chart shows, today included.
 DAYS = 30
+#: At most this many day labels on the wide drawing (every third day of 30).
+DAY_LABELS = 10
 #: Payment methods providers commonly name, as people read them (others show their code).
 METHOD_LABELS = {
     "card": N_("Card"),
@@ -88,21 +90,37 @@ def _chart(
     for day in days:
         amounts = [cells.get((day, m), Decimal(0)) for m in methods]
         if any(amounts):
-            rows.append((format_date(day, locale), [money(a) for a in amounts], money(sum(amounts, Decimal(0)))))  # fmt: skip
+            total = money(sum(amounts, Decimal(0)))
+            rows.append((format_date(day, locale), [money(a) for a in amounts], total))
     names = [method_label(m) for m in methods]
     labels = [str(format_skeleton("MMMd", day, locale=locale)) for day in days]
     writer = money_writer(currency, locale)
     series = [
-        Series(name, tuple(float(cells.get((day, m), 0)) for day in days), writer)
+        # a day without payments of a method has no bar (and no "€0.00" printed on it)
+        Series(name, tuple(_plotted(cells.get((day, m))) for day in days), writer)
         for name, m in zip(names, methods)
     ]
     title = gettext("Payments per day and method (%(currency)s)", currency=currency)
-    key = ("admin_payments", locale, currency, tuple(labels), tuple((s.name, s.values) for s in series))  # fmt: skip
+    drawn = tuple((s.name, s.values) for s in series)
+    key = ("admin_payments", locale, currency, tuple(labels), drawn)
     theme = portal.compiled.model.theme
     chart = cached_images(
         portal.cache,
         key,
-        lambda narrow: chart_svg("bar", title, labels, series, theme, narrow=narrow, number=writer),
+        lambda narrow: chart_svg(
+            "bar",
+            title,
+            labels,
+            series,
+            theme,
+            narrow=narrow,
+            number=writer,
+            most_x_labels=DAY_LABELS,
+        ),  # fmt: skip
     )
     total = money(sum(cells.values(), Decimal(0)))
     return CurrencyChart(currency, names, rows, total, chart)
+
+
+def _plotted(amount: Decimal | None) -> float | None:
+    return float(amount) if amount else None

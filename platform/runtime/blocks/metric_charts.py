@@ -107,9 +107,11 @@ def chart_svg(
     *,
     narrow: bool = False,
     number: Callable[[float], str] | None = None,
+    most_x_labels: int | None = None,
 ) -> str:
     """A pygal chart as SVG text, without scripts (`narrow`: the phone drawing; `number`
-    writes the y labels in the reader's locale)."""
+    writes the y labels in the reader's locale; `most_x_labels`: at most this many x labels
+    on the wide drawing too — a month of days — where all would overlap)."""
     width, height = NARROW if narrow else WIDE
     several = len(series) > 1
     options: dict[str, Any] = {
@@ -143,8 +145,9 @@ def chart_svg(
         options["margin_right"] = 28
     if narrow and len(labels) > 3:
         options["x_label_rotation"] = 40
-    if narrow and len(labels) > NARROW_X_LABELS:
-        options["x_labels_major_every"] = math.ceil(len(labels) / NARROW_X_LABELS)
+    most = NARROW_X_LABELS if narrow else most_x_labels
+    if most is not None and len(labels) > most:
+        options["x_labels_major_every"] = math.ceil(len(labels) / most)
         options["show_minor_x_labels"] = False
     chart = (pygal.Line if kind == "line" else pygal.Bar)(**options)
     chart.x_labels = list(labels)

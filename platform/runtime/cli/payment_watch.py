@@ -9,7 +9,6 @@ and notes whether a list came back — the network is asked once, by `reconcile`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -25,17 +24,14 @@ from portalis.engine.payments.provider import (
 from portalis.engine.payments.registry import BoundProvider
 
 
-@dataclass(slots=True)
 class ListWatch:
     """A provider that notes whether `list_payments` gave a list (`listed`)."""
 
-    inner: PaymentProvider
-    listed: bool = False
-
-    @property
-    def name(self) -> str:
-        """The provider type's name."""
-        return self.inner.name
+    def __init__(self, inner: PaymentProvider) -> None:
+        self.inner = inner
+        #: the provider type's name
+        self.name = inner.name
+        self.listed = False
 
     def create_checkout(
         self, config: object, request: CheckoutRequest, context: ProviderContext
