@@ -257,3 +257,67 @@ def test_a_rename_is_refused_while_an_expression_names_the_role(web: WebPortal) 
     assert "entities.ticket.fields.resolution.visible_when" in refused.text
     assert 'id="confirm-form"' not in refused.text
     assert drafts.get_draft(web.engine, draft).head == 2
+
+
+INVOICES = """\
+entities:
+  invoice:
+    label: {en: Invoice}
+    plural_label: {en: Invoices}
+    fields:
+      number: {type: string, required: true}
+      account: {type: ref, to: account, required: true}
+      total: {type: money, required: true}
+      open_amount: {type: money, compute: "record.total - record.paid_online"}
+    payable: {amount: open_amount}
+    permissions:
+      - {roles: [customer], actions: [read, pay], scope: account}
+"""
+
+
+def test_payable_entities_offer_pay_and_refund_and_keep_them(web: WebPortal) -> None:
+    draft = new_draft(web)
+    portal = drafts.revision_bundle(web.engine, draft, 1).files["portal.yaml"]
+    payments = "payments:\n  providers:\n    - {type: sandbox, label: {en: Card (test)}}\n"
+    drafts.save(web.engine, draft, 1, {"portal.yaml": portal + payments,
+                                       "entities/invoice.yaml": INVOICES})  # fmt: skip
+    browser = signed_in(web)
+    cell = browser.get(_cell(web, draft, "customer", "invoice")).text
+    form = cell.split('id="grant-form-0"')[1].split("</form>")[0]
+    assert '<input type="checkbox" name="actions" value="pay" checked>' in form
+    assert '<input type="checkbox" name="actions" value="refund">' in form
+    assert "read and pay Invoices of their account" in cell  # the panel, in words
+    # an entity that is not payable offers neither
+    assert 'value="pay"' not in browser.get(_cell(web, draft, "customer", "ticket")).text
+    saved = _post(browser, _cell(web, draft, "customer", "invoice"), {
+        "action": "save", "index": "0", "base_revision": "2", "actions": ["read", "pay"],
+        "scope": "own",
+    })  # fmt: skip
+    assert saved.status_code == 303
+    assert text_diff(web, draft, 2, 3) == {
+        "entities/invoice.yaml": [
+            "@@ -12 +12 @@",
+            "-      - {roles: [customer], actions: [read, pay], scope: account}",
+            "+      - {roles: [customer], actions: [read, pay], scope: own}",
+        ]
+    }
+    added = _post(browser, _cell(web, draft, "agent", "invoice"), {
+        "action": "add", "base_revision": "3", "actions": ["read", "refund"], "scope": "all",
+    })  # fmt: skip
+    assert added.status_code == 303
+    assert text_diff(web, draft, 3, 4) == {
+        "entities/invoice.yaml": ["@@ -12,0 +13 @@",
+                                  "+      - {roles: [agent], actions: [read, refund], scope: all}"]
+    }  # fmt: skip
+    panel = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions").text
+    assert "read and refund payments of all Invoices" in panel
+    german = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions?lang=de").text
+    assert "alle Invoices lesen und Zahlungen erstatten für" in german
+    # `pay` on an entity that is not payable: ignored by its form, never written
+    ticket = _post(browser, _cell(web, draft, "customer", "ticket"), {
+        "action": "add", "base_revision": "4", "actions": ["read", "pay"], "scope": "own",
+    })  # fmt: skip
+    assert ticket.status_code == 303
+    assert text_diff(web, draft, 4, 5)["entities/ticket.yaml"][-1].endswith(
+        "{roles: [customer], actions: [read], scope: own}"
+    )
