@@ -131,6 +131,16 @@ def shop_folder(directory: Path) -> Path:
     return directory
 
 
+@dataclass(frozen=True)
+class Assorted:
+    """Payments of every kind an operator looks at, oldest first."""
+
+    paid: Payment
+    declined: Payment
+    flagged: Payment
+    order: Payment
+
+
 @contextmanager
 def served_shop(database_url: str, tmp_path: Path) -> Iterator[PayShop]:
     """The shop deployed on `database_url` and served by a testing app."""
@@ -222,6 +232,19 @@ class PayShop:
         self.choose(payment, "succeeded", method)
         assert self.deliver(payment, at=at).result == "applied"
         return self.payment(payment.id)
+
+    def assorted(self, method: str = "card") -> Assorted:
+        """A succeeded invoice payment (€10.00 by `method`), a declined one (€20.00), a
+        flagged one (the event reported €3.00 of €30.00) and an open order payment ($25.00
+        at the wallet), made in that order."""
+        paid = self.paid(self.record(total="10.00"), method=method)
+        declined = self.start(self.record(total="20.00"))
+        self.choose(declined, "failed")
+        assert self.deliver(declined, "failed").result == "applied"
+        flagged = self.start(self.record(total="30.00"))
+        assert self.deliver(flagged, amount="3.00").result == "flagged"
+        order = self.start(self.record("order", total="25.00"), entity="order")
+        return Assorted(paid, declined, flagged, order)
 
     def checkout_elsewhere(
         self, payment_id: str, amount: str, currency: str = "EUR", provider: str = "sandbox"

@@ -7,33 +7,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from pay_shop_support import ENV, PayShop, shop_folder
 
-from portalis.testing.browser import axe_violations, live_server, new_page, screenshot_dir
+from portalis.testing.browser import (
+    axe_violations,
+    live_server,
+    new_page,
+    page_errors,
+    screenshot_dir,
+)
 from portalis.testing.web import WebPortal
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
-
-
-def watch_errors(page: Page) -> list[str]:
-    """The page's console errors and uncaught exceptions, as they come (but the favicon
-    probe: the layout declares no icon, so the browser's guess is a 404)."""
-    errors: list[str] = []
-
-    def console(message: Any) -> None:
-        url = str(message.location.get("url") or "")
-        if message.type == "error" and not url.endswith("/favicon.ico"):
-            errors.append(f"{message.text} ({url})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def test_admin_payments_page_at_375_and_1280(portalis_browser: Browser, tmp_path: Path) -> None:
@@ -55,7 +46,7 @@ def test_admin_payments_page_at_375_and_1280(portalis_browser: Browser, tmp_path
             with new_page(
                 portalis_browser, viewport={"width": width, "height": 900}, locale="en-GB"
             ) as page:
-                errors = watch_errors(page)
+                errors = page_errors(page)
                 live.login(page, "cleo@shop.test", "correct horse 42")
                 page.goto(live.url("/admin/payments"))
                 charts = page.locator("figure.chart img")

@@ -65,21 +65,16 @@ def test_a20_only_administrators_see_payments(shop: PayShop) -> None:
 
 
 def test_list_newest_first_with_filters_links_and_flags(shop: PayShop) -> None:
-    invoice = shop.record(total="40.00")
-    paid = shop.paid(invoice, method="sepa_debit")
-    declined = shop.start(shop.record(total="20.00"))
-    shop.choose(declined, "failed")
-    assert shop.deliver(declined, "failed").result == "applied"
-    flagged = shop.start(shop.record(total="30.00"))
-    assert shop.deliver(flagged, amount="3.00").result == "flagged"
-    order = shop.start(shop.record("order", total="25.00"), entity="order")
+    made = shop.assorted(method="sepa_debit")
+    paid, declined, flagged, order = made.paid, made.declined, made.flagged, made.order
+    invoice = paid.record_id
 
     text = page(shop)
     assert listed(text) == [order.id, flagged.id, declined.id, paid.id]
     number = shop.web.store.get(shop.web.actor(CLERK), "invoice", invoice).values["number"]
     link = f'<a href="/{SLUG}/invoices/{invoice}">Invoice {number}</a>'
     assert link in row_of(text, paid.id)
-    assert "€40.00" in row_of(text, paid.id) and "SEPA Direct Debit" in row_of(text, paid.id)
+    assert "€10.00" in row_of(text, paid.id) and "SEPA Direct Debit" in row_of(text, paid.id)
     assert "Succeeded" in row_of(text, paid.id) and "Card (test)" in row_of(text, paid.id)
     # no page shows orders: the row names the order, without a link
     code = shop.web.store.get(shop.web.actor(CLERK), "order", order.record_id).values["code"]

@@ -225,13 +225,8 @@ def test_reconcile_names_providers_that_offer_no_list(
 
 
 def test_list_filters_by_status_provider_and_since(shop: PayShop, run: Cli) -> None:
-    first = shop.paid(shop.record(total="10.00"))
-    failed = shop.start(shop.record(total="20.00"))
-    shop.choose(failed, "failed")
-    assert shop.deliver(failed, "failed").result == "applied"
-    flagged = shop.start(shop.record(total="30.00"))
-    assert shop.deliver(flagged, amount="3.00").result == "flagged"
-    order = shop.start(shop.record("order", total="25.00"), entity="order")
+    made = shop.assorted()
+    first, failed, flagged, order = made.paid, made.declined, made.flagged, made.order
 
     listed = run("list", SLUG)
     assert listed.exit_code == 0, listed.output

@@ -96,7 +96,7 @@ def _known_portal(engine: sa.Engine, slug: str) -> None:
 def table(headings: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     """Rows under their headings, each column as wide as its widest cell."""
     body = [list(row) for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headings)]
+    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headings)]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
         for line in (list(headings), *body)
@@ -147,11 +147,14 @@ def _reconcile(
     env = dict(os.environ)
     if database_url:
         env["PORTALIS_DATABASE_URL"] = database_url
-    settings = Settings.from_env(env)
+    try:
+        settings = Settings.from_env(env)
+    except ValueError as exc:  # a bad PORTALIS_WORKER or PORTALIS_OUTBOUND_ALLOW
+        fail(str(exc))
     engine = open_engine(settings.database_url)
     try:
-        _known_portal(engine, portal)
         with _failing():
+            _known_portal(engine, portal)
             found = checker()
             model = load_live(engine, found, portal, env).model
             bound = payment_registry(found.pm).bind(model)
@@ -237,10 +240,11 @@ def register_payment_commands(cli: click.Group) -> None:
 
         engine = open_engine(database_url)
         try:
-            _known_portal(engine, portal)
-            with _failing(), engine.connect() as conn:
+            with _failing():
+                _known_portal(engine, portal)
                 where = PaymentFilter(status=status, provider=provider, since=since)
-                found = find_payments(conn, portal, where, limit=limit)
+                with engine.connect() as conn:
+                    found = find_payments(conn, portal, where, limit=limit)
         finally:
             engine.dispose()
         if as_json:
