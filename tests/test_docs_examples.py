@@ -65,6 +65,7 @@ from portalis.engine.definition.yamlsource import parse_text
 from portalis.engine.deploy.validator import Checker
 from portalis.engine.problems import Problem, Severity
 from portalis.runtime import default_plugins
+from portalis.testing.portals import without_starter_invoices
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [
@@ -223,7 +224,7 @@ class Block:
 
 
 #: Blocks that show the record of their page's <id>.
-RECORD_BLOCKS = ("detail", "attachments", "feedback", "related")
+RECORD_BLOCKS = ("detail", "attachments", "feedback", "related", "payments")
 
 
 def read_blocks(document: Path) -> list[Block]:
@@ -300,7 +301,9 @@ def merge(into: dict[str, Any], part: dict[str, Any]) -> None:
     any other list and a scalar replace the one in `into`."""
     for key, value in part.items():
         old = into.get(key)
-        if isinstance(value, dict) and isinstance(old, dict):
+        if isinstance(value, dict) and isinstance(old, dict) and _retyped(old, value):
+            into[key] = copy.deepcopy(value)  # a field of another type: the example's own
+        elif isinstance(value, dict) and isinstance(old, dict):
             merge(old, value)
         elif _is_list_of(value, lambda _: True) and _is_list_of(old, lambda _: True):
             new_ids = {_item_id(item) for item in value} - {None}
@@ -308,6 +311,18 @@ def merge(into: dict[str, Any], part: dict[str, Any]) -> None:
             into[key] = kept + copy.deepcopy(value)
         else:
             into[key] = copy.deepcopy(value)
+
+
+def _declares_invoice(part: Any) -> bool:
+    """True when `part` declares fields of an `invoice` entity: the example's own invoices."""
+    entities = part.get("entities") if isinstance(part, dict) else None
+    invoice = entities.get("invoice") if isinstance(entities, dict) else None
+    return isinstance(invoice, dict) and "fields" in invoice
+
+
+def _retyped(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when `new` declares a field of another type than `old` (its options differ)."""
+    return "type" in old and "type" in new and old["type"] != new["type"]
 
 
 def _item_id(item: dict[str, Any]) -> Any:
@@ -347,9 +362,13 @@ def embed(fragment: Any, context: str | None) -> Bundle:
     data, files = blueprint()
     data = copy.deepcopy(data)
     files = dict(files)
+    added = parse_yaml(CONTEXTS[context], "context.yaml") if context is not None else {}
     if context is not None:
         assert context in CONTEXTS, f"unknown context {context!r}"
-        merge(data, parse_yaml(CONTEXTS[context], "context.yaml"))
+    if _declares_invoice(added) or _declares_invoice(fragment):
+        without_starter_invoices(data, files)
+    if context is not None:
+        merge(data, added)
     if isinstance(fragment, dict) and fragment and set(fragment) <= SEED_KEYS:
         files["seed/docs-example.yaml"] = json.dumps(fragment, indent=1, default=str)
     elif isinstance(fragment, dict) and fragment and set(fragment) <= definition_keys():

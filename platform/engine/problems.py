@@ -137,6 +137,7 @@ CODES: Final[dict[str, str]] = {
     "copy-unique": "copy: copies a unique field as it is, so every copy would be refused.",
     "copy-undeclared": "A detail block offers copy on an entity without copy:.",
     "attachments-undeclared": "An attachments block names an entity without attachments:.",
+    "payable-undeclared": "A payments block names an entity without payable:.",
     "attachments-folder-duplicate": "attachments: lists the same folder twice.",
     "attachments-type": "attachments: allows a file type whose content cannot be checked.",
     "payable-no-providers": "An entity is payable, but the portal declares no payments.providers.",

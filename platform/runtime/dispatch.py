@@ -48,6 +48,7 @@ from .context import (
     state,
 )
 from .i18n import select_locale
+from .payments import views as payment_views
 from .registry import RuntimePortal
 from .security import protect_request
 
@@ -69,6 +70,7 @@ VIEWS: Mapping[str, View] = {
     **notifications.VIEWS,
     **live.VIEWS,
     **admin.VIEWS,
+    **payment_views.VIEWS,
 }
 #: Endpoints anyone may call (the others check the actor themselves or are pages with roles).
 PUBLIC_ENDPOINTS = frozenset(
@@ -84,8 +86,12 @@ PUBLIC_ENDPOINTS = frozenset(
         "sys:two_factor",
         "sys:auth",
         "api:openapi",
+        "sys:payment_events",
     }
 )
+#: Endpoints a third party POSTs to without the user's session; they authenticate their
+#: input by signature (payment providers' events), so no CSRF token is asked for.
+SIGNED_ENDPOINTS = frozenset({"sys:payment_events"})
 
 
 def portal_view(path: str = "") -> Any:
@@ -141,7 +147,12 @@ def portal_view(path: str = "") -> Any:
     preferred = user.locale if user is not None else None
     g.locale = select_locale(locales, chosen or preferred, request.accept_languages)
     kind, _, name = endpoint.partition(":")
-    if request.method != "GET" and kind != "api" and not auth.csrf_exempt(portal, endpoint, args):
+    if (
+        request.method != "GET"
+        and kind != "api"
+        and endpoint not in SIGNED_ENDPOINTS
+        and not auth.csrf_exempt(portal, endpoint, args)
+    ):
         # Flask-WTF's check, decided per endpoint (the API checks its header itself: 403)
         protect_request()
     forced = auth.password_change_redirect(portal, endpoint, user)

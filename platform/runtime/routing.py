@@ -59,6 +59,10 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/_updates/<page>/<int:id>", "sys:record_updates", ("GET",)),
     ("/_ics/<page>/<int:block>.ics", "sys:ics_feed", ("GET",)),
     ("/_ics/<page>/<int:block>/<int:id>.ics", "sys:ics_booking", ("GET",)),
+    # online payments: a provider's signed events, a payment's page, on to the checkout
+    ("/_payments/<provider>/events", "sys:payment_events", ("POST",)),
+    ("/_payments/<payment>", "sys:payment", ("GET",)),
+    ("/_payments/<payment>/checkout", "sys:payment_checkout", ("GET",)),
     ("/_theme.css", "sys:theme_css", ("GET",)),
     ("/_logo.svg", "sys:logo", ("GET",)),
     # the API answers OPTIONS itself: `Allow` names what the actor's OpenAPI document lists
@@ -89,6 +93,13 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "/api/v1/<entity>/<int:id>/attachments/<document>/versions/<int:number>/content",
         "api:attachment_version_content",
         ("GET", "OPTIONS"),
+    ),
+    ("/api/v1/<entity>/<int:id>/pay", "api:pay", ("POST", "OPTIONS")),
+    ("/api/v1/<entity>/<int:id>/payments", "api:payments", ("GET", "OPTIONS")),
+    (
+        "/api/v1/<entity>/<int:id>/payments/<payment>/refunds",
+        "api:payment_refunds",
+        ("POST", "OPTIONS"),
     ),
 )
 

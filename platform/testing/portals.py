@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import sqlalchemy as sa
@@ -145,6 +146,20 @@ def actor_for(engine: sa.Engine, portal: CompiledPortal, email: str) -> Actor:
         portal.model, int(row["id"]), row["account"], row["roles"] or (),
         email=row["email"], name=row["name"],
     )  # fmt: skip
+
+
+def without_starter_invoices(data: dict[str, Any], files: dict[str, str]) -> None:
+    """Take the starter blueprint's invoices paid online (entity, workflow, pages, navigation
+    entry, notification, payment provider and seed file) out of its merged `data` and other
+    `files`: for tests whose own definition brings invoices of another shape."""
+    data["entities"].pop("invoice", None)
+    data.get("workflows", {}).pop("invoice_flow", None)
+    data.get("notifications", {}).pop("invoice_paid", None)
+    data.pop("payments", None)
+    for page in ("invoices", "invoice"):
+        data.get("pages", {}).pop(page, None)
+    data["navigation"] = [name for name in data.get("navigation", []) if name != "invoices"]
+    files.pop("seed/invoices.yaml", None)
 
 
 @cache

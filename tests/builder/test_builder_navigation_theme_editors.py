@@ -38,11 +38,11 @@ def test_each_navigation_operation_changes_only_its_lines(web: WebPortal) -> Non
     page = browser.get(url).text
     assert page.index('id="nav-home"') < page.index('id="nav-tickets"')
     assert '<option value="ticket">' not in page  # needs a record id: never offered
-    everything = "home, help, tickets, new_ticket, bookings, new_article"
+    everything = "home, help, tickets, new_ticket, invoices, bookings, new_article"
     steps = [
-        ({"action": "up", "page": "tickets"}, "home, tickets, help, new_ticket, bookings, new_article, dashboard"),
+        ({"action": "up", "page": "tickets"}, "home, tickets, help, new_ticket, invoices, bookings, new_article, dashboard"),
         ({"action": "down", "page": "tickets"}, f"{everything}, dashboard"),
-        ({"action": "order", "order": "dashboard,home,help,tickets,new_ticket,bookings,new_article"}, f"dashboard, {everything}"),
+        ({"action": "order", "order": "dashboard,home,help,tickets,new_ticket,invoices,bookings,new_article"}, f"dashboard, {everything}"),
         ({"action": "remove", "page": "dashboard"}, everything),
         ({"action": "add", "page": "dashboard"}, f"{everything}, dashboard"),
     ]  # fmt: skip

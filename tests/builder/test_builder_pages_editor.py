@@ -8,6 +8,7 @@ import types
 from collections.abc import Iterator
 from pathlib import Path
 
+import portalis_payments_sandbox
 import pytest
 from builder_support import BuilderBrowser, audit_actions
 from editor_support import base_of, form_values, new_draft, signed_in, text_diff
@@ -75,8 +76,8 @@ def test_each_page_operation_changes_only_its_lines(web: WebPortal) -> None:
                                  "-      - metrics:",
                                  "-          - {label: Open tickets, entity: ticket, group_by: status, chart: bar}"],
           "portal.yaml": ["@@ -43 +43 @@",
-                          "-navigation: [home, help, tickets, new_ticket, bookings, new_article, dashboard]",
-                          "+navigation: [home, help, tickets, new_ticket, bookings, new_article]"]}),
+                          "-navigation: [home, help, tickets, new_ticket, invoices, bookings, new_article, dashboard]",
+                          "+navigation: [home, help, tickets, new_ticket, invoices, bookings, new_article]"]}),
     ]  # fmt: skip
     base = 1
     for url, values, diff in steps:
@@ -224,7 +225,10 @@ def plugin_web(database_url: str, tmp_path: Path) -> Iterator[WebPortal]:
     module.portalis_definition_sections = portalis_definition_sections  # type: ignore[attr-defined]
     engine = create_engine(database_url)
     try:
-        compiled = deploy_dir(engine, plugin_checker(module), BLUEPRINTS / "b2c")
+        # the starter's invoices are paid through the sandbox payment provider
+        compiled = deploy_dir(
+            engine, plugin_checker(module, portalis_payments_sandbox), BLUEPRINTS / "b2c"
+        )
         migrate_db(engine, {})
     finally:
         engine.dispose()

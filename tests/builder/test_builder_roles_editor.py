@@ -93,13 +93,14 @@ def test_rename_a_role_shows_then_rewrites_every_reference(web: WebPortal) -> No
         in diff["workflows/ticket_flow.yaml"]
     )
     assert sorted(diff) == [
-        "entities/article.yaml", "entities/booking.yaml", "entities/message.yaml",
-        "entities/people.yaml", "entities/ticket.yaml", "pages/bookings.yaml", "pages/help.yaml",
-        "pages/tickets.yaml", "portal.yaml", "seed/demo.yaml", "workflows/article_flow.yaml",
+        "entities/article.yaml", "entities/booking.yaml", "entities/invoice.yaml",
+        "entities/message.yaml", "entities/people.yaml", "entities/ticket.yaml",
+        "pages/bookings.yaml", "pages/help.yaml", "pages/invoices.yaml", "pages/tickets.yaml",
+        "portal.yaml", "seed/demo.yaml", "workflows/article_flow.yaml",
         "workflows/ticket_flow.yaml",
     ]  # fmt: skip
     removed = sum(1 for lines in diff.values() for line in lines if line.startswith("-"))
-    assert removed == 30  # one line per reference (29 and the role itself), nothing else
+    assert removed == 35  # one line per reference (34 and the role itself), nothing else
     head = drafts.revision_bundle(web.engine, draft, 2)
     assert not any(
         re.search(r"[\[,] ?agent[\],]|role:agent", text) for text in head.files.values()
@@ -259,28 +260,14 @@ def test_a_rename_is_refused_while_an_expression_names_the_role(web: WebPortal) 
     assert drafts.get_draft(web.engine, draft).head == 2
 
 
-INVOICES = """\
-entities:
-  invoice:
-    label: {en: Invoice}
-    plural_label: {en: Invoices}
-    fields:
-      number: {type: string, required: true}
-      account: {type: ref, to: account, required: true}
-      total: {type: money, required: true}
-      open_amount: {type: money, compute: "record.total - record.paid_online"}
-    payable: {amount: open_amount}
-    permissions:
-      - {roles: [customer], actions: [read, pay], scope: account}
-"""
+def _line(web: WebPortal, draft: int, revision: int, text: str) -> int:
+    """The 1-based line of `text` in the draft's invoice file at `revision`."""
+    lines = drafts.revision_bundle(web.engine, draft, revision).files["entities/invoice.yaml"]
+    return lines.splitlines().index(text) + 1
 
 
 def test_payable_entities_offer_pay_and_refund_and_keep_them(web: WebPortal) -> None:
-    draft = new_draft(web)
-    portal = drafts.revision_bundle(web.engine, draft, 1).files["portal.yaml"]
-    payments = "payments:\n  providers:\n    - {type: sandbox, label: {en: Card (test)}}\n"
-    drafts.save(web.engine, draft, 1, {"portal.yaml": portal + payments,
-                                       "entities/invoice.yaml": INVOICES})  # fmt: skip
+    draft = new_draft(web)  # the starter's invoices are payable
     browser = signed_in(web)
     cell = browser.get(_cell(web, draft, "customer", "invoice")).text
     form = cell.split('id="grant-form-0"')[1].split("</form>")[0]
@@ -289,35 +276,40 @@ def test_payable_entities_offer_pay_and_refund_and_keep_them(web: WebPortal) -> 
     assert "read and pay Invoices of their account" in cell  # the panel, in words
     # an entity that is not payable offers neither
     assert 'value="pay"' not in browser.get(_cell(web, draft, "customer", "ticket")).text
+    grant = "      - {roles: [customer], actions: [read, pay], scope: account}"
+    at = _line(web, draft, 1, grant)
     saved = _post(browser, _cell(web, draft, "customer", "invoice"), {
-        "action": "save", "index": "0", "base_revision": "2", "actions": ["read", "pay"],
+        "action": "save", "index": "0", "base_revision": "1", "actions": ["read", "pay"],
         "scope": "own",
     })  # fmt: skip
     assert saved.status_code == 303
-    assert text_diff(web, draft, 2, 3) == {
+    assert text_diff(web, draft, 1, 2) == {
         "entities/invoice.yaml": [
-            "@@ -12 +12 @@",
-            "-      - {roles: [customer], actions: [read, pay], scope: account}",
+            f"@@ -{at} +{at} @@", "-" + grant,
             "+      - {roles: [customer], actions: [read, pay], scope: own}",
         ]
-    }
-    added = _post(browser, _cell(web, draft, "agent", "invoice"), {
-        "action": "add", "base_revision": "3", "actions": ["read", "refund"], "scope": "all",
+    }  # fmt: skip
+    refunds = "      - {roles: [agent], actions: [read, create, update, refund], scope: all}"
+    kept = _post(browser, _cell(web, draft, "agent", "invoice"), {
+        "action": "save", "index": "1", "base_revision": "2",
+        "actions": ["read", "update", "refund"], "scope": "all",
     })  # fmt: skip
-    assert added.status_code == 303
-    assert text_diff(web, draft, 3, 4) == {
-        "entities/invoice.yaml": ["@@ -12,0 +13 @@",
-                                  "+      - {roles: [agent], actions: [read, refund], scope: all}"]
+    assert kept.status_code == 303
+    assert text_diff(web, draft, 2, 3) == {
+        "entities/invoice.yaml": [
+            f"@@ -{at + 1} +{at + 1} @@", "-" + refunds,
+            "+      - {roles: [agent], actions: [read, update, refund], scope: all}",
+        ]
     }  # fmt: skip
     panel = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions").text
-    assert "read and refund payments of all Invoices" in panel
+    assert "read, update and refund payments of all Invoices" in panel
     german = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions?lang=de").text
-    assert "alle Invoices lesen und Zahlungen erstatten für" in german
+    assert "alle Rechnungen lesen, ändern und Zahlungen erstatten für" in german
     # `pay` on an entity that is not payable: ignored by its form, never written
     ticket = _post(browser, _cell(web, draft, "customer", "ticket"), {
-        "action": "add", "base_revision": "4", "actions": ["read", "pay"], "scope": "own",
+        "action": "add", "base_revision": "3", "actions": ["read", "pay"], "scope": "own",
     })  # fmt: skip
     assert ticket.status_code == 303
-    assert text_diff(web, draft, 4, 5)["entities/ticket.yaml"][-1].endswith(
+    assert text_diff(web, draft, 3, 4)["entities/ticket.yaml"][-1].endswith(
         "{roles: [customer], actions: [read], scope: own}"
     )

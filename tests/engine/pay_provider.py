@@ -16,7 +16,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -163,18 +163,6 @@ def signed(payload: Mapping[str, Any], *, secret: str = SECRET) -> tuple[bytes, 
     body = json.dumps(payload).encode()
     stamp = str(int(datetime.now(UTC).timestamp()))
     return body, {"Testpay-Timestamp": stamp, "Testpay-Signature": sign(secret, stamp, body)}
-
-
-class StandIn:
-    """A plugin with this module's section under another type name (`sandbox`): for
-    definitions written for a payment plugin the tests do not load."""
-
-    def __init__(self, name: str) -> None:
-        self.section = replace(SECTION, name=name)
-
-    @hookimpl
-    def portalis_definition_sections(self) -> list[DefinitionSection]:
-        return [self.section]
 
 
 @hookimpl

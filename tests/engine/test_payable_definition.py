@@ -9,13 +9,11 @@ import pay_provider
 import pay_world
 import pytest
 
-from portalis.engine.definition.bundle import Bundle, read_bundle
+from portalis.engine.definition.bundle import Bundle
 from portalis.engine.definition.fieldtypes.money import MoneyConfig
 from portalis.engine.definition.model import PortalModel
 from portalis.engine.deploy.validator import Checker
-from portalis.engine.docs.examples import EXAMPLES
 from portalis.engine.problems import Problem, Severity
-from portalis.testing.portals import BLUEPRINTS, plugin_checker
 
 
 @pytest.fixture(scope="module")
@@ -163,18 +161,3 @@ def test_pay_and_refund_are_grant_actions_only_for_payable_entities(checker: Che
     found = problems_of(checker, portal)
     assert ("grant-action", "entities.order.permissions[0].actions[1]", "error") in found
     assert ("grant-action", "entities.order.permissions[0].actions[2]", "error") in found
-
-
-def test_the_reference_example_validates() -> None:
-    """The definition reference's example (its docs test is skipped until a payment plugin
-    is installed) validated on the starter blueprint with a stand-in `sandbox` type."""
-    (example,) = EXAMPLES["payable"]
-    bundle, problems = read_bundle(BLUEPRINTS / "b2c")
-    assert problems == []
-    files = {**bundle.files, "entities/zz_payable.yaml": example.yaml}
-    checked = plugin_checker(pay_provider.StandIn("sandbox")).check_bundle(
-        Bundle.of(files), {"SANDBOX_PAYMENTS_SECRET": "s3cret"}
-    )
-    errors = [p.format() for p in checked.report.problems if p.severity is Severity.ERROR]
-    assert errors == []
-    assert checked.model is not None and checked.model.entities["invoice"].payable is not None

@@ -10,7 +10,6 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pay_provider
 import pytest
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
@@ -21,6 +20,7 @@ from portalis.engine.deploy.validator import Checked, Checker
 from portalis.engine.docs.examples import EXAMPLES
 from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import Problem, Severity
+from portalis.testing.portals import installed_checker, without_starter_invoices
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The codes of this module's checks (a definition that must stay silent has none of them).
@@ -255,6 +255,8 @@ def test_reference_examples_validate_together() -> None:
         for path, text in bundle.files.items()
         if path != "portal.yaml" and not any(PurePosixPath(path).match(p) for p in includes)
     }
+    # the reference's invoices are not the starter's (which the sandbox provider pays)
+    without_starter_invoices(data, files)
     context = parse_text(REFERENCE_CONTEXT, "context.yaml")
     _merge(data, context.data)
     for examples in EXAMPLES.values():
@@ -264,11 +266,8 @@ def test_reference_examples_validate_together() -> None:
             assert parsed.problems == [], example.caption
             _merge(data, parsed.data)
     files["portal.yaml"] = json.dumps(data, indent=1, default=str)
-    # the payments example's provider type belongs to a plugin: a stand-in serves it here
-    stand_in = pay_provider.StandIn("sandbox")
-    checked = Checker(make_plugin_manager(extra=[stand_in], load_entrypoints=False)).check_bundle(
-        Bundle.of(files), None
-    )
+    # the installed plugins: the payments example's provider type is the sandbox plugin's
+    checked = installed_checker().check_bundle(Bundle.of(files), None)
     # the examples give their texts in two of the starter's four languages, for brevity
     problems = [p for p in checked.report.problems if p.code != "translation-missing"]
     assert [p.format() for p in problems] == []

@@ -242,12 +242,12 @@ def test_move_a_block_keeps_its_lines(starter: Bundle) -> None:
 
 
 def test_navigation_order(starter: Bundle) -> None:
-    edit = BundleEdit(starter).move_item("navigation.6", 1)
+    edit = BundleEdit(starter).move_item("navigation.7", 1)
     assert diff(starter, edit) == (
         "--- portal.yaml\n+++ portal.yaml\n@@ -42,3 +42,3 @@\n"
         " \n"
-        "-navigation: [home, help, tickets, new_ticket, bookings, new_article, dashboard]\n"
-        "+navigation: [home, dashboard, help, tickets, new_ticket, bookings, new_article]\n"
+        "-navigation: [home, help, tickets, new_ticket, invoices, bookings, new_article, dashboard]\n"
+        "+navigation: [home, dashboard, help, tickets, new_ticket, invoices, bookings, new_article]\n"
         " \n"
     )
 
@@ -282,27 +282,27 @@ def test_setting_equal_data_changes_nothing(starter: Bundle) -> None:
 
 def test_a_new_entity_in_a_new_included_file(starter: Bundle) -> None:
     entity = {
-        "label": {"en": "Invoice"},
+        "label": {"en": "Quote"},
         "fields": {"number": {"type": "string", "required": True}},
     }
-    edit = BundleEdit(starter).set("entities.invoice", entity, file="entities/invoice.yaml")
+    edit = BundleEdit(starter).set("entities.quote", entity, file="entities/quote.yaml")
     assert diff(starter, edit) == (
-        "--- entities/invoice.yaml\n+++ entities/invoice.yaml\n@@ -0,0 +1,5 @@\n"
+        "--- entities/quote.yaml\n+++ entities/quote.yaml\n@@ -0,0 +1,5 @@\n"
         "+entities:\n"
-        "+  invoice:\n"
-        "+    label: {en: Invoice}\n"
+        "+  quote:\n"
+        "+    label: {en: Quote}\n"
         "+    fields:\n"
         "+      number: {type: string, required: true}\n"
     )
     raw, report = load(edit.result().bundle)
-    assert raw.data["entities"]["invoice"] == entity
-    assert raw.source.locate(("entities", "invoice")).file == "entities/invoice.yaml"
+    assert raw.data["entities"]["quote"] == entity
+    assert raw.source.locate(("entities", "quote")).file == "entities/quote.yaml"
     assert not report.errors
 
 
 def test_a_file_the_root_does_not_include_is_refused(starter: Bundle) -> None:
     with pytest.raises(EditError, match="not included"):
-        BundleEdit(starter).set("entities.invoice", {}, file="other/invoice.yaml")
+        BundleEdit(starter).set("entities.quote", {}, file="other/quote.yaml")
 
 
 @pytest.mark.parametrize(

@@ -74,15 +74,16 @@ def test_list_newest_first_with_filters_links_and_flags(shop: PayShop) -> None:
     number = shop.web.store.get(shop.web.actor(CLERK), "invoice", invoice).values["number"]
     link = f'<a href="/{SLUG}/invoices/{invoice}">Invoice {number}</a>'
     assert link in row_of(text, paid.id)
-    assert "€10.00" in row_of(text, paid.id) and "SEPA Direct Debit" in row_of(text, paid.id)
-    assert "Succeeded" in row_of(text, paid.id) and "Card (test)" in row_of(text, paid.id)
+    assert "€10.00" in row_of(text, paid.id) and "SEPA direct debit" in row_of(text, paid.id)
+    assert "Paid" in row_of(text, paid.id) and "Card (test)" in row_of(text, paid.id)
     # no page shows orders: the row names the order, without a link
     code = shop.web.store.get(shop.web.actor(CLERK), "order", order.record_id).values["code"]
     assert f"Order {code}" in row_of(text, order.id) and "<a " not in row_of(text, order.id)
     assert "Wallet (test)" in row_of(text, order.id) and "$25.00" in row_of(text, order.id)
     # a flagged payment stands out and says why
     marked = row_of(text, flagged.id)
-    assert 'class="payment-flagged"' in marked and "Why it is flagged:" in marked
+    assert 'class="payment-flagged"' in marked and "Why it needs review:" in marked
+    assert "Needs review" in marked
     assert "reported 3.00 EUR; the payment is 30.00 EUR" in marked
     assert text.count('class="payment-flagged"') == 1
     assert "Failed" in row_of(text, declined.id)
@@ -135,7 +136,7 @@ def test_chart_sums_succeeded_amounts_per_day_method_and_currency(shop: PayShop)
     assert "EUR: €42.50 in 30 days" in text and "USD: $25.00 in 30 days" in text
     eur, usd = (t.split("</table>")[0] for t in text.split('<table class="data kpi-table">')[1:])
     assert re.findall(r'<th scope="col">([^<]+)</th>', eur) == [
-        "Day", "Card", "SEPA Direct Debit", "Total"
+        "Day", "Card", "SEPA direct debit", "Total"
     ]  # fmt: skip
     two_days_ago = (TODAY - timedelta(days=2)).strftime("%b %-d, %Y")
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th>((?:<td>[^<]*</td>)+)</tr>', eur)
@@ -151,7 +152,7 @@ def test_chart_sums_succeeded_amounts_per_day_method_and_currency(shop: PayShop)
     assert images[0][1].startswith("Payments per day and method (EUR): €42.50 in all")
     german = html.unescape(shop.web.client(CLERK).get("/admin/payments?lang=de").text)
     assert "Zahlungen pro Tag und Zahlungsart" in german and "EUR: 42,50\xa0€ in 30 Tagen" in german
-    assert "SEPA-Lastschrift" in german and "Erfolgreich" in german
+    assert "SEPA-Lastschrift" in german and "Bezahlt" in german
 
 
 def test_no_payments_yet(shop: PayShop) -> None:

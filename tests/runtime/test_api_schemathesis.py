@@ -49,6 +49,7 @@ import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -57,6 +58,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
+from flask import Flask
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, from_schema
 from schemathesis.engine.events import EngineFinished, FatalError, ScenarioFinished
@@ -79,20 +81,26 @@ MAX_EXAMPLES = 10
 FUTURE_DATES = {("ticket", "due")}
 
 
+@contextmanager
+def over_http(app: Flask) -> Iterator[str]:
+    """`app` served on 127.0.0.1 for the block: its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def served(
     sqlite_url: str, tmp_path: Path, portalis_checker: Checker
 ) -> Iterator[tuple[Harness, str]]:
-    with serve(sqlite_url, tmp_path, portalis_checker) as harness:
-        server = make_server("127.0.0.1", 0, harness.app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield harness, f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
+    with serve(sqlite_url, tmp_path, portalis_checker) as harness, over_http(harness.app) as base:
+        yield harness, base
 
 
 def signed_in(harness: Harness, email: str) -> dict[str, str]:

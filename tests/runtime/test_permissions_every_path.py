@@ -70,6 +70,8 @@ NOT_DATA_PATHS = {
     "api:openapi": "schema document without records",
     "sys:auth": "sign-in flow steps of a provider: the argument names a provider, no record",
     "sys:admin_auth_test": "an administrator's test sign-in of a provider, no record",
+    "sys:payment_events": "a payment provider's signed events: the argument names a provider; "
+    "an event naming another portal's payment changes nothing (test_payment_events)",
 }
 #: Endpoints with URL arguments that the walk visits by their own rules (below).
 WALKED_WITH_ARGUMENTS = {
@@ -88,11 +90,13 @@ WALKED_WITH_ARGUMENTS = {
     "sys:record_updates",
     "sys:ics_feed",
     "sys:ics_booking",
+    "sys:payment",
+    "sys:payment_checkout",
 }
 WALKED_API = {
     "api:collection", "api:item", "api:transitions", "api:transition", "api:copy", "api:bulk",
     "api:attachments", "api:attachment", "api:attachment_content", "api:attachment_versions",
-    "api:attachment_version_content",
+    "api:attachment_version_content", "api:pay", "api:payments", "api:payment_refunds",
 }  # fmt: skip
 
 
@@ -115,6 +119,8 @@ class World:
     notifications: dict[str, int] = field(default_factory=dict)
     #: account id → (ticket id, document id, bytes) of a document attached to its ticket
     documents: dict[int, tuple[int, str, bytes]] = field(default_factory=dict)
+    #: account id → (invoice id, payment id) of a payment started on one of its invoices
+    payments: dict[int, tuple[int, str]] = field(default_factory=dict)
     #: the walker's own user row and the accounts they belong to: theirs whichever account
     #: is active (the header's switcher names them)
     mine: set[tuple[str, int]] = field(default_factory=set)
@@ -259,10 +265,13 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         for email, slot in (("ben@acme.test", "call1"), ("nina@globex.test", "call3")):
             slot_id = web.record_id("support_slot", topic=SLOT_TOPICS[slot])
             web.store.insert(web.actor(email), "support_booking", {"slot": slot_id})
+        paid = {accounts[account]: start_payment(web, email, accounts[account])
+                for email, account in (("ben@acme.test", "Acme GmbH"),
+                                       ("nina@globex.test", "Globex Ltd"))}  # fmt: skip
         owner, titles, versions = observe(web)
         yield World(
             web, owner, titles, versions, attachments, accounts, notifications=notes,
-            documents=documents,
+            documents=documents, payments=paid,
         )  # fmt: skip
     finally:
         web.close()
@@ -291,6 +300,54 @@ def attach_document(web: WebPortal, browser: PortalClient, ticket: int, content:
                 sa.select(attachment_table.c.id).where(attachment_table.c.record_id == ticket)
             ).scalar_one()
         )
+
+
+def payments_block(web: WebPortal) -> str:
+    """The index of the payments block on the invoice page."""
+    return str(
+        next(b.index for b in web.compiled.model.pages["invoice"].blocks if b.type == "payments")
+    )
+
+
+def start_payment(web: WebPortal, email: str, account: int) -> tuple[int, str]:
+    """(invoice, payment) of a payment `email` starts on an invoice of their account."""
+    invoice = next(
+        r.id for r in web.store.list(Actor.system(), "invoice", page_size=50).records
+        if r["account"] == account
+    )  # fmt: skip
+    answer = web.client(email).post(
+        f"/invoices/{invoice}", {"_block": payments_block(web), "op": "pay"}
+    )
+    assert answer.status_code == 303, answer.text
+    return invoice, answer.headers["Location"].rsplit("/", 2)[1]
+
+
+def walk_payments(world: World, email: str, own: int) -> None:
+    """Another account's payments do not exist for the walker: their pages, the step on to
+    the checkout and the status fragment are 404; paying or refunding another account's
+    invoice through its page is 404; their own payment's page opens."""
+    client = client_in(world, email, own)
+    block = payments_block(world.web)
+    for account, (invoice, payment) in world.payments.items():
+        if account == own:
+            status = client.get(f"/_payments/{payment}").status_code
+            world.check(status == 200, f"{email}: own payment {payment} → {status}")
+            continue
+        for path in (f"/_payments/{payment}", f"/_payments/{payment}/checkout",
+                     f"/_payments/{payment}?part=status"):  # fmt: skip
+            status = client.get(path).status_code
+            world.check(status == 404, f"{email}: GET {path} → {status}")
+        for form in ({"op": "pay"}, {"op": "refund", "payment": payment, "amount": "1"}):
+            status = client.post(f"/invoices/{invoice}", {"_block": block, **form}).status_code
+            world.check(status == 404, f"{email}: POST /invoices/{invoice} {form} → {status}")
+    mine = world.payments.get(own)
+    for account, (_, payment) in world.payments.items():
+        if mine is None or account == own:
+            continue
+        # another account's payment named in a refund on the walker's own invoice
+        form = {"_block": block, "op": "refund", "payment": payment, "amount": "1"}
+        status = client.post(f"/invoices/{mine[0]}", form).status_code
+        world.check(status == 404, f"{email}: refund of {payment} on own invoice → {status}")
 
 
 def client_in(world: World, email: str, own: int) -> PortalClient:
@@ -737,6 +794,21 @@ def walk_as_attacker(world: World, email: str, own: int) -> None:
             client.url(api), headers={**headers, "If-Match": f'"{version}"'}
         )
         world.check(response.status_code == 404, f"{who}: DELETE {api} → {response.status_code}")
+        # the payment API: pay, list, refund (b2c's entities are not payable; the billing
+        # portal of tests/runtime/test_payments_api.py walks them with payments)
+        for method, path in (
+            ("POST", f"{api}/pay"),
+            ("GET", f"{api}/payments"),
+            ("POST", f"{api}/payments/pay_{'x' * 24}/refunds"),
+        ):
+            response = client.client.open(
+                client.url(path), method=method, json={} if method == "POST" else None,
+                headers=headers,
+            )  # fmt: skip
+            world.check(
+                response.status_code == 404, f"{who}: {method} {path} → {response.status_code}"
+            )
+            no_leak(f"{method} {path}", response.text)
         # the workflow API: availability and taking a transition
         response = client.get(f"{api}/transitions")
         world.check(
@@ -1003,6 +1075,7 @@ def test_asvs_8_2_2_idor_every_path(world: World) -> None:
         walk_printouts(world, email, world.accounts[account])
         walk_bookings(world, email)
         walk_feedback(world, email)
+        walk_payments(world, email, own=world.accounts[account])
         assert snapshot(world.web) == before, f"{email}'s walk changed the database"
     walk_feedback(world, None)
     walk_as_agent(world)

@@ -107,6 +107,10 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("api:attachment_versions", "GET"): (401, 200, 200, 200),
     ("api:attachment_versions", "POST"): (401, 415, 415, 415),
     ("api:attachment_version_content", "GET"): (401, 200, 200, 200),
+    # online payments: b2c's tickets are not payable (tests/runtime/test_payments_api.py)
+    ("api:pay", "POST"): (401, 404, 404, 404),
+    ("api:payments", "GET"): (401, 404, 404, 404),
+    ("api:payment_refunds", "POST"): (401, 404, 404, 404),
     ("sys:notifications", "GET"): (LOGIN, 200, 200, 200),
     # live updates: the bell of a signed-in user on the tickets list; `tickets` shows no record
     ("sys:updates", "GET"): (404, 200, 200, 200),
@@ -137,7 +141,12 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:admin_auth", "GET"): (LOGIN, 403, 403, 200),
     # the password provider has no test form (its form is the core's login form)
     ("sys:admin_auth_test", "POST"): (LOGIN, 403, 403, 404),
-    # b2c takes no payments online: the (empty) list is still the administrators' alone
+    # payments: no payment provider is called `password`; an unknown payment is nobody's
+    # (test_payments_web and the every-path walk visit real ones)
+    ("sys:payment_events", "POST"): (404, 404, 404, 404),
+    ("sys:payment", "GET"): (LOGIN, 404, 404, 404),
+    ("sys:payment_checkout", "GET"): (LOGIN, 404, 404, 404),
+    # the portal's payments: its administrators' alone (b2c: agents)
     ("sys:admin_payments", "GET"): (LOGIN, 403, 403, 200),
 }
 #: Routes of the installed plugins (the app loads them through their entry points).
@@ -161,6 +170,7 @@ ARGUMENTS = {
     "number": "1",
     "printout": "summary",
     "import_id": "x" * 32,
+    "payment": "pay_" + "x" * 24,
 }
 SECRETS = (
     "Invoice 2026-114",

@@ -261,6 +261,9 @@ payments = sa.Table(
     sa.Column("provider", sa.String(40), nullable=False),  # the entry's name
     sa.Column("provider_type", sa.String(40), nullable=False),
     sa.Column("reference", sa.String(255), nullable=True),  # the provider's checkout id
+    # the provider's hosted page the payer is sent to (kept: the portal sends them on from
+    # its own page, so that a form's `form-action 'self'` never meets another origin)
+    sa.Column("checkout_url", sa.String(2000), nullable=True),
     sa.Column("transaction", sa.String(255), nullable=True),  # its money movement id
     sa.Column("amount", _MONEY, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),

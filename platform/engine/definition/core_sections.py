@@ -9,6 +9,7 @@ from .block_sections import BLOCK_SECTIONS
 from .calendar_section import CALENDAR_SECTION
 from .feedback_section import FEEDBACK_SECTION
 from .password_section import PASSWORD_SECTION
+from .payments_section import PAYMENTS_SECTION
 from .related_section import RELATED_SECTION
 from .search_section import SEARCH_SECTION
 from .sections import DefinitionSection
@@ -24,5 +25,6 @@ def portalis_definition_sections() -> list[DefinitionSection]:
         CALENDAR_SECTION,
         FEEDBACK_SECTION,
         RELATED_SECTION,
+        PAYMENTS_SECTION,
         PASSWORD_SECTION,
     ]

@@ -84,6 +84,8 @@ class Payment:
     updated_at: datetime
     event_at: datetime | None
     refunds: tuple[Refund, ...] = ()
+    #: the provider's hosted checkout page, once the provider made it
+    checkout_url: str | None = None
 
     @property
     def money(self) -> Money:
@@ -168,4 +170,5 @@ def payment_of(row: Mapping[Any, Any], refunds: tuple[Refund, ...] = ()) -> Paym
         updated_at=_when(row["updated_at"]),
         event_at=aware(row["event_at"]),
         refunds=refunds,
+        checkout_url=row.get("checkout_url"),
     )

@@ -150,6 +150,7 @@ def _opened(store: RecordStore, actor: Actor, payment: Payment, checkout: Checko
             values: dict[str, Any] = {}
             if current.reference is None:
                 values["reference"] = checkout.reference[:255]
+                values["checkout_url"] = checkout.redirect_url[:2000]
             if current.status == "created":
                 values["status"] = "open"
             return update(conn, current, values)

@@ -19,9 +19,9 @@ from portalis.engine.definition.fieldtypes.money import Money
 from ..blocks.metric_charts import ChartImages, Series, cached_images, chart_svg
 from ..blocks.metric_figures import figure_text, money_writer
 from ..context import state
-from ..display import N_
 from ..i18n import format_date
 from ..payments.daily import DayAmount, day_range, succeeded_per_day
+from ..payments.labels import method_label
 from ..registry import RuntimePortal
 from ..request_db import read_connection
 from ..templating import gettext
@@ -30,13 +30,6 @@ from ..templating import gettext
 DAYS = 30
 #: At most this many day labels on the wide drawing (every third day of 30).
 DAY_LABELS = 10
-#: Payment methods providers commonly name, as people read them (others show their code).
-METHOD_LABELS = {
-    "card": N_("Card"),
-    "sepa_debit": N_("SEPA Direct Debit"),
-    "bank_transfer": N_("Bank transfer"),
-    "paypal": N_("PayPal"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +50,9 @@ class CurrencyChart:
         return gettext("%(total)s in all", total=self.total) + (f" — {days}" if days else "")
 
 
-def method_label(method: str) -> str:
-    """A payment method as people read it."""
-    if not method:
-        return gettext("Unknown method")
-    known = METHOD_LABELS.get(method)
-    return gettext(known) if known is not None else method.replace("_", " ")
+def method_name(method: str) -> str:
+    """A payment method as people read it, also when the provider named none."""
+    return method_label(method) or gettext("Unknown method")
 
 
 def daily_charts(portal: RuntimePortal, locale: str, today: date) -> list[CurrencyChart]:
@@ -92,7 +82,7 @@ def _chart(
         if any(amounts):
             total = money(sum(amounts, Decimal(0)))
             rows.append((format_date(day, locale), [money(a) for a in amounts], total))
-    names = [method_label(m) for m in methods]
+    names = [method_name(m) for m in methods]
     labels = [str(format_skeleton("MMMd", day, locale=locale)) for day in days]
     writer = money_writer(currency, locale)
     series = [

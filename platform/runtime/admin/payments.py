@@ -11,7 +11,7 @@ payments, one per entity for the titles and one for the chart.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,34 +22,17 @@ from portalis.engine.payments.records import Payment
 
 from ..auth.common import ViewResult, render
 from ..context import state
-from ..display import N_, page_for
+from ..display import page_for
+from ..payments.labels import method_label, status_label
 from ..payments.listing import STATUSES, PaymentFilter, find_payments, stored_providers
 from ..registry import RuntimePortal
 from ..request_db import read_connection
-from ..templating import gettext, label
+from ..templating import label
 from ..urls import record_urls
 from .access import admin_gate
-from .payment_chart import daily_charts, method_label
+from .payment_chart import daily_charts
 
 PAGE_SIZE = 50
-#: Payment statuses as administrators read them.
-STATUS_LABELS: Mapping[str, str] = {
-    "created": N_("Being created"),
-    "open": N_("Waiting for the payer"),
-    "pending": N_("Pending"),
-    "succeeded": N_("Succeeded"),
-    "failed": N_("Failed"),
-    "canceled": N_("Canceled"),
-    "partially_refunded": N_("Partly refunded"),
-    "refunded": N_("Refunded"),
-    "flagged": N_("Flagged"),
-}
-#: The badge (colour) of each status; the status is always written out too.
-STATUS_BADGES: Mapping[str, str] = {
-    "succeeded": "badge-resolved", "partially_refunded": "badge-resolved",
-    "refunded": "badge-closed", "failed": "badge-closed", "canceled": "badge-closed",
-    "flagged": "badge-urgent",
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +126,9 @@ def list_payments(
         rows.append(
             PaymentRow(
                 payment,
-                gettext(STATUS_LABELS.get(payment.status, payment.status)),
+                status_label(payment.status),
                 providers.get(payment.provider, payment.provider),
-                method_label(payment.method) if payment.method else "—",
+                method_label(payment.method) or "—",
                 record,
                 url,
             )
@@ -170,8 +153,7 @@ def payments_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
     return render(
         "admin/payments.html",
         listing=listing,
-        statuses=[(s, gettext(STATUS_LABELS[s])) for s in STATUSES],
-        badges=STATUS_BADGES,
+        statuses=[(s, status_label(s)) for s in STATUSES],
         providers=choices,
         charts=daily_charts(portal, locale, datetime.now(UTC).date()),
     )

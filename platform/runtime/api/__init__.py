@@ -11,6 +11,8 @@
 - `openapi` and `paths`: the OpenAPI document generated from those schemas with apispec;
 - `workflow`: transition lists and transition requests as JSON;
 - `idempotency`: `Idempotency-Key` storage (one request, one effect);
+- `payments`, `payment_json` and `payment_paths`: online payments of payable records (start,
+  list, refund), their bodies and JSON, and their OpenAPI paths;
 - `bulk` and `bulk_paths`: one action on many records (`POST /<entity>/bulk`; the
   dispatcher registers its view, which uses the pages' bulk runner).
 """

@@ -5,6 +5,9 @@ record and stores the response there too, so a crash leaves neither the record n
 behind and a retry creates exactly one record. A replay with the same key and the same
 request gets the stored response; the same key with another request is refused; a
 concurrent duplicate waits for the first (the key's primary key is locked) and is refused.
+A write that calls out to a network (a payment at its provider) holds no transaction across
+the call: its key is claimed in a transaction of its own, completed with the response
+afterwards and `release`d when the request fails.
 
 Keys are scoped per portal and per caller (user id, or the anonymous session's CSRF secret)
 and kept for `KEY_TTL`.
@@ -133,6 +136,20 @@ def complete(
         table.update()
         .where(table.c.portal == portal, table.c.scope == scope, table.c.key == key)
         .values(status=response.status, body=response.body, location=response.location)
+    )
+
+
+def release(conn: sa.Connection, portal: str, scope: str, key: str) -> None:
+    """Free a key whose request failed before it completed (a key claimed in a transaction
+    of its own, see `writes.at_most_once_apart`): a retry may then run again."""
+    table = idempotency_keys
+    conn.execute(
+        table.delete().where(
+            table.c.portal == portal,
+            table.c.scope == scope,
+            table.c.key == key,
+            table.c.status == 0,
+        )
     )
 
 

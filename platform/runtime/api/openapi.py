@@ -33,6 +33,7 @@ from .paths import (
     entity_paths,
     transition_paths,
 )
+from .payment_paths import PAYMENT_SCHEMAS, payment_paths, payment_schemas
 from .schemas import ApiSchemas
 from .workflow import TRANSITION_SCHEMAS, transition_schemas
 
@@ -140,7 +141,7 @@ def openapi_document(
         components.parameter(name, parameter.pop("in"), parameter)
     for name, response in component_responses().items():
         components.response(name, response)
-    with_workflows = with_attachments = False
+    with_workflows = with_attachments = with_payments = False
     for name, entity in model.entities.items():
         if not schemas.store.policy.grants_for(actor, name, "read"):
             continue
@@ -174,6 +175,11 @@ def openapi_document(
         for path, operations in attachment_paths(schemas, actor, entity, locale).items():
             with_attachments = True
             add_path(spec, path, operations)
+        for path, operations in payment_paths(schemas, actor, entity, locale).items():
+            with_payments = True
+            add_path(spec, path, operations)
+        for key, value in payment_schemas(schemas, actor, entity).items():
+            components.schema(key, component=value)
         workflow_paths = transition_paths(schemas, actor, entity, locale)
         if workflow_paths:
             with_workflows = True
@@ -186,6 +192,9 @@ def openapi_document(
             components.schema(key, component=value)
     if with_attachments:
         for key, value in ATTACHMENT_SCHEMAS.items():
+            components.schema(key, component=value)
+    if with_payments:
+        for key, value in PAYMENT_SCHEMAS.items():
             components.schema(key, component=value)
     document: dict[str, Any] = spec.to_dict()
     return document

@@ -51,6 +51,8 @@ _ERRORS: Final = {
     "422": ("Unprocessable", "field errors, or an Idempotency-Key reused", "ValidationProblem"),
 }
 _WRITE_ERRORS: Final = ("400", "401", "403", "404", "409", "413", "415", "422")
+#: The payment endpoints that POST and the action each needs (on a payable entity).
+_PAYMENT_ACTIONS: Final = {"api:pay": "pay", "api:payment_refunds": "refund"}
 
 
 def allowed_methods(schemas: ApiSchemas, actor: Actor, entity: str, endpoint: str) -> list[str]:
@@ -75,6 +77,12 @@ def allowed_methods(schemas: ApiSchemas, actor: Actor, entity: str, endpoint: st
             methods.append("POST")
         if may_update and endpoint == "api:attachment":
             methods.append("DELETE")
+    if endpoint == "api:payments":
+        methods += ["GET", "HEAD"]
+    if endpoint in _PAYMENT_ACTIONS and policy.grants_for(
+        actor, entity, _PAYMENT_ACTIONS[endpoint]
+    ):
+        methods.append("POST")
     if endpoint == "api:transition" or (
         endpoint == "api:copy" and can_copy(schemas.store, actor, entity)
     ):

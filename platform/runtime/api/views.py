@@ -26,7 +26,9 @@ Decisions (asserted by tests/runtime/test_api*.py):
 - attachments: `/<entity>/<id>/attachments[/…]` (entities with `attachments:`), see
   `attachments`;
 - copying: `POST /<entity>/<id>/copy` (entities with `copy:`) copies the record and its
-  children → 201 with the copy; 404 without `copy:` or for a record the actor cannot read.
+  children → 201 with the copy; 404 without `copy:` or for a record the actor cannot read;
+- online payments: `POST /<entity>/<id>/pay`, `GET …/payments` and
+  `POST …/payments/<payment>/refunds` (entities with `payable:`), see `payments`.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from portalis.engine.flow import workflow
 from ..problem import ApiProblem, from_engine_error, not_found, problem_response
 from ..security import CSRF_HEADER, csrf_token
 from ..urls import portal_url
-from . import attachments
+from . import attachments, payments
 from .inputs import JSON_MIMETYPE, list_query
 from .openapi import openapi_document
 from .paths import allowed_methods
@@ -130,6 +132,8 @@ def options(portal: RuntimePortal, actor: Actor, **args: Any) -> Response:
         ):
             raise not_found()
         if endpoint.startswith("api:attachment") and target.attachments is None:
+            raise not_found()
+        if endpoint.startswith("api:pay") and target.payable is None:
             raise not_found()
         methods = allowed_methods(api_schemas(portal), actor, target.name, endpoint)
     response = no_content()
@@ -259,4 +263,7 @@ VIEWS: dict[str, Callable[..., Any]] = {
     "api:transitions": transitions_view,
     "api:transition": transition_view,
     "api:copy": copy_view,
+    "api:pay": api_view(payments.pay),
+    "api:payments": api_view(payments.payment_list),
+    "api:payment_refunds": api_view(payments.refunds),
 }

@@ -10,7 +10,8 @@ silently dropped). The store then applies the policy, the field rules and the ve
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -61,27 +62,70 @@ def at_most_once(
     transaction that claims the key, whose first response a replay returns): a POST to
     `path` with `body` happens at most once per key. 422 for a key used with another request,
     409 while the first one is still running."""
+    keyed = _request_key(actor, path, body)
+    if keyed is None:
+        return write(None)
+    scope, key, fingerprint = keyed
+    with _key_problems(), portal.store.write() as conn:
+        stored = idempotency.claim(conn, portal.slug, scope, key, fingerprint)
+        if stored is not None:
+            return replay(stored)
+        response = write(conn)
+        idempotency.complete(conn, portal.slug, scope, key, _stored(response))
+        return response
+
+
+def at_most_once_apart(
+    portal: RuntimePortal,
+    actor: Actor,
+    path: str,
+    body: Any,
+    work: Callable[[], Response],
+) -> Response:
+    """`at_most_once` for work that runs its own transactions and calls a network between
+    them (a payment or a refund at a provider), which no transaction may be held across: the
+    key is claimed and committed first, then `work` runs and its response is stored. A
+    failure frees the key, so a retry runs again; a crash in between leaves the key claimed
+    until it expires, and a retry gets 409 — never a second payment."""
+    keyed = _request_key(actor, path, body)
+    if keyed is None:
+        return work()
+    scope, key, fingerprint = keyed
+    with _key_problems(), portal.store.write() as conn:
+        stored = idempotency.claim(conn, portal.slug, scope, key, fingerprint)
+    if stored is not None:
+        return replay(stored)
+    try:
+        response = work()
+    except BaseException:
+        with portal.store.write() as conn:
+            idempotency.release(conn, portal.slug, scope, key)
+        raise
+    with portal.store.write() as conn:
+        idempotency.complete(conn, portal.slug, scope, key, _stored(response))
+    return response
+
+
+def _request_key(actor: Actor, path: str, body: Any) -> tuple[str, str, str] | None:
+    """(scope, key, fingerprint) of a POST to `path` with `body`; None without a key."""
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     if key is None:
-        return write(None)
+        return None
     scope = idempotency.scope_for(actor.id, csrf_secret())
-    fingerprint = idempotency.fingerprint("POST", path, body)
+    return scope, key, idempotency.fingerprint("POST", path, body)
+
+
+def _stored(response: Response) -> idempotency.StoredResponse:
+    return idempotency.StoredResponse(
+        response.status_code, response.get_data(as_text=True), response.location
+    )
+
+
+@contextmanager
+def _key_problems() -> Iterator[None]:
+    """A reused key → 422, a key in use → 409."""
     try:
-        with portal.store.write() as conn:
-            stored = idempotency.claim(conn, portal.slug, scope, key, fingerprint)
-            if stored is not None:
-                return replay(stored)
-            response = write(conn)
-            idempotency.complete(
-                conn,
-                portal.slug,
-                scope,
-                key,
-                idempotency.StoredResponse(
-                    response.status_code, response.get_data(as_text=True), response.location
-                ),
-            )
-            return response
+        yield
     except idempotency.KeyReused as exc:
         raise ApiProblem(
             422, "idempotency-key-reused", "this Idempotency-Key was used for another request"

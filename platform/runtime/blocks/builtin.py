@@ -13,6 +13,7 @@ from .form import FormBlockType
 from .listing import ListBlockType
 from .markdown import MarkdownBlockType
 from .metrics import MetricsBlockType
+from .payments import PaymentsBlockType
 from .related import RelatedBlockType
 from .search import SearchBlockType
 from .search_box import SearchBoxBlockType
@@ -20,7 +21,8 @@ from .search_box import SearchBoxBlockType
 
 @hookimpl
 def portalis_block_types() -> list[BlockType]:
-    """list, detail, form, markdown, metrics, attachments, search, search_box, calendar, feedback and related."""
+    """list, detail, form, markdown, metrics, attachments, search, search_box, calendar,
+    feedback, related and payments."""
     return [
         ListBlockType(),
         DetailBlockType(),
@@ -33,4 +35,5 @@ def portalis_block_types() -> list[BlockType]:
         CalendarBlockType(),
         FeedbackBlockType(),
         RelatedBlockType(),
+        PaymentsBlockType(),
     ]

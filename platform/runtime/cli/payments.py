@@ -140,6 +140,9 @@ def _reconcile(
     from portalis.engine.payments.reconcile import reconcile
     from portalis.engine.payments.registry import payment_registry
 
+    # the runtime's plugins first: a process that imports `payments.setup` (and with it the
+    # app context and the registry) before them meets an import cycle (as `worker` does)
+    from .. import default_plugins  # noqa: F401
     from ..payments.setup import make_provider_context
     from ..settings import Settings
     from .payment_watch import watched

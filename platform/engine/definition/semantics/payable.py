@@ -23,7 +23,8 @@ PAYMENT_ACTIONS = ("pay", "refund")
 
 
 def check_payable(ctx: Ctx) -> None:
-    """Provider entry names, every entity's `payable:` and its payment grant actions."""
+    """Provider entry names, every entity's `payable:` and its payment grant actions, and
+    the `payments` blocks that show payable records."""
     entries = _entry_names(ctx)
     for name, entity in ctx.entities.items():
         if not isinstance(entity, dict):
@@ -33,6 +34,25 @@ def check_payable(ctx: Ctx) -> None:
             _check_spec(ctx, name, entity, spec, entries)
         else:
             _check_actions(ctx, name, entity)
+    _check_blocks(ctx)
+
+
+def _check_blocks(ctx: Ctx) -> None:
+    """A `payments` block names a payable entity."""
+    for page, spec in (ctx.data.get("pages") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        for i, block in enumerate(spec.get("blocks") or []):
+            options = block.get("payments") if isinstance(block, dict) else None
+            entity = options.get("entity") if isinstance(options, dict) else None
+            raw = ctx.entities.get(entity) if isinstance(entity, str) else None
+            if isinstance(raw, dict) and "payable" not in raw:
+                ctx.add(
+                    "payable-undeclared",
+                    f"{entity} declares no payable:, so it has nothing to pay online",
+                    ("pages", page, "blocks", i, "payments", "entity"),
+                    f"add payable: {{amount: <money field>}} to entity {entity}",
+                )
 
 
 def _entry_names(ctx: Ctx) -> list[str]:

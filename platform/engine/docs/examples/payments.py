@@ -43,10 +43,6 @@ workflows:
       - {name: settle, from: issued, to: paid, roles: [agent]}
       - {name: reopen, from: paid, to: issued, roles: [agent]}
 """,
-    # the core ships no payment provider type: tests/engine/test_payable_definition.py and
-    # test_semantics_flow.py validate the example with a stand-in for the sandbox plugin's
-    note="skip, needs a payment provider plugin serving type sandbox (checked with a "
-    "stand-in by tests/engine/test_payable_definition.py)",
 )
 
 SECTIONS: Final = {"payable": (PAYABLE,)}
