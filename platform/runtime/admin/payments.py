@@ -5,7 +5,8 @@ disagreed on amount or currency: never counted as paid) is marked with its reaso
 names its record — with the title the administrator may read, linked to the first page that
 shows the entity when they may open it and read such records — and the chart "Payments per
 day and method" (`payment_chart`) sums up the last 30 days. A page costs one query for the
-payments, one per entity for the titles and one for the chart.
+payments, one for the provider names they use, one per entity for the titles and one for
+the chart — never one per payment.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..templating import label
 from ..urls import record_urls
 from .access import admin_gate
 from .payment_chart import daily_charts
+from .users import page_number
 
 PAGE_SIZE = 50
 
@@ -61,13 +63,6 @@ class Listing:
     def query(self) -> dict[str, str | None]:
         """The filters as query parameters (for the pager's links)."""
         return {"status": self.status or None, "provider": self.provider or None}
-
-
-def _page_number(raw: str | None) -> int:
-    try:
-        return max(1, min(int(raw or "1"), 100_000))
-    except ValueError:
-        return 1
 
 
 def provider_choices(portal: RuntimePortal, stored: list[str]) -> list[tuple[str, str]]:
@@ -148,7 +143,7 @@ def payments_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
         status=status if status in STATUSES else None,
         provider=request.args.get("provider", "")[:40] or None,
     )
-    listing, choices = list_payments(portal, actor, where, _page_number(request.args.get("page")))
+    listing, choices = list_payments(portal, actor, where, page_number(request.args.get("page")))
     locale = str(g.get("locale") or portal.compiled.model.default_locale)
     return render(
         "admin/payments.html",
