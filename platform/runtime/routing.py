@@ -34,6 +34,7 @@ SYSTEM_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/admin/users", "sys:admin_users", ("GET", "POST")),
     ("/admin/auth", "sys:admin_auth", ("GET",)),
     ("/admin/auth/<provider>/test", "sys:admin_auth_test", ("POST",)),
+    ("/admin/payments", "sys:admin_payments", ("GET",)),
     ("/notifications", "sys:notifications", ("GET",)),
     ("/notifications/<int:id>/read", "sys:notification_read", ("POST",)),
     ("/notifications/read-all", "sys:notifications_read_all", ("POST",)),

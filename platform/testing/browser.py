@@ -203,6 +203,22 @@ def axe_violations(page: Page) -> list[str]:
     ]
 
 
+def page_errors(page: Page) -> list[str]:
+    """The page's console errors and uncaught exceptions, collected as they happen (a CSP
+    violation shows up here) — except Chromium's favicon probe: the layout declares no icon,
+    so its guess is a 404 that is not the page's."""
+    errors: list[str] = []
+
+    def console(message: Any) -> None:
+        where = str(message.location.get("url") or "")
+        if message.type == "error" and not where.endswith("/favicon.ico"):
+            errors.append(f"{message.text} ({where})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 def screenshots(page: Page, folder: Path, name: str) -> None:
     """Full-page screenshots of `page` at 1280 and 375 px, `<name>-<width>.png` in `folder`
     (scrolled to the top first: a sticky header would be drawn mid-page)."""

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
-from portalis.testing.browser import LiveServer, live_server, new_page
+from portalis.testing.browser import LiveServer, live_server, new_page, page_errors
 
 if TYPE_CHECKING:  # Playwright may be missing: the fixtures then skip (fail with CI=true)
-    from playwright.sync_api import Browser, ConsoleMessage
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -87,16 +87,7 @@ def bookings(server: LiveServer) -> list[tuple[str, str, int | None]]:
 
 def test_group_size_follows_the_kind(server: LiveServer, portalis_browser: Browser) -> None:
     with new_page(portalis_browser) as page:
-        problems: list[str] = []
-
-        def console(message: ConsoleMessage) -> None:
-            where = str(message.location.get("url") or "")
-            # the layout declares no icon, so Chromium probes /favicon.ico (404): not ours
-            if message.type == "error" and not where.endswith("/favicon.ico"):
-                problems.append(f"{message.text} ({where})")
-
-        page.on("console", console)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        problems = page_errors(page)
         server.login(page, "cleo@desk.test", PASSWORD, next_path="/bookings/new")
         size = page.locator("#b0-group_size")
         assert not size.is_visible() and size.is_disabled()

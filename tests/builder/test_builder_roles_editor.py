@@ -258,3 +258,58 @@ def test_a_rename_is_refused_while_an_expression_names_the_role(web: WebPortal) 
     assert "entities.ticket.fields.resolution.visible_when" in refused.text
     assert 'id="confirm-form"' not in refused.text
     assert drafts.get_draft(web.engine, draft).head == 2
+
+
+def _line(web: WebPortal, draft: int, revision: int, text: str) -> int:
+    """The 1-based line of `text` in the draft's invoice file at `revision`."""
+    lines = drafts.revision_bundle(web.engine, draft, revision).files["entities/invoice.yaml"]
+    return lines.splitlines().index(text) + 1
+
+
+def test_payable_entities_offer_pay_and_refund_and_keep_them(web: WebPortal) -> None:
+    draft = new_draft(web)  # the starter's invoices are payable
+    browser = signed_in(web)
+    cell = browser.get(_cell(web, draft, "customer", "invoice")).text
+    form = cell.split('id="grant-form-0"')[1].split("</form>")[0]
+    assert '<input type="checkbox" name="actions" value="pay" checked>' in form
+    assert '<input type="checkbox" name="actions" value="refund">' in form
+    assert "read and pay Invoices of their account" in cell  # the panel, in words
+    # an entity that is not payable offers neither
+    assert 'value="pay"' not in browser.get(_cell(web, draft, "customer", "ticket")).text
+    grant = "      - {roles: [customer], actions: [read, pay], scope: account}"
+    at = _line(web, draft, 1, grant)
+    saved = _post(browser, _cell(web, draft, "customer", "invoice"), {
+        "action": "save", "index": "0", "base_revision": "1", "actions": ["read", "pay"],
+        "scope": "own",
+    })  # fmt: skip
+    assert saved.status_code == 303
+    assert text_diff(web, draft, 1, 2) == {
+        "entities/invoice.yaml": [
+            f"@@ -{at} +{at} @@", "-" + grant,
+            "+      - {roles: [customer], actions: [read, pay], scope: own}",
+        ]
+    }  # fmt: skip
+    refunds = "      - {roles: [agent], actions: [read, create, update, refund], scope: all}"
+    kept = _post(browser, _cell(web, draft, "agent", "invoice"), {
+        "action": "save", "index": "1", "base_revision": "2",
+        "actions": ["read", "update", "refund"], "scope": "all",
+    })  # fmt: skip
+    assert kept.status_code == 303
+    assert text_diff(web, draft, 2, 3) == {
+        "entities/invoice.yaml": [
+            f"@@ -{at + 1} +{at + 1} @@", "-" + refunds,
+            "+      - {roles: [agent], actions: [read, update, refund], scope: all}",
+        ]
+    }  # fmt: skip
+    panel = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions").text
+    assert "read, update and refund payments of all Invoices" in panel
+    german = browser.get(f"/_builder/p/{web.slug}/d/{draft}/permissions?lang=de").text
+    assert "alle Rechnungen lesen, ändern und Zahlungen erstatten für" in german
+    # `pay` on an entity that is not payable: ignored by its form, never written
+    ticket = _post(browser, _cell(web, draft, "customer", "ticket"), {
+        "action": "add", "base_revision": "3", "actions": ["read", "pay"], "scope": "own",
+    })  # fmt: skip
+    assert ticket.status_code == 303
+    assert text_diff(web, draft, 3, 4)["entities/ticket.yaml"][-1].endswith(
+        "{roles: [customer], actions: [read], scope: own}"
+    )

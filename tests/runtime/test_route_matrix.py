@@ -146,6 +146,8 @@ SYSTEM_MATRIX: dict[tuple[str, str], tuple[int | str, int | str, int | str, int 
     ("sys:payment_events", "POST"): (404, 404, 404, 404),
     ("sys:payment", "GET"): (LOGIN, 404, 404, 404),
     ("sys:payment_checkout", "GET"): (LOGIN, 404, 404, 404),
+    # the portal's payments: its administrators' alone (b2c: agents)
+    ("sys:admin_payments", "GET"): (LOGIN, 403, 403, 200),
 }
 #: Routes of the installed plugins (the app loads them through their entry points).
 _PLUGIN_ROUTES = collect_routes(

@@ -2,7 +2,7 @@
 a grant as the values of its small form, and a posted form back as a grant.
 
 The vocabulary is the definition format's `grant` schema: actions (`read`, `create`,
-`update`, `delete`, `transition`), a scope (`all`, `account`, `own`, `self`,
+`update`, `delete`, `transition`; `pay` and `refund` on payable entities), a scope (`all`, `account`, `own`, `self`,
 `{parent: <ref field>}`, `{where: {field: value}}` — values may be `$actor.id`,
 `$actor.account` or literals) and a field restriction (`fields: {only: [...]}` or
 `{except: [...]}`). Pure functions; the views live in `editors.permissions`.
@@ -19,8 +19,11 @@ from werkzeug.datastructures import MultiDict
 
 from portalis.runtime.templating import gettext as _
 
-#: The actions a grant may list, in the schema's order.
+#: The actions a grant may list on any entity, in the schema's order.
 ACTIONS = ("read", "create", "update", "delete", "transition")
+#: The actions a grant may list on a payable entity besides (`payable:`): start a payment,
+#: refund one.
+PAYMENT_ACTIONS = ("pay", "refund")
 #: The scope keywords (`parent` and `where` take a value).
 SCOPES = ("all", "account", "own", "self", "parent", "where")
 #: Field restriction modes.
@@ -103,6 +106,16 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
+def offered_actions(spec: Mapping[str, Any], grants: list[CellGrant]) -> tuple[str, ...]:
+    """The actions a cell's forms offer for an entity (`spec`, its plain definition):
+    `ACTIONS`, `PAYMENT_ACTIONS` when it is payable — and any of them a grant of the cell
+    lists already, so a save never drops one silently (the checks then say it does not
+    belong there)."""
+    listed = {a for g in grants for a in g.actions}
+    payable = bool(spec.get("payable"))
+    return (*ACTIONS, *(a for a in PAYMENT_ACTIONS if payable or a in listed))
+
+
 def closure(roles: Mapping[str, Any], role: str) -> list[str]:
     """`role` and every declared role it inherits, transitively (nearest first)."""
     out = [role]
@@ -143,12 +156,17 @@ class ParsedGrant:
 
 
 def parse_grant(
-    form: MultiDict[str, str], role: str, fields: list[str], refs: list[str]
+    form: MultiDict[str, str],
+    role: str,
+    fields: list[str],
+    refs: list[str],
+    offered: tuple[str, ...] = ACTIONS,
 ) -> ParsedGrant:
     """The grant a cell form posts (for `role` alone); `fields` are the entity's field
-    names, `refs` its reference fields (the possible `parent`s)."""
+    names, `refs` its reference fields (the possible `parent`s), `offered` the actions the
+    form offers (`offered_actions`)."""
     errors: dict[str, str] = {}
-    actions = [a for a in ACTIONS if a in form.getlist("actions")]
+    actions = [a for a in offered if a in form.getlist("actions")]
     if not actions:
         errors["actions"] = _("Pick at least one action.")
     kind = form.get("scope", "all")

@@ -35,7 +35,7 @@ from ..editing import (
     saved_message,
 )
 from ..rights import EDIT
-from .grants import ACTIONS, SCOPES, CellGrant, cell_grants, parse_grant
+from .grants import SCOPES, CellGrant, cell_grants, offered_actions, parse_grant
 from .roles import BUILTIN_ROLES, compiled_model, declared_roles, words_for
 
 _PREFIX = "/p/<slug>/d/<int:draft>/permissions"
@@ -126,7 +126,8 @@ def _page(
     status: int = 200,
 ) -> Response | str:
     declared = declared_roles(definition(ctx))
-    own, inherited = cell_grants(_permissions(_entities(ctx)[entity]), declared, role)
+    spec = _entities(ctx)[entity]
+    own, inherited = cell_grants(_permissions(spec), declared, role)
     fields, refs = _fields_of(ctx, entity)
     body = render_template(
         "builder/editors/permission_cell.html",
@@ -137,7 +138,7 @@ def _page(
         inherited=inherited,
         fields=fields,
         refs=refs,
-        actions=ACTIONS,
+        actions=offered_actions(spec, own),
         scopes=SCOPES,
         posted=request.form if errors or refused else None,
         errors=errors or {},
@@ -172,7 +173,10 @@ def _post(ctx: DraftContext, role: str, entity: str) -> Response | str:
     if action not in ("save", "add"):
         abort(400)
     fields, refs = _fields_of(ctx, entity)
-    parsed = parse_grant(request.form, role, fields, refs)
+    # what the form offered: a payable entity's `pay` and `refund` are kept on save
+    kept = [] if current is None else [current]
+    offered = offered_actions(shown if isinstance(shown, dict) else {}, kept)
+    parsed = parse_grant(request.form, role, fields, refs, offered)
     if parsed.errors:
         return _page(ctx, role, entity, errors=parsed.errors, status=422)
     if current is None:

@@ -25,6 +25,8 @@ ACTION_WORDS: tuple[tuple[str, str], ...] = (
     ("update", N_("update")),
     ("delete", N_("delete")),
     ("transition", N_("change the status of")),
+    ("pay", N_("pay")),
+    ("refund", N_("refund payments of")),
 )
 
 

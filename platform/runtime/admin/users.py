@@ -157,7 +157,9 @@ def list_users(portal: RuntimePortal, query: str, page: int) -> Listing:
     return Listing(users, page, has_next, query)
 
 
-def _page_number(raw: str | None) -> int:
+def page_number(raw: str | None) -> int:
+    """The `page` query parameter of an admin list: 1 for anything but a number, at most
+    100,000."""
     try:
         return max(1, min(int(raw or "1"), 100_000))
     except ValueError:
@@ -260,7 +262,7 @@ def users_view(portal: RuntimePortal, actor: Actor) -> ViewResult:
             abort(400)
         return see_other("/admin/users", **{k: v for k, v in back.items() if v})
     query = request.args.get("q", "").strip()[:200]
-    listing = list_users(portal, query, _page_number(request.args.get("page")))
+    listing = list_users(portal, query, page_number(request.args.get("page")))
     roles = portal.compiled.model.roles
     return render(
         "admin/users.html",

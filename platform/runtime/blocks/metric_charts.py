@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,19 @@ NARROW_MEDIA = "(max-width: 720px)"
 NARROW_FONT = 15
 #: At most this many x labels on the phone drawing (the rest stay in the table).
 NARROW_X_LABELS = 6
+#: Charts kept per portal version (their data may be actor-specific: the cache is bounded).
+CHART_CACHE_SIZE = 128
+
+
+@dataclass(frozen=True, slots=True)
+class ChartImages:
+    """A chart's wide and narrow drawings (data URIs) and the media query of the narrow."""
+
+    wide: str
+    narrow: str
+    media: str = NARROW_MEDIA
+    narrow_size: tuple[int, int] = NARROW
+    wide_size: tuple[int, int] = WIDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +107,11 @@ def chart_svg(
     *,
     narrow: bool = False,
     number: Callable[[float], str] | None = None,
+    most_x_labels: int | None = None,
 ) -> str:
     """A pygal chart as SVG text, without scripts (`narrow`: the phone drawing; `number`
-    writes the y labels in the reader's locale)."""
+    writes the y labels in the reader's locale; `most_x_labels`: at most this many x labels
+    on the wide drawing too — a month of days — where all would overlap)."""
     width, height = NARROW if narrow else WIDE
     several = len(series) > 1
     options: dict[str, Any] = {
@@ -129,11 +145,30 @@ def chart_svg(
         options["margin_right"] = 28
     if narrow and len(labels) > 3:
         options["x_label_rotation"] = 40
-    if narrow and len(labels) > NARROW_X_LABELS:
-        options["x_labels_major_every"] = math.ceil(len(labels) / NARROW_X_LABELS)
+    most = NARROW_X_LABELS if narrow else most_x_labels
+    if most is not None and len(labels) > most:
+        options["x_labels_major_every"] = math.ceil(len(labels) / most)
         options["show_minor_x_labels"] = False
     chart = (pygal.Line if kind == "line" else pygal.Bar)(**options)
     chart.x_labels = list(labels)
     for one in series:
         chart.add(one.name or title, list(one.values), formatter=one.formatter)
     return clean_svg(chart.render(is_unicode=True))
+
+
+def cached_images(
+    cache: MutableMapping[Any, Any], key: Hashable, draw: Callable[[bool], str]
+) -> ChartImages:
+    """The wide and narrow drawings of a chart (`draw(narrow)` gives its SVG), kept in the
+    portal version's `cache` under `key` — which must name all the chart's data."""
+    charts = cache.setdefault("charts", OrderedDict())
+    images = charts.get(key)
+    if images is None:
+        images = ChartImages(data_uri(draw(False)), data_uri(draw(True)))
+        charts[key] = images
+        while len(charts) > CHART_CACHE_SIZE:
+            try:
+                charts.popitem(last=False)
+            except KeyError:  # another thread trimmed it first
+                break
+    return images  # type: ignore[no-any-return]

@@ -4,7 +4,7 @@ and each bucket is written in the reader's locale."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -122,3 +122,12 @@ def plotted(value: Any) -> float | None:
     if value is None or isinstance(value, (date, datetime)):
         return None
     return float(value.amount if isinstance(value, Money) else value)
+
+
+def money_writer(currency: str, locale: str) -> Callable[[float], str]:
+    """How a chart writes a plotted amount of `currency` ("€1,000.00")."""
+
+    def write(value: float) -> str:
+        return figure_text(Money(Decimal(repr(value)), currency), locale)
+
+    return write

@@ -10,7 +10,6 @@ scripts and the CSP stays free of `unsafe-inline` — and list their figures as 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,13 +21,19 @@ from markupsafe import Markup
 from portalis.engine.data.errors import BadQuery
 from portalis.engine.data.rows import Record
 from portalis.engine.definition.block_configs import Metric, MetricsBlock
-from portalis.engine.definition.fieldtypes.money import Money
 
 from ..display import Formatter
 from ..i18n import format_date
 from ..templating import gettext, label
 from .base import BlockContext, BlockType
-from .metric_charts import NARROW, NARROW_MEDIA, WIDE, Series, chart_svg, clean_svg, data_uri
+from .metric_charts import (
+    CHART_CACHE_SIZE,
+    ChartImages,
+    Series,
+    cached_images,
+    chart_svg,
+    clean_svg,
+)
 from .metric_figures import (
     Figures,
     bucket_label,
@@ -36,24 +41,11 @@ from .metric_figures import (
     figure_text,
     fill_buckets,
     joined,
+    money_writer,
     plotted,
 )
 
-#: Charts kept per portal version (their data is actor-specific, so the cache is bounded).
-CHART_CACHE_SIZE = 128
-
 __all__ = ["CHART_CACHE_SIZE", "ChartImages", "MetricView", "MetricsBlockType", "clean_svg"]
-
-
-@dataclass(frozen=True, slots=True)
-class ChartImages:
-    """A chart's wide and narrow drawings (data URIs) and the media query of the narrow."""
-
-    wide: str
-    narrow: str
-    media: str = NARROW_MEDIA
-    narrow_size: tuple[int, int] = NARROW
-    wide_size: tuple[int, int] = WIDE
 
 
 @dataclass(slots=True)
@@ -202,11 +194,10 @@ class MetricsBlockType(BlockType):
             Series(
                 name,
                 tuple(plotted(figures.value(g, name)) for g in figures.groups),
-                _money_formatter(name, ctx.locale) if name else None,
+                money_writer(name, ctx.locale) if name else None,
             )
             for name in figures.series
         ]
-        cache = ctx.portal.cache.setdefault("charts", OrderedDict())
         key = (
             ctx.page.name,
             ctx.block.index,
@@ -216,35 +207,18 @@ class MetricsBlockType(BlockType):
             tuple(labels),
             tuple((s.name, s.values) for s in series),
         )
-        images = cache.get(key)
-        if images is None:
-            theme = ctx.portal.compiled.model.theme
-            locale = ctx.locale
+        theme = ctx.portal.compiled.model.theme
+        locale = ctx.locale
 
-            def number(value: float) -> str:
-                return figure_text(Decimal(repr(value)), locale)
+        def number(value: float) -> str:
+            return figure_text(Decimal(repr(value)), locale)
 
-            # one currency: the y axis speaks money ("€1,000.00"); several: the legend does
-            axis = series[0].formatter if len(series) == 1 else None
-            axis = axis or number
-            wide, narrow = (
-                data_uri(
-                    chart_svg(metric.chart, title, labels, series, theme, narrow=n, number=axis)
-                )
-                for n in (False, True)
-            )
-            images = ChartImages(wide, narrow)
-            cache[key] = images
-            while len(cache) > CHART_CACHE_SIZE:
-                try:
-                    cache.popitem(last=False)
-                except KeyError:  # another thread trimmed it first
-                    break
-        return images  # type: ignore[no-any-return]
-
-
-def _money_formatter(currency: str, locale: str) -> Any:
-    def write(value: float) -> str:
-        return figure_text(Money(Decimal(repr(value)), currency), locale)
-
-    return write
+        # one currency: the y axis speaks money ("€1,000.00"); several: the legend does
+        axis = (series[0].formatter if len(series) == 1 else None) or number
+        return cached_images(
+            ctx.portal.cache,
+            key,
+            lambda narrow: chart_svg(
+                metric.chart, title, labels, series, theme, narrow=narrow, number=axis
+            ),
+        )

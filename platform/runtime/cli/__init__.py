@@ -1,5 +1,5 @@
 """The `portalis` command: validate, plan, deploy, migrate, versions, rollback, diff, export,
-users, run, serve, worker, jobs, audit, plugins, sessions — and the installed plugins'
+users, run, serve, worker, jobs, audit, plugins, sessions, payments — and the installed plugins'
 commands (`portalis_cli_commands`, e.g. the builder's `builder-users`).
 
 Exit codes: 0 ok, 1 problems found, 2 usage error. Problems print as
@@ -26,6 +26,7 @@ from .common import (
     print_problems,
 )
 from .jobs import register_job_commands
+from .payments import register_payment_commands
 from .plugin_commands import PluginCommandGroup
 from .plugins import register_plugin_commands
 from .serve import register_serve_commands
@@ -367,6 +368,7 @@ register_job_commands(cli)
 register_audit_commands(cli)
 register_plugin_commands(cli)
 register_session_commands(cli)
+register_payment_commands(cli)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from functools import partial
 from hashlib import sha256
 
+import sqlalchemy as sa
 from flask import Flask
 
 from portalis.engine.outbox.outbound import OutboundPolicy
@@ -22,6 +23,7 @@ from portalis.engine.payments.registry import BoundProvider, PaymentRegistry, pa
 
 from ..context import AppState, state
 from ..registry import RuntimePortal
+from ..settings import Settings
 
 #: Where the application keeps its payment registry and provider context (`AppState.extra`).
 _REGISTRY, _CONTEXT = "payment_registry", "payment_context"
@@ -31,11 +33,17 @@ _BOUND = ("payments", "bound")
 
 def init_payments(app: Flask, app_state: AppState) -> None:
     """Collect the plugins' payment providers and the context they run in (once)."""
-    settings = app_state.settings
     app_state.extra[_REGISTRY] = payment_registry(app_state.pm)
-    app_state.extra[_CONTEXT] = ProviderContext(
+    app_state.extra[_CONTEXT] = make_provider_context(app_state.settings, app_state.engine)
+
+
+def make_provider_context(settings: Settings, engine: sa.Engine) -> ProviderContext:
+    """The context providers run in with `settings` on `engine`: the application's, and the
+    one a command (`portalis payments reconcile`) builds from the same environment — so a
+    provider keyed with `derive_key` finds the same keys in both."""
+    return ProviderContext(
         outbound=OutboundPolicy.parse(settings.outbound_allow),
-        engine=app_state.engine,
+        engine=engine,
         env=settings.env,
         base_url=(settings.base_url or "").rstrip("/"),
         derive_key=partial(derive_key, settings.secret_key),
