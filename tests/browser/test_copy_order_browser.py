@@ -35,7 +35,7 @@ PASSWORD = "correct horse 44"  # ben@acme.test, a customer of Acme
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     files = {p.relative_to(DATA).as_posix(): p.read_text("utf-8") for p in DATA.rglob("*.yaml")}
-    folder = b2c_with(tmp_path / "definition", files=files)
+    folder = b2c_with(tmp_path / "definition", files=files, invoices=False)  # its own invoices
     with live_server(folder, directory=tmp_path / "live") as live:
         yield live
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from portalis.engine.definition.bundle import Bundle, read_bundle
 from portalis.engine.deploy.validator import Checked, Checker
-from portalis.engine.plugins import make_plugin_manager
 from portalis.engine.problems import CODES, Problem
 from portalis.testing.cli import invoke
+from portalis.testing.portals import installed_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 B2C = ROOT / "blueprints" / "b2c"
@@ -36,7 +36,8 @@ BUNDLE_LEVEL = frozenset({"file-missing", "file-too-large", "file-encoding", "bu
 
 @cache
 def checker() -> Checker:
-    return Checker(make_plugin_manager(load_entrypoints=False))
+    # the installed plugins: the blueprint's invoices are paid through the sandbox plugin's
+    return installed_checker()
 
 
 @cache

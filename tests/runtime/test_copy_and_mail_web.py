@@ -24,7 +24,7 @@ API = "/api/v1"
 
 def deploy(database_url: str, tmp_path: Path, env: dict[str, str] | None = None) -> WebPortal:
     files = {p.relative_to(DATA).as_posix(): p.read_text("utf-8") for p in DATA.rglob("*.yaml")}
-    folder = b2c_with(tmp_path / "definition", files=files)
+    folder = b2c_with(tmp_path / "definition", files=files, invoices=False)  # its own invoices
     return WebPortal.deploy(database_url, tmp_path / "instance", folder, env=env)
 
 
