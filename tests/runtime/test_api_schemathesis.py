@@ -161,12 +161,22 @@ class RuntimeRules:
             body = self.values(entity, case.body)
             if isinstance(body.get("values"), dict) and "/transitions/" in case.operation.path:
                 body["values"] = self.values(entity, body["values"])
+            if case.operation.path.endswith("/pay"):
+                body = self.payment(entity, body)
             case.body = body
         if "Idempotency-Key" in case.headers:
             headers = dict(case.headers)
             headers["Idempotency-Key"] = f"case-{next(self.keys)}"
             case.headers = headers
         return case
+
+    def payment(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A payment's amount the entity allows: its minimum part, or all that is open (null)
+        when it is paid as a whole (whether that much is open is the record's state: 409)."""
+        payable = self.model.entities[entity].payable
+        if payable is None or body.get("amount") is None:
+            return body
+        return {**body, "amount": str(payable.minimum or 1) if payable.partial else None}
 
     def values(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         """`body` with refs, files and rule-bound dates steered."""

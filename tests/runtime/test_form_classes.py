@@ -13,7 +13,6 @@ value stored through the record store.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from portalis.runtime import default_plugins
 from portalis.runtime.app import create_app
 from portalis.runtime.forms.record import PortalForms, RecordForm
 from portalis.runtime.settings import Settings
-from portalis.testing.portals import BLUEPRINTS, deploy_dir, migrate_db
+from portalis.testing.portals import b2c_with, deploy_dir, migrate_db
 from portalis.testing.web import PortalClient, WebPortal
 
 SLUG = "acme-support"
@@ -79,7 +78,7 @@ class StarsPlugin:
 
 def with_stars(target: Path) -> Path:
     """b2c with `stars` (rating) and `remark` on tickets, both in the new-ticket form."""
-    shutil.copytree(BLUEPRINTS / "b2c", target)
+    b2c_with(target, invoices=False)  # the manager here loads no entry point: no payments
     entity = target / "entities" / "ticket.yaml"
     entity.write_text(
         entity.read_text().replace(

@@ -4,11 +4,10 @@ served over HTTP on 127.0.0.1 — as a customer (start payments, list them) and 
 (list payments, refund them).
 
 The steering of `test_api_schemathesis.RuntimeRules` (real record ids, refs, fresh
-Idempotency-Keys) plus what only the data decides, for positive cases only:
+Idempotency-Keys, a payment's `amount` at the entity's minimum or null when it is paid as a
+whole) plus what only the data decides, for positive cases only:
 
-1. a payment's `amount`: at most what is open and at least the entity's minimum (a part of
-   an invoice: its minimum; an order is paid as a whole only: null, "all that is open");
-2. a refund's record and payment: a paid payment of that record (the pair is chosen
+1. a refund's record and payment: a paid payment of that record (the pair is chosen
    together: a payment under another record's path is 404), and an amount that is not
    more than is left (0.01; null refunds all that is left, after which the payment answers
    409 `refund-refused`, which the document lists).
@@ -48,10 +47,6 @@ class PaymentRules(RuntimeRules):
         path: str = case.operation.path
         entity = path.split("/")[1]
         body = dict(case.body) if isinstance(case.body, dict) else None
-        if path.endswith("/pay") and body is not None and body.get("amount") is not None:
-            payable = self.model.entities[entity].payable
-            assert payable is not None
-            body["amount"] = str(payable.minimum or 1) if payable.partial else None
         if path.endswith("/refunds"):
             choices = [p for p in self.paid if p[0] == entity]
             if choices:
