@@ -83,7 +83,10 @@ class PaymentsBlockType(BlockType):
         )
         payments = payments_of(ctx.store, ctx.actor, entity.name, record.id)
         left = open_amount(record, spec)
-        providers = bound_providers(ctx.portal)
+        try:
+            providers = bound_providers(ctx.portal)
+        except PaymentUnavailable:  # a provider's plugin is gone: the record reads, no pay form
+            providers = {}
         offered = [(name, label(providers[name].entry.label, name)) for name in spec.providers
                    if name in providers]  # fmt: skip
         can_pay = "pay" in rights.actions and bool(offered)
