@@ -100,6 +100,12 @@ def test_open_ticket_shows_reply_status_and_bell_without_reload(
         rows = ben.locator("#block-2 tbody tr")
         assert REPLY in rows.nth(rows.count() - 1).inner_text()
         assert ben.locator("#live-status").get_attribute("aria-live") == "polite"
+        # the region is emptied first and filled a moment later: wait for both announcements
+        ben.wait_for_function(
+            "window.__said.some(s => s.includes('New in Conversation:'))"
+            " && window.__said.some(s => s.includes('Notifications, 1 unread'))",
+            timeout=WITHIN_MS,
+        )
         said = ben.evaluate("window.__said")
         assert any("New in Conversation:" in s and REPLY in s for s in said), said
         assert any("Notifications, 1 unread" in s for s in said), said
